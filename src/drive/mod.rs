@@ -1,0 +1,1 @@
+//! Runs one XMPP session over a transport: the harness as initiator (client) or responder (server).

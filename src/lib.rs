@@ -1,0 +1,24 @@
+//! `xmpp-interop`: a harness that tests how XMPP servers and clients handle TLS and SASL.
+//!
+//! The layers follow `DESIGN.md`; dependencies point downwards only:
+//!
+//! ```text
+//! cli        clap parsing, exit codes (in the binary)
+//! runner     plans cases, runs them in parallel, emits events
+//! report     reporters fed from the event stream: terminal matrix, JUnit, JSON, transcripts
+//! target     implementation adapters: the built-in server and client
+//! drive      initiator (harness as client), responder (harness as server)
+//! transport  tokio TCP, STARTTLS / direct TLS with tokio-rustls, timeouts, capture
+//! proto      sans-IO XMPP: stream framing, features, STARTTLS, SASL, bind
+//! pki        rcgen test PKI catalogue; no async
+//! scenario   serde model, loading, validation, matrix expansion
+//! ```
+
+pub mod drive;
+pub mod pki;
+pub mod proto;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod target;
+pub mod transport;

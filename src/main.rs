@@ -1,0 +1,3 @@
+//! The `xmpp-interop` command line.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! The test PKI: certificate chains generated per run with rcgen; no async.

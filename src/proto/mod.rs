@@ -1,0 +1,1 @@
+//! Sans-IO XMPP: stream framing, features, STARTTLS, SASL and resource binding, for both sides.

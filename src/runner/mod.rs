@@ -1,0 +1,1 @@
+//! Plans cases (scenario x target), runs them in parallel and emits events.

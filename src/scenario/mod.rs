@@ -1,0 +1,7 @@
+//! Scenarios: the YAML model, loading with file:line:column errors, and matrix expansion.
+
+pub mod load;
+pub mod model;
+
+pub use load::{LoadError, load_path};
+pub use model::*;

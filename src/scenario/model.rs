@@ -1,0 +1,346 @@
+//! The scenario vocabulary: what the harness does in a case and what it must observe.
+//!
+//! These types are shared by every layer above: `pki` reads the certificate profile, `proto` and
+//! `drive` read the role, transport, mechanism and misbehaviour, and `runner` compares the
+//! [`Observation`] a case produced with its [`Expectation`].
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Which side the harness plays. The target plays the other one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// The harness is the client; the target is a server.
+    Client,
+    /// The harness is the server; the target is a client.
+    Server,
+}
+
+/// How the connection is secured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    /// Plain TCP upgraded with `<starttls/>` (RFC 6120 §5).
+    Starttls,
+    /// TLS from the first byte (XEP-0368).
+    DirectTls,
+    /// No TLS at all.
+    Plaintext,
+}
+
+/// A certificate profile from the test PKI catalogue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CertificateProfile {
+    /// A self-signed leaf: the certificate is its own root.
+    SelfSigned,
+    /// Root, class-3-style intermediate and leaf, as CAcert issued them.
+    CacertIntermediate,
+    /// Root, "Class 1 Primary Intermediate Server CA"-style intermediate and leaf, as StartCom
+    /// issued them; the presenting side sends leaf and intermediate.
+    StartcomChain,
+}
+
+/// The key algorithm of every certificate in a profile's chain.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyType {
+    /// ECDSA on P-256 with SHA-256.
+    #[default]
+    EcdsaP256,
+    /// RSA with a 2048-bit modulus, PKCS#1 v1.5 with SHA-256.
+    Rsa2048,
+}
+
+/// Which root the verifying side trusts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trust {
+    /// The root that issued the presented chain (for `self-signed`, the certificate itself).
+    #[default]
+    ChainRoot,
+    /// Only a root that has nothing to do with the presented chain: verification must fail.
+    UnrelatedRoot,
+}
+
+/// A SASL mechanism the harness can speak on both sides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
+pub enum Mechanism {
+    /// RFC 4616.
+    #[serde(rename = "PLAIN")]
+    Plain,
+    /// RFC 5802.
+    #[serde(rename = "SCRAM-SHA-1")]
+    ScramSha1,
+    /// RFC 7677.
+    #[serde(rename = "SCRAM-SHA-256")]
+    ScramSha256,
+}
+
+impl Mechanism {
+    /// Every mechanism, in the order a client prefers them (strongest first).
+    pub const ALL: [Mechanism; 3] = [Mechanism::ScramSha256, Mechanism::ScramSha1, Mechanism::Plain];
+
+    /// The IANA-registered name, as it appears in `<mechanism/>`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mechanism::Plain => "PLAIN",
+            Mechanism::ScramSha1 => "SCRAM-SHA-1",
+            Mechanism::ScramSha256 => "SCRAM-SHA-256",
+        }
+    }
+
+    /// The mechanism with this IANA name, if the harness knows it.
+    pub fn from_name(name: &str) -> Option<Mechanism> {
+        Mechanism::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
+impl fmt::Display for Mechanism {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which credentials the client side presents.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Credentials {
+    /// The account's real username and password.
+    #[default]
+    Valid,
+    /// The account's username with a wrong password.
+    WrongPassword,
+    /// A username the server does not know.
+    UnknownUser,
+}
+
+/// The SASL part of a scenario.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sasl {
+    /// The mechanism the client side uses (and the server side must offer).
+    pub mechanism: Mechanism,
+    /// Which credentials the client side presents.
+    #[serde(default)]
+    pub credentials: Credentials,
+}
+
+/// A deliberate protocol violation the harness injects (never the target).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Misbehaviour {
+    /// Harness as server: the SCRAM server-final message carries a wrong server signature
+    /// (RFC 5802 §5.1 `v=`); a conforming client must abort.
+    ScramWrongServerSignature,
+    /// Harness as server: no `<starttls/>` is offered and PLAIN is offered in the clear; a
+    /// conforming client must not send credentials (RFC 6120 §5.3.1, §13.8).
+    StripStarttls,
+}
+
+impl Misbehaviour {
+    /// The role the harness must play to inject this misbehaviour.
+    pub fn role(self) -> Role {
+        match self {
+            Misbehaviour::ScramWrongServerSignature | Misbehaviour::StripStarttls => Role::Server,
+        }
+    }
+}
+
+/// A protocol step: where a verdict was decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    /// TCP connection set-up.
+    Connect,
+    /// Stream header exchange (RFC 6120 §4.2).
+    Stream,
+    /// Stream features (RFC 6120 §4.3).
+    Features,
+    /// The `<starttls/>` negotiation (RFC 6120 §5.4.2).
+    Starttls,
+    /// The TLS handshake, certificate validation included (RFC 6120 §5.4.3, §13.7).
+    Tls,
+    /// SASL negotiation (RFC 6120 §6).
+    Sasl,
+    /// Resource binding (RFC 6120 §7).
+    Bind,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Step::Connect => "connect",
+            Step::Stream => "stream",
+            Step::Features => "features",
+            Step::Starttls => "starttls",
+            Step::Tls => "tls",
+            Step::Sasl => "sasl",
+            Step::Bind => "bind",
+        })
+    }
+}
+
+/// Who ended a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Party {
+    /// The harness, as client or server.
+    Harness,
+    /// The implementation under test.
+    Target,
+}
+
+impl fmt::Display for Party {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Party::Harness => "harness",
+            Party::Target => "target",
+        })
+    }
+}
+
+/// How a session must end for the target to pass.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Expectation {
+    /// The client authenticated and bound a resource.
+    Authenticated,
+    /// The session ended before authentication completed.
+    Rejected(Rejection),
+}
+
+/// Where and why a session must end (fields left out match anything).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rejection {
+    /// The step at which the session ends.
+    pub step: Step,
+    /// The condition: an RFC 6120 stream-error or SASL-failure condition such as
+    /// `not-authorized` or `policy-violation`, or one of the harness's own such as
+    /// `bad-certificate`, `mechanism-not-offered`, `server-signature-mismatch`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    /// Who ends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<Party>,
+}
+
+impl fmt::Display for Expectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expectation::Authenticated => f.write_str("authenticated"),
+            Expectation::Rejected(r) => {
+                write!(f, "rejected at {}", r.step)?;
+                if let Some(by) = r.by {
+                    write!(f, " by {by}")?;
+                }
+                if let Some(condition) = &r.condition {
+                    write!(f, " ({condition})")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What actually happened in a case, as the harness saw it on the wire.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "outcome")]
+pub enum Observation {
+    /// The client authenticated and bound a resource.
+    Authenticated {
+        /// The full JID the server bound.
+        jid: String,
+    },
+    /// The session ended before authentication completed.
+    Rejected {
+        /// The step at which it ended.
+        step: Step,
+        /// The condition code (see [`Rejection::condition`]).
+        condition: String,
+        /// Who ended it.
+        by: Party,
+        /// What exactly was seen, for a human.
+        detail: String,
+    },
+}
+
+impl Observation {
+    /// Whether this observation satisfies `expectation`.
+    pub fn satisfies(&self, expectation: &Expectation) -> bool {
+        match (self, expectation) {
+            (Observation::Authenticated { .. }, Expectation::Authenticated) => true,
+            (Observation::Rejected { step, condition, by, .. }, Expectation::Rejected(want)) => {
+                *step == want.step
+                    && want.condition.as_deref().is_none_or(|c| c == condition)
+                    && want.by.is_none_or(|b| b == *by)
+            }
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Observation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Observation::Authenticated { jid } => write!(f, "authenticated as {jid}"),
+            Observation::Rejected { step, condition, by, detail } => {
+                write!(f, "rejected at {step} by {by} ({condition}): {detail}")
+            }
+        }
+    }
+}
+
+/// One scenario file after loading: the raw document plus where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scenario {
+    /// Stable identifier, unique across the loaded set.
+    pub id: String,
+    /// One line saying what the scenario checks.
+    pub title: String,
+    /// Specification clauses the scenario checks, e.g. `RFC 6120 §5.3.1`.
+    pub spec: Vec<String>,
+    /// Free-form labels for `--filter`.
+    pub tags: Vec<String>,
+    /// The file the scenario was loaded from.
+    pub source: PathBuf,
+    /// The expanded cases, one per matrix combination (one if there is no matrix).
+    pub cases: Vec<CaseSpec>,
+}
+
+/// One fully resolved combination: everything a case needs besides the target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CaseSpec {
+    /// `scenario-id` or `scenario-id/value/value...` for matrix cases.
+    pub id: String,
+    /// The scenario's id.
+    pub scenario: String,
+    /// The scenario's title.
+    pub title: String,
+    /// The scenario's specification clauses.
+    pub spec: Vec<String>,
+    /// The scenario's tags.
+    pub tags: Vec<String>,
+    /// The file the scenario was loaded from.
+    pub source: PathBuf,
+    /// Which side the harness plays.
+    pub role: Role,
+    /// How the connection is secured.
+    pub transport: Transport,
+    /// The certificate profile the server side presents.
+    pub certificate: CertificateProfile,
+    /// The key algorithm of that certificate chain.
+    pub key: KeyType,
+    /// Which root the client side trusts.
+    pub trust: Trust,
+    /// Mechanism and credentials.
+    pub sasl: Sasl,
+    /// Protocol violations the harness injects.
+    pub misbehave: Vec<Misbehaviour>,
+    /// How the session must end.
+    pub expect: Expectation,
+}

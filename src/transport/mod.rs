@@ -1,0 +1,1 @@
+//! Tokio TCP, STARTTLS and direct TLS with tokio-rustls, timeouts and byte capture.
