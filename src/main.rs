@@ -1,3 +1,248 @@
-//! The `xmpp-interop` command line.
+//! The `xmpp-interop` command line: clap parsing, exit codes, and wiring the runner's event
+//! stream to the reporters. The only place that knows about clap.
 
-fn main() {}
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use comfy_table::{Table, presets};
+use tokio::sync::mpsc;
+use xmpp_interop::report::json::JsonWriter;
+use xmpp_interop::report::junit::JunitWriter;
+use xmpp_interop::report::terminal::TerminalReporter;
+use xmpp_interop::report::transcripts::TranscriptWriter;
+use xmpp_interop::report::Reporter;
+use xmpp_interop::runner::{self, Event, RunEnvironment, RunOptions, Tally};
+use xmpp_interop::scenario::{self, Scenario};
+use xmpp_interop::target::Target;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  every case ended as its scenario expects
+  1  at least one case failed (and none hit an error)
+  2  usage error, or a scenario file could not be loaded
+  3  harness or environment error: at least one case could not be run, or reports could not be written";
+
+/// TLS and SASL interoperability harness for XMPP servers and clients.
+///
+/// Runs scenarios (YAML files) against targets (implementations under test) and reports a
+/// pass/fail matrix, JUnit XML, JSON and one transcript per case.
+#[derive(Parser)]
+#[command(name = "xmpp-interop", version, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run scenarios against the built-in targets and write reports.
+    #[command(after_help = EXIT_CODES)]
+    Run(RunArgs),
+    /// Print the expanded cases without running anything.
+    #[command(after_help = EXIT_CODES)]
+    List(ListArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Scenario files or directories (searched recursively for *.yaml and *.yml).
+    #[arg(value_name = "PATH", default_value = "scenarios")]
+    paths: Vec<PathBuf>,
+    /// Directory for junit.xml, results.json, transcripts/ and the run's test PKI (pki/).
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    out: PathBuf,
+    /// Cases to run at the same time [default: number of CPU cores].
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    jobs: Option<u16>,
+    /// Time limit for every network step (connect, each read, TLS handshake), in seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
+    timeout: Duration,
+    /// Run only cases whose id contains this text or that carry this tag (repeatable: a case
+    /// matching any filter runs).
+    #[arg(long, value_name = "TEXT")]
+    filter: Vec<String>,
+    /// Do not draw a progress bar (it is drawn only when stderr is a terminal anyway).
+    #[arg(long)]
+    no_progress: bool,
+}
+
+#[derive(Args)]
+struct ListArgs {
+    /// Scenario files or directories (searched recursively for *.yaml and *.yml).
+    #[arg(value_name = "PATH", default_value = "scenarios")]
+    paths: Vec<PathBuf>,
+    /// List only cases whose id contains this text or that carry this tag (repeatable).
+    #[arg(long, value_name = "TEXT")]
+    filter: Vec<String>,
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(0.01..=3600.0).contains(&seconds) {
+        return Err(format!("{seconds} s is outside 0.01..=3600"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => run(args),
+        Command::List(args) => list(args),
+    }
+}
+
+/// Loads every path; prints the error and returns `None` if one cannot be loaded.
+fn load(paths: &[PathBuf]) -> Option<Vec<Scenario>> {
+    let mut scenarios = Vec::new();
+    for path in paths {
+        match scenario::load_path(path) {
+            Ok(mut loaded) => scenarios.append(&mut loaded),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return None;
+            }
+        }
+    }
+    if let Err(e) = scenario::check_unique_ids(&scenarios) {
+        eprintln!("error: {e}");
+        return None;
+    }
+    Some(scenarios)
+}
+
+fn list(args: ListArgs) -> ExitCode {
+    let Some(scenarios) = load(&args.paths) else {
+        return ExitCode::from(2);
+    };
+    let mut table = Table::new();
+    table.load_preset(presets::NOTHING);
+    table.set_header([
+        "case", "role", "transport", "certificate", "key", "trust", "mechanism", "credentials",
+        "misbehave", "expect",
+    ]);
+    let mut count = 0;
+    for scenario in &scenarios {
+        for case in &scenario.cases {
+            if !args.filter.is_empty()
+                && !args.filter.iter().any(|f| case.id.contains(f.as_str()) || case.tags.contains(f))
+            {
+                continue;
+            }
+            count += 1;
+            let misbehave: Vec<String> = case.misbehave.iter().map(|m| m.to_string()).collect();
+            table.add_row([
+                case.id.clone(),
+                case.role.to_string(),
+                case.transport.to_string(),
+                case.certificate.to_string(),
+                case.key.to_string(),
+                case.trust.to_string(),
+                case.sasl.mechanism.to_string(),
+                case.sasl.credentials.to_string(),
+                if misbehave.is_empty() { "-".to_owned() } else { misbehave.join(",") },
+                case.expect.to_string(),
+            ]);
+        }
+    }
+    println!("{table}");
+    println!("{count} cases from {} scenarios", scenarios.len());
+    ExitCode::SUCCESS
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let Some(scenarios) = load(&args.paths) else {
+        return ExitCode::from(2);
+    };
+    let targets = Target::builtin();
+    let plan = runner::plan(&scenarios, &targets, &args.filter);
+    if plan.cases.is_empty() {
+        eprintln!("error: no case to run: the filters {:?} match nothing", args.filter);
+        return ExitCode::from(2);
+    }
+    match execute(plan, &args) {
+        Ok(tally) if tally.error > 0 => ExitCode::from(3),
+        Ok(tally) if tally.fail > 0 => ExitCode::from(1),
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+/// Runs the plan, feeding every reporter from the event stream; returns the outcome counts.
+fn execute(plan: runner::Plan, args: &RunArgs) -> anyhow::Result<Tally> {
+    prepare_report_dir(&args.out)?;
+    let jobs = args
+        .jobs
+        .map(usize::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let progress = std::io::stderr().is_terminal() && !args.no_progress;
+    let mut reporters: Vec<Box<dyn Reporter>> = vec![
+        Box::new(TerminalReporter::new(color, progress, &args.out.display().to_string())),
+        Box::new(JunitWriter::new(args.out.join("junit.xml"))),
+        Box::new(JsonWriter::new(args.out.join("results.json"))),
+        Box::new(TranscriptWriter::new(args.out.clone())),
+    ];
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(jobs.clamp(1, 64))
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let environment = Arc::new(RunEnvironment::new(args.timeout));
+    let options = RunOptions {
+        jobs,
+        timeout: args.timeout,
+    };
+    let mut tally = Tally::default();
+    let mut report_failure = None;
+    runtime.block_on(async {
+        let (sender, mut receiver) = mpsc::unbounded_channel();
+        let run = tokio::spawn(runner::run(plan, options, Arc::clone(&environment), sender));
+        while let Some(event) = receiver.recv().await {
+            if let Event::CaseFinished(result) = &event {
+                tally.add(result.outcome);
+            }
+            for reporter in &mut reporters {
+                if let Err(e) = reporter.on_event(&event)
+                    && report_failure.is_none()
+                {
+                    report_failure = Some(e);
+                }
+            }
+        }
+        run.await
+    })
+    .context("the runner stopped unexpectedly")?;
+    if let Some(e) = report_failure {
+        return Err(e).context("writing reports failed");
+    }
+    let pki_dir = args.out.join("pki");
+    environment
+        .catalogue
+        .write_pem(&pki_dir)
+        .with_context(|| format!("cannot write the run's test PKI to {}", pki_dir.display()))?;
+    Ok(tally)
+}
+
+/// Creates the report directory and removes what an earlier run left in it, so every
+/// transcript there belongs to this run.
+fn prepare_report_dir(out: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    for stale in ["transcripts", "pki"] {
+        let dir = out.join(stale);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+        }
+    }
+    Ok(())
+}

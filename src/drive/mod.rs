@@ -1,1 +1,221 @@
-//! Runs one XMPP session over a transport: the harness as initiator (client) or responder (server).
+//! Runs one XMPP session over a transport: the harness as initiator (client) or responder
+//! (server), and the built-in targets with the same code.
+//!
+//! The drive loop moves bytes between a [`Connection`] and a sans-IO [`Session`], performs the
+//! TLS upgrades the session asks for, applies the time limit to every read, and stamps every
+//! transcript line with the time since the case started.
+
+pub mod transcript;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+
+use crate::proto::client::{ClientConfig, ClientSession};
+use crate::proto::server::{ServerConfig, ServerSession};
+use crate::proto::{Action, Direction, Session, SessionEnd, Side};
+use crate::scenario::{Step, Transport};
+use crate::transport::{Connection, ReadOutcome, TlsSetup};
+pub use transcript::{Transcript, TranscriptLine};
+
+/// How long to wait for the peer's own close after this side closed.
+const CLOSE_GRACE: Duration = Duration::from_millis(500);
+
+/// The harness (or built-in target) broke, not the peer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct EnvironmentError(pub String);
+
+/// Connects to `address` and runs a client session there.
+pub async fn initiate(
+    address: SocketAddr,
+    config: ClientConfig,
+    tls: &TlsSetup,
+    timeout: Duration,
+    transcript: &Transcript,
+) -> Result<SessionEnd, EnvironmentError> {
+    transcript.record(Direction::Note, format!("connecting to {address}"));
+    let tcp = match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
+        Ok(Ok(tcp)) => tcp,
+        Ok(Err(e)) => {
+            return Err(EnvironmentError(format!("cannot connect to {address}: {e}")));
+        }
+        Err(_) => {
+            return Ok(SessionEnd::Rejected {
+                step: Step::Connect,
+                condition: "timeout".into(),
+                by: Side::Peer,
+                detail: format!("no TCP connection to {address} within {timeout:?}"),
+            });
+        }
+    };
+    let mut connection = Connection::Plain(tcp);
+    let direct_tls = config.transport == Transport::DirectTls;
+    if direct_tls && let Some(end) = upgrade(&mut connection, tls, true, timeout, transcript).await? {
+        return Ok(end);
+    }
+    let mut session = ClientSession::new(config, direct_tls);
+    drive(&mut session, &mut connection, tls, true, timeout, transcript).await
+}
+
+/// Runs a server session on an accepted connection. `direct_tls` runs the handshake first.
+pub async fn respond(
+    tcp: TcpStream,
+    config: ServerConfig,
+    tls: &TlsSetup,
+    direct_tls: bool,
+    timeout: Duration,
+    transcript: &Transcript,
+) -> Result<SessionEnd, EnvironmentError> {
+    if let Ok(peer) = tcp.peer_addr() {
+        transcript.record(Direction::Note, format!("accepted a connection from {peer}"));
+    }
+    let mut connection = Connection::Plain(tcp);
+    if direct_tls && let Some(end) = upgrade(&mut connection, tls, false, timeout, transcript).await? {
+        return Ok(end);
+    }
+    let mut session = ServerSession::new(config, direct_tls);
+    drive(&mut session, &mut connection, tls, false, timeout, transcript).await
+}
+
+/// Upgrades to TLS; `Ok(Some(end))` when the handshake failed for a protocol reason.
+async fn upgrade(
+    connection: &mut Connection,
+    tls: &TlsSetup,
+    as_client: bool,
+    timeout: Duration,
+    transcript: &Transcript,
+) -> Result<Option<SessionEnd>, EnvironmentError> {
+    transcript.record(Direction::Note, "TLS handshake starts");
+    let result = if as_client {
+        connection.upgrade_to_client_tls(tls, timeout).await
+    } else {
+        connection.upgrade_to_server_tls(tls, timeout).await
+    };
+    match result {
+        Ok(facts) => {
+            transcript.record(
+                Direction::Note,
+                format!("TLS established: {} {}", facts.version, facts.cipher_suite),
+            );
+            for (i, certificate) in facts.presented_chain.iter().enumerate() {
+                transcript.record(Direction::Note, format!("server certificate #{i}: {certificate}"));
+            }
+            Ok(None)
+        }
+        Err(failure) if failure.is_harness_error() => Err(EnvironmentError(failure.detail)),
+        Err(failure) => {
+            for (i, certificate) in failure.presented_chain.iter().enumerate() {
+                transcript.record(Direction::Note, format!("server certificate #{i}: {certificate}"));
+            }
+            let end = SessionEnd::Rejected {
+                step: Step::Tls,
+                condition: failure.condition.to_owned(),
+                by: failure.by,
+                detail: failure.detail,
+            };
+            transcript.record(Direction::Note, format!("outcome: {end}"));
+            Ok(Some(end))
+        }
+    }
+}
+
+/// Moves bytes between connection and session until the session is finished.
+async fn drive<S: Session>(
+    session: &mut S,
+    connection: &mut Connection,
+    tls: &TlsSetup,
+    as_client: bool,
+    timeout: Duration,
+    transcript: &Transcript,
+) -> Result<SessionEnd, EnvironmentError> {
+    let mut closing = false;
+    loop {
+        while let Some(action) = session.poll_action() {
+            transcript.extend(session.take_trace());
+            match action {
+                Action::Send(bytes) => {
+                    if let Err(e) = connection.write_all(&bytes, timeout).await {
+                        transcript.record(Direction::Note, format!("write failed: {e}"));
+                        session.peer_closed();
+                    }
+                }
+                Action::StartTls => {
+                    if let Some(end) = upgrade(connection, tls, as_client, timeout, transcript).await? {
+                        return Ok(end);
+                    }
+                    session.tls_established();
+                }
+                Action::Close => {
+                    connection.shutdown(timeout).await;
+                    closing = true;
+                }
+            }
+        }
+        transcript.extend(session.take_trace());
+        if closing || session.is_finished() {
+            drain(session, connection, transcript).await;
+            break;
+        }
+        match connection.read(timeout).await {
+            Ok(ReadOutcome::Data(bytes)) => session.receive(&bytes),
+            Ok(ReadOutcome::Closed) => session.peer_closed(),
+            Ok(ReadOutcome::TimedOut) => {
+                let detail = format!(
+                    "nothing arrived for {timeout:?} while waiting for {}",
+                    session.waiting_for()
+                );
+                transcript.record(Direction::Note, detail.clone());
+                if session.end().is_none() {
+                    return Ok(SessionEnd::Rejected {
+                        step: session.step(),
+                        condition: "timeout".into(),
+                        by: Side::Peer,
+                        detail,
+                    });
+                }
+                break;
+            }
+            Err(e) => {
+                transcript.record(Direction::Note, format!("read failed: {e}"));
+                if session.end().is_none() {
+                    return Ok(SessionEnd::Rejected {
+                        step: session.step(),
+                        condition: "connection-error".into(),
+                        by: Side::Peer,
+                        detail: format!(
+                            "the connection failed while waiting for {}: {e}",
+                            session.waiting_for()
+                        ),
+                    });
+                }
+                break;
+            }
+        }
+    }
+    transcript.extend(session.take_trace());
+    session.end().cloned().ok_or_else(|| {
+        EnvironmentError(format!(
+            "the session stopped at step {} without an outcome",
+            session.step()
+        ))
+    })
+}
+
+/// After closing: read what the peer still sends (its own `</stream:stream>`), briefly.
+async fn drain<S: Session>(session: &mut S, connection: &mut Connection, transcript: &Transcript) {
+    let deadline = tokio::time::Instant::now() + CLOSE_GRACE;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match connection.read(left).await {
+            Ok(ReadOutcome::Data(bytes)) if !session.is_finished() => session.receive(&bytes),
+            Ok(ReadOutcome::Data(_)) => {}
+            _ => break,
+        }
+    }
+    transcript.extend(session.take_trace());
+}

@@ -1,1 +1,130 @@
 //! Sans-IO XMPP: stream framing, features, STARTTLS, SASL and resource binding, for both sides.
+//!
+//! Nothing here does IO or knows tokio or rustls. A session is fed the bytes that arrived and
+//! told when TLS came up; it answers with [`Action`]s (bytes to send, "start TLS now", "close")
+//! and, once the outcome is decided, a [`SessionEnd`]. The same code plays the harness and the
+//! built-in targets, on the client side ([`client::ClientSession`]) and on the server side
+//! ([`server::ServerSession`]).
+
+pub mod client;
+pub mod sasl;
+pub mod server;
+mod session;
+pub mod xml;
+
+use std::fmt;
+
+use crate::scenario::Step;
+
+/// RFC 6120 §5: STARTTLS.
+pub const NS_TLS: &str = "urn:ietf:params:xml:ns:xmpp-tls";
+/// RFC 6120 §6: SASL.
+pub const NS_SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
+/// RFC 6120 §7: resource binding.
+pub const NS_BIND: &str = "urn:ietf:params:xml:ns:xmpp-bind";
+/// RFC 6120 §8.3: stanza error conditions.
+pub const NS_STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
+
+/// What the IO layer must do next for a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Write these bytes.
+    Send(Vec<u8>),
+    /// Everything before this has been written: run the TLS handshake now, then call
+    /// `tls_established` on the session.
+    StartTls,
+    /// Close the connection (after everything before this has been written).
+    Close,
+}
+
+/// Which way a transcript line went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// This side sent it.
+    Sent,
+    /// This side received it.
+    Received,
+    /// A remark of this side (a decision, a TLS event).
+    Note,
+}
+
+/// One transcript line, secrets already redacted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceEntry {
+    /// Which way it went.
+    pub direction: Direction,
+    /// What it was.
+    pub text: String,
+}
+
+/// Which side of the session ended it, from the session's own point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// This session.
+    Local,
+    /// The other end.
+    Peer,
+}
+
+/// How a session ended, as this side saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// The client authenticated and bound a resource.
+    Authenticated {
+        /// The full JID the server bound.
+        jid: String,
+    },
+    /// The session ended before authentication completed.
+    Rejected {
+        /// The step at which it ended.
+        step: Step,
+        /// The condition code.
+        condition: String,
+        /// Who ended it.
+        by: Side,
+        /// What exactly was seen.
+        detail: String,
+    },
+}
+
+impl fmt::Display for SessionEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SessionEnd::Authenticated { jid } => write!(f, "authenticated as {jid}"),
+            SessionEnd::Rejected {
+                step,
+                condition,
+                by,
+                detail,
+            } => {
+                let who = match by {
+                    Side::Local => "this side",
+                    Side::Peer => "the peer",
+                };
+                write!(f, "rejected at {step} by {who} ({condition}): {detail}")
+            }
+        }
+    }
+}
+
+/// What the IO layer needs from a session, whichever side it plays.
+pub trait Session {
+    /// Feeds bytes that arrived from the peer.
+    fn receive(&mut self, bytes: &[u8]);
+    /// The TLS handshake requested by [`Action::StartTls`] succeeded.
+    fn tls_established(&mut self);
+    /// The peer closed the TCP connection.
+    fn peer_closed(&mut self);
+    /// The next thing the IO layer must do.
+    fn poll_action(&mut self) -> Option<Action>;
+    /// Transcript lines produced since the last call.
+    fn take_trace(&mut self) -> Vec<TraceEntry>;
+    /// How the session ended, once decided.
+    fn end(&self) -> Option<&SessionEnd>;
+    /// The protocol step the session is in.
+    fn step(&self) -> Step;
+    /// Whether the session has nothing more to do.
+    fn is_finished(&self) -> bool;
+    /// What the session is waiting for, for timeout messages.
+    fn waiting_for(&self) -> &'static str;
+}

@@ -1,1 +1,64 @@
 //! Reporters fed from the runner's event stream: terminal matrix, JUnit XML, JSON, transcripts.
+//!
+//! Every reporter implements [`Reporter`] and sees the same [`Event`]s in the same order;
+//! none of them reaches into the runner. Adding a reporter means adding a type here.
+
+pub mod json;
+pub mod junit;
+pub mod terminal;
+pub mod transcripts;
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::runner::Event;
+
+/// A report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Writing a file failed.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// Rendering failed.
+    #[error("cannot render {what}: {detail}")]
+    Render {
+        /// Which report.
+        what: &'static str,
+        /// Why.
+        detail: String,
+    },
+}
+
+/// Something that turns the event stream into output.
+pub trait Reporter {
+    /// Sees one event.
+    fn on_event(&mut self, event: &Event) -> Result<(), ReportError>;
+}
+
+/// Where a case's transcript goes, relative to the report directory.
+pub fn transcript_path(target: &str, case_id: &str) -> PathBuf {
+    let file: String = case_id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+        .collect();
+    Path::new("transcripts").join(target).join(format!("{file}.txt"))
+}
+
+/// Writes `contents` to `path`, creating the parent directories.
+pub(crate) fn write_file(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
+    let write = || -> io::Result<()> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(path, contents)
+    };
+    write().map_err(|source| ReportError::Write {
+        path: path.to_owned(),
+        source,
+    })
+}

@@ -1,1 +1,278 @@
-//! Plans cases (scenario x target), runs them in parallel and emits events.
+//! Plans cases (scenario × target), runs them in parallel and emits events.
+//!
+//! The runner knows nothing about reports: it sends [`Event`]s down a channel, and every
+//! reporter is fed from that one stream.
+
+mod execute;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::{Semaphore, mpsc};
+
+use crate::drive::TranscriptLine;
+use crate::pki::Catalogue;
+use crate::proto::sasl::CredentialStore;
+use crate::scenario::{CaseSpec, Scenario, Step};
+use crate::target::{ACCOUNT_USERNAME, Target};
+
+/// SCRAM iteration count of the built-in accounts (RFC 7677 §4 recommends at least 4096).
+const ACCOUNT_ITERATIONS: u32 = 4096;
+
+/// The verdict of one case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The target behaved as the scenario expects.
+    Pass,
+    /// The target did not.
+    Fail,
+    /// The case does not apply; the detail says why.
+    Skip,
+    /// The harness or the environment broke; nothing is known about the target.
+    Error,
+}
+
+impl Outcome {
+    /// Upper-case label for matrices.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Pass => "PASS",
+            Outcome::Fail => "FAIL",
+            Outcome::Skip => "SKIP",
+            Outcome::Error => "ERROR",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Skip => "skip",
+            Outcome::Error => "error",
+        })
+    }
+}
+
+/// Everything known about one finished case.
+#[derive(Clone, Debug)]
+pub struct CaseResult {
+    /// The case that ran.
+    pub case: Arc<CaseSpec>,
+    /// The target's name.
+    pub target: String,
+    /// The verdict.
+    pub outcome: Outcome,
+    /// The step at which the verdict was decided (none when the harness broke before any).
+    pub step: Option<Step>,
+    /// What the scenario expects.
+    pub expected: String,
+    /// What was observed.
+    pub observed: String,
+    /// How long the case took.
+    pub duration: Duration,
+    /// The harness's (and a built-in target's) view of the session.
+    pub transcript: Vec<TranscriptLine>,
+}
+
+/// What the runner tells reporters.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// The run is about to start.
+    RunStarted {
+        /// How many cases will run.
+        total: usize,
+        /// The target columns, in order.
+        targets: Vec<String>,
+    },
+    /// One case started.
+    CaseStarted {
+        /// The case id.
+        case: String,
+        /// The target name.
+        target: String,
+    },
+    /// One case finished.
+    CaseFinished(Arc<CaseResult>),
+    /// Every case finished.
+    RunFinished {
+        /// Wall time of the whole run.
+        duration: Duration,
+    },
+}
+
+/// One case to run: a scenario combination against a target.
+#[derive(Clone, Debug)]
+pub struct PlannedCase {
+    /// The combination.
+    pub case: Arc<CaseSpec>,
+    /// The target.
+    pub target: Target,
+}
+
+/// Which cases a run covers.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    /// The targets, in column order.
+    pub targets: Vec<Target>,
+    /// The cases, in the order they are reported.
+    pub cases: Vec<PlannedCase>,
+}
+
+/// Pairs every case with every target whose kind fits the scenario's role, keeping only the
+/// cases that match one of `filters` (an id substring or a tag) when any are given.
+pub fn plan(scenarios: &[Scenario], targets: &[Target], filters: &[String]) -> Plan {
+    let mut cases = Vec::new();
+    for scenario in scenarios {
+        for case in &scenario.cases {
+            if !filters.is_empty() && !filters.iter().any(|f| matches_filter(case, f)) {
+                continue;
+            }
+            let case = Arc::new(case.clone());
+            for target in targets {
+                if target.harness_role() == case.role {
+                    cases.push(PlannedCase {
+                        case: Arc::clone(&case),
+                        target: *target,
+                    });
+                }
+            }
+        }
+    }
+    Plan {
+        targets: targets.to_vec(),
+        cases,
+    }
+}
+
+fn matches_filter(case: &CaseSpec, filter: &str) -> bool {
+    case.id.contains(filter) || case.tags.iter().any(|t| t == filter)
+}
+
+/// How cases run.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Cases running at the same time.
+    pub jobs: usize,
+    /// Time limit of every network step.
+    pub timeout: Duration,
+}
+
+/// What every case of a run shares: the test PKI and the built-in accounts.
+pub struct RunEnvironment {
+    /// Certificates, generated on first use.
+    pub catalogue: Arc<Catalogue>,
+    /// Accounts of the harness's server and the built-in server.
+    pub accounts: Arc<CredentialStore>,
+    /// The password of [`ACCOUNT_USERNAME`].
+    pub password: String,
+    /// Time limit of every network step.
+    pub timeout: Duration,
+}
+
+impl RunEnvironment {
+    /// A fresh PKI catalogue and one account with a random password.
+    pub fn new(timeout: Duration) -> RunEnvironment {
+        let password = format!("pw-{:032x}", rand::random::<u128>());
+        let mut accounts = CredentialStore::new();
+        accounts.add_user(ACCOUNT_USERNAME, &password, ACCOUNT_ITERATIONS);
+        RunEnvironment {
+            catalogue: Arc::new(Catalogue::new()),
+            accounts: Arc::new(accounts),
+            password,
+            timeout,
+        }
+    }
+}
+
+/// Runs every planned case, at most `options.jobs` at a time, sending events to `events`.
+/// Returns when every case finished; events arrive in completion order.
+pub async fn run(plan: Plan, options: RunOptions, environment: Arc<RunEnvironment>, events: mpsc::UnboundedSender<Event>) {
+    let started = Instant::now();
+    let _ = events.send(Event::RunStarted {
+        total: plan.cases.len(),
+        targets: plan.targets.iter().map(|t| t.name().to_owned()).collect(),
+    });
+    let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
+    let mut tasks = Vec::with_capacity(plan.cases.len());
+    for planned in plan.cases {
+        let permits = Arc::clone(&permits);
+        let environment = Arc::clone(&environment);
+        let events = events.clone();
+        tasks.push(tokio::spawn(async move {
+            let Ok(_permit) = permits.acquire().await else {
+                return;
+            };
+            let _ = events.send(Event::CaseStarted {
+                case: planned.case.id.clone(),
+                target: planned.target.name().to_owned(),
+            });
+            let case_started = Instant::now();
+            let inner = tokio::spawn({
+                let planned = planned.clone();
+                async move { execute::execute(&planned, &environment).await }
+            });
+            let result = match inner.await {
+                Ok(result) => result,
+                Err(e) => execute::harness_failure(
+                    &planned,
+                    format!("the harness itself failed while running this case: {e}"),
+                    case_started.elapsed(),
+                    Vec::new(),
+                ),
+            };
+            let _ = events.send(Event::CaseFinished(Arc::new(result)));
+        }));
+    }
+    for task in tasks {
+        // Each task reports its own failure as an `error` case; nothing is left to collect.
+        let _ = task.await;
+    }
+    let _ = events.send(Event::RunFinished {
+        duration: started.elapsed(),
+    });
+}
+
+/// Counts of outcomes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    /// Cases that passed.
+    pub pass: usize,
+    /// Cases that failed.
+    pub fail: usize,
+    /// Cases skipped.
+    pub skip: usize,
+    /// Cases the harness could not run.
+    pub error: usize,
+}
+
+impl Tally {
+    /// Counts one outcome.
+    pub fn add(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Pass => self.pass += 1,
+            Outcome::Fail => self.fail += 1,
+            Outcome::Skip => self.skip += 1,
+            Outcome::Error => self.error += 1,
+        }
+    }
+
+    /// All cases counted.
+    pub fn total(&self) -> usize {
+        self.pass + self.fail + self.skip + self.error
+    }
+}
+
+impl fmt::Display for Tally {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} pass, {} fail, {} skip, {} error",
+            self.pass, self.fail, self.skip, self.error
+        )
+    }
+}

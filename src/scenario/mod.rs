@@ -2,6 +2,7 @@
 
 pub mod load;
 pub mod model;
+mod names;
 
 pub use load::{LoadError, load_path};
 pub use model::*;

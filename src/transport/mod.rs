@@ -1,1 +1,173 @@
-//! Tokio TCP, STARTTLS and direct TLS with tokio-rustls, timeouts and byte capture.
+//! Tokio TCP, STARTTLS and direct TLS with tokio-rustls, timeouts and what the handshake showed.
+//!
+//! A [`Connection`] starts as plain TCP and can be upgraded to TLS in place, as STARTTLS
+//! requires (RFC 6120 §5.4.3.3), or be wrapped in TLS from the first byte (XEP-0368). Every read
+//! takes a time limit; the caller decides what a timeout means.
+
+pub mod tls;
+
+use std::io;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
+
+pub use tls::{HandshakeFailure, TlsFacts, TlsSetup};
+
+/// Size of one read from the socket.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// What a read produced.
+#[derive(Debug)]
+pub enum ReadOutcome {
+    /// Some bytes arrived.
+    Data(Vec<u8>),
+    /// The peer closed its side of the connection.
+    Closed,
+    /// Nothing arrived within the time limit.
+    TimedOut,
+}
+
+/// A stream that is plain TCP, client-side TLS or server-side TLS.
+#[derive(Debug)]
+pub enum Connection {
+    /// Unencrypted TCP.
+    Plain(TcpStream),
+    /// TLS where this side is the client.
+    ClientTls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    /// TLS where this side is the server.
+    ServerTls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+    /// The connection was consumed by a failed upgrade.
+    Gone,
+}
+
+impl Connection {
+    /// Whether the stream is encrypted.
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Connection::ClientTls(_) | Connection::ServerTls(_))
+    }
+
+    /// Reads whatever arrives next, waiting at most `limit`.
+    pub async fn read(&mut self, limit: Duration) -> io::Result<ReadOutcome> {
+        let mut buf = vec![0u8; READ_CHUNK];
+        let read = async {
+            match self {
+                Connection::Plain(s) => s.read(&mut buf).await,
+                Connection::ClientTls(s) => s.read(&mut buf).await,
+                Connection::ServerTls(s) => s.read(&mut buf).await,
+                Connection::Gone => Err(gone()),
+            }
+        };
+        match tokio::time::timeout(limit, read).await {
+            Err(_) => Ok(ReadOutcome::TimedOut),
+            Ok(Ok(0)) => Ok(ReadOutcome::Closed),
+            Ok(Ok(n)) => {
+                buf.truncate(n);
+                Ok(ReadOutcome::Data(buf))
+            }
+            Ok(Err(e)) if is_close(&e) => Ok(ReadOutcome::Closed),
+            Ok(Err(e)) => Err(e),
+        }
+    }
+
+    /// Writes all of `bytes` and flushes, waiting at most `limit`.
+    pub async fn write_all(&mut self, bytes: &[u8], limit: Duration) -> io::Result<()> {
+        let write = async {
+            match self {
+                Connection::Plain(s) => {
+                    s.write_all(bytes).await?;
+                    s.flush().await
+                }
+                Connection::ClientTls(s) => {
+                    s.write_all(bytes).await?;
+                    s.flush().await
+                }
+                Connection::ServerTls(s) => {
+                    s.write_all(bytes).await?;
+                    s.flush().await
+                }
+                Connection::Gone => Err(gone()),
+            }
+        };
+        match tokio::time::timeout(limit, write).await {
+            Ok(result) => result,
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the peer did not read what was sent",
+            )),
+        }
+    }
+
+    /// Closes the write side (sending TLS close_notify first when encrypted).
+    pub async fn shutdown(&mut self, limit: Duration) {
+        let shutdown = async {
+            match self {
+                Connection::Plain(s) => s.shutdown().await,
+                Connection::ClientTls(s) => s.shutdown().await,
+                Connection::ServerTls(s) => s.shutdown().await,
+                Connection::Gone => Ok(()),
+            }
+        };
+        // A peer that already went away makes shutdown fail; there is nothing left to report.
+        let _ = tokio::time::timeout(limit, shutdown).await;
+    }
+
+    /// Upgrades a plain connection to TLS as the client (STARTTLS or direct TLS).
+    pub async fn upgrade_to_client_tls(
+        &mut self,
+        setup: &TlsSetup,
+        limit: Duration,
+    ) -> Result<TlsFacts, HandshakeFailure> {
+        let Connection::Plain(tcp) = std::mem::replace(self, Connection::Gone) else {
+            return Err(HandshakeFailure::local("the connection is not plain TCP"));
+        };
+        let (config, server_name, recorder) = setup.client()?;
+        let connector = TlsConnector::from(config);
+        match tokio::time::timeout(limit, connector.connect(server_name, tcp)).await {
+            Err(_) => Err(HandshakeFailure::timeout(limit, recorder.presented())),
+            Ok(Err(e)) => Err(HandshakeFailure::from_client_error(&e, recorder.presented())),
+            Ok(Ok(stream)) => {
+                let facts = TlsFacts::from_client(&stream, recorder.presented());
+                *self = Connection::ClientTls(Box::new(stream));
+                Ok(facts)
+            }
+        }
+    }
+
+    /// Upgrades a plain connection to TLS as the server (STARTTLS or direct TLS).
+    pub async fn upgrade_to_server_tls(
+        &mut self,
+        setup: &TlsSetup,
+        limit: Duration,
+    ) -> Result<TlsFacts, HandshakeFailure> {
+        let Connection::Plain(tcp) = std::mem::replace(self, Connection::Gone) else {
+            return Err(HandshakeFailure::local("the connection is not plain TCP"));
+        };
+        let acceptor = TlsAcceptor::from(setup.server()?);
+        match tokio::time::timeout(limit, acceptor.accept(tcp)).await {
+            Err(_) => Err(HandshakeFailure::timeout(limit, Vec::new())),
+            Ok(Err(e)) => Err(HandshakeFailure::from_server_error(&e)),
+            Ok(Ok(stream)) => {
+                let facts = TlsFacts::from_server(&stream);
+                *self = Connection::ServerTls(Box::new(stream));
+                Ok(facts)
+            }
+        }
+    }
+}
+
+fn gone() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "connection lost in a failed TLS upgrade")
+}
+
+/// Errors that only mean the peer went away.
+fn is_close(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::UnexpectedEof
+    )
+}

@@ -1,0 +1,516 @@
+//! The initiating side of a client-to-server stream (RFC 6120 §4–§7), sans-IO.
+//!
+//! A [`ClientSession`] opens the stream, negotiates STARTTLS when the transport asks for it,
+//! authenticates with one SASL mechanism and binds a resource. It checks what a careful client
+//! must check: that STARTTLS is offered when required, that PLAIN is never used in the clear,
+//! that the SCRAM server proves itself, and that nothing is smuggled in after `<proceed/>`.
+
+use super::sasl::{self, ClientCredentials, ClientMechanism, ClientOptions};
+use super::session::{Core, decode_sasl};
+use super::xml::{self, Element, Limits, NS_CLIENT, NS_STREAM, StreamEvent, StreamHeader};
+use super::{Action, Session, NS_BIND, NS_SASL, NS_TLS, SessionEnd, Side, TraceEntry};
+use crate::scenario::{Mechanism, Step, Transport};
+
+/// The resource every client session asks to bind.
+pub const RESOURCE: &str = "xmpp-interop";
+
+/// What the client does and insists on.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The server's XMPP domain (`to` of the stream header).
+    pub domain: String,
+    /// How the connection is secured. `DirectTls` means TLS is already up when the session
+    /// starts.
+    pub transport: Transport,
+    /// The mechanisms this client will use, most preferred first; it picks the first one the
+    /// server offers.
+    pub mechanisms: Vec<Mechanism>,
+    /// Username and password.
+    pub username: String,
+    /// The password (never written to the transcript).
+    pub password: String,
+    /// SCRAM limits.
+    pub sasl_options: ClientOptions,
+    /// Refuse to authenticate on an unencrypted stream at all (a conforming client). When
+    /// false the client still refuses to send PLAIN in the clear (RFC 6120 §13.8).
+    pub require_tls: bool,
+    /// Parser limits for what the server sends.
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    AwaitHeader,
+    AwaitFeatures,
+    AwaitProceed,
+    AwaitTls,
+    AwaitSaslResult,
+    AwaitBindResult,
+    Done,
+}
+
+/// One client-to-server stream, from the client's side.
+pub struct ClientSession {
+    config: ClientConfig,
+    core: Core,
+    state: State,
+    tls: bool,
+    authenticated: bool,
+    mechanism: Option<Box<dyn ClientMechanism>>,
+    chosen: Option<Mechanism>,
+}
+
+const BIND_ID: &str = "bind-1";
+
+impl ClientSession {
+    /// Starts a session; the stream header is queued right away. `tls_active` is true for
+    /// direct TLS, where the handshake happened before the session started.
+    pub fn new(config: ClientConfig, tls_active: bool) -> ClientSession {
+        let core = Core::new(config.limits, NS_CLIENT);
+        let mut session = ClientSession {
+            config,
+            core,
+            state: State::AwaitHeader,
+            tls: tls_active,
+            authenticated: false,
+            mechanism: None,
+            chosen: None,
+        };
+        session.open_stream();
+        session
+    }
+
+    fn open_stream(&mut self) {
+        let header = StreamHeader {
+            default_ns: NS_CLIENT.to_owned(),
+            to: Some(self.config.domain.clone()),
+            version: Some("1.0".to_owned()),
+            lang: Some("en".to_owned()),
+            ..StreamHeader::default()
+        };
+        let xml = header.to_xml();
+        self.core.send_raw(xml.clone(), xml);
+        self.state = State::AwaitHeader;
+        if !self.authenticated {
+            self.core.step = Step::Stream;
+        }
+    }
+
+    fn finish_with(&mut self, condition: &str, by: Side, detail: String) {
+        self.core.reject(condition, by, detail);
+        self.core.close();
+        self.state = State::Done;
+    }
+
+    fn handle(&mut self, event: StreamEvent) {
+        match event {
+            StreamEvent::Header(header) => {
+                self.core.received_text(format!("<stream:stream {}>", describe_header(&header)));
+                self.on_header(&header);
+            }
+            StreamEvent::Closed => {
+                self.core.received_text(xml::STREAM_CLOSE.to_owned());
+                let waiting = self.waiting_for();
+                self.core.reject(
+                    "closed",
+                    Side::Peer,
+                    format!("the server closed the stream while the client waited for {waiting}"),
+                );
+                self.core.close();
+                self.state = State::Done;
+            }
+            StreamEvent::Element(element) => {
+                if element.is("error", NS_STREAM) {
+                    self.core.received(&element);
+                    self.core.peer_stream_error(&element);
+                    self.state = State::Done;
+                    return;
+                }
+                match self.state {
+                    State::AwaitFeatures => self.on_features(&element),
+                    State::AwaitProceed => self.on_starttls_answer(&element),
+                    State::AwaitSaslResult => self.on_sasl(&element),
+                    State::AwaitBindResult => self.on_bind_result(&element),
+                    State::AwaitHeader | State::AwaitTls | State::Done => {
+                        self.core.received(&element);
+                        self.unexpected(&element);
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_header(&mut self, header: &StreamHeader) {
+        if self.state != State::AwaitHeader {
+            self.finish_with(
+                "unexpected-element",
+                Side::Local,
+                "the server sent a second stream header".into(),
+            );
+            return;
+        }
+        if header.version.as_deref() != Some("1.0") {
+            let detail = format!(
+                "the server's stream header has version {:?}; RFC 6120 §4.7.5 needs 1.0",
+                header.version
+            );
+            self.core.reject("unsupported-version", Side::Local, detail.clone());
+            self.core.stream_error("unsupported-version", &detail);
+            self.state = State::Done;
+            return;
+        }
+        self.state = State::AwaitFeatures;
+        if !self.authenticated {
+            self.core.step = Step::Features;
+        }
+    }
+
+    fn on_features(&mut self, features: &Element) {
+        self.core.received(features);
+        if !features.is("features", NS_STREAM) {
+            self.unexpected(features);
+            return;
+        }
+        if self.authenticated {
+            self.request_bind(features);
+            return;
+        }
+        if !self.tls && self.config.transport == Transport::Starttls {
+            if features.child("starttls", NS_TLS).is_some() {
+                self.core.step = Step::Starttls;
+                self.core.send(&Element::new("starttls", NS_TLS));
+                self.state = State::AwaitProceed;
+            } else {
+                self.finish_with(
+                    "starttls-not-offered",
+                    Side::Local,
+                    "the server offered no <starttls/>, and this client requires TLS (RFC 6120 §5.3.1)"
+                        .into(),
+                );
+            }
+            return;
+        }
+        self.start_sasl(features);
+    }
+
+    fn start_sasl(&mut self, features: &Element) {
+        let offered: Vec<String> = features
+            .child("mechanisms", NS_SASL)
+            .map(|m| {
+                m.child_elements()
+                    .filter(|c| c.is("mechanism", NS_SASL))
+                    .map(|c| c.text().trim().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let encrypted = if self.tls { "encrypted" } else { "unencrypted" };
+        self.core.note(format!(
+            "server offers SASL mechanisms [{}] on the {encrypted} stream",
+            offered.join(", ")
+        ));
+        if !self.tls && self.config.require_tls {
+            self.finish_with(
+                "starttls-not-offered",
+                Side::Local,
+                "the stream is not encrypted, and this client authenticates only over TLS".into(),
+            );
+            return;
+        }
+        let chosen = self
+            .config
+            .mechanisms
+            .iter()
+            .copied()
+            .find(|m| offered.iter().any(|o| o == m.name()));
+        let Some(wanted) = chosen else {
+            let usable: Vec<&str> = self.config.mechanisms.iter().map(|m| m.name()).collect();
+            self.finish_with(
+                "mechanism-not-offered",
+                Side::Peer,
+                format!(
+                    "the server offers [{}] on the {encrypted} stream; this client uses [{}]",
+                    offered.join(", "),
+                    usable.join(", ")
+                ),
+            );
+            return;
+        };
+        if wanted == Mechanism::Plain && !self.tls {
+            self.finish_with(
+                "plain-offered-in-clear",
+                Side::Local,
+                "the server offered PLAIN on an unencrypted stream (RFC 6120 §13.8); the client \
+                 did not send the password"
+                    .into(),
+            );
+            return;
+        }
+        self.core.step = Step::Sasl;
+        let credentials = ClientCredentials {
+            username: self.config.username.clone(),
+            password: self.config.password.clone(),
+            authzid: None,
+        };
+        let mut mechanism =
+            sasl::client_mechanism(wanted, credentials, self.config.sasl_options.clone());
+        match mechanism.initial_response() {
+            Ok(payload) => {
+                let shown = sasl::redact(wanted, true, &payload);
+                let auth = Element::new("auth", NS_SASL).with_attr("mechanism", wanted.name());
+                self.core.send_sasl(auth, &payload, shown);
+                self.mechanism = Some(mechanism);
+                self.chosen = Some(wanted);
+                self.state = State::AwaitSaslResult;
+            }
+            Err(e) => self.finish_with(e.code(), Side::Local, e.to_string()),
+        }
+    }
+
+    fn on_starttls_answer(&mut self, element: &Element) {
+        self.core.received(element);
+        if element.is("proceed", NS_TLS) {
+            let smuggled = self.core.restart_stream();
+            if smuggled > 0 {
+                self.finish_with(
+                    "starttls-injection",
+                    Side::Local,
+                    format!(
+                        "the server sent {smuggled} bytes after <proceed/> before the TLS handshake \
+                         (RFC 6120 §5.4.3.3)"
+                    ),
+                );
+                return;
+            }
+            self.core.step = Step::Tls;
+            self.core.start_tls();
+            self.state = State::AwaitTls;
+        } else if element.is("failure", NS_TLS) {
+            self.finish_with(
+                "starttls-failure",
+                Side::Peer,
+                "the server answered <starttls/> with <failure/>".into(),
+            );
+        } else {
+            self.unexpected(element);
+        }
+    }
+
+    fn on_sasl(&mut self, element: &Element) {
+        let Some(wanted) = self.chosen else {
+            self.core.received(element);
+            self.unexpected(element);
+            return;
+        };
+        let payload = match decode_sasl(&element.text()) {
+            Ok(payload) => payload,
+            Err(e) => {
+                self.core.received(element);
+                self.finish_with("malformed-challenge", Side::Local, format!("<{}/>: {e}", element.name));
+                return;
+            }
+        };
+        self.core
+            .received_sasl(element, sasl::redact(wanted, false, &payload));
+        let Some(mechanism) = self.mechanism.as_mut() else {
+            self.unexpected(element);
+            return;
+        };
+        if element.is("challenge", NS_SASL) {
+            match mechanism.respond(&payload) {
+                Ok(response) => {
+                    let shown = sasl::redact(wanted, true, &response);
+                    self.core
+                        .send_sasl(Element::new("response", NS_SASL), &response, shown);
+                }
+                Err(e) => {
+                    self.core.send(&Element::new("abort", NS_SASL));
+                    self.finish_with(e.code(), Side::Local, e.to_string());
+                }
+            }
+        } else if element.is("success", NS_SASL) {
+            match mechanism.finish(&payload) {
+                Ok(()) => {
+                    self.authenticated = true;
+                    self.core.step = Step::Bind;
+                    let discarded = self.core.restart_stream();
+                    if discarded > 0 {
+                        self.core.note(format!(
+                            "discarded {discarded} bytes the server sent after <success/> before the stream restart"
+                        ));
+                    }
+                    self.open_stream();
+                }
+                Err(e) => self.finish_with(e.code(), Side::Local, e.to_string()),
+            }
+        } else if element.is("failure", NS_SASL) {
+            let condition = element
+                .child_elements()
+                .find(|c| c.ns == NS_SASL && c.name != "text")
+                .map(|c| c.name.clone())
+                .unwrap_or_else(|| "failure-without-condition".to_owned());
+            let text = element
+                .child("text", NS_SASL)
+                .map(|t| format!(": {}", t.text()))
+                .unwrap_or_default();
+            self.finish_with(
+                &condition,
+                Side::Peer,
+                format!("the server answered {wanted} with <failure><{condition}/></failure>{text}"),
+            );
+        } else {
+            self.unexpected(element);
+        }
+    }
+
+    fn request_bind(&mut self, features: &Element) {
+        if features.child("bind", NS_BIND).is_none() {
+            self.finish_with(
+                "bind-not-offered",
+                Side::Peer,
+                "the server offered no <bind/> after authentication (RFC 6120 §7.2)".into(),
+            );
+            return;
+        }
+        let iq = Element::new("iq", NS_CLIENT)
+            .with_attr("type", "set")
+            .with_attr("id", BIND_ID)
+            .with_child(
+                Element::new("bind", NS_BIND)
+                    .with_child(Element::new("resource", NS_BIND).with_text(RESOURCE)),
+            );
+        self.core.send(&iq);
+        self.state = State::AwaitBindResult;
+    }
+
+    fn on_bind_result(&mut self, element: &Element) {
+        self.core.received(element);
+        if !element.is("iq", NS_CLIENT) || element.attr("id") != Some(BIND_ID) {
+            self.unexpected(element);
+            return;
+        }
+        match element.attr("type") {
+            Some("result") => {
+                let jid = element
+                    .child("bind", NS_BIND)
+                    .and_then(|b| b.child("jid", NS_BIND))
+                    .map(|j| j.text().trim().to_owned())
+                    .unwrap_or_default();
+                let expected_bare = format!("{}@{}", self.config.username, self.config.domain);
+                let bare = jid.split('/').next().unwrap_or_default();
+                if bare.eq_ignore_ascii_case(&expected_bare) {
+                    self.core.decide(SessionEnd::Authenticated { jid });
+                    self.core.close();
+                    self.state = State::Done;
+                } else {
+                    self.finish_with(
+                        "bind-failed",
+                        Side::Peer,
+                        format!("the server bound {jid:?}, not a resource of {expected_bare}"),
+                    );
+                }
+            }
+            Some("error") => {
+                let condition = element
+                    .child_elements()
+                    .find(|c| c.name == "error")
+                    .and_then(|e| e.child_elements().next())
+                    .map(|c| c.name.clone())
+                    .unwrap_or_else(|| "undefined-condition".to_owned());
+                self.finish_with(
+                    &condition,
+                    Side::Peer,
+                    format!("the server refused resource binding with <{condition}/>"),
+                );
+            }
+            other => {
+                let detail = format!("the bind result has type {other:?}");
+                self.finish_with("bind-failed", Side::Peer, detail);
+            }
+        }
+    }
+
+    fn unexpected(&mut self, element: &Element) {
+        let waiting = self.waiting_for();
+        let detail = format!(
+            "expected {waiting}, got <{} xmlns='{}'>",
+            element.name, element.ns
+        );
+        self.core.reject("unexpected-element", Side::Local, detail.clone());
+        self.core.stream_error("unsupported-stanza-type", &detail);
+        self.state = State::Done;
+    }
+}
+
+/// `to='…' from='…' …` for the transcript.
+pub(crate) fn describe_header(header: &StreamHeader) -> String {
+    let mut parts = vec![format!("xmlns='{}'", header.default_ns)];
+    for (name, value) in [
+        ("from", &header.from),
+        ("to", &header.to),
+        ("id", &header.id),
+        ("version", &header.version),
+        ("xml:lang", &header.lang),
+    ] {
+        if let Some(value) = value {
+            parts.push(format!("{name}='{value}'"));
+        }
+    }
+    parts.join(" ")
+}
+
+impl Session for ClientSession {
+    fn receive(&mut self, bytes: &[u8]) {
+        self.core.feed(bytes);
+        while self.state != State::Done && self.state != State::AwaitTls {
+            match self.core.next_event() {
+                Ok(Some(event)) => self.handle(event),
+                Ok(None) => break,
+                Err(error) => {
+                    self.core.xml_failure(&error);
+                    self.state = State::Done;
+                }
+            }
+        }
+    }
+    fn tls_established(&mut self) {
+        self.tls = true;
+        self.open_stream();
+    }
+    fn peer_closed(&mut self) {
+        if self.state != State::Done {
+            let waiting = self.waiting_for();
+            self.core.reject(
+                "closed",
+                Side::Peer,
+                format!("the server closed the connection while the client waited for {waiting}"),
+            );
+            self.state = State::Done;
+        }
+    }
+    fn poll_action(&mut self) -> Option<Action> {
+        self.core.poll_action()
+    }
+    fn take_trace(&mut self) -> Vec<TraceEntry> {
+        self.core.take_trace()
+    }
+    fn end(&self) -> Option<&SessionEnd> {
+        self.core.end()
+    }
+    fn step(&self) -> Step {
+        self.core.step
+    }
+    fn is_finished(&self) -> bool {
+        self.state == State::Done
+    }
+    fn waiting_for(&self) -> &'static str {
+        match self.state {
+            State::AwaitHeader => "the server's stream header",
+            State::AwaitFeatures => "<stream:features/>",
+            State::AwaitProceed => "<proceed/> after <starttls/>",
+            State::AwaitTls => "the TLS handshake",
+            State::AwaitSaslResult => "a SASL <challenge/>, <success/> or <failure/>",
+            State::AwaitBindResult => "the resource binding result",
+            State::Done => "the end of the stream",
+        }
+    }
+}

@@ -1,0 +1,479 @@
+//! The receiving side of a client-to-server stream (RFC 6120 §4–§7), sans-IO.
+//!
+//! A [`ServerSession`] answers the client's stream header with features, performs STARTTLS,
+//! runs one SASL exchange at a time and binds a resource. A conforming configuration offers no
+//! SASL mechanism before TLS; [`ServerMisbehaviour`] switches on the deliberate violations the
+//! harness uses to test clients.
+
+use std::sync::Arc;
+
+use rand::Rng as _;
+
+use super::client::describe_header;
+use super::sasl::{
+    self, CredentialStore, FailureCondition, ServerMechanism, ServerOptions, ServerStep,
+};
+use super::session::{Core, decode_sasl};
+use super::xml::{self, Element, Limits, NS_CLIENT, NS_STREAM, StreamEvent, StreamHeader};
+use super::{Action, Session, NS_BIND, NS_SASL, NS_STANZAS, NS_TLS, SessionEnd, Side, TraceEntry};
+use crate::scenario::{Mechanism, Step};
+
+/// Failed SASL attempts allowed before the server closes the stream.
+const MAX_SASL_ATTEMPTS: u32 = 3;
+
+/// Deliberate violations of the server side.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerMisbehaviour {
+    /// Offer no `<starttls/>` and offer the mechanisms on the unencrypted stream.
+    pub strip_starttls: bool,
+    /// Send a wrong SCRAM server signature in `<success/>`.
+    pub wrong_server_signature: bool,
+}
+
+/// What the server offers and how it behaves.
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// The XMPP domain this server is.
+    pub domain: String,
+    /// Whether TLS can be negotiated with `<starttls/>` (false for direct TLS, where it is
+    /// already up, and for a server without a certificate).
+    pub starttls_available: bool,
+    /// The mechanisms offered once the stream is encrypted.
+    pub mechanisms: Vec<Mechanism>,
+    /// The accounts.
+    pub accounts: Arc<CredentialStore>,
+    /// Deliberate violations.
+    pub misbehaviour: ServerMisbehaviour,
+    /// Parser limits for what the client sends.
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    AwaitHeader,
+    Negotiating,
+    AwaitTls,
+    Done,
+}
+
+/// One client-to-server stream, from the server's side.
+pub struct ServerSession {
+    config: ServerConfig,
+    core: Core,
+    state: State,
+    tls: bool,
+    sasl: Option<Box<dyn ServerMechanism>>,
+    sasl_mechanism: Option<Mechanism>,
+    failed_attempts: u32,
+    authenticated_user: Option<String>,
+    bound: bool,
+}
+
+impl ServerSession {
+    /// Starts a session. `tls_active` is true for direct TLS, where the handshake happened
+    /// before the session started.
+    pub fn new(config: ServerConfig, tls_active: bool) -> ServerSession {
+        let core = Core::new(config.limits, NS_CLIENT);
+        ServerSession {
+            config,
+            core,
+            state: State::AwaitHeader,
+            tls: tls_active,
+            sasl: None,
+            sasl_mechanism: None,
+            failed_attempts: 0,
+            authenticated_user: None,
+            bound: false,
+        }
+    }
+
+    fn where_we_are(&self) -> String {
+        if self.sasl_mechanism.is_some() && self.authenticated_user.is_some() && !self.bound {
+            if self.state == State::AwaitHeader {
+                "after <success/> instead of restarting the stream".to_owned()
+            } else {
+                "before binding a resource".to_owned()
+            }
+        } else {
+            format!("while the server waited for {}", self.waiting_for())
+        }
+    }
+
+    fn handle(&mut self, event: StreamEvent) {
+        match event {
+            StreamEvent::Header(header) => {
+                self.core.received_text(format!("<stream:stream {}>", describe_header(&header)));
+                self.on_header(&header);
+            }
+            StreamEvent::Closed => {
+                self.core.received_text(xml::STREAM_CLOSE.to_owned());
+                let detail = format!("the client closed the stream {}", self.where_we_are());
+                self.core.reject("closed", Side::Peer, detail);
+                self.core.close();
+                self.state = State::Done;
+            }
+            StreamEvent::Element(element) => {
+                if element.is("error", NS_STREAM) {
+                    self.core.received(&element);
+                    self.core.peer_stream_error(&element);
+                    self.state = State::Done;
+                } else if element.ns == NS_SASL {
+                    self.on_sasl(&element);
+                } else {
+                    self.core.received(&element);
+                    self.on_element(&element);
+                }
+            }
+        }
+    }
+
+    fn on_header(&mut self, header: &StreamHeader) {
+        let id: u64 = rand::thread_rng().r#gen();
+        let ours = StreamHeader {
+            default_ns: NS_CLIENT.to_owned(),
+            from: Some(self.config.domain.clone()),
+            id: Some(format!("{id:016x}")),
+            version: Some("1.0".to_owned()),
+            lang: Some("en".to_owned()),
+            ..StreamHeader::default()
+        };
+        let xml = ours.to_xml();
+        self.core.send_raw(xml.clone(), xml);
+        if self.state != State::AwaitHeader {
+            self.refuse_stream("unsupported-stanza-type", "a second stream header without a restart");
+            return;
+        }
+        if header.default_ns != NS_CLIENT {
+            let detail = format!("the stream's default namespace is {:?}, not jabber:client", header.default_ns);
+            self.refuse_stream("invalid-namespace", &detail);
+            return;
+        }
+        match header.to.as_deref() {
+            Some(to) if to.eq_ignore_ascii_case(&self.config.domain) => {}
+            other => {
+                let detail = format!("the stream is addressed to {other:?}; this server is {}", self.config.domain);
+                self.refuse_stream("host-unknown", &detail);
+                return;
+            }
+        }
+        if header.version.as_deref() != Some("1.0") {
+            let detail = format!("the stream header has version {:?}; RFC 6120 §4.7.5 needs 1.0", header.version);
+            self.refuse_stream("unsupported-version", &detail);
+            return;
+        }
+        self.send_features();
+        self.state = State::Negotiating;
+    }
+
+    fn refuse_stream(&mut self, condition: &str, detail: &str) {
+        self.core.reject(condition, Side::Local, detail);
+        self.core.stream_error(condition, detail);
+        self.state = State::Done;
+    }
+
+    fn send_features(&mut self) {
+        let mut features = Element::new("features", NS_STREAM);
+        if self.authenticated_user.is_some() {
+            self.core.step = Step::Bind;
+            features = features.with_child(Element::new("bind", NS_BIND));
+        } else {
+            self.core.step = Step::Features;
+            let offer_starttls =
+                !self.tls && self.config.starttls_available && !self.config.misbehaviour.strip_starttls;
+            if offer_starttls {
+                features = features
+                    .with_child(Element::new("starttls", NS_TLS).with_child(Element::new("required", NS_TLS)));
+            }
+            if self.tls || self.config.misbehaviour.strip_starttls {
+                let mut mechanisms = Element::new("mechanisms", NS_SASL);
+                for mechanism in &self.config.mechanisms {
+                    mechanisms = mechanisms
+                        .with_child(Element::new("mechanism", NS_SASL).with_text(mechanism.name()));
+                }
+                features = features.with_child(mechanisms);
+            }
+        }
+        self.core.send(&features);
+    }
+
+    fn on_element(&mut self, element: &Element) {
+        if element.is("starttls", NS_TLS) {
+            self.on_starttls();
+        } else if element.is("iq", NS_CLIENT) && self.authenticated_user.is_some() {
+            self.on_iq(element);
+        } else if self.authenticated_user.is_none() {
+            let detail = format!(
+                "the client sent <{} xmlns='{}'> before authenticating",
+                element.name, element.ns
+            );
+            self.refuse_stream("not-authorized", &detail);
+        } else if !(element.is("presence", NS_CLIENT) || element.is("message", NS_CLIENT)) {
+            let detail = format!("unexpected <{} xmlns='{}'>", element.name, element.ns);
+            self.refuse_stream("unsupported-stanza-type", &detail);
+        }
+    }
+
+    fn on_starttls(&mut self) {
+        let offered = !self.tls && self.config.starttls_available && !self.config.misbehaviour.strip_starttls;
+        if !offered {
+            self.core.send(&Element::new("failure", NS_TLS));
+            self.core.reject(
+                "starttls-failure",
+                Side::Local,
+                "the client sent <starttls/> where it was not offered",
+            );
+            self.core.close();
+            self.state = State::Done;
+            return;
+        }
+        self.core.step = Step::Starttls;
+        self.core.send(&Element::new("proceed", NS_TLS));
+        let smuggled = self.core.restart_stream();
+        if smuggled > 0 {
+            let detail = format!(
+                "the client sent {smuggled} bytes after <starttls/> before the TLS handshake (RFC 6120 §5.4.3.3)"
+            );
+            self.core.reject("starttls-injection", Side::Local, detail);
+            self.core.close();
+            self.state = State::Done;
+            return;
+        }
+        self.core.step = Step::Tls;
+        self.core.start_tls();
+        self.state = State::AwaitTls;
+    }
+
+    fn on_sasl(&mut self, element: &Element) {
+        let shown_mechanism = self.sasl_mechanism.unwrap_or(Mechanism::Plain);
+        if self.authenticated_user.is_some() {
+            self.core.received(element);
+            self.refuse_stream("unsupported-stanza-type", "SASL after successful authentication");
+            return;
+        }
+        if element.is("abort", NS_SASL) {
+            self.core.received(element);
+            self.sasl = None;
+            self.send_failure(FailureCondition::Aborted, "the client aborted the exchange");
+            self.core.reject("aborted", Side::Peer, "the client sent <abort/>");
+            return;
+        }
+        let payload = match decode_sasl(&element.text()) {
+            Ok(payload) => payload,
+            Err(e) => {
+                self.core.received(element);
+                self.sasl = None;
+                self.send_failure(FailureCondition::IncorrectEncoding, &e);
+                return;
+            }
+        };
+        if element.is("auth", NS_SASL) {
+            let requested = element.attr("mechanism").unwrap_or_default().to_owned();
+            let mechanism = Mechanism::from_name(&requested);
+            self.core
+                .received_sasl(element, sasl::redact(mechanism.unwrap_or(shown_mechanism), true, &payload));
+            self.core.step = Step::Sasl;
+            self.on_auth(&requested, mechanism, &payload);
+        } else if element.is("response", NS_SASL) {
+            self.core
+                .received_sasl(element, sasl::redact(shown_mechanism, true, &payload));
+            self.advance_sasl(&payload);
+        } else {
+            self.core.received(element);
+            let detail = format!("unexpected <{} xmlns='{}'>", element.name, element.ns);
+            self.refuse_stream("unsupported-stanza-type", &detail);
+        }
+    }
+
+    fn on_auth(&mut self, requested: &str, mechanism: Option<Mechanism>, payload: &[u8]) {
+        let offered = self.tls || self.config.misbehaviour.strip_starttls;
+        let Some(mechanism) = mechanism.filter(|m| offered && self.config.mechanisms.contains(m)) else {
+            if !self.tls && !self.config.misbehaviour.strip_starttls {
+                self.send_failure(
+                    FailureCondition::EncryptionRequired,
+                    "authentication needs TLS first (RFC 6120 §5.3.1)",
+                );
+            } else {
+                self.send_failure(
+                    FailureCondition::InvalidMechanism,
+                    &format!("{requested:?} is not offered"),
+                );
+            }
+            return;
+        };
+        if !self.tls {
+            self.send_failure(
+                FailureCondition::EncryptionRequired,
+                "credentials on an unencrypted stream",
+            );
+            self.core.reject(
+                "credentials-sent-in-clear",
+                Side::Local,
+                format!(
+                    "the client sent {mechanism} credentials on an unencrypted stream after the server \
+                     offered no <starttls/> (RFC 6120 §5.3.1, §13.8); a careful client refuses"
+                ),
+            );
+            self.core.close();
+            self.state = State::Done;
+            return;
+        }
+        let options = ServerOptions {
+            misbehaviour: if self.config.misbehaviour.wrong_server_signature {
+                sasl::ServerMisbehaviour::WrongServerSignature
+            } else {
+                sasl::ServerMisbehaviour::None
+            },
+            ..ServerOptions::default()
+        };
+        self.sasl = Some(sasl::server_mechanism(mechanism, options));
+        self.sasl_mechanism = Some(mechanism);
+        self.advance_sasl(payload);
+    }
+
+    fn advance_sasl(&mut self, payload: &[u8]) {
+        let (Some(sasl), Some(mechanism)) = (self.sasl.as_mut(), self.sasl_mechanism) else {
+            self.send_failure(FailureCondition::MalformedRequest, "<response/> without <auth/>");
+            return;
+        };
+        match sasl.step(payload, &self.config.accounts) {
+            Ok(ServerStep::Challenge(challenge)) => {
+                let shown = sasl::redact(mechanism, false, &challenge);
+                self.core
+                    .send_sasl(Element::new("challenge", NS_SASL), &challenge, shown);
+            }
+            Ok(ServerStep::Success {
+                authcid,
+                additional_data,
+            }) => {
+                let shown = sasl::redact(mechanism, false, &additional_data);
+                let success = Element::new("success", NS_SASL);
+                if additional_data.is_empty() {
+                    self.core.send(&success);
+                } else {
+                    self.core.send_sasl(success, &additional_data, shown);
+                }
+                self.sasl = None;
+                self.authenticated_user = Some(authcid);
+                let discarded = self.core.restart_stream();
+                if discarded > 0 {
+                    self.core.note(format!(
+                        "discarded {discarded} bytes the client sent before <success/> arrived"
+                    ));
+                }
+                self.state = State::AwaitHeader;
+            }
+            Err(failure) => {
+                self.sasl = None;
+                self.send_failure(failure.condition, &failure.detail);
+            }
+        }
+    }
+
+    fn send_failure(&mut self, condition: FailureCondition, detail: &str) {
+        self.failed_attempts += 1;
+        let failure = Element::new("failure", NS_SASL)
+            .with_child(Element::new(condition.as_str(), NS_SASL));
+        self.core.send(&failure);
+        self.core.reject(
+            condition.as_str(),
+            Side::Local,
+            format!("the server answered with <{condition}/>: {detail}"),
+        );
+        if self.failed_attempts >= MAX_SASL_ATTEMPTS {
+            self.core
+                .stream_error("policy-violation", "too many failed authentication attempts");
+            self.state = State::Done;
+        }
+    }
+
+    fn on_iq(&mut self, iq: &Element) {
+        let id = iq.attr("id").unwrap_or_default().to_owned();
+        let bind = iq.child("bind", NS_BIND);
+        match (iq.attr("type"), bind) {
+            (Some("set"), Some(bind)) if !self.bound => {
+                let resource = bind
+                    .child("resource", NS_BIND)
+                    .map(|r| r.text().trim().to_owned())
+                    .filter(|r| !r.is_empty())
+                    .unwrap_or_else(|| format!("{:08x}", rand::thread_rng().r#gen::<u32>()));
+                let user = self.authenticated_user.clone().unwrap_or_default();
+                let jid = format!("{user}@{}/{resource}", self.config.domain);
+                let result = Element::new("iq", NS_CLIENT)
+                    .with_attr("type", "result")
+                    .with_attr("id", &id)
+                    .with_child(
+                        Element::new("bind", NS_BIND).with_child(Element::new("jid", NS_BIND).with_text(&jid)),
+                    );
+                self.core.send(&result);
+                self.bound = true;
+                self.core.decide(SessionEnd::Authenticated { jid });
+            }
+            (Some("get" | "set"), _) => {
+                let error = Element::new("iq", NS_CLIENT)
+                    .with_attr("type", "error")
+                    .with_attr("id", &id)
+                    .with_child(
+                        Element::new("error", NS_CLIENT)
+                            .with_attr("type", "cancel")
+                            .with_child(Element::new("service-unavailable", NS_STANZAS)),
+                    );
+                self.core.send(&error);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Session for ServerSession {
+    fn receive(&mut self, bytes: &[u8]) {
+        self.core.feed(bytes);
+        while self.state != State::Done && self.state != State::AwaitTls {
+            match self.core.next_event() {
+                Ok(Some(event)) => self.handle(event),
+                Ok(None) => break,
+                Err(error) => {
+                    self.core.xml_failure(&error);
+                    self.state = State::Done;
+                }
+            }
+        }
+    }
+    fn tls_established(&mut self) {
+        self.tls = true;
+        self.state = State::AwaitHeader;
+        self.core.step = Step::Stream;
+    }
+    fn peer_closed(&mut self) {
+        if self.state != State::Done {
+            let detail = format!("the client closed the connection {}", self.where_we_are());
+            self.core.reject("closed", Side::Peer, detail);
+            self.state = State::Done;
+        }
+    }
+    fn poll_action(&mut self) -> Option<Action> {
+        self.core.poll_action()
+    }
+    fn take_trace(&mut self) -> Vec<TraceEntry> {
+        self.core.take_trace()
+    }
+    fn end(&self) -> Option<&SessionEnd> {
+        self.core.end()
+    }
+    fn step(&self) -> Step {
+        self.core.step
+    }
+    fn is_finished(&self) -> bool {
+        self.state == State::Done
+    }
+    fn waiting_for(&self) -> &'static str {
+        match (self.state, self.core.step) {
+            (State::AwaitHeader, _) => "the client's stream header",
+            (State::AwaitTls, _) => "the TLS handshake",
+            (State::Negotiating, Step::Features) => "<starttls/> or <auth/>",
+            (State::Negotiating, Step::Sasl) => "the client's SASL response",
+            (State::Negotiating, Step::Bind) => "the resource binding request",
+            (State::Negotiating, _) => "the client's next element",
+            (State::Done, _) => "the end of the stream",
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! What the client and server sessions share: the parser, the outbox, the transcript and the
+//! bookkeeping of how the session ended.
+
+use std::collections::VecDeque;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
+use super::xml::{self, Element, StreamEvent, StreamParser, XmlError};
+use super::{Action, Direction, SessionEnd, Side, TraceEntry};
+use crate::scenario::Step;
+
+/// Parser, outbox, transcript and outcome of one session.
+pub(crate) struct Core {
+    parser: StreamParser,
+    actions: VecDeque<Action>,
+    trace: Vec<TraceEntry>,
+    end: Option<SessionEnd>,
+    close_sent: bool,
+    pub(crate) step: Step,
+    pub(crate) default_ns: &'static str,
+}
+
+impl Core {
+    pub(crate) fn new(limits: xml::Limits, default_ns: &'static str) -> Core {
+        Core {
+            parser: StreamParser::new(limits),
+            actions: VecDeque::new(),
+            trace: Vec::new(),
+            end: None,
+            close_sent: false,
+            step: Step::Stream,
+            default_ns,
+        }
+    }
+
+    pub(crate) fn feed(&mut self, bytes: &[u8]) {
+        self.parser.feed(bytes);
+    }
+
+    pub(crate) fn next_event(&mut self) -> Result<Option<StreamEvent>, XmlError> {
+        self.parser.next_event()
+    }
+
+    /// Restarts the stream parser; returns how many unparsed bytes were thrown away.
+    pub(crate) fn restart_stream(&mut self) -> usize {
+        self.parser.restart()
+    }
+
+    pub(crate) fn send_raw(&mut self, bytes: String, trace: String) {
+        self.trace.push(TraceEntry {
+            direction: Direction::Sent,
+            text: trace,
+        });
+        self.actions.push_back(Action::Send(bytes.into_bytes()));
+    }
+
+    pub(crate) fn send(&mut self, element: &Element) {
+        let xml = element.to_xml(self.default_ns);
+        self.send_raw(xml.clone(), xml);
+    }
+
+    /// Sends a SASL element whose payload is shown redacted in the transcript.
+    pub(crate) fn send_sasl(&mut self, element: Element, payload: &[u8], shown: String) {
+        let element = element.with_text(&encode_sasl(payload));
+        let xml = element.to_xml(self.default_ns);
+        let shown = sasl_trace(&element, &shown, self.default_ns);
+        self.send_raw(xml, shown);
+    }
+
+    pub(crate) fn received(&mut self, element: &Element) {
+        self.trace.push(TraceEntry {
+            direction: Direction::Received,
+            text: element.to_xml(self.default_ns),
+        });
+    }
+
+    pub(crate) fn received_sasl(&mut self, element: &Element, shown: String) {
+        self.trace.push(TraceEntry {
+            direction: Direction::Received,
+            text: sasl_trace(element, &shown, self.default_ns),
+        });
+    }
+
+    pub(crate) fn received_text(&mut self, text: String) {
+        self.trace.push(TraceEntry {
+            direction: Direction::Received,
+            text,
+        });
+    }
+
+    pub(crate) fn note(&mut self, text: impl Into<String>) {
+        self.trace.push(TraceEntry {
+            direction: Direction::Note,
+            text: text.into(),
+        });
+    }
+
+    pub(crate) fn start_tls(&mut self) {
+        self.actions.push_back(Action::StartTls);
+    }
+
+    /// Records the outcome unless one was recorded already: the first decision stands.
+    pub(crate) fn decide(&mut self, end: SessionEnd) {
+        if self.end.is_none() {
+            self.note(format!("outcome: {end}"));
+            self.end = Some(end);
+        }
+    }
+
+    pub(crate) fn reject(&mut self, condition: &str, by: Side, detail: impl Into<String>) {
+        let step = self.step;
+        self.decide(SessionEnd::Rejected {
+            step,
+            condition: condition.to_owned(),
+            by,
+            detail: detail.into(),
+        });
+    }
+
+    /// Ends the stream politely: `</stream:stream>`, then close.
+    pub(crate) fn close(&mut self) {
+        if !self.close_sent {
+            self.close_sent = true;
+            self.send_raw(xml::STREAM_CLOSE.to_owned(), xml::STREAM_CLOSE.to_owned());
+            self.actions.push_back(Action::Close);
+        }
+    }
+
+    /// Sends a stream error (RFC 6120 §4.9) and closes.
+    pub(crate) fn stream_error(&mut self, condition: &str, text: &str) {
+        if !self.close_sent {
+            self.send(&xml::stream_error(condition, Some(text)));
+            self.close();
+        }
+    }
+
+    /// The peer's bytes broke the stream: stream error, close, and that is the outcome.
+    pub(crate) fn xml_failure(&mut self, error: &XmlError) {
+        let condition = error.stream_error_condition();
+        if let Some(bytes) = error.offending_bytes() {
+            self.received_text(format!("offending bytes: {}", show_bytes(bytes)));
+        }
+        self.reject(condition, Side::Local, format!("the peer's XML was refused: {error}"));
+        self.stream_error(condition, &error.to_string());
+    }
+
+    /// The peer sent `<stream:error/>`.
+    pub(crate) fn peer_stream_error(&mut self, element: &Element) {
+        let (condition, text) = xml::parse_stream_error(element);
+        let detail = match text {
+            Some(text) => format!("the peer sent stream error <{condition}/>: {text}"),
+            None => format!("the peer sent stream error <{condition}/>"),
+        };
+        self.reject(&condition, Side::Peer, detail);
+        self.close();
+    }
+
+    pub(crate) fn is_close_sent(&self) -> bool {
+        self.close_sent
+    }
+
+    pub(crate) fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    pub(crate) fn take_trace(&mut self) -> Vec<TraceEntry> {
+        std::mem::take(&mut self.trace)
+    }
+
+    pub(crate) fn end(&self) -> Option<&SessionEnd> {
+        self.end.as_ref()
+    }
+}
+
+/// Base64 for SASL payloads: an empty payload is `=` (RFC 6120 §6.4.2).
+pub(crate) fn encode_sasl(payload: &[u8]) -> String {
+    if payload.is_empty() {
+        "=".to_owned()
+    } else {
+        BASE64.encode(payload)
+    }
+}
+
+/// Decodes a SASL payload: no text or `=` is empty; anything else must be valid base64.
+pub(crate) fn decode_sasl(text: &str) -> Result<Vec<u8>, String> {
+    let text = text.trim();
+    if text.is_empty() || text == "=" {
+        return Ok(Vec::new());
+    }
+    BASE64
+        .decode(text)
+        .map_err(|e| format!("invalid base64 {:?}: {e}", truncate(text, 64)))
+}
+
+/// The element as XML, its base64 payload replaced by a readable, redacted rendering.
+fn sasl_trace(element: &Element, shown: &str, default_ns: &str) -> String {
+    let mut bare = element.clone();
+    bare.children.clear();
+    let xml = bare.to_xml(default_ns);
+    let open = xml.strip_suffix("/>").unwrap_or(&xml);
+    format!("{open}>[{shown}]</{}>", element.name)
+}
+
+/// Bytes for a human: printable ASCII as is, everything else escaped, at most 96 bytes.
+pub(crate) fn show_bytes(bytes: &[u8]) -> String {
+    let shown: String = bytes.iter().take(96).flat_map(|b| std::ascii::escape_default(*b)).map(char::from).collect();
+    if bytes.len() > 96 {
+        format!("\"{shown}\"… ({} bytes)", bytes.len())
+    } else {
+        format!("\"{shown}\"")
+    }
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => &text[..i],
+        None => text,
+    }
+}

@@ -1,0 +1,176 @@
+//! The terminal view: a progress bar while cases run, then the matrix (rows: cases, columns:
+//! targets), the failures with their details, and a one-line summary.
+//!
+//! Colour is used only when asked for (the CLI asks when stdout is a terminal and `NO_COLOR`
+//! is not set); the progress bar only when stderr is a terminal.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{ReportError, Reporter, transcript_path};
+use crate::runner::{CaseResult, Event, Outcome, Tally};
+
+/// Shows progress on stderr and the matrix on stdout.
+pub struct TerminalReporter {
+    color: bool,
+    progress: Option<ProgressBar>,
+    targets: Vec<String>,
+    results: Vec<Arc<CaseResult>>,
+    report_dir: String,
+}
+
+impl TerminalReporter {
+    /// `color`: style the matrix; `progress`: draw a progress bar on stderr; `report_dir`:
+    /// shown in front of transcript paths.
+    pub fn new(color: bool, progress: bool, report_dir: &str) -> TerminalReporter {
+        TerminalReporter {
+            color,
+            progress: progress.then(ProgressBar::hidden),
+            targets: Vec::new(),
+            results: Vec::new(),
+            report_dir: report_dir.to_owned(),
+        }
+    }
+
+    fn finish(&mut self, duration: Duration) -> Result<(), ReportError> {
+        if let Some(bar) = self.progress.take() {
+            bar.finish_and_clear();
+        }
+        let text = render(&self.targets, &self.results, self.color, &self.report_dir, duration);
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+            .map_err(|source| ReportError::Write {
+                path: "standard output".into(),
+                source,
+            })
+    }
+}
+
+impl Reporter for TerminalReporter {
+    fn on_event(&mut self, event: &Event) -> Result<(), ReportError> {
+        match event {
+            Event::RunStarted { total, targets } => {
+                self.targets = targets.clone();
+                if let Some(bar) = &self.progress {
+                    bar.set_length(*total as u64);
+                    bar.set_style(
+                        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar())
+                            .progress_chars("=> "),
+                    );
+                    bar.set_draw_target(ProgressDrawTarget::stderr());
+                }
+            }
+            Event::CaseStarted { case, target } => {
+                if let Some(bar) = &self.progress {
+                    bar.set_message(format!("{case} @ {target}"));
+                }
+            }
+            Event::CaseFinished(result) => {
+                if let Some(bar) = &self.progress {
+                    bar.inc(1);
+                    if matches!(result.outcome, Outcome::Fail | Outcome::Error) {
+                        bar.println(format!(
+                            "{} {} @ {}: {}",
+                            result.outcome.label(),
+                            result.case.id,
+                            result.target,
+                            result.observed
+                        ));
+                    }
+                }
+                self.results.push(Arc::clone(result));
+            }
+            Event::RunFinished { duration } => self.finish(*duration)?,
+        }
+        Ok(())
+    }
+}
+
+/// The matrix, the failures and the summary line, as printed.
+pub fn render(
+    targets: &[String],
+    results: &[Arc<CaseResult>],
+    color: bool,
+    report_dir: &str,
+    duration: Duration,
+) -> String {
+    let mut rows: BTreeMap<&str, BTreeMap<&str, Outcome>> = BTreeMap::new();
+    let mut tally = Tally::default();
+    for result in results {
+        rows.entry(&result.case.id)
+            .or_default()
+            .insert(&result.target, result.outcome);
+        tally.add(result.outcome);
+    }
+    let mut table = Table::new();
+    table
+        .load_preset(presets::UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Disabled);
+    if color {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
+    let mut header = vec![Cell::new("case")];
+    header.extend(targets.iter().map(Cell::new));
+    table.set_header(header);
+    for (case, cells) in &rows {
+        let mut row = vec![Cell::new(case)];
+        for target in targets {
+            row.push(match cells.get(target.as_str()) {
+                Some(outcome) => outcome_cell(*outcome, color),
+                None => Cell::new("·"),
+            });
+        }
+        table.add_row(row);
+    }
+    let mut text = format!("{table}\n");
+    let mut problems: Vec<&Arc<CaseResult>> = results
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Fail | Outcome::Error))
+        .collect();
+    problems.sort_by(|a, b| (&a.case.id, &a.target).cmp(&(&b.case.id, &b.target)));
+    for result in problems {
+        let step = result
+            .step
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "none".to_owned());
+        text.push_str(&format!(
+            "\n{} {} @ {}\n  step:       {step}\n  expected:   {}\n  observed:   {}\n  transcript: {}/{}\n",
+            result.outcome.label(),
+            result.case.id,
+            result.target,
+            result.expected,
+            result.observed,
+            report_dir.trim_end_matches('/'),
+            transcript_path(&result.target, &result.case.id).display()
+        ));
+    }
+    text.push_str(&format!(
+        "\n{} cases in {:.2} s: {tally}\n",
+        tally.total(),
+        duration.as_secs_f64()
+    ));
+    text
+}
+
+fn outcome_cell(outcome: Outcome, color: bool) -> Cell {
+    let cell = Cell::new(outcome.label());
+    if !color {
+        return cell;
+    }
+    cell.fg(match outcome {
+        Outcome::Pass => Color::Green,
+        Outcome::Fail => Color::Red,
+        Outcome::Skip => Color::Yellow,
+        Outcome::Error => Color::Magenta,
+    })
+}

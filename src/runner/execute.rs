@@ -1,0 +1,253 @@
+//! Runs one case: sets up the target and the harness's side, runs the session, and turns what
+//! was observed into a verdict.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+
+use super::{CaseResult, Outcome, PlannedCase, RunEnvironment};
+use crate::drive::{self, EnvironmentError, Transcript, TranscriptLine};
+use crate::pki::IssuedChain;
+use crate::proto::client::ClientConfig;
+use crate::proto::sasl::ClientOptions;
+use crate::proto::server::{ServerConfig, ServerMisbehaviour};
+use crate::proto::xml::Limits;
+use crate::proto::{Direction, SessionEnd, Side};
+use crate::scenario::{CaseSpec, Credentials, Misbehaviour, Observation, Party, Step, Transport};
+use crate::target::builtin::{ClientOrders, RunningClient, RunningServer};
+use crate::target::{ACCOUNT_USERNAME, BUILTIN_DOMAIN, Target, TargetKind};
+use crate::transport::TlsSetup;
+
+/// Runs one case to its verdict.
+pub(super) async fn execute(planned: &PlannedCase, environment: &RunEnvironment) -> CaseResult {
+    let started = Instant::now();
+    let transcript = Transcript::new("harness");
+    let case = &planned.case;
+    transcript.record(
+        Direction::Note,
+        format!(
+            "case {} against {} ({}): harness plays the {} side, expects {}",
+            case.id,
+            planned.target,
+            planned.target.implementation(),
+            case.role,
+            case.expect
+        ),
+    );
+    let result = match planned.target.kind() {
+        TargetKind::Server => against_server(case, planned.target, environment, &transcript).await,
+        TargetKind::Client => against_client(case, planned.target, environment, &transcript).await,
+    };
+    match result {
+        Ok(end) => verdict(planned, harness_view(end), started.elapsed(), transcript.lines()),
+        Err(e) => harness_failure(planned, e.0, started.elapsed(), transcript.lines()),
+    }
+}
+
+/// The `error` result of a case the harness could not run.
+pub(super) fn harness_failure(
+    planned: &PlannedCase,
+    reason: String,
+    duration: Duration,
+    transcript: Vec<TranscriptLine>,
+) -> CaseResult {
+    CaseResult {
+        case: Arc::clone(&planned.case),
+        target: planned.target.name().to_owned(),
+        outcome: Outcome::Error,
+        step: None,
+        expected: planned.case.expect.to_string(),
+        observed: format!("harness or environment error: {reason}"),
+        duration,
+        transcript,
+    }
+}
+
+fn verdict(
+    planned: &PlannedCase,
+    observation: Observation,
+    duration: Duration,
+    transcript: Vec<TranscriptLine>,
+) -> CaseResult {
+    let outcome = if observation.satisfies(&planned.case.expect) {
+        Outcome::Pass
+    } else {
+        Outcome::Fail
+    };
+    let step = match &observation {
+        Observation::Authenticated { .. } => Step::Bind,
+        Observation::Rejected { step, .. } => *step,
+    };
+    CaseResult {
+        case: Arc::clone(&planned.case),
+        target: planned.target.name().to_owned(),
+        outcome,
+        step: Some(step),
+        expected: planned.case.expect.to_string(),
+        observed: observation.to_string(),
+        duration,
+        transcript,
+    }
+}
+
+/// The harness's session end in scenario terms: this side is the harness, the peer the target.
+fn harness_view(end: SessionEnd) -> Observation {
+    match end {
+        SessionEnd::Authenticated { jid } => Observation::Authenticated { jid },
+        SessionEnd::Rejected {
+            step,
+            condition,
+            by,
+            detail,
+        } => Observation::Rejected {
+            step,
+            condition,
+            by: match by {
+                Side::Local => Party::Harness,
+                Side::Peer => Party::Target,
+            },
+            detail,
+        },
+    }
+}
+
+/// The password the client side presents and the username it uses.
+fn presented_password(case: &CaseSpec, environment: &RunEnvironment) -> (String, String) {
+    match case.sasl.credentials {
+        Credentials::Valid => (ACCOUNT_USERNAME.to_owned(), environment.password.clone()),
+        Credentials::WrongPassword => (ACCOUNT_USERNAME.to_owned(), format!("wrong-{}", environment.password)),
+        Credentials::UnknownUser => ("nobody-here".to_owned(), environment.password.clone()),
+    }
+}
+
+fn chain_for(case: &CaseSpec, environment: &RunEnvironment) -> Result<(Arc<IssuedChain>, TlsSetup, TlsSetup), EnvironmentError> {
+    let chain = environment
+        .catalogue
+        .chain(case.certificate, case.key, BUILTIN_DOMAIN)
+        .map_err(|e| EnvironmentError(format!("test PKI: {e}")))?;
+    let anchor = environment
+        .catalogue
+        .trust_anchor(&chain, case.trust)
+        .map_err(|e| EnvironmentError(format!("test PKI: {e}")))?;
+    let server = TlsSetup::Server {
+        chain: chain.presented.clone(),
+        key: Arc::new(chain.key_der()),
+    };
+    let client = TlsSetup::Client {
+        trust_anchor: anchor,
+        domain: BUILTIN_DOMAIN.to_owned(),
+    };
+    Ok((chain, server, client))
+}
+
+/// The harness is the client; the target is a server.
+async fn against_server(
+    case: &CaseSpec,
+    target: Target,
+    environment: &RunEnvironment,
+    transcript: &Transcript,
+) -> Result<SessionEnd, EnvironmentError> {
+    let (chain, server_tls, client_tls) = chain_for(case, environment)?;
+    transcript.record(
+        Direction::Note,
+        format!(
+            "{target} presents {} ({} certificates), the harness trusts the {} root",
+            profile_name(&chain),
+            chain.presented.len(),
+            case.trust
+        ),
+    );
+    let server = RunningServer::start(
+        case.transport,
+        server_tls,
+        Arc::clone(&environment.accounts),
+        environment.timeout,
+        transcript.as_participant(target.name()),
+    )
+    .await?;
+    let (username, password) = presented_password(case, environment);
+    let config = ClientConfig {
+        domain: BUILTIN_DOMAIN.to_owned(),
+        transport: case.transport,
+        mechanisms: vec![case.sasl.mechanism],
+        username,
+        password,
+        sasl_options: ClientOptions::default(),
+        require_tls: false,
+        limits: Limits::default(),
+    };
+    let end = drive::initiate(server.address, config, &client_tls, environment.timeout, transcript).await;
+    server.finish().await;
+    end
+}
+
+/// The harness is the server; the target is a client.
+async fn against_client(
+    case: &CaseSpec,
+    target: Target,
+    environment: &RunEnvironment,
+    transcript: &Transcript,
+) -> Result<SessionEnd, EnvironmentError> {
+    let (chain, server_tls, client_tls) = chain_for(case, environment)?;
+    transcript.record(
+        Direction::Note,
+        format!(
+            "the harness presents {} ({} certificates), {target} trusts the {} root",
+            profile_name(&chain),
+            chain.presented.len(),
+            case.trust
+        ),
+    );
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .map_err(|e| EnvironmentError(format!("the harness cannot listen on 127.0.0.1: {e}")))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| EnvironmentError(format!("the harness's listener has no address: {e}")))?;
+    transcript.record(Direction::Note, format!("listening on {address}"));
+    let (_, password) = presented_password(case, environment);
+    let client = RunningClient::start(
+        address,
+        ClientOrders {
+            transport: case.transport,
+            password,
+            tls: client_tls,
+        },
+        environment.timeout,
+        transcript.as_participant(target.name()),
+    );
+    let tcp = match tokio::time::timeout(environment.timeout, listener.accept()).await {
+        Ok(Ok((tcp, _))) => tcp,
+        Ok(Err(e)) => return Err(EnvironmentError(format!("accepting the client's connection failed: {e}"))),
+        Err(_) => {
+            client.finish().await;
+            return Ok(SessionEnd::Rejected {
+                step: Step::Connect,
+                condition: "timeout".into(),
+                by: Side::Peer,
+                detail: format!("the client did not connect within {:?}", environment.timeout),
+            });
+        }
+    };
+    let config = ServerConfig {
+        domain: BUILTIN_DOMAIN.to_owned(),
+        starttls_available: case.transport == Transport::Starttls,
+        mechanisms: vec![case.sasl.mechanism],
+        accounts: Arc::clone(&environment.accounts),
+        misbehaviour: ServerMisbehaviour {
+            strip_starttls: case.misbehave.contains(&Misbehaviour::StripStarttls),
+            wrong_server_signature: case.misbehave.contains(&Misbehaviour::ScramWrongServerSignature),
+        },
+        limits: Limits::default(),
+    };
+    let direct_tls = case.transport == Transport::DirectTls;
+    let end = drive::respond(tcp, config, &server_tls, direct_tls, environment.timeout, transcript).await;
+    client.finish().await;
+    end
+}
+
+fn profile_name(chain: &IssuedChain) -> String {
+    format!("{} {}", chain.profile, chain.key_type)
+}

@@ -1,0 +1,159 @@
+//! The built-in server and client, run as tasks of the harness's own runtime.
+//!
+//! Each case gets its own instance: the server listens on an ephemeral port of 127.0.0.1 and
+//! serves exactly one connection; the client connects once to the address it is given. Both are
+//! stopped when their handle is finished or dropped, so a case never leaves a task behind.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use super::{ACCOUNT_USERNAME, BUILTIN_DOMAIN};
+use crate::drive::{self, EnvironmentError, Transcript};
+use crate::proto::client::ClientConfig;
+use crate::proto::sasl::{ClientOptions, CredentialStore};
+use crate::proto::server::{ServerConfig, ServerMisbehaviour};
+use crate::proto::xml::Limits;
+use crate::proto::{Direction, SessionEnd};
+use crate::scenario::{Mechanism, Transport};
+use crate::transport::TlsSetup;
+
+/// A built-in server serving one connection.
+pub struct RunningServer {
+    /// Where it listens.
+    pub address: SocketAddr,
+    task: JoinHandle<()>,
+    transcript: Transcript,
+}
+
+impl RunningServer {
+    /// Starts the conforming built-in server: STARTTLS required before any SASL mechanism is
+    /// offered (or direct TLS), PLAIN, SCRAM-SHA-1 and SCRAM-SHA-256 after TLS.
+    pub async fn start(
+        transport: Transport,
+        tls: TlsSetup,
+        accounts: Arc<CredentialStore>,
+        timeout: Duration,
+        transcript: Transcript,
+    ) -> Result<RunningServer, EnvironmentError> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .map_err(|e| EnvironmentError(format!("built-in server cannot listen on 127.0.0.1: {e}")))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| EnvironmentError(format!("built-in server has no local address: {e}")))?;
+        let config = ServerConfig {
+            domain: BUILTIN_DOMAIN.to_owned(),
+            starttls_available: transport != Transport::DirectTls,
+            mechanisms: Mechanism::ALL.to_vec(),
+            accounts,
+            misbehaviour: ServerMisbehaviour::default(),
+            limits: Limits::default(),
+        };
+        let own_view = transcript.clone();
+        let task = tokio::spawn(async move {
+            let accepted = tokio::time::timeout(timeout, listener.accept()).await;
+            let Ok(Ok((tcp, _))) = accepted else {
+                own_view.record(Direction::Note, "no client connected");
+                return;
+            };
+            let direct_tls = transport == Transport::DirectTls;
+            report(&own_view, drive::respond(tcp, config, &tls, direct_tls, timeout, &own_view).await);
+        });
+        Ok(RunningServer {
+            address,
+            task,
+            transcript,
+        })
+    }
+
+    /// Waits (briefly) for the server to finish its connection, then stops it.
+    pub async fn finish(mut self) {
+        settle(&mut self.task, &self.transcript).await;
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// What the built-in client is told to do.
+pub struct ClientOrders {
+    /// How to secure the connection.
+    pub transport: Transport,
+    /// The password to present (the real one, or a wrong one for negative cases).
+    pub password: String,
+    /// TLS settings: the one root it trusts and the domain it expects.
+    pub tls: TlsSetup,
+}
+
+/// A built-in client making one connection.
+pub struct RunningClient {
+    task: JoinHandle<()>,
+    transcript: Transcript,
+}
+
+impl RunningClient {
+    /// Starts the conforming built-in client against `address`: it requires TLS, verifies the
+    /// certificate, prefers SCRAM-SHA-256 over SCRAM-SHA-1 over PLAIN and checks the SCRAM
+    /// server signature.
+    pub fn start(
+        address: SocketAddr,
+        orders: ClientOrders,
+        timeout: Duration,
+        transcript: Transcript,
+    ) -> RunningClient {
+        let config = ClientConfig {
+            domain: BUILTIN_DOMAIN.to_owned(),
+            transport: orders.transport,
+            mechanisms: Mechanism::ALL.to_vec(),
+            username: ACCOUNT_USERNAME.to_owned(),
+            password: orders.password,
+            sasl_options: ClientOptions::default(),
+            require_tls: true,
+            limits: Limits::default(),
+        };
+        let own_view = transcript.clone();
+        let task = tokio::spawn(async move {
+            report(
+                &own_view,
+                drive::initiate(address, config, &orders.tls, timeout, &own_view).await,
+            );
+        });
+        RunningClient { task, transcript }
+    }
+
+    /// Waits (briefly) for the client to finish, then stops it.
+    pub async fn finish(mut self) {
+        settle(&mut self.task, &self.transcript).await;
+    }
+}
+
+impl Drop for RunningClient {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// How long a built-in target may take to wrap up after the harness's side is done.
+const SETTLE: Duration = Duration::from_secs(2);
+
+async fn settle(task: &mut JoinHandle<()>, transcript: &Transcript) {
+    if tokio::time::timeout(SETTLE, &mut *task).await.is_err() {
+        transcript.record(Direction::Note, "still running after the harness finished: stopped");
+        task.abort();
+    }
+}
+
+fn report(transcript: &Transcript, result: Result<SessionEnd, EnvironmentError>) {
+    let text = match result {
+        Ok(end) => format!("own view of the outcome: {end}"),
+        Err(e) => format!("broke: {e}"),
+    };
+    transcript.record(Direction::Note, text);
+}

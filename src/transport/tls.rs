@@ -1,0 +1,335 @@
+//! TLS set-up for one connection, what a handshake showed, and why a handshake failed.
+//!
+//! The client side verifies the server's chain against the scenario's single trust anchor and
+//! the XMPP domain, and records the chain the server presented even when verification fails, so
+//! the transcript can say what was rejected.
+
+use std::fmt::Write as _;
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{AlertDescription, ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig};
+
+use crate::proto::Side;
+
+/// The crypto provider every TLS configuration of the harness uses.
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Everything one side needs to run a TLS handshake.
+#[derive(Debug, Clone)]
+pub enum TlsSetup {
+    /// The client side: which root it trusts and which domain it expects.
+    Client {
+        /// The single trust anchor.
+        trust_anchor: CertificateDer<'static>,
+        /// The XMPP domain the certificate must be valid for (also sent as SNI).
+        domain: String,
+    },
+    /// The server side: what it presents.
+    Server {
+        /// Leaf first, then intermediates.
+        chain: Vec<CertificateDer<'static>>,
+        /// The leaf's private key.
+        key: Arc<PrivateKeyDer<'static>>,
+    },
+}
+
+impl TlsSetup {
+    pub(crate) fn client(
+        &self,
+    ) -> Result<(Arc<ClientConfig>, ServerName<'static>, PresentedChain), HandshakeFailure> {
+        let TlsSetup::Client {
+            trust_anchor,
+            domain,
+        } = self
+        else {
+            return Err(HandshakeFailure::local("no client TLS settings for this connection"));
+        };
+        let mut roots = RootCertStore::empty();
+        roots
+            .add(trust_anchor.clone())
+            .map_err(|e| HandshakeFailure::local(format!("trust anchor unusable: {e}")))?;
+        let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+            .build()
+            .map_err(|e| HandshakeFailure::local(format!("verifier set-up failed: {e}")))?;
+        let presented = PresentedChain::default();
+        let verifier = Arc::new(RecordingVerifier {
+            inner,
+            presented: presented.clone(),
+        });
+        let config = ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| HandshakeFailure::local(format!("TLS set-up failed: {e}")))?
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth();
+        let server_name = ServerName::try_from(domain.clone())
+            .map_err(|e| HandshakeFailure::local(format!("domain {domain:?} unusable as TLS name: {e}")))?;
+        Ok((Arc::new(config), server_name, presented))
+    }
+
+    pub(crate) fn server(&self) -> Result<Arc<ServerConfig>, HandshakeFailure> {
+        let TlsSetup::Server { chain, key } = self else {
+            return Err(HandshakeFailure::local("no server TLS settings for this connection"));
+        };
+        let config = ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| HandshakeFailure::local(format!("TLS set-up failed: {e}")))?
+            .with_no_client_auth()
+            .with_single_cert(chain.clone(), key.clone_key())
+            .map_err(|e| HandshakeFailure::local(format!("certificate or key unusable: {e}")))?;
+        Ok(Arc::new(config))
+    }
+}
+
+/// The chain a server presented, captured by the verifier before it decides.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PresentedChain(Arc<Mutex<Vec<CertificateDer<'static>>>>);
+
+impl PresentedChain {
+    fn record(&self, end_entity: &CertificateDer<'_>, intermediates: &[CertificateDer<'_>]) {
+        if let Ok(mut chain) = self.0.lock() {
+            chain.clear();
+            chain.push(end_entity.clone().into_owned());
+            chain.extend(intermediates.iter().map(|c| c.clone().into_owned()));
+        }
+    }
+
+    pub(crate) fn presented(&self) -> Vec<CertificateDer<'static>> {
+        self.0.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+}
+
+/// Delegates to webpki and remembers what it was shown.
+#[derive(Debug)]
+struct RecordingVerifier {
+    inner: Arc<WebPkiServerVerifier>,
+    presented: PresentedChain,
+}
+
+impl ServerCertVerifier for RecordingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.presented.record(end_entity, intermediates);
+        self.inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// What a completed handshake negotiated and showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFacts {
+    /// e.g. `TLSv1_3`.
+    pub version: String,
+    /// e.g. `TLS13_AES_256_GCM_SHA384`.
+    pub cipher_suite: String,
+    /// One line per certificate the server presented, leaf first (client side only).
+    pub presented_chain: Vec<String>,
+}
+
+impl TlsFacts {
+    pub(crate) fn from_client(
+        stream: &tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+        presented: Vec<CertificateDer<'static>>,
+    ) -> TlsFacts {
+        let (_, conn) = stream.get_ref();
+        TlsFacts {
+            version: conn
+                .protocol_version()
+                .map(|v| format!("{v:?}"))
+                .unwrap_or_else(|| "unknown".into()),
+            cipher_suite: conn
+                .negotiated_cipher_suite()
+                .map(|s| format!("{:?}", s.suite()))
+                .unwrap_or_else(|| "unknown".into()),
+            presented_chain: presented.iter().map(|c| describe_certificate(c)).collect(),
+        }
+    }
+
+    pub(crate) fn from_server(
+        stream: &tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
+    ) -> TlsFacts {
+        let (_, conn) = stream.get_ref();
+        TlsFacts {
+            version: conn
+                .protocol_version()
+                .map(|v| format!("{v:?}"))
+                .unwrap_or_else(|| "unknown".into()),
+            cipher_suite: conn
+                .negotiated_cipher_suite()
+                .map(|s| format!("{:?}", s.suite()))
+                .unwrap_or_else(|| "unknown".into()),
+            presented_chain: Vec::new(),
+        }
+    }
+}
+
+/// Why a TLS handshake did not complete, and who ended it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{condition}: {detail}")]
+pub struct HandshakeFailure {
+    /// Who ended the handshake.
+    pub by: Side,
+    /// `bad-certificate`, `tls-alert`, `tls-error`, `closed`, `timeout` or `harness-error`.
+    pub condition: &'static str,
+    /// What exactly happened.
+    pub detail: String,
+    /// The chain the server presented, one line per certificate (client side only).
+    pub presented_chain: Vec<String>,
+}
+
+impl HandshakeFailure {
+    /// A failure of the harness's own set-up: an environment error, not the peer's doing.
+    pub fn local(detail: impl Into<String>) -> HandshakeFailure {
+        HandshakeFailure {
+            by: Side::Local,
+            condition: "harness-error",
+            detail: detail.into(),
+            presented_chain: Vec::new(),
+        }
+    }
+
+    /// Whether the harness broke rather than the handshake.
+    pub fn is_harness_error(&self) -> bool {
+        self.condition == "harness-error"
+    }
+
+    fn timeout(limit: Duration, presented: Vec<CertificateDer<'static>>) -> HandshakeFailure {
+        HandshakeFailure {
+            by: Side::Peer,
+            condition: "timeout",
+            detail: format!("the TLS handshake did not complete within {limit:?}"),
+            presented_chain: presented.iter().map(|c| describe_certificate(c)).collect(),
+        }
+    }
+
+    fn from_client_error(e: &io::Error, presented: Vec<CertificateDer<'static>>) -> HandshakeFailure {
+        let presented_chain: Vec<String> = presented.iter().map(|c| describe_certificate(c)).collect();
+        let (by, condition, detail) = match rustls_error(e) {
+            Some(rustls::Error::InvalidCertificate(reason)) => (
+                Side::Local,
+                "bad-certificate",
+                format!("the client rejected the server's certificate: {reason:?}"),
+            ),
+            Some(rustls::Error::AlertReceived(alert)) => (
+                Side::Peer,
+                alert_condition(*alert),
+                format!("the server sent TLS alert {alert:?}"),
+            ),
+            Some(other) => (Side::Peer, "tls-error", format!("TLS handshake failed: {other}")),
+            None if e.kind() == io::ErrorKind::UnexpectedEof => (
+                Side::Peer,
+                "closed",
+                "the server closed the connection during the TLS handshake".into(),
+            ),
+            None => (Side::Peer, "tls-error", format!("TLS handshake failed: {e}")),
+        };
+        HandshakeFailure {
+            by,
+            condition,
+            detail,
+            presented_chain,
+        }
+    }
+
+    fn from_server_error(e: &io::Error) -> HandshakeFailure {
+        let (by, condition, detail) = match rustls_error(e) {
+            Some(rustls::Error::AlertReceived(alert)) => (
+                Side::Peer,
+                alert_condition(*alert),
+                format!("the client aborted the TLS handshake with alert {alert:?}"),
+            ),
+            Some(other) => (Side::Peer, "tls-error", format!("TLS handshake failed: {other}")),
+            None if e.kind() == io::ErrorKind::UnexpectedEof => (
+                Side::Peer,
+                "closed",
+                "the client closed the connection during the TLS handshake, without an alert".into(),
+            ),
+            None => (Side::Peer, "tls-error", format!("TLS handshake failed: {e}")),
+        };
+        HandshakeFailure {
+            by,
+            condition,
+            detail,
+            presented_chain: Vec::new(),
+        }
+    }
+}
+
+fn rustls_error(e: &io::Error) -> Option<&rustls::Error> {
+    e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>())
+}
+
+/// Alerts that say "your certificate is not acceptable" map to `bad-certificate`.
+fn alert_condition(alert: AlertDescription) -> &'static str {
+    match alert {
+        AlertDescription::BadCertificate
+        | AlertDescription::UnsupportedCertificate
+        | AlertDescription::CertificateRevoked
+        | AlertDescription::CertificateExpired
+        | AlertDescription::CertificateUnknown
+        | AlertDescription::UnknownCA => "bad-certificate",
+        _ => "tls-alert",
+    }
+}
+
+/// One line describing a certificate: subject, issuer, validity, and the DNS names it carries.
+pub fn describe_certificate(der: &CertificateDer<'_>) -> String {
+    match x509_parser::parse_x509_certificate(der.as_ref()) {
+        Ok((_, cert)) => {
+            let mut line = format!(
+                "subject \"{}\", issuer \"{}\", valid {} to {}",
+                cert.subject(),
+                cert.issuer(),
+                cert.validity().not_before,
+                cert.validity().not_after
+            );
+            if let Ok(Some(san)) = cert.subject_alternative_name() {
+                let names: Vec<String> = san
+                    .value
+                    .general_names
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect();
+                let _ = write!(line, ", SAN [{}]", names.join(", "));
+            }
+            line
+        }
+        Err(e) => format!("unparseable certificate ({} bytes): {e}", der.as_ref().len()),
+    }
+}

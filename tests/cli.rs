@@ -1,0 +1,130 @@
+//! The command line as a user meets it: exit codes, error messages, report files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn binary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
+}
+
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("xmpp-interop-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_bad_scenario_file_exits_2_naming_file_line_and_column() {
+    let dir = scratch_dir("bad");
+    let file = dir.join("bad.yaml");
+    std::fs::write(
+        &file,
+        "id: bad\ntitle: t\nspec: [RFC 6120 §5]\nrole: client\ntransport: tls\ncertificate: self-signed\nsasl:\n  mechanism: PLAIN\nexpect: authenticated\n",
+    )
+    .unwrap();
+    let output = binary().arg("run").arg(&file).arg("--out").arg(dir.join("out")).output().unwrap();
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
+    assert!(stderr.contains(&format!("{}:5:12", file.display())), "stderr: {stderr}");
+}
+
+#[test]
+fn an_unknown_option_is_a_usage_error_with_exit_code_2() {
+    let output = binary().args(["run", "--no-such-option"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn help_documents_every_exit_code() {
+    for args in [&["--help"][..], &["run", "--help"][..]] {
+        let output = binary().args(args).output().unwrap();
+        let (stdout, _) = text(&output);
+        assert!(output.status.success());
+        for code in ["0  every case", "1  at least one case failed", "2  usage error", "3  harness or environment error"] {
+            assert!(stdout.contains(code), "{args:?} lacks {code:?}:\n{stdout}");
+        }
+    }
+    let output = binary().args(["run", "--help"]).output().unwrap();
+    let (stdout, _) = text(&output);
+    for option in ["--out", "--jobs", "--timeout", "--filter", "--no-progress"] {
+        assert!(stdout.contains(option), "run --help lacks {option}");
+    }
+}
+
+#[test]
+fn list_prints_every_expanded_case_without_running_anything() {
+    let output = binary().args(["list", "scenarios"]).output().unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.contains("c2s-authenticate/direct-tls/startcom-chain/scram-sha-256"));
+    assert!(stdout.contains("rejected at tls by harness (bad-certificate)"));
+    let summary = stdout.lines().last().unwrap();
+    assert!(summary.ends_with("scenarios") && summary.contains(" cases from "), "{summary}");
+}
+
+#[test]
+fn run_writes_junit_json_and_redacted_transcripts_into_the_out_dir() {
+    let dir = scratch_dir("run");
+    let out = dir.join("reports");
+    let output = binary()
+        .args(["run", "scenarios", "--filter", "c2s-authenticate/starttls", "--filter", "client-scram-server-signature", "--out"])
+        .arg(&out)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stdout.contains("builtin-server"), "{stdout}");
+    assert!(!stdout.contains('\u{1b}'), "NO_COLOR must give plain output");
+    assert!(stdout.contains("11 cases in"), "{stdout}");
+
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    assert!(junit.contains("<testsuite") && junit.contains("name=\"builtin-server\""));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let results = json["results"].as_array().unwrap();
+    assert_eq!(results.len(), 11);
+    for result in results {
+        for field in ["scenario", "target", "outcome", "step", "expected", "observed", "duration_ms"] {
+            assert!(!result[field].is_null(), "{field} missing in {result}");
+        }
+        assert_eq!(result["outcome"], "pass");
+        let transcript = out.join(result["transcript"].as_str().unwrap());
+        let trace = std::fs::read_to_string(&transcript).unwrap();
+        assert!(!trace.contains("pw-"), "a password leaked into {}", transcript.display());
+        assert!(trace.contains("TLS established"), "{}", transcript.display());
+    }
+    let plain = std::fs::read_to_string(out.join("transcripts/builtin-server/c2s-authenticate_starttls_startcom-chain_plain.txt")).unwrap();
+    assert!(plain.contains("[redacted]"), "{plain}");
+    let keys = walk(&out.join("pki")).into_iter().filter(|p| p.ends_with("key.pem")).collect::<Vec<_>>();
+    assert!(!keys.is_empty());
+    #[cfg(unix)]
+    for key in keys {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", key.display());
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files.extend(walk(&path));
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
