@@ -13,6 +13,8 @@
 //!
 //! Not implemented yet:
 //! - channel binding (`-PLUS`): a client GS2 flag `p=` is refused with `malformed-request`;
+//!   the flag `y` is accepted, since this server never offers a `-PLUS` mechanism that would
+//!   make it a downgrade (RFC 5802 §6);
 //! - authorization identities: an authzid (PLAIN, or SCRAM `a=`) is checked for syntax and
 //!   otherwise ignored, so a client is always authorized as its authcid (RFC 6120 §6.3.8
 //!   `invalid-authzid` is never returned);

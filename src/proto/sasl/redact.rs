@@ -117,6 +117,52 @@ mod tests {
     }
 
     #[test]
+    fn no_client_message_of_a_real_exchange_leaks_password_or_proof() {
+        use crate::proto::sasl::{
+            ClientCredentials, ClientOptions, CredentialStore, ServerOptions, ServerStep,
+            client_mechanism, server_mechanism,
+        };
+        let mut store = CredentialStore::new();
+        store.add_user("juliet", "r0m30myr0m30", 16);
+        for mechanism in Mechanism::ALL {
+            let credentials = ClientCredentials {
+                username: "juliet".into(),
+                password: "r0m30myr0m30".into(),
+                authzid: Some("juliet@example.com".into()),
+            };
+            let options = ClientOptions {
+                min_iterations: 1,
+                ..ClientOptions::default()
+            };
+            let mut client = client_mechanism(mechanism, credentials, options);
+            let mut server = server_mechanism(mechanism, ServerOptions::default());
+            let mut message = client.initial_response().unwrap();
+            loop {
+                let shown = redact(mechanism, true, &message);
+                assert!(!shown.contains("r0m30"), "{mechanism}: {shown}");
+                if let Some((_, proof)) = String::from_utf8(message.clone())
+                    .unwrap()
+                    .split_once(",p=")
+                {
+                    assert!(!shown.contains(proof), "{mechanism}: {shown}");
+                    assert!(shown.ends_with(",p=[redacted]"), "{mechanism}: {shown}");
+                }
+                match server.step(&message, &store).unwrap() {
+                    ServerStep::Challenge(challenge) => {
+                        message = client.respond(&challenge).unwrap()
+                    }
+                    ServerStep::Success {
+                        additional_data, ..
+                    } => {
+                        client.finish(&additional_data).unwrap();
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn binary_and_empty_messages_are_rendered_safely() {
         assert_eq!(
             redact(Mechanism::ScramSha256, false, &[0, 0xff]),
