@@ -1,0 +1,445 @@
+//! Sans-IO SASL mechanisms for both sides: PLAIN (RFC 4616), SCRAM-SHA-1 (RFC 5802) and
+//! SCRAM-SHA-256 (RFC 7677).
+//!
+//! Messages are raw bytes; the XMPP layer does the base64 of RFC 6120 §6.4.2. A client-side
+//! exchange is [`ClientMechanism::initial_response`], then [`ClientMechanism::respond`] for every
+//! `<challenge/>`, then [`ClientMechanism::finish`] with the data of `<success/>`. A server-side
+//! exchange feeds every client message to [`ServerMechanism::step`] until it returns
+//! [`ServerStep::Success`] or a [`SaslFailure`].
+//!
+//! Room is left for later additions without changing callers: SCRAM-SHA-512 is one more hash in
+//! the SCRAM code, `-PLUS` a variant of [`ChannelBinding`] (GS2 flag `p=`), EXTERNAL and SASL2
+//! more implementations of the two traits.
+//!
+//! Not implemented yet:
+//! - channel binding (`-PLUS`): a client GS2 flag `p=` is refused with `malformed-request`;
+//!   the flag `y` is accepted, since this server never offers a `-PLUS` mechanism that would
+//!   make it a downgrade (RFC 5802 §6);
+//! - authorization identities: an authzid (PLAIN, or SCRAM `a=`) is checked for syntax and
+//!   otherwise ignored, so a client is always authorized as its authcid (RFC 6120 §6.3.8
+//!   `invalid-authzid` is never returned);
+//! - SASLprep (RFC 4013) is partial, see the SASLprep section below.
+//!
+//! # SASLprep
+//!
+//! Usernames and passwords go through the mapping (RFC 4013 §2.1) and prohibition (§2.3) steps.
+//! NFKC normalisation (§2.2), the bidirectional check (§2.4) and the unassigned-code-point check
+//! are left out: ASCII strings, which need none of them, come out exactly right; other strings
+//! are used mapped but not normalised.
+
+mod plain;
+mod redact;
+mod saslprep;
+mod scram;
+mod store;
+
+use std::fmt;
+
+pub use self::redact::redact;
+pub use self::store::CredentialStore;
+pub use crate::scenario::Mechanism;
+
+/// What the client knows about channel binding (RFC 5802 §6), which decides the GS2 header.
+///
+/// Only the non-binding cases exist so far; `-PLUS` mechanisms will add a variant that carries
+/// the binding type and data (GS2 flag `p=`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChannelBinding {
+    /// The client does not support channel binding (GS2 flag `n`).
+    #[default]
+    None,
+    /// The client could bind but the server did not offer a `-PLUS` mechanism (GS2 flag `y`).
+    NotOffered,
+}
+
+/// Who the client authenticates as.
+#[derive(Clone)]
+pub struct ClientCredentials {
+    /// The authentication identity (the localpart, for XMPP).
+    pub username: String,
+    /// The password.
+    pub password: String,
+    /// An authorization identity to act as, if different from the username's.
+    pub authzid: Option<String>,
+}
+
+impl fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("username", &self.username)
+            .field("password", &"[redacted]")
+            .field("authzid", &self.authzid)
+            .finish()
+    }
+}
+
+/// Limits and test hooks for the client side.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// The highest SCRAM iteration count the client accepts (refused before any hashing).
+    pub max_iterations: u32,
+    /// The lowest SCRAM iteration count the client accepts (RFC 7677 §4 asks for 4096).
+    pub min_iterations: u32,
+    /// A fixed client nonce, for tests; otherwise 24 random bytes in base64.
+    pub nonce: Option<String>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            max_iterations: 100_000,
+            min_iterations: 4096,
+            nonce: None,
+        }
+    }
+}
+
+/// The client side of one SASL exchange.
+pub trait ClientMechanism: Send {
+    /// The mechanism this exchange speaks.
+    fn mechanism(&self) -> Mechanism;
+    /// Initial response sent with `<auth/>` (PLAIN: `authzid\0user\0pass`; SCRAM:
+    /// client-first-message). Calling it again starts the exchange over.
+    fn initial_response(&mut self) -> Result<Vec<u8>, ClientError>;
+    /// Answer to a `<challenge/>`. A SCRAM server-final message sent as a challenge is verified
+    /// here and answered with an empty response.
+    fn respond(&mut self, challenge: &[u8]) -> Result<Vec<u8>, ClientError>;
+    /// Called on `<success/>` with its additional data (may be empty). SCRAM: verifies the
+    /// server-final `v=` (or reports `e=`); success without a server-final message when one is
+    /// due is an error. PLAIN: always fine.
+    fn finish(&mut self, additional_data: &[u8]) -> Result<(), ClientError>;
+}
+
+/// Starts the client side of `mechanism`, for a client that does not do channel binding.
+pub fn client_mechanism(
+    mechanism: Mechanism,
+    credentials: ClientCredentials,
+    options: ClientOptions,
+) -> Box<dyn ClientMechanism> {
+    client_mechanism_with_channel_binding(mechanism, credentials, options, ChannelBinding::None)
+}
+
+/// Starts the client side of `mechanism`, telling SCRAM what to put in the GS2 header.
+/// PLAIN ignores `binding`.
+pub fn client_mechanism_with_channel_binding(
+    mechanism: Mechanism,
+    credentials: ClientCredentials,
+    options: ClientOptions,
+    binding: ChannelBinding,
+) -> Box<dyn ClientMechanism> {
+    match mechanism {
+        Mechanism::Plain => Box::new(plain::PlainClient::new(credentials)),
+        Mechanism::ScramSha1 => Box::new(scram::ScramClient::new(
+            mechanism,
+            scram::ScramHash::Sha1,
+            credentials,
+            options,
+            binding,
+        )),
+        Mechanism::ScramSha256 => Box::new(scram::ScramClient::new(
+            mechanism,
+            scram::ScramHash::Sha256,
+            credentials,
+            options,
+            binding,
+        )),
+    }
+}
+
+/// Why the client side gave up. Every variant but [`ClientError::InvalidInput`] is something
+/// the server did.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// The server-final `v=` is not the signature the password yields (RFC 5802 §5.1): the server
+    /// does not know the password, or lies.
+    #[error("the server's signature (v=) does not match the one derived from the password")]
+    ServerSignatureMismatch,
+    /// The server-first nonce does not start with the client's nonce (RFC 5802 §5.1).
+    #[error("the server's nonce does not start with the nonce the client sent")]
+    NonceMismatch,
+    /// The server asked for fewer iterations than the client accepts.
+    #[error("the server asked for {count} iterations, below the minimum of {min}")]
+    IterationCountTooLow {
+        /// The count the server sent.
+        count: u64,
+        /// The client's minimum.
+        min: u32,
+    },
+    /// The server asked for more iterations than the client accepts (refused without hashing).
+    #[error("the server asked for {count} iterations, above the maximum of {max}")]
+    IterationCountTooHigh {
+        /// The count the server sent (saturated at `u64::MAX`).
+        count: u64,
+        /// The client's maximum.
+        max: u32,
+    },
+    /// A challenge or success data that does not parse.
+    #[error("the server sent a malformed message: {what}")]
+    Malformed {
+        /// What is wrong with it.
+        what: String,
+    },
+    /// The server-final message is an error (`e=`, RFC 5802 §7).
+    #[error("the server reported the SCRAM error {value:?}")]
+    ServerError {
+        /// The `server-error-value`.
+        value: String,
+    },
+    /// `<success/>` came before the SCRAM server-final message that proves the server knows the
+    /// password.
+    #[error("the server reported success without a SCRAM server-final message")]
+    MissingServerFinal,
+    /// A `<challenge/>` where the mechanism expects none.
+    #[error("the server sent a challenge where the mechanism expects none")]
+    UnexpectedChallenge,
+    /// The client's own credentials or options cannot be sent (SASLprep prohibits a character,
+    /// PLAIN's NUL separator inside a field, a fixed nonce with a comma).
+    #[error("the client cannot use its input: {what}")]
+    InvalidInput {
+        /// What is wrong with it.
+        what: String,
+    },
+}
+
+impl ClientError {
+    /// Short kebab-case code used in verdicts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ClientError::ServerSignatureMismatch => "server-signature-mismatch",
+            ClientError::NonceMismatch => "nonce-mismatch",
+            ClientError::IterationCountTooLow { .. } => "iteration-count-too-low",
+            ClientError::IterationCountTooHigh { .. } => "iteration-count-too-high",
+            ClientError::Malformed { .. } => "malformed-challenge",
+            ClientError::ServerError { .. } => "server-error",
+            ClientError::MissingServerFinal => "missing-server-final",
+            ClientError::UnexpectedChallenge => "unexpected-challenge",
+            ClientError::InvalidInput { .. } => "invalid-input",
+        }
+    }
+
+    pub(crate) fn malformed(what: impl Into<String>) -> Self {
+        ClientError::Malformed { what: what.into() }
+    }
+}
+
+/// Options for the server side.
+#[derive(Clone, Debug, Default)]
+pub struct ServerOptions {
+    /// A fixed server nonce part, for tests; otherwise 18 random bytes in base64.
+    pub nonce: Option<String>,
+    /// A deliberate protocol violation to inject.
+    pub misbehaviour: ServerMisbehaviour,
+}
+
+/// A deliberate violation the server side commits, to see whether the client notices.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ServerMisbehaviour {
+    /// Behave.
+    #[default]
+    None,
+    /// The server-final message carries a wrong `v=` (the real signature with every bit
+    /// flipped).
+    WrongServerSignature,
+}
+
+/// What the server side sends next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServerStep {
+    /// Send `<challenge/>` with these bytes and wait for a response.
+    Challenge(Vec<u8>),
+    /// Send `<success/>` with these bytes (empty for none).
+    Success {
+        /// The authenticated identity (the SASLprepped username).
+        authcid: String,
+        /// Additional data with success (the SCRAM server-final message).
+        additional_data: Vec<u8>,
+    },
+}
+
+/// The server side of one SASL exchange.
+pub trait ServerMechanism: Send {
+    /// The mechanism this exchange speaks.
+    fn mechanism(&self) -> Mechanism;
+    /// Processes the client's initial response (first call) or its response to our challenge.
+    /// An empty first message means "no initial response" and is answered with an empty
+    /// challenge (RFC 6120 §6.4.2).
+    fn step(&mut self, response: &[u8], store: &CredentialStore)
+    -> Result<ServerStep, SaslFailure>;
+}
+
+/// Starts the server side of `mechanism`.
+pub fn server_mechanism(mechanism: Mechanism, options: ServerOptions) -> Box<dyn ServerMechanism> {
+    match mechanism {
+        Mechanism::Plain => Box::new(plain::PlainServer::new()),
+        Mechanism::ScramSha1 => Box::new(scram::ScramServer::new(
+            mechanism,
+            scram::ScramHash::Sha1,
+            options,
+        )),
+        Mechanism::ScramSha256 => Box::new(scram::ScramServer::new(
+            mechanism,
+            scram::ScramHash::Sha256,
+            options,
+        )),
+    }
+}
+
+/// A SASL failure the server side reports with `<failure/>` (RFC 6120 §6.5).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{condition}: {detail}")]
+pub struct SaslFailure {
+    /// The defined condition.
+    pub condition: FailureCondition,
+    /// What the client did, for a human (may go into `<text/>`).
+    pub detail: String,
+}
+
+impl SaslFailure {
+    /// A failure with `condition` because of `detail`.
+    pub fn new(condition: FailureCondition, detail: impl Into<String>) -> Self {
+        SaslFailure {
+            condition,
+            detail: detail.into(),
+        }
+    }
+
+    pub(crate) fn malformed(detail: impl Into<String>) -> Self {
+        SaslFailure::new(FailureCondition::MalformedRequest, detail)
+    }
+
+    pub(crate) fn not_authorized(detail: impl Into<String>) -> Self {
+        SaslFailure::new(FailureCondition::NotAuthorized, detail)
+    }
+}
+
+/// The SASL failure conditions of RFC 6120 §6.5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureCondition {
+    /// §6.5.1 `aborted`.
+    Aborted,
+    /// §6.5.2 `account-disabled`.
+    AccountDisabled,
+    /// §6.5.3 `credentials-expired`.
+    CredentialsExpired,
+    /// §6.5.4 `encryption-required`.
+    EncryptionRequired,
+    /// §6.5.5 `incorrect-encoding`.
+    IncorrectEncoding,
+    /// §6.5.6 `invalid-authzid`.
+    InvalidAuthzid,
+    /// §6.5.7 `invalid-mechanism`.
+    InvalidMechanism,
+    /// §6.5.8 `malformed-request`.
+    MalformedRequest,
+    /// §6.5.9 `mechanism-too-weak`.
+    MechanismTooWeak,
+    /// §6.5.10 `not-authorized`.
+    NotAuthorized,
+    /// §6.5.11 `temporary-auth-failure`.
+    TemporaryAuthFailure,
+}
+
+impl FailureCondition {
+    const ALL: [FailureCondition; 11] = [
+        FailureCondition::Aborted,
+        FailureCondition::AccountDisabled,
+        FailureCondition::CredentialsExpired,
+        FailureCondition::EncryptionRequired,
+        FailureCondition::IncorrectEncoding,
+        FailureCondition::InvalidAuthzid,
+        FailureCondition::InvalidMechanism,
+        FailureCondition::MalformedRequest,
+        FailureCondition::MechanismTooWeak,
+        FailureCondition::NotAuthorized,
+        FailureCondition::TemporaryAuthFailure,
+    ];
+
+    /// The element name, e.g. `not-authorized`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureCondition::Aborted => "aborted",
+            FailureCondition::AccountDisabled => "account-disabled",
+            FailureCondition::CredentialsExpired => "credentials-expired",
+            FailureCondition::EncryptionRequired => "encryption-required",
+            FailureCondition::IncorrectEncoding => "incorrect-encoding",
+            FailureCondition::InvalidAuthzid => "invalid-authzid",
+            FailureCondition::InvalidMechanism => "invalid-mechanism",
+            FailureCondition::MalformedRequest => "malformed-request",
+            FailureCondition::MechanismTooWeak => "mechanism-too-weak",
+            FailureCondition::NotAuthorized => "not-authorized",
+            FailureCondition::TemporaryAuthFailure => "temporary-auth-failure",
+        }
+    }
+
+    /// The condition with this element name, if RFC 6120 defines it.
+    pub fn from_name(name: &str) -> Option<Self> {
+        FailureCondition::ALL
+            .into_iter()
+            .find(|c| c.as_str() == name)
+    }
+}
+
+impl fmt::Display for FailureCondition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_condition_names_round_trip_rfc6120_6_5() {
+        for c in FailureCondition::ALL {
+            assert_eq!(FailureCondition::from_name(c.as_str()), Some(c));
+        }
+        assert_eq!(FailureCondition::from_name("bogus"), None);
+        let failure = SaslFailure::not_authorized("wrong password");
+        assert_eq!(failure.to_string(), "not-authorized: wrong password");
+    }
+
+    #[test]
+    fn client_error_codes_are_kebab_case() {
+        let cases = [
+            (
+                ClientError::ServerSignatureMismatch,
+                "server-signature-mismatch",
+            ),
+            (ClientError::NonceMismatch, "nonce-mismatch"),
+            (
+                ClientError::IterationCountTooLow { count: 1, min: 2 },
+                "iteration-count-too-low",
+            ),
+            (
+                ClientError::IterationCountTooHigh { count: 3, max: 2 },
+                "iteration-count-too-high",
+            ),
+            (ClientError::malformed("x"), "malformed-challenge"),
+            (
+                ClientError::ServerError { value: "x".into() },
+                "server-error",
+            ),
+            (ClientError::MissingServerFinal, "missing-server-final"),
+            (ClientError::UnexpectedChallenge, "unexpected-challenge"),
+            (
+                ClientError::InvalidInput { what: "x".into() },
+                "invalid-input",
+            ),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.code(), code);
+        }
+    }
+
+    #[test]
+    fn client_credentials_debug_hides_the_password() {
+        let credentials = ClientCredentials {
+            username: "user".into(),
+            password: "pencil".into(),
+            authzid: None,
+        };
+        assert!(!format!("{credentials:?}").contains("pencil"));
+    }
+}
