@@ -67,7 +67,9 @@ impl Catalogue {
         domain: &str,
     ) -> Result<Arc<IssuedChain>, PkiError> {
         if DnsName::try_from(domain).is_err() {
-            return Err(PkiError::InvalidDomain { domain: domain.to_owned() });
+            return Err(PkiError::InvalidDomain {
+                domain: domain.to_owned(),
+            });
         }
         let mut state = self.lock();
         let cache_key = (profile, key_type, domain.to_owned());
@@ -82,7 +84,11 @@ impl Catalogue {
     /// The root the verifying side trusts for `trust`: `ChainRoot` → `chain.root`;
     /// `UnrelatedRoot` → a root CA ("xmpp-interop Unrelated Root") that issued nothing in the
     /// catalogue (generated once, cached).
-    pub fn trust_anchor(&self, chain: &IssuedChain, trust: Trust) -> Result<CertificateDer<'static>, PkiError> {
+    pub fn trust_anchor(
+        &self,
+        chain: &IssuedChain,
+        trust: Trust,
+    ) -> Result<CertificateDer<'static>, PkiError> {
         match trust {
             Trust::ChainRoot => Ok(chain.root.clone()),
             Trust::UnrelatedRoot => Ok(self.lock().unrelated_root()?.0.clone()),

@@ -60,7 +60,11 @@ impl IssuedChain {
     /// Human-readable summary of every presented certificate (subject, issuer,
     /// notBefore/notAfter, SANs) for transcripts: one line per certificate, leaf first.
     pub fn describe(&self) -> Vec<String> {
-        self.presented.iter().enumerate().map(|(i, der)| format!("#{i} {}", describe_certificate(der))).collect()
+        self.presented
+            .iter()
+            .enumerate()
+            .map(|(i, der)| format!("#{i} {}", describe_certificate(der)))
+            .collect()
     }
 }
 
@@ -71,7 +75,13 @@ pub(crate) fn describe_certificate(der: &CertificateDer<'_>) -> String {
         Err(e) => return format!("unparseable certificate ({} bytes): {e}", der.len()),
     };
     let sans = match cert.subject_alternative_name() {
-        Ok(Some(ext)) => ext.value.general_names.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+        Ok(Some(ext)) => ext
+            .value
+            .general_names
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
         Ok(None) => "none".to_owned(),
         Err(e) => format!("unparseable ({e})"),
     };

@@ -36,7 +36,10 @@ pub(crate) fn key_name(key_type: KeyType) -> &'static str {
 
 /// Writes `contents` to `path`, replacing any existing file.
 pub(crate) fn write_file(path: &Path, contents: &str, secrecy: Secrecy) -> Result<(), PkiError> {
-    let io_error = |source| PkiError::Io { path: path.to_owned(), source };
+    let io_error = |source| PkiError::Io {
+        path: path.to_owned(),
+        source,
+    };
     let mut options = OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -45,7 +48,8 @@ pub(crate) fn write_file(path: &Path, contents: &str, secrecy: Secrecy) -> Resul
         options.mode(0o600);
         let file = options.open(path).map_err(io_error)?;
         // The mode above only applies to new files; tighten a pre-existing one before writing.
-        file.set_permissions(fs::Permissions::from_mode(0o600)).map_err(io_error)?;
+        file.set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(io_error)?;
         return write_all(file, path, contents);
     }
     #[cfg(not(unix))]
@@ -55,14 +59,24 @@ pub(crate) fn write_file(path: &Path, contents: &str, secrecy: Secrecy) -> Resul
 }
 
 fn write_all(mut file: fs::File, path: &Path, contents: &str) -> Result<(), PkiError> {
-    file.write_all(contents.as_bytes()).map_err(|source| PkiError::Io { path: path.to_owned(), source })
+    file.write_all(contents.as_bytes())
+        .map_err(|source| PkiError::Io {
+            path: path.to_owned(),
+            source,
+        })
 }
 
 /// Writes one chain's five files under `dir/<domain>/<profile>-<key>/` and returns their paths.
 pub(crate) fn write_chain(dir: &Path, chain: &IssuedChain) -> Result<Vec<PathBuf>, PkiError> {
-    let chain_dir =
-        dir.join(&chain.domain).join(format!("{}-{}", profile_name(chain.profile), key_name(chain.key_type)));
-    fs::create_dir_all(&chain_dir).map_err(|source| PkiError::Io { path: chain_dir.clone(), source })?;
+    let chain_dir = dir.join(&chain.domain).join(format!(
+        "{}-{}",
+        profile_name(chain.profile),
+        key_name(chain.key_type)
+    ));
+    fs::create_dir_all(&chain_dir).map_err(|source| PkiError::Io {
+        path: chain_dir.clone(),
+        source,
+    })?;
     let intermediates = chain.pem.intermediates.concat();
     let fullchain = format!("{}{intermediates}", chain.pem.leaf);
     let files = [
@@ -87,10 +101,15 @@ mod tests {
 
     #[test]
     fn directory_names_match_the_scenario_spelling() {
-        for profile in
-            [CertificateProfile::SelfSigned, CertificateProfile::CacertIntermediate, CertificateProfile::StartcomChain]
-        {
-            assert_eq!(serde_json::to_value(profile).unwrap(), profile_name(profile));
+        for profile in [
+            CertificateProfile::SelfSigned,
+            CertificateProfile::CacertIntermediate,
+            CertificateProfile::StartcomChain,
+        ] {
+            assert_eq!(
+                serde_json::to_value(profile).unwrap(),
+                profile_name(profile)
+            );
         }
         for key_type in [KeyType::EcdsaP256, KeyType::Rsa2048] {
             assert_eq!(serde_json::to_value(key_type).unwrap(), key_name(key_type));

@@ -1,7 +1,10 @@
 //! Issuing: turns a [`ChainRecipe`] into certificates with rcgen.
 
 use rand::RngCore;
-use rcgen::{BasicConstraints, Certificate, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, SanType, SerialNumber};
+use rcgen::{
+    BasicConstraints, Certificate, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair,
+    SanType, SerialNumber,
+};
 use rustls_pki_types::{CertificateDer, PrivatePkcs8KeyDer};
 use time::OffsetDateTime;
 
@@ -65,7 +68,9 @@ fn leaf_params(
     dn.push(DnType::OrganizationName, leaf.organization);
     dn.push(DnType::CommonName, domain);
     params.distinguished_name = dn;
-    let dns = domain.try_into().map_err(generate_error(format!("DNS name {domain:?}")))?;
+    let dns = domain
+        .try_into()
+        .map_err(generate_error(format!("DNS name {domain:?}")))?;
     params.subject_alt_names = vec![SanType::DnsName(dns)];
     // Explicit CA:FALSE. A self-signed leaf must not be a CA: webpki refuses a CA certificate
     // as an end entity, while it accepts a non-CA self-signed certificate as its own anchor.
@@ -86,7 +91,11 @@ pub(crate) fn issue_chain(
     domain: &str,
     keys: &mut KeySource,
 ) -> Result<IssuedChain, PkiError> {
-    let ChainRecipe { cas, leaf, present_intermediates } = recipe::recipe(profile);
+    let ChainRecipe {
+        cas,
+        leaf,
+        present_intermediates,
+    } = recipe::recipe(profile);
     let now = OffsetDateTime::now_utc();
 
     // Walk down from the root; each CA signs the next one.
@@ -94,7 +103,11 @@ pub(crate) fn issue_chain(
     let mut intermediates: Vec<(CertificateDer<'static>, String)> = Vec::new();
     let mut root: Option<(CertificateDer<'static>, String)> = None;
     for (depth, ca) in cas.iter().enumerate() {
-        let role = if depth == 0 { KeyRole::Root } else { KeyRole::Intermediate };
+        let role = if depth == 0 {
+            KeyRole::Root
+        } else {
+            KeyRole::Intermediate
+        };
         let key = keys.key_pair(key_type, role)?;
         let params = ca_params(ca, now);
         let cert = match &issuer {
@@ -150,5 +163,7 @@ pub(crate) fn issue_chain(
 pub(crate) fn issue_unrelated_root() -> Result<Certificate, PkiError> {
     let ca = recipe::unrelated_root();
     let key = ecdsa_p256()?;
-    ca_params(&ca, OffsetDateTime::now_utc()).self_signed(&key).map_err(generate_error(ca.common_name))
+    ca_params(&ca, OffsetDateTime::now_utc())
+        .self_signed(&key)
+        .map_err(generate_error(ca.common_name))
 }

@@ -43,7 +43,11 @@ struct RsaPool {
 
 impl RsaPool {
     fn generate() -> Result<RsaPool, PkiError> {
-        Ok(RsaPool { root: rsa_2048()?, intermediate: rsa_2048()?, leaf: rsa_2048()? })
+        Ok(RsaPool {
+            root: rsa_2048()?,
+            intermediate: rsa_2048()?,
+            leaf: rsa_2048()?,
+        })
     }
 
     fn get(&self, role: KeyRole) -> &PrivatePkcs8KeyDer<'static> {
@@ -64,14 +68,20 @@ fn rsa_2048() -> Result<PrivatePkcs8KeyDer<'static>, PkiError> {
 
 /// A fresh ECDSA P-256 key pair.
 pub(crate) fn ecdsa_p256() -> Result<KeyPair, PkiError> {
-    KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-        .map_err(|source| PkiError::Generate { what: "ECDSA P-256 key".into(), source })
+    KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|source| PkiError::Generate {
+        what: "ECDSA P-256 key".into(),
+        source,
+    })
 }
 
 impl KeySource {
     /// A key pair of `key_type` for a certificate in position `role`: fresh for ECDSA, from the
     /// pool for RSA.
-    pub(crate) fn key_pair(&mut self, key_type: KeyType, role: KeyRole) -> Result<KeyPair, PkiError> {
+    pub(crate) fn key_pair(
+        &mut self,
+        key_type: KeyType,
+        role: KeyRole,
+    ) -> Result<KeyPair, PkiError> {
         match key_type {
             KeyType::EcdsaP256 => ecdsa_p256(),
             KeyType::Rsa2048 => {
@@ -80,7 +90,10 @@ impl KeySource {
                     empty => empty.insert(RsaPool::generate()?),
                 };
                 KeyPair::from_pkcs8_der_and_sign_algo(pool.get(role), &rcgen::PKCS_RSA_SHA256)
-                    .map_err(|source| PkiError::Generate { what: "RSA-2048 key".into(), source })
+                    .map_err(|source| PkiError::Generate {
+                        what: "RSA-2048 key".into(),
+                        source,
+                    })
             }
         }
     }

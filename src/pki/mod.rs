@@ -53,3 +53,6 @@ pub enum PkiError {
         source: std::io::Error,
     },
 }
+
+#[cfg(test)]
+mod tests;

@@ -60,7 +60,10 @@ pub(crate) struct Validity {
 impl Validity {
     /// Valid from an hour ago (tolerates clock skew between harness and target) for `days`.
     fn current_for_days(days: i64) -> Validity {
-        Validity { not_before: Duration::hours(-1), not_after: Duration::days(days) }
+        Validity {
+            not_before: Duration::hours(-1),
+            not_after: Duration::days(days),
+        }
     }
 }
 
@@ -69,12 +72,19 @@ fn leaf(organization: &'static str) -> LeafRecipe {
     LeafRecipe {
         organization,
         validity: Validity::current_for_days(30),
-        extended_key_usages: vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth],
+        extended_key_usages: vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ],
     }
 }
 
 /// A root CA, valid for ten years.
-fn root(organization: &'static str, organizational_unit: Option<&'static str>, common_name: &'static str) -> CaRecipe {
+fn root(
+    organization: &'static str,
+    organizational_unit: Option<&'static str>,
+    common_name: &'static str,
+) -> CaRecipe {
     CaRecipe {
         organization,
         organizational_unit,
@@ -110,7 +120,11 @@ pub(crate) fn recipe(profile: CertificateProfile) -> ChainRecipe {
         },
         CertificateProfile::CacertIntermediate => ChainRecipe {
             cas: vec![
-                root("xmpp-interop test CAcert", Some("http://www.cacert.org"), "xmpp-interop CAcert Root"),
+                root(
+                    "xmpp-interop test CAcert",
+                    Some("http://www.cacert.org"),
+                    "xmpp-interop CAcert Root",
+                ),
                 intermediate(
                     "xmpp-interop test CAcert",
                     Some("http://www.CAcert.org"),
@@ -141,7 +155,11 @@ pub(crate) fn recipe(profile: CertificateProfile) -> ChainRecipe {
 
 /// The root CA that issued nothing: the anchor for [`crate::scenario::model::Trust::UnrelatedRoot`].
 pub(crate) fn unrelated_root() -> CaRecipe {
-    root("xmpp-interop test unrelated", None, "xmpp-interop Unrelated Root")
+    root(
+        "xmpp-interop test unrelated",
+        None,
+        "xmpp-interop Unrelated Root",
+    )
 }
 
 /// The keyUsage bits (RFC 5280 §4.2.1.3) of a leaf with this key type: RSA key exchange
@@ -149,7 +167,10 @@ pub(crate) fn unrelated_root() -> CaRecipe {
 pub(crate) fn leaf_key_usages(key_type: KeyType) -> Vec<KeyUsagePurpose> {
     match key_type {
         KeyType::EcdsaP256 => vec![KeyUsagePurpose::DigitalSignature],
-        KeyType::Rsa2048 => vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment],
+        KeyType::Rsa2048 => vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ],
     }
 }
 
@@ -172,13 +193,23 @@ mod tests {
     fn every_name_in_every_recipe_is_marked_as_a_test_certificate() {
         for profile in PROFILES {
             let r = recipe(profile);
-            assert!(r.leaf.organization.starts_with("xmpp-interop test"), "{profile:?}");
+            assert!(
+                r.leaf.organization.starts_with("xmpp-interop test"),
+                "{profile:?}"
+            );
             for ca in &r.cas {
-                assert!(ca.organization.starts_with("xmpp-interop test"), "{profile:?}");
+                assert!(
+                    ca.organization.starts_with("xmpp-interop test"),
+                    "{profile:?}"
+                );
                 assert!(ca.common_name.starts_with("xmpp-interop "), "{profile:?}");
             }
         }
-        assert!(unrelated_root().organization.starts_with("xmpp-interop test"));
+        assert!(
+            unrelated_root()
+                .organization
+                .starts_with("xmpp-interop test")
+        );
     }
 
     #[test]
@@ -188,7 +219,10 @@ mod tests {
             assert_eq!(v.not_before, Duration::hours(-1));
             assert_eq!(v.not_after, Duration::days(30));
             for ca in recipe(profile).cas {
-                assert!(ca.validity.not_after > v.not_after, "CAs outlive their leaves");
+                assert!(
+                    ca.validity.not_after > v.not_after,
+                    "CAs outlive their leaves"
+                );
             }
         }
     }
