@@ -69,7 +69,7 @@ impl IssuedChain {
 }
 
 /// One line about one certificate.
-pub(crate) fn describe_certificate(der: &CertificateDer<'_>) -> String {
+fn describe_certificate(der: &CertificateDer<'_>) -> String {
     let cert = match X509Certificate::from_der(der) {
         Ok((_, cert)) => cert,
         Err(e) => return format!("unparseable certificate ({} bytes): {e}", der.len()),
