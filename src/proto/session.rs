@@ -156,10 +156,6 @@ impl Core {
         self.close();
     }
 
-    pub(crate) fn is_close_sent(&self) -> bool {
-        self.close_sent
-    }
-
     pub(crate) fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
     }

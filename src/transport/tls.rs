@@ -229,7 +229,7 @@ impl HandshakeFailure {
         self.condition == "harness-error"
     }
 
-    fn timeout(limit: Duration, presented: Vec<CertificateDer<'static>>) -> HandshakeFailure {
+    pub(crate) fn timeout(limit: Duration, presented: Vec<CertificateDer<'static>>) -> HandshakeFailure {
         HandshakeFailure {
             by: Side::Peer,
             condition: "timeout",
@@ -238,7 +238,7 @@ impl HandshakeFailure {
         }
     }
 
-    fn from_client_error(e: &io::Error, presented: Vec<CertificateDer<'static>>) -> HandshakeFailure {
+    pub(crate) fn from_client_error(e: &io::Error, presented: Vec<CertificateDer<'static>>) -> HandshakeFailure {
         let presented_chain: Vec<String> = presented.iter().map(|c| describe_certificate(c)).collect();
         let (by, condition, detail) = match rustls_error(e) {
             Some(rustls::Error::InvalidCertificate(reason)) => (
@@ -267,7 +267,7 @@ impl HandshakeFailure {
         }
     }
 
-    fn from_server_error(e: &io::Error) -> HandshakeFailure {
+    pub(crate) fn from_server_error(e: &io::Error) -> HandshakeFailure {
         let (by, condition, detail) = match rustls_error(e) {
             Some(rustls::Error::AlertReceived(alert)) => (
                 Side::Peer,
