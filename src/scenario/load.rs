@@ -24,7 +24,6 @@ fn yaml_options() -> serde_saphyr::Options {
             max_aliases: 256,
             max_anchors: 256,
             max_depth: 16,
-            max_documents: 1,
             max_nodes: 10_000,
             max_total_scalar_bytes: 1024 * 1024,
         },
@@ -118,10 +117,10 @@ impl LoadError {
 
     /// `errors` as one error: itself if there is one, [`LoadError::Many`] otherwise.
     fn from_all(mut errors: Vec<LoadError>) -> LoadError {
-        if errors.len() == 1 {
-            if let Some(only) = errors.pop() {
-                return only;
-            }
+        if errors.len() == 1
+            && let Some(only) = errors.pop()
+        {
+            return only;
         }
         LoadError::Many(errors)
     }
@@ -231,7 +230,12 @@ fn load_file(path: &Path) -> Result<(Scenario, Position), LoadError> {
             column: at.column,
         }
     })?;
-    let raw: RawScenario = serde_saphyr::from_str_with_options(&text, yaml_options())
+    load_str(&text, path)
+}
+
+/// Parses and resolves the text of one scenario file; `path` is for messages and sources.
+fn load_str(text: &str, path: &Path) -> Result<(Scenario, Position), LoadError> {
+    let raw: RawScenario = serde_saphyr::from_str_with_options(text, yaml_options())
         .map_err(|e| LoadError::invalid(path, yaml_problem(&e)))?;
     resolve(raw, path).map_err(|problems| {
         LoadError::from_all(
@@ -290,18 +294,192 @@ fn yaml_problem(err: &YamlError) -> Problem {
         YamlError::MultipleDocuments { .. } => {
             "more than one YAML document; expected exactly one scenario per file".to_owned()
         }
-        YamlError::Budget { .. }
-        | YamlError::AliasReplayLimitExceeded { .. }
-        | YamlError::AliasExpansionLimitExceeded { .. }
-        | YamlError::AliasReplayStackDepthExceeded { .. }
-        | YamlError::AliasReplayCounterOverflow { .. } => format!(
-            "{} (alias bomb?); expected a small scenario file with few aliases",
+        YamlError::AliasExpansionLimitExceeded {
+            max_expansions_per_anchor,
+            ..
+        } => format!(
+            "an anchor is used more than {max_expansions_per_anchor} times (alias bomb?); expected a scenario file with few aliases"
+        ),
+        YamlError::AliasReplayLimitExceeded {
+            max_total_replayed_events,
+            ..
+        } => format!(
+            "aliases expand to more than {max_total_replayed_events} YAML events (alias bomb?); expected a scenario file with few aliases"
+        ),
+        YamlError::AliasReplayStackDepthExceeded { max_depth, .. } => format!(
+            "aliases nest more than {max_depth} deep (alias bomb?); expected a scenario file with few aliases"
+        ),
+        YamlError::Budget { .. } | YamlError::AliasReplayCounterOverflow { .. } => format!(
+            "{}; expected a small scenario file with few aliases",
             UserMessageFormatter.format_message(inner)
         ),
+        YamlError::Unexpected { expected, .. } => {
+            format!("unexpected YAML node; expected {expected}")
+        }
+        YamlError::SerdeInvalidType {
+            unexpected,
+            expected,
+            ..
+        } => format!("invalid type: {unexpected}; expected {expected}"),
         other => format!(
-            "{}; expected a scenario mapping (see the scenario file format)",
+            "{}; expected a YAML mapping in the scenario file format",
             UserMessageFormatter.format_message(other)
         ),
     };
     Problem { at, message }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A valid scenario body to which each test appends or substitutes lines.
+    const BASE: &str = "id: t\ntitle: T\nspec: [RFC 6120]\nrole: client\nexpect: authenticated\n";
+
+    /// The error text for `yaml`, loaded as `t.yaml`.
+    fn error(yaml: &str) -> String {
+        match load_str(yaml, Path::new("t.yaml")) {
+            Ok((s, _)) => panic!("loaded {s:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// The scenario in `yaml`, which must load.
+    fn scenario(yaml: &str) -> Scenario {
+        load_str(yaml, Path::new("t.yaml")).unwrap().0
+    }
+
+    #[test]
+    fn plaintext_with_unrelated_root_points_at_the_trust_value() {
+        let yaml = format!(
+            "{BASE}transport: plaintext\ncertificate: self-signed\ntrust: unrelated-root\nsasl: {{ mechanism: PLAIN }}\n"
+        );
+        assert_eq!(
+            error(&yaml),
+            "t.yaml:8:8: trust `unrelated-root` is meaningless with transport `plaintext` (no certificate is ever presented); expected `chain-root` or a TLS transport"
+        );
+    }
+
+    #[test]
+    fn plaintext_in_matrix_with_unrelated_root_in_matrix_is_an_error() {
+        let yaml = format!(
+            "{BASE}certificate: self-signed\nsasl: {{ mechanism: PLAIN }}\nmatrix:\n  transport: [starttls, plaintext]\n  trust: [chain-root, unrelated-root]\n"
+        );
+        assert_eq!(
+            error(&yaml),
+            "t.yaml:10:23: trust `unrelated-root` is meaningless with transport `plaintext` (no certificate is ever presented); expected `chain-root` or a TLS transport"
+        );
+    }
+
+    #[test]
+    fn field_both_at_top_level_and_in_matrix_points_at_the_matrix_key() {
+        let yaml = format!(
+            "{BASE}transport: starttls\ncertificate: self-signed\nsasl:\n  mechanism: PLAIN\nmatrix:\n  sasl.mechanism: [PLAIN, SCRAM-SHA-1]\n  transport: [starttls]\n"
+        );
+        assert_eq!(
+            error(&yaml),
+            "t.yaml:12:3: `transport` is set both in matrix and at line 6, column 12; expected it in one place only\n\
+             t.yaml:11:3: `sasl.mechanism` is set both in matrix and at line 9, column 14; expected it in one place only"
+        );
+    }
+
+    #[test]
+    fn duplicate_matrix_value_points_at_the_repeat() {
+        let yaml = format!(
+            "{BASE}transport: starttls\nsasl: {{ mechanism: PLAIN }}\nmatrix:\n  certificate: [self-signed, self-signed]\n"
+        );
+        assert_eq!(
+            error(&yaml),
+            "t.yaml:9:30: duplicate value `self-signed` in matrix `certificate` (first at line 9, column 17); expected each value once"
+        );
+    }
+
+    #[test]
+    fn unknown_matrix_key_and_empty_matrix_are_errors() {
+        let yaml = format!(
+            "{BASE}transport: starttls\ncertificate: self-signed\nsasl: {{ mechanism: PLAIN }}\nmatrix:\n  sasl.mech: [PLAIN]\n"
+        );
+        assert_eq!(
+            error(&yaml),
+            "t.yaml:10:3: unknown field `sasl.mech` in matrix; expected one of transport, certificate, key, trust, sasl.mechanism, sasl.credentials"
+        );
+        let yaml = format!(
+            "{BASE}transport: starttls\ncertificate: self-signed\nsasl: {{ mechanism: PLAIN }}\nmatrix: {{}}\n"
+        );
+        assert_eq!(
+            error(&yaml),
+            "t.yaml:9:9: matrix is empty; expected one or more of transport, certificate, key, trust, sasl.mechanism, sasl.credentials"
+        );
+    }
+
+    #[test]
+    fn missing_mechanism_points_at_the_sasl_mapping() {
+        let yaml = format!(
+            "{BASE}transport: starttls\ncertificate: self-signed\nsasl:\n  credentials: wrong-password\n"
+        );
+        assert_eq!(
+            error(&yaml),
+            "t.yaml:9:3: missing required field `sasl.mechanism`; expected one of PLAIN, SCRAM-SHA-1, SCRAM-SHA-256 under `sasl:` or as a matrix list"
+        );
+    }
+
+    #[test]
+    fn invalid_id_points_at_the_id() {
+        let yaml = BASE.replace("id: t", "id: C2S_auth")
+            + "transport: starttls\ncertificate: self-signed\nsasl: { mechanism: PLAIN }\n";
+        assert_eq!(
+            error(&yaml),
+            "t.yaml:1:5: invalid id `C2S_auth`; expected lowercase letters, digits and `-`, not starting with `-`"
+        );
+    }
+
+    #[test]
+    fn every_problem_in_an_empty_file_is_reported() {
+        let text = error("");
+        assert_eq!(
+            text.lines().collect::<Vec<_>>(),
+            [
+                "t.yaml:1:1: missing required field `id`; expected `id: some-name`",
+                "t.yaml:1:1: missing required field `title`; expected a one-line description",
+                "t.yaml:1:1: missing required field `spec`; expected a list of specification clauses",
+                "t.yaml:1:1: missing required field `role`; expected one of client, server",
+                "t.yaml:1:1: missing required field `expect`; expected `authenticated` or `rejected: { step: ... }`",
+                "t.yaml:1:1: missing required field `transport`; expected one of starttls, direct-tls, plaintext here or as a matrix list",
+                "t.yaml:1:1: missing required field `certificate`; expected one of self-signed, cacert-intermediate, startcom-chain here or as a matrix list",
+                "t.yaml:1:1: missing required field `sasl.mechanism`; expected one of PLAIN, SCRAM-SHA-1, SCRAM-SHA-256 under `sasl:` or as a matrix list",
+            ]
+        );
+    }
+
+    #[test]
+    fn second_yaml_document_is_an_error() {
+        let yaml = format!(
+            "{BASE}transport: starttls\ncertificate: self-signed\nsasl: {{ mechanism: PLAIN }}\n---\nid: u\n"
+        );
+        assert_eq!(
+            error(&yaml),
+            "t.yaml:10:1: more than one YAML document; expected exactly one scenario per file"
+        );
+    }
+
+    #[test]
+    fn partial_matrix_names_cases_by_matrix_values_only() {
+        let yaml = format!(
+            "{BASE}transport: direct-tls\nkey: rsa-2048\nsasl: {{ mechanism: SCRAM-SHA-1 }}\nmatrix:\n  certificate: [startcom-chain, self-signed]\n  sasl.credentials: [unknown-user]\n"
+        );
+        let s = scenario(&yaml);
+        let ids: Vec<&str> = s.cases.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "t/startcom-chain/unknown-user",
+                "t/self-signed/unknown-user"
+            ]
+        );
+        assert!(
+            s.cases
+                .iter()
+                .all(|c| c.key == super::super::model::KeyType::Rsa2048)
+        );
+    }
 }

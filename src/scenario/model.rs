@@ -54,6 +54,7 @@ pub enum KeyType {
     #[default]
     EcdsaP256,
     /// RSA with a 2048-bit modulus, PKCS#1 v1.5 with SHA-256.
+    #[serde(rename = "rsa-2048")]
     Rsa2048,
 }
 
