@@ -101,21 +101,13 @@ fn main() -> ExitCode {
 
 /// Loads every path; prints the error and returns `None` if one cannot be loaded.
 fn load(paths: &[PathBuf]) -> Option<Vec<Scenario>> {
-    let mut scenarios = Vec::new();
-    for path in paths {
-        match scenario::load_path(path) {
-            Ok(mut loaded) => scenarios.append(&mut loaded),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return None;
-            }
+    match scenario::load_paths(paths) {
+        Ok(scenarios) => Some(scenarios),
+        Err(e) => {
+            eprintln!("error: {e}");
+            None
         }
     }
-    if let Err(e) = scenario::check_unique_ids(&scenarios) {
-        eprintln!("error: {e}");
-        return None;
-    }
-    Some(scenarios)
 }
 
 fn list(args: ListArgs) -> ExitCode {

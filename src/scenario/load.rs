@@ -1,26 +1,492 @@
 //! Loading scenario files: YAML parsing, validation and matrix expansion.
+//!
+//! Every error is one line of the form `FILE:LINE:COLUMN: what is wrong; expected ...`, so an
+//! editor can jump to it. The CLI prints a [`LoadError`] as is and exits with code 2.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 
+use serde_saphyr::{
+    DuplicateKeyPolicy, Error as YamlError, MessageFormatter, UserMessageFormatter,
+};
+
 use super::model::Scenario;
+use super::raw::RawScenario;
+use super::resolve::{Position, Problem, resolve};
+
+/// The alias-replay and size limits for one scenario file. Scenario files are small and have
+/// little use for aliases, so these are tight: an alias bomb fails within microseconds.
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        with_snippet: false,
+        duplicate_keys: DuplicateKeyPolicy::Error,
+        budget: serde_saphyr::budget! {
+            max_aliases: 256,
+            max_anchors: 256,
+            max_depth: 16,
+            max_nodes: 10_000,
+            max_total_scalar_bytes: 1024 * 1024,
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: 10_000,
+            max_replay_stack_depth: 8,
+            max_alias_expansions_per_anchor: 64,
+        },
+    }
+}
 
 /// A scenario file could not be loaded; the message names file, line and column.
+///
+/// Every variant is a problem with the input, not with the harness: the CLI prints it and exits
+/// with code 2.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The file or directory could not be read.
-    #[error("{path}: {source}")]
+    #[error("{path}: cannot read: {source}", path = path.display())]
     Io {
         /// What could not be read.
         path: PathBuf,
         /// Why.
         source: std::io::Error,
     },
+    /// The file is not UTF-8; `line` and `column` locate the first bad byte.
+    #[error(
+        "{path}:{line}:{column}: not valid UTF-8; expected a UTF-8 encoded YAML file",
+        path = path.display()
+    )]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the first invalid byte.
+        line: u64,
+        /// 1-based column (in characters) of the first invalid byte.
+        column: u64,
+    },
+    /// A directory holds no `*.yaml` / `*.yml` files.
+    #[error(
+        "{path}: no scenario files found; expected at least one *.yaml or *.yml file in this directory or below",
+        path = path.display()
+    )]
+    NoScenarios {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// The file is not a valid scenario: bad YAML, an unknown or missing field, a bad value,
+    /// an inconsistent combination, or an id another file already uses.
+    #[error("{path}:{line}:{column}: {message}", path = path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the offending node.
+        line: u64,
+        /// 1-based column (in characters) of the offending node.
+        column: u64,
+        /// `what is wrong; expected ...`.
+        message: String,
+    },
+    /// Several of the above, in file order; printed one per line.
+    #[error("{}", DisplayLines(.0))]
+    Many(Vec<LoadError>),
 }
 
-/// Loads one scenario file, or every `*.yaml` / `*.yml` file under a directory (recursively).
+/// Displays errors one per line.
+struct DisplayLines<'a>(&'a [LoadError]);
+
+impl fmt::Display for DisplayLines<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl LoadError {
+    /// An [`LoadError::Invalid`] for `problem` in `path`.
+    fn invalid(path: &Path, problem: Problem) -> LoadError {
+        LoadError::Invalid {
+            path: path.to_owned(),
+            line: problem.at.line,
+            column: problem.at.column,
+            message: problem.message,
+        }
+    }
+
+    /// `errors` as one error: itself if there is one, [`LoadError::Many`] otherwise.
+    fn from_all(mut errors: Vec<LoadError>) -> LoadError {
+        if errors.len() == 1
+            && let Some(only) = errors.pop()
+        {
+            return only;
+        }
+        LoadError::Many(errors)
+    }
+}
+
+/// Loads one scenario file, or every `*.yaml` / `*.yml` file under a directory (recursively,
+/// in sorted path order, skipping names that start with `.`).
 pub fn load_path(path: &Path) -> Result<Vec<Scenario>, LoadError> {
-    Err(LoadError::Io {
+    load_paths(&[path.to_owned()])
+}
+
+/// Loads every scenario file named or found under `paths`; scenario ids must be unique across
+/// all of them.
+pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Scenario>, LoadError> {
+    let mut files = Vec::new();
+    for path in paths {
+        let metadata = std::fs::metadata(path).map_err(|source| LoadError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        if metadata.is_dir() {
+            let mut found = Vec::new();
+            collect_files(path, &mut found)?;
+            found.sort();
+            if found.is_empty() {
+                return Err(LoadError::NoScenarios {
+                    path: path.to_owned(),
+                });
+            }
+            files.append(&mut found);
+        } else {
+            files.push(path.to_owned());
+        }
+    }
+
+    let mut errors = Vec::new();
+    let mut loaded: Vec<(Scenario, Position)> = Vec::new();
+    for file in &files {
+        match load_file(file) {
+            Ok((scenario, id_at)) => {
+                if let Some((first, first_at)) = loaded.iter().find(|(s, _)| s.id == scenario.id) {
+                    errors.push(LoadError::invalid(
+                        file,
+                        Problem {
+                            at: id_at,
+                            message: format!(
+                                "duplicate scenario id `{}`, already used at {}:{}:{}; expected ids unique across all loaded files",
+                                scenario.id,
+                                first.source.display(),
+                                first_at.line,
+                                first_at.column
+                            ),
+                        },
+                    ));
+                } else {
+                    loaded.push((scenario, id_at));
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(loaded.into_iter().map(|(s, _)| s).collect())
+    } else {
+        Err(LoadError::from_all(errors))
+    }
+}
+
+/// Whether a directory entry named `name` is hidden (and so skipped).
+fn hidden(name: &std::ffi::OsStr) -> bool {
+    name.to_string_lossy().starts_with('.')
+}
+
+/// Appends every non-hidden `*.yaml` / `*.yml` file below `dir` to `files`.
+fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    let io = |source| LoadError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        if hidden(&entry.file_name()) {
+            continue;
+        }
+        let path = entry.path();
+        let metadata = std::fs::metadata(&path).map_err(|source| LoadError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        if metadata.is_dir() {
+            collect_files(&path, files)?;
+        } else if metadata.is_file()
+            && path
+                .extension()
+                .is_some_and(|ext| ext == "yaml" || ext == "yml")
+        {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Reads, parses and resolves one scenario file.
+fn load_file(path: &Path) -> Result<(Scenario, Position), LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
         path: path.to_owned(),
-        source: std::io::Error::other("not implemented"),
+        source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = position_of_byte(e.as_bytes(), e.utf8_error().valid_up_to());
+        LoadError::NotUtf8 {
+            path: path.to_owned(),
+            line: at.line,
+            column: at.column,
+        }
+    })?;
+    load_str(&text, path)
+}
+
+/// Parses and resolves the text of one scenario file; `path` is for messages and sources.
+fn load_str(text: &str, path: &Path) -> Result<(Scenario, Position), LoadError> {
+    let raw: RawScenario = serde_saphyr::from_str_with_options(text, yaml_options())
+        .map_err(|e| LoadError::invalid(path, yaml_problem(&e)))?;
+    resolve(raw, path).map_err(|problems| {
+        LoadError::from_all(
+            problems
+                .into_iter()
+                .map(|p| LoadError::invalid(path, p))
+                .collect(),
+        )
     })
+}
+
+/// The line and column of byte `offset` in `bytes`, which are valid UTF-8 before it.
+fn position_of_byte(bytes: &[u8], offset: usize) -> Position {
+    let before = String::from_utf8_lossy(&bytes[..offset.min(bytes.len())]);
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Position {
+        line: before.matches('\n').count() as u64 + 1,
+        column: before[line_start..].chars().count() as u64 + 1,
+    }
+}
+
+/// `"a, b, c"`.
+fn list(items: &[&str]) -> String {
+    items.join(", ")
+}
+
+/// Our one-line wording for a parse error, and where it is.
+fn yaml_problem(err: &YamlError) -> Problem {
+    let mut inner = err.without_snippet();
+    while let YamlError::AliasError { error, .. } = inner {
+        inner = error.without_snippet();
+    }
+    let at = Position::of(err.location().unwrap_or(serde_saphyr::Location::UNKNOWN));
+    let message = match inner {
+        YamlError::SerdeUnknownField {
+            field, expected, ..
+        } => format!(
+            "unknown field `{field}`; expected one of {}",
+            list(expected)
+        ),
+        YamlError::SerdeUnknownVariant {
+            variant, expected, ..
+        } => format!(
+            "unknown value `{variant}`; expected one of {}",
+            list(expected)
+        ),
+        YamlError::SerdeMissingField { field, .. } => {
+            format!("missing required field `{field}`; expected `{field}:` in this mapping")
+        }
+        YamlError::DuplicateMappingKey { key: Some(key), .. } => {
+            format!("duplicate key `{key}`; expected each key once per mapping")
+        }
+        YamlError::DuplicateMappingKey { key: None, .. } => {
+            "duplicate key; expected each key once per mapping".to_owned()
+        }
+        YamlError::MultipleDocuments { .. } => {
+            "more than one YAML document; expected exactly one scenario per file".to_owned()
+        }
+        YamlError::AliasExpansionLimitExceeded {
+            max_expansions_per_anchor,
+            ..
+        } => format!(
+            "an anchor is used more than {max_expansions_per_anchor} times (alias bomb?); expected a scenario file with few aliases"
+        ),
+        YamlError::AliasReplayLimitExceeded {
+            max_total_replayed_events,
+            ..
+        } => format!(
+            "aliases expand to more than {max_total_replayed_events} YAML events (alias bomb?); expected a scenario file with few aliases"
+        ),
+        YamlError::AliasReplayStackDepthExceeded { max_depth, .. } => format!(
+            "aliases nest more than {max_depth} deep (alias bomb?); expected a scenario file with few aliases"
+        ),
+        YamlError::Budget { .. } | YamlError::AliasReplayCounterOverflow { .. } => format!(
+            "{}; expected a small scenario file with few aliases",
+            UserMessageFormatter.format_message(inner)
+        ),
+        YamlError::Unexpected { expected, .. } => {
+            format!("unexpected YAML node; expected {expected}")
+        }
+        YamlError::SerdeInvalidType {
+            unexpected,
+            expected,
+            ..
+        } => format!("invalid type: {unexpected}; expected {expected}"),
+        other => format!(
+            "{}; expected a YAML mapping in the scenario file format",
+            UserMessageFormatter.format_message(other)
+        ),
+    };
+    Problem { at, message }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A valid scenario body to which each test appends or substitutes lines.
+    const BASE: &str = "id: t\ntitle: T\nspec: [RFC 6120]\nrole: client\nexpect: authenticated\n";
+
+    /// The error text for `yaml`, loaded as `t.yaml`.
+    fn error(yaml: &str) -> String {
+        match load_str(yaml, Path::new("t.yaml")) {
+            Ok((s, _)) => panic!("loaded {s:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// The scenario in `yaml`, which must load.
+    fn scenario(yaml: &str) -> Scenario {
+        load_str(yaml, Path::new("t.yaml")).unwrap().0
+    }
+
+    #[test]
+    fn plaintext_with_unrelated_root_points_at_the_trust_value() {
+        let yaml = format!(
+            "{BASE}transport: plaintext\ncertificate: self-signed\ntrust: unrelated-root\nsasl: {{ mechanism: PLAIN }}\n"
+        );
+        assert_eq!(
+            error(&yaml),
+            "t.yaml:8:8: trust `unrelated-root` is meaningless with transport `plaintext` (no certificate is ever presented); expected `chain-root` or a TLS transport"
+        );
+    }
+
+    #[test]
+    fn plaintext_in_matrix_with_unrelated_root_in_matrix_is_an_error() {
+        let yaml = format!(
+            "{BASE}certificate: self-signed\nsasl: {{ mechanism: PLAIN }}\nmatrix:\n  transport: [starttls, plaintext]\n  trust: [chain-root, unrelated-root]\n"
+        );
+        assert_eq!(
+            error(&yaml),
+            "t.yaml:10:23: trust `unrelated-root` is meaningless with transport `plaintext` (no certificate is ever presented); expected `chain-root` or a TLS transport"
+        );
+    }
+
+    #[test]
+    fn field_both_at_top_level_and_in_matrix_points_at_the_matrix_key() {
+        let yaml = format!(
+            "{BASE}transport: starttls\ncertificate: self-signed\nsasl:\n  mechanism: PLAIN\nmatrix:\n  sasl.mechanism: [PLAIN, SCRAM-SHA-1]\n  transport: [starttls]\n"
+        );
+        assert_eq!(
+            error(&yaml),
+            "t.yaml:12:3: `transport` is set both in matrix and at line 6, column 12; expected it in one place only\n\
+             t.yaml:11:3: `sasl.mechanism` is set both in matrix and at line 9, column 14; expected it in one place only"
+        );
+    }
+
+    #[test]
+    fn duplicate_matrix_value_points_at_the_repeat() {
+        let yaml = format!(
+            "{BASE}transport: starttls\nsasl: {{ mechanism: PLAIN }}\nmatrix:\n  certificate: [self-signed, self-signed]\n"
+        );
+        assert_eq!(
+            error(&yaml),
+            "t.yaml:9:30: duplicate value `self-signed` in matrix `certificate` (first at line 9, column 17); expected each value once"
+        );
+    }
+
+    #[test]
+    fn unknown_matrix_key_and_empty_matrix_are_errors() {
+        let yaml = format!(
+            "{BASE}transport: starttls\ncertificate: self-signed\nsasl: {{ mechanism: PLAIN }}\nmatrix:\n  sasl.mech: [PLAIN]\n"
+        );
+        assert_eq!(
+            error(&yaml),
+            "t.yaml:10:3: unknown field `sasl.mech` in matrix; expected one of transport, certificate, key, trust, sasl.mechanism, sasl.credentials"
+        );
+        let yaml = format!(
+            "{BASE}transport: starttls\ncertificate: self-signed\nsasl: {{ mechanism: PLAIN }}\nmatrix: {{}}\n"
+        );
+        assert_eq!(
+            error(&yaml),
+            "t.yaml:9:9: matrix is empty; expected one or more of transport, certificate, key, trust, sasl.mechanism, sasl.credentials"
+        );
+    }
+
+    #[test]
+    fn missing_mechanism_points_at_the_sasl_mapping() {
+        let yaml = format!(
+            "{BASE}transport: starttls\ncertificate: self-signed\nsasl:\n  credentials: wrong-password\n"
+        );
+        assert_eq!(
+            error(&yaml),
+            "t.yaml:9:3: missing required field `sasl.mechanism`; expected one of PLAIN, SCRAM-SHA-1, SCRAM-SHA-256 under `sasl:` or as a matrix list"
+        );
+    }
+
+    #[test]
+    fn invalid_id_points_at_the_id() {
+        let yaml = BASE.replace("id: t", "id: C2S_auth")
+            + "transport: starttls\ncertificate: self-signed\nsasl: { mechanism: PLAIN }\n";
+        assert_eq!(
+            error(&yaml),
+            "t.yaml:1:5: invalid id `C2S_auth`; expected lowercase letters, digits and `-`, not starting with `-`"
+        );
+    }
+
+    #[test]
+    fn every_problem_in_an_empty_file_is_reported() {
+        let text = error("");
+        assert_eq!(
+            text.lines().collect::<Vec<_>>(),
+            [
+                "t.yaml:1:1: missing required field `id`; expected `id: some-name`",
+                "t.yaml:1:1: missing required field `title`; expected a one-line description",
+                "t.yaml:1:1: missing required field `spec`; expected a list of specification clauses",
+                "t.yaml:1:1: missing required field `role`; expected one of client, server",
+                "t.yaml:1:1: missing required field `expect`; expected `authenticated` or `rejected: { step: ... }`",
+                "t.yaml:1:1: missing required field `transport`; expected one of starttls, direct-tls, plaintext here or as a matrix list",
+                "t.yaml:1:1: missing required field `certificate`; expected one of self-signed, cacert-intermediate, startcom-chain here or as a matrix list",
+                "t.yaml:1:1: missing required field `sasl.mechanism`; expected one of PLAIN, SCRAM-SHA-1, SCRAM-SHA-256 under `sasl:` or as a matrix list",
+            ]
+        );
+    }
+
+    #[test]
+    fn second_yaml_document_is_an_error() {
+        let yaml = format!(
+            "{BASE}transport: starttls\ncertificate: self-signed\nsasl: {{ mechanism: PLAIN }}\n---\nid: u\n"
+        );
+        assert_eq!(
+            error(&yaml),
+            "t.yaml:10:1: more than one YAML document; expected exactly one scenario per file"
+        );
+    }
+
+    #[test]
+    fn partial_matrix_names_cases_by_matrix_values_only() {
+        let yaml = format!(
+            "{BASE}transport: direct-tls\nkey: rsa-2048\nsasl: {{ mechanism: SCRAM-SHA-1 }}\nmatrix:\n  certificate: [startcom-chain, self-signed]\n  sasl.credentials: [unknown-user]\n"
+        );
+        let s = scenario(&yaml);
+        let ids: Vec<&str> = s.cases.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "t/startcom-chain/unknown-user",
+                "t/self-signed/unknown-user"
+            ]
+        );
+        assert!(
+            s.cases
+                .iter()
+                .all(|c| c.key == super::super::model::KeyType::Rsa2048)
+        );
+    }
 }

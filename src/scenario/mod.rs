@@ -1,8 +1,10 @@
 //! Scenarios: the YAML model, loading with file:line:column errors, and matrix expansion.
 
+mod keyword;
 pub mod load;
 pub mod model;
-mod names;
+mod raw;
+mod resolve;
 
-pub use load::{LoadError, load_path};
+pub use load::{LoadError, load_path, load_paths};
 pub use model::*;

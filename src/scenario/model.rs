@@ -45,13 +45,16 @@ pub enum CertificateProfile {
 }
 
 /// The key algorithm of every certificate in a profile's chain.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum KeyType {
     /// ECDSA on P-256 with SHA-256.
     #[default]
     EcdsaP256,
     /// RSA with a 2048-bit modulus, PKCS#1 v1.5 with SHA-256.
+    #[serde(rename = "rsa-2048")]
     Rsa2048,
 }
 
@@ -82,7 +85,11 @@ pub enum Mechanism {
 
 impl Mechanism {
     /// Every mechanism, in the order a client prefers them (strongest first).
-    pub const ALL: [Mechanism; 3] = [Mechanism::ScramSha256, Mechanism::ScramSha1, Mechanism::Plain];
+    pub const ALL: [Mechanism; 3] = [
+        Mechanism::ScramSha256,
+        Mechanism::ScramSha1,
+        Mechanism::Plain,
+    ];
 
     /// The IANA-registered name, as it appears in `<mechanism/>`.
     pub fn name(self) -> &'static str {
@@ -274,7 +281,15 @@ impl Observation {
     pub fn satisfies(&self, expectation: &Expectation) -> bool {
         match (self, expectation) {
             (Observation::Authenticated { .. }, Expectation::Authenticated) => true,
-            (Observation::Rejected { step, condition, by, .. }, Expectation::Rejected(want)) => {
+            (
+                Observation::Rejected {
+                    step,
+                    condition,
+                    by,
+                    ..
+                },
+                Expectation::Rejected(want),
+            ) => {
                 *step == want.step
                     && want.condition.as_deref().is_none_or(|c| c == condition)
                     && want.by.is_none_or(|b| b == *by)
@@ -288,7 +303,12 @@ impl fmt::Display for Observation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Observation::Authenticated { jid } => write!(f, "authenticated as {jid}"),
-            Observation::Rejected { step, condition, by, detail } => {
+            Observation::Rejected {
+                step,
+                condition,
+                by,
+                detail,
+            } => {
                 write!(f, "rejected at {step} by {by} ({condition}): {detail}")
             }
         }
@@ -310,6 +330,13 @@ pub struct Scenario {
     pub source: PathBuf,
     /// The expanded cases, one per matrix combination (one if there is no matrix).
     pub cases: Vec<CaseSpec>,
+}
+
+impl Scenario {
+    /// How many cases the scenario expands into (one per matrix combination).
+    pub fn case_count(&self) -> usize {
+        self.cases.len()
+    }
 }
 
 /// One fully resolved combination: everything a case needs besides the target.

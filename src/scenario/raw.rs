@@ -1,0 +1,145 @@
+//! The scenario document as written: every field optional and located, before validation.
+//!
+//! Keeping required fields optional here lets validation report a missing field with our own
+//! wording, and the [`Spanned`] wrappers let it point at the offending value.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+use serde_saphyr::Spanned;
+
+use super::model::{
+    CertificateProfile, Credentials, Expectation, KeyType, Mechanism, Misbehaviour, Role,
+    Transport, Trust,
+};
+
+/// One scenario file, as parsed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawScenario {
+    /// `id:`
+    pub id: Option<Spanned<String>>,
+    /// `title:`
+    pub title: Option<Spanned<String>>,
+    /// `spec:`
+    pub spec: Option<Spanned<Vec<String>>>,
+    /// `tags:`
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// `role:`
+    pub role: Option<Spanned<Role>>,
+    /// `transport:`
+    pub transport: Option<Spanned<Transport>>,
+    /// `certificate:`
+    pub certificate: Option<Spanned<CertificateProfile>>,
+    /// `key:`
+    pub key: Option<Spanned<KeyType>>,
+    /// `trust:`
+    pub trust: Option<Spanned<Trust>>,
+    /// `sasl:`
+    pub sasl: Option<Spanned<RawSasl>>,
+    /// `misbehave:`
+    #[serde(default)]
+    pub misbehave: Vec<Spanned<Misbehaviour>>,
+    /// `expect:`
+    pub expect: Option<Expectation>,
+    /// `matrix:`
+    pub matrix: Option<Spanned<RawMatrix>>,
+}
+
+/// The `sasl:` mapping, as parsed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSasl {
+    /// `sasl.mechanism:`
+    pub mechanism: Option<Spanned<Mechanism>>,
+    /// `sasl.credentials:`
+    pub credentials: Option<Spanned<Credentials>>,
+}
+
+/// One `matrix:` entry: where its key is, and its located values.
+#[derive(Debug)]
+pub(crate) struct Axis<T> {
+    /// The key, e.g. `transport` or `sasl.mechanism`, with its location.
+    pub key: Spanned<String>,
+    /// The list, located at its start, each value located too.
+    pub values: Spanned<Vec<Spanned<T>>>,
+}
+
+/// The `matrix:` mapping, as parsed.
+///
+/// Deserialized by hand so that errors about a key can point at the key itself.
+#[derive(Debug, Default)]
+pub(crate) struct RawMatrix {
+    /// `matrix.transport:`
+    pub transport: Option<Axis<Transport>>,
+    /// `matrix.certificate:`
+    pub certificate: Option<Axis<CertificateProfile>>,
+    /// `matrix.key:`
+    pub key: Option<Axis<KeyType>>,
+    /// `matrix.trust:`
+    pub trust: Option<Axis<Trust>>,
+    /// `matrix."sasl.mechanism":`
+    pub sasl_mechanism: Option<Axis<Mechanism>>,
+    /// `matrix."sasl.credentials":`
+    pub sasl_credentials: Option<Axis<Credentials>>,
+    /// Keys that are none of the above (their values are skipped).
+    pub unknown: Vec<Spanned<String>>,
+}
+
+/// The keys `matrix:` accepts, in expansion order.
+pub(crate) const MATRIX_KEYS: [&str; 6] = [
+    "transport",
+    "certificate",
+    "key",
+    "trust",
+    "sasl.mechanism",
+    "sasl.credentials",
+];
+
+/// Reads the next value as an [`Axis`] located at `key`.
+fn axis<'de, A, T>(key: Spanned<String>, map: &mut A) -> Result<Option<Axis<T>>, A::Error>
+where
+    A: MapAccess<'de>,
+    T: Deserialize<'de>,
+{
+    let values = map.next_value()?;
+    Ok(Some(Axis { key, values }))
+}
+
+impl<'de> Deserialize<'de> for RawMatrix {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// Visits the `matrix:` mapping.
+        struct MatrixVisitor;
+
+        impl<'de> Visitor<'de> for MatrixVisitor {
+            type Value = RawMatrix;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping from matrix keys to lists of values")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawMatrix, A::Error> {
+                let mut m = RawMatrix::default();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    match key.value.as_str() {
+                        "transport" => m.transport = axis(key, &mut map)?,
+                        "certificate" => m.certificate = axis(key, &mut map)?,
+                        "key" => m.key = axis(key, &mut map)?,
+                        "trust" => m.trust = axis(key, &mut map)?,
+                        "sasl.mechanism" => m.sasl_mechanism = axis(key, &mut map)?,
+                        "sasl.credentials" => m.sasl_credentials = axis(key, &mut map)?,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                            m.unknown.push(key);
+                        }
+                    }
+                }
+                Ok(m)
+            }
+        }
+
+        deserializer.deserialize_map(MatrixVisitor)
+    }
+}

@@ -1,0 +1,438 @@
+//! Validation and matrix expansion: from a [`RawScenario`] to a [`Scenario`] with its cases.
+
+use std::path::Path;
+
+use serde_saphyr::{Location, Spanned};
+
+use super::keyword::Keyword;
+use super::model::{CaseSpec, KeyType, Mechanism, Role, Sasl, Scenario, Transport, Trust};
+use super::raw::{Axis, MATRIX_KEYS, RawScenario};
+
+/// A line and column (both 1-based) in a scenario file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Position {
+    /// 1-based line.
+    pub line: u64,
+    /// 1-based column, in characters.
+    pub column: u64,
+}
+
+impl Position {
+    /// The start of the document, for problems that belong to no particular node.
+    pub const START: Position = Position { line: 1, column: 1 };
+
+    /// Where `location` points, or the document start if the parser did not say.
+    pub fn of(location: Location) -> Position {
+        if location == Location::UNKNOWN {
+            Position::START
+        } else {
+            Position {
+                line: location.line(),
+                column: location.column(),
+            }
+        }
+    }
+
+    /// Where a located value was written.
+    pub fn at<T>(spanned: &Spanned<T>) -> Position {
+        Position::of(spanned.referenced)
+    }
+}
+
+/// One thing wrong with a scenario file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Problem {
+    /// Where it is.
+    pub at: Position,
+    /// `what is wrong; expected ...`.
+    pub message: String,
+}
+
+impl Problem {
+    /// A problem at `at`.
+    fn new(at: Position, message: impl Into<String>) -> Problem {
+        Problem {
+            at,
+            message: message.into(),
+        }
+    }
+}
+
+/// Whether `id` has the form `[a-z0-9][a-z0-9-]*`.
+fn valid_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// The values one setting takes across the cases of a scenario.
+struct Dimension<T> {
+    /// One value (top level or default), or the matrix list.
+    values: Vec<T>,
+    /// Whether the values come from `matrix:` and so appear in case ids.
+    in_id: bool,
+}
+
+impl<T: Keyword> Dimension<T> {
+    /// The case-id component for `value`, if this dimension is a matrix one.
+    fn label(&self, value: T) -> Option<String> {
+        self.in_id.then(|| value.keyword().to_lowercase())
+    }
+}
+
+/// Checks one matrix list (non-empty, no repeats) and whether the same setting is also given
+/// outside the matrix (`elsewhere`, with the name used in messages).
+fn check_axis<T: Keyword>(
+    axis: &Axis<T>,
+    elsewhere: Option<Position>,
+    problems: &mut Vec<Problem>,
+) {
+    let key = &axis.key.value;
+    if let Some(other) = elsewhere {
+        problems.push(Problem::new(
+            Position::at(&axis.key),
+            format!(
+                "`{key}` is set both in matrix and at line {}, column {}; expected it in one place only",
+                other.line, other.column
+            ),
+        ));
+    }
+    let values = &axis.values.value;
+    if values.is_empty() {
+        problems.push(Problem::new(
+            Position::at(&axis.values),
+            format!(
+                "matrix `{key}` list is empty; expected at least one of {}",
+                T::one_of()
+            ),
+        ));
+    }
+    for (i, value) in values.iter().enumerate() {
+        if let Some(first) = values[..i].iter().find(|v| v.value == value.value) {
+            let first = Position::at(first);
+            problems.push(Problem::new(
+                Position::at(value),
+                format!(
+                    "duplicate value `{}` in matrix `{key}` (first at line {}, column {}); expected each value once",
+                    value.value.keyword(),
+                    first.line,
+                    first.column
+                ),
+            ));
+        }
+    }
+}
+
+/// The values of a setting: the matrix list, else the top-level value, else `default`.
+/// `None` if the setting is required and given nowhere.
+fn dimension<T: Keyword>(
+    axis: Option<&Axis<T>>,
+    top: Option<T>,
+    default: Option<T>,
+) -> Option<Dimension<T>> {
+    match axis {
+        Some(axis) => Some(Dimension {
+            values: axis.values.value.iter().map(|v| v.value).collect(),
+            in_id: true,
+        }),
+        None => top.or(default).map(|v| Dimension {
+            values: vec![v],
+            in_id: false,
+        }),
+    }
+}
+
+/// Validates `raw` (loaded from `source`) and expands its matrix.
+///
+/// On success also returns where `id:` is, for the duplicate-id check across files.
+pub(crate) fn resolve(
+    raw: RawScenario,
+    source: &Path,
+) -> Result<(Scenario, Position), Vec<Problem>> {
+    let mut problems = Vec::new();
+    let missing = |field: &str, expected: String| {
+        Problem::new(
+            Position::START,
+            format!("missing required field `{field}`; expected {expected}"),
+        )
+    };
+
+    if raw.id.is_none() {
+        problems.push(missing("id", "`id: some-name`".into()));
+    }
+    if let Some(id) = &raw.id
+        && !valid_id(&id.value)
+    {
+        problems.push(Problem::new(
+            Position::at(id),
+            format!(
+                "invalid id `{}`; expected lowercase letters, digits and `-`, not starting with `-`",
+                id.value
+            ),
+        ));
+    }
+    match &raw.title {
+        None => problems.push(missing("title", "a one-line description".into())),
+        Some(title) if title.value.trim().is_empty() => problems.push(Problem::new(
+            Position::at(title),
+            "title is empty; expected a one-line description",
+        )),
+        Some(_) => {}
+    }
+    match &raw.spec {
+        None => problems.push(missing("spec", "a list of specification clauses".into())),
+        Some(spec) if spec.value.is_empty() => problems.push(Problem::new(
+            Position::at(spec),
+            "spec is empty; expected at least one specification clause",
+        )),
+        Some(_) => {}
+    }
+    if raw.role.is_none() {
+        problems.push(missing("role", format!("one of {}", Role::one_of())));
+    }
+    if raw.expect.is_none() {
+        problems.push(missing(
+            "expect",
+            "`authenticated` or `rejected: { step: ... }`".into(),
+        ));
+    }
+
+    let sasl = raw.sasl.as_ref();
+    let top_mechanism = sasl.and_then(|s| s.value.mechanism.as_ref());
+    let top_credentials = sasl.and_then(|s| s.value.credentials.as_ref());
+    let matrix = raw.matrix.as_ref().map(|m| &m.value);
+
+    if let Some(m) = &raw.matrix {
+        let all_keys = MATRIX_KEYS.join(", ");
+        for key in &m.value.unknown {
+            problems.push(Problem::new(
+                Position::at(key),
+                format!(
+                    "unknown field `{}` in matrix; expected one of {all_keys}",
+                    key.value
+                ),
+            ));
+        }
+        let m = &m.value;
+        if let Some(a) = &m.transport {
+            check_axis(a, raw.transport.as_ref().map(Position::at), &mut problems);
+        }
+        if let Some(a) = &m.certificate {
+            check_axis(a, raw.certificate.as_ref().map(Position::at), &mut problems);
+        }
+        if let Some(a) = &m.key {
+            check_axis(a, raw.key.as_ref().map(Position::at), &mut problems);
+        }
+        if let Some(a) = &m.trust {
+            check_axis(a, raw.trust.as_ref().map(Position::at), &mut problems);
+        }
+        if let Some(a) = &m.sasl_mechanism {
+            check_axis(a, top_mechanism.map(Position::at), &mut problems);
+        }
+        if let Some(a) = &m.sasl_credentials {
+            check_axis(a, top_credentials.map(Position::at), &mut problems);
+        }
+    }
+    if let Some(m) = &raw.matrix
+        && m.value.unknown.is_empty()
+        && m.value.transport.is_none()
+        && m.value.certificate.is_none()
+        && m.value.key.is_none()
+        && m.value.trust.is_none()
+        && m.value.sasl_mechanism.is_none()
+        && m.value.sasl_credentials.is_none()
+    {
+        problems.push(Problem::new(
+            Position::at(m),
+            format!(
+                "matrix is empty; expected one or more of {}",
+                MATRIX_KEYS.join(", ")
+            ),
+        ));
+    }
+
+    let transport = dimension(
+        matrix.and_then(|m| m.transport.as_ref()),
+        raw.transport.as_ref().map(|s| s.value),
+        None,
+    );
+    if transport.is_none() {
+        problems.push(missing(
+            "transport",
+            format!("one of {} here or as a matrix list", Transport::one_of()),
+        ));
+    }
+    let certificate = dimension(
+        matrix.and_then(|m| m.certificate.as_ref()),
+        raw.certificate.as_ref().map(|s| s.value),
+        None,
+    );
+    if certificate.is_none() {
+        problems.push(missing(
+            "certificate",
+            format!(
+                "one of {} here or as a matrix list",
+                super::model::CertificateProfile::one_of()
+            ),
+        ));
+    }
+    let key = dimension(
+        matrix.and_then(|m| m.key.as_ref()),
+        raw.key.as_ref().map(|s| s.value),
+        Some(KeyType::default()),
+    );
+    let trust = dimension(
+        matrix.and_then(|m| m.trust.as_ref()),
+        raw.trust.as_ref().map(|s| s.value),
+        Some(Trust::default()),
+    );
+    let mechanism = dimension(
+        matrix.and_then(|m| m.sasl_mechanism.as_ref()),
+        top_mechanism.map(|s| s.value),
+        None,
+    );
+    if mechanism.is_none() {
+        problems.push(Problem::new(
+            sasl.map_or(Position::START, Position::at),
+            format!(
+                "missing required field `sasl.mechanism`; expected one of {} under `sasl:` or as a matrix list",
+                Mechanism::one_of()
+            ),
+        ));
+    }
+    let credentials = dimension(
+        matrix.and_then(|m| m.sasl_credentials.as_ref()),
+        top_credentials.map(|s| s.value),
+        Some(Default::default()),
+    );
+
+    if let Some(role) = &raw.role {
+        for m in &raw.misbehave {
+            let needs = m.value.role();
+            if needs != role.value {
+                problems.push(Problem::new(
+                    Position::at(m),
+                    format!(
+                        "misbehaviour `{}` needs the harness in role {}, but this scenario has role {}; expected role: {} or no such misbehaviour",
+                        m.value.keyword(),
+                        needs.keyword(),
+                        role.value.keyword(),
+                        needs.keyword()
+                    ),
+                ));
+            }
+        }
+    }
+
+    if transport
+        .as_ref()
+        .is_some_and(|t| t.values.contains(&Transport::Plaintext))
+    {
+        let trust_values: Vec<&Spanned<Trust>> = match matrix.and_then(|m| m.trust.as_ref()) {
+            Some(axis) => axis.values.value.iter().collect(),
+            None => raw.trust.iter().collect(),
+        };
+        for t in trust_values {
+            if t.value == Trust::UnrelatedRoot {
+                problems.push(Problem::new(
+                    Position::at(t),
+                    "trust `unrelated-root` is meaningless with transport `plaintext` (no certificate is ever presented); expected `chain-root` or a TLS transport",
+                ));
+            }
+        }
+    }
+
+    let (
+        Some(id),
+        Some(title),
+        Some(spec),
+        Some(role),
+        Some(expect),
+        Some(transport),
+        Some(certificate),
+        Some(key),
+        Some(trust),
+        Some(mechanism),
+        Some(credentials),
+    ) = (
+        raw.id,
+        raw.title,
+        raw.spec,
+        raw.role,
+        raw.expect,
+        transport,
+        certificate,
+        key,
+        trust,
+        mechanism,
+        credentials,
+    )
+    else {
+        return Err(problems);
+    };
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+
+    let id_at = Position::at(&id);
+    let misbehave: Vec<_> = raw.misbehave.iter().map(|m| m.value).collect();
+    let mut cases = Vec::new();
+    for &tr in &transport.values {
+        for &ce in &certificate.values {
+            for &ke in &key.values {
+                for &tu in &trust.values {
+                    for &me in &mechanism.values {
+                        for &cr in &credentials.values {
+                            let parts: Vec<String> = [
+                                transport.label(tr),
+                                certificate.label(ce),
+                                key.label(ke),
+                                trust.label(tu),
+                                mechanism.label(me),
+                                credentials.label(cr),
+                            ]
+                            .into_iter()
+                            .flatten()
+                            .collect();
+                            let case_id = std::iter::once(id.value.clone())
+                                .chain(parts)
+                                .collect::<Vec<_>>()
+                                .join("/");
+                            cases.push(CaseSpec {
+                                id: case_id,
+                                scenario: id.value.clone(),
+                                title: title.value.clone(),
+                                spec: spec.value.clone(),
+                                tags: raw.tags.clone(),
+                                source: source.to_owned(),
+                                role: role.value,
+                                transport: tr,
+                                certificate: ce,
+                                key: ke,
+                                trust: tu,
+                                sasl: Sasl {
+                                    mechanism: me,
+                                    credentials: cr,
+                                },
+                                misbehave: misbehave.clone(),
+                                expect: expect.clone(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    let scenario = Scenario {
+        id: id.value,
+        title: title.value,
+        spec: spec.value,
+        tags: raw.tags,
+        source: source.to_owned(),
+        cases,
+    };
+    Ok((scenario, id_at))
+}

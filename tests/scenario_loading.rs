@@ -1,0 +1,236 @@
+//! Integration tests for scenario loading: fixtures in `tests/fixtures/` in, exact scenarios or
+//! exact `FILE:LINE:COLUMN: ...` messages out.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use xmpp_interop::scenario::{
+    CertificateProfile, Credentials, Expectation, KeyType, LoadError, Mechanism, Misbehaviour,
+    Party, Rejection, Role, Step, Transport, Trust, load_path,
+};
+
+const GOOD: &str = "tests/fixtures/scenarios-good";
+const BAD: &str = "tests/fixtures/scenarios-bad";
+
+/// The message of loading `name` from the bad fixtures, which must fail.
+fn error_for(name: &str) -> String {
+    let path = Path::new(BAD).join(name);
+    match load_path(&path) {
+        Ok(s) => panic!("{} loaded: {s:?}", path.display()),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn minimal_file_loads_with_defaults_filled_in() {
+    let scenarios = load_path(&Path::new(GOOD).join("minimal.yaml")).unwrap();
+    assert_eq!(scenarios.len(), 1);
+    let s = &scenarios[0];
+    assert_eq!(s.id, "minimal");
+    assert!(s.tags.is_empty());
+    assert_eq!(s.case_count(), 1);
+    let case = &s.cases[0];
+    assert_eq!(case.id, "minimal");
+    assert_eq!(case.scenario, "minimal");
+    assert_eq!(case.spec, vec!["RFC 6120 §6.4".to_owned()]);
+    assert_eq!(case.role, Role::Client);
+    assert_eq!(case.transport, Transport::Starttls);
+    assert_eq!(case.certificate, CertificateProfile::StartcomChain);
+    assert_eq!(case.key, KeyType::EcdsaP256);
+    assert_eq!(case.trust, Trust::ChainRoot);
+    assert_eq!(case.sasl.mechanism, Mechanism::ScramSha256);
+    assert_eq!(case.sasl.credentials, Credentials::Valid);
+    assert!(case.misbehave.is_empty());
+    assert_eq!(case.expect, Expectation::Authenticated);
+    assert_eq!(case.source, Path::new(GOOD).join("minimal.yaml"));
+}
+
+#[test]
+fn rejection_expectation_and_misbehaviour_load_from_a_yml_file() {
+    let scenarios = load_path(&Path::new(GOOD).join("server-rejects.yml")).unwrap();
+    let case = &scenarios[0].cases[0];
+    assert_eq!(case.role, Role::Server);
+    assert_eq!(case.key, KeyType::Rsa2048);
+    assert_eq!(
+        case.misbehave,
+        vec![Misbehaviour::ScramWrongServerSignature]
+    );
+    assert_eq!(
+        case.expect,
+        Expectation::Rejected(Rejection {
+            step: Step::Sasl,
+            condition: Some("server-signature-mismatch".into()),
+            by: Some(Party::Target),
+        })
+    );
+}
+
+#[test]
+fn full_matrix_expands_to_144_cases_in_fixed_key_order_last_key_fastest() {
+    let scenarios = load_path(&Path::new(GOOD).join("c2s/auth-matrix.yaml")).unwrap();
+    let s = &scenarios[0];
+    assert_eq!(s.case_count(), 2 * 3 * 2 * 2 * 3 * 2);
+    let ids: Vec<&str> = s.cases.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        ids[..3],
+        [
+            "c2s-auth/starttls/self-signed/ecdsa-p256/chain-root/plain/valid",
+            "c2s-auth/starttls/self-signed/ecdsa-p256/chain-root/plain/wrong-password",
+            "c2s-auth/starttls/self-signed/ecdsa-p256/chain-root/scram-sha-1/valid",
+        ]
+    );
+    assert_eq!(
+        ids[143],
+        "c2s-auth/direct-tls/startcom-chain/rsa-2048/unrelated-root/scram-sha-256/wrong-password"
+    );
+    let last = &s.cases[143];
+    assert_eq!(last.transport, Transport::DirectTls);
+    assert_eq!(last.certificate, CertificateProfile::StartcomChain);
+    assert_eq!(last.key, KeyType::Rsa2048);
+    assert_eq!(last.trust, Trust::UnrelatedRoot);
+    assert_eq!(last.sasl.mechanism, Mechanism::ScramSha256);
+    assert_eq!(last.sasl.credentials, Credentials::WrongPassword);
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), 144);
+}
+
+#[test]
+fn directory_loads_recursively_in_sorted_path_order_skipping_dotfiles_and_other_extensions() {
+    let scenarios = load_path(Path::new(GOOD)).unwrap();
+    let sources: Vec<PathBuf> = scenarios.iter().map(|s| s.source.clone()).collect();
+    assert_eq!(
+        sources,
+        [
+            Path::new(GOOD).join("c2s/auth-matrix.yaml"),
+            Path::new(GOOD).join("minimal.yaml"),
+            Path::new(GOOD).join("server-rejects.yml"),
+        ]
+    );
+}
+
+#[test]
+fn directory_without_scenario_files_is_an_error_saying_so() {
+    assert_eq!(
+        error_for("no-scenarios"),
+        "tests/fixtures/scenarios-bad/no-scenarios: no scenario files found; expected at least one *.yaml or *.yml file in this directory or below"
+    );
+}
+
+#[test]
+fn unknown_top_level_field_names_field_location_and_expected_fields() {
+    assert_eq!(
+        error_for("unknown-field.yaml"),
+        "tests/fixtures/scenarios-bad/unknown-field.yaml:5:1: unknown field `transprot`; expected one of id, title, spec, tags, role, transport, certificate, key, trust, sasl, misbehave, expect, matrix"
+    );
+}
+
+#[test]
+fn bad_value_in_matrix_list_points_at_the_value() {
+    assert_eq!(
+        error_for("bad-matrix-value.yaml"),
+        "tests/fixtures/scenarios-bad/bad-matrix-value.yaml:10:25: unknown value `tls`; expected one of starttls, direct-tls, plaintext"
+    );
+}
+
+#[test]
+fn unknown_field_under_sasl_lists_sasl_fields() {
+    assert_eq!(
+        error_for("unknown-sasl-field.yaml"),
+        "tests/fixtures/scenarios-bad/unknown-sasl-field.yaml:9:3: unknown field `password`; expected one of mechanism, credentials"
+    );
+}
+
+#[test]
+fn missing_required_field_is_named_at_document_start() {
+    assert_eq!(
+        error_for("missing-certificate.yaml"),
+        "tests/fixtures/scenarios-bad/missing-certificate.yaml:1:1: missing required field `certificate`; expected one of self-signed, cacert-intermediate, startcom-chain here or as a matrix list"
+    );
+}
+
+#[test]
+fn misbehaviour_for_the_other_role_points_at_the_misbehaviour() {
+    assert_eq!(
+        error_for("role-mismatch.yaml"),
+        "tests/fixtures/scenarios-bad/role-mismatch.yaml:9:13: misbehaviour `scram-wrong-server-signature` needs the harness in role server, but this scenario has role client; expected role: server or no such misbehaviour"
+    );
+}
+
+#[test]
+fn empty_matrix_list_points_at_the_list() {
+    assert_eq!(
+        error_for("empty-matrix-list.yaml"),
+        "tests/fixtures/scenarios-bad/empty-matrix-list.yaml:10:14: matrix `transport` list is empty; expected at least one of starttls, direct-tls, plaintext"
+    );
+}
+
+#[test]
+fn duplicated_mapping_key_points_at_the_second_occurrence() {
+    assert_eq!(
+        error_for("duplicate-key.yaml"),
+        "tests/fixtures/scenarios-bad/duplicate-key.yaml:7:1: duplicate key `transport`; expected each key once per mapping"
+    );
+}
+
+#[test]
+fn duplicate_ids_across_files_name_both_files_and_id_lines() {
+    assert_eq!(
+        error_for("duplicate-ids"),
+        "tests/fixtures/scenarios-bad/duplicate-ids/b/same.yaml:2:5: duplicate scenario id `same-id`, already used at tests/fixtures/scenarios-bad/duplicate-ids/a/same.yaml:2:5; expected ids unique across all loaded files"
+    );
+}
+
+#[test]
+fn non_utf8_file_is_named_with_the_position_of_the_bad_byte() {
+    assert_eq!(
+        error_for("not-utf8.yaml"),
+        "tests/fixtures/scenarios-bad/not-utf8.yaml:1:8: not valid UTF-8; expected a UTF-8 encoded YAML file"
+    );
+}
+
+#[test]
+fn billion_laughs_alias_bomb_fails_fast() {
+    let start = Instant::now();
+    let message = error_for("billion-laughs.yaml");
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(
+        message,
+        "tests/fixtures/scenarios-bad/billion-laughs.yaml:13:38: aliases expand to more than 10000 YAML events (alias bomb?); expected a scenario file with few aliases"
+    );
+}
+
+#[test]
+fn one_anchor_used_too_often_exceeds_the_alias_limit_with_a_clear_error() {
+    let start = Instant::now();
+    let message = error_for("wide-alias-bomb.yaml");
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(
+        message,
+        "tests/fixtures/scenarios-bad/wide-alias-bomb.yaml:3:264: an anchor is used more than 64 times (alias bomb?); expected a scenario file with few aliases"
+    );
+}
+
+#[test]
+fn bad_directory_reports_every_bad_file_one_per_line() {
+    let err = load_path(Path::new(BAD)).unwrap_err();
+    let LoadError::Many(errors) = &err else {
+        panic!("expected several errors, got {err}");
+    };
+    let text = err.to_string();
+    assert_eq!(text.lines().count(), errors.len());
+    for line in text.lines() {
+        assert!(line.starts_with("tests/fixtures/scenarios-bad/"), "{line}");
+    }
+    assert!(text.contains("unknown-field.yaml:5:1: unknown field `transprot`"));
+    assert!(text.contains("duplicate-ids/b/same.yaml:2:5: duplicate scenario id `same-id`"));
+}
