@@ -11,11 +11,11 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use comfy_table::{Table, presets};
 use tokio::sync::mpsc;
+use xmpp_interop::report::Reporter;
 use xmpp_interop::report::json::JsonWriter;
 use xmpp_interop::report::junit::JunitWriter;
 use xmpp_interop::report::terminal::TerminalReporter;
 use xmpp_interop::report::transcripts::TranscriptWriter;
-use xmpp_interop::report::Reporter;
 use xmpp_interop::runner::{self, Event, RunEnvironment, RunOptions, Tally};
 use xmpp_interop::scenario::{self, Scenario};
 use xmpp_interop::target::Target;
@@ -117,14 +117,25 @@ fn list(args: ListArgs) -> ExitCode {
     let mut table = Table::new();
     table.load_preset(presets::NOTHING);
     table.set_header([
-        "case", "role", "transport", "certificate", "key", "trust", "mechanism", "credentials",
-        "misbehave", "expect",
+        "case",
+        "role",
+        "transport",
+        "certificate",
+        "key",
+        "trust",
+        "mechanism",
+        "credentials",
+        "misbehave",
+        "expect",
     ]);
     let mut count = 0;
     for scenario in &scenarios {
         for case in &scenario.cases {
             if !args.filter.is_empty()
-                && !args.filter.iter().any(|f| case.id.contains(f.as_str()) || case.tags.contains(f))
+                && !args
+                    .filter
+                    .iter()
+                    .any(|f| case.id.contains(f.as_str()) || case.tags.contains(f))
             {
                 continue;
             }
@@ -139,7 +150,11 @@ fn list(args: ListArgs) -> ExitCode {
                 case.trust.to_string(),
                 case.sasl.mechanism.to_string(),
                 case.sasl.credentials.to_string(),
-                if misbehave.is_empty() { "-".to_owned() } else { misbehave.join(",") },
+                if misbehave.is_empty() {
+                    "-".to_owned()
+                } else {
+                    misbehave.join(",")
+                },
                 case.expect.to_string(),
             ]);
         }
@@ -156,7 +171,10 @@ fn run(args: RunArgs) -> ExitCode {
     let targets = Target::builtin();
     let plan = runner::plan(&scenarios, &targets, &args.filter);
     if plan.cases.is_empty() {
-        eprintln!("error: no case to run: the filters {:?} match nothing", args.filter);
+        eprintln!(
+            "error: no case to run: the filters {:?} match nothing",
+            args.filter
+        );
         return ExitCode::from(2);
     }
     match execute(plan, &args) {
@@ -177,10 +195,15 @@ fn execute(plan: runner::Plan, args: &RunArgs) -> anyhow::Result<Tally> {
         .jobs
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let color = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let progress = std::io::stderr().is_terminal() && !args.no_progress;
     let mut reporters: Vec<Box<dyn Reporter>> = vec![
-        Box::new(TerminalReporter::new(color, progress, &args.out.display().to_string())),
+        Box::new(TerminalReporter::new(
+            color,
+            progress,
+            &args.out.display().to_string(),
+        )),
         Box::new(JunitWriter::new(args.out.join("junit.xml"))),
         Box::new(JsonWriter::new(args.out.join("results.json"))),
         Box::new(TranscriptWriter::new(args.out.clone())),
@@ -197,24 +220,25 @@ fn execute(plan: runner::Plan, args: &RunArgs) -> anyhow::Result<Tally> {
     };
     let mut tally = Tally::default();
     let mut report_failure = None;
-    runtime.block_on(async {
-        let (sender, mut receiver) = mpsc::unbounded_channel();
-        let run = tokio::spawn(runner::run(plan, options, Arc::clone(&environment), sender));
-        while let Some(event) = receiver.recv().await {
-            if let Event::CaseFinished(result) = &event {
-                tally.add(result.outcome);
-            }
-            for reporter in &mut reporters {
-                if let Err(e) = reporter.on_event(&event)
-                    && report_failure.is_none()
-                {
-                    report_failure = Some(e);
+    runtime
+        .block_on(async {
+            let (sender, mut receiver) = mpsc::unbounded_channel();
+            let run = tokio::spawn(runner::run(plan, options, Arc::clone(&environment), sender));
+            while let Some(event) = receiver.recv().await {
+                if let Event::CaseFinished(result) = &event {
+                    tally.add(result.outcome);
+                }
+                for reporter in &mut reporters {
+                    if let Err(e) = reporter.on_event(&event)
+                        && report_failure.is_none()
+                    {
+                        report_failure = Some(e);
+                    }
                 }
             }
-        }
-        run.await
-    })
-    .context("the runner stopped unexpectedly")?;
+            run.await
+        })
+        .context("the runner stopped unexpectedly")?;
     if let Some(e) = report_failure {
         return Err(e).context("writing reports failed");
     }
@@ -233,7 +257,8 @@ fn prepare_report_dir(out: &Path) -> anyhow::Result<()> {
     for stale in ["transcripts", "pki"] {
         let dir = out.join(stale);
         if dir.exists() {
-            std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot clear {}", dir.display()))?;
         }
     }
     Ok(())

@@ -43,7 +43,12 @@ async fn every_shipped_case_ends_as_its_scenario_expects_builtin_against_builtin
     let wrong: Vec<String> = results
         .iter()
         .filter(|r| r.outcome != Outcome::Pass)
-        .map(|r| format!("{} @ {}: {} (expected {})", r.case.id, r.target, r.observed, r.expected))
+        .map(|r| {
+            format!(
+                "{} @ {}: {} (expected {})",
+                r.case.id, r.target, r.observed, r.expected
+            )
+        })
         .collect();
     assert!(wrong.is_empty(), "cases not passing:\n{}", wrong.join("\n"));
 
@@ -52,16 +57,29 @@ async fn every_shipped_case_ends_as_its_scenario_expects_builtin_against_builtin
         for certificate in ["self-signed", "cacert-intermediate", "startcom-chain"] {
             for mechanism in ["plain", "scram-sha-1", "scram-sha-256"] {
                 let server_case = format!("c2s-authenticate/{transport}/{certificate}/{mechanism}");
-                let client_case = format!("client-authenticate/{transport}/{certificate}/{mechanism}");
-                assert!(find(&results, &server_case).observed.starts_with("authenticated as alice@interop.test/"));
-                assert!(find(&results, &client_case).observed.starts_with("authenticated as alice@interop.test/"));
+                let client_case =
+                    format!("client-authenticate/{transport}/{certificate}/{mechanism}");
+                assert!(
+                    find(&results, &server_case)
+                        .observed
+                        .starts_with("authenticated as alice@interop.test/")
+                );
+                assert!(
+                    find(&results, &client_case)
+                        .observed
+                        .starts_with("authenticated as alice@interop.test/")
+                );
             }
         }
     }
     for certificate in ["self-signed", "cacert-intermediate", "startcom-chain"] {
         for mechanism in ["plain", "scram-sha-1", "scram-sha-256"] {
             let case = format!("c2s-no-sasl-before-tls/{certificate}/{mechanism}");
-            assert!(find(&results, &case).observed.contains("mechanism-not-offered"));
+            assert!(
+                find(&results, &case)
+                    .observed
+                    .contains("mechanism-not-offered")
+            );
         }
     }
 }
@@ -72,35 +90,52 @@ async fn negative_cases_report_the_step_and_condition_that_decided_them() {
     // RFC 6120 §6.5.10: a wrong password is refused with <not-authorized/> by the server.
     let wrong_password = find(&results, "c2s-wrong-password/scram-sha-256");
     assert!(
-        wrong_password.observed.starts_with("rejected at sasl by target (not-authorized)"),
+        wrong_password
+            .observed
+            .starts_with("rejected at sasl by target (not-authorized)"),
         "{}",
         wrong_password.observed
     );
     // RFC 6120 §13.7.2: an untrusted chain is refused by the verifying client in the handshake.
     let untrusted = find(&results, "c2s-untrusted-root/direct-tls/startcom-chain");
     assert!(
-        untrusted.observed.starts_with("rejected at tls by harness (bad-certificate)"),
+        untrusted
+            .observed
+            .starts_with("rejected at tls by harness (bad-certificate)"),
         "{}",
         untrusted.observed
     );
-    assert!(untrusted.observed.contains("UnknownIssuer"), "{}", untrusted.observed);
-    let client_untrusted = find(&results, "client-untrusted-root/starttls/cacert-intermediate");
     assert!(
-        client_untrusted.observed.starts_with("rejected at tls by target (bad-certificate)"),
+        untrusted.observed.contains("UnknownIssuer"),
+        "{}",
+        untrusted.observed
+    );
+    let client_untrusted = find(
+        &results,
+        "client-untrusted-root/starttls/cacert-intermediate",
+    );
+    assert!(
+        client_untrusted
+            .observed
+            .starts_with("rejected at tls by target (bad-certificate)"),
         "{}",
         client_untrusted.observed
     );
     // RFC 5802 §5.1: the client notices the wrong server signature and does not bind.
     let signature = find(&results, "client-scram-server-signature/scram-sha-256");
     assert!(
-        signature.observed.starts_with("rejected at sasl by target (closed)"),
+        signature
+            .observed
+            .starts_with("rejected at sasl by target (closed)"),
         "{}",
         signature.observed
     );
     // RFC 6120 §5.3.1: with STARTTLS stripped the client leaves before sending credentials.
     let stripped = find(&results, "client-strip-starttls/plain");
     assert!(
-        stripped.observed.starts_with("rejected at features by target"),
+        stripped
+            .observed
+            .starts_with("rejected at features by target"),
         "{}",
         stripped.observed
     );

@@ -30,10 +30,19 @@ fn a_bad_scenario_file_exits_2_naming_file_line_and_column() {
         "id: bad\ntitle: t\nspec: [RFC 6120 §5]\nrole: client\ntransport: tls\ncertificate: self-signed\nsasl:\n  mechanism: PLAIN\nexpect: authenticated\n",
     )
     .unwrap();
-    let output = binary().arg("run").arg(&file).arg("--out").arg(dir.join("out")).output().unwrap();
+    let output = binary()
+        .arg("run")
+        .arg(&file)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
     let (_, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
-    assert!(stderr.contains(&format!("{}:5:12", file.display())), "stderr: {stderr}");
+    assert!(
+        stderr.contains(&format!("{}:5:12", file.display())),
+        "stderr: {stderr}"
+    );
 }
 
 #[test]
@@ -48,7 +57,12 @@ fn help_documents_every_exit_code() {
         let output = binary().args(args).output().unwrap();
         let (stdout, _) = text(&output);
         assert!(output.status.success());
-        for code in ["0  every case", "1  at least one case failed", "2  usage error", "3  harness or environment error"] {
+        for code in [
+            "0  every case",
+            "1  at least one case failed",
+            "2  usage error",
+            "3  harness or environment error",
+        ] {
             assert!(stdout.contains(code), "{args:?} lacks {code:?}:\n{stdout}");
         }
     }
@@ -67,7 +81,10 @@ fn list_prints_every_expanded_case_without_running_anything() {
     assert!(stdout.contains("c2s-authenticate/direct-tls/startcom-chain/scram-sha-256"));
     assert!(stdout.contains("rejected at tls by harness (bad-certificate)"));
     let summary = stdout.lines().last().unwrap();
-    assert!(summary.ends_with("scenarios") && summary.contains(" cases from "), "{summary}");
+    assert!(
+        summary.ends_with("scenarios") && summary.contains(" cases from "),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -75,15 +92,30 @@ fn run_writes_junit_json_and_redacted_transcripts_into_the_out_dir() {
     let dir = scratch_dir("run");
     let out = dir.join("reports");
     let output = binary()
-        .args(["run", "scenarios", "--filter", "c2s-authenticate/starttls", "--filter", "client-scram-server-signature", "--out"])
+        .args([
+            "run",
+            "scenarios",
+            "--filter",
+            "c2s-authenticate/starttls",
+            "--filter",
+            "client-scram-server-signature",
+            "--out",
+        ])
         .arg(&out)
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
     let (stdout, stderr) = text(&output);
-    assert_eq!(output.status.code(), Some(0), "stdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
     assert!(stdout.contains("builtin-server"), "{stdout}");
-    assert!(!stdout.contains('\u{1b}'), "NO_COLOR must give plain output");
+    assert!(
+        !stdout.contains('\u{1b}'),
+        "NO_COLOR must give plain output"
+    );
     assert!(stdout.contains("11 cases in"), "{stdout}");
 
     let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
@@ -93,18 +125,40 @@ fn run_writes_junit_json_and_redacted_transcripts_into_the_out_dir() {
     let results = json["results"].as_array().unwrap();
     assert_eq!(results.len(), 11);
     for result in results {
-        for field in ["scenario", "target", "outcome", "step", "expected", "observed", "duration_ms"] {
+        for field in [
+            "scenario",
+            "target",
+            "outcome",
+            "step",
+            "expected",
+            "observed",
+            "duration_ms",
+        ] {
             assert!(!result[field].is_null(), "{field} missing in {result}");
         }
         assert_eq!(result["outcome"], "pass");
         let transcript = out.join(result["transcript"].as_str().unwrap());
         let trace = std::fs::read_to_string(&transcript).unwrap();
-        assert!(!trace.contains("pw-"), "a password leaked into {}", transcript.display());
-        assert!(trace.contains("TLS established"), "{}", transcript.display());
+        assert!(
+            !trace.contains("pw-"),
+            "a password leaked into {}",
+            transcript.display()
+        );
+        assert!(
+            trace.contains("TLS established"),
+            "{}",
+            transcript.display()
+        );
     }
-    let plain = std::fs::read_to_string(out.join("transcripts/builtin-server/c2s-authenticate_starttls_startcom-chain_plain.txt")).unwrap();
+    let plain = std::fs::read_to_string(
+        out.join("transcripts/builtin-server/c2s-authenticate_starttls_startcom-chain_plain.txt"),
+    )
+    .unwrap();
     assert!(plain.contains("[redacted]"), "{plain}");
-    let keys = walk(&out.join("pki")).into_iter().filter(|p| p.ends_with("key.pem")).collect::<Vec<_>>();
+    let keys = walk(&out.join("pki"))
+        .into_iter()
+        .filter(|p| p.ends_with("key.pem"))
+        .collect::<Vec<_>>();
     assert!(!keys.is_empty());
     #[cfg(unix)]
     for key in keys {

@@ -62,9 +62,15 @@ fn client_config() -> ClientConfig {
 async fn connect_to(address: SocketAddr, timeout: Duration) -> (SessionEnd, Duration, Transcript) {
     let transcript = Transcript::new("harness");
     let started = Instant::now();
-    let end = drive::initiate(address, client_config(), &client_tls(), timeout, &transcript)
-        .await
-        .expect("a misbehaving peer is the peer's fault, not an environment error");
+    let end = drive::initiate(
+        address,
+        client_config(),
+        &client_tls(),
+        timeout,
+        &transcript,
+    )
+    .await
+    .expect("a misbehaving peer is the peer's fault, not an environment error");
     (end, started.elapsed(), transcript)
 }
 
@@ -73,12 +79,20 @@ async fn garbage_instead_of_a_stream_header_is_not_well_formed_rfc6120_4_9_3_13(
     let address = fake_server(|mut tcp| async move {
         let mut buf = [0u8; 1024];
         let _ = tcp.read(&mut buf).await;
-        let _ = tcp.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await;
+        let _ = tcp
+            .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            .await;
         let _ = tcp.read(&mut buf).await;
     })
     .await;
     let (end, elapsed, transcript) = connect_to(address, Duration::from_secs(5)).await;
-    let SessionEnd::Rejected { step, condition, by, detail } = end else {
+    let SessionEnd::Rejected {
+        step,
+        condition,
+        by,
+        detail,
+    } = end
+    else {
         panic!("garbage was accepted: {end}");
     };
     assert_eq!(step, Step::Stream);
@@ -99,13 +113,21 @@ async fn a_server_that_stops_mid_handshake_gets_a_timeout_verdict_not_a_hang() {
         let mut buf = [0u8; 1024];
         let _ = tcp.read(&mut buf).await;
         let _ = tcp.write_all(SERVER_HEADER.as_bytes()).await;
-        let _ = tcp.write_all(b"<stream:features><starttls xmlns='urn:ietf:par").await;
+        let _ = tcp
+            .write_all(b"<stream:features><starttls xmlns='urn:ietf:par")
+            .await;
         tokio::time::sleep(Duration::from_secs(30)).await;
     })
     .await;
     let limit = Duration::from_millis(400);
     let (end, elapsed, _) = connect_to(address, limit).await;
-    let SessionEnd::Rejected { step, condition, by, detail } = end else {
+    let SessionEnd::Rejected {
+        step,
+        condition,
+        by,
+        detail,
+    } = end
+    else {
         panic!("a stalled server was accepted: {end}");
     };
     assert_eq!(step, Step::Features);
@@ -121,7 +143,9 @@ async fn a_stanza_over_the_size_limit_is_a_policy_violation_rfc6120_13_12() {
         let mut buf = [0u8; 1024];
         let _ = tcp.read(&mut buf).await;
         let _ = tcp.write_all(SERVER_HEADER.as_bytes()).await;
-        let _ = tcp.write_all(b"<stream:features><junk xmlns='urn:x'>").await;
+        let _ = tcp
+            .write_all(b"<stream:features><junk xmlns='urn:x'>")
+            .await;
         let chunk = vec![b'a'; 16 * 1024];
         // Up to 16 MiB, far beyond the limit; the client must stop reading long before.
         for _ in 0..1024 {
@@ -132,12 +156,21 @@ async fn a_stanza_over_the_size_limit_is_a_policy_violation_rfc6120_13_12() {
     })
     .await;
     let (end, elapsed, _) = connect_to(address, Duration::from_secs(5)).await;
-    let SessionEnd::Rejected { condition, by, detail, .. } = end else {
+    let SessionEnd::Rejected {
+        condition,
+        by,
+        detail,
+        ..
+    } = end
+    else {
         panic!("an oversized stanza was accepted: {end}");
     };
     assert_eq!(condition, "policy-violation");
     assert_eq!(by, Side::Local);
-    assert!(detail.contains("65536"), "the limit should be named: {detail}");
+    assert!(
+        detail.contains("65536"),
+        "the limit should be named: {detail}"
+    );
     assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
 }
 
@@ -152,7 +185,10 @@ async fn a_server_offering_no_starttls_gets_no_credentials_rfc6120_5_3_1() {
     })
     .await;
     let (end, elapsed, _) = connect_to(address, Duration::from_secs(5)).await;
-    let SessionEnd::Rejected { condition, step, .. } = end else {
+    let SessionEnd::Rejected {
+        condition, step, ..
+    } = end
+    else {
         panic!("accepted: {end}");
     };
     // No <starttls/> offered: the careful client stops right there.

@@ -30,7 +30,7 @@ const CHAINS: [(CertificateProfile, KeyType, &str); 6] = [
     (
         CertificateProfile::SelfSigned,
         KeyType::Rsa2048,
-        "self-signed-rsa2048",
+        "self-signed-rsa-2048",
     ),
     (
         CertificateProfile::CacertIntermediate,
@@ -40,7 +40,7 @@ const CHAINS: [(CertificateProfile, KeyType, &str); 6] = [
     (
         CertificateProfile::CacertIntermediate,
         KeyType::Rsa2048,
-        "cacert-intermediate-rsa2048",
+        "cacert-intermediate-rsa-2048",
     ),
     (
         CertificateProfile::StartcomChain,
@@ -50,7 +50,7 @@ const CHAINS: [(CertificateProfile, KeyType, &str); 6] = [
     (
         CertificateProfile::StartcomChain,
         KeyType::Rsa2048,
-        "startcom-chain-rsa2048",
+        "startcom-chain-rsa-2048",
     ),
 ];
 

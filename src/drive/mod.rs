@@ -39,7 +39,9 @@ pub async fn initiate(
     let tcp = match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
         Ok(Ok(tcp)) => tcp,
         Ok(Err(e)) => {
-            return Err(EnvironmentError(format!("cannot connect to {address}: {e}")));
+            return Err(EnvironmentError(format!(
+                "cannot connect to {address}: {e}"
+            )));
         }
         Err(_) => {
             return Ok(SessionEnd::Rejected {
@@ -52,11 +54,21 @@ pub async fn initiate(
     };
     let mut connection = Connection::Plain(tcp);
     let direct_tls = config.transport == Transport::DirectTls;
-    if direct_tls && let Some(end) = upgrade(&mut connection, tls, true, timeout, transcript).await? {
+    if direct_tls
+        && let Some(end) = upgrade(&mut connection, tls, true, timeout, transcript).await?
+    {
         return Ok(end);
     }
     let mut session = ClientSession::new(config, direct_tls);
-    drive(&mut session, &mut connection, tls, true, timeout, transcript).await
+    drive(
+        &mut session,
+        &mut connection,
+        tls,
+        true,
+        timeout,
+        transcript,
+    )
+    .await
 }
 
 /// Runs a server session on an accepted connection. `direct_tls` runs the handshake first.
@@ -69,14 +81,27 @@ pub async fn respond(
     transcript: &Transcript,
 ) -> Result<SessionEnd, EnvironmentError> {
     if let Ok(peer) = tcp.peer_addr() {
-        transcript.record(Direction::Note, format!("accepted a connection from {peer}"));
+        transcript.record(
+            Direction::Note,
+            format!("accepted a connection from {peer}"),
+        );
     }
     let mut connection = Connection::Plain(tcp);
-    if direct_tls && let Some(end) = upgrade(&mut connection, tls, false, timeout, transcript).await? {
+    if direct_tls
+        && let Some(end) = upgrade(&mut connection, tls, false, timeout, transcript).await?
+    {
         return Ok(end);
     }
     let mut session = ServerSession::new(config, direct_tls);
-    drive(&mut session, &mut connection, tls, false, timeout, transcript).await
+    drive(
+        &mut session,
+        &mut connection,
+        tls,
+        false,
+        timeout,
+        transcript,
+    )
+    .await
 }
 
 /// Upgrades to TLS; `Ok(Some(end))` when the handshake failed for a protocol reason.
@@ -100,14 +125,20 @@ async fn upgrade(
                 format!("TLS established: {} {}", facts.version, facts.cipher_suite),
             );
             for (i, certificate) in facts.presented_chain.iter().enumerate() {
-                transcript.record(Direction::Note, format!("server certificate #{i}: {certificate}"));
+                transcript.record(
+                    Direction::Note,
+                    format!("server certificate #{i}: {certificate}"),
+                );
             }
             Ok(None)
         }
         Err(failure) if failure.is_harness_error() => Err(EnvironmentError(failure.detail)),
         Err(failure) => {
             for (i, certificate) in failure.presented_chain.iter().enumerate() {
-                transcript.record(Direction::Note, format!("server certificate #{i}: {certificate}"));
+                transcript.record(
+                    Direction::Note,
+                    format!("server certificate #{i}: {certificate}"),
+                );
             }
             let end = SessionEnd::Rejected {
                 step: Step::Tls,
@@ -142,7 +173,9 @@ async fn drive<S: Session>(
                     }
                 }
                 Action::StartTls => {
-                    if let Some(end) = upgrade(connection, tls, as_client, timeout, transcript).await? {
+                    if let Some(end) =
+                        upgrade(connection, tls, as_client, timeout, transcript).await?
+                    {
                         return Ok(end);
                     }
                     session.tls_established();

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use super::PkiError;
 use super::chain::IssuedChain;
-use crate::scenario::model::{CertificateProfile, KeyType};
 
 /// Whether a file may be readable by others.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,24 +16,6 @@ pub(crate) enum Secrecy {
     Private,
 }
 
-/// The profile's name as scenarios spell it.
-pub(crate) fn profile_name(profile: CertificateProfile) -> &'static str {
-    match profile {
-        CertificateProfile::SelfSigned => "self-signed",
-        CertificateProfile::CacertIntermediate => "cacert-intermediate",
-        CertificateProfile::StartcomChain => "startcom-chain",
-    }
-}
-
-/// The key type's name as scenarios spell it.
-pub(crate) fn key_name(key_type: KeyType) -> &'static str {
-    match key_type {
-        KeyType::EcdsaP256 => "ecdsa-p256",
-        KeyType::Rsa2048 => "rsa2048",
-    }
-}
-
-/// Writes `contents` to `path`, replacing any existing file.
 pub(crate) fn write_file(path: &Path, contents: &str, secrecy: Secrecy) -> Result<(), PkiError> {
     let io_error = |source| PkiError::Io {
         path: path.to_owned(),
@@ -68,11 +49,9 @@ fn write_all(mut file: fs::File, path: &Path, contents: &str) -> Result<(), PkiE
 
 /// Writes one chain's five files under `dir/<domain>/<profile>-<key>/` and returns their paths.
 pub(crate) fn write_chain(dir: &Path, chain: &IssuedChain) -> Result<Vec<PathBuf>, PkiError> {
-    let chain_dir = dir.join(&chain.domain).join(format!(
-        "{}-{}",
-        profile_name(chain.profile),
-        key_name(chain.key_type)
-    ));
+    let chain_dir = dir
+        .join(&chain.domain)
+        .join(format!("{}-{}", chain.profile, chain.key_type));
     fs::create_dir_all(&chain_dir).map_err(|source| PkiError::Io {
         path: chain_dir.clone(),
         source,
@@ -93,26 +72,4 @@ pub(crate) fn write_chain(dir: &Path, chain: &IssuedChain) -> Result<Vec<PathBuf
         written.push(path);
     }
     Ok(written)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn directory_names_match_the_scenario_spelling() {
-        for profile in [
-            CertificateProfile::SelfSigned,
-            CertificateProfile::CacertIntermediate,
-            CertificateProfile::StartcomChain,
-        ] {
-            assert_eq!(
-                serde_json::to_value(profile).unwrap(),
-                profile_name(profile)
-            );
-        }
-        for key_type in [KeyType::EcdsaP256, KeyType::Rsa2048] {
-            assert_eq!(serde_json::to_value(key_type).unwrap(), key_name(key_type));
-        }
-    }
 }

@@ -8,7 +8,7 @@
 use super::sasl::{self, ClientCredentials, ClientMechanism, ClientOptions};
 use super::session::{Core, decode_sasl};
 use super::xml::{self, Element, Limits, NS_CLIENT, NS_STREAM, StreamEvent, StreamHeader};
-use super::{Action, Session, NS_BIND, NS_SASL, NS_TLS, SessionEnd, Side, TraceEntry};
+use super::{Action, NS_BIND, NS_SASL, NS_TLS, Session, SessionEnd, Side, TraceEntry};
 use crate::scenario::{Mechanism, Step, Transport};
 
 /// The resource every client session asks to bind.
@@ -105,7 +105,8 @@ impl ClientSession {
     fn handle(&mut self, event: StreamEvent) {
         match event {
             StreamEvent::Header(header) => {
-                self.core.received_text(format!("<stream:stream {}>", describe_header(&header)));
+                self.core
+                    .received_text(format!("<stream:stream {}>", describe_header(&header)));
                 self.on_header(&header);
             }
             StreamEvent::Closed => {
@@ -154,7 +155,8 @@ impl ClientSession {
                 "the server's stream header has version {:?}; RFC 6120 §4.7.5 needs 1.0",
                 header.version
             );
-            self.core.reject("unsupported-version", Side::Local, detail.clone());
+            self.core
+                .reject("unsupported-version", Side::Local, detail.clone());
             self.core.stream_error("unsupported-version", &detail);
             self.state = State::Done;
             return;
@@ -305,7 +307,11 @@ impl ClientSession {
             Ok(payload) => payload,
             Err(e) => {
                 self.core.received(element);
-                self.finish_with("malformed-challenge", Side::Local, format!("<{}/>: {e}", element.name));
+                self.finish_with(
+                    "malformed-challenge",
+                    Side::Local,
+                    format!("<{}/>: {e}", element.name),
+                );
                 return;
             }
         };
@@ -355,7 +361,9 @@ impl ClientSession {
             self.finish_with(
                 &condition,
                 Side::Peer,
-                format!("the server answered {wanted} with <failure><{condition}/></failure>{text}"),
+                format!(
+                    "the server answered {wanted} with <failure><{condition}/></failure>{text}"
+                ),
             );
         } else {
             self.unexpected(element);
@@ -435,7 +443,8 @@ impl ClientSession {
             "expected {waiting}, got <{} xmlns='{}'>",
             element.name, element.ns
         );
-        self.core.reject("unexpected-element", Side::Local, detail.clone());
+        self.core
+            .reject("unexpected-element", Side::Local, detail.clone());
         self.core.stream_error("unsupported-stanza-type", &detail);
         self.state = State::Done;
     }

@@ -15,7 +15,7 @@ use super::sasl::{
 };
 use super::session::{Core, decode_sasl};
 use super::xml::{self, Element, Limits, NS_CLIENT, NS_STREAM, StreamEvent, StreamHeader};
-use super::{Action, Session, NS_BIND, NS_SASL, NS_STANZAS, NS_TLS, SessionEnd, Side, TraceEntry};
+use super::{Action, NS_BIND, NS_SASL, NS_STANZAS, NS_TLS, Session, SessionEnd, Side, TraceEntry};
 use crate::scenario::{Mechanism, Step};
 
 /// Failed SASL attempts allowed before the server closes the stream.
@@ -102,7 +102,8 @@ impl ServerSession {
     fn handle(&mut self, event: StreamEvent) {
         match event {
             StreamEvent::Header(header) => {
-                self.core.received_text(format!("<stream:stream {}>", describe_header(&header)));
+                self.core
+                    .received_text(format!("<stream:stream {}>", describe_header(&header)));
                 self.on_header(&header);
             }
             StreamEvent::Closed => {
@@ -140,24 +141,36 @@ impl ServerSession {
         let xml = ours.to_xml();
         self.core.send_raw(xml.clone(), xml);
         if self.state != State::AwaitHeader {
-            self.refuse_stream("unsupported-stanza-type", "a second stream header without a restart");
+            self.refuse_stream(
+                "unsupported-stanza-type",
+                "a second stream header without a restart",
+            );
             return;
         }
         if header.default_ns != NS_CLIENT {
-            let detail = format!("the stream's default namespace is {:?}, not jabber:client", header.default_ns);
+            let detail = format!(
+                "the stream's default namespace is {:?}, not jabber:client",
+                header.default_ns
+            );
             self.refuse_stream("invalid-namespace", &detail);
             return;
         }
         match header.to.as_deref() {
             Some(to) if to.eq_ignore_ascii_case(&self.config.domain) => {}
             other => {
-                let detail = format!("the stream is addressed to {other:?}; this server is {}", self.config.domain);
+                let detail = format!(
+                    "the stream is addressed to {other:?}; this server is {}",
+                    self.config.domain
+                );
                 self.refuse_stream("host-unknown", &detail);
                 return;
             }
         }
         if header.version.as_deref() != Some("1.0") {
-            let detail = format!("the stream header has version {:?}; RFC 6120 §4.7.5 needs 1.0", header.version);
+            let detail = format!(
+                "the stream header has version {:?}; RFC 6120 §4.7.5 needs 1.0",
+                header.version
+            );
             self.refuse_stream("unsupported-version", &detail);
             return;
         }
@@ -178,11 +191,13 @@ impl ServerSession {
             features = features.with_child(Element::new("bind", NS_BIND));
         } else {
             self.core.step = Step::Features;
-            let offer_starttls =
-                !self.tls && self.config.starttls_available && !self.config.misbehaviour.strip_starttls;
+            let offer_starttls = !self.tls
+                && self.config.starttls_available
+                && !self.config.misbehaviour.strip_starttls;
             if offer_starttls {
-                features = features
-                    .with_child(Element::new("starttls", NS_TLS).with_child(Element::new("required", NS_TLS)));
+                features = features.with_child(
+                    Element::new("starttls", NS_TLS).with_child(Element::new("required", NS_TLS)),
+                );
             }
             if self.tls || self.config.misbehaviour.strip_starttls {
                 let mut mechanisms = Element::new("mechanisms", NS_SASL);
@@ -214,7 +229,8 @@ impl ServerSession {
     }
 
     fn on_starttls(&mut self) {
-        let offered = !self.tls && self.config.starttls_available && !self.config.misbehaviour.strip_starttls;
+        let offered =
+            !self.tls && self.config.starttls_available && !self.config.misbehaviour.strip_starttls;
         if !offered {
             self.core.send(&Element::new("failure", NS_TLS));
             self.core.reject(
@@ -247,14 +263,18 @@ impl ServerSession {
         let shown_mechanism = self.sasl_mechanism.unwrap_or(Mechanism::Plain);
         if self.authenticated_user.is_some() {
             self.core.received(element);
-            self.refuse_stream("unsupported-stanza-type", "SASL after successful authentication");
+            self.refuse_stream(
+                "unsupported-stanza-type",
+                "SASL after successful authentication",
+            );
             return;
         }
         if element.is("abort", NS_SASL) {
             self.core.received(element);
             self.sasl = None;
             self.send_failure(FailureCondition::Aborted, "the client aborted the exchange");
-            self.core.reject("aborted", Side::Peer, "the client sent <abort/>");
+            self.core
+                .reject("aborted", Side::Peer, "the client sent <abort/>");
             return;
         }
         let payload = match decode_sasl(&element.text()) {
@@ -269,8 +289,10 @@ impl ServerSession {
         if element.is("auth", NS_SASL) {
             let requested = element.attr("mechanism").unwrap_or_default().to_owned();
             let mechanism = Mechanism::from_name(&requested);
-            self.core
-                .received_sasl(element, sasl::redact(mechanism.unwrap_or(shown_mechanism), true, &payload));
+            self.core.received_sasl(
+                element,
+                sasl::redact(mechanism.unwrap_or(shown_mechanism), true, &payload),
+            );
             self.core.step = Step::Sasl;
             self.on_auth(&requested, mechanism, &payload);
         } else if element.is("response", NS_SASL) {
@@ -286,7 +308,8 @@ impl ServerSession {
 
     fn on_auth(&mut self, requested: &str, mechanism: Option<Mechanism>, payload: &[u8]) {
         let offered = self.tls || self.config.misbehaviour.strip_starttls;
-        let Some(mechanism) = mechanism.filter(|m| offered && self.config.mechanisms.contains(m)) else {
+        let Some(mechanism) = mechanism.filter(|m| offered && self.config.mechanisms.contains(m))
+        else {
             if !self.tls && !self.config.misbehaviour.strip_starttls {
                 self.send_failure(
                     FailureCondition::EncryptionRequired,
@@ -332,7 +355,10 @@ impl ServerSession {
 
     fn advance_sasl(&mut self, payload: &[u8]) {
         let (Some(sasl), Some(mechanism)) = (self.sasl.as_mut(), self.sasl_mechanism) else {
-            self.send_failure(FailureCondition::MalformedRequest, "<response/> without <auth/>");
+            self.send_failure(
+                FailureCondition::MalformedRequest,
+                "<response/> without <auth/>",
+            );
             return;
         };
         match sasl.step(payload, &self.config.accounts) {
@@ -371,8 +397,8 @@ impl ServerSession {
 
     fn send_failure(&mut self, condition: FailureCondition, detail: &str) {
         self.failed_attempts += 1;
-        let failure = Element::new("failure", NS_SASL)
-            .with_child(Element::new(condition.as_str(), NS_SASL));
+        let failure =
+            Element::new("failure", NS_SASL).with_child(Element::new(condition.as_str(), NS_SASL));
         self.core.send(&failure);
         self.core.reject(
             condition.as_str(),
@@ -380,8 +406,10 @@ impl ServerSession {
             format!("the server answered with <{condition}/>: {detail}"),
         );
         if self.failed_attempts >= MAX_SASL_ATTEMPTS {
-            self.core
-                .stream_error("policy-violation", "too many failed authentication attempts");
+            self.core.stream_error(
+                "policy-violation",
+                "too many failed authentication attempts",
+            );
             self.state = State::Done;
         }
     }
@@ -402,7 +430,8 @@ impl ServerSession {
                     .with_attr("type", "result")
                     .with_attr("id", &id)
                     .with_child(
-                        Element::new("bind", NS_BIND).with_child(Element::new("jid", NS_BIND).with_text(&jid)),
+                        Element::new("bind", NS_BIND)
+                            .with_child(Element::new("jid", NS_BIND).with_text(&jid)),
                     );
                 self.core.send(&result);
                 self.bound = true;

@@ -141,7 +141,11 @@ impl Core {
         if let Some(bytes) = error.offending_bytes() {
             self.received_text(format!("offending bytes: {}", show_bytes(bytes)));
         }
-        self.reject(condition, Side::Local, format!("the peer's XML was refused: {error}"));
+        self.reject(
+            condition,
+            Side::Local,
+            format!("the peer's XML was refused: {error}"),
+        );
         self.stream_error(condition, &error.to_string());
     }
 
@@ -200,7 +204,12 @@ fn sasl_trace(element: &Element, shown: &str, default_ns: &str) -> String {
 
 /// Bytes for a human: printable ASCII as is, everything else escaped, at most 96 bytes.
 pub(crate) fn show_bytes(bytes: &[u8]) -> String {
-    let shown: String = bytes.iter().take(96).flat_map(|b| std::ascii::escape_default(*b)).map(char::from).collect();
+    let shown: String = bytes
+        .iter()
+        .take(96)
+        .flat_map(|b| std::ascii::escape_default(*b))
+        .map(char::from)
+        .collect();
     if bytes.len() > 96 {
         format!("\"{shown}\"… ({} bytes)", bytes.len())
     } else {

@@ -512,6 +512,9 @@ pub struct StreamParser {
     undelivered_bytes: usize,
     /// A self-closing stream header also closes the stream.
     close_pending: bool,
+    /// After a restart: the tag name of the replaced stream, whose closing tag the peer may
+    /// still send instead of a new header (e.g. a client ending the session after `<success/>`).
+    replaced_stream_name: Option<String>,
     failure: Option<XmlError>,
 }
 
@@ -532,6 +535,7 @@ impl StreamParser {
             stanza_bytes: 0,
             undelivered_bytes: 0,
             close_pending: false,
+            replaced_stream_name: None,
             failure: None,
         }
     }
@@ -576,7 +580,9 @@ impl StreamParser {
     /// Restarting also clears a failure: the new stream is a new XML document.
     pub fn restart(&mut self) -> usize {
         let discarded = self.undelivered_bytes + self.buffer.len() - self.consumed;
+        let replaced = std::mem::take(&mut self.stream_qualified_name);
         *self = StreamParser::new(self.limits);
+        self.replaced_stream_name = Some(replaced).filter(|name| !name.is_empty());
         discarded
     }
 
@@ -827,9 +833,21 @@ impl StreamParser {
                 self.close_pending = self_closing;
                 Ok(Step::Event(StreamEvent::Header(header)))
             }
+            TokenKind::EndTag if self.closes_replaced_stream(token) => {
+                self.state = DocumentState::Closed;
+                Ok(Step::Event(StreamEvent::Closed))
+            }
             TokenKind::EndTag | TokenKind::CData | TokenKind::Text => {
                 Err(not_well_formed("content before the stream header", token))
             }
+        }
+    }
+
+    /// Whether `token` is the closing tag of the stream a restart replaced.
+    fn closes_replaced_stream(&self, token: &[u8]) -> bool {
+        match (&self.replaced_stream_name, parse_end_tag(token)) {
+            (Some(replaced), Ok(name)) => name == *replaced,
+            _ => false,
         }
     }
 
@@ -1910,6 +1928,32 @@ mod tests {
             Ok(Some(StreamEvent::Header(_)))
         ));
     }
+
+    #[test]
+    fn closing_the_replaced_stream_after_a_restart_is_a_close_rfc6120_4_4() {
+        let mut parser = StreamParser::new(Limits::default());
+        parser.feed(SERVER_HEADER_FOR_RESTART.as_bytes());
+        assert!(matches!(
+            parser.next_event(),
+            Ok(Some(StreamEvent::Header(_)))
+        ));
+        assert_eq!(parser.restart(), 0);
+        parser.feed(b"</stream:stream>");
+        assert_eq!(parser.next_event(), Ok(Some(StreamEvent::Closed)));
+    }
+
+    #[test]
+    fn a_fresh_parser_still_refuses_a_close_before_any_header() {
+        let mut parser = StreamParser::new(Limits::default());
+        parser.feed(b"</stream:stream>");
+        assert!(matches!(
+            parser.next_event(),
+            Err(XmlError::NotWellFormed { .. })
+        ));
+    }
+
+    const SERVER_HEADER_FOR_RESTART: &str = "<stream:stream xmlns='jabber:client' \
+        xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>";
 
     #[test]
     fn restart_counts_a_partly_parsed_element() {

@@ -96,10 +96,11 @@ impl Reporter for JsonWriter {
                     summary,
                     results: self.results.iter().map(|r| record(r)).collect(),
                 };
-                let json = serde_json::to_vec_pretty(&document).map_err(|e| ReportError::Render {
-                    what: "results.json",
-                    detail: e.to_string(),
-                })?;
+                let json =
+                    serde_json::to_vec_pretty(&document).map_err(|e| ReportError::Render {
+                        what: "results.json",
+                        detail: e.to_string(),
+                    })?;
                 write_file(&self.path, &json)?;
             }
         }
@@ -122,6 +123,8 @@ fn record(result: &CaseResult) -> ResultRecord<'_> {
         spec: &case.spec,
         tags: &case.tags,
         source: case.source.display().to_string(),
-        transcript: transcript_path(&result.target, &case.id).display().to_string(),
+        transcript: transcript_path(&result.target, &case.id)
+            .display()
+            .to_string(),
     }
 }

@@ -55,7 +55,8 @@ pub fn render(targets: &[String], results: &[Arc<CaseResult>]) -> Report {
     let mut report = Report::new();
     for target in targets {
         let mut suite = TestSuite::new(target);
-        let mut mine: Vec<&Arc<CaseResult>> = results.iter().filter(|r| &r.target == target).collect();
+        let mut mine: Vec<&Arc<CaseResult>> =
+            results.iter().filter(|r| &r.target == target).collect();
         mine.sort_by(|a, b| a.case.id.cmp(&b.case.id));
         for result in mine {
             suite.add_testcase(testcase(result));
@@ -67,7 +68,8 @@ pub fn render(targets: &[String], results: &[Arc<CaseResult>]) -> Report {
 
 fn testcase(result: &CaseResult) -> TestCase {
     let name = &result.case.id;
-    let time = junit_report::Duration::try_from(result.duration).unwrap_or(junit_report::Duration::ZERO);
+    let time =
+        junit_report::Duration::try_from(result.duration).unwrap_or(junit_report::Duration::ZERO);
     let transcript = transcript_path(&result.target, name);
     let step = result
         .step

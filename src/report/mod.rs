@@ -44,9 +44,17 @@ pub trait Reporter {
 pub fn transcript_path(target: &str, case_id: &str) -> PathBuf {
     let file: String = case_id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
-    Path::new("transcripts").join(target).join(format!("{file}.txt"))
+    Path::new("transcripts")
+        .join(target)
+        .join(format!("{file}.txt"))
 }
 
 /// Writes `contents` to `path`, creating the parent directories.

@@ -41,7 +41,13 @@ impl TerminalReporter {
         if let Some(bar) = self.progress.take() {
             bar.finish_and_clear();
         }
-        let text = render(&self.targets, &self.results, self.color, &self.report_dir, duration);
+        let text = render(
+            &self.targets,
+            &self.results,
+            self.color,
+            &self.report_dir,
+            duration,
+        );
         let mut stdout = std::io::stdout().lock();
         stdout
             .write_all(text.as_bytes())

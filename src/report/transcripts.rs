@@ -22,7 +22,9 @@ impl TranscriptWriter {
 impl Reporter for TranscriptWriter {
     fn on_event(&mut self, event: &Event) -> Result<(), ReportError> {
         if let Event::CaseFinished(result) = event {
-            let path = self.out_dir.join(transcript_path(&result.target, &result.case.id));
+            let path = self
+                .out_dir
+                .join(transcript_path(&result.target, &result.case.id));
             write_file(&path, render(result).as_bytes())?;
         }
         Ok(())
@@ -35,7 +37,12 @@ pub fn render(result: &CaseResult) -> String {
     let mut text = String::new();
     let _ = writeln!(text, "case:      {}", case.id);
     let _ = writeln!(text, "title:     {}", case.title);
-    let _ = writeln!(text, "scenario:  {} ({})", case.scenario, case.source.display());
+    let _ = writeln!(
+        text,
+        "scenario:  {} ({})",
+        case.scenario,
+        case.source.display()
+    );
     let _ = writeln!(text, "spec:      {}", case.spec.join(", "));
     let _ = writeln!(text, "target:    {}", result.target);
     let _ = writeln!(text, "verdict:   {}", result.outcome.label());
@@ -45,8 +52,15 @@ pub fn render(result: &CaseResult) -> String {
     let _ = writeln!(text, "expected:  {}", result.expected);
     let _ = writeln!(text, "observed:  {}", result.observed);
     let _ = writeln!(text, "duration:  {} ms", result.duration.as_millis());
-    text.push_str("\n--- trace (time since case start, whose view, direction; secrets redacted) ---\n");
-    let who_width = result.transcript.iter().map(|l| l.who.len()).max().unwrap_or(0);
+    text.push_str(
+        "\n--- trace (time since case start, whose view, direction; secrets redacted) ---\n",
+    );
+    let who_width = result
+        .transcript
+        .iter()
+        .map(|l| l.who.len())
+        .max()
+        .unwrap_or(0);
     for line in &result.transcript {
         let arrow = match line.direction {
             Direction::Sent => "->",

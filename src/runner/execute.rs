@@ -41,7 +41,12 @@ pub(super) async fn execute(planned: &PlannedCase, environment: &RunEnvironment)
         TargetKind::Client => against_client(case, planned.target, environment, &transcript).await,
     };
     match result {
-        Ok(end) => verdict(planned, harness_view(end), started.elapsed(), transcript.lines()),
+        Ok(end) => verdict(
+            planned,
+            harness_view(end),
+            started.elapsed(),
+            transcript.lines(),
+        ),
         Err(e) => harness_failure(planned, e.0, started.elapsed(), transcript.lines()),
     }
 }
@@ -117,12 +122,18 @@ fn harness_view(end: SessionEnd) -> Observation {
 fn presented_password(case: &CaseSpec, environment: &RunEnvironment) -> (String, String) {
     match case.sasl.credentials {
         Credentials::Valid => (ACCOUNT_USERNAME.to_owned(), environment.password.clone()),
-        Credentials::WrongPassword => (ACCOUNT_USERNAME.to_owned(), format!("wrong-{}", environment.password)),
+        Credentials::WrongPassword => (
+            ACCOUNT_USERNAME.to_owned(),
+            format!("wrong-{}", environment.password),
+        ),
         Credentials::UnknownUser => ("nobody-here".to_owned(), environment.password.clone()),
     }
 }
 
-fn chain_for(case: &CaseSpec, environment: &RunEnvironment) -> Result<(Arc<IssuedChain>, TlsSetup, TlsSetup), EnvironmentError> {
+fn chain_for(
+    case: &CaseSpec,
+    environment: &RunEnvironment,
+) -> Result<(Arc<IssuedChain>, TlsSetup, TlsSetup), EnvironmentError> {
     let chain = environment
         .catalogue
         .chain(case.certificate, case.key, BUILTIN_DOMAIN)
@@ -178,7 +189,14 @@ async fn against_server(
         require_tls: false,
         limits: Limits::default(),
     };
-    let end = drive::initiate(server.address, config, &client_tls, environment.timeout, transcript).await;
+    let end = drive::initiate(
+        server.address,
+        config,
+        &client_tls,
+        environment.timeout,
+        transcript,
+    )
+    .await;
     server.finish().await;
     end
 }
@@ -220,14 +238,21 @@ async fn against_client(
     );
     let tcp = match tokio::time::timeout(environment.timeout, listener.accept()).await {
         Ok(Ok((tcp, _))) => tcp,
-        Ok(Err(e)) => return Err(EnvironmentError(format!("accepting the client's connection failed: {e}"))),
+        Ok(Err(e)) => {
+            return Err(EnvironmentError(format!(
+                "accepting the client's connection failed: {e}"
+            )));
+        }
         Err(_) => {
             client.finish().await;
             return Ok(SessionEnd::Rejected {
                 step: Step::Connect,
                 condition: "timeout".into(),
                 by: Side::Peer,
-                detail: format!("the client did not connect within {:?}", environment.timeout),
+                detail: format!(
+                    "the client did not connect within {:?}",
+                    environment.timeout
+                ),
             });
         }
     };
@@ -238,12 +263,22 @@ async fn against_client(
         accounts: Arc::clone(&environment.accounts),
         misbehaviour: ServerMisbehaviour {
             strip_starttls: case.misbehave.contains(&Misbehaviour::StripStarttls),
-            wrong_server_signature: case.misbehave.contains(&Misbehaviour::ScramWrongServerSignature),
+            wrong_server_signature: case
+                .misbehave
+                .contains(&Misbehaviour::ScramWrongServerSignature),
         },
         limits: Limits::default(),
     };
     let direct_tls = case.transport == Transport::DirectTls;
-    let end = drive::respond(tcp, config, &server_tls, direct_tls, environment.timeout, transcript).await;
+    let end = drive::respond(
+        tcp,
+        config,
+        &server_tls,
+        direct_tls,
+        environment.timeout,
+        transcript,
+    )
+    .await;
     client.finish().await;
     end
 }

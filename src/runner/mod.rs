@@ -191,7 +191,12 @@ impl RunEnvironment {
 
 /// Runs every planned case, at most `options.jobs` at a time, sending events to `events`.
 /// Returns when every case finished; events arrive in completion order.
-pub async fn run(plan: Plan, options: RunOptions, environment: Arc<RunEnvironment>, events: mpsc::UnboundedSender<Event>) {
+pub async fn run(
+    plan: Plan,
+    options: RunOptions,
+    environment: Arc<RunEnvironment>,
+    events: mpsc::UnboundedSender<Event>,
+) {
     let started = Instant::now();
     let _ = events.send(Event::RunStarted {
         total: plan.cases.len(),

@@ -41,7 +41,9 @@ impl RunningServer {
     ) -> Result<RunningServer, EnvironmentError> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .await
-            .map_err(|e| EnvironmentError(format!("built-in server cannot listen on 127.0.0.1: {e}")))?;
+            .map_err(|e| {
+                EnvironmentError(format!("built-in server cannot listen on 127.0.0.1: {e}"))
+            })?;
         let address = listener
             .local_addr()
             .map_err(|e| EnvironmentError(format!("built-in server has no local address: {e}")))?;
@@ -61,7 +63,10 @@ impl RunningServer {
                 return;
             };
             let direct_tls = transport == Transport::DirectTls;
-            report(&own_view, drive::respond(tcp, config, &tls, direct_tls, timeout, &own_view).await);
+            report(
+                &own_view,
+                drive::respond(tcp, config, &tls, direct_tls, timeout, &own_view).await,
+            );
         });
         Ok(RunningServer {
             address,
@@ -145,7 +150,10 @@ const SETTLE: Duration = Duration::from_secs(2);
 
 async fn settle(task: &mut JoinHandle<()>, transcript: &Transcript) {
     if tokio::time::timeout(SETTLE, &mut *task).await.is_err() {
-        transcript.record(Direction::Note, "still running after the harness finished: stopped");
+        transcript.record(
+            Direction::Note,
+            "still running after the harness finished: stopped",
+        );
         task.abort();
     }
 }

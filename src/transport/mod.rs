@@ -126,7 +126,10 @@ impl Connection {
         let connector = TlsConnector::from(config);
         match tokio::time::timeout(limit, connector.connect(server_name, tcp)).await {
             Err(_) => Err(HandshakeFailure::timeout(limit, recorder.presented())),
-            Ok(Err(e)) => Err(HandshakeFailure::from_client_error(&e, recorder.presented())),
+            Ok(Err(e)) => Err(HandshakeFailure::from_client_error(
+                &e,
+                recorder.presented(),
+            )),
             Ok(Ok(stream)) => {
                 let facts = TlsFacts::from_client(&stream, recorder.presented());
                 *self = Connection::ClientTls(Box::new(stream));
@@ -158,7 +161,10 @@ impl Connection {
 }
 
 fn gone() -> io::Error {
-    io::Error::new(io::ErrorKind::NotConnected, "connection lost in a failed TLS upgrade")
+    io::Error::new(
+        io::ErrorKind::NotConnected,
+        "connection lost in a failed TLS upgrade",
+    )
 }
 
 /// Errors that only mean the peer went away.

@@ -50,7 +50,9 @@ impl TlsSetup {
             domain,
         } = self
         else {
-            return Err(HandshakeFailure::local("no client TLS settings for this connection"));
+            return Err(HandshakeFailure::local(
+                "no client TLS settings for this connection",
+            ));
         };
         let mut roots = RootCertStore::empty();
         roots
@@ -70,14 +72,17 @@ impl TlsSetup {
             .dangerous()
             .with_custom_certificate_verifier(verifier)
             .with_no_client_auth();
-        let server_name = ServerName::try_from(domain.clone())
-            .map_err(|e| HandshakeFailure::local(format!("domain {domain:?} unusable as TLS name: {e}")))?;
+        let server_name = ServerName::try_from(domain.clone()).map_err(|e| {
+            HandshakeFailure::local(format!("domain {domain:?} unusable as TLS name: {e}"))
+        })?;
         Ok((Arc::new(config), server_name, presented))
     }
 
     pub(crate) fn server(&self) -> Result<Arc<ServerConfig>, HandshakeFailure> {
         let TlsSetup::Server { chain, key } = self else {
-            return Err(HandshakeFailure::local("no server TLS settings for this connection"));
+            return Err(HandshakeFailure::local(
+                "no server TLS settings for this connection",
+            ));
         };
         let config = ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
@@ -229,7 +234,10 @@ impl HandshakeFailure {
         self.condition == "harness-error"
     }
 
-    pub(crate) fn timeout(limit: Duration, presented: Vec<CertificateDer<'static>>) -> HandshakeFailure {
+    pub(crate) fn timeout(
+        limit: Duration,
+        presented: Vec<CertificateDer<'static>>,
+    ) -> HandshakeFailure {
         HandshakeFailure {
             by: Side::Peer,
             condition: "timeout",
@@ -238,8 +246,12 @@ impl HandshakeFailure {
         }
     }
 
-    pub(crate) fn from_client_error(e: &io::Error, presented: Vec<CertificateDer<'static>>) -> HandshakeFailure {
-        let presented_chain: Vec<String> = presented.iter().map(|c| describe_certificate(c)).collect();
+    pub(crate) fn from_client_error(
+        e: &io::Error,
+        presented: Vec<CertificateDer<'static>>,
+    ) -> HandshakeFailure {
+        let presented_chain: Vec<String> =
+            presented.iter().map(|c| describe_certificate(c)).collect();
         let (by, condition, detail) = match rustls_error(e) {
             Some(rustls::Error::InvalidCertificate(reason)) => (
                 Side::Local,
@@ -251,13 +263,21 @@ impl HandshakeFailure {
                 alert_condition(*alert),
                 format!("the server sent TLS alert {alert:?}"),
             ),
-            Some(other) => (Side::Peer, "tls-error", format!("TLS handshake failed: {other}")),
+            Some(other) => (
+                Side::Peer,
+                "tls-error",
+                format!("TLS handshake failed: {other}"),
+            ),
             None if e.kind() == io::ErrorKind::UnexpectedEof => (
                 Side::Peer,
                 "closed",
                 "the server closed the connection during the TLS handshake".into(),
             ),
-            None => (Side::Peer, "tls-error", format!("TLS handshake failed: {e}")),
+            None => (
+                Side::Peer,
+                "tls-error",
+                format!("TLS handshake failed: {e}"),
+            ),
         };
         HandshakeFailure {
             by,
@@ -274,13 +294,22 @@ impl HandshakeFailure {
                 alert_condition(*alert),
                 format!("the client aborted the TLS handshake with alert {alert:?}"),
             ),
-            Some(other) => (Side::Peer, "tls-error", format!("TLS handshake failed: {other}")),
+            Some(other) => (
+                Side::Peer,
+                "tls-error",
+                format!("TLS handshake failed: {other}"),
+            ),
             None if e.kind() == io::ErrorKind::UnexpectedEof => (
                 Side::Peer,
                 "closed",
-                "the client closed the connection during the TLS handshake, without an alert".into(),
+                "the client closed the connection during the TLS handshake, without an alert"
+                    .into(),
             ),
-            None => (Side::Peer, "tls-error", format!("TLS handshake failed: {e}")),
+            None => (
+                Side::Peer,
+                "tls-error",
+                format!("TLS handshake failed: {e}"),
+            ),
         };
         HandshakeFailure {
             by,
@@ -292,7 +321,8 @@ impl HandshakeFailure {
 }
 
 fn rustls_error(e: &io::Error) -> Option<&rustls::Error> {
-    e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
 }
 
 /// Alerts that say "your certificate is not acceptable" map to `bad-certificate`.
@@ -330,6 +360,9 @@ pub fn describe_certificate(der: &CertificateDer<'_>) -> String {
             }
             line
         }
-        Err(e) => format!("unparseable certificate ({} bytes): {e}", der.as_ref().len()),
+        Err(e) => format!(
+            "unparseable certificate ({} bytes): {e}",
+            der.as_ref().len()
+        ),
     }
 }
