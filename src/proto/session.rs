@@ -52,7 +52,11 @@ impl Core {
             direction: Direction::Sent,
             text: trace,
         });
-        self.actions.push_back(Action::Send(bytes.into_bytes()));
+        // Consecutive sends leave as one write: fewer segments, no Nagle stalls.
+        match self.actions.back_mut() {
+            Some(Action::Send(queued)) => queued.extend_from_slice(bytes.as_bytes()),
+            _ => self.actions.push_back(Action::Send(bytes.into_bytes())),
+        }
     }
 
     pub(crate) fn send(&mut self, element: &Element) {
