@@ -160,8 +160,9 @@ pub fn render(
             transcript_path(&result.target, &result.case.id).display()
         ));
     }
+    let cases = if tally.total() == 1 { "case" } else { "cases" };
     text.push_str(&format!(
-        "\n{} cases in {:.2} s: {tally}\n",
+        "\n{} {cases} in {:.2} s: {tally}\n",
         tally.total(),
         duration.as_secs_f64()
     ));
