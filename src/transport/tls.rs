@@ -172,34 +172,31 @@ impl TlsFacts {
         stream: &tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
         presented: Vec<CertificateDer<'static>>,
     ) -> TlsFacts {
-        let (_, conn) = stream.get_ref();
-        TlsFacts {
-            version: conn
-                .protocol_version()
-                .map(|v| format!("{v:?}"))
-                .unwrap_or_else(|| "unknown".into()),
-            cipher_suite: conn
-                .negotiated_cipher_suite()
-                .map(|s| format!("{:?}", s.suite()))
-                .unwrap_or_else(|| "unknown".into()),
-            presented_chain: presented.iter().map(|c| describe_certificate(c)).collect(),
-        }
+        let (_, connection) = stream.get_ref();
+        TlsFacts::negotiated(
+            connection,
+            presented.iter().map(|c| describe_certificate(c)).collect(),
+        )
     }
 
     pub(crate) fn from_server(
         stream: &tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
     ) -> TlsFacts {
-        let (_, conn) = stream.get_ref();
+        let (_, connection) = stream.get_ref();
+        TlsFacts::negotiated(connection, Vec::new())
+    }
+
+    fn negotiated(connection: &rustls::CommonState, presented_chain: Vec<String>) -> TlsFacts {
         TlsFacts {
-            version: conn
+            version: connection
                 .protocol_version()
                 .map(|v| format!("{v:?}"))
                 .unwrap_or_else(|| "unknown".into()),
-            cipher_suite: conn
+            cipher_suite: connection
                 .negotiated_cipher_suite()
                 .map(|s| format!("{:?}", s.suite()))
                 .unwrap_or_else(|| "unknown".into()),
-            presented_chain: Vec::new(),
+            presented_chain,
         }
     }
 }
