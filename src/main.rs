@@ -16,15 +16,17 @@ use xmpp_interop::report::json::JsonWriter;
 use xmpp_interop::report::junit::JunitWriter;
 use xmpp_interop::report::terminal::TerminalReporter;
 use xmpp_interop::report::transcripts::TranscriptWriter;
+use xmpp_interop::runner::expectations::Expectations;
 use xmpp_interop::runner::{self, Event, RunEnvironment, RunOptions, Tally};
 use xmpp_interop::scenario::{self, Scenario};
-use xmpp_interop::target::Target;
+use xmpp_interop::target::{Target, file::load_targets, managed};
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  every case ended as its scenario expects
-  1  at least one case failed (and none hit an error)
-  2  usage error, or a scenario file could not be loaded
+  0  every case ended as its scenario (or a recorded expected deviation) predicts
+  1  at least one case failed unexpectedly, or passed although a deviation is recorded
+     (and none hit an error)
+  2  usage error, or a scenario, targets or expectations file could not be loaded
   3  harness or environment error: at least one case could not be run, or reports could not be written";
 
 /// TLS and SASL interoperability harness for XMPP servers and clients.
@@ -40,7 +42,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run scenarios against the built-in targets and write reports.
+    /// Run scenarios against targets (the built-in ones unless `--targets` says otherwise)
+    /// and write reports.
     #[command(after_help = EXIT_CODES)]
     Run(RunArgs),
     /// Print the expanded cases without running anything.
@@ -69,6 +72,14 @@ struct RunArgs {
     /// Do not draw a progress bar (it is drawn only when stderr is a terminal anyway).
     #[arg(long)]
     no_progress: bool,
+    /// Targets file (YAML): built-in, managed (Prosody, ejabberd) and external targets
+    /// [default: the built-in server and client].
+    #[arg(long, value_name = "FILE")]
+    targets: Option<PathBuf>,
+    /// Directory of known deviations, one `<target>.yaml` per target: a case that deviates as
+    /// recorded is an expected failure (XFAIL), one that no longer does fails the run (XPASS).
+    #[arg(long, value_name = "DIR")]
+    expectations: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -168,8 +179,34 @@ fn run(args: RunArgs) -> ExitCode {
     let Some(scenarios) = load(&args.paths) else {
         return ExitCode::from(2);
     };
-    let targets = Target::builtin();
-    let plan = runner::plan(&scenarios, &targets, &args.filter);
+    let targets = match &args.targets {
+        Some(path) => match load_targets(path) {
+            Ok(targets) => targets,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Target::builtin(),
+    };
+    let expectations = match &args.expectations {
+        Some(dir) => {
+            let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+            let case_ids = scenarios
+                .iter()
+                .flat_map(|s| s.cases.iter().map(|c| c.id.as_str()))
+                .collect();
+            match Expectations::load_dir(dir, &names, &case_ids) {
+                Ok(expectations) => expectations,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        None => Expectations::none(),
+    };
+    let plan = runner::plan(&scenarios, &targets, &args.filter).with_expectations(&expectations);
     if plan.cases.is_empty() {
         eprintln!(
             "error: no case to run: the filters {:?} match nothing",
@@ -179,7 +216,7 @@ fn run(args: RunArgs) -> ExitCode {
     }
     match execute(plan, &args) {
         Ok(tally) if tally.error > 0 => ExitCode::from(3),
-        Ok(tally) if tally.fail > 0 => ExitCode::from(1),
+        Ok(tally) if tally.has_unexpected() => ExitCode::from(1),
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -222,11 +259,12 @@ fn execute(plan: runner::Plan, args: &RunArgs) -> anyhow::Result<Tally> {
     let mut report_failure = None;
     runtime
         .block_on(async {
+            tokio::spawn(stop_servers_on_signal());
             let (sender, mut receiver) = mpsc::unbounded_channel();
             let run = tokio::spawn(runner::run(plan, options, Arc::clone(&environment), sender));
             while let Some(event) = receiver.recv().await {
                 if let Event::CaseFinished(result) = &event {
-                    tally.add(result.outcome);
+                    tally.add_result(result);
                 }
                 for reporter in &mut reporters {
                     if let Err(e) = reporter.on_event(&event)
@@ -248,6 +286,27 @@ fn execute(plan: runner::Plan, args: &RunArgs) -> anyhow::Result<Tally> {
         .write_pem(&pki_dir)
         .with_context(|| format!("cannot write the run's test PKI to {}", pki_dir.display()))?;
     Ok(tally)
+}
+
+/// On SIGINT or SIGTERM, stops every managed server this run started, then exits with the
+/// conventional code 128 + signal number: no server process or listening port outlives the
+/// harness.
+async fn stop_servers_on_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        eprintln!("warning: cannot install signal handlers; Ctrl-C may leave servers running");
+        return;
+    };
+    let code = tokio::select! {
+        _ = interrupt.recv() => 130,
+        _ = terminate.recv() => 143,
+    };
+    managed::stop_all();
+    eprintln!("interrupted: stopped every managed server");
+    std::process::exit(code);
 }
 
 /// Creates the report directory and removes what an earlier run left in it, so every

@@ -1,18 +1,22 @@
 //! `results.json`: every case's verdict, machine-readable.
 //!
 //! The top-level object holds `harness` (name and version), `started_at`, `duration_ms`,
-//! `targets`, `summary` and a `results` array sorted by case id and target. Each result has
-//! `scenario` (the case id, i.e. the matrix row), `scenario_id` (the scenario document),
-//! `target`, `outcome` (`pass|fail|skip|error`), `step`, `expected`, `observed`,
-//! `duration_ms`, `spec`, `title`, `source` and `transcript` (a path relative to the report
-//! directory).
+//! `targets`, `implementations` (target name → implementation and version), `summary` and a
+//! `results` array sorted by case id and target. Each result has `scenario` (the case id, i.e.
+//! the matrix row), `scenario_id` (the scenario document), `target`, `outcome`
+//! (`pass|fail|skip|error`), `step`, `expected`, `observed`, `duration_ms`, `spec`, `title`,
+//! `source`, `transcript` (a path relative to the report directory), `expected_deviation`
+//! (the recorded deviation `{outcome, reason, link}`, or null) and `as_expected` (whether the
+//! outcome is what the scenario or the recorded deviation predicts).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::{ReportError, Reporter, transcript_path, write_file};
+use crate::runner::expectations::Deviation;
 use crate::runner::{CaseResult, Event, Outcome, Tally};
 use crate::scenario::Step;
 
@@ -21,6 +25,7 @@ pub struct JsonWriter {
     path: PathBuf,
     started_at: String,
     targets: Vec<String>,
+    implementations: BTreeMap<String, String>,
     results: Vec<Arc<CaseResult>>,
 }
 
@@ -30,6 +35,7 @@ struct Document<'a> {
     started_at: &'a str,
     duration_ms: u128,
     targets: &'a [String],
+    implementations: &'a BTreeMap<String, String>,
     summary: Tally,
     results: Vec<ResultRecord<'a>>,
 }
@@ -55,6 +61,8 @@ struct ResultRecord<'a> {
     tags: &'a [String],
     source: String,
     transcript: String,
+    expected_deviation: Option<&'a Deviation>,
+    as_expected: bool,
 }
 
 impl JsonWriter {
@@ -67,6 +75,7 @@ impl JsonWriter {
             path,
             started_at,
             targets: Vec::new(),
+            implementations: BTreeMap::new(),
             results: Vec::new(),
         }
     }
@@ -75,7 +84,18 @@ impl JsonWriter {
 impl Reporter for JsonWriter {
     fn on_event(&mut self, event: &Event) -> Result<(), ReportError> {
         match event {
-            Event::RunStarted { targets, .. } => self.targets = targets.clone(),
+            Event::RunStarted {
+                targets,
+                implementations,
+                ..
+            } => {
+                self.targets = targets.clone();
+                self.implementations = targets
+                    .iter()
+                    .cloned()
+                    .zip(implementations.iter().cloned())
+                    .collect();
+            }
             Event::CaseStarted { .. } => {}
             Event::CaseFinished(result) => self.results.push(Arc::clone(result)),
             Event::RunFinished { duration } => {
@@ -83,7 +103,7 @@ impl Reporter for JsonWriter {
                     .sort_by(|a, b| (&a.case.id, &a.target).cmp(&(&b.case.id, &b.target)));
                 let mut summary = Tally::default();
                 for result in &self.results {
-                    summary.add(result.outcome);
+                    summary.add_result(result);
                 }
                 let document = Document {
                     harness: Harness {
@@ -93,6 +113,7 @@ impl Reporter for JsonWriter {
                     started_at: &self.started_at,
                     duration_ms: duration.as_millis(),
                     targets: &self.targets,
+                    implementations: &self.implementations,
                     summary,
                     results: self.results.iter().map(|r| record(r)).collect(),
                 };
@@ -126,5 +147,7 @@ fn record(result: &CaseResult) -> ResultRecord<'_> {
         transcript: transcript_path(&result.target, &case.id)
             .display()
             .to_string(),
+        expected_deviation: result.expected_deviation.as_deref(),
+        as_expected: result.as_expected(),
     }
 }

@@ -81,11 +81,33 @@ fn testcase(result: &CaseResult) -> TestCase {
         result.observed,
         transcript.display()
     );
-    let mut case = match result.outcome {
-        Outcome::Pass => TestCase::success(name, time),
-        Outcome::Fail => TestCase::failure(name, time, "fail", &message),
-        Outcome::Error => TestCase::error(name, time, "error", &message),
-        Outcome::Skip => TestCase::skipped(name),
+    let mut case = match (&result.expected_deviation, result.outcome) {
+        (Some(deviation), Outcome::Fail) => {
+            let mut case = TestCase::skipped(name);
+            case.set_system_err(&format!(
+                "expected deviation: {}{}; {message}",
+                deviation.reason,
+                deviation
+                    .link
+                    .as_ref()
+                    .map(|l| format!(" ({l})"))
+                    .unwrap_or_default()
+            ));
+            case
+        }
+        (Some(deviation), Outcome::Pass) => TestCase::failure(
+            name,
+            time,
+            "unexpected-pass",
+            &format!(
+                "passed although a deviation is recorded ({}); remove it from the expectations; {message}",
+                deviation.reason
+            ),
+        ),
+        (_, Outcome::Pass) => TestCase::success(name, time),
+        (_, Outcome::Fail) => TestCase::failure(name, time, "fail", &message),
+        (_, Outcome::Error) => TestCase::error(name, time, "error", &message),
+        (_, Outcome::Skip) => TestCase::skipped(name),
     };
     case.set_classname(&format!("{}.{}", result.target, result.case.scenario));
     case.set_filepath(&result.case.source.display().to_string());

@@ -20,6 +20,7 @@ pub struct TerminalReporter {
     color: bool,
     progress: Option<ProgressBar>,
     targets: Vec<String>,
+    implementations: Vec<String>,
     results: Vec<Arc<CaseResult>>,
     report_dir: String,
 }
@@ -32,6 +33,7 @@ impl TerminalReporter {
             color,
             progress: progress.then(ProgressBar::hidden),
             targets: Vec::new(),
+            implementations: Vec::new(),
             results: Vec::new(),
             report_dir: report_dir.to_owned(),
         }
@@ -43,6 +45,7 @@ impl TerminalReporter {
         }
         let text = render(
             &self.targets,
+            &self.implementations,
             &self.results,
             self.color,
             &self.report_dir,
@@ -62,8 +65,13 @@ impl TerminalReporter {
 impl Reporter for TerminalReporter {
     fn on_event(&mut self, event: &Event) -> Result<(), ReportError> {
         match event {
-            Event::RunStarted { total, targets } => {
+            Event::RunStarted {
+                total,
+                targets,
+                implementations,
+            } => {
                 self.targets = targets.clone();
+                self.implementations = implementations.clone();
                 if let Some(bar) = &self.progress {
                     bar.set_length(*total as u64);
                     bar.set_style(
@@ -82,10 +90,10 @@ impl Reporter for TerminalReporter {
             Event::CaseFinished(result) => {
                 if let Some(bar) = &self.progress {
                     bar.inc(1);
-                    if matches!(result.outcome, Outcome::Fail | Outcome::Error) {
+                    if !result.as_expected() {
                         bar.println(format!(
                             "{} {} @ {}: {}",
-                            result.outcome.label(),
+                            result.label(),
                             result.case.id,
                             result.target,
                             result.observed
@@ -100,21 +108,23 @@ impl Reporter for TerminalReporter {
     }
 }
 
-/// The matrix, the failures and the summary line, as printed.
+/// The matrix, the targets' implementations, the unexpected results, the expected deviations
+/// and the summary line, as printed.
 pub fn render(
     targets: &[String],
+    implementations: &[String],
     results: &[Arc<CaseResult>],
     color: bool,
     report_dir: &str,
     duration: Duration,
 ) -> String {
-    let mut rows: BTreeMap<&str, BTreeMap<&str, Outcome>> = BTreeMap::new();
+    let mut rows: BTreeMap<&str, BTreeMap<&str, &CaseResult>> = BTreeMap::new();
     let mut tally = Tally::default();
     for result in results {
         rows.entry(&result.case.id)
             .or_default()
-            .insert(&result.target, result.outcome);
-        tally.add(result.outcome);
+            .insert(&result.target, result);
+        tally.add_result(result);
     }
     let mut table = Table::new();
     table
@@ -132,17 +142,39 @@ pub fn render(
         let mut row = vec![Cell::new(case)];
         for target in targets {
             row.push(match cells.get(target.as_str()) {
-                Some(outcome) => outcome_cell(*outcome, color),
+                Some(result) => outcome_cell(result, color),
                 None => Cell::new("·"),
             });
         }
         table.add_row(row);
     }
     let mut text = format!("{table}\n");
-    let mut problems: Vec<&Arc<CaseResult>> = results
+    if implementations
         .iter()
-        .filter(|r| matches!(r.outcome, Outcome::Fail | Outcome::Error))
+        .any(|i| !i.starts_with("xmpp-interop built-in"))
+    {
+        text.push('\n');
+        for (target, implementation) in targets.iter().zip(implementations) {
+            text.push_str(&format!("{target}: {implementation}\n"));
+        }
+    }
+    let mut deviations: Vec<&Arc<CaseResult>> = results
+        .iter()
+        .filter(|r| r.expected_deviation.is_some() && r.as_expected())
         .collect();
+    deviations.sort_by(|a, b| (&a.target, &a.case.id).cmp(&(&b.target, &b.case.id)));
+    if !deviations.is_empty() {
+        text.push_str("\nexpected deviations:\n");
+        for result in deviations {
+            if let Some(deviation) = &result.expected_deviation {
+                text.push_str(&format!(
+                    "  XFAIL {} @ {}: {}\n",
+                    result.case.id, result.target, deviation.reason
+                ));
+            }
+        }
+    }
+    let mut problems: Vec<&Arc<CaseResult>> = results.iter().filter(|r| !r.as_expected()).collect();
     problems.sort_by(|a, b| (&a.case.id, &a.target).cmp(&(&b.case.id, &b.target)));
     for result in problems {
         let step = result
@@ -151,7 +183,7 @@ pub fn render(
             .unwrap_or_else(|| "none".to_owned());
         text.push_str(&format!(
             "\n{} {} @ {}\n  step:       {step}\n  expected:   {}\n  observed:   {}\n  transcript: {}/{}\n",
-            result.outcome.label(),
+            result.label(),
             result.case.id,
             result.target,
             result.expected,
@@ -169,15 +201,17 @@ pub fn render(
     text
 }
 
-fn outcome_cell(outcome: Outcome, color: bool) -> Cell {
-    let cell = Cell::new(outcome.label());
+fn outcome_cell(result: &CaseResult, color: bool) -> Cell {
+    let cell = Cell::new(result.label());
     if !color {
         return cell;
     }
-    cell.fg(match outcome {
-        Outcome::Pass => Color::Green,
-        Outcome::Fail => Color::Red,
-        Outcome::Skip => Color::Yellow,
-        Outcome::Error => Color::Magenta,
+    cell.fg(match (&result.expected_deviation, result.outcome) {
+        (Some(_), Outcome::Fail) => Color::Cyan,
+        (Some(_), Outcome::Pass) => Color::Red,
+        (_, Outcome::Pass) => Color::Green,
+        (_, Outcome::Fail) => Color::Red,
+        (_, Outcome::Skip) => Color::Yellow,
+        (_, Outcome::Error) => Color::Magenta,
     })
 }

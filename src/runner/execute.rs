@@ -15,9 +15,12 @@ use crate::proto::sasl::ClientOptions;
 use crate::proto::server::{ServerConfig, ServerMisbehaviour};
 use crate::proto::xml::Limits;
 use crate::proto::{Direction, SessionEnd, Side};
-use crate::scenario::{CaseSpec, Credentials, Misbehaviour, Observation, Party, Step, Transport};
+use crate::scenario::{
+    CaseSpec, Credentials, Misbehaviour, Observation, Party, Step, Transport, Trust,
+};
 use crate::target::builtin::{ClientOrders, RunningClient, RunningServer};
-use crate::target::{ACCOUNT_USERNAME, BUILTIN_DOMAIN, Target, TargetKind};
+use crate::target::managed::{Instance, InstanceKey};
+use crate::target::{ACCOUNT_USERNAME, Adapter, BUILTIN_DOMAIN, Endpoint, Target, TargetKind};
 use crate::transport::TlsSetup;
 
 /// Runs one case to its verdict.
@@ -29,25 +32,57 @@ pub(super) async fn execute(planned: &PlannedCase, environment: &RunEnvironment)
         Direction::Note,
         format!(
             "case {} against {} ({}): harness plays the {} side, expects {}",
-            case.id,
-            planned.target,
-            planned.target.implementation(),
-            case.role,
-            case.expect
+            case.id, planned.target, planned.target.implementation, case.role, case.expect
         ),
     );
-    let result = match planned.target.kind() {
-        TargetKind::Server => against_server(case, planned.target, environment, &transcript).await,
-        TargetKind::Client => against_client(case, planned.target, environment, &transcript).await,
+    let result = match planned.target.kind {
+        TargetKind::Server => against_server(case, &planned.target, environment, &transcript).await,
+        TargetKind::Client => against_client(case, &planned.target, environment, &transcript)
+            .await
+            .map(Ran::Session),
     };
+    if let Some(key) = instance_key(planned) {
+        environment.instances.release(&key);
+    }
     match result {
-        Ok(end) => verdict(
+        Ok(Ran::Session(end)) => verdict(
             planned,
             harness_view(end),
             started.elapsed(),
             transcript.lines(),
         ),
+        Ok(Ran::NotApplicable(reason)) => CaseResult {
+            case: Arc::clone(&planned.case),
+            target: planned.target.name.clone(),
+            outcome: Outcome::Skip,
+            step: None,
+            expected: planned.case.expect.to_string(),
+            observed: format!("not applicable: {reason}"),
+            duration: started.elapsed(),
+            transcript: transcript.lines(),
+            expected_deviation: planned.expected_deviation.clone(),
+        },
         Err(e) => harness_failure(planned, e.0, started.elapsed(), transcript.lines()),
+    }
+}
+
+/// How far a case got.
+enum Ran {
+    /// The session ran to its end.
+    Session(SessionEnd),
+    /// The case does not apply to this target; why.
+    NotApplicable(String),
+}
+
+/// The managed server configuration a case needs, if its target is managed.
+pub(super) fn instance_key(planned: &PlannedCase) -> Option<InstanceKey> {
+    match planned.target.adapter {
+        Adapter::Managed(_) => Some(InstanceKey {
+            target: planned.target.name.clone(),
+            certificate: planned.case.certificate,
+            key: planned.case.key,
+        }),
+        _ => None,
     }
 }
 
@@ -60,13 +95,14 @@ pub(super) fn harness_failure(
 ) -> CaseResult {
     CaseResult {
         case: Arc::clone(&planned.case),
-        target: planned.target.name().to_owned(),
+        target: planned.target.name.clone(),
         outcome: Outcome::Error,
         step: None,
         expected: planned.case.expect.to_string(),
         observed: format!("harness or environment error: {reason}"),
         duration,
         transcript,
+        expected_deviation: planned.expected_deviation.clone(),
     }
 }
 
@@ -87,13 +123,14 @@ fn verdict(
     };
     CaseResult {
         case: Arc::clone(&planned.case),
-        target: planned.target.name().to_owned(),
+        target: planned.target.name.clone(),
         outcome,
         step: Some(step),
         expected: planned.case.expect.to_string(),
         observed: observation.to_string(),
         duration,
         transcript,
+        expected_deviation: planned.expected_deviation.clone(),
     }
 }
 
@@ -118,15 +155,12 @@ fn harness_view(end: SessionEnd) -> Observation {
     }
 }
 
-/// The password the client side presents and the username it uses.
-fn presented_password(case: &CaseSpec, environment: &RunEnvironment) -> (String, String) {
+/// The username and password the client side presents, given the real account.
+fn presented_credentials(case: &CaseSpec, username: &str, password: &str) -> (String, String) {
     match case.sasl.credentials {
-        Credentials::Valid => (ACCOUNT_USERNAME.to_owned(), environment.password.clone()),
-        Credentials::WrongPassword => (
-            ACCOUNT_USERNAME.to_owned(),
-            format!("wrong-{}", environment.password),
-        ),
-        Credentials::UnknownUser => ("nobody-here".to_owned(), environment.password.clone()),
+        Credentials::Valid => (username.to_owned(), password.to_owned()),
+        Credentials::WrongPassword => (username.to_owned(), format!("wrong-{password}")),
+        Credentials::UnknownUser => ("nobody-here".to_owned(), password.to_owned()),
     }
 }
 
@@ -153,34 +187,130 @@ fn chain_for(
     Ok((chain, server, client))
 }
 
+/// What keeps a server target up while the harness talks to it.
+enum ServerHandle {
+    /// A built-in server task, finished after the session.
+    Builtin(RunningServer),
+    /// A shared managed instance, released after the case.
+    Managed(Arc<Instance>),
+    /// Nothing: somebody else runs it.
+    External,
+}
+
 /// The harness is the client; the target is a server.
 async fn against_server(
     case: &CaseSpec,
-    target: Target,
+    target: &Target,
     environment: &RunEnvironment,
     transcript: &Transcript,
-) -> Result<SessionEnd, EnvironmentError> {
-    let (chain, server_tls, client_tls) = chain_for(case, environment)?;
+) -> Result<Ran, EnvironmentError> {
+    let pki = |e: crate::pki::PkiError| EnvironmentError(format!("test PKI: {e}"));
+    let (handle, endpoint) = match &target.adapter {
+        Adapter::BuiltinServer | Adapter::BuiltinClient => {
+            let (chain, server_tls, _) = chain_for(case, environment)?;
+            transcript.record(
+                Direction::Note,
+                format!(
+                    "{target} presents {} ({} certificates)",
+                    profile_name(&chain),
+                    chain.presented.len()
+                ),
+            );
+            let server = RunningServer::start(
+                case.transport,
+                server_tls,
+                Arc::clone(&environment.accounts),
+                environment.timeout,
+                transcript.as_participant(target.name()),
+            )
+            .await?;
+            let endpoint = Endpoint {
+                address: server.address,
+                domain: BUILTIN_DOMAIN.to_owned(),
+                username: ACCOUNT_USERNAME.to_owned(),
+                password: environment.password.clone(),
+                chain_root: chain.root.clone(),
+            };
+            (ServerHandle::Builtin(server), endpoint)
+        }
+        Adapter::Managed(spec) => {
+            let chain = environment
+                .catalogue
+                .chain(case.certificate, case.key, &spec.domain)
+                .map_err(pki)?;
+            let key = InstanceKey {
+                target: target.name.clone(),
+                certificate: case.certificate,
+                key: case.key,
+            };
+            let instance = environment
+                .instances
+                .get(spec, &key, &chain, ACCOUNT_USERNAME, &environment.password)
+                .await
+                .map_err(|e| EnvironmentError(format!("managed {target} did not start: {e}")))?;
+            transcript.record(
+                Direction::Note,
+                format!(
+                    "{target} instance for {} presents {} ({} certificates) on {} (STARTTLS) and {} (direct TLS); it started in {:.2} s",
+                    instance.domain,
+                    profile_name(&chain),
+                    chain.presented.len(),
+                    instance.address(Transport::Starttls),
+                    instance.address(Transport::DirectTls),
+                    instance.startup.as_secs_f64()
+                ),
+            );
+            let endpoint = Endpoint {
+                address: instance.address(case.transport),
+                domain: instance.domain.clone(),
+                username: ACCOUNT_USERNAME.to_owned(),
+                password: environment.password.clone(),
+                chain_root: chain.root.clone(),
+            };
+            (ServerHandle::Managed(instance), endpoint)
+        }
+        Adapter::External(spec) => {
+            if let Some(reason) = spec.inapplicable(case.certificate, case.key, case.transport) {
+                return Ok(Ran::NotApplicable(reason));
+            }
+            let endpoint = spec
+                .endpoint(case.transport)
+                .await
+                .map_err(EnvironmentError)?;
+            transcript.record(
+                Direction::Note,
+                format!(
+                    "{target} is external at {} ({})",
+                    endpoint.address, endpoint.domain
+                ),
+            );
+            (ServerHandle::External, endpoint)
+        }
+    };
+    let trust_anchor = match case.trust {
+        Trust::ChainRoot => endpoint.chain_root.clone(),
+        Trust::UnrelatedRoot => {
+            let chain = environment
+                .catalogue
+                .chain(case.certificate, case.key, &endpoint.domain)
+                .map_err(pki)?;
+            environment
+                .catalogue
+                .trust_anchor(&chain, Trust::UnrelatedRoot)
+                .map_err(pki)?
+        }
+    };
     transcript.record(
         Direction::Note,
-        format!(
-            "{target} presents {} ({} certificates), the harness trusts the {} root",
-            profile_name(&chain),
-            chain.presented.len(),
-            case.trust
-        ),
+        format!("the harness trusts the {} root", case.trust),
     );
-    let server = RunningServer::start(
-        case.transport,
-        server_tls,
-        Arc::clone(&environment.accounts),
-        environment.timeout,
-        transcript.as_participant(target.name()),
-    )
-    .await?;
-    let (username, password) = presented_password(case, environment);
+    let client_tls = TlsSetup::Client {
+        trust_anchor,
+        domain: endpoint.domain.clone(),
+    };
+    let (username, password) = presented_credentials(case, &endpoint.username, &endpoint.password);
     let config = ClientConfig {
-        domain: BUILTIN_DOMAIN.to_owned(),
+        domain: endpoint.domain.clone(),
         transport: case.transport,
         mechanisms: vec![case.sasl.mechanism],
         username,
@@ -190,21 +320,32 @@ async fn against_server(
         limits: Limits::default(),
     };
     let end = drive::initiate(
-        server.address,
+        endpoint.address,
         config,
         &client_tls,
         environment.timeout,
         transcript,
     )
     .await;
-    server.finish().await;
-    end
+    match handle {
+        ServerHandle::Builtin(server) => server.finish().await,
+        ServerHandle::Managed(instance) => {
+            if matches!(end, Ok(SessionEnd::Rejected { .. }) | Err(_)) {
+                transcript.record(
+                    Direction::Note,
+                    format!("{target}'s log, last lines:\n{}", instance.log_tail()),
+                );
+            }
+        }
+        ServerHandle::External => {}
+    }
+    end.map(Ran::Session)
 }
 
 /// The harness is the server; the target is a client.
 async fn against_client(
     case: &CaseSpec,
-    target: Target,
+    target: &Target,
     environment: &RunEnvironment,
     transcript: &Transcript,
 ) -> Result<SessionEnd, EnvironmentError> {
@@ -225,7 +366,7 @@ async fn against_client(
         .local_addr()
         .map_err(|e| EnvironmentError(format!("the harness's listener has no address: {e}")))?;
     transcript.record(Direction::Note, format!("listening on {address}"));
-    let (_, password) = presented_password(case, environment);
+    let (_, password) = presented_credentials(case, ACCOUNT_USERNAME, &environment.password);
     let client = RunningClient::start(
         address,
         ClientOrders {

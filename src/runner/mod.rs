@@ -4,6 +4,7 @@
 //! reporter is fed from that one stream.
 
 mod execute;
+pub mod expectations;
 
 use std::fmt;
 use std::sync::Arc;
@@ -16,7 +17,9 @@ use crate::drive::TranscriptLine;
 use crate::pki::Catalogue;
 use crate::proto::sasl::CredentialStore;
 use crate::scenario::{CaseSpec, Scenario, Step};
+use crate::target::managed::Instances;
 use crate::target::{ACCOUNT_USERNAME, Target};
+use expectations::{Deviation, Expectations};
 
 /// SCRAM iteration count of the built-in accounts (RFC 7677 §4 recommends at least 4096).
 const ACCOUNT_ITERATIONS: u32 = 4096;
@@ -77,6 +80,29 @@ pub struct CaseResult {
     pub duration: Duration,
     /// The harness's (and a built-in target's) view of the session.
     pub transcript: Vec<TranscriptLine>,
+    /// The known deviation recorded for this target and case, if any.
+    pub expected_deviation: Option<Arc<Deviation>>,
+}
+
+impl CaseResult {
+    /// Whether the outcome is what a run should accept: `pass` or `skip` with no deviation
+    /// recorded, or exactly the recorded deviation.
+    pub fn as_expected(&self) -> bool {
+        match &self.expected_deviation {
+            Some(deviation) => self.outcome == deviation.outcome.outcome(),
+            None => matches!(self.outcome, Outcome::Pass | Outcome::Skip),
+        }
+    }
+
+    /// The matrix label: the outcome's, except `XFAIL` for a recorded deviation that happened
+    /// and `XPASS` for a recorded deviation that no longer happens.
+    pub fn label(&self) -> &'static str {
+        match (&self.expected_deviation, self.outcome) {
+            (Some(_), Outcome::Pass) => "XPASS",
+            (Some(_), Outcome::Fail) => "XFAIL",
+            (_, outcome) => outcome.label(),
+        }
+    }
 }
 
 /// What the runner tells reporters.
@@ -88,6 +114,8 @@ pub enum Event {
         total: usize,
         /// The target columns, in order.
         targets: Vec<String>,
+        /// Each target's implementation and version, in the same order.
+        implementations: Vec<String>,
     },
     /// One case started.
     CaseStarted {
@@ -111,14 +139,16 @@ pub struct PlannedCase {
     /// The combination.
     pub case: Arc<CaseSpec>,
     /// The target.
-    pub target: Target,
+    pub target: Arc<Target>,
+    /// The deviation recorded for this target and case, if any.
+    pub expected_deviation: Option<Arc<Deviation>>,
 }
 
 /// Which cases a run covers.
 #[derive(Clone, Debug, Default)]
 pub struct Plan {
     /// The targets, in column order.
-    pub targets: Vec<Target>,
+    pub targets: Vec<Arc<Target>>,
     /// The cases, in the order they are reported.
     pub cases: Vec<PlannedCase>,
 }
@@ -126,6 +156,7 @@ pub struct Plan {
 /// Pairs every case with every target whose kind fits the scenario's role, keeping only the
 /// cases that match one of `filters` (an id substring or a tag) when any are given.
 pub fn plan(scenarios: &[Scenario], targets: &[Target], filters: &[String]) -> Plan {
+    let targets: Vec<Arc<Target>> = targets.iter().cloned().map(Arc::new).collect();
     let mut cases = Vec::new();
     for scenario in scenarios {
         for case in &scenario.cases {
@@ -133,19 +164,28 @@ pub fn plan(scenarios: &[Scenario], targets: &[Target], filters: &[String]) -> P
                 continue;
             }
             let case = Arc::new(case.clone());
-            for target in targets {
+            for target in &targets {
                 if target.harness_role() == case.role {
                     cases.push(PlannedCase {
                         case: Arc::clone(&case),
-                        target: *target,
+                        target: Arc::clone(target),
+                        expected_deviation: None,
                     });
                 }
             }
         }
     }
-    Plan {
-        targets: targets.to_vec(),
-        cases,
+    Plan { targets, cases }
+}
+
+impl Plan {
+    /// Attaches the recorded deviations to the cases they concern.
+    pub fn with_expectations(mut self, expectations: &Expectations) -> Plan {
+        for planned in &mut self.cases {
+            planned.expected_deviation =
+                expectations.lookup(&planned.target.name, &planned.case.id);
+        }
+        self
     }
 }
 
@@ -172,6 +212,8 @@ pub struct RunEnvironment {
     pub password: String,
     /// Time limit of every network step.
     pub timeout: Duration,
+    /// The managed servers of this run, started on demand and shared by cases.
+    pub instances: Instances,
 }
 
 impl RunEnvironment {
@@ -185,6 +227,7 @@ impl RunEnvironment {
             accounts: Arc::new(accounts),
             password,
             timeout,
+            instances: Instances::new(),
         }
     }
 }
@@ -200,11 +243,31 @@ pub async fn run(
     let started = Instant::now();
     let _ = events.send(Event::RunStarted {
         total: plan.cases.len(),
-        targets: plan.targets.iter().map(|t| t.name().to_owned()).collect(),
+        targets: plan.targets.iter().map(|t| t.name.clone()).collect(),
+        implementations: plan
+            .targets
+            .iter()
+            .map(|t| t.implementation.clone())
+            .collect(),
     });
     let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
     let mut tasks = Vec::with_capacity(plan.cases.len());
-    for planned in plan.cases {
+    let mut cases = plan.cases;
+    // Cases that share a managed server run one after another, so that few servers are up
+    // at the same time and each stops as soon as its cases are done.
+    cases.sort_by_key(|planned| {
+        let position = plan
+            .targets
+            .iter()
+            .position(|t| Arc::ptr_eq(t, &planned.target));
+        (position, execute::instance_key(planned))
+    });
+    for planned in &cases {
+        if let Some(key) = execute::instance_key(planned) {
+            environment.instances.reserve(key);
+        }
+    }
+    for planned in cases {
         let permits = Arc::clone(&permits);
         let environment = Arc::clone(&environment);
         let events = events.clone();
@@ -214,7 +277,7 @@ pub async fn run(
             };
             let _ = events.send(Event::CaseStarted {
                 case: planned.case.id.clone(),
-                target: planned.target.name().to_owned(),
+                target: planned.target.name.clone(),
             });
             let case_started = Instant::now();
             let inner = tokio::spawn({
@@ -253,6 +316,10 @@ pub struct Tally {
     pub skip: usize,
     /// Cases the harness could not run.
     pub error: usize,
+    /// Cases that failed as a recorded deviation predicts (counted here, not in `fail`).
+    pub xfail: usize,
+    /// Cases that passed although a deviation is recorded (counted here, not in `pass`).
+    pub xpass: usize,
 }
 
 impl Tally {
@@ -266,18 +333,36 @@ impl Tally {
         }
     }
 
+    /// Counts one result, telling expected deviations and unexpected passes apart.
+    pub fn add_result(&mut self, result: &CaseResult) {
+        match (&result.expected_deviation, result.outcome) {
+            (Some(_), Outcome::Pass) => self.xpass += 1,
+            (Some(_), Outcome::Fail) => self.xfail += 1,
+            (_, outcome) => self.add(outcome),
+        }
+    }
+
     /// All cases counted.
     pub fn total(&self) -> usize {
-        self.pass + self.fail + self.skip + self.error
+        self.pass + self.fail + self.skip + self.error + self.xfail + self.xpass
+    }
+
+    /// Whether any case ended other than the scenario or a recorded deviation predicts.
+    pub fn has_unexpected(&self) -> bool {
+        self.fail > 0 || self.xpass > 0
     }
 }
 
 impl fmt::Display for Tally {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} pass, {} fail, {} skip, {} error",
-            self.pass, self.fail, self.skip, self.error
-        )
+        write!(f, "{} pass, {} fail", self.pass, self.fail)?;
+        if self.xfail > 0 || self.xpass > 0 {
+            write!(
+                f,
+                ", {} expected deviation (xfail), {} unexpected pass (xpass)",
+                self.xfail, self.xpass
+            )?;
+        }
+        write!(f, ", {} skip, {} error", self.skip, self.error)
     }
 }

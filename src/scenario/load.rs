@@ -16,7 +16,7 @@ use super::resolve::{Position, Problem, resolve};
 
 /// The alias-replay and size limits for one scenario file. Scenario files are small and have
 /// little use for aliases, so these are tight: an alias bomb fails within microseconds.
-fn yaml_options() -> serde_saphyr::Options {
+pub(crate) fn yaml_options() -> serde_saphyr::Options {
     serde_saphyr::options! {
         with_snippet: false,
         duplicate_keys: DuplicateKeyPolicy::Error,
@@ -270,7 +270,7 @@ fn list(items: &[&str]) -> String {
 }
 
 /// Our one-line wording for a parse error, and where it is.
-fn yaml_problem(err: &YamlError) -> Problem {
+pub(crate) fn yaml_problem(err: &YamlError) -> Problem {
     let mut inner = err.without_snippet();
     while let YamlError::AliasError { error, .. } = inner {
         inner = error.without_snippet();

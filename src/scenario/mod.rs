@@ -7,4 +7,6 @@ mod raw;
 mod resolve;
 
 pub use load::{LoadError, load_path, load_paths};
+pub(crate) use load::{yaml_options, yaml_problem};
 pub use model::*;
+pub(crate) use resolve::{Position, Problem};

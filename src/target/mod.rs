@@ -1,16 +1,31 @@
-//! Implementations under test. For now the built-in server and client: our own implementations,
-//! started in-process on loopback, the embedded default that makes `run scenarios/` work on a
-//! bare machine and the reference the real-peer adapters are checked against.
+//! Implementations under test and how the harness reaches them.
+//!
+//! A [`Target`] is a name, a kind (server or client), an implementation description and an
+//! [`Adapter`]: built in (our own server and client, in-process on loopback), managed (a real
+//! server the harness configures, launches and stops: [`managed`]) or external (already running
+//! somewhere; the harness only connects: [`external`]). Targets come from a targets file
+//! ([`file`]) or, by default, are the two built-ins.
+//!
+//! For a server target the runner asks for an [`Endpoint`] per case: where to connect, which
+//! domain to ask for, which account and which trust anchor to use. Client targets other than
+//! the built-in one need a launcher that tells a client where to connect; none exists yet, and
+//! nothing here assumes there never will be one.
 
 pub mod builtin;
+pub mod external;
+pub mod file;
+pub mod managed;
 
 use std::fmt;
+use std::net::SocketAddr;
+
+use rustls_pki_types::CertificateDer;
 
 use crate::scenario::Role;
 
 /// The XMPP domain of every built-in participant.
 pub const BUILTIN_DOMAIN: &str = "interop.test";
-/// The account every built-in participant uses.
+/// The account every built-in and managed participant uses.
 pub const ACCOUNT_USERNAME: &str = "alice";
 
 /// Whether a target is a server or a client.
@@ -22,57 +37,103 @@ pub enum TargetKind {
     Client,
 }
 
-/// An implementation under test.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Target {
+impl fmt::Display for TargetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TargetKind::Server => "server",
+            TargetKind::Client => "client",
+        })
+    }
+}
+
+/// How the harness reaches a target.
+#[derive(Clone, Debug)]
+pub enum Adapter {
     /// The harness's own server, conforming to RFC 6120 as far as the harness checks it.
     BuiltinServer,
     /// The harness's own client, conforming and careful.
     BuiltinClient,
+    /// A real server the harness configures, starts and stops itself.
+    Managed(managed::ManagedSpec),
+    /// A server somebody else runs; the harness only connects to it.
+    External(external::ExternalSpec),
+}
+
+/// An implementation under test.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// The column name in the matrix; unique within a run.
+    pub name: String,
+    /// Server or client.
+    pub kind: TargetKind,
+    /// Implementation name and version, for reports (detected where possible).
+    pub implementation: String,
+    /// How it is reached.
+    pub adapter: Adapter,
 }
 
 impl Target {
-    /// The targets a run uses when no others are given.
+    /// The built-in server.
+    pub fn builtin_server() -> Target {
+        Target {
+            name: "builtin-server".to_owned(),
+            kind: TargetKind::Server,
+            implementation: builtin_description(TargetKind::Server),
+            adapter: Adapter::BuiltinServer,
+        }
+    }
+
+    /// The built-in client.
+    pub fn builtin_client() -> Target {
+        Target {
+            name: "builtin-client".to_owned(),
+            kind: TargetKind::Client,
+            implementation: builtin_description(TargetKind::Client),
+            adapter: Adapter::BuiltinClient,
+        }
+    }
+
+    /// The targets a run uses when no targets file is given.
     pub fn builtin() -> Vec<Target> {
-        vec![Target::BuiltinServer, Target::BuiltinClient]
+        vec![Target::builtin_server(), Target::builtin_client()]
     }
 
     /// The column name in the matrix.
-    pub fn name(self) -> &'static str {
-        match self {
-            Target::BuiltinServer => "builtin-server",
-            Target::BuiltinClient => "builtin-client",
-        }
-    }
-
-    /// Server or client.
-    pub fn kind(self) -> TargetKind {
-        match self {
-            Target::BuiltinServer => TargetKind::Server,
-            Target::BuiltinClient => TargetKind::Client,
-        }
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The role the harness plays against this target.
-    pub fn harness_role(self) -> Role {
-        match self.kind() {
+    pub fn harness_role(&self) -> Role {
+        match self.kind {
             TargetKind::Server => Role::Client,
             TargetKind::Client => Role::Server,
         }
     }
+}
 
-    /// Implementation name and version, for reports.
-    pub fn implementation(self) -> String {
-        let what = match self.kind() {
-            TargetKind::Server => "server",
-            TargetKind::Client => "client",
-        };
-        format!("xmpp-interop built-in {what} {}", env!("CARGO_PKG_VERSION"))
-    }
+fn builtin_description(kind: TargetKind) -> String {
+    format!("xmpp-interop built-in {kind} {}", env!("CARGO_PKG_VERSION"))
 }
 
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(&self.name)
     }
+}
+
+/// Where and as whom the harness reaches a server target for one case.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    /// The address for the case's transport (the STARTTLS port for `starttls` and
+    /// `plaintext`, the direct-TLS port for `direct-tls`).
+    pub address: SocketAddr,
+    /// The domain the harness asks for (`to=`) and expects in the certificate.
+    pub domain: String,
+    /// The account's local part.
+    pub username: String,
+    /// The account's password.
+    pub password: String,
+    /// The root that issued the chain this server presents.
+    pub chain_root: CertificateDer<'static>,
 }

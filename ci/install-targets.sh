@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs the real servers the managed targets of targets/local.yaml launch: Prosody (with
+# prosody-modules and lua-unbound) and ejabberd from Debian's packages. Idempotent and quiet.
+# Packaged services must never start: they would grab port 5222 and run with the packaged
+# configuration, so policy-rc.d forbids it and anything already running is stopped.
+set -euo pipefail
+
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\n# xmpp-interop: packaged services do not start on install\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 0755 /usr/sbin/policy-rc.d
+fi
+
+packages=(prosody prosody-modules lua-unbound ejabberd)
+missing=()
+for package in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$package")
+    fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Stop packaged instances that started anyway (installed before policy-rc.d existed).
+for service in prosody ejabberd; do
+    if command -v service >/dev/null 2>&1; then
+        service "$service" stop >/dev/null 2>&1 || true
+    fi
+done

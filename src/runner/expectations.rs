@@ -1,0 +1,162 @@
+//! Expectations: per-target known deviations (`expectations/<target>.yaml`), like BoGo's
+//! DisabledTests, so that CI fails only when behaviour changes.
+//!
+//! ```yaml
+//! c2s-no-sasl-before-tls/self-signed/plain:
+//!   outcome: fail
+//!   reason: the server offers PLAIN before TLS (checked with openssl s_client ...)
+//!   link: https://example.org/bug/1
+//! ```
+//!
+//! A case that fails as recorded is an expected deviation (`XFAIL`); one that passes although
+//! a deviation is recorded is an unexpected pass (`XPASS`) and fails the run, so fixes are
+//! noticed and the record is cleaned up.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use super::Outcome;
+use crate::scenario::{Position, Problem, yaml_options, yaml_problem};
+
+/// The outcome a deviation records. Only `fail` exists: a skip is the harness's own decision
+/// and an error is never acceptable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviationOutcome {
+    /// The target does not behave as the scenario expects.
+    Fail,
+}
+
+impl DeviationOutcome {
+    /// The verdict this deviation predicts.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            DeviationOutcome::Fail => Outcome::Fail,
+        }
+    }
+}
+
+/// A known deviation of one target in one case.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deviation {
+    /// The verdict the case is known to get.
+    pub outcome: DeviationOutcome,
+    /// Why, and how it was confirmed independently.
+    pub reason: String,
+    /// The upstream behaviour, bug or spec clause.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+}
+
+/// An expectations directory could not be loaded; the CLI exits with code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum ExpectationsError {
+    /// A file or the directory could not be read.
+    #[error("{path}: cannot read: {source}", path = path.display())]
+    Io {
+        /// What.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file is not a valid expectations file, or names a case that does not exist.
+    #[error("{path}:{line}:{column}: {message}", path = path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// 1-based column.
+        column: u64,
+        /// `what is wrong; expected ...`.
+        message: String,
+    },
+}
+
+/// Every known deviation, by target name and case id.
+#[derive(Clone, Debug, Default)]
+pub struct Expectations {
+    by_target: HashMap<String, HashMap<String, Arc<Deviation>>>,
+}
+
+impl Expectations {
+    /// No recorded deviations: every case must pass.
+    pub fn none() -> Expectations {
+        Expectations::default()
+    }
+
+    /// Loads `dir/<target>.yaml` for every target named in `targets` that has such a file.
+    /// Every case id in a file must be one of `case_ids`, so stale records are noticed.
+    pub fn load_dir(
+        dir: &Path,
+        targets: &[&str],
+        case_ids: &HashSet<&str>,
+    ) -> Result<Expectations, ExpectationsError> {
+        if !dir.is_dir() {
+            return Err(ExpectationsError::Io {
+                path: dir.to_owned(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "not a directory"),
+            });
+        }
+        let mut expectations = Expectations::default();
+        for target in targets {
+            let path = dir.join(format!("{target}.yaml"));
+            if !path.exists() {
+                continue;
+            }
+            let deviations = load_file(&path, case_ids)?;
+            expectations
+                .by_target
+                .insert((*target).to_owned(), deviations);
+        }
+        Ok(expectations)
+    }
+
+    /// The recorded deviation of `target` in `case`, if any.
+    pub fn lookup(&self, target: &str, case: &str) -> Option<Arc<Deviation>> {
+        self.by_target.get(target)?.get(case).cloned()
+    }
+}
+
+fn load_file(
+    path: &Path,
+    case_ids: &HashSet<&str>,
+) -> Result<HashMap<String, Arc<Deviation>>, ExpectationsError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ExpectationsError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let invalid = |problem: Problem| ExpectationsError::Invalid {
+        path: path.to_owned(),
+        line: problem.at.line,
+        column: problem.at.column,
+        message: problem.message,
+    };
+    let raw: HashMap<Spanned<String>, Deviation> =
+        serde_saphyr::from_str_with_options(&text, yaml_options())
+            .map_err(|e| invalid(yaml_problem(&e)))?;
+    let mut entries: Vec<(Spanned<String>, Deviation)> = raw.into_iter().collect();
+    entries.sort_by_key(|(case, _)| {
+        let at = Position::at(case);
+        (at.line, at.column)
+    });
+    let mut deviations = HashMap::new();
+    for (case, deviation) in entries {
+        if !case_ids.contains(case.value.as_str()) {
+            return Err(invalid(Problem {
+                at: Position::at(&case),
+                message: format!(
+                    "no loaded scenario has a case `{}`; expected a case id that `list` prints",
+                    case.value
+                ),
+            }));
+        }
+        deviations.insert(case.value, Arc::new(deviation));
+    }
+    Ok(deviations)
+}

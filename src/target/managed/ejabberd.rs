@@ -1,0 +1,167 @@
+//! The ejabberd adapter: `ejabberdctl foreground` as a child with its own ctl config, config
+//! dir, spool and logs; Erlang distribution on a fixed loopback port (no epmd); accounts with
+//! `ejabberdctl register` once the node is up.
+//!
+//! As root, `ejabberdctl` would switch to the `ejabberd` user with `su`; the harness instead
+//! starts it as that user directly and hands it every file of the instance.
+
+use std::os::unix::fs::MetadataExt as _;
+use std::os::unix::process::CommandExt as _;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use super::process::ServerProcess;
+use super::{Layout, ManagedError, io_error, loopback, render, run_command, write};
+
+const TEMPLATE: &str = include_str!("../../../fixtures/targets/ejabberd.yml");
+
+/// Where Debian installs ejabberd's Erlang applications.
+const ERL_LIBS: &str = "/usr/lib/x86_64-linux-gnu";
+
+/// The installed ejabberd version, from its application resource file (asks the Erlang VM).
+pub(super) fn version() -> Option<String> {
+    let output = Command::new("erl")
+        .env("ERL_LIBS", ERL_LIBS)
+        .args([
+            "-noshell",
+            "-eval",
+            "application:load(ejabberd), {ok, V} = application:get_key(ejabberd, vsn), io:put_chars(V), halt().",
+        ])
+        .output()
+        .ok()?;
+    let version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    (output.status.success() && !version.is_empty()).then_some(version)
+}
+
+/// The user and group ejabberd runs as when the harness is root; `None` when it is not root
+/// (then ejabberd runs as the harness's own user).
+fn ejabberd_user() -> Result<Option<(u32, u32)>, ManagedError> {
+    let me = std::fs::metadata("/proc/self")
+        .map_err(|e| ManagedError::Unavailable(format!("cannot find out who I am: {e}")))?;
+    if me.uid() != 0 {
+        return Ok(None);
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd")
+        .map_err(|e| ManagedError::Unavailable(format!("cannot read /etc/passwd: {e}")))?;
+    let entry = passwd
+        .lines()
+        .map(|line| line.split(':').collect::<Vec<_>>())
+        .find(|fields| fields.first() == Some(&"ejabberd") && fields.len() > 3)
+        .ok_or_else(|| {
+            ManagedError::Unavailable(
+                "there is no `ejabberd` user (is the ejabberd package installed?)".to_owned(),
+            )
+        })?;
+    let number = |text: &str| {
+        text.parse::<u32>().map_err(|_| {
+            ManagedError::Unavailable(format!("/etc/passwd has a bad ejabberd entry: {text}"))
+        })
+    };
+    Ok(Some((number(entry[2])?, number(entry[3])?)))
+}
+
+/// Gives `path` and everything below it to `uid:gid`.
+fn chown_tree(path: &Path, uid: u32, gid: u32) -> Result<(), ManagedError> {
+    std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(io_error(path))?;
+    if path.is_dir() {
+        for entry in std::fs::read_dir(path).map_err(io_error(path))? {
+            let entry = entry.map_err(io_error(path))?;
+            chown_tree(&entry.path(), uid, gid)?;
+        }
+    }
+    Ok(())
+}
+
+/// `ejabberdctl` with the instance's own configuration, as the right user.
+fn ejabberdctl(layout: &Layout, user: Option<(u32, u32)>) -> Command {
+    let dir = &layout.dir;
+    let mut command = Command::new("ejabberdctl");
+    command
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("HOME", dir)
+        .env("ERL_DIST_PORT", layout.spare_port.to_string())
+        .current_dir(dir)
+        .arg("--ctl-config")
+        .arg(dir.join("conf/ejabberdctl.cfg"))
+        .arg("--config-dir")
+        .arg(dir.join("conf"))
+        .arg("--spool")
+        .arg(dir.join("spool"))
+        .arg("--logs")
+        .arg(dir.join("logs"));
+    if let Some((uid, gid)) = user {
+        command.uid(uid).gid(gid);
+    }
+    command
+}
+
+/// Renders the configuration, starts ejabberd and creates the account.
+pub(super) async fn start(
+    layout: &Layout,
+    username: &str,
+    password: &str,
+    limit: Duration,
+) -> Result<ServerProcess, ManagedError> {
+    let dir = &layout.dir;
+    for sub in ["conf", "spool", "logs"] {
+        let path = dir.join(sub);
+        std::fs::create_dir_all(&path).map_err(io_error(&path))?;
+    }
+    let node = format!(
+        "xmpp-interop-{}@localhost",
+        dir.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    );
+    write(
+        &dir.join("conf/ejabberd.yml"),
+        &render(
+            TEMPLATE,
+            &[
+                ("domain", layout.domain.clone()),
+                ("starttls_port", layout.starttls_port.to_string()),
+                ("direct_tls_port", layout.direct_tls_port.to_string()),
+                ("combined", layout.combined.display().to_string()),
+            ],
+        ),
+    )?;
+    // ejabberdctl resets these before reading its ctl config, so they are set there.
+    write(
+        &dir.join("conf/ejabberdctl.cfg"),
+        &format!(
+            "ERLANG_NODE={node}\nINET_DIST_INTERFACE=127.0.0.1\nERL_DIST_PORT={}\nEJABBERD_BYPASS_WARNINGS=true\n",
+            layout.spare_port
+        ),
+    )?;
+    write(
+        &dir.join("conf/inetrc"),
+        "{lookup, [file, native]}.\n{host, {127,0,0,1}, [\"localhost\"]}.\n",
+    )?;
+    let user = ejabberd_user()?;
+    if let Some((uid, gid)) = user {
+        chown_tree(dir, uid, gid)?;
+    }
+    let mut command = ejabberdctl(layout, user);
+    command.arg("foreground");
+    let mut process = ServerProcess::spawn(command, dir)?;
+    process
+        .wait_listening(
+            "ejabberd",
+            &[
+                loopback(layout.starttls_port),
+                loopback(layout.direct_tls_port),
+            ],
+            limit,
+        )
+        .await?;
+    let mut register = ejabberdctl(layout, user);
+    register.args(["register", username, &layout.domain, password]);
+    run_command(
+        register,
+        format!("ejabberdctl register {username} {}", layout.domain),
+    )
+    .await?;
+    Ok(process)
+}

@@ -1,0 +1,403 @@
+//! Managed targets: real servers (Prosody, ejabberd) the harness configures, starts on free
+//! loopback ports, provisions with the run's account, and stops.
+//!
+//! One [`Instance`] serves every case that needs the same server-side configuration (an
+//! [`InstanceKey`]: certificate profile and key type); [`Instances`] starts each one on first
+//! use and stops it when its last case is done. Every instance has its own directory and
+//! ports, so several run side by side.
+//!
+//! Processes are stopped by process group id: in `Drop` (so also on panic), and through
+//! [`stop_all`], which the CLI calls from its Ctrl-C handler. Nothing is found by name.
+
+mod ejabberd;
+mod process;
+mod prosody;
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokio::sync::OnceCell;
+
+use process::ServerProcess;
+pub use process::stop_all;
+
+use crate::pki::IssuedChain;
+use crate::scenario::{CertificateProfile, KeyType, Transport};
+
+/// Which real server a managed target launches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServerSoftware {
+    /// Prosody (`prosody -F`, accounts with `prosodyctl register`).
+    Prosody,
+    /// ejabberd (`ejabberdctl foreground`, accounts with `ejabberdctl register`).
+    Ejabberd,
+}
+
+impl ServerSoftware {
+    /// The implementation's name and installed version, or just its name when the version
+    /// cannot be found out.
+    pub fn describe(self) -> String {
+        let version = match self {
+            ServerSoftware::Prosody => prosody::version(),
+            ServerSoftware::Ejabberd => ejabberd::version(),
+        };
+        match (self, version) {
+            (ServerSoftware::Prosody, Some(v)) => format!("Prosody {v}"),
+            (ServerSoftware::Ejabberd, Some(v)) => format!("ejabberd {v}"),
+            (ServerSoftware::Prosody, None) => "Prosody (version unknown)".to_owned(),
+            (ServerSoftware::Ejabberd, None) => "ejabberd (version unknown)".to_owned(),
+        }
+    }
+}
+
+/// A managed server target as the targets file describes it.
+#[derive(Clone, Debug)]
+pub struct ManagedSpec {
+    /// Which server.
+    pub software: ServerSoftware,
+    /// The XMPP domain it serves (and its certificates name).
+    pub domain: String,
+    /// How long it may take to start listening.
+    pub startup_timeout: Duration,
+}
+
+/// A managed server could not be set up; the case is an `error`, never a `fail`.
+#[derive(Debug, thiserror::Error)]
+pub enum ManagedError {
+    /// A file or directory could not be prepared.
+    #[error("cannot prepare {path}: {source}", path = path.display())]
+    Io {
+        /// What.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// No free loopback port could be found.
+    #[error("no free port on 127.0.0.1: {0}")]
+    NoPort(std::io::Error),
+    /// The server's program could not be started.
+    #[error("cannot start {program}: {source}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The server exited before it listened.
+    #[error("{what} exited ({status}) before listening; log tail:\n{log_tail}")]
+    Exited {
+        /// Which server.
+        what: String,
+        /// Its exit status.
+        status: String,
+        /// The last lines of its output.
+        log_tail: String,
+    },
+    /// The server did not listen in time.
+    #[error("{what} did not listen on {address} within {waited:?}; log tail:\n{log_tail}")]
+    NotListening {
+        /// Which server.
+        what: String,
+        /// The port it should have opened.
+        address: SocketAddr,
+        /// How long the harness waited.
+        waited: Duration,
+        /// The last lines of its output.
+        log_tail: String,
+    },
+    /// A provisioning command (account creation) failed.
+    #[error("`{command}` failed ({status}): {output}")]
+    Command {
+        /// The command, without secrets.
+        command: String,
+        /// Its exit status.
+        status: String,
+        /// What it printed.
+        output: String,
+    },
+    /// The system lacks something the server needs (a user, a program).
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// What decides a managed server's configuration: cases with equal keys share an instance.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InstanceKey {
+    /// The target's name.
+    pub target: String,
+    /// The certificate profile the server presents.
+    pub certificate: CertificateProfile,
+    /// The key type of that chain.
+    pub key: KeyType,
+}
+
+/// Everything a server's configuration is rendered from.
+pub(crate) struct Layout {
+    /// The instance's own directory.
+    pub dir: PathBuf,
+    /// The XMPP domain.
+    pub domain: String,
+    /// The STARTTLS (and plaintext) c2s port.
+    pub starttls_port: u16,
+    /// The direct-TLS (XEP-0368) c2s port.
+    pub direct_tls_port: u16,
+    /// A spare port for the server's own use (ejabberd's Erlang distribution).
+    pub spare_port: u16,
+    /// The leaf and intermediates, PEM.
+    pub fullchain: PathBuf,
+    /// The private key, PEM (PKCS#8).
+    pub key: PathBuf,
+    /// Leaf, intermediates and key in one PEM file.
+    pub combined: PathBuf,
+}
+
+/// One running server.
+pub struct Instance {
+    /// Which server.
+    pub software: ServerSoftware,
+    /// Its domain.
+    pub domain: String,
+    starttls: SocketAddr,
+    direct_tls: SocketAddr,
+    /// How long it took from spawning to listening and provisioned.
+    pub startup: Duration,
+    process: ServerProcess,
+}
+
+impl Instance {
+    /// The address for a case's transport.
+    pub fn address(&self, transport: Transport) -> SocketAddr {
+        match transport {
+            Transport::DirectTls => self.direct_tls,
+            Transport::Starttls | Transport::Plaintext => self.starttls,
+        }
+    }
+
+    /// The last lines the server logged, for transcripts of failing cases.
+    pub fn log_tail(&self) -> String {
+        self.process.log_tail()
+    }
+
+    /// Configures and starts the server for `chain`, waits until it listens and creates
+    /// `username` with `password`.
+    async fn start(
+        spec: &ManagedSpec,
+        key: &InstanceKey,
+        chain: &IssuedChain,
+        username: &str,
+        password: &str,
+    ) -> Result<Instance, ManagedError> {
+        let started = std::time::Instant::now();
+        let layout = prepare(spec, key, chain)?;
+        let started_process = match spec.software {
+            ServerSoftware::Prosody => {
+                prosody::start(&layout, username, password, spec.startup_timeout).await
+            }
+            ServerSoftware::Ejabberd => {
+                ejabberd::start(&layout, username, password, spec.startup_timeout).await
+            }
+        };
+        let process = match started_process {
+            Ok(process) => process,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&layout.dir);
+                return Err(e);
+            }
+        };
+        Ok(Instance {
+            software: spec.software,
+            domain: spec.domain.clone(),
+            starttls: loopback(layout.starttls_port),
+            direct_tls: loopback(layout.direct_tls_port),
+            startup: started.elapsed(),
+            process,
+        })
+    }
+}
+
+fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+}
+
+/// Distinguishes instance directories of one harness process.
+static INSTANCE_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Creates the instance directory, picks ports and writes the certificate files.
+fn prepare(
+    spec: &ManagedSpec,
+    key: &InstanceKey,
+    chain: &IssuedChain,
+) -> Result<Layout, ManagedError> {
+    let serial = INSTANCE_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!(
+        "xmpp-interop-{}-{}-{}-{}-{serial}",
+        std::process::id(),
+        sanitize(&key.target),
+        key.certificate,
+        key.key
+    ));
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(io_error(&dir))?;
+    }
+    std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+    let intermediates = chain.pem.intermediates.concat();
+    let fullchain_pem = format!("{}{intermediates}", chain.pem.leaf);
+    let layout = Layout {
+        domain: spec.domain.clone(),
+        starttls_port: free_port()?,
+        direct_tls_port: free_port()?,
+        spare_port: free_port()?,
+        fullchain: dir.join("fullchain.pem"),
+        key: dir.join("key.pem"),
+        combined: dir.join("combined.pem"),
+        dir,
+    };
+    write(&layout.fullchain, &fullchain_pem)?;
+    write(&layout.key, &chain.pem.key)?;
+    write(
+        &layout.combined,
+        &format!("{fullchain_pem}{}", chain.pem.key),
+    )?;
+    Ok(layout)
+}
+
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+pub(crate) fn io_error(path: &Path) -> impl Fn(std::io::Error) -> ManagedError + '_ {
+    move |source| ManagedError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+pub(crate) fn write(path: &Path, contents: &str) -> Result<(), ManagedError> {
+    std::fs::write(path, contents).map_err(io_error(path))
+}
+
+/// A port of 127.0.0.1 nobody listens on right now (the kernel's choice of an ephemeral one).
+fn free_port() -> Result<u16, ManagedError> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(ManagedError::NoPort)?;
+    let port = listener.local_addr().map_err(ManagedError::NoPort)?.port();
+    Ok(port)
+}
+
+/// Renders a template: every `{{name}}` is replaced by its value.
+pub(crate) fn render(template: &str, values: &[(&str, String)]) -> String {
+    let mut text = template.to_owned();
+    for (name, value) in values {
+        text = text.replace(&format!("{{{{{name}}}}}"), value);
+    }
+    text
+}
+
+/// Runs a provisioning command on a blocking thread; `shown` names it in errors (no secrets).
+pub(crate) async fn run_command(
+    mut command: std::process::Command,
+    shown: String,
+) -> Result<(), ManagedError> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .map_err(|e| ManagedError::Unavailable(format!("`{shown}` did not finish: {e}")))?
+        .map_err(|source| ManagedError::Spawn { program, source })?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(ManagedError::Command {
+        command: shown,
+        status: output.status.to_string(),
+        output: format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    })
+}
+
+type StartResult = Result<Arc<Instance>, String>;
+
+/// A slot for one instance: started once, shared by its cases, dropped after the last one.
+struct Slot {
+    instance: Arc<OnceCell<StartResult>>,
+    remaining: usize,
+}
+
+/// The run's managed instances, keyed by configuration.
+#[derive(Default)]
+pub struct Instances {
+    slots: Mutex<HashMap<InstanceKey, Slot>>,
+}
+
+impl Instances {
+    /// No instances yet.
+    pub fn new() -> Instances {
+        Instances::default()
+    }
+
+    /// Announces one more case for `key`: the instance lives until that many are released.
+    pub fn reserve(&self, key: InstanceKey) {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        slots
+            .entry(key)
+            .or_insert_with(|| Slot {
+                instance: Arc::new(OnceCell::new()),
+                remaining: 0,
+            })
+            .remaining += 1;
+    }
+
+    /// The instance for `key`, started by the first case that asks (the others wait for it).
+    /// A failed start is remembered, so every case of that configuration reports the same
+    /// error instead of starting the server again.
+    pub async fn get(
+        &self,
+        spec: &ManagedSpec,
+        key: &InstanceKey,
+        chain: &IssuedChain,
+        username: &str,
+        password: &str,
+    ) -> Result<Arc<Instance>, String> {
+        let cell = {
+            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+            let slot = slots.entry(key.clone()).or_insert_with(|| Slot {
+                instance: Arc::new(OnceCell::new()),
+                remaining: 1,
+            });
+            Arc::clone(&slot.instance)
+        };
+        cell.get_or_init(|| async {
+            Instance::start(spec, key, chain, username, password)
+                .await
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .clone()
+    }
+
+    /// One case of `key` is done; the last one stops the instance.
+    pub fn release(&self, key: &InstanceKey) {
+        let finished = {
+            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+            match slots.get_mut(key) {
+                Some(slot) if slot.remaining > 1 => {
+                    slot.remaining -= 1;
+                    None
+                }
+                Some(_) => slots.remove(key),
+                None => None,
+            }
+        };
+        drop(finished);
+    }
+}

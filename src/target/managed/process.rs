@@ -1,0 +1,142 @@
+//! A server child process in its own process group, with its output in a log file.
+//!
+//! The group is what gets stopped: wrapper scripts (ejabberdctl) start the real server as
+//! their child, and killing the group takes both. Every live group is registered, so a
+//! Ctrl-C handler can stop them all ([`stop_all`]) before the harness exits.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::net::SocketAddr;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::{ManagedError, io_error};
+
+/// Process groups of running servers, with their instance directories.
+static LIVE_GROUPS: Mutex<BTreeMap<i32, PathBuf>> = Mutex::new(BTreeMap::new());
+
+/// How often the harness looks whether a starting server listens yet.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Lines of a server's log quoted in errors.
+const TAIL_LINES: usize = 15;
+
+/// Kills every server process group this harness started and has not stopped yet, and
+/// removes their directories. Safe to call at any time; the CLI calls it when it receives
+/// SIGINT or SIGTERM, just before exiting.
+pub fn stop_all() {
+    let groups = std::mem::take(&mut *LIVE_GROUPS.lock().unwrap_or_else(PoisonError::into_inner));
+    for (group, dir) in groups {
+        kill_group(group);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+fn kill_group(group: i32) {
+    // SAFETY: kill(2) with a negative pid signals the process group `group`, which this
+    // harness created with `process_group(0)` for a child it spawned; it touches no memory.
+    unsafe {
+        libc::kill(-group, libc::SIGKILL);
+    }
+}
+
+/// A running server process; killed (with its whole group) and its directory removed on drop.
+pub(crate) struct ServerProcess {
+    child: Child,
+    group: i32,
+    log: PathBuf,
+    dir: PathBuf,
+}
+
+impl ServerProcess {
+    /// Spawns `command` in a new process group, output to `dir/server.log`.
+    pub(crate) fn spawn(mut command: Command, dir: &Path) -> Result<ServerProcess, ManagedError> {
+        let log = dir.join("server.log");
+        let out = File::create(&log).map_err(io_error(&log))?;
+        let err = out.try_clone().map_err(io_error(&log))?;
+        let program = command.get_program().to_string_lossy().into_owned();
+        command
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0);
+        let mut groups = LIVE_GROUPS.lock().unwrap_or_else(PoisonError::into_inner);
+        let child = command
+            .spawn()
+            .map_err(|source| ManagedError::Spawn { program, source })?;
+        let group = i32::try_from(child.id()).unwrap_or(i32::MAX);
+        groups.insert(group, dir.to_owned());
+        Ok(ServerProcess {
+            child,
+            group,
+            log,
+            dir: dir.to_owned(),
+        })
+    }
+
+    /// Waits until every address accepts connections; fails fast when the process exits.
+    pub(crate) async fn wait_listening(
+        &mut self,
+        what: &str,
+        addresses: &[SocketAddr],
+        limit: Duration,
+    ) -> Result<(), ManagedError> {
+        let started = Instant::now();
+        for address in addresses {
+            loop {
+                if let Ok(Some(status)) = self.child.try_wait() {
+                    return Err(ManagedError::Exited {
+                        what: what.to_owned(),
+                        status: status.to_string(),
+                        log_tail: self.log_tail(),
+                    });
+                }
+                if tokio::net::TcpStream::connect(address).await.is_ok() {
+                    break;
+                }
+                if started.elapsed() > limit {
+                    return Err(ManagedError::NotListening {
+                        what: what.to_owned(),
+                        address: *address,
+                        waited: limit,
+                        log_tail: self.log_tail(),
+                    });
+                }
+                tokio::time::sleep(POLL).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// The last lines of the server's output.
+    pub(crate) fn log_tail(&self) -> String {
+        tail(&self.log)
+    }
+}
+
+/// The last [`TAIL_LINES`] lines of a file, or why it cannot be read.
+pub(crate) fn tail(path: &Path) -> String {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes);
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n")
+        }
+        Err(e) => format!("(cannot read {}: {e})", path.display()),
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        kill_group(self.group);
+        let _ = self.child.wait();
+        LIVE_GROUPS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.group);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -1,0 +1,70 @@
+//! The Prosody adapter: `prosody --config FILE -F` as a child, accounts with
+//! `prosodyctl --config FILE register` before it starts (internal_plain storage is files).
+
+use std::process::Command;
+use std::time::Duration;
+
+use super::process::ServerProcess;
+use super::{Layout, ManagedError, io_error, loopback, render, run_command, write};
+
+const TEMPLATE: &str = include_str!("../../../fixtures/targets/prosody.cfg.lua");
+
+/// The installed Prosody version, from the first line of `prosodyctl about` ("Prosody 0.12.3").
+pub(super) fn version() -> Option<String> {
+    let output = Command::new("prosodyctl").arg("about").output().ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let first = text.lines().find(|l| l.starts_with("Prosody "))?;
+    Some(first.trim_start_matches("Prosody ").trim().to_owned())
+}
+
+/// Renders the configuration, creates the account and starts Prosody.
+pub(super) async fn start(
+    layout: &Layout,
+    username: &str,
+    password: &str,
+    limit: Duration,
+) -> Result<ServerProcess, ManagedError> {
+    for sub in ["data", "certs"] {
+        let path = layout.dir.join(sub);
+        std::fs::create_dir_all(&path).map_err(io_error(&path))?;
+    }
+    let config = layout.dir.join("prosody.cfg.lua");
+    write(
+        &config,
+        &render(
+            TEMPLATE,
+            &[
+                ("dir", layout.dir.display().to_string()),
+                ("domain", layout.domain.clone()),
+                ("starttls_port", layout.starttls_port.to_string()),
+                ("direct_tls_port", layout.direct_tls_port.to_string()),
+                ("fullchain", layout.fullchain.display().to_string()),
+                ("key", layout.key.display().to_string()),
+            ],
+        ),
+    )?;
+    let mut register = Command::new("prosodyctl");
+    register
+        .arg("--config")
+        .arg(&config)
+        .args(["register", username, &layout.domain, password]);
+    run_command(
+        register,
+        format!("prosodyctl register {username} {}", layout.domain),
+    )
+    .await?;
+    let mut command = Command::new("prosody");
+    command.arg("--config").arg(&config).arg("-F");
+    let mut process = ServerProcess::spawn(command, &layout.dir)?;
+    process
+        .wait_listening(
+            "prosody",
+            &[
+                loopback(layout.starttls_port),
+                loopback(layout.direct_tls_port),
+            ],
+            limit,
+        )
+        .await?;
+    Ok(process)
+}
