@@ -28,3 +28,11 @@ for service in prosody ejabberd; do
         service "$service" stop >/dev/null 2>&1 || true
     fi
 done
+
+# ejabberd's package scripts leave an epmd daemon listening on every interface; the managed
+# targets do not need it (they use ERL_DIST_PORT). Stop it when no Erlang node uses it.
+if command -v epmd >/dev/null 2>&1 && epmd -names >/dev/null 2>&1; then
+    if ! epmd -names 2>/dev/null | grep -q '^name '; then
+        epmd -kill >/dev/null 2>&1 || true
+    fi
+fi

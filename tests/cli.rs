@@ -182,3 +182,48 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     files
 }
+
+#[test]
+fn a_recorded_deviation_that_no_longer_happens_fails_the_run_as_xpass_with_exit_code_1() {
+    let dir = scratch_dir("xpass");
+    let expectations = dir.join("expectations");
+    std::fs::create_dir_all(&expectations).unwrap();
+    std::fs::write(
+        expectations.join("builtin-server.yaml"),
+        "c2s-wrong-password/plain:\n  outcome: fail\n  reason: pretend the server accepted wrong passwords\n",
+    )
+    .unwrap();
+    let output = binary()
+        .args(["run", "scenarios/c2s/wrong-password.yaml", "--no-progress"])
+        .arg("--expectations")
+        .arg(&expectations)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("XPASS"), "{stdout}");
+    assert!(stdout.contains("1 unexpected pass (xpass)"), "{stdout}");
+    let json = std::fs::read_to_string(dir.join("out/results.json")).unwrap();
+    assert!(json.contains("\"expected_deviation\""), "{json}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_bad_targets_file_exits_2_naming_file_line_and_column() {
+    let dir = scratch_dir("targets");
+    let file = dir.join("targets.yaml");
+    std::fs::write(&file, "targets:\n  - name: x\n    builtin: sever\n").unwrap();
+    let output = binary()
+        .args(["run", "scenarios/c2s/wrong-password.yaml", "--targets"])
+        .arg(&file)
+        .arg("--out")
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("targets.yaml:3:14"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

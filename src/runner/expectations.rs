@@ -160,3 +160,71 @@ fn load_file(
     }
     Ok(deviations)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_with(name: &str, file: &str, text: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "xmpp-interop-expectations-{name}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(file), text).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_recorded_deviation_is_found_by_target_and_case() {
+        let dir = dir_with(
+            "found",
+            "prosody.yaml",
+            "c2s-x/plain:\n  outcome: fail\n  reason: offers PLAIN in clear\n  link: https://example.org/1\n",
+        );
+        let ids = HashSet::from(["c2s-x/plain", "c2s-x/scram-sha-1"]);
+        let expectations = Expectations::load_dir(&dir, &["prosody", "ejabberd"], &ids).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let deviation = expectations.lookup("prosody", "c2s-x/plain").unwrap();
+        assert_eq!(deviation.outcome.outcome(), Outcome::Fail);
+        assert_eq!(deviation.link.as_deref(), Some("https://example.org/1"));
+        assert!(
+            expectations
+                .lookup("prosody", "c2s-x/scram-sha-1")
+                .is_none()
+        );
+        assert!(expectations.lookup("ejabberd", "c2s-x/plain").is_none());
+    }
+
+    #[test]
+    fn a_stale_case_id_is_an_error_naming_its_line() {
+        let dir = dir_with(
+            "stale",
+            "prosody.yaml",
+            "c2s-x/plain:\n  outcome: fail\n  reason: r\nc2s-gone/plain:\n  outcome: fail\n  reason: r\n",
+        );
+        let ids = HashSet::from(["c2s-x/plain"]);
+        let error = Expectations::load_dir(&dir, &["prosody"], &ids)
+            .unwrap_err()
+            .to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(error.contains("prosody.yaml:4:1"), "{error}");
+        assert!(error.contains("c2s-gone/plain"), "{error}");
+    }
+
+    #[test]
+    fn only_fail_can_be_recorded_as_a_deviation() {
+        let dir = dir_with(
+            "outcome",
+            "prosody.yaml",
+            "c2s-x/plain:\n  outcome: error\n  reason: r\n",
+        );
+        let ids = HashSet::from(["c2s-x/plain"]);
+        let error = Expectations::load_dir(&dir, &["prosody"], &ids)
+            .unwrap_err()
+            .to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(error.contains("unknown value `error`"), "{error}");
+    }
+}

@@ -366,3 +366,84 @@ impl fmt::Display for Tally {
         write!(f, ", {} skip, {} error", self.skip, self.error)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{CertificateProfile, Expectation, KeyType, Role, Sasl, Transport, Trust};
+    use expectations::DeviationOutcome;
+
+    fn result(outcome: Outcome, deviation: bool) -> CaseResult {
+        CaseResult {
+            case: Arc::new(CaseSpec {
+                id: "c2s-x/plain".to_owned(),
+                scenario: "c2s-x".to_owned(),
+                title: String::new(),
+                spec: Vec::new(),
+                tags: Vec::new(),
+                source: "x.yaml".into(),
+                role: Role::Client,
+                transport: Transport::Starttls,
+                certificate: CertificateProfile::SelfSigned,
+                key: KeyType::EcdsaP256,
+                trust: Trust::ChainRoot,
+                sasl: Sasl {
+                    mechanism: crate::scenario::Mechanism::Plain,
+                    credentials: crate::scenario::Credentials::Valid,
+                },
+                misbehave: Vec::new(),
+                expect: Expectation::Authenticated,
+            }),
+            target: "prosody".to_owned(),
+            outcome,
+            step: None,
+            expected: String::new(),
+            observed: String::new(),
+            duration: Duration::ZERO,
+            transcript: Vec::new(),
+            expected_deviation: deviation.then(|| {
+                Arc::new(Deviation {
+                    outcome: DeviationOutcome::Fail,
+                    reason: "known".to_owned(),
+                    link: None,
+                })
+            }),
+        }
+    }
+
+    #[test]
+    fn a_recorded_failure_that_happens_is_an_expected_xfail() {
+        let failed = result(Outcome::Fail, true);
+        assert!(failed.as_expected());
+        assert_eq!(failed.label(), "XFAIL");
+        let mut tally = Tally::default();
+        tally.add_result(&failed);
+        assert_eq!((tally.xfail, tally.fail), (1, 0));
+        assert!(!tally.has_unexpected());
+    }
+
+    #[test]
+    fn a_recorded_failure_that_no_longer_happens_is_an_unexpected_xpass() {
+        let passed = result(Outcome::Pass, true);
+        assert!(!passed.as_expected());
+        assert_eq!(passed.label(), "XPASS");
+        let mut tally = Tally::default();
+        tally.add_result(&passed);
+        assert_eq!((tally.xpass, tally.pass), (1, 0));
+        assert!(tally.has_unexpected());
+    }
+
+    #[test]
+    fn an_error_stays_an_error_even_with_a_recorded_deviation() {
+        let broken = result(Outcome::Error, true);
+        assert!(!broken.as_expected());
+        assert_eq!(broken.label(), "ERROR");
+    }
+
+    #[test]
+    fn without_a_record_a_failure_is_unexpected() {
+        let failed = result(Outcome::Fail, false);
+        assert!(!failed.as_expected());
+        assert_eq!(failed.label(), "FAIL");
+    }
+}

@@ -303,3 +303,126 @@ fn check_domain(domain: &Spanned<String>) -> Result<(), Problem> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(name: &str, text: &str) -> Result<Vec<Target>, TargetsError> {
+        let dir = std::env::temp_dir().join(format!(
+            "xmpp-interop-targets-{name}-{}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("targets.yaml");
+        std::fs::write(&path, text).unwrap();
+        let result = load_targets(&path);
+        std::fs::remove_dir_all(&dir).unwrap();
+        result
+    }
+
+    fn message(result: Result<Vec<Target>, TargetsError>) -> String {
+        result.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_shipped_local_targets_file_names_builtins_prosody_and_ejabberd() {
+        let targets = load_targets(Path::new("targets/local.yaml")).unwrap();
+        let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["builtin-server", "builtin-client", "prosody", "ejabberd"]
+        );
+        assert!(
+            matches!(targets[2].adapter, Adapter::Managed(ref m) if m.domain == "prosody.test")
+        );
+        assert_eq!(targets[1].kind, TargetKind::Client);
+    }
+
+    #[test]
+    fn an_unknown_field_is_an_error_naming_line_and_column() {
+        let text = "targets:\n  - name: x\n    kind: server\n    managed: { software: prosody, domain: x.test, colour: red }\n";
+        let error = message(load_text("unknown", text));
+        assert!(error.contains("targets.yaml:4:"), "{error}");
+        assert!(error.contains("unknown field `colour`"), "{error}");
+    }
+
+    #[test]
+    fn an_unknown_software_is_an_error_listing_the_supported_ones() {
+        let text = "targets:\n  - name: x\n    kind: server\n    managed: { software: openfire, domain: x.test }\n";
+        let error = message(load_text("software", text));
+        assert!(error.contains("prosody, ejabberd"), "{error}");
+    }
+
+    #[test]
+    fn a_target_needs_exactly_one_adapter() {
+        let text = "targets:\n  - name: both\n    builtin: server\n    managed: { software: prosody, domain: x.test }\n";
+        let error = message(load_text("two", text));
+        assert!(error.contains(":2:"), "{error}");
+        assert!(error.contains("expected exactly one"), "{error}");
+    }
+
+    #[test]
+    fn duplicate_target_names_are_an_error_at_the_second_name() {
+        let text = "targets:\n  - name: a\n    builtin: server\n  - name: a\n    builtin: client\n";
+        let error = message(load_text("dup", text));
+        assert!(error.contains(":4:"), "{error}");
+        assert!(error.contains("duplicate target name `a`"), "{error}");
+    }
+
+    #[test]
+    fn managed_client_targets_are_refused_until_a_client_launcher_exists() {
+        let text = "targets:\n  - name: c\n    kind: client\n    managed: { software: prosody, domain: x.test }\n";
+        let error = message(load_text("client", text));
+        assert!(error.contains("not supported yet"), "{error}");
+    }
+
+    #[test]
+    fn an_external_target_reads_its_root_relative_to_the_file_and_splits_the_jid() {
+        let dir = std::env::temp_dir().join(format!(
+            "xmpp-interop-targets-external-{}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let catalogue = crate::pki::Catalogue::new();
+        let chain = catalogue
+            .chain(
+                CertificateProfile::SelfSigned,
+                KeyType::EcdsaP256,
+                "example.test",
+            )
+            .unwrap();
+        std::fs::write(dir.join("root.pem"), &chain.pem.root).unwrap();
+        let path = dir.join("targets.yaml");
+        std::fs::write(
+            &path,
+            "targets:\n  - name: theirs\n    kind: server\n    implementation: Example 1.2\n    external:\n      host: 127.0.0.1\n      starttls-port: 5222\n      domain: example.test\n      account: { jid: alice@example.test, password: secret }\n      root: root.pem\n      certificate: { profile: self-signed }\n",
+        )
+        .unwrap();
+        let targets = load_targets(&path).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let Adapter::External(external) = &targets[0].adapter else {
+            panic!("not external: {:?}", targets[0].adapter);
+        };
+        assert_eq!(external.username, "alice");
+        assert_eq!(external.root, chain.root);
+        assert_eq!(targets[0].implementation, "Example 1.2");
+        assert!(
+            external
+                .inapplicable(
+                    CertificateProfile::StartcomChain,
+                    KeyType::EcdsaP256,
+                    crate::scenario::Transport::Starttls
+                )
+                .is_some()
+        );
+        assert_eq!(
+            external.inapplicable(
+                CertificateProfile::SelfSigned,
+                KeyType::EcdsaP256,
+                crate::scenario::Transport::DirectTls
+            ),
+            Some("the server has no direct-TLS port".to_owned())
+        );
+    }
+}

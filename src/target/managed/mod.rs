@@ -23,8 +23,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio::sync::OnceCell;
 
-use process::ServerProcess;
 pub use process::stop_all;
+use process::{InstanceDir, ServerProcess};
 
 use crate::pki::IssuedChain;
 use crate::scenario::{CertificateProfile, KeyType, Transport};
@@ -167,7 +167,9 @@ pub struct Instance {
     direct_tls: SocketAddr,
     /// How long it took from spawning to listening and provisioned.
     pub startup: Duration,
+    /// Stopped first when the instance is dropped, then the directory goes.
     process: ServerProcess,
+    _dir: InstanceDir,
 }
 
 impl Instance {
@@ -194,20 +196,13 @@ impl Instance {
         password: &str,
     ) -> Result<Instance, ManagedError> {
         let started = std::time::Instant::now();
-        let layout = prepare(spec, key, chain)?;
-        let started_process = match spec.software {
+        let (dir, layout) = prepare(spec, key, chain)?;
+        let process = match spec.software {
             ServerSoftware::Prosody => {
-                prosody::start(&layout, username, password, spec.startup_timeout).await
+                prosody::start(&layout, username, password, spec.startup_timeout).await?
             }
             ServerSoftware::Ejabberd => {
-                ejabberd::start(&layout, username, password, spec.startup_timeout).await
-            }
-        };
-        let process = match started_process {
-            Ok(process) => process,
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&layout.dir);
-                return Err(e);
+                ejabberd::start(&layout, username, password, spec.startup_timeout).await?
             }
         };
         Ok(Instance {
@@ -217,6 +212,7 @@ impl Instance {
             direct_tls: loopback(layout.direct_tls_port),
             startup: started.elapsed(),
             process,
+            _dir: dir,
         })
     }
 }
@@ -233,19 +229,15 @@ fn prepare(
     spec: &ManagedSpec,
     key: &InstanceKey,
     chain: &IssuedChain,
-) -> Result<Layout, ManagedError> {
+) -> Result<(InstanceDir, Layout), ManagedError> {
     let serial = INSTANCE_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!(
+    let dir = InstanceDir::create(std::env::temp_dir().join(format!(
         "xmpp-interop-{}-{}-{}-{}-{serial}",
         std::process::id(),
         sanitize(&key.target),
         key.certificate,
         key.key
-    ));
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(io_error(&dir))?;
-    }
-    std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+    )))?;
     let intermediates = chain.pem.intermediates.concat();
     let fullchain_pem = format!("{}{intermediates}", chain.pem.leaf);
     let layout = Layout {
@@ -253,10 +245,10 @@ fn prepare(
         starttls_port: free_port()?,
         direct_tls_port: free_port()?,
         spare_port: free_port()?,
-        fullchain: dir.join("fullchain.pem"),
-        key: dir.join("key.pem"),
-        combined: dir.join("combined.pem"),
-        dir,
+        fullchain: dir.path().join("fullchain.pem"),
+        key: dir.path().join("key.pem"),
+        combined: dir.path().join("combined.pem"),
+        dir: dir.path().to_owned(),
     };
     write(&layout.fullchain, &fullchain_pem)?;
     write(&layout.key, &chain.pem.key)?;
@@ -264,7 +256,7 @@ fn prepare(
         &layout.combined,
         &format!("{fullchain_pem}{}", chain.pem.key),
     )?;
-    Ok(layout)
+    Ok((dir, layout))
 }
 
 fn sanitize(name: &str) -> String {
@@ -302,11 +294,11 @@ pub(crate) fn render(template: &str, values: &[(&str, String)]) -> String {
 
 /// Runs a provisioning command on a blocking thread; `shown` names it in errors (no secrets).
 pub(crate) async fn run_command(
-    mut command: std::process::Command,
+    command: std::process::Command,
     shown: String,
 ) -> Result<(), ManagedError> {
     let program = command.get_program().to_string_lossy().into_owned();
-    let output = tokio::task::spawn_blocking(move || command.output())
+    let output = tokio::task::spawn_blocking(move || process::run_to_end(command))
         .await
         .map_err(|e| ManagedError::Unavailable(format!("`{shown}` did not finish: {e}")))?
         .map_err(|source| ManagedError::Spawn { program, source })?;

@@ -4,19 +4,22 @@
 //! their child, and killing the group takes both. Every live group is registered, so a
 //! Ctrl-C handler can stop them all ([`stop_all`]) before the harness exits.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::{ManagedError, io_error};
 
-/// Process groups of running servers, with their instance directories.
-static LIVE_GROUPS: Mutex<BTreeMap<i32, PathBuf>> = Mutex::new(BTreeMap::new());
+/// Process groups of running servers and provisioning commands.
+static LIVE_GROUPS: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+/// Instance directories that exist right now.
+static LIVE_DIRS: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
 
 /// How often the harness looks whether a starting server listens yet.
 const POLL: Duration = Duration::from_millis(20);
@@ -29,10 +32,73 @@ const TAIL_LINES: usize = 15;
 /// SIGINT or SIGTERM, just before exiting.
 pub fn stop_all() {
     let groups = std::mem::take(&mut *LIVE_GROUPS.lock().unwrap_or_else(PoisonError::into_inner));
-    for (group, dir) in groups {
+    for group in groups {
         kill_group(group);
+        reap(group);
+    }
+    let dirs = std::mem::take(&mut *LIVE_DIRS.lock().unwrap_or_else(PoisonError::into_inner));
+    for dir in dirs {
         let _ = std::fs::remove_dir_all(dir);
     }
+}
+
+/// An instance directory: registered so that [`stop_all`] removes it, removed on drop.
+pub(crate) struct InstanceDir {
+    path: PathBuf,
+}
+
+impl InstanceDir {
+    /// Creates `path` afresh (removing what an earlier harness with the same pid left).
+    pub(crate) fn create(path: PathBuf) -> Result<InstanceDir, ManagedError> {
+        LIVE_DIRS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(path.clone());
+        let dir = InstanceDir { path };
+        if dir.path.exists() {
+            std::fs::remove_dir_all(&dir.path).map_err(io_error(&dir.path))?;
+        }
+        std::fs::create_dir_all(&dir.path).map_err(io_error(&dir.path))?;
+        Ok(dir)
+    }
+
+    /// Where it is.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for InstanceDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+        LIVE_DIRS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.path);
+    }
+}
+
+/// Runs a provisioning command to its end in its own registered process group, so that
+/// [`stop_all`] stops it too; returns its output.
+pub(crate) fn run_to_end(mut command: Command) -> std::io::Result<Output> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let child = {
+        let mut groups = LIVE_GROUPS.lock().unwrap_or_else(PoisonError::into_inner);
+        let child = command.spawn()?;
+        groups.insert(i32::try_from(child.id()).unwrap_or(i32::MAX));
+        child
+    };
+    let group = i32::try_from(child.id()).unwrap_or(i32::MAX);
+    let output = child.wait_with_output();
+    LIVE_GROUPS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .remove(&group);
+    output
 }
 
 fn kill_group(group: i32) {
@@ -43,12 +109,21 @@ fn kill_group(group: i32) {
     }
 }
 
-/// A running server process; killed (with its whole group) and its directory removed on drop.
+/// Waits for the killed group leader `pid` (a child of this process), so that it does not
+/// linger as a zombie after the harness exits.
+fn reap(pid: i32) {
+    let mut status = 0;
+    // SAFETY: waitpid(2) on a child this process spawned, writing only to `status`.
+    unsafe {
+        libc::waitpid(pid, &mut status, 0);
+    }
+}
+
+/// A running server process; killed with its whole group on drop.
 pub(crate) struct ServerProcess {
     child: Child,
     group: i32,
     log: PathBuf,
-    dir: PathBuf,
 }
 
 impl ServerProcess {
@@ -68,13 +143,8 @@ impl ServerProcess {
             .spawn()
             .map_err(|source| ManagedError::Spawn { program, source })?;
         let group = i32::try_from(child.id()).unwrap_or(i32::MAX);
-        groups.insert(group, dir.to_owned());
-        Ok(ServerProcess {
-            child,
-            group,
-            log,
-            dir: dir.to_owned(),
-        })
+        groups.insert(group);
+        Ok(ServerProcess { child, group, log })
     }
 
     /// Waits until every address accepts connections; fails fast when the process exits.
@@ -137,6 +207,5 @@ impl Drop for ServerProcess {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&self.group);
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

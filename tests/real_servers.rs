@@ -1,0 +1,220 @@
+//! The managed real servers (Prosody and ejabberd from Debian's packages), as a user meets
+//! them through the command line: a few cases end as their scenarios expect, the report names
+//! the detected versions, and an interrupted run leaves no server process, port or directory
+//! behind.
+//!
+//! Without the servers installed these tests say so and pass, except under CI (`CI` set),
+//! where `.ci/run` installs them and a missing server is a failure.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn binary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
+}
+
+/// Whether both servers are installed; panics under CI when they are not.
+fn servers_installed() -> bool {
+    let installed = ["prosody", "prosodyctl", "ejabberdctl"]
+        .iter()
+        .all(|program| {
+            std::env::var_os("PATH").is_some_and(|path| {
+                std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
+            }) || Path::new("/usr/sbin").join(program).is_file()
+        });
+    if !installed {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but Prosody or ejabberd is not installed: run ci/install-targets.sh"
+        );
+        eprintln!("Prosody or ejabberd not installed (ci/install-targets.sh): not tested");
+    }
+    installed
+}
+
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("xmpp-interop-real-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Directories of managed instances a harness process with this pid created.
+fn instance_dirs(harness_pid: u32) -> Vec<PathBuf> {
+    let prefix = format!("xmpp-interop-{harness_pid}-");
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+        .collect()
+}
+
+/// Pids of live (not zombie) processes whose command line mentions `marker`.
+fn processes_mentioning(marker: &str) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next());
+            state.is_some_and(|s| s != Some('Z'))
+        })
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|cmdline| String::from_utf8_lossy(&cmdline).contains(marker))
+        })
+        .collect()
+}
+
+/// The c2s ports a rendered configuration in `dir` names.
+fn configured_ports(dir: &Path) -> Vec<u16> {
+    let config = std::fs::read_to_string(dir.join("prosody.cfg.lua"))
+        .or_else(|_| std::fs::read_to_string(dir.join("conf/ejabberd.yml")))
+        .unwrap_or_default();
+    config
+        .lines()
+        .filter(|l| l.contains("ports = {") || l.trim_start().starts_with("port:"))
+        .flat_map(|l| {
+            l.split(|c: char| !c.is_ascii_digit())
+                .filter_map(|n| n.parse::<u16>().ok())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn a_few_cases_end_as_expected_against_prosody_and_ejabberd_and_the_report_names_their_versions() {
+    if !servers_installed() {
+        return;
+    }
+    let out = scratch_dir("few");
+    let harness = binary()
+        .args(["run", "scenarios/c2s", "--targets", "targets/local.yaml"])
+        .args([
+            "--expectations",
+            "expectations",
+            "--no-progress",
+            "--jobs",
+            "2",
+        ])
+        .args(["--filter", "c2s-wrong-password", "--filter"])
+        .arg("c2s-authenticate/direct-tls/startcom-chain")
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let harness_pid = harness.id();
+    let output = harness.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    let implementations = &json["implementations"];
+    assert!(
+        implementations["prosody"]
+            .as_str()
+            .unwrap()
+            .starts_with("Prosody 0."),
+        "{implementations}"
+    );
+    assert!(
+        implementations["ejabberd"]
+            .as_str()
+            .unwrap()
+            .starts_with("ejabberd 2"),
+        "{implementations}"
+    );
+    let results = json["results"].as_array().unwrap();
+    for target in ["prosody", "ejabberd"] {
+        let mine: Vec<_> = results.iter().filter(|r| r["target"] == target).collect();
+        assert_eq!(mine.len(), 6, "{target}: {stdout}");
+        assert!(
+            mine.iter()
+                .all(|r| r["as_expected"] == true && r["outcome"] != "error"),
+            "{target}: {stdout}"
+        );
+    }
+    assert_eq!(instance_dirs(harness_pid), Vec::<PathBuf>::new());
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn sigint_mid_run_leaves_no_server_process_port_or_directory_behind() {
+    if !servers_installed() {
+        return;
+    }
+    let out = scratch_dir("sigint");
+    let mut harness = binary()
+        .args(["run", "scenarios/c2s", "--targets", "targets/local.yaml"])
+        .args(["--no-progress", "--jobs", "2", "--timeout", "60"])
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let marker = format!("xmpp-interop-{}-", harness.id());
+    // Freeze the first managed servers that come up, so that the run is certainly still
+    // going (its cases wait for frozen servers) when it is interrupted.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut frozen: Vec<i32> = Vec::new();
+    let mut ports: Vec<u16> = Vec::new();
+    while frozen.is_empty() || ports.is_empty() {
+        assert!(Instant::now() < deadline, "no managed server came up");
+        for pid in processes_mentioning(&marker) {
+            if !frozen.contains(&pid) {
+                send_signal(pid, "STOP");
+                frozen.push(pid);
+            }
+        }
+        ports = instance_dirs(harness.id())
+            .iter()
+            .flat_map(|d| configured_ports(d))
+            .collect();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let dirs = instance_dirs(harness.id());
+    assert!(!dirs.is_empty());
+    send_signal(i32::try_from(harness.id()).unwrap(), "INT");
+    let status = harness.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "harness exit: {status}");
+    // SIGKILL to a process group is delivered at once, but the kernel may need a moment to
+    // tear down the processes and their sockets.
+    let settle = Instant::now() + Duration::from_secs(5);
+    while !processes_mentioning(&marker).is_empty() && Instant::now() < settle {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(processes_mentioning(&marker), Vec::<i32>::new());
+    for port in ports {
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        assert!(
+            TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err(),
+            "port {port} still accepts connections"
+        );
+    }
+    for dir in dirs {
+        assert!(!dir.exists(), "{} left behind", dir.display());
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// Sends a signal with kill(1), so the test needs no unsafe code.
+fn send_signal(pid: i32, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success() || signal == "STOP", "kill -{signal} {pid}");
+}
