@@ -209,3 +209,80 @@ impl Drop for ServerProcess {
             .remove(&self.group);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> InstanceDir {
+        InstanceDir::create(std::env::temp_dir().join(format!(
+            "xmpp-interop-process-{name}-{}",
+            std::process::id()
+        )))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_server_that_exits_before_listening_fails_fast_with_its_log_tail() {
+        let dir = scratch("exits");
+        let mut command = Command::new("sh");
+        command.args(["-c", "echo 'config error: no such module'; exit 3"]);
+        let mut process = ServerProcess::spawn(command, dir.path()).unwrap();
+        let started = Instant::now();
+        let error = process
+            .wait_listening(
+                "server",
+                &[SocketAddr::from(([127, 0, 0, 1], 9))],
+                Duration::from_secs(30),
+            )
+            .await
+            .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let message = error.to_string();
+        assert!(message.contains("exited"), "{message}");
+        assert!(
+            message.contains("config error: no such module"),
+            "{message}"
+        );
+    }
+
+    #[tokio::test]
+    async fn dropping_a_server_kills_its_whole_process_group_and_removes_its_directory() {
+        let dir = scratch("group");
+        let path = dir.path().to_owned();
+        let pid_file = path.join("grandchild");
+        let mut command = Command::new("sh");
+        // The shell starts a grandchild, as ejabberdctl starts the Erlang VM.
+        command.args([
+            "-c",
+            &format!("sleep 300 & echo $! > '{}'; wait", pid_file.display()),
+        ]);
+        let process = ServerProcess::spawn(command, &path).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::fs::read_to_string(&pid_file).map_or(true, |t| t.trim().is_empty()) {
+            assert!(Instant::now() < deadline, "grandchild never started");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let grandchild = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .to_owned();
+        drop(process);
+        drop(dir);
+        assert!(!path.exists());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let state = std::fs::read_to_string(format!("/proc/{grandchild}/stat"))
+                .ok()
+                .and_then(|s| s.rsplit_once(") ").and_then(|(_, r)| r.chars().next()));
+            if matches!(state, None | Some('Z')) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "grandchild {grandchild} survived"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
