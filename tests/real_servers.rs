@@ -11,6 +11,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use xmpp_interop::pki::Catalogue;
+use xmpp_interop::runner::{self, Event, Outcome, RunEnvironment, RunOptions};
+use xmpp_interop::scenario::{self, CertificateProfile, KeyType, Transport};
+use xmpp_interop::target::file::load_targets;
+use xmpp_interop::target::managed::{InstanceKey, Instances, ManagedSpec, ServerSoftware};
+
 fn binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
 }
@@ -217,4 +226,94 @@ fn send_signal(pid: i32, signal: &str) {
         .status()
         .unwrap();
     assert!(status.success() || signal == "STOP", "kill -{signal} {pid}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_target_is_reached_with_the_account_and_root_its_targets_file_gives() {
+    if !servers_installed() {
+        return;
+    }
+    // A Prosody this test runs itself stands in for a participant's server at an interop
+    // event: its own domain, its own account, a startcom-style chain.
+    let catalogue = Catalogue::new();
+    let chain = catalogue
+        .chain(
+            CertificateProfile::StartcomChain,
+            KeyType::EcdsaP256,
+            "participant.test",
+        )
+        .unwrap();
+    let spec = ManagedSpec {
+        software: ServerSoftware::Prosody,
+        domain: "participant.test".to_owned(),
+        startup_timeout: Duration::from_secs(30),
+    };
+    let key = InstanceKey {
+        target: "participant".to_owned(),
+        certificate: CertificateProfile::StartcomChain,
+        key: KeyType::EcdsaP256,
+    };
+    let instances = Instances::new();
+    let server = instances
+        .get(&spec, &key, &chain, "bob", "bobs-password")
+        .await
+        .unwrap();
+    let dir = scratch_dir("external");
+    std::fs::write(dir.join("participant-root.pem"), &chain.pem.root).unwrap();
+    std::fs::write(
+        dir.join("targets.yaml"),
+        format!(
+            "targets:\n  - name: participant\n    kind: server\n    external:\n      host: 127.0.0.1\n      starttls-port: {}\n      direct-tls-port: {}\n      domain: participant.test\n      account: {{ jid: bob@participant.test, password: bobs-password }}\n      root: participant-root.pem\n      certificate: {{ profile: startcom-chain }}\n",
+            server.address(Transport::Starttls).port(),
+            server.address(Transport::DirectTls).port()
+        ),
+    )
+    .unwrap();
+    let targets = load_targets(&dir.join("targets.yaml")).unwrap();
+    let scenarios = scenario::load_path(Path::new("scenarios/c2s")).unwrap();
+    let filters = [
+        "c2s-wrong-password".to_owned(),
+        "c2s-authenticate/".to_owned(),
+    ];
+    let plan = runner::plan(&scenarios, &targets, &filters);
+    let (sender, mut receiver) = mpsc::unbounded_channel();
+    let options = RunOptions {
+        jobs: 2,
+        timeout: Duration::from_secs(10),
+    };
+    let environment = Arc::new(RunEnvironment::new(Duration::from_secs(10)));
+    tokio::spawn(runner::run(plan, options, environment, sender));
+    let mut results = Vec::new();
+    while let Some(event) = receiver.recv().await {
+        if let Event::CaseFinished(result) = event {
+            results.push(result);
+        }
+    }
+    let ran: Vec<_> = results
+        .iter()
+        .filter(|r| r.case.certificate == CertificateProfile::StartcomChain)
+        .collect();
+    assert_eq!(ran.len(), 9, "6 authenticate + 3 wrong-password cases");
+    for result in &ran {
+        assert_eq!(
+            result.outcome,
+            Outcome::Pass,
+            "{}: {}",
+            result.case.id,
+            result.observed
+        );
+    }
+    let skipped: Vec<_> = results
+        .iter()
+        .filter(|r| r.case.certificate != CertificateProfile::StartcomChain)
+        .collect();
+    assert_eq!(skipped.len(), 12);
+    assert!(
+        skipped
+            .iter()
+            .all(|r| r.outcome == Outcome::Skip
+                && r.observed.contains("presents its startcom-chain"))
+    );
+    drop(server);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -16,13 +16,25 @@ use super::{Layout, ManagedError, io_error, loopback, render, run_command, write
 
 const TEMPLATE: &str = include_str!("../../../fixtures/targets/ejabberd.yml");
 
-/// Where Debian installs ejabberd's Erlang applications.
-const ERL_LIBS: &str = "/usr/lib/x86_64-linux-gnu";
+/// The directory holding ejabberd's Erlang applications (`/usr/lib/<multiarch>/` on Debian).
+fn erlang_libs() -> Option<std::path::PathBuf> {
+    std::fs::read_dir("/usr/lib")
+        .ok()?
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.path())
+        .find(|dir| {
+            std::fs::read_dir(dir).is_ok_and(|mut entries| {
+                entries.any(|e| {
+                    e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("ejabberd-"))
+                })
+            })
+        })
+}
 
 /// The installed ejabberd version, from its application resource file (asks the Erlang VM).
 pub(super) fn version() -> Option<String> {
     let output = Command::new("erl")
-        .env("ERL_LIBS", ERL_LIBS)
+        .env("ERL_LIBS", erlang_libs()?)
         .args([
             "-noshell",
             "-eval",
