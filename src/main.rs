@@ -27,7 +27,8 @@ Exit codes:
   1  at least one case failed unexpectedly, or passed although a deviation is recorded
      (and none hit an error)
   2  usage error, or a scenario, targets or expectations file could not be loaded
-  3  harness or environment error: at least one case could not be run, or reports could not be written";
+  3  harness or environment error: at least one case could not be run, or reports could not be written
+  130, 143  interrupted by SIGINT / SIGTERM; every managed server was stopped first";
 
 /// TLS and SASL interoperability harness for XMPP servers and clients.
 ///

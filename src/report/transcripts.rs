@@ -45,7 +45,20 @@ pub fn render(result: &CaseResult) -> String {
     );
     let _ = writeln!(text, "spec:      {}", case.spec.join(", "));
     let _ = writeln!(text, "target:    {}", result.target);
-    let _ = writeln!(text, "verdict:   {}", result.outcome.label());
+    let _ = writeln!(text, "verdict:   {}", result.label());
+    if let Some(deviation) = &result.expected_deviation {
+        let _ = writeln!(
+            text,
+            "deviation: recorded as {}: {}{}",
+            deviation.outcome.outcome(),
+            deviation.reason,
+            deviation
+                .link
+                .as_ref()
+                .map(|l| format!(" ({l})"))
+                .unwrap_or_default()
+        );
+    }
     if let Some(step) = result.step {
         let _ = writeln!(text, "step:      {step}");
     }

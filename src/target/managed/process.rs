@@ -86,13 +86,13 @@ pub(crate) fn run_to_end(mut command: Command) -> std::io::Result<Output> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let child = {
+    let (child, group) = {
         let mut groups = LIVE_GROUPS.lock().unwrap_or_else(PoisonError::into_inner);
         let child = command.spawn()?;
-        groups.insert(i32::try_from(child.id()).unwrap_or(i32::MAX));
-        child
+        let group = i32::try_from(child.id()).map_err(std::io::Error::other)?;
+        groups.insert(group);
+        (child, group)
     };
-    let group = i32::try_from(child.id()).unwrap_or(i32::MAX);
     let output = child.wait_with_output();
     LIVE_GROUPS
         .lock()
@@ -139,10 +139,17 @@ impl ServerProcess {
             .stderr(err)
             .process_group(0);
         let mut groups = LIVE_GROUPS.lock().unwrap_or_else(PoisonError::into_inner);
-        let child = command
+        let mut child = command
             .spawn()
             .map_err(|source| ManagedError::Spawn { program, source })?;
-        let group = i32::try_from(child.id()).unwrap_or(i32::MAX);
+        let Ok(group) = i32::try_from(child.id()) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(ManagedError::Unavailable(format!(
+                "process id {} does not fit a process group id",
+                child.id()
+            )));
+        };
         groups.insert(group);
         Ok(ServerProcess { child, group, log })
     }
