@@ -15,7 +15,7 @@ use tokio::net::TcpStream;
 use crate::proto::client::{ClientConfig, ClientSession};
 use crate::proto::server::{ServerConfig, ServerSession};
 use crate::proto::{Action, Direction, Session, SessionEnd, Side};
-use crate::scenario::{Step, Transport};
+use crate::scenario::{Step, TIMEOUT, Transport};
 use crate::transport::{Connection, ReadOutcome, TlsSetup};
 pub use transcript::{Transcript, TranscriptLine};
 
@@ -46,7 +46,7 @@ pub async fn initiate(
         Err(_) => {
             return Ok(SessionEnd::Rejected {
                 step: Step::Connect,
-                condition: "timeout".into(),
+                condition: TIMEOUT.into(),
                 by: Side::Peer,
                 detail: format!("no TCP connection to {address} within {timeout:?}"),
             });
@@ -216,7 +216,7 @@ async fn drive<S: Session>(
                 if session.end().is_none() {
                     return Ok(SessionEnd::Rejected {
                         step: session.step(),
-                        condition: "timeout".into(),
+                        condition: TIMEOUT.into(),
                         by: Side::Peer,
                         detail,
                     });

@@ -29,6 +29,8 @@ pub struct ClientConfig {
     pub username: String,
     /// The password (never written to the transcript).
     pub password: String,
+    /// An authorization identity to ask for, if any (RFC 6120 §6.4.6).
+    pub authzid: Option<String>,
     /// SCRAM limits.
     pub sasl_options: ClientOptions,
     /// Refuse to authenticate on an unencrypted stream at all (a conforming client). When
@@ -251,7 +253,7 @@ impl ClientSession {
         let credentials = ClientCredentials {
             username: self.config.username.clone(),
             password: self.config.password.clone(),
-            authzid: None,
+            authzid: self.config.authzid.clone(),
         };
         let mut mechanism =
             sasl::client_mechanism(wanted, credentials, self.config.sasl_options.clone());
@@ -307,6 +309,7 @@ impl ClientSession {
             Ok(payload) => payload,
             Err(e) => {
                 self.core.received(element);
+                self.core.send(&Element::new("abort", NS_SASL));
                 self.finish_with(
                     "malformed-challenge",
                     Side::Local,

@@ -16,18 +16,61 @@ use super::sasl::{
 use super::session::{Core, decode_sasl};
 use super::xml::{self, Element, Limits, NS_CLIENT, NS_STREAM, StreamEvent, StreamHeader};
 use super::{Action, NS_BIND, NS_SASL, NS_STANZAS, NS_TLS, Session, SessionEnd, Side, TraceEntry};
-use crate::scenario::{Mechanism, Step};
+use crate::scenario::{Mechanism, Misbehaviour, Step};
+
+/// What a `sasl-malformed-base64` server sends as its first challenge.
+const NOT_BASE64: &str = "*** this is not base64 ***";
 
 /// Failed SASL attempts allowed before the server closes the stream.
 const MAX_SASL_ATTEMPTS: u32 = 3;
+
+/// The iteration count a `scram-low-iteration-count` server announces: below RFC 7677 §4's 4096.
+pub const LOW_ITERATION_COUNT: u32 = 1024;
+/// The iteration count a `scram-excessive-iteration-count` server announces.
+pub const EXCESSIVE_ITERATION_COUNT: u32 = 1_000_000_000;
 
 /// Deliberate violations of the server side.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ServerMisbehaviour {
     /// Offer no `<starttls/>` and offer the mechanisms on the unencrypted stream.
     pub strip_starttls: bool,
-    /// Send a wrong SCRAM server signature in `<success/>`.
-    pub wrong_server_signature: bool,
+    /// What the SASL exchange itself does wrong.
+    pub sasl: sasl::ServerMisbehaviour,
+    /// Send the first SASL challenge as text that is not base64.
+    pub malformed_base64: bool,
+}
+
+impl ServerMisbehaviour {
+    /// The server-side violations a scenario asks for (client-side ones are ignored here).
+    /// When several SASL violations are listed, the last one applies.
+    pub fn from_scenario(misbehave: &[Misbehaviour]) -> ServerMisbehaviour {
+        let mut result = ServerMisbehaviour::default();
+        for misbehaviour in misbehave {
+            match misbehaviour {
+                Misbehaviour::StripStarttls => result.strip_starttls = true,
+                Misbehaviour::SaslMalformedBase64 => result.malformed_base64 = true,
+                Misbehaviour::ScramWrongServerSignature => {
+                    result.sasl = sasl::ServerMisbehaviour::WrongServerSignature;
+                }
+                Misbehaviour::ScramAlteredNonce => {
+                    result.sasl = sasl::ServerMisbehaviour::AlteredNonce;
+                }
+                Misbehaviour::ScramLowIterationCount => {
+                    result.sasl =
+                        sasl::ServerMisbehaviour::AnnouncedIterations(LOW_ITERATION_COUNT);
+                }
+                Misbehaviour::ScramExcessiveIterationCount => {
+                    result.sasl =
+                        sasl::ServerMisbehaviour::AnnouncedIterations(EXCESSIVE_ITERATION_COUNT);
+                }
+                Misbehaviour::ScramSuccessWithoutFinal => {
+                    result.sasl = sasl::ServerMisbehaviour::SuccessWithoutFinal;
+                }
+                Misbehaviour::ScramWrongProof | Misbehaviour::AuthzidOtherUser => {}
+            }
+        }
+        result
+    }
 }
 
 /// What the server offers and how it behaves.
@@ -65,6 +108,7 @@ pub struct ServerSession {
     sasl: Option<Box<dyn ServerMechanism>>,
     sasl_mechanism: Option<Mechanism>,
     failed_attempts: u32,
+    challenges_sent: u32,
     authenticated_user: Option<String>,
     bound: bool,
 }
@@ -82,6 +126,7 @@ impl ServerSession {
             sasl: None,
             sasl_mechanism: None,
             failed_attempts: 0,
+            challenges_sent: 0,
             authenticated_user: None,
             bound: false,
         }
@@ -272,9 +317,10 @@ impl ServerSession {
         if element.is("abort", NS_SASL) {
             self.core.received(element);
             self.sasl = None;
-            self.send_failure(FailureCondition::Aborted, "the client aborted the exchange");
+            // The client ended the exchange: that, not our <failure/> reply, is the outcome.
             self.core
                 .reject("aborted", Side::Peer, "the client sent <abort/>");
+            self.send_failure(FailureCondition::Aborted, "the client aborted the exchange");
             return;
         }
         let payload = match decode_sasl(&element.text()) {
@@ -298,6 +344,14 @@ impl ServerSession {
         } else if element.is("response", NS_SASL) {
             self.core
                 .received_sasl(element, sasl::redact(shown_mechanism, true, &payload));
+            if let Some((condition, detail)) = self.accepted_bad_challenge() {
+                self.sasl = None;
+                self.core.reject(condition, Side::Local, detail.clone());
+                self.send_failure(FailureCondition::NotAuthorized, &detail);
+                self.core.close();
+                self.state = State::Done;
+                return;
+            }
             self.advance_sasl(&payload);
         } else {
             self.core.received(element);
@@ -341,15 +395,12 @@ impl ServerSession {
             return;
         }
         let options = ServerOptions {
-            misbehaviour: if self.config.misbehaviour.wrong_server_signature {
-                sasl::ServerMisbehaviour::WrongServerSignature
-            } else {
-                sasl::ServerMisbehaviour::None
-            },
+            misbehaviour: self.config.misbehaviour.sasl,
             ..ServerOptions::default()
         };
         self.sasl = Some(sasl::server_mechanism(mechanism, options));
         self.sasl_mechanism = Some(mechanism);
+        self.challenges_sent = 0;
         self.advance_sasl(payload);
     }
 
@@ -363,13 +414,37 @@ impl ServerSession {
         };
         match sasl.step(payload, &self.config.accounts) {
             Ok(ServerStep::Challenge(challenge)) => {
-                let shown = sasl::redact(mechanism, false, &challenge);
-                self.core
-                    .send_sasl(Element::new("challenge", NS_SASL), &challenge, shown);
+                let element = Element::new("challenge", NS_SASL);
+                // An empty challenge only asks for a missing initial response; count the rest.
+                if challenge.is_empty() {
+                    self.core
+                        .send_sasl(element, &challenge, "(empty)".to_owned());
+                    return;
+                }
+                if self.config.misbehaviour.malformed_base64 && self.challenges_sent == 0 {
+                    self.core.send(&element.with_text(NOT_BASE64));
+                } else {
+                    let shown = sasl::redact(mechanism, false, &challenge);
+                    self.core.send_sasl(element, &challenge, shown);
+                }
+                self.challenges_sent += 1;
+            }
+            Ok(ServerStep::Success {
+                authcid,
+                authzid: Some(authzid),
+                ..
+            }) if !self.may_act_as(&authcid, &authzid) => {
+                self.sasl = None;
+                let detail = format!(
+                    "{authcid:?} authenticated but asked to act as {authzid:?}, which it may not \
+                     (RFC 6120 §6.4.6)"
+                );
+                self.send_failure(FailureCondition::InvalidAuthzid, &detail);
             }
             Ok(ServerStep::Success {
                 authcid,
                 additional_data,
+                ..
             }) => {
                 let shown = sasl::redact(mechanism, false, &additional_data);
                 let success = Element::new("success", NS_SASL);
@@ -392,6 +467,48 @@ impl ServerSession {
                 self.sasl = None;
                 self.send_failure(failure.condition, &failure.detail);
             }
+        }
+    }
+
+    /// An account may act only as its own bare JID.
+    fn may_act_as(&self, authcid: &str, authzid: &str) -> bool {
+        authzid.eq_ignore_ascii_case(&format!("{authcid}@{}", self.config.domain))
+    }
+
+    /// When the client answered a challenge it should have refused: the condition and detail.
+    fn accepted_bad_challenge(&self) -> Option<(&'static str, String)> {
+        if self.challenges_sent == 0 {
+            return None;
+        }
+        if self.config.misbehaviour.malformed_base64 {
+            return Some((
+                "accepted-malformed-challenge",
+                format!(
+                    "the client answered a challenge that was not base64 ({NOT_BASE64:?}) instead \
+                     of aborting (RFC 6120 §6.4.2)"
+                ),
+            ));
+        }
+        match self.config.misbehaviour.sasl {
+            sasl::ServerMisbehaviour::AlteredNonce => Some((
+                "accepted-altered-nonce",
+                "the client answered a server-first message whose nonce does not start with its \
+                 own (RFC 5802 §5.1)"
+                    .to_owned(),
+            )),
+            sasl::ServerMisbehaviour::AnnouncedIterations(count) if count < 4096 => Some((
+                "accepted-low-iteration-count",
+                format!(
+                    "the client accepted an iteration count of {count}, below the 4096 of RFC 7677 §4"
+                ),
+            )),
+            sasl::ServerMisbehaviour::AnnouncedIterations(count) => Some((
+                "accepted-excessive-iteration-count",
+                format!(
+                    "the client computed {count} iterations instead of refusing the count as absurd"
+                ),
+            )),
+            _ => None,
         }
     }
 

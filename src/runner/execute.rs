@@ -11,11 +11,13 @@ use super::{CaseResult, Outcome, PlannedCase, RunEnvironment};
 use crate::drive::{self, EnvironmentError, Transcript, TranscriptLine};
 use crate::pki::IssuedChain;
 use crate::proto::client::ClientConfig;
-use crate::proto::sasl::ClientOptions;
+use crate::proto::sasl::{ClientMisbehaviour, ClientOptions};
 use crate::proto::server::{ServerConfig, ServerMisbehaviour};
 use crate::proto::xml::Limits;
 use crate::proto::{Direction, SessionEnd, Side};
-use crate::scenario::{CaseSpec, Credentials, Misbehaviour, Observation, Party, Step, Transport};
+use crate::scenario::{
+    CaseSpec, Credentials, Misbehaviour, Observation, Party, Step, TIMEOUT, Transport,
+};
 use crate::target::builtin::{ClientOrders, RunningClient, RunningServer};
 use crate::target::{ACCOUNT_USERNAME, BUILTIN_DOMAIN, Target, TargetKind};
 use crate::transport::TlsSetup;
@@ -185,7 +187,18 @@ async fn against_server(
         mechanisms: vec![case.sasl.mechanism],
         username,
         password,
-        sasl_options: ClientOptions::default(),
+        authzid: case
+            .misbehave
+            .contains(&Misbehaviour::AuthzidOtherUser)
+            .then(|| format!("mallory@{BUILTIN_DOMAIN}")),
+        sasl_options: ClientOptions {
+            misbehaviour: if case.misbehave.contains(&Misbehaviour::ScramWrongProof) {
+                ClientMisbehaviour::WrongProof
+            } else {
+                ClientMisbehaviour::None
+            },
+            ..ClientOptions::default()
+        },
         require_tls: false,
         limits: Limits::default(),
     };
@@ -247,7 +260,7 @@ async fn against_client(
             client.finish().await;
             return Ok(SessionEnd::Rejected {
                 step: Step::Connect,
-                condition: "timeout".into(),
+                condition: TIMEOUT.into(),
                 by: Side::Peer,
                 detail: format!(
                     "the client did not connect within {:?}",
@@ -261,12 +274,7 @@ async fn against_client(
         starttls_available: case.transport == Transport::Starttls,
         mechanisms: vec![case.sasl.mechanism],
         accounts: Arc::clone(&environment.accounts),
-        misbehaviour: ServerMisbehaviour {
-            strip_starttls: case.misbehave.contains(&Misbehaviour::StripStarttls),
-            wrong_server_signature: case
-                .misbehave
-                .contains(&Misbehaviour::ScramWrongServerSignature),
-        },
+        misbehaviour: ServerMisbehaviour::from_scenario(&case.misbehave),
         limits: Limits::default(),
     };
     let direct_tls = case.transport == Transport::DirectTls;

@@ -81,11 +81,15 @@ pub enum Mechanism {
     /// RFC 7677.
     #[serde(rename = "SCRAM-SHA-256")]
     ScramSha256,
+    /// RFC 5802 with SHA-512 (IANA-registered, draft-melnikov-scram-sha-512).
+    #[serde(rename = "SCRAM-SHA-512")]
+    ScramSha512,
 }
 
 impl Mechanism {
     /// Every mechanism, in the order a client prefers them (strongest first).
-    pub const ALL: [Mechanism; 3] = [
+    pub const ALL: [Mechanism; 4] = [
+        Mechanism::ScramSha512,
         Mechanism::ScramSha256,
         Mechanism::ScramSha1,
         Mechanism::Plain,
@@ -97,6 +101,7 @@ impl Mechanism {
             Mechanism::Plain => "PLAIN",
             Mechanism::ScramSha1 => "SCRAM-SHA-1",
             Mechanism::ScramSha256 => "SCRAM-SHA-256",
+            Mechanism::ScramSha512 => "SCRAM-SHA-512",
         }
     }
 
@@ -146,13 +151,41 @@ pub enum Misbehaviour {
     /// Harness as server: no `<starttls/>` is offered and PLAIN is offered in the clear; a
     /// conforming client must not send credentials (RFC 6120 §5.3.1, §13.8).
     StripStarttls,
+    /// Harness as server: the SCRAM server-first nonce does not start with the client's nonce
+    /// (RFC 5802 §5.1); a conforming client must abort.
+    ScramAlteredNonce,
+    /// Harness as server: SCRAM announces 1024 iterations, below the 4096 of RFC 7677 §4; a
+    /// careful client refuses.
+    ScramLowIterationCount,
+    /// Harness as server: SCRAM announces 10^9 iterations; a client must refuse rather than
+    /// spin for minutes.
+    ScramExcessiveIterationCount,
+    /// Harness as server: the first SASL challenge is not valid base64 (RFC 6120 §6.4.2); a
+    /// conforming client aborts the exchange.
+    SaslMalformedBase64,
+    /// Harness as server: `<success/>` carries no SCRAM server-final message, so the server
+    /// never proves it knows the password (RFC 5802 §5.1, RFC 6120 §6.4.6).
+    ScramSuccessWithoutFinal,
+    /// Harness as client: the SCRAM client proof is wrong; a conforming server answers
+    /// `<not-authorized/>` (RFC 5802 §5.1, RFC 6120 §6.5.10).
+    ScramWrongProof,
+    /// Harness as client: the authorization identity names another user; a conforming server
+    /// answers `<invalid-authzid/>` (RFC 6120 §6.4.6, §6.5.6).
+    AuthzidOtherUser,
 }
 
 impl Misbehaviour {
     /// The role the harness must play to inject this misbehaviour.
     pub fn role(self) -> Role {
         match self {
-            Misbehaviour::ScramWrongServerSignature | Misbehaviour::StripStarttls => Role::Server,
+            Misbehaviour::ScramWrongServerSignature
+            | Misbehaviour::StripStarttls
+            | Misbehaviour::ScramAlteredNonce
+            | Misbehaviour::ScramLowIterationCount
+            | Misbehaviour::ScramExcessiveIterationCount
+            | Misbehaviour::SaslMalformedBase64
+            | Misbehaviour::ScramSuccessWithoutFinal => Role::Server,
+            Misbehaviour::ScramWrongProof | Misbehaviour::AuthzidOtherUser => Role::Client,
         }
     }
 }
@@ -254,6 +287,9 @@ impl fmt::Display for Expectation {
     }
 }
 
+/// The condition of a session that ended because the peer sent nothing in time.
+pub const TIMEOUT: &str = "timeout";
+
 /// What actually happened in a case, as the harness saw it on the wire.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "outcome")]
@@ -290,9 +326,13 @@ impl Observation {
                 },
                 Expectation::Rejected(want),
             ) => {
-                *step == want.step
-                    && want.condition.as_deref().is_none_or(|c| c == condition)
-                    && want.by.is_none_or(|b| b == *by)
+                // A peer that stalls is never conforming unless the scenario says so: an
+                // expectation without a condition must not be met by a hang.
+                let condition_ok = match want.condition.as_deref() {
+                    Some(wanted) => wanted == condition,
+                    None => condition != TIMEOUT,
+                };
+                *step == want.step && condition_ok && want.by.is_none_or(|b| b == *by)
             }
             _ => false,
         }
@@ -370,4 +410,43 @@ pub struct CaseSpec {
     pub misbehave: Vec<Misbehaviour>,
     /// How the session must end.
     pub expect: Expectation,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(condition: &str, by: Party) -> Observation {
+        Observation::Rejected {
+            step: Step::Sasl,
+            condition: condition.to_owned(),
+            by,
+            detail: String::new(),
+        }
+    }
+
+    fn expect(condition: Option<&str>, by: Option<Party>) -> Expectation {
+        Expectation::Rejected(Rejection {
+            step: Step::Sasl,
+            condition: condition.map(str::to_owned),
+            by,
+        })
+    }
+
+    #[test]
+    fn fields_left_out_of_an_expectation_match_anything() {
+        let observed = rejected("aborted", Party::Target);
+        assert!(observed.satisfies(&expect(None, None)));
+        assert!(observed.satisfies(&expect(Some("aborted"), Some(Party::Target))));
+        assert!(!observed.satisfies(&expect(Some("closed"), None)));
+        assert!(!observed.satisfies(&expect(None, Some(Party::Harness))));
+        assert!(!observed.satisfies(&Expectation::Authenticated));
+    }
+
+    #[test]
+    fn a_peer_that_stalls_meets_only_an_expectation_that_names_the_timeout() {
+        let stalled = rejected(TIMEOUT, Party::Target);
+        assert!(!stalled.satisfies(&expect(None, Some(Party::Target))));
+        assert!(stalled.satisfies(&expect(Some(TIMEOUT), Some(Party::Target))));
+    }
 }

@@ -83,6 +83,19 @@ pub struct ClientOptions {
     pub min_iterations: u32,
     /// A fixed client nonce, for tests; otherwise 24 random bytes in base64.
     pub nonce: Option<String>,
+    /// A deliberate protocol violation to inject.
+    pub misbehaviour: ClientMisbehaviour,
+}
+
+/// A deliberate violation the client side commits, to see whether the server notices.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClientMisbehaviour {
+    /// Behave.
+    #[default]
+    None,
+    /// The SCRAM client proof `p=` is wrong (every bit of the real proof flipped); a server must
+    /// refuse it (RFC 5802 §5.1).
+    WrongProof,
 }
 
 impl Default for ClientOptions {
@@ -91,6 +104,7 @@ impl Default for ClientOptions {
             max_iterations: 100_000,
             min_iterations: 4096,
             nonce: None,
+            misbehaviour: ClientMisbehaviour::None,
         }
     }
 }
@@ -128,18 +142,11 @@ pub fn client_mechanism_with_channel_binding(
     options: ClientOptions,
     binding: ChannelBinding,
 ) -> Box<dyn ClientMechanism> {
-    match mechanism {
-        Mechanism::Plain => Box::new(plain::PlainClient::new(credentials)),
-        Mechanism::ScramSha1 => Box::new(scram::ScramClient::new(
+    match scram::ScramHash::of(mechanism) {
+        None => Box::new(plain::PlainClient::new(credentials)),
+        Some(hash) => Box::new(scram::ScramClient::new(
             mechanism,
-            scram::ScramHash::Sha1,
-            credentials,
-            options,
-            binding,
-        )),
-        Mechanism::ScramSha256 => Box::new(scram::ScramClient::new(
-            mechanism,
-            scram::ScramHash::Sha256,
+            hash,
             credentials,
             options,
             binding,
@@ -241,6 +248,13 @@ pub enum ServerMisbehaviour {
     /// The server-final message carries a wrong `v=` (the real signature with every bit
     /// flipped).
     WrongServerSignature,
+    /// The server-first nonce does not start with the client's nonce (RFC 5802 §5.1).
+    AlteredNonce,
+    /// The server-first message announces this iteration count instead of the stored one; a
+    /// client must refuse counts below 4096 (RFC 7677 §4) and absurd ones rather than spin.
+    AnnouncedIterations(u32),
+    /// `<success/>` carries no server-final message, so the server never proves itself.
+    SuccessWithoutFinal,
 }
 
 /// What the server side sends next.
@@ -252,6 +266,9 @@ pub enum ServerStep {
     Success {
         /// The authenticated identity (the SASLprepped username).
         authcid: String,
+        /// The authorization identity the client asked for, if any; the caller decides whether
+        /// `authcid` may act as it (RFC 6120 §6.4.6).
+        authzid: Option<String>,
         /// Additional data with success (the SCRAM server-final message).
         additional_data: Vec<u8>,
     },
@@ -270,18 +287,9 @@ pub trait ServerMechanism: Send {
 
 /// Starts the server side of `mechanism`.
 pub fn server_mechanism(mechanism: Mechanism, options: ServerOptions) -> Box<dyn ServerMechanism> {
-    match mechanism {
-        Mechanism::Plain => Box::new(plain::PlainServer::new()),
-        Mechanism::ScramSha1 => Box::new(scram::ScramServer::new(
-            mechanism,
-            scram::ScramHash::Sha1,
-            options,
-        )),
-        Mechanism::ScramSha256 => Box::new(scram::ScramServer::new(
-            mechanism,
-            scram::ScramHash::Sha256,
-            options,
-        )),
+    match scram::ScramHash::of(mechanism) {
+        None => Box::new(plain::PlainServer::new()),
+        Some(hash) => Box::new(scram::ScramServer::new(mechanism, hash, options)),
     }
 }
 

@@ -20,7 +20,7 @@ pub fn redact(mechanism: Mechanism, from_client: bool, message: &[u8]) -> String
     }
     match mechanism {
         Mechanism::Plain => redact_plain(message),
-        Mechanism::ScramSha1 | Mechanism::ScramSha256 => message
+        Mechanism::ScramSha1 | Mechanism::ScramSha256 | Mechanism::ScramSha512 => message
             .split(|&b| b == b',')
             .map(|field| {
                 if field.starts_with(b"p=") {

@@ -9,13 +9,14 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, Mac};
 use rand::RngCore as _;
 use sha1::Sha1;
-use sha2::{Digest as _, Sha256};
+use sha2::{Digest as _, Sha256, Sha512};
 
 use super::saslprep::{decode_saslname, encode_saslname, saslprep};
 use super::store::CredentialStore;
 use super::{
-    ChannelBinding, ClientCredentials, ClientError, ClientMechanism, ClientOptions, Mechanism,
-    SaslFailure, ServerMechanism, ServerMisbehaviour, ServerOptions, ServerStep,
+    ChannelBinding, ClientCredentials, ClientError, ClientMechanism, ClientMisbehaviour,
+    ClientOptions, Mechanism, SaslFailure, ServerMechanism, ServerMisbehaviour, ServerOptions,
+    ServerStep,
 };
 
 /// The hash function a SCRAM mechanism is built on.
@@ -25,9 +26,24 @@ pub(crate) enum ScramHash {
     Sha1,
     /// SCRAM-SHA-256 (RFC 7677).
     Sha256,
+    /// SCRAM-SHA-512.
+    Sha512,
 }
 
 impl ScramHash {
+    /// Every hash, for stores that keep keys for each.
+    pub(crate) const ALL: [ScramHash; 3] = [ScramHash::Sha1, ScramHash::Sha256, ScramHash::Sha512];
+
+    /// The hash of a SCRAM mechanism; `None` for mechanisms that are not SCRAM.
+    pub(crate) fn of(mechanism: Mechanism) -> Option<ScramHash> {
+        match mechanism {
+            Mechanism::Plain => None,
+            Mechanism::ScramSha1 => Some(ScramHash::Sha1),
+            Mechanism::ScramSha256 => Some(ScramHash::Sha256),
+            Mechanism::ScramSha512 => Some(ScramHash::Sha512),
+        }
+    }
+
     /// `Hi(password, salt, iterations)`, i.e. PBKDF2 with HMAC (RFC 5802 §2.2).
     fn hi(self, password: &[u8], salt: &[u8], iterations: u32) -> Vec<u8> {
         match self {
@@ -41,6 +57,11 @@ impl ScramHash {
                 pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, iterations, &mut out);
                 out
             }
+            ScramHash::Sha512 => {
+                let mut out = vec![0; 64];
+                pbkdf2::pbkdf2_hmac::<Sha512>(password, salt, iterations, &mut out);
+                out
+            }
         }
     }
 
@@ -49,6 +70,7 @@ impl ScramHash {
         match self {
             ScramHash::Sha1 => mac::<Hmac<Sha1>>(key, data),
             ScramHash::Sha256 => mac::<Hmac<Sha256>>(key, data),
+            ScramHash::Sha512 => mac::<Hmac<Sha512>>(key, data),
         }
     }
 
@@ -57,6 +79,7 @@ impl ScramHash {
         match self {
             ScramHash::Sha1 => Sha1::digest(data).to_vec(),
             ScramHash::Sha256 => Sha256::digest(data).to_vec(),
+            ScramHash::Sha512 => Sha512::digest(data).to_vec(),
         }
     }
 }
@@ -255,11 +278,14 @@ impl ScramClient {
         let without_proof = format!("c={},r={combined}", BASE64.encode(gs2_header));
         let auth_message = format!("{client_first_bare},{server_first},{without_proof}");
         let client_signature = self.hash.hmac(&stored_key, auth_message.as_bytes());
-        let proof: Vec<u8> = client_key
+        let mut proof: Vec<u8> = client_key
             .iter()
             .zip(&client_signature)
             .map(|(k, s)| k ^ s)
             .collect();
+        if self.options.misbehaviour == ClientMisbehaviour::WrongProof {
+            proof.iter_mut().for_each(|b| *b = !*b);
+        }
         let server_key = self.hash.hmac(&salted, b"Server Key");
         let server_signature = self.hash.hmac(&server_key, auth_message.as_bytes());
         let message = format!("{without_proof},p={}", BASE64.encode(proof));
@@ -407,6 +433,7 @@ enum ServerState {
 /// What the server remembers between server-first and client-final.
 struct Exchange {
     username: String,
+    authzid: Option<String>,
     known: bool,
     keys: ScramKeys,
     gs2_header: String,
@@ -456,13 +483,17 @@ impl ScramServer {
                 )));
             }
         }
-        if !authzid.is_empty() {
-            attribute(authzid, 'a')
-                .and_then(decode_saslname)
-                .ok_or_else(|| {
-                    SaslFailure::malformed(format!("GS2 authzid {authzid:?} is not a=saslname"))
-                })?;
-        }
+        let requested_authzid = if authzid.is_empty() {
+            None
+        } else {
+            Some(
+                attribute(authzid, 'a')
+                    .and_then(decode_saslname)
+                    .ok_or_else(|| {
+                        SaslFailure::malformed(format!("GS2 authzid {authzid:?} is not a=saslname"))
+                    })?,
+            )
+        };
         let gs2_header = format!("{flag},{authzid},");
 
         let mut fields = bare.split(',');
@@ -500,20 +531,27 @@ impl ScramServer {
             .nonce
             .clone()
             .unwrap_or_else(|| random_nonce(18));
-        let combined_nonce = format!("{client_nonce}{server_nonce}");
+        let combined_nonce = match self.options.misbehaviour {
+            ServerMisbehaviour::AlteredNonce => format!("{server_nonce}{client_nonce}"),
+            _ => format!("{client_nonce}{server_nonce}"),
+        };
         // An unknown user gets a consistent fake salt and fails only at client-final, so the
         // server-first message does not tell whether the account exists.
         let (keys, known) = match store.scram_keys(&username, self.hash) {
             Some(keys) => (keys.clone(), true),
             None => (store.fake_scram_keys(&username, self.hash), false),
         };
+        let announced_iterations = match self.options.misbehaviour {
+            ServerMisbehaviour::AnnouncedIterations(count) => count,
+            _ => keys.iterations,
+        };
         let server_first = format!(
-            "r={combined_nonce},s={},i={}",
+            "r={combined_nonce},s={},i={announced_iterations}",
             BASE64.encode(&keys.salt),
-            keys.iterations
         );
         Ok(Exchange {
             username,
+            authzid: requested_authzid,
             known,
             keys,
             gs2_header,
@@ -587,12 +625,18 @@ impl ScramServer {
         let mut signature = self
             .hash
             .hmac(&exchange.keys.server_key, auth_message.as_bytes());
-        if self.options.misbehaviour == ServerMisbehaviour::WrongServerSignature {
-            signature.iter_mut().for_each(|b| *b = !*b);
-        }
+        let additional_data = match self.options.misbehaviour {
+            ServerMisbehaviour::WrongServerSignature => {
+                signature.iter_mut().for_each(|b| *b = !*b);
+                format!("v={}", BASE64.encode(signature)).into_bytes()
+            }
+            ServerMisbehaviour::SuccessWithoutFinal => Vec::new(),
+            _ => format!("v={}", BASE64.encode(signature)).into_bytes(),
+        };
         Ok(ServerStep::Success {
             authcid: exchange.username.clone(),
-            additional_data: format!("v={}", BASE64.encode(signature)).into_bytes(),
+            authzid: exchange.authzid.clone(),
+            additional_data,
         })
     }
 }
@@ -694,6 +738,7 @@ mod tests {
             ServerStep::Success {
                 authcid,
                 additional_data,
+                ..
             } => (authcid, additional_data),
             other => panic!("expected success, got {other:?}"),
         }
@@ -770,6 +815,73 @@ mod tests {
         );
     }
 
+    /// Vectors computed by an independent implementation (Python's hashlib and hmac,
+    /// `fixtures/sasl/scram_vectors.py`), which also reproduces the RFC 5802 §5 and RFC 7677 §3
+    /// vectors; the SHA-512 one has no RFC vector of its own.
+    #[derive(serde::Deserialize)]
+    struct IndependentVector {
+        mechanism: String,
+        user: String,
+        password: String,
+        client_nonce: String,
+        server_nonce: String,
+        salt: String,
+        iterations: u32,
+        client_first: String,
+        server_first: String,
+        client_final: String,
+        server_final: String,
+    }
+
+    fn independent_vectors() -> Vec<IndependentVector> {
+        serde_json::from_str(include_str!("../../../fixtures/sasl/scram-vectors.json")).unwrap()
+    }
+
+    #[test]
+    fn both_sides_reproduce_independently_computed_vectors_for_sha1_sha256_and_sha512() {
+        let vectors = independent_vectors();
+        assert_eq!(vectors.len(), 3);
+        for vector in vectors {
+            let mechanism = Mechanism::from_name(&vector.mechanism).unwrap();
+            let mut client = client_mechanism(
+                mechanism,
+                credentials(&vector.user, &vector.password),
+                options(&vector.client_nonce),
+            );
+            assert_eq!(
+                client.initial_response().unwrap(),
+                vector.client_first.as_bytes()
+            );
+            let client_final = client.respond(vector.server_first.as_bytes()).unwrap();
+            assert_eq!(
+                String::from_utf8(client_final).unwrap(),
+                vector.client_final,
+                "{}",
+                vector.mechanism
+            );
+            client.finish(vector.server_final.as_bytes()).unwrap();
+
+            let mut store = CredentialStore::new();
+            let salt = BASE64.decode(&vector.salt).unwrap();
+            store.add_user_with_salt(&vector.user, &vector.password, &salt, vector.iterations);
+            let mut server = server(mechanism, &vector.server_nonce);
+            let server_first =
+                challenge(server.step(vector.client_first.as_bytes(), &store).unwrap());
+            assert_eq!(
+                String::from_utf8(server_first).unwrap(),
+                vector.server_first
+            );
+            let (_, server_final) =
+                success(server.step(vector.client_final.as_bytes(), &store).unwrap());
+            assert_eq!(
+                String::from_utf8(server_final).unwrap(),
+                vector.server_final,
+                "{}",
+                vector.mechanism
+            );
+        }
+    }
+
     /// Runs a whole exchange; returns the server's verdict and, if it succeeded, the client's.
     fn round_trip(
         mechanism: Mechanism,
@@ -790,6 +902,7 @@ mod tests {
                 ServerStep::Success {
                     authcid,
                     additional_data,
+                    ..
                 } => {
                     return Ok(client.finish(&additional_data).map(|()| authcid));
                 }
