@@ -54,6 +54,7 @@ fn client_config() -> ClientConfig {
         username: "alice".to_owned(),
         password: "secret".to_owned(),
         authzid: None,
+        channel_binding: None,
         sasl_options: ClientOptions::default(),
         require_tls: false,
         limits: Limits::default(),

@@ -52,6 +52,7 @@ async fn server_view(misbehave: &[Misbehaviour], options: ClientOptions) -> Sess
             username: "alice".to_owned(),
             password: "secret".to_owned(),
             authzid: None,
+            channel_binding: None,
             sasl_options: options,
             require_tls: true,
             limits: Limits::default(),

@@ -11,11 +11,14 @@ use rand::Rng as _;
 
 use super::client::describe_header;
 use super::sasl::{
-    self, CredentialStore, FailureCondition, ServerMechanism, ServerOptions, ServerStep,
+    self, ChannelBindings, CredentialStore, FailureCondition, ServerMechanism, ServerOptions,
+    ServerStep,
 };
 use super::session::{Core, decode_sasl};
 use super::xml::{self, Element, Limits, NS_CLIENT, NS_STREAM, StreamEvent, StreamHeader};
-use super::{Action, NS_BIND, NS_SASL, NS_STANZAS, NS_TLS, Session, SessionEnd, Side, TraceEntry};
+use super::{
+    Action, NS_BIND, NS_SASL, NS_SASL_CB, NS_STANZAS, NS_TLS, Session, SessionEnd, Side, TraceEntry,
+};
 use crate::scenario::{Mechanism, Misbehaviour, Step};
 
 /// What a `sasl-malformed-base64` server sends as its first challenge.
@@ -66,7 +69,10 @@ impl ServerMisbehaviour {
                 Misbehaviour::ScramSuccessWithoutFinal => {
                     result.sasl = sasl::ServerMisbehaviour::SuccessWithoutFinal;
                 }
-                Misbehaviour::ScramWrongProof | Misbehaviour::AuthzidOtherUser => {}
+                Misbehaviour::ScramWrongProof
+                | Misbehaviour::AuthzidOtherUser
+                | Misbehaviour::ScramForeignChannelBinding
+                | Misbehaviour::ScramDowngradeFlag => {}
             }
         }
         result
@@ -105,6 +111,7 @@ pub struct ServerSession {
     core: Core,
     state: State,
     tls: bool,
+    bindings: ChannelBindings,
     sasl: Option<Box<dyn ServerMechanism>>,
     sasl_mechanism: Option<Mechanism>,
     failed_attempts: u32,
@@ -114,15 +121,16 @@ pub struct ServerSession {
 }
 
 impl ServerSession {
-    /// Starts a session. `tls_active` is true for direct TLS, where the handshake happened
-    /// before the session started.
-    pub fn new(config: ServerConfig, tls_active: bool) -> ServerSession {
+    /// Starts a session. `tls` holds the channel bindings of a TLS connection set up before
+    /// the session started (direct TLS).
+    pub fn new(config: ServerConfig, tls: Option<ChannelBindings>) -> ServerSession {
         let core = Core::new(config.limits, NS_CLIENT);
         ServerSession {
             config,
             core,
             state: State::AwaitHeader,
-            tls: tls_active,
+            tls: tls.is_some(),
+            bindings: tls.unwrap_or_default(),
             sasl: None,
             sasl_mechanism: None,
             failed_attempts: 0,
@@ -245,15 +253,38 @@ impl ServerSession {
                 );
             }
             if self.tls || self.config.misbehaviour.strip_starttls {
+                let offered = self.offered_mechanisms();
                 let mut mechanisms = Element::new("mechanisms", NS_SASL);
-                for mechanism in &self.config.mechanisms {
+                for mechanism in &offered {
                     mechanisms = mechanisms
                         .with_child(Element::new("mechanism", NS_SASL).with_text(mechanism.name()));
                 }
                 features = features.with_child(mechanisms);
+                if offered.iter().any(|m| m.is_plus()) {
+                    let mut types = Element::new("sasl-channel-binding", NS_SASL_CB);
+                    for kind in self.bindings.types() {
+                        types = types.with_child(
+                            Element::new("channel-binding", NS_SASL_CB)
+                                .with_attr("type", kind.name()),
+                        );
+                    }
+                    features = features.with_child(types);
+                }
             }
         }
         self.core.send(&features);
+    }
+
+    /// The configured mechanisms this connection can run: `-PLUS` ones only when the
+    /// connection has channel binding data.
+    fn offered_mechanisms(&self) -> Vec<Mechanism> {
+        let can_bind = !self.bindings.available.is_empty();
+        self.config
+            .mechanisms
+            .iter()
+            .copied()
+            .filter(|m| can_bind || !m.is_plus())
+            .collect()
     }
 
     fn on_element(&mut self, element: &Element) {
@@ -362,8 +393,8 @@ impl ServerSession {
 
     fn on_auth(&mut self, requested: &str, mechanism: Option<Mechanism>, payload: &[u8]) {
         let offered = self.tls || self.config.misbehaviour.strip_starttls;
-        let Some(mechanism) = mechanism.filter(|m| offered && self.config.mechanisms.contains(m))
-        else {
+        let mechanisms = self.offered_mechanisms();
+        let Some(mechanism) = mechanism.filter(|m| offered && mechanisms.contains(m)) else {
             if !self.tls && !self.config.misbehaviour.strip_starttls {
                 self.send_failure(
                     FailureCondition::EncryptionRequired,
@@ -396,6 +427,8 @@ impl ServerSession {
         }
         let options = ServerOptions {
             misbehaviour: self.config.misbehaviour.sasl,
+            channel_bindings: self.bindings.clone(),
+            plus_offered: mechanisms.iter().any(|m| m.is_plus()),
             ..ServerOptions::default()
         };
         self.sasl = Some(sasl::server_mechanism(mechanism, options));
@@ -584,8 +617,9 @@ impl Session for ServerSession {
             }
         }
     }
-    fn tls_established(&mut self) {
+    fn tls_established(&mut self, bindings: ChannelBindings) {
         self.tls = true;
+        self.bindings = bindings;
         self.state = State::AwaitHeader;
         self.core.step = Step::Stream;
     }

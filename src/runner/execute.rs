@@ -16,7 +16,8 @@ use crate::proto::server::{ServerConfig, ServerMisbehaviour};
 use crate::proto::xml::Limits;
 use crate::proto::{Direction, SessionEnd, Side};
 use crate::scenario::{
-    CaseSpec, Credentials, Misbehaviour, Observation, Party, Step, TIMEOUT, Transport,
+    CaseSpec, ChannelBindingType, Credentials, Misbehaviour, Observation, Party, Step, TIMEOUT,
+    Transport,
 };
 use crate::target::builtin::{ClientOrders, RunningClient, RunningServer};
 use crate::target::{ACCOUNT_USERNAME, BUILTIN_DOMAIN, Target, TargetKind};
@@ -38,6 +39,19 @@ pub(super) async fn execute(planned: &PlannedCase, environment: &RunEnvironment)
             case.expect
         ),
     );
+    if let Some(reason) = unsupported(case) {
+        transcript.record(Direction::Note, format!("skipped: {reason}"));
+        return CaseResult {
+            case: Arc::clone(&planned.case),
+            target: planned.target.name().to_owned(),
+            outcome: Outcome::Skip,
+            step: None,
+            expected: case.expect.to_string(),
+            observed: format!("not run: {reason}"),
+            duration: started.elapsed(),
+            transcript: transcript.lines(),
+        };
+    }
     let result = match planned.target.kind() {
         TargetKind::Server => against_server(case, planned.target, environment, &transcript).await,
         TargetKind::Client => against_client(case, planned.target, environment, &transcript).await,
@@ -51,6 +65,16 @@ pub(super) async fn execute(planned: &PlannedCase, environment: &RunEnvironment)
         ),
         Err(e) => harness_failure(planned, e.0, started.elapsed(), transcript.lines()),
     }
+}
+
+/// Why the harness cannot run this case at all, if it cannot.
+fn unsupported(case: &CaseSpec) -> Option<&'static str> {
+    (case.sasl.mechanism.is_plus()
+        && case.sasl.channel_binding == Some(ChannelBindingType::TlsUnique))
+    .then_some(
+        "tls-unique channel binding needs the first TLS Finished message, which rustls does \
+             not expose (and TLS 1.3 does not define)",
+    )
 }
 
 /// The `error` result of a case the harness could not run.
@@ -191,12 +215,9 @@ async fn against_server(
             .misbehave
             .contains(&Misbehaviour::AuthzidOtherUser)
             .then(|| format!("mallory@{BUILTIN_DOMAIN}")),
+        channel_binding: case.sasl.channel_binding,
         sasl_options: ClientOptions {
-            misbehaviour: if case.misbehave.contains(&Misbehaviour::ScramWrongProof) {
-                ClientMisbehaviour::WrongProof
-            } else {
-                ClientMisbehaviour::None
-            },
+            misbehaviour: client_misbehaviour(&case.misbehave),
             ..ClientOptions::default()
         },
         require_tls: false,
@@ -212,6 +233,22 @@ async fn against_server(
     .await;
     server.finish().await;
     end
+}
+
+/// The client-side SASL violation a case asks for (the last one listed wins).
+fn client_misbehaviour(misbehave: &[Misbehaviour]) -> ClientMisbehaviour {
+    misbehave
+        .iter()
+        .rev()
+        .find_map(|m| match m {
+            Misbehaviour::ScramWrongProof => Some(ClientMisbehaviour::WrongProof),
+            Misbehaviour::ScramForeignChannelBinding => {
+                Some(ClientMisbehaviour::ForeignChannelBinding)
+            }
+            Misbehaviour::ScramDowngradeFlag => Some(ClientMisbehaviour::DowngradeFlag),
+            _ => None,
+        })
+        .unwrap_or_default()
 }
 
 /// The harness is the server; the target is a client.

@@ -98,6 +98,9 @@ impl Keyword for Mechanism {
         Mechanism::ScramSha1,
         Mechanism::ScramSha256,
         Mechanism::ScramSha512,
+        Mechanism::ScramSha1Plus,
+        Mechanism::ScramSha256Plus,
+        Mechanism::ScramSha512Plus,
     ];
 
     fn keyword(self) -> &'static str {
@@ -132,6 +135,8 @@ impl Keyword for Misbehaviour {
         Misbehaviour::ScramSuccessWithoutFinal,
         Misbehaviour::ScramWrongProof,
         Misbehaviour::AuthzidOtherUser,
+        Misbehaviour::ScramForeignChannelBinding,
+        Misbehaviour::ScramDowngradeFlag,
     ];
 
     fn keyword(self) -> &'static str {
@@ -145,6 +150,8 @@ impl Keyword for Misbehaviour {
             Misbehaviour::ScramSuccessWithoutFinal => "scram-success-without-final",
             Misbehaviour::ScramWrongProof => "scram-wrong-proof",
             Misbehaviour::AuthzidOtherUser => "authzid-other-user",
+            Misbehaviour::ScramForeignChannelBinding => "scram-foreign-channel-binding",
+            Misbehaviour::ScramDowngradeFlag => "scram-downgrade-flag",
         }
     }
 }

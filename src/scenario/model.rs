@@ -84,11 +84,23 @@ pub enum Mechanism {
     /// RFC 5802 with SHA-512 (IANA-registered, draft-melnikov-scram-sha-512).
     #[serde(rename = "SCRAM-SHA-512")]
     ScramSha512,
+    /// SCRAM-SHA-1 with channel binding (RFC 5802 §6).
+    #[serde(rename = "SCRAM-SHA-1-PLUS")]
+    ScramSha1Plus,
+    /// SCRAM-SHA-256 with channel binding (RFC 7677).
+    #[serde(rename = "SCRAM-SHA-256-PLUS")]
+    ScramSha256Plus,
+    /// SCRAM-SHA-512 with channel binding.
+    #[serde(rename = "SCRAM-SHA-512-PLUS")]
+    ScramSha512Plus,
 }
 
 impl Mechanism {
     /// Every mechanism, in the order a client prefers them (strongest first).
-    pub const ALL: [Mechanism; 4] = [
+    pub const ALL: [Mechanism; 7] = [
+        Mechanism::ScramSha512Plus,
+        Mechanism::ScramSha256Plus,
+        Mechanism::ScramSha1Plus,
         Mechanism::ScramSha512,
         Mechanism::ScramSha256,
         Mechanism::ScramSha1,
@@ -102,7 +114,18 @@ impl Mechanism {
             Mechanism::ScramSha1 => "SCRAM-SHA-1",
             Mechanism::ScramSha256 => "SCRAM-SHA-256",
             Mechanism::ScramSha512 => "SCRAM-SHA-512",
+            Mechanism::ScramSha1Plus => "SCRAM-SHA-1-PLUS",
+            Mechanism::ScramSha256Plus => "SCRAM-SHA-256-PLUS",
+            Mechanism::ScramSha512Plus => "SCRAM-SHA-512-PLUS",
         }
+    }
+
+    /// Whether this is a `-PLUS` mechanism, which binds the exchange to the TLS channel.
+    pub fn is_plus(self) -> bool {
+        matches!(
+            self,
+            Mechanism::ScramSha1Plus | Mechanism::ScramSha256Plus | Mechanism::ScramSha512Plus
+        )
     }
 
     /// The mechanism with this IANA name, if the harness knows it.
@@ -112,6 +135,49 @@ impl Mechanism {
 }
 
 impl fmt::Display for Mechanism {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A channel binding type (RFC 5056 §7, IANA "Channel-Binding Types").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChannelBindingType {
+    /// RFC 9266: an exporter value of the TLS 1.3 connection.
+    TlsExporter,
+    /// RFC 5929 §4: the hash of the server's certificate.
+    TlsServerEndPoint,
+    /// RFC 5929 §3: the first TLS Finished message; cannot be had from rustls.
+    TlsUnique,
+}
+
+impl ChannelBindingType {
+    /// Every type, in the order a client prefers them.
+    pub const ALL: [ChannelBindingType; 3] = [
+        ChannelBindingType::TlsExporter,
+        ChannelBindingType::TlsServerEndPoint,
+        ChannelBindingType::TlsUnique,
+    ];
+
+    /// The registered name, as in `p=` and XEP-0440's `type` attribute.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChannelBindingType::TlsExporter => "tls-exporter",
+            ChannelBindingType::TlsServerEndPoint => "tls-server-end-point",
+            ChannelBindingType::TlsUnique => "tls-unique",
+        }
+    }
+
+    /// The type with this registered name.
+    pub fn from_name(name: &str) -> Option<ChannelBindingType> {
+        ChannelBindingType::ALL
+            .into_iter()
+            .find(|t| t.name() == name)
+    }
+}
+
+impl fmt::Display for ChannelBindingType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
@@ -139,6 +205,10 @@ pub struct Sasl {
     /// Which credentials the client side presents.
     #[serde(default)]
     pub credentials: Credentials,
+    /// The channel binding type a `-PLUS` mechanism uses; `None` lets the client choose from
+    /// what the server advertises (XEP-0440).
+    #[serde(default, rename = "channel-binding")]
+    pub channel_binding: Option<ChannelBindingType>,
 }
 
 /// A deliberate protocol violation the harness injects (never the target).
@@ -172,6 +242,14 @@ pub enum Misbehaviour {
     /// Harness as client: the authorization identity names another user; a conforming server
     /// answers `<invalid-authzid/>` (RFC 6120 §6.4.6, §6.5.6).
     AuthzidOtherUser,
+    /// Harness as client with a `-PLUS` mechanism: the channel binding data belong to another
+    /// connection, as a man in the middle would send them; a conforming server refuses
+    /// (RFC 5802 §6).
+    ScramForeignChannelBinding,
+    /// Harness as client with a non-PLUS SCRAM mechanism: the GS2 flag says "y" (the server
+    /// offers no channel binding) although it offered `-PLUS`; a conforming server detects the
+    /// downgrade and refuses (RFC 5802 §6).
+    ScramDowngradeFlag,
 }
 
 impl Misbehaviour {
@@ -185,7 +263,10 @@ impl Misbehaviour {
             | Misbehaviour::ScramExcessiveIterationCount
             | Misbehaviour::SaslMalformedBase64
             | Misbehaviour::ScramSuccessWithoutFinal => Role::Server,
-            Misbehaviour::ScramWrongProof | Misbehaviour::AuthzidOtherUser => Role::Client,
+            Misbehaviour::ScramWrongProof
+            | Misbehaviour::AuthzidOtherUser
+            | Misbehaviour::ScramForeignChannelBinding
+            | Misbehaviour::ScramDowngradeFlag => Role::Client,
         }
     }
 }

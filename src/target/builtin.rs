@@ -120,6 +120,7 @@ impl RunningClient {
             username: ACCOUNT_USERNAME.to_owned(),
             password: orders.password,
             authzid: None,
+            channel_binding: None,
             sasl_options: ClientOptions::default(),
             require_tls: true,
             limits: Limits::default(),

@@ -37,20 +37,48 @@ use std::fmt;
 
 pub use self::redact::redact;
 pub use self::store::CredentialStore;
-pub use crate::scenario::Mechanism;
+pub use crate::scenario::{ChannelBindingType, Mechanism};
 
-/// What the client knows about channel binding (RFC 5802 §6), which decides the GS2 header.
-///
-/// Only the non-binding cases exist so far; `-PLUS` mechanisms will add a variant that carries
-/// the binding type and data (GS2 flag `p=`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
+/// What the client does about channel binding (RFC 5802 §6), which decides the GS2 header.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum ChannelBinding {
     /// The client does not support channel binding (GS2 flag `n`).
     #[default]
     None,
     /// The client could bind but the server did not offer a `-PLUS` mechanism (GS2 flag `y`).
     NotOffered,
+    /// The client binds to the TLS channel (GS2 flag `p=`, `-PLUS` mechanisms).
+    Bound {
+        /// The channel binding type.
+        kind: ChannelBindingType,
+        /// The channel binding data of this connection for that type.
+        data: Vec<u8>,
+    },
+}
+
+/// The channel binding data one TLS connection yields, by type.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChannelBindings {
+    /// Data per type; a type missing here is not available on this connection.
+    pub available: Vec<(ChannelBindingType, Vec<u8>)>,
+}
+
+impl ChannelBindings {
+    /// The data for `kind`, if this connection has it.
+    pub fn get(&self, kind: ChannelBindingType) -> Option<&[u8]> {
+        self.available
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, data)| data.as_slice())
+    }
+
+    /// The types this connection can bind with, in preference order.
+    pub fn types(&self) -> Vec<ChannelBindingType> {
+        ChannelBindingType::ALL
+            .into_iter()
+            .filter(|k| self.get(*k).is_some())
+            .collect()
+    }
 }
 
 /// Who the client authenticates as.
@@ -96,6 +124,12 @@ pub enum ClientMisbehaviour {
     /// The SCRAM client proof `p=` is wrong (every bit of the real proof flipped); a server must
     /// refuse it (RFC 5802 §5.1).
     WrongProof,
+    /// The channel binding data in `c=` belong to another connection (every bit flipped), as
+    /// a man in the middle would send them; a server must refuse (RFC 5802 §6).
+    ForeignChannelBinding,
+    /// The client says "y" (it could bind but the server offers no `-PLUS`) although the
+    /// server did offer `-PLUS`, as after a downgrade; a server must refuse (RFC 5802 §6).
+    DowngradeFlag,
 }
 
 impl Default for ClientOptions {
@@ -235,6 +269,11 @@ impl ClientError {
 pub struct ServerOptions {
     /// A fixed server nonce part, for tests; otherwise 18 random bytes in base64.
     pub nonce: Option<String>,
+    /// The channel binding data of this connection (empty without TLS).
+    pub channel_bindings: ChannelBindings,
+    /// Whether the server offered `-PLUS` mechanisms: then a client that says "y" (it could bind
+    /// but thinks the server cannot) is the victim of a downgrade and must be refused.
+    pub plus_offered: bool,
     /// A deliberate protocol violation to inject.
     pub misbehaviour: ServerMisbehaviour,
 }

@@ -38,9 +38,9 @@ impl ScramHash {
     pub(crate) fn of(mechanism: Mechanism) -> Option<ScramHash> {
         match mechanism {
             Mechanism::Plain => None,
-            Mechanism::ScramSha1 => Some(ScramHash::Sha1),
-            Mechanism::ScramSha256 => Some(ScramHash::Sha256),
-            Mechanism::ScramSha512 => Some(ScramHash::Sha512),
+            Mechanism::ScramSha1 | Mechanism::ScramSha1Plus => Some(ScramHash::Sha1),
+            Mechanism::ScramSha256 | Mechanism::ScramSha256Plus => Some(ScramHash::Sha256),
+            Mechanism::ScramSha512 | Mechanism::ScramSha512Plus => Some(ScramHash::Sha512),
         }
     }
 
@@ -121,10 +121,11 @@ impl ScramKeys {
 }
 
 /// The GS2 header (RFC 5802 §7 `gs2-header`) a client sends.
-fn gs2_header(binding: ChannelBinding, authzid: Option<&str>) -> String {
+fn gs2_header(binding: &ChannelBinding, authzid: Option<&str>) -> String {
     let flag = match binding {
-        ChannelBinding::None => "n",
-        ChannelBinding::NotOffered => "y",
+        ChannelBinding::None => "n".to_owned(),
+        ChannelBinding::NotOffered => "y".to_owned(),
+        ChannelBinding::Bound { kind, .. } => format!("p={kind}"),
     };
     match authzid {
         Some(a) => format!("{flag},a={},", encode_saslname(a)),
@@ -275,7 +276,15 @@ impl ScramClient {
         let salted = self.hash.hi(password.as_bytes(), &salt, iterations);
         let client_key = self.hash.hmac(&salted, b"Client Key");
         let stored_key = self.hash.hash(&client_key);
-        let without_proof = format!("c={},r={combined}", BASE64.encode(gs2_header));
+        let mut channel_binding = gs2_header.as_bytes().to_vec();
+        if let ChannelBinding::Bound { data, .. } = &self.binding {
+            if self.options.misbehaviour == ClientMisbehaviour::ForeignChannelBinding {
+                channel_binding.extend(data.iter().map(|b| !b));
+            } else {
+                channel_binding.extend_from_slice(data);
+            }
+        }
+        let without_proof = format!("c={},r={combined}", BASE64.encode(channel_binding));
         let auth_message = format!("{client_first_bare},{server_first},{without_proof}");
         let client_signature = self.hash.hmac(&stored_key, auth_message.as_bytes());
         let mut proof: Vec<u8> = client_key
@@ -354,7 +363,7 @@ impl ClientMechanism for ScramClient {
             Some(a) => Some(prepare(a, "authzid")?.into_owned()),
             None => None,
         };
-        let gs2_header = gs2_header(self.binding, authzid.as_deref());
+        let gs2_header = gs2_header(&self.binding, authzid.as_deref());
         let client_first_bare = format!("n={},r={nonce}", encode_saslname(&username));
         let message = format!("{gs2_header}{client_first_bare}").into_bytes();
         self.state = ClientState::SentClientFirst {
@@ -436,13 +445,65 @@ struct Exchange {
     authzid: Option<String>,
     known: bool,
     keys: ScramKeys,
-    gs2_header: String,
+    /// What `c=` must decode to: the GS2 header, plus the channel binding data for `p=`.
+    expected_binding: Vec<u8>,
     client_first_bare: String,
     server_first: String,
     combined_nonce: String,
 }
 
 impl ScramServer {
+    /// Checks the GS2 flag against the mechanism and what was offered (RFC 5802 §6); returns
+    /// the channel binding data `c=` must carry after the header.
+    fn check_gs2_flag(&self, flag: &str) -> Result<Vec<u8>, SaslFailure> {
+        let plus = self.mechanism.is_plus();
+        match flag {
+            "n" if plus => Err(SaslFailure::malformed(format!(
+                "client chose {} but the GS2 flag n says it does not bind the channel",
+                self.mechanism
+            ))),
+            "n" => Ok(Vec::new()),
+            "y" if plus => Err(SaslFailure::malformed(format!(
+                "client chose {} but the GS2 flag y says it does not bind the channel",
+                self.mechanism
+            ))),
+            "y" if self.options.plus_offered => Err(SaslFailure::not_authorized(
+                "downgrade: the client says the server offers no channel binding (GS2 flag y), \
+                 but the server offered -PLUS mechanisms (RFC 5802 §6)",
+            )),
+            "y" => Ok(Vec::new()),
+            _ => {
+                let Some(kind) = attribute(flag, 'p') else {
+                    return Err(SaslFailure::malformed(format!(
+                        "client-first-message GS2 flag is {flag:?}, not n, y or p="
+                    )));
+                };
+                if !plus {
+                    return Err(SaslFailure::malformed(format!(
+                        "client asked for channel binding ({flag}) with {}, which is not a -PLUS \
+                         mechanism",
+                        self.mechanism
+                    )));
+                }
+                let data = super::ChannelBindingType::from_name(kind)
+                    .and_then(|k| self.options.channel_bindings.get(k));
+                match data {
+                    Some(data) => Ok(data.to_vec()),
+                    None => Err(SaslFailure::not_authorized(format!(
+                        "channel binding type {kind:?} is not available on this connection \
+                         (available: {:?})",
+                        self.options
+                            .channel_bindings
+                            .types()
+                            .iter()
+                            .map(|t| t.name())
+                            .collect::<Vec<_>>()
+                    ))),
+                }
+            }
+        }
+    }
+
     pub(crate) fn new(mechanism: Mechanism, hash: ScramHash, options: ServerOptions) -> Self {
         ScramServer {
             mechanism,
@@ -468,21 +529,7 @@ impl ScramServer {
                 "client-first-message has no GS2 header (flag, authzid and two commas)",
             ));
         };
-        match flag {
-            "n" | "y" => {}
-            _ if attribute(flag, 'p').is_some() => {
-                return Err(SaslFailure::malformed(format!(
-                    "client asked for channel binding ({flag}) with {}, which is not a -PLUS \
-                     mechanism; channel binding is not supported yet",
-                    self.mechanism
-                )));
-            }
-            _ => {
-                return Err(SaslFailure::malformed(format!(
-                    "client-first-message GS2 flag is {flag:?}, not n, y or p="
-                )));
-            }
-        }
+        let binding_data = self.check_gs2_flag(flag)?;
         let requested_authzid = if authzid.is_empty() {
             None
         } else {
@@ -495,6 +542,8 @@ impl ScramServer {
             )
         };
         let gs2_header = format!("{flag},{authzid},");
+        let mut expected_binding = gs2_header.as_bytes().to_vec();
+        expected_binding.extend_from_slice(&binding_data);
 
         let mut fields = bare.split(',');
         let first = fields.next().unwrap_or_default();
@@ -554,7 +603,7 @@ impl ScramServer {
             authzid: requested_authzid,
             known,
             keys,
-            gs2_header,
+            expected_binding,
             client_first_bare: bare.to_owned(),
             server_first,
             combined_nonce,
@@ -587,11 +636,12 @@ impl ScramServer {
         let nonce = attribute(nonce_field, 'r').ok_or_else(|| {
             SaslFailure::malformed("client-final-message has no nonce r= after c=")
         })?;
-        if binding != exchange.gs2_header.as_bytes() {
+        if binding != exchange.expected_binding {
             return Err(SaslFailure::not_authorized(format!(
-                "channel binding c= decodes to {:?}, not the GS2 header {:?} of client-first",
+                "channel binding c= decodes to {:?}, not the GS2 header and binding data {:?} of \
+                 this connection (RFC 5802 §6)",
                 String::from_utf8_lossy(&binding),
-                exchange.gs2_header
+                String::from_utf8_lossy(&exchange.expected_binding)
             )));
         }
         if nonce != exchange.combined_nonce {
@@ -674,7 +724,8 @@ impl ServerMechanism for ScramServer {
 mod tests {
     use super::*;
     use crate::proto::sasl::{
-        FailureCondition, client_mechanism, client_mechanism_with_channel_binding, server_mechanism,
+        ChannelBindingType, ChannelBindings, FailureCondition, client_mechanism,
+        client_mechanism_with_channel_binding, server_mechanism,
     };
 
     const SHA1_CLIENT_NONCE: &str = "fyko+d2lbbFgONRv9qkxdawL";
@@ -1032,7 +1083,7 @@ mod tests {
             &store,
             ServerOptions {
                 misbehaviour: ServerMisbehaviour::WrongServerSignature,
-                nonce: None,
+                ..ServerOptions::default()
             },
         );
         assert_eq!(verdict, Ok(Err(ClientError::ServerSignatureMismatch)));
@@ -1246,9 +1297,147 @@ mod tests {
         let failure = server_failure(&[b"p=tls-unique,,n=user,r=abc"]);
         assert_eq!(failure.condition, FailureCondition::MalformedRequest);
         assert!(
-            failure.detail.contains("not supported"),
+            failure.detail.contains("not a -PLUS mechanism"),
             "{}",
             failure.detail
+        );
+    }
+
+    fn bound_round_trip(
+        client_data: &[u8],
+        server_data: &[u8],
+        plus_offered: bool,
+        mechanism: Mechanism,
+        binding: ChannelBinding,
+    ) -> Result<(), SaslFailure> {
+        let store = small_store();
+        let binding = match binding {
+            ChannelBinding::Bound { kind, .. } => ChannelBinding::Bound {
+                kind,
+                data: client_data.to_vec(),
+            },
+            other => other,
+        };
+        let mut client = client_mechanism_with_channel_binding(
+            mechanism,
+            credentials("juliet", "r0m30myr0m30"),
+            ClientOptions {
+                min_iterations: 1,
+                ..ClientOptions::default()
+            },
+            binding,
+        );
+        let mut server = server_mechanism(
+            mechanism,
+            ServerOptions {
+                channel_bindings: ChannelBindings {
+                    available: vec![(ChannelBindingType::TlsExporter, server_data.to_vec())],
+                },
+                plus_offered,
+                ..ServerOptions::default()
+            },
+        );
+        let first = challenge(server.step(&client.initial_response().unwrap(), &store)?);
+        let client_final = client.respond(&first).unwrap();
+        let (_, server_final) = success(server.step(&client_final, &store)?);
+        client.finish(&server_final).unwrap();
+        Ok(())
+    }
+
+    fn exporter() -> ChannelBinding {
+        ChannelBinding::Bound {
+            kind: ChannelBindingType::TlsExporter,
+            data: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn plus_round_trip_binds_the_exchange_to_the_channel_rfc5802_section_6() {
+        for mechanism in [
+            Mechanism::ScramSha1Plus,
+            Mechanism::ScramSha256Plus,
+            Mechanism::ScramSha512Plus,
+        ] {
+            assert_eq!(
+                bound_round_trip(
+                    b"same channel",
+                    b"same channel",
+                    true,
+                    mechanism,
+                    exporter()
+                ),
+                Ok(())
+            );
+        }
+    }
+
+    #[test]
+    fn server_refuses_binding_data_of_another_channel_rfc5802_section_6() {
+        let failure = bound_round_trip(
+            b"the client's channel",
+            b"the server's channel",
+            true,
+            Mechanism::ScramSha256Plus,
+            exporter(),
+        )
+        .unwrap_err();
+        assert_eq!(failure.condition, FailureCondition::NotAuthorized);
+        assert!(
+            failure.detail.contains("channel binding"),
+            "{}",
+            failure.detail
+        );
+    }
+
+    #[test]
+    fn server_that_offered_plus_refuses_the_y_flag_as_a_downgrade_rfc5802_section_6() {
+        let refused = bound_round_trip(
+            b"",
+            b"data",
+            true,
+            Mechanism::ScramSha256,
+            ChannelBinding::NotOffered,
+        )
+        .unwrap_err();
+        assert_eq!(refused.condition, FailureCondition::NotAuthorized);
+        assert!(refused.detail.contains("downgrade"), "{}", refused.detail);
+        let accepted = bound_round_trip(
+            b"",
+            b"data",
+            false,
+            Mechanism::ScramSha256,
+            ChannelBinding::NotOffered,
+        );
+        assert_eq!(accepted, Ok(()));
+    }
+
+    #[test]
+    fn plus_mechanism_without_p_flag_and_unknown_binding_types_are_refused() {
+        let no_binding = bound_round_trip(
+            b"",
+            b"data",
+            true,
+            Mechanism::ScramSha256Plus,
+            ChannelBinding::None,
+        )
+        .unwrap_err();
+        assert_eq!(no_binding.condition, FailureCondition::MalformedRequest);
+        let unavailable = bound_round_trip(
+            b"data",
+            b"data",
+            true,
+            Mechanism::ScramSha256Plus,
+            ChannelBinding::Bound {
+                kind: ChannelBindingType::TlsServerEndPoint,
+                data: Vec::new(),
+            },
+        )
+        .unwrap_err();
+        assert_eq!(unavailable.condition, FailureCondition::NotAuthorized);
+        assert!(
+            unavailable.detail.contains("not available"),
+            "{}",
+            unavailable.detail
         );
     }
 
