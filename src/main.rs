@@ -282,6 +282,8 @@ fn execute(plan: runner::Plan, args: &RunArgs) -> anyhow::Result<Tally> {
         return Err(e).context("writing reports failed");
     }
     let pki_dir = args.out.join("pki");
+    std::fs::create_dir_all(&pki_dir)
+        .with_context(|| format!("cannot create {}", pki_dir.display()))?;
     environment
         .catalogue
         .write_pem(&pki_dir)

@@ -116,14 +116,14 @@ fn run_writes_junit_json_and_redacted_transcripts_into_the_out_dir() {
         !stdout.contains('\u{1b}'),
         "NO_COLOR must give plain output"
     );
-    assert!(stdout.contains("11 cases in"), "{stdout}");
+    assert!(stdout.contains("15 cases in"), "{stdout}");
 
     let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
     assert!(junit.contains("<testsuite") && junit.contains("name=\"builtin-server\""));
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
     let results = json["results"].as_array().unwrap();
-    assert_eq!(results.len(), 11);
+    assert_eq!(results.len(), 15);
     for result in results {
         for field in [
             "scenario",

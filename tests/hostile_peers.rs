@@ -53,6 +53,8 @@ fn client_config() -> ClientConfig {
         mechanisms: vec![Mechanism::ScramSha256],
         username: "alice".to_owned(),
         password: "secret".to_owned(),
+        authzid: None,
+        channel_binding: None,
         sasl_options: ClientOptions::default(),
         require_tls: false,
         limits: Limits::default(),

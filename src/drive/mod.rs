@@ -13,9 +13,10 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 
 use crate::proto::client::{ClientConfig, ClientSession};
+use crate::proto::sasl::ChannelBindings;
 use crate::proto::server::{ServerConfig, ServerSession};
 use crate::proto::{Action, Direction, Session, SessionEnd, Side};
-use crate::scenario::{Step, Transport};
+use crate::scenario::{Step, TIMEOUT, Transport};
 use crate::transport::{Connection, ReadOutcome, TlsSetup};
 pub use transcript::{Transcript, TranscriptLine};
 
@@ -46,7 +47,7 @@ pub async fn initiate(
         Err(_) => {
             return Ok(SessionEnd::Rejected {
                 step: Step::Connect,
-                condition: "timeout".into(),
+                condition: TIMEOUT.into(),
                 by: Side::Peer,
                 detail: format!("no TCP connection to {address} within {timeout:?}"),
             });
@@ -54,13 +55,14 @@ pub async fn initiate(
     };
     disable_nagle(&tcp, transcript);
     let mut connection = Connection::Plain(tcp);
-    let direct_tls = config.transport == Transport::DirectTls;
-    if direct_tls
-        && let Some(end) = upgrade(&mut connection, tls, true, timeout, transcript).await?
-    {
-        return Ok(end);
+    let mut bindings = None;
+    if config.transport == Transport::DirectTls {
+        match upgrade(&mut connection, tls, true, timeout, transcript).await? {
+            Ok(established) => bindings = Some(established),
+            Err(end) => return Ok(end),
+        }
     }
-    let mut session = ClientSession::new(config, direct_tls);
+    let mut session = ClientSession::new(config, bindings);
     drive(
         &mut session,
         &mut connection,
@@ -89,12 +91,14 @@ pub async fn respond(
     }
     disable_nagle(&tcp, transcript);
     let mut connection = Connection::Plain(tcp);
-    if direct_tls
-        && let Some(end) = upgrade(&mut connection, tls, false, timeout, transcript).await?
-    {
-        return Ok(end);
+    let mut bindings = None;
+    if direct_tls {
+        match upgrade(&mut connection, tls, false, timeout, transcript).await? {
+            Ok(established) => bindings = Some(established),
+            Err(end) => return Ok(end),
+        }
     }
-    let mut session = ServerSession::new(config, direct_tls);
+    let mut session = ServerSession::new(config, bindings);
     drive(
         &mut session,
         &mut connection,
@@ -117,14 +121,15 @@ fn disable_nagle(tcp: &TcpStream, transcript: &Transcript) {
     }
 }
 
-/// Upgrades to TLS; `Ok(Some(end))` when the handshake failed for a protocol reason.
+/// Upgrades to TLS: `Ok(Ok(bindings))` with the connection's channel binding data, or
+/// `Ok(Err(end))` when the handshake failed for a protocol reason.
 async fn upgrade(
     connection: &mut Connection,
     tls: &TlsSetup,
     as_client: bool,
     timeout: Duration,
     transcript: &Transcript,
-) -> Result<Option<SessionEnd>, EnvironmentError> {
+) -> Result<Result<ChannelBindings, SessionEnd>, EnvironmentError> {
     transcript.record(Direction::Note, "TLS handshake starts");
     let result = if as_client {
         connection.upgrade_to_client_tls(tls, timeout).await
@@ -143,7 +148,17 @@ async fn upgrade(
                     format!("server certificate #{i}: {certificate}"),
                 );
             }
-            Ok(None)
+            let own_leaf = match tls {
+                TlsSetup::Server { chain, .. } => chain.first(),
+                TlsSetup::Client { .. } => None,
+            };
+            let bindings = connection.channel_bindings(own_leaf);
+            let types: Vec<&str> = bindings.types().iter().map(|t| t.name()).collect();
+            transcript.record(
+                Direction::Note,
+                format!("channel binding types available: [{}]", types.join(", ")),
+            );
+            Ok(Ok(bindings))
         }
         Err(failure) if failure.is_harness_error() => Err(EnvironmentError(failure.detail)),
         Err(failure) => {
@@ -160,7 +175,7 @@ async fn upgrade(
                 detail: failure.detail,
             };
             transcript.record(Direction::Note, format!("outcome: {end}"));
-            Ok(Some(end))
+            Ok(Err(end))
         }
     }
 }
@@ -186,12 +201,10 @@ async fn drive<S: Session>(
                     }
                 }
                 Action::StartTls => {
-                    if let Some(end) =
-                        upgrade(connection, tls, as_client, timeout, transcript).await?
-                    {
-                        return Ok(end);
+                    match upgrade(connection, tls, as_client, timeout, transcript).await? {
+                        Ok(bindings) => session.tls_established(bindings),
+                        Err(end) => return Ok(end),
                     }
-                    session.tls_established();
                 }
                 Action::Close => {
                     connection.shutdown(timeout).await;
@@ -216,7 +229,7 @@ async fn drive<S: Session>(
                 if session.end().is_none() {
                     return Ok(SessionEnd::Rejected {
                         step: session.step(),
-                        condition: "timeout".into(),
+                        condition: TIMEOUT.into(),
                         by: Side::Peer,
                         detail,
                     });

@@ -5,11 +5,14 @@
 //! must check: that STARTTLS is offered when required, that PLAIN is never used in the clear,
 //! that the SCRAM server proves itself, and that nothing is smuggled in after `<proceed/>`.
 
-use super::sasl::{self, ClientCredentials, ClientMechanism, ClientOptions};
+use super::sasl::{
+    self, ChannelBinding, ChannelBindingType, ChannelBindings, ClientCredentials, ClientMechanism,
+    ClientMisbehaviour, ClientOptions,
+};
 use super::session::{Core, decode_sasl};
 use super::xml::{self, Element, Limits, NS_CLIENT, NS_STREAM, StreamEvent, StreamHeader};
-use super::{Action, NS_BIND, NS_SASL, NS_TLS, Session, SessionEnd, Side, TraceEntry};
-use crate::scenario::{Mechanism, Step, Transport};
+use super::{Action, NS_BIND, NS_SASL, NS_SASL_CB, NS_TLS, Session, SessionEnd, Side, TraceEntry};
+use crate::scenario::{Mechanism, NOT_APPLICABLE, Step, Transport};
 
 /// The resource every client session asks to bind.
 pub const RESOURCE: &str = "xmpp-interop";
@@ -29,6 +32,11 @@ pub struct ClientConfig {
     pub username: String,
     /// The password (never written to the transcript).
     pub password: String,
+    /// The channel binding type to use with `-PLUS` mechanisms; `None` picks one the server
+    /// advertises (XEP-0440) and this connection has.
+    pub channel_binding: Option<ChannelBindingType>,
+    /// An authorization identity to ask for, if any (RFC 6120 §6.4.6).
+    pub authzid: Option<String>,
     /// SCRAM limits.
     pub sasl_options: ClientOptions,
     /// Refuse to authenticate on an unencrypted stream at all (a conforming client). When
@@ -55,6 +63,7 @@ pub struct ClientSession {
     core: Core,
     state: State,
     tls: bool,
+    bindings: ChannelBindings,
     authenticated: bool,
     mechanism: Option<Box<dyn ClientMechanism>>,
     chosen: Option<Mechanism>,
@@ -63,15 +72,16 @@ pub struct ClientSession {
 const BIND_ID: &str = "bind-1";
 
 impl ClientSession {
-    /// Starts a session; the stream header is queued right away. `tls_active` is true for
-    /// direct TLS, where the handshake happened before the session started.
-    pub fn new(config: ClientConfig, tls_active: bool) -> ClientSession {
+    /// Starts a session; the stream header is queued right away. `tls` holds the channel
+    /// bindings of a TLS connection set up before the session started (direct TLS).
+    pub fn new(config: ClientConfig, tls: Option<ChannelBindings>) -> ClientSession {
         let core = Core::new(config.limits, NS_CLIENT);
         let mut session = ClientSession {
             config,
             core,
             state: State::AwaitHeader,
-            tls: tls_active,
+            tls: tls.is_some(),
+            bindings: tls.unwrap_or_default(),
             authenticated: false,
             mechanism: None,
             chosen: None,
@@ -218,14 +228,48 @@ impl ClientSession {
             );
             return;
         }
+        let advertised_bindings: Vec<ChannelBindingType> = features
+            .child("sasl-channel-binding", NS_SASL_CB)
+            .map(|cb| {
+                cb.child_elements()
+                    .filter(|c| c.is("channel-binding", NS_SASL_CB))
+                    .filter_map(|c| c.attr("type").and_then(ChannelBindingType::from_name))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let binding_kind = self.binding_kind(&advertised_bindings);
         let chosen = self
             .config
             .mechanisms
             .iter()
             .copied()
+            .filter(|m| !m.is_plus() || binding_kind.is_some())
             .find(|m| offered.iter().any(|o| o == m.name()));
         let Some(wanted) = chosen else {
             let usable: Vec<&str> = self.config.mechanisms.iter().map(|m| m.name()).collect();
+            let plus_wanted_and_offered = self
+                .config
+                .mechanisms
+                .iter()
+                .any(|m| m.is_plus() && offered.iter().any(|o| o == m.name()));
+            if plus_wanted_and_offered && self.tls {
+                let types: Vec<&str> = self.bindings.types().iter().map(|t| t.name()).collect();
+                let wanted = self
+                    .config
+                    .channel_binding
+                    .map_or_else(|| "any".to_owned(), |k| k.to_string());
+                self.finish_with(
+                    "channel-binding-unavailable",
+                    Side::Local,
+                    format!(
+                        "the server offers [{}]; this client wants channel binding type {wanted} \
+                         but the connection has only [{}]",
+                        offered.join(", "),
+                        types.join(", ")
+                    ),
+                );
+                return;
+            }
             self.finish_with(
                 "mechanism-not-offered",
                 Side::Peer,
@@ -251,10 +295,52 @@ impl ClientSession {
         let credentials = ClientCredentials {
             username: self.config.username.clone(),
             password: self.config.password.clone(),
-            authzid: None,
+            authzid: self.config.authzid.clone(),
         };
-        let mut mechanism =
-            sasl::client_mechanism(wanted, credentials, self.config.sasl_options.clone());
+        let plus_offered = offered.iter().any(|o| o.ends_with("-PLUS"));
+        if self.config.sasl_options.misbehaviour == ClientMisbehaviour::DowngradeFlag
+            && !plus_offered
+        {
+            // Without a -PLUS offer, GS2 flag y is the truth rather than a downgrade: a server
+            // that accepts it is right, so there is nothing to test.
+            self.finish_with(
+                NOT_APPLICABLE,
+                Side::Local,
+                format!(
+                    "the server offers no -PLUS mechanism ({}), so the GS2 flag y is no downgrade",
+                    offered.join(", ")
+                ),
+            );
+            return;
+        }
+        let binding = match binding_kind {
+            Some(kind) if wanted.is_plus() => {
+                self.core.note(format!(
+                    "binding the exchange to the TLS channel with {kind}"
+                ));
+                ChannelBinding::Bound {
+                    kind,
+                    data: self
+                        .bindings
+                        .get(kind)
+                        .map(<[u8]>::to_vec)
+                        .unwrap_or_default(),
+                }
+            }
+            Some(_) if !plus_offered => ChannelBinding::NotOffered,
+            Some(_)
+                if self.config.sasl_options.misbehaviour == ClientMisbehaviour::DowngradeFlag =>
+            {
+                ChannelBinding::NotOffered
+            }
+            _ => ChannelBinding::None,
+        };
+        let mut mechanism = sasl::client_mechanism_with_channel_binding(
+            wanted,
+            credentials,
+            self.config.sasl_options.clone(),
+            binding,
+        );
         match mechanism.initial_response() {
             Ok(payload) => {
                 let shown = sasl::redact(wanted, true, &payload);
@@ -265,6 +351,21 @@ impl ClientSession {
                 self.state = State::AwaitSaslResult;
             }
             Err(e) => self.finish_with(e.code(), Side::Local, e.to_string()),
+        }
+    }
+
+    /// The channel binding type to use: the configured one if this connection has it, else
+    /// the first this connection has that the server advertised (XEP-0440), else the first
+    /// this connection has. `None` without TLS.
+    fn binding_kind(&self, advertised: &[ChannelBindingType]) -> Option<ChannelBindingType> {
+        let available = self.bindings.types();
+        match self.config.channel_binding {
+            Some(wanted) => available.into_iter().find(|k| *k == wanted),
+            None => available
+                .iter()
+                .copied()
+                .find(|k| advertised.contains(k))
+                .or_else(|| available.first().copied()),
         }
     }
 
@@ -307,6 +408,7 @@ impl ClientSession {
             Ok(payload) => payload,
             Err(e) => {
                 self.core.received(element);
+                self.core.send(&Element::new("abort", NS_SASL));
                 self.finish_with(
                     "malformed-challenge",
                     Side::Local,
@@ -481,8 +583,9 @@ impl Session for ClientSession {
             }
         }
     }
-    fn tls_established(&mut self) {
+    fn tls_established(&mut self, bindings: ChannelBindings) {
         self.tls = true;
+        self.bindings = bindings;
         self.open_stream();
     }
     fn peer_closed(&mut self) {

@@ -20,6 +20,8 @@ use crate::scenario::Step;
 pub const NS_TLS: &str = "urn:ietf:params:xml:ns:xmpp-tls";
 /// RFC 6120 §6: SASL.
 pub const NS_SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
+/// XEP-0440: SASL channel-binding type capability.
+pub const NS_SASL_CB: &str = "urn:xmpp:sasl-cb:0";
 /// RFC 6120 §7: resource binding.
 pub const NS_BIND: &str = "urn:ietf:params:xml:ns:xmpp-bind";
 /// RFC 6120 §8.3: stanza error conditions.
@@ -111,8 +113,9 @@ impl fmt::Display for SessionEnd {
 pub trait Session {
     /// Feeds bytes that arrived from the peer.
     fn receive(&mut self, bytes: &[u8]);
-    /// The TLS handshake requested by [`Action::StartTls`] succeeded.
-    fn tls_established(&mut self);
+    /// The TLS handshake requested by [`Action::StartTls`] succeeded; `bindings` is what the
+    /// connection offers for SASL channel binding.
+    fn tls_established(&mut self, bindings: sasl::ChannelBindings);
     /// The peer closed the TCP connection.
     fn peer_closed(&mut self);
     /// The next thing the IO layer must do.

@@ -11,23 +11,72 @@ use rand::Rng as _;
 
 use super::client::describe_header;
 use super::sasl::{
-    self, CredentialStore, FailureCondition, ServerMechanism, ServerOptions, ServerStep,
+    self, ChannelBindings, CredentialStore, FailureCondition, ServerMechanism, ServerOptions,
+    ServerStep,
 };
 use super::session::{Core, decode_sasl};
 use super::xml::{self, Element, Limits, NS_CLIENT, NS_STREAM, StreamEvent, StreamHeader};
-use super::{Action, NS_BIND, NS_SASL, NS_STANZAS, NS_TLS, Session, SessionEnd, Side, TraceEntry};
-use crate::scenario::{Mechanism, Step};
+use super::{
+    Action, NS_BIND, NS_SASL, NS_SASL_CB, NS_STANZAS, NS_TLS, Session, SessionEnd, Side, TraceEntry,
+};
+use crate::scenario::{Mechanism, Misbehaviour, Step};
+
+/// What a `sasl-malformed-base64` server sends as its first challenge.
+const NOT_BASE64: &str = "*** this is not base64 ***";
 
 /// Failed SASL attempts allowed before the server closes the stream.
 const MAX_SASL_ATTEMPTS: u32 = 3;
+
+/// The iteration count a `scram-low-iteration-count` server announces: below RFC 7677 §4's 4096.
+pub const LOW_ITERATION_COUNT: u32 = 1024;
+/// The iteration count a `scram-excessive-iteration-count` server announces.
+pub const EXCESSIVE_ITERATION_COUNT: u32 = 1_000_000_000;
 
 /// Deliberate violations of the server side.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ServerMisbehaviour {
     /// Offer no `<starttls/>` and offer the mechanisms on the unencrypted stream.
     pub strip_starttls: bool,
-    /// Send a wrong SCRAM server signature in `<success/>`.
-    pub wrong_server_signature: bool,
+    /// What the SASL exchange itself does wrong.
+    pub sasl: sasl::ServerMisbehaviour,
+    /// Send the first SASL challenge as text that is not base64.
+    pub malformed_base64: bool,
+}
+
+impl ServerMisbehaviour {
+    /// The server-side violations a scenario asks for (client-side ones are ignored here).
+    /// When several SASL violations are listed, the last one applies.
+    pub fn from_scenario(misbehave: &[Misbehaviour]) -> ServerMisbehaviour {
+        let mut result = ServerMisbehaviour::default();
+        for misbehaviour in misbehave {
+            match misbehaviour {
+                Misbehaviour::StripStarttls => result.strip_starttls = true,
+                Misbehaviour::SaslMalformedBase64 => result.malformed_base64 = true,
+                Misbehaviour::ScramWrongServerSignature => {
+                    result.sasl = sasl::ServerMisbehaviour::WrongServerSignature;
+                }
+                Misbehaviour::ScramAlteredNonce => {
+                    result.sasl = sasl::ServerMisbehaviour::AlteredNonce;
+                }
+                Misbehaviour::ScramLowIterationCount => {
+                    result.sasl =
+                        sasl::ServerMisbehaviour::AnnouncedIterations(LOW_ITERATION_COUNT);
+                }
+                Misbehaviour::ScramExcessiveIterationCount => {
+                    result.sasl =
+                        sasl::ServerMisbehaviour::AnnouncedIterations(EXCESSIVE_ITERATION_COUNT);
+                }
+                Misbehaviour::ScramSuccessWithoutFinal => {
+                    result.sasl = sasl::ServerMisbehaviour::SuccessWithoutFinal;
+                }
+                Misbehaviour::ScramWrongProof
+                | Misbehaviour::AuthzidOtherUser
+                | Misbehaviour::ScramForeignChannelBinding
+                | Misbehaviour::ScramDowngradeFlag => {}
+            }
+        }
+        result
+    }
 }
 
 /// What the server offers and how it behaves.
@@ -62,26 +111,30 @@ pub struct ServerSession {
     core: Core,
     state: State,
     tls: bool,
+    bindings: ChannelBindings,
     sasl: Option<Box<dyn ServerMechanism>>,
     sasl_mechanism: Option<Mechanism>,
     failed_attempts: u32,
+    challenges_sent: u32,
     authenticated_user: Option<String>,
     bound: bool,
 }
 
 impl ServerSession {
-    /// Starts a session. `tls_active` is true for direct TLS, where the handshake happened
-    /// before the session started.
-    pub fn new(config: ServerConfig, tls_active: bool) -> ServerSession {
+    /// Starts a session. `tls` holds the channel bindings of a TLS connection set up before
+    /// the session started (direct TLS).
+    pub fn new(config: ServerConfig, tls: Option<ChannelBindings>) -> ServerSession {
         let core = Core::new(config.limits, NS_CLIENT);
         ServerSession {
             config,
             core,
             state: State::AwaitHeader,
-            tls: tls_active,
+            tls: tls.is_some(),
+            bindings: tls.unwrap_or_default(),
             sasl: None,
             sasl_mechanism: None,
             failed_attempts: 0,
+            challenges_sent: 0,
             authenticated_user: None,
             bound: false,
         }
@@ -200,15 +253,38 @@ impl ServerSession {
                 );
             }
             if self.tls || self.config.misbehaviour.strip_starttls {
+                let offered = self.offered_mechanisms();
                 let mut mechanisms = Element::new("mechanisms", NS_SASL);
-                for mechanism in &self.config.mechanisms {
+                for mechanism in &offered {
                     mechanisms = mechanisms
                         .with_child(Element::new("mechanism", NS_SASL).with_text(mechanism.name()));
                 }
                 features = features.with_child(mechanisms);
+                if offered.iter().any(|m| m.is_plus()) {
+                    let mut types = Element::new("sasl-channel-binding", NS_SASL_CB);
+                    for kind in self.bindings.types() {
+                        types = types.with_child(
+                            Element::new("channel-binding", NS_SASL_CB)
+                                .with_attr("type", kind.name()),
+                        );
+                    }
+                    features = features.with_child(types);
+                }
             }
         }
         self.core.send(&features);
+    }
+
+    /// The configured mechanisms this connection can run: `-PLUS` ones only when the
+    /// connection has channel binding data.
+    fn offered_mechanisms(&self) -> Vec<Mechanism> {
+        let can_bind = !self.bindings.available.is_empty();
+        self.config
+            .mechanisms
+            .iter()
+            .copied()
+            .filter(|m| can_bind || !m.is_plus())
+            .collect()
     }
 
     fn on_element(&mut self, element: &Element) {
@@ -272,9 +348,10 @@ impl ServerSession {
         if element.is("abort", NS_SASL) {
             self.core.received(element);
             self.sasl = None;
-            self.send_failure(FailureCondition::Aborted, "the client aborted the exchange");
+            // The client ended the exchange: that, not our <failure/> reply, is the outcome.
             self.core
                 .reject("aborted", Side::Peer, "the client sent <abort/>");
+            self.send_failure(FailureCondition::Aborted, "the client aborted the exchange");
             return;
         }
         let payload = match decode_sasl(&element.text()) {
@@ -298,6 +375,14 @@ impl ServerSession {
         } else if element.is("response", NS_SASL) {
             self.core
                 .received_sasl(element, sasl::redact(shown_mechanism, true, &payload));
+            if let Some((condition, detail)) = self.accepted_bad_challenge() {
+                self.sasl = None;
+                self.core.reject(condition, Side::Local, detail.clone());
+                self.send_failure(FailureCondition::NotAuthorized, &detail);
+                self.core.close();
+                self.state = State::Done;
+                return;
+            }
             self.advance_sasl(&payload);
         } else {
             self.core.received(element);
@@ -308,8 +393,8 @@ impl ServerSession {
 
     fn on_auth(&mut self, requested: &str, mechanism: Option<Mechanism>, payload: &[u8]) {
         let offered = self.tls || self.config.misbehaviour.strip_starttls;
-        let Some(mechanism) = mechanism.filter(|m| offered && self.config.mechanisms.contains(m))
-        else {
+        let mechanisms = self.offered_mechanisms();
+        let Some(mechanism) = mechanism.filter(|m| offered && mechanisms.contains(m)) else {
             if !self.tls && !self.config.misbehaviour.strip_starttls {
                 self.send_failure(
                     FailureCondition::EncryptionRequired,
@@ -341,15 +426,14 @@ impl ServerSession {
             return;
         }
         let options = ServerOptions {
-            misbehaviour: if self.config.misbehaviour.wrong_server_signature {
-                sasl::ServerMisbehaviour::WrongServerSignature
-            } else {
-                sasl::ServerMisbehaviour::None
-            },
+            misbehaviour: self.config.misbehaviour.sasl,
+            channel_bindings: self.bindings.clone(),
+            plus_offered: mechanisms.iter().any(|m| m.is_plus()),
             ..ServerOptions::default()
         };
         self.sasl = Some(sasl::server_mechanism(mechanism, options));
         self.sasl_mechanism = Some(mechanism);
+        self.challenges_sent = 0;
         self.advance_sasl(payload);
     }
 
@@ -363,13 +447,37 @@ impl ServerSession {
         };
         match sasl.step(payload, &self.config.accounts) {
             Ok(ServerStep::Challenge(challenge)) => {
-                let shown = sasl::redact(mechanism, false, &challenge);
-                self.core
-                    .send_sasl(Element::new("challenge", NS_SASL), &challenge, shown);
+                let element = Element::new("challenge", NS_SASL);
+                // An empty challenge only asks for a missing initial response; count the rest.
+                if challenge.is_empty() {
+                    self.core
+                        .send_sasl(element, &challenge, "(empty)".to_owned());
+                    return;
+                }
+                if self.config.misbehaviour.malformed_base64 && self.challenges_sent == 0 {
+                    self.core.send(&element.with_text(NOT_BASE64));
+                } else {
+                    let shown = sasl::redact(mechanism, false, &challenge);
+                    self.core.send_sasl(element, &challenge, shown);
+                }
+                self.challenges_sent += 1;
+            }
+            Ok(ServerStep::Success {
+                authcid,
+                authzid: Some(authzid),
+                ..
+            }) if !self.may_act_as(&authcid, &authzid) => {
+                self.sasl = None;
+                let detail = format!(
+                    "{authcid:?} authenticated but asked to act as {authzid:?}, which it may not \
+                     (RFC 6120 §6.4.6)"
+                );
+                self.send_failure(FailureCondition::InvalidAuthzid, &detail);
             }
             Ok(ServerStep::Success {
                 authcid,
                 additional_data,
+                ..
             }) => {
                 let shown = sasl::redact(mechanism, false, &additional_data);
                 let success = Element::new("success", NS_SASL);
@@ -392,6 +500,48 @@ impl ServerSession {
                 self.sasl = None;
                 self.send_failure(failure.condition, &failure.detail);
             }
+        }
+    }
+
+    /// An account may act only as its own bare JID.
+    fn may_act_as(&self, authcid: &str, authzid: &str) -> bool {
+        authzid.eq_ignore_ascii_case(&format!("{authcid}@{}", self.config.domain))
+    }
+
+    /// When the client answered a challenge it should have refused: the condition and detail.
+    fn accepted_bad_challenge(&self) -> Option<(&'static str, String)> {
+        if self.challenges_sent == 0 {
+            return None;
+        }
+        if self.config.misbehaviour.malformed_base64 {
+            return Some((
+                "accepted-malformed-challenge",
+                format!(
+                    "the client answered a challenge that was not base64 ({NOT_BASE64:?}) instead \
+                     of aborting (RFC 6120 §6.4.2)"
+                ),
+            ));
+        }
+        match self.config.misbehaviour.sasl {
+            sasl::ServerMisbehaviour::AlteredNonce => Some((
+                "accepted-altered-nonce",
+                "the client answered a server-first message whose nonce does not start with its \
+                 own (RFC 5802 §5.1)"
+                    .to_owned(),
+            )),
+            sasl::ServerMisbehaviour::AnnouncedIterations(count) if count < 4096 => Some((
+                "accepted-low-iteration-count",
+                format!(
+                    "the client accepted an iteration count of {count}, below the 4096 of RFC 7677 §4"
+                ),
+            )),
+            sasl::ServerMisbehaviour::AnnouncedIterations(count) => Some((
+                "accepted-excessive-iteration-count",
+                format!(
+                    "the client computed {count} iterations instead of refusing the count as absurd"
+                ),
+            )),
+            _ => None,
         }
     }
 
@@ -467,8 +617,9 @@ impl Session for ServerSession {
             }
         }
     }
-    fn tls_established(&mut self) {
+    fn tls_established(&mut self, bindings: ChannelBindings) {
         self.tls = true;
+        self.bindings = bindings;
         self.state = State::AwaitHeader;
         self.core.step = Step::Stream;
     }

@@ -192,6 +192,17 @@ pub fn render(
             transcript_path(&result.target, &result.case.id).display()
         ));
     }
+    let mut skipped: Vec<&Arc<CaseResult>> = results
+        .iter()
+        .filter(|r| r.outcome == Outcome::Skip)
+        .collect();
+    skipped.sort_by(|a, b| (&a.case.id, &a.target).cmp(&(&b.case.id, &b.target)));
+    for result in skipped {
+        text.push_str(&format!(
+            "\nSKIP {} @ {}: {}\n",
+            result.case.id, result.target, result.observed
+        ));
+    }
     let cases = if tally.total() == 1 { "case" } else { "cases" };
     text.push_str(&format!(
         "\n{} {cases} in {:.2} s: {tally}\n",

@@ -11,12 +11,13 @@ use super::{CaseResult, Outcome, PlannedCase, RunEnvironment};
 use crate::drive::{self, EnvironmentError, Transcript, TranscriptLine};
 use crate::pki::IssuedChain;
 use crate::proto::client::ClientConfig;
-use crate::proto::sasl::ClientOptions;
+use crate::proto::sasl::{ClientMisbehaviour, ClientOptions};
 use crate::proto::server::{ServerConfig, ServerMisbehaviour};
 use crate::proto::xml::Limits;
 use crate::proto::{Direction, SessionEnd, Side};
 use crate::scenario::{
-    CaseSpec, Credentials, Misbehaviour, Observation, Party, Step, Transport, Trust,
+    CaseSpec, ChannelBindingType, Credentials, Misbehaviour, NOT_APPLICABLE, Observation, Party,
+    Step, TIMEOUT, Transport, Trust,
 };
 use crate::target::builtin::{ClientOrders, RunningClient, RunningServer};
 use crate::target::managed::{Instance, InstanceKey};
@@ -35,11 +36,17 @@ pub(super) async fn execute(planned: &PlannedCase, environment: &RunEnvironment)
             case.id, planned.target, planned.target.implementation, case.role, case.expect
         ),
     );
-    let result = match planned.target.kind {
-        TargetKind::Server => against_server(case, &planned.target, environment, &transcript).await,
-        TargetKind::Client => against_client(case, &planned.target, environment, &transcript)
-            .await
-            .map(Ran::Session),
+    let result = if let Some(reason) = unsupported(case) {
+        Ok(Ran::NotApplicable(reason.to_owned()))
+    } else {
+        match planned.target.kind {
+            TargetKind::Server => {
+                against_server(case, &planned.target, environment, &transcript).await
+            }
+            TargetKind::Client => against_client(case, &planned.target, environment, &transcript)
+                .await
+                .map(Ran::Session),
+        }
     };
     if let Some(key) = instance_key(planned) {
         environment.instances.release(&key);
@@ -51,17 +58,20 @@ pub(super) async fn execute(planned: &PlannedCase, environment: &RunEnvironment)
             started.elapsed(),
             transcript.lines(),
         ),
-        Ok(Ran::NotApplicable(reason)) => CaseResult {
-            case: Arc::clone(&planned.case),
-            target: planned.target.name.clone(),
-            outcome: Outcome::Skip,
-            step: None,
-            expected: planned.case.expect.to_string(),
-            observed: format!("not applicable: {reason}"),
-            duration: started.elapsed(),
-            transcript: transcript.lines(),
-            expected_deviation: planned.expected_deviation.clone(),
-        },
+        Ok(Ran::NotApplicable(reason)) => {
+            transcript.record(Direction::Note, format!("skipped: {reason}"));
+            CaseResult {
+                case: Arc::clone(&planned.case),
+                target: planned.target.name.clone(),
+                outcome: Outcome::Skip,
+                step: None,
+                expected: planned.case.expect.to_string(),
+                observed: format!("not run: {reason}"),
+                duration: started.elapsed(),
+                transcript: transcript.lines(),
+                expected_deviation: planned.expected_deviation.clone(),
+            }
+        }
         Err(e) => harness_failure(planned, e.0, started.elapsed(), transcript.lines()),
     }
 }
@@ -84,6 +94,16 @@ pub(super) fn instance_key(planned: &PlannedCase) -> Option<InstanceKey> {
         }),
         _ => None,
     }
+}
+
+/// Why the harness cannot run this case at all, if it cannot.
+fn unsupported(case: &CaseSpec) -> Option<&'static str> {
+    (case.sasl.mechanism.is_plus()
+        && case.sasl.channel_binding == Some(ChannelBindingType::TlsUnique))
+    .then_some(
+        "tls-unique channel binding needs the first TLS Finished message, which rustls does \
+             not expose (and TLS 1.3 does not define)",
+    )
 }
 
 /// The `error` result of a case the harness could not run.
@@ -112,7 +132,13 @@ fn verdict(
     duration: Duration,
     transcript: Vec<TranscriptLine>,
 ) -> CaseResult {
-    let outcome = if observation.satisfies(&planned.case.expect) {
+    let not_applicable = matches!(
+        &observation,
+        Observation::Rejected { condition, .. } if condition == NOT_APPLICABLE
+    );
+    let outcome = if not_applicable {
+        Outcome::Skip
+    } else if observation.satisfies(&planned.case.expect) {
         Outcome::Pass
     } else {
         Outcome::Fail
@@ -315,7 +341,15 @@ async fn against_server(
         mechanisms: vec![case.sasl.mechanism],
         username,
         password,
-        sasl_options: ClientOptions::default(),
+        authzid: case
+            .misbehave
+            .contains(&Misbehaviour::AuthzidOtherUser)
+            .then(|| format!("mallory@{}", endpoint.domain)),
+        channel_binding: case.sasl.channel_binding,
+        sasl_options: ClientOptions {
+            misbehaviour: client_misbehaviour(&case.misbehave),
+            ..ClientOptions::default()
+        },
         require_tls: false,
         limits: Limits::default(),
     };
@@ -340,6 +374,22 @@ async fn against_server(
         ServerHandle::External => {}
     }
     end.map(Ran::Session)
+}
+
+/// The client-side SASL violation a case asks for (the last one listed wins).
+fn client_misbehaviour(misbehave: &[Misbehaviour]) -> ClientMisbehaviour {
+    misbehave
+        .iter()
+        .rev()
+        .find_map(|m| match m {
+            Misbehaviour::ScramWrongProof => Some(ClientMisbehaviour::WrongProof),
+            Misbehaviour::ScramForeignChannelBinding => {
+                Some(ClientMisbehaviour::ForeignChannelBinding)
+            }
+            Misbehaviour::ScramDowngradeFlag => Some(ClientMisbehaviour::DowngradeFlag),
+            _ => None,
+        })
+        .unwrap_or_default()
 }
 
 /// The harness is the server; the target is a client.
@@ -388,7 +438,7 @@ async fn against_client(
             client.finish().await;
             return Ok(SessionEnd::Rejected {
                 step: Step::Connect,
-                condition: "timeout".into(),
+                condition: TIMEOUT.into(),
                 by: Side::Peer,
                 detail: format!(
                     "the client did not connect within {:?}",
@@ -402,12 +452,7 @@ async fn against_client(
         starttls_available: case.transport == Transport::Starttls,
         mechanisms: vec![case.sasl.mechanism],
         accounts: Arc::clone(&environment.accounts),
-        misbehaviour: ServerMisbehaviour {
-            strip_starttls: case.misbehave.contains(&Misbehaviour::StripStarttls),
-            wrong_server_signature: case
-                .misbehave
-                .contains(&Misbehaviour::ScramWrongServerSignature),
-        },
+        misbehaviour: ServerMisbehaviour::from_scenario(&case.misbehave),
         limits: Limits::default(),
     };
     let direct_tls = case.transport == Transport::DirectTls;

@@ -370,30 +370,19 @@ impl fmt::Display for Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{CertificateProfile, Expectation, KeyType, Role, Sasl, Transport, Trust};
     use expectations::DeviationOutcome;
+
+    /// A shipped case, so that these tests follow the scenario model as it grows.
+    fn shipped_case() -> CaseSpec {
+        let scenarios =
+            crate::scenario::load_path(std::path::Path::new("scenarios/c2s/wrong-password.yaml"))
+                .unwrap();
+        scenarios[0].cases[0].clone()
+    }
 
     fn result(outcome: Outcome, deviation: bool) -> CaseResult {
         CaseResult {
-            case: Arc::new(CaseSpec {
-                id: "c2s-x/plain".to_owned(),
-                scenario: "c2s-x".to_owned(),
-                title: String::new(),
-                spec: Vec::new(),
-                tags: Vec::new(),
-                source: "x.yaml".into(),
-                role: Role::Client,
-                transport: Transport::Starttls,
-                certificate: CertificateProfile::SelfSigned,
-                key: KeyType::EcdsaP256,
-                trust: Trust::ChainRoot,
-                sasl: Sasl {
-                    mechanism: crate::scenario::Mechanism::Plain,
-                    credentials: crate::scenario::Credentials::Valid,
-                },
-                misbehave: Vec::new(),
-                expect: Expectation::Authenticated,
-            }),
+            case: Arc::new(shipped_case()),
             target: "prosody".to_owned(),
             outcome,
             step: None,

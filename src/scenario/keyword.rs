@@ -97,6 +97,10 @@ impl Keyword for Mechanism {
         Mechanism::Plain,
         Mechanism::ScramSha1,
         Mechanism::ScramSha256,
+        Mechanism::ScramSha512,
+        Mechanism::ScramSha1Plus,
+        Mechanism::ScramSha256Plus,
+        Mechanism::ScramSha512Plus,
     ];
 
     fn keyword(self) -> &'static str {
@@ -124,12 +128,30 @@ impl Keyword for Misbehaviour {
     const ALL: &'static [Self] = &[
         Misbehaviour::ScramWrongServerSignature,
         Misbehaviour::StripStarttls,
+        Misbehaviour::ScramAlteredNonce,
+        Misbehaviour::ScramLowIterationCount,
+        Misbehaviour::ScramExcessiveIterationCount,
+        Misbehaviour::SaslMalformedBase64,
+        Misbehaviour::ScramSuccessWithoutFinal,
+        Misbehaviour::ScramWrongProof,
+        Misbehaviour::AuthzidOtherUser,
+        Misbehaviour::ScramForeignChannelBinding,
+        Misbehaviour::ScramDowngradeFlag,
     ];
 
     fn keyword(self) -> &'static str {
         match self {
             Misbehaviour::ScramWrongServerSignature => "scram-wrong-server-signature",
             Misbehaviour::StripStarttls => "strip-starttls",
+            Misbehaviour::ScramAlteredNonce => "scram-altered-nonce",
+            Misbehaviour::ScramLowIterationCount => "scram-low-iteration-count",
+            Misbehaviour::ScramExcessiveIterationCount => "scram-excessive-iteration-count",
+            Misbehaviour::SaslMalformedBase64 => "sasl-malformed-base64",
+            Misbehaviour::ScramSuccessWithoutFinal => "scram-success-without-final",
+            Misbehaviour::ScramWrongProof => "scram-wrong-proof",
+            Misbehaviour::AuthzidOtherUser => "authzid-other-user",
+            Misbehaviour::ScramForeignChannelBinding => "scram-foreign-channel-binding",
+            Misbehaviour::ScramDowngradeFlag => "scram-downgrade-flag",
         }
     }
 }

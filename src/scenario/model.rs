@@ -81,11 +81,27 @@ pub enum Mechanism {
     /// RFC 7677.
     #[serde(rename = "SCRAM-SHA-256")]
     ScramSha256,
+    /// RFC 5802 with SHA-512 (IANA-registered, draft-melnikov-scram-sha-512).
+    #[serde(rename = "SCRAM-SHA-512")]
+    ScramSha512,
+    /// SCRAM-SHA-1 with channel binding (RFC 5802 §6).
+    #[serde(rename = "SCRAM-SHA-1-PLUS")]
+    ScramSha1Plus,
+    /// SCRAM-SHA-256 with channel binding (RFC 7677).
+    #[serde(rename = "SCRAM-SHA-256-PLUS")]
+    ScramSha256Plus,
+    /// SCRAM-SHA-512 with channel binding.
+    #[serde(rename = "SCRAM-SHA-512-PLUS")]
+    ScramSha512Plus,
 }
 
 impl Mechanism {
     /// Every mechanism, in the order a client prefers them (strongest first).
-    pub const ALL: [Mechanism; 3] = [
+    pub const ALL: [Mechanism; 7] = [
+        Mechanism::ScramSha512Plus,
+        Mechanism::ScramSha256Plus,
+        Mechanism::ScramSha1Plus,
+        Mechanism::ScramSha512,
         Mechanism::ScramSha256,
         Mechanism::ScramSha1,
         Mechanism::Plain,
@@ -97,7 +113,19 @@ impl Mechanism {
             Mechanism::Plain => "PLAIN",
             Mechanism::ScramSha1 => "SCRAM-SHA-1",
             Mechanism::ScramSha256 => "SCRAM-SHA-256",
+            Mechanism::ScramSha512 => "SCRAM-SHA-512",
+            Mechanism::ScramSha1Plus => "SCRAM-SHA-1-PLUS",
+            Mechanism::ScramSha256Plus => "SCRAM-SHA-256-PLUS",
+            Mechanism::ScramSha512Plus => "SCRAM-SHA-512-PLUS",
         }
+    }
+
+    /// Whether this is a `-PLUS` mechanism, which binds the exchange to the TLS channel.
+    pub fn is_plus(self) -> bool {
+        matches!(
+            self,
+            Mechanism::ScramSha1Plus | Mechanism::ScramSha256Plus | Mechanism::ScramSha512Plus
+        )
     }
 
     /// The mechanism with this IANA name, if the harness knows it.
@@ -107,6 +135,49 @@ impl Mechanism {
 }
 
 impl fmt::Display for Mechanism {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A channel binding type (RFC 5056 §7, IANA "Channel-Binding Types").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChannelBindingType {
+    /// RFC 9266: an exporter value of the TLS 1.3 connection.
+    TlsExporter,
+    /// RFC 5929 §4: the hash of the server's certificate.
+    TlsServerEndPoint,
+    /// RFC 5929 §3: the first TLS Finished message; cannot be had from rustls.
+    TlsUnique,
+}
+
+impl ChannelBindingType {
+    /// Every type, in the order a client prefers them.
+    pub const ALL: [ChannelBindingType; 3] = [
+        ChannelBindingType::TlsExporter,
+        ChannelBindingType::TlsServerEndPoint,
+        ChannelBindingType::TlsUnique,
+    ];
+
+    /// The registered name, as in `p=` and XEP-0440's `type` attribute.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChannelBindingType::TlsExporter => "tls-exporter",
+            ChannelBindingType::TlsServerEndPoint => "tls-server-end-point",
+            ChannelBindingType::TlsUnique => "tls-unique",
+        }
+    }
+
+    /// The type with this registered name.
+    pub fn from_name(name: &str) -> Option<ChannelBindingType> {
+        ChannelBindingType::ALL
+            .into_iter()
+            .find(|t| t.name() == name)
+    }
+}
+
+impl fmt::Display for ChannelBindingType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
@@ -134,6 +205,10 @@ pub struct Sasl {
     /// Which credentials the client side presents.
     #[serde(default)]
     pub credentials: Credentials,
+    /// The channel binding type a `-PLUS` mechanism uses; `None` lets the client choose from
+    /// what the server advertises (XEP-0440).
+    #[serde(default, rename = "channel-binding")]
+    pub channel_binding: Option<ChannelBindingType>,
 }
 
 /// A deliberate protocol violation the harness injects (never the target).
@@ -146,13 +221,52 @@ pub enum Misbehaviour {
     /// Harness as server: no `<starttls/>` is offered and PLAIN is offered in the clear; a
     /// conforming client must not send credentials (RFC 6120 §5.3.1, §13.8).
     StripStarttls,
+    /// Harness as server: the SCRAM server-first nonce does not start with the client's nonce
+    /// (RFC 5802 §5.1); a conforming client must abort.
+    ScramAlteredNonce,
+    /// Harness as server: SCRAM announces 1024 iterations, below the 4096 of RFC 7677 §4; a
+    /// careful client refuses.
+    ScramLowIterationCount,
+    /// Harness as server: SCRAM announces 10^9 iterations; a client must refuse rather than
+    /// spin for minutes.
+    ScramExcessiveIterationCount,
+    /// Harness as server: the first SASL challenge is not valid base64 (RFC 6120 §6.4.2); a
+    /// conforming client aborts the exchange.
+    SaslMalformedBase64,
+    /// Harness as server: `<success/>` carries no SCRAM server-final message, so the server
+    /// never proves it knows the password (RFC 5802 §5.1, RFC 6120 §6.4.6).
+    ScramSuccessWithoutFinal,
+    /// Harness as client: the SCRAM client proof is wrong; a conforming server answers
+    /// `<not-authorized/>` (RFC 5802 §5.1, RFC 6120 §6.5.10).
+    ScramWrongProof,
+    /// Harness as client: the authorization identity names another user; a conforming server
+    /// answers `<invalid-authzid/>` (RFC 6120 §6.4.6, §6.5.6).
+    AuthzidOtherUser,
+    /// Harness as client with a `-PLUS` mechanism: the channel binding data belong to another
+    /// connection, as a man in the middle would send them; a conforming server refuses
+    /// (RFC 5802 §6).
+    ScramForeignChannelBinding,
+    /// Harness as client with a non-PLUS SCRAM mechanism: the GS2 flag says "y" (the server
+    /// offers no channel binding) although it offered `-PLUS`; a conforming server detects the
+    /// downgrade and refuses (RFC 5802 §6).
+    ScramDowngradeFlag,
 }
 
 impl Misbehaviour {
     /// The role the harness must play to inject this misbehaviour.
     pub fn role(self) -> Role {
         match self {
-            Misbehaviour::ScramWrongServerSignature | Misbehaviour::StripStarttls => Role::Server,
+            Misbehaviour::ScramWrongServerSignature
+            | Misbehaviour::StripStarttls
+            | Misbehaviour::ScramAlteredNonce
+            | Misbehaviour::ScramLowIterationCount
+            | Misbehaviour::ScramExcessiveIterationCount
+            | Misbehaviour::SaslMalformedBase64
+            | Misbehaviour::ScramSuccessWithoutFinal => Role::Server,
+            Misbehaviour::ScramWrongProof
+            | Misbehaviour::AuthzidOtherUser
+            | Misbehaviour::ScramForeignChannelBinding
+            | Misbehaviour::ScramDowngradeFlag => Role::Client,
         }
     }
 }
@@ -254,6 +368,14 @@ impl fmt::Display for Expectation {
     }
 }
 
+/// The condition of a session that ended because the peer sent nothing in time.
+pub const TIMEOUT: &str = "timeout";
+
+/// The harness's condition for a case that turned out not to apply to this peer (for example a
+/// channel-binding downgrade against a server that offers no `-PLUS` mechanism): the verdict is
+/// `skip`, never `pass` or `fail`.
+pub const NOT_APPLICABLE: &str = "not-applicable";
+
 /// What actually happened in a case, as the harness saw it on the wire.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "outcome")]
@@ -290,9 +412,13 @@ impl Observation {
                 },
                 Expectation::Rejected(want),
             ) => {
-                *step == want.step
-                    && want.condition.as_deref().is_none_or(|c| c == condition)
-                    && want.by.is_none_or(|b| b == *by)
+                // A peer that stalls is never conforming unless the scenario says so: an
+                // expectation without a condition must not be met by a hang.
+                let condition_ok = match want.condition.as_deref() {
+                    Some(wanted) => wanted == condition,
+                    None => condition != TIMEOUT,
+                };
+                *step == want.step && condition_ok && want.by.is_none_or(|b| b == *by)
             }
             _ => false,
         }
@@ -370,4 +496,43 @@ pub struct CaseSpec {
     pub misbehave: Vec<Misbehaviour>,
     /// How the session must end.
     pub expect: Expectation,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(condition: &str, by: Party) -> Observation {
+        Observation::Rejected {
+            step: Step::Sasl,
+            condition: condition.to_owned(),
+            by,
+            detail: String::new(),
+        }
+    }
+
+    fn expect(condition: Option<&str>, by: Option<Party>) -> Expectation {
+        Expectation::Rejected(Rejection {
+            step: Step::Sasl,
+            condition: condition.map(str::to_owned),
+            by,
+        })
+    }
+
+    #[test]
+    fn fields_left_out_of_an_expectation_match_anything() {
+        let observed = rejected("aborted", Party::Target);
+        assert!(observed.satisfies(&expect(None, None)));
+        assert!(observed.satisfies(&expect(Some("aborted"), Some(Party::Target))));
+        assert!(!observed.satisfies(&expect(Some("closed"), None)));
+        assert!(!observed.satisfies(&expect(None, Some(Party::Harness))));
+        assert!(!observed.satisfies(&Expectation::Authenticated));
+    }
+
+    #[test]
+    fn a_peer_that_stalls_meets_only_an_expectation_that_names_the_timeout() {
+        let stalled = rejected(TIMEOUT, Party::Target);
+        assert!(!stalled.satisfies(&expect(None, Some(Party::Target))));
+        assert!(stalled.satisfies(&expect(Some(TIMEOUT), Some(Party::Target))));
+    }
 }

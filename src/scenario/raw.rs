@@ -10,8 +10,8 @@ use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde_saphyr::Spanned;
 
 use super::model::{
-    CertificateProfile, Credentials, Expectation, KeyType, Mechanism, Misbehaviour, Role,
-    Transport, Trust,
+    CertificateProfile, ChannelBindingType, Credentials, Expectation, KeyType, Mechanism,
+    Misbehaviour, Role, Transport, Trust,
 };
 
 /// One scenario file, as parsed.
@@ -56,6 +56,9 @@ pub(crate) struct RawSasl {
     pub mechanism: Option<Spanned<Mechanism>>,
     /// `sasl.credentials:`
     pub credentials: Option<Spanned<Credentials>>,
+    /// `sasl.channel-binding:`
+    #[serde(rename = "channel-binding")]
+    pub channel_binding: Option<Spanned<ChannelBindingType>>,
 }
 
 /// One `matrix:` entry: where its key is, and its located values.

@@ -202,6 +202,9 @@ pub(crate) fn resolve(
     let sasl = raw.sasl.as_ref();
     let top_mechanism = sasl.and_then(|s| s.value.mechanism.as_ref());
     let top_credentials = sasl.and_then(|s| s.value.credentials.as_ref());
+    let channel_binding = sasl
+        .and_then(|s| s.value.channel_binding.as_ref())
+        .map(|s| s.value);
     let matrix = raw.matrix.as_ref().map(|m| &m.value);
 
     if let Some(m) = &raw.matrix {
@@ -415,6 +418,7 @@ pub(crate) fn resolve(
                                 sasl: Sasl {
                                     mechanism: me,
                                     credentials: cr,
+                                    channel_binding,
                                 },
                                 misbehave: misbehave.clone(),
                                 expect: expect.clone(),

@@ -119,6 +119,8 @@ impl RunningClient {
             mechanisms: Mechanism::ALL.to_vec(),
             username: ACCOUNT_USERNAME.to_owned(),
             password: orders.password,
+            authzid: None,
+            channel_binding: None,
             sasl_options: ClientOptions::default(),
             require_tls: true,
             limits: Limits::default(),

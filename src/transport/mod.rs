@@ -4,16 +4,20 @@
 //! requires (RFC 6120 §5.4.3.3), or be wrapped in TLS from the first byte (XEP-0368). Every read
 //! takes a time limit; the caller decides what a timeout means.
 
+pub mod binding;
 pub mod tls;
 
 use std::io;
 use std::time::Duration;
 
+use rustls::pki_types::CertificateDer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 pub use tls::{HandshakeFailure, TlsFacts, TlsSetup};
+
+use crate::proto::sasl::ChannelBindings;
 
 /// Size of one read from the socket.
 const READ_CHUNK: usize = 16 * 1024;
@@ -111,6 +115,23 @@ impl Connection {
         };
         // A peer that already went away makes shutdown fail; there is nothing left to report.
         let _ = tokio::time::timeout(limit, shutdown).await;
+    }
+
+    /// The channel binding data of this connection (empty when it is not TLS). `own_leaf` is
+    /// this side's certificate, needed for `tls-server-end-point` on the server side.
+    pub fn channel_bindings(&self, own_leaf: Option<&CertificateDer<'_>>) -> ChannelBindings {
+        match self {
+            Connection::ClientTls(stream) => {
+                let (_, connection) = stream.get_ref();
+                let leaf = connection.peer_certificates().and_then(|c| c.first());
+                binding::channel_bindings(&binding::ExporterSource::Client(connection), leaf)
+            }
+            Connection::ServerTls(stream) => {
+                let (_, connection) = stream.get_ref();
+                binding::channel_bindings(&binding::ExporterSource::Server(connection), own_leaf)
+            }
+            Connection::Plain(_) | Connection::Gone => ChannelBindings::default(),
+        }
     }
 
     /// Upgrades a plain connection to TLS as the client (STARTTLS or direct TLS).

@@ -37,20 +37,48 @@ use std::fmt;
 
 pub use self::redact::redact;
 pub use self::store::CredentialStore;
-pub use crate::scenario::Mechanism;
+pub use crate::scenario::{ChannelBindingType, Mechanism};
 
-/// What the client knows about channel binding (RFC 5802 §6), which decides the GS2 header.
-///
-/// Only the non-binding cases exist so far; `-PLUS` mechanisms will add a variant that carries
-/// the binding type and data (GS2 flag `p=`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
+/// What the client does about channel binding (RFC 5802 §6), which decides the GS2 header.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum ChannelBinding {
     /// The client does not support channel binding (GS2 flag `n`).
     #[default]
     None,
     /// The client could bind but the server did not offer a `-PLUS` mechanism (GS2 flag `y`).
     NotOffered,
+    /// The client binds to the TLS channel (GS2 flag `p=`, `-PLUS` mechanisms).
+    Bound {
+        /// The channel binding type.
+        kind: ChannelBindingType,
+        /// The channel binding data of this connection for that type.
+        data: Vec<u8>,
+    },
+}
+
+/// The channel binding data one TLS connection yields, by type.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChannelBindings {
+    /// Data per type; a type missing here is not available on this connection.
+    pub available: Vec<(ChannelBindingType, Vec<u8>)>,
+}
+
+impl ChannelBindings {
+    /// The data for `kind`, if this connection has it.
+    pub fn get(&self, kind: ChannelBindingType) -> Option<&[u8]> {
+        self.available
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, data)| data.as_slice())
+    }
+
+    /// The types this connection can bind with, in preference order.
+    pub fn types(&self) -> Vec<ChannelBindingType> {
+        ChannelBindingType::ALL
+            .into_iter()
+            .filter(|k| self.get(*k).is_some())
+            .collect()
+    }
 }
 
 /// Who the client authenticates as.
@@ -83,6 +111,25 @@ pub struct ClientOptions {
     pub min_iterations: u32,
     /// A fixed client nonce, for tests; otherwise 24 random bytes in base64.
     pub nonce: Option<String>,
+    /// A deliberate protocol violation to inject.
+    pub misbehaviour: ClientMisbehaviour,
+}
+
+/// A deliberate violation the client side commits, to see whether the server notices.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ClientMisbehaviour {
+    /// Behave.
+    #[default]
+    None,
+    /// The SCRAM client proof `p=` is wrong (every bit of the real proof flipped); a server must
+    /// refuse it (RFC 5802 §5.1).
+    WrongProof,
+    /// The channel binding data in `c=` belong to another connection (every bit flipped), as
+    /// a man in the middle would send them; a server must refuse (RFC 5802 §6).
+    ForeignChannelBinding,
+    /// The client says "y" (it could bind but the server offers no `-PLUS`) although the
+    /// server did offer `-PLUS`, as after a downgrade; a server must refuse (RFC 5802 §6).
+    DowngradeFlag,
 }
 
 impl Default for ClientOptions {
@@ -91,6 +138,7 @@ impl Default for ClientOptions {
             max_iterations: 100_000,
             min_iterations: 4096,
             nonce: None,
+            misbehaviour: ClientMisbehaviour::None,
         }
     }
 }
@@ -128,18 +176,11 @@ pub fn client_mechanism_with_channel_binding(
     options: ClientOptions,
     binding: ChannelBinding,
 ) -> Box<dyn ClientMechanism> {
-    match mechanism {
-        Mechanism::Plain => Box::new(plain::PlainClient::new(credentials)),
-        Mechanism::ScramSha1 => Box::new(scram::ScramClient::new(
+    match scram::ScramHash::of(mechanism) {
+        None => Box::new(plain::PlainClient::new(credentials)),
+        Some(hash) => Box::new(scram::ScramClient::new(
             mechanism,
-            scram::ScramHash::Sha1,
-            credentials,
-            options,
-            binding,
-        )),
-        Mechanism::ScramSha256 => Box::new(scram::ScramClient::new(
-            mechanism,
-            scram::ScramHash::Sha256,
+            hash,
             credentials,
             options,
             binding,
@@ -228,6 +269,11 @@ impl ClientError {
 pub struct ServerOptions {
     /// A fixed server nonce part, for tests; otherwise 18 random bytes in base64.
     pub nonce: Option<String>,
+    /// The channel binding data of this connection (empty without TLS).
+    pub channel_bindings: ChannelBindings,
+    /// Whether the server offered `-PLUS` mechanisms: then a client that says "y" (it could bind
+    /// but thinks the server cannot) is the victim of a downgrade and must be refused.
+    pub plus_offered: bool,
     /// A deliberate protocol violation to inject.
     pub misbehaviour: ServerMisbehaviour,
 }
@@ -241,6 +287,13 @@ pub enum ServerMisbehaviour {
     /// The server-final message carries a wrong `v=` (the real signature with every bit
     /// flipped).
     WrongServerSignature,
+    /// The server-first nonce does not start with the client's nonce (RFC 5802 §5.1).
+    AlteredNonce,
+    /// The server-first message announces this iteration count instead of the stored one; a
+    /// client must refuse counts below 4096 (RFC 7677 §4) and absurd ones rather than spin.
+    AnnouncedIterations(u32),
+    /// `<success/>` carries no server-final message, so the server never proves itself.
+    SuccessWithoutFinal,
 }
 
 /// What the server side sends next.
@@ -252,6 +305,9 @@ pub enum ServerStep {
     Success {
         /// The authenticated identity (the SASLprepped username).
         authcid: String,
+        /// The authorization identity the client asked for, if any; the caller decides whether
+        /// `authcid` may act as it (RFC 6120 §6.4.6).
+        authzid: Option<String>,
         /// Additional data with success (the SCRAM server-final message).
         additional_data: Vec<u8>,
     },
@@ -270,18 +326,9 @@ pub trait ServerMechanism: Send {
 
 /// Starts the server side of `mechanism`.
 pub fn server_mechanism(mechanism: Mechanism, options: ServerOptions) -> Box<dyn ServerMechanism> {
-    match mechanism {
-        Mechanism::Plain => Box::new(plain::PlainServer::new()),
-        Mechanism::ScramSha1 => Box::new(scram::ScramServer::new(
-            mechanism,
-            scram::ScramHash::Sha1,
-            options,
-        )),
-        Mechanism::ScramSha256 => Box::new(scram::ScramServer::new(
-            mechanism,
-            scram::ScramHash::Sha256,
-            options,
-        )),
+    match scram::ScramHash::of(mechanism) {
+        None => Box::new(plain::PlainServer::new()),
+        Some(hash) => Box::new(scram::ScramServer::new(mechanism, hash, options)),
     }
 }
 

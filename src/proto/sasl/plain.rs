@@ -1,8 +1,8 @@
 //! PLAIN (RFC 4616) for both sides: `[authzid] NUL authcid NUL passwd`.
 //!
 //! The server parses strictly (exactly two NULs, non-empty authcid and password, UTF-8) and
-//! checks the password against the stored SCRAM-SHA-256 keys. An authzid is accepted and ignored
-//! (the client is authorized as its authcid); `invalid-authzid` is left for later.
+//! checks the password against the stored SCRAM-SHA-256 keys. An authzid is passed on with the
+//! success, for the caller to authorize (RFC 6120 §6.4.6).
 
 use super::saslprep::saslprep;
 use super::store::CredentialStore;
@@ -131,13 +131,14 @@ impl ServerMechanism for PlainServer {
             }
             ServerState::Start { .. } => {
                 let message = parse(response)?;
-                saslprep(message.authzid)
+                let authzid = saslprep(message.authzid)
                     .map_err(|e| SaslFailure::malformed(format!("PLAIN authzid {e}")))?;
                 let authcid = saslprep(message.authcid)
                     .map_err(|e| SaslFailure::malformed(format!("PLAIN authcid {e}")))?;
                 if store.verify_plain(&authcid, message.password) {
                     Ok(ServerStep::Success {
                         authcid: authcid.into_owned(),
+                        authzid: Some(authzid.into_owned()).filter(|a| !a.is_empty()),
                         additional_data: Vec::new(),
                     })
                 } else {
@@ -234,6 +235,7 @@ mod tests {
             step,
             ServerStep::Success {
                 authcid: "juliet".into(),
+                authzid: None,
                 additional_data: Vec::new()
             }
         );
@@ -251,9 +253,15 @@ mod tests {
     }
 
     #[test]
-    fn plain_authzid_is_accepted_and_ignored() {
-        let step = step(b"juliet@example.com\0juliet\0r0m30myr0m30").unwrap();
-        assert!(matches!(step, ServerStep::Success { authcid, .. } if authcid == "juliet"));
+    fn plain_authzid_is_passed_on_for_authorization_rfc6120_6_4_6() {
+        let with = step(b"romeo@example.com\0juliet\0r0m30myr0m30").unwrap();
+        assert!(matches!(
+            with,
+            ServerStep::Success { authcid, authzid: Some(authzid), .. }
+                if authcid == "juliet" && authzid == "romeo@example.com"
+        ));
+        let without = step(b"\0juliet\0r0m30myr0m30").unwrap();
+        assert!(matches!(without, ServerStep::Success { authzid: None, .. }));
     }
 
     #[test]

@@ -9,13 +9,14 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, Mac};
 use rand::RngCore as _;
 use sha1::Sha1;
-use sha2::{Digest as _, Sha256};
+use sha2::{Digest as _, Sha256, Sha512};
 
 use super::saslprep::{decode_saslname, encode_saslname, saslprep};
 use super::store::CredentialStore;
 use super::{
-    ChannelBinding, ClientCredentials, ClientError, ClientMechanism, ClientOptions, Mechanism,
-    SaslFailure, ServerMechanism, ServerMisbehaviour, ServerOptions, ServerStep,
+    ChannelBinding, ClientCredentials, ClientError, ClientMechanism, ClientMisbehaviour,
+    ClientOptions, Mechanism, SaslFailure, ServerMechanism, ServerMisbehaviour, ServerOptions,
+    ServerStep,
 };
 
 /// The hash function a SCRAM mechanism is built on.
@@ -25,9 +26,24 @@ pub(crate) enum ScramHash {
     Sha1,
     /// SCRAM-SHA-256 (RFC 7677).
     Sha256,
+    /// SCRAM-SHA-512.
+    Sha512,
 }
 
 impl ScramHash {
+    /// Every hash, for stores that keep keys for each.
+    pub(crate) const ALL: [ScramHash; 3] = [ScramHash::Sha1, ScramHash::Sha256, ScramHash::Sha512];
+
+    /// The hash of a SCRAM mechanism; `None` for mechanisms that are not SCRAM.
+    pub(crate) fn of(mechanism: Mechanism) -> Option<ScramHash> {
+        match mechanism {
+            Mechanism::Plain => None,
+            Mechanism::ScramSha1 | Mechanism::ScramSha1Plus => Some(ScramHash::Sha1),
+            Mechanism::ScramSha256 | Mechanism::ScramSha256Plus => Some(ScramHash::Sha256),
+            Mechanism::ScramSha512 | Mechanism::ScramSha512Plus => Some(ScramHash::Sha512),
+        }
+    }
+
     /// `Hi(password, salt, iterations)`, i.e. PBKDF2 with HMAC (RFC 5802 §2.2).
     fn hi(self, password: &[u8], salt: &[u8], iterations: u32) -> Vec<u8> {
         match self {
@@ -41,6 +57,11 @@ impl ScramHash {
                 pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, iterations, &mut out);
                 out
             }
+            ScramHash::Sha512 => {
+                let mut out = vec![0; 64];
+                pbkdf2::pbkdf2_hmac::<Sha512>(password, salt, iterations, &mut out);
+                out
+            }
         }
     }
 
@@ -49,6 +70,7 @@ impl ScramHash {
         match self {
             ScramHash::Sha1 => mac::<Hmac<Sha1>>(key, data),
             ScramHash::Sha256 => mac::<Hmac<Sha256>>(key, data),
+            ScramHash::Sha512 => mac::<Hmac<Sha512>>(key, data),
         }
     }
 
@@ -57,6 +79,7 @@ impl ScramHash {
         match self {
             ScramHash::Sha1 => Sha1::digest(data).to_vec(),
             ScramHash::Sha256 => Sha256::digest(data).to_vec(),
+            ScramHash::Sha512 => Sha512::digest(data).to_vec(),
         }
     }
 }
@@ -98,10 +121,11 @@ impl ScramKeys {
 }
 
 /// The GS2 header (RFC 5802 §7 `gs2-header`) a client sends.
-fn gs2_header(binding: ChannelBinding, authzid: Option<&str>) -> String {
+fn gs2_header(binding: &ChannelBinding, authzid: Option<&str>) -> String {
     let flag = match binding {
-        ChannelBinding::None => "n",
-        ChannelBinding::NotOffered => "y",
+        ChannelBinding::None => "n".to_owned(),
+        ChannelBinding::NotOffered => "y".to_owned(),
+        ChannelBinding::Bound { kind, .. } => format!("p={kind}"),
     };
     match authzid {
         Some(a) => format!("{flag},a={},", encode_saslname(a)),
@@ -252,14 +276,25 @@ impl ScramClient {
         let salted = self.hash.hi(password.as_bytes(), &salt, iterations);
         let client_key = self.hash.hmac(&salted, b"Client Key");
         let stored_key = self.hash.hash(&client_key);
-        let without_proof = format!("c={},r={combined}", BASE64.encode(gs2_header));
+        let mut channel_binding = gs2_header.as_bytes().to_vec();
+        if let ChannelBinding::Bound { data, .. } = &self.binding {
+            if self.options.misbehaviour == ClientMisbehaviour::ForeignChannelBinding {
+                channel_binding.extend(data.iter().map(|b| !b));
+            } else {
+                channel_binding.extend_from_slice(data);
+            }
+        }
+        let without_proof = format!("c={},r={combined}", BASE64.encode(channel_binding));
         let auth_message = format!("{client_first_bare},{server_first},{without_proof}");
         let client_signature = self.hash.hmac(&stored_key, auth_message.as_bytes());
-        let proof: Vec<u8> = client_key
+        let mut proof: Vec<u8> = client_key
             .iter()
             .zip(&client_signature)
             .map(|(k, s)| k ^ s)
             .collect();
+        if self.options.misbehaviour == ClientMisbehaviour::WrongProof {
+            proof.iter_mut().for_each(|b| *b = !*b);
+        }
         let server_key = self.hash.hmac(&salted, b"Server Key");
         let server_signature = self.hash.hmac(&server_key, auth_message.as_bytes());
         let message = format!("{without_proof},p={}", BASE64.encode(proof));
@@ -328,7 +363,7 @@ impl ClientMechanism for ScramClient {
             Some(a) => Some(prepare(a, "authzid")?.into_owned()),
             None => None,
         };
-        let gs2_header = gs2_header(self.binding, authzid.as_deref());
+        let gs2_header = gs2_header(&self.binding, authzid.as_deref());
         let client_first_bare = format!("n={},r={nonce}", encode_saslname(&username));
         let message = format!("{gs2_header}{client_first_bare}").into_bytes();
         self.state = ClientState::SentClientFirst {
@@ -407,15 +442,68 @@ enum ServerState {
 /// What the server remembers between server-first and client-final.
 struct Exchange {
     username: String,
+    authzid: Option<String>,
     known: bool,
     keys: ScramKeys,
-    gs2_header: String,
+    /// What `c=` must decode to: the GS2 header, plus the channel binding data for `p=`.
+    expected_binding: Vec<u8>,
     client_first_bare: String,
     server_first: String,
     combined_nonce: String,
 }
 
 impl ScramServer {
+    /// Checks the GS2 flag against the mechanism and what was offered (RFC 5802 §6); returns
+    /// the channel binding data `c=` must carry after the header.
+    fn check_gs2_flag(&self, flag: &str) -> Result<Vec<u8>, SaslFailure> {
+        let plus = self.mechanism.is_plus();
+        match flag {
+            "n" if plus => Err(SaslFailure::malformed(format!(
+                "client chose {} but the GS2 flag n says it does not bind the channel",
+                self.mechanism
+            ))),
+            "n" => Ok(Vec::new()),
+            "y" if plus => Err(SaslFailure::malformed(format!(
+                "client chose {} but the GS2 flag y says it does not bind the channel",
+                self.mechanism
+            ))),
+            "y" if self.options.plus_offered => Err(SaslFailure::not_authorized(
+                "downgrade: the client says the server offers no channel binding (GS2 flag y), \
+                 but the server offered -PLUS mechanisms (RFC 5802 §6)",
+            )),
+            "y" => Ok(Vec::new()),
+            _ => {
+                let Some(kind) = attribute(flag, 'p') else {
+                    return Err(SaslFailure::malformed(format!(
+                        "client-first-message GS2 flag is {flag:?}, not n, y or p="
+                    )));
+                };
+                if !plus {
+                    return Err(SaslFailure::malformed(format!(
+                        "client asked for channel binding ({flag}) with {}, which is not a -PLUS \
+                         mechanism",
+                        self.mechanism
+                    )));
+                }
+                let data = super::ChannelBindingType::from_name(kind)
+                    .and_then(|k| self.options.channel_bindings.get(k));
+                match data {
+                    Some(data) => Ok(data.to_vec()),
+                    None => Err(SaslFailure::not_authorized(format!(
+                        "channel binding type {kind:?} is not available on this connection \
+                         (available: {:?})",
+                        self.options
+                            .channel_bindings
+                            .types()
+                            .iter()
+                            .map(|t| t.name())
+                            .collect::<Vec<_>>()
+                    ))),
+                }
+            }
+        }
+    }
+
     pub(crate) fn new(mechanism: Mechanism, hash: ScramHash, options: ServerOptions) -> Self {
         ScramServer {
             mechanism,
@@ -441,29 +529,21 @@ impl ScramServer {
                 "client-first-message has no GS2 header (flag, authzid and two commas)",
             ));
         };
-        match flag {
-            "n" | "y" => {}
-            _ if attribute(flag, 'p').is_some() => {
-                return Err(SaslFailure::malformed(format!(
-                    "client asked for channel binding ({flag}) with {}, which is not a -PLUS \
-                     mechanism; channel binding is not supported yet",
-                    self.mechanism
-                )));
-            }
-            _ => {
-                return Err(SaslFailure::malformed(format!(
-                    "client-first-message GS2 flag is {flag:?}, not n, y or p="
-                )));
-            }
-        }
-        if !authzid.is_empty() {
-            attribute(authzid, 'a')
-                .and_then(decode_saslname)
-                .ok_or_else(|| {
-                    SaslFailure::malformed(format!("GS2 authzid {authzid:?} is not a=saslname"))
-                })?;
-        }
+        let binding_data = self.check_gs2_flag(flag)?;
+        let requested_authzid = if authzid.is_empty() {
+            None
+        } else {
+            Some(
+                attribute(authzid, 'a')
+                    .and_then(decode_saslname)
+                    .ok_or_else(|| {
+                        SaslFailure::malformed(format!("GS2 authzid {authzid:?} is not a=saslname"))
+                    })?,
+            )
+        };
         let gs2_header = format!("{flag},{authzid},");
+        let mut expected_binding = gs2_header.as_bytes().to_vec();
+        expected_binding.extend_from_slice(&binding_data);
 
         let mut fields = bare.split(',');
         let first = fields.next().unwrap_or_default();
@@ -500,23 +580,30 @@ impl ScramServer {
             .nonce
             .clone()
             .unwrap_or_else(|| random_nonce(18));
-        let combined_nonce = format!("{client_nonce}{server_nonce}");
+        let combined_nonce = match self.options.misbehaviour {
+            ServerMisbehaviour::AlteredNonce => format!("{server_nonce}{client_nonce}"),
+            _ => format!("{client_nonce}{server_nonce}"),
+        };
         // An unknown user gets a consistent fake salt and fails only at client-final, so the
         // server-first message does not tell whether the account exists.
         let (keys, known) = match store.scram_keys(&username, self.hash) {
             Some(keys) => (keys.clone(), true),
             None => (store.fake_scram_keys(&username, self.hash), false),
         };
+        let announced_iterations = match self.options.misbehaviour {
+            ServerMisbehaviour::AnnouncedIterations(count) => count,
+            _ => keys.iterations,
+        };
         let server_first = format!(
-            "r={combined_nonce},s={},i={}",
+            "r={combined_nonce},s={},i={announced_iterations}",
             BASE64.encode(&keys.salt),
-            keys.iterations
         );
         Ok(Exchange {
             username,
+            authzid: requested_authzid,
             known,
             keys,
-            gs2_header,
+            expected_binding,
             client_first_bare: bare.to_owned(),
             server_first,
             combined_nonce,
@@ -549,11 +636,12 @@ impl ScramServer {
         let nonce = attribute(nonce_field, 'r').ok_or_else(|| {
             SaslFailure::malformed("client-final-message has no nonce r= after c=")
         })?;
-        if binding != exchange.gs2_header.as_bytes() {
+        if binding != exchange.expected_binding {
             return Err(SaslFailure::not_authorized(format!(
-                "channel binding c= decodes to {:?}, not the GS2 header {:?} of client-first",
+                "channel binding c= decodes to {:?}, not the GS2 header and binding data {:?} of \
+                 this connection (RFC 5802 §6)",
                 String::from_utf8_lossy(&binding),
-                exchange.gs2_header
+                String::from_utf8_lossy(&exchange.expected_binding)
             )));
         }
         if nonce != exchange.combined_nonce {
@@ -587,12 +675,18 @@ impl ScramServer {
         let mut signature = self
             .hash
             .hmac(&exchange.keys.server_key, auth_message.as_bytes());
-        if self.options.misbehaviour == ServerMisbehaviour::WrongServerSignature {
-            signature.iter_mut().for_each(|b| *b = !*b);
-        }
+        let additional_data = match self.options.misbehaviour {
+            ServerMisbehaviour::WrongServerSignature => {
+                signature.iter_mut().for_each(|b| *b = !*b);
+                format!("v={}", BASE64.encode(signature)).into_bytes()
+            }
+            ServerMisbehaviour::SuccessWithoutFinal => Vec::new(),
+            _ => format!("v={}", BASE64.encode(signature)).into_bytes(),
+        };
         Ok(ServerStep::Success {
             authcid: exchange.username.clone(),
-            additional_data: format!("v={}", BASE64.encode(signature)).into_bytes(),
+            authzid: exchange.authzid.clone(),
+            additional_data,
         })
     }
 }
@@ -630,7 +724,8 @@ impl ServerMechanism for ScramServer {
 mod tests {
     use super::*;
     use crate::proto::sasl::{
-        FailureCondition, client_mechanism, client_mechanism_with_channel_binding, server_mechanism,
+        ChannelBindingType, ChannelBindings, FailureCondition, client_mechanism,
+        client_mechanism_with_channel_binding, server_mechanism,
     };
 
     const SHA1_CLIENT_NONCE: &str = "fyko+d2lbbFgONRv9qkxdawL";
@@ -694,6 +789,7 @@ mod tests {
             ServerStep::Success {
                 authcid,
                 additional_data,
+                ..
             } => (authcid, additional_data),
             other => panic!("expected success, got {other:?}"),
         }
@@ -770,6 +866,73 @@ mod tests {
         );
     }
 
+    /// Vectors computed by an independent implementation (Python's hashlib and hmac,
+    /// `fixtures/sasl/scram_vectors.py`), which also reproduces the RFC 5802 §5 and RFC 7677 §3
+    /// vectors; the SHA-512 one has no RFC vector of its own.
+    #[derive(serde::Deserialize)]
+    struct IndependentVector {
+        mechanism: String,
+        user: String,
+        password: String,
+        client_nonce: String,
+        server_nonce: String,
+        salt: String,
+        iterations: u32,
+        client_first: String,
+        server_first: String,
+        client_final: String,
+        server_final: String,
+    }
+
+    fn independent_vectors() -> Vec<IndependentVector> {
+        serde_json::from_str(include_str!("../../../fixtures/sasl/scram-vectors.json")).unwrap()
+    }
+
+    #[test]
+    fn both_sides_reproduce_independently_computed_vectors_for_sha1_sha256_and_sha512() {
+        let vectors = independent_vectors();
+        assert_eq!(vectors.len(), 3);
+        for vector in vectors {
+            let mechanism = Mechanism::from_name(&vector.mechanism).unwrap();
+            let mut client = client_mechanism(
+                mechanism,
+                credentials(&vector.user, &vector.password),
+                options(&vector.client_nonce),
+            );
+            assert_eq!(
+                client.initial_response().unwrap(),
+                vector.client_first.as_bytes()
+            );
+            let client_final = client.respond(vector.server_first.as_bytes()).unwrap();
+            assert_eq!(
+                String::from_utf8(client_final).unwrap(),
+                vector.client_final,
+                "{}",
+                vector.mechanism
+            );
+            client.finish(vector.server_final.as_bytes()).unwrap();
+
+            let mut store = CredentialStore::new();
+            let salt = BASE64.decode(&vector.salt).unwrap();
+            store.add_user_with_salt(&vector.user, &vector.password, &salt, vector.iterations);
+            let mut server = server(mechanism, &vector.server_nonce);
+            let server_first =
+                challenge(server.step(vector.client_first.as_bytes(), &store).unwrap());
+            assert_eq!(
+                String::from_utf8(server_first).unwrap(),
+                vector.server_first
+            );
+            let (_, server_final) =
+                success(server.step(vector.client_final.as_bytes(), &store).unwrap());
+            assert_eq!(
+                String::from_utf8(server_final).unwrap(),
+                vector.server_final,
+                "{}",
+                vector.mechanism
+            );
+        }
+    }
+
     /// Runs a whole exchange; returns the server's verdict and, if it succeeded, the client's.
     fn round_trip(
         mechanism: Mechanism,
@@ -790,6 +953,7 @@ mod tests {
                 ServerStep::Success {
                     authcid,
                     additional_data,
+                    ..
                 } => {
                     return Ok(client.finish(&additional_data).map(|()| authcid));
                 }
@@ -919,7 +1083,7 @@ mod tests {
             &store,
             ServerOptions {
                 misbehaviour: ServerMisbehaviour::WrongServerSignature,
-                nonce: None,
+                ..ServerOptions::default()
             },
         );
         assert_eq!(verdict, Ok(Err(ClientError::ServerSignatureMismatch)));
@@ -1133,9 +1297,147 @@ mod tests {
         let failure = server_failure(&[b"p=tls-unique,,n=user,r=abc"]);
         assert_eq!(failure.condition, FailureCondition::MalformedRequest);
         assert!(
-            failure.detail.contains("not supported"),
+            failure.detail.contains("not a -PLUS mechanism"),
             "{}",
             failure.detail
+        );
+    }
+
+    fn bound_round_trip(
+        client_data: &[u8],
+        server_data: &[u8],
+        plus_offered: bool,
+        mechanism: Mechanism,
+        binding: ChannelBinding,
+    ) -> Result<(), SaslFailure> {
+        let store = small_store();
+        let binding = match binding {
+            ChannelBinding::Bound { kind, .. } => ChannelBinding::Bound {
+                kind,
+                data: client_data.to_vec(),
+            },
+            other => other,
+        };
+        let mut client = client_mechanism_with_channel_binding(
+            mechanism,
+            credentials("juliet", "r0m30myr0m30"),
+            ClientOptions {
+                min_iterations: 1,
+                ..ClientOptions::default()
+            },
+            binding,
+        );
+        let mut server = server_mechanism(
+            mechanism,
+            ServerOptions {
+                channel_bindings: ChannelBindings {
+                    available: vec![(ChannelBindingType::TlsExporter, server_data.to_vec())],
+                },
+                plus_offered,
+                ..ServerOptions::default()
+            },
+        );
+        let first = challenge(server.step(&client.initial_response().unwrap(), &store)?);
+        let client_final = client.respond(&first).unwrap();
+        let (_, server_final) = success(server.step(&client_final, &store)?);
+        client.finish(&server_final).unwrap();
+        Ok(())
+    }
+
+    fn exporter() -> ChannelBinding {
+        ChannelBinding::Bound {
+            kind: ChannelBindingType::TlsExporter,
+            data: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn plus_round_trip_binds_the_exchange_to_the_channel_rfc5802_section_6() {
+        for mechanism in [
+            Mechanism::ScramSha1Plus,
+            Mechanism::ScramSha256Plus,
+            Mechanism::ScramSha512Plus,
+        ] {
+            assert_eq!(
+                bound_round_trip(
+                    b"same channel",
+                    b"same channel",
+                    true,
+                    mechanism,
+                    exporter()
+                ),
+                Ok(())
+            );
+        }
+    }
+
+    #[test]
+    fn server_refuses_binding_data_of_another_channel_rfc5802_section_6() {
+        let failure = bound_round_trip(
+            b"the client's channel",
+            b"the server's channel",
+            true,
+            Mechanism::ScramSha256Plus,
+            exporter(),
+        )
+        .unwrap_err();
+        assert_eq!(failure.condition, FailureCondition::NotAuthorized);
+        assert!(
+            failure.detail.contains("channel binding"),
+            "{}",
+            failure.detail
+        );
+    }
+
+    #[test]
+    fn server_that_offered_plus_refuses_the_y_flag_as_a_downgrade_rfc5802_section_6() {
+        let refused = bound_round_trip(
+            b"",
+            b"data",
+            true,
+            Mechanism::ScramSha256,
+            ChannelBinding::NotOffered,
+        )
+        .unwrap_err();
+        assert_eq!(refused.condition, FailureCondition::NotAuthorized);
+        assert!(refused.detail.contains("downgrade"), "{}", refused.detail);
+        let accepted = bound_round_trip(
+            b"",
+            b"data",
+            false,
+            Mechanism::ScramSha256,
+            ChannelBinding::NotOffered,
+        );
+        assert_eq!(accepted, Ok(()));
+    }
+
+    #[test]
+    fn plus_mechanism_without_p_flag_and_unknown_binding_types_are_refused() {
+        let no_binding = bound_round_trip(
+            b"",
+            b"data",
+            true,
+            Mechanism::ScramSha256Plus,
+            ChannelBinding::None,
+        )
+        .unwrap_err();
+        assert_eq!(no_binding.condition, FailureCondition::MalformedRequest);
+        let unavailable = bound_round_trip(
+            b"data",
+            b"data",
+            true,
+            Mechanism::ScramSha256Plus,
+            ChannelBinding::Bound {
+                kind: ChannelBindingType::TlsServerEndPoint,
+                data: Vec::new(),
+            },
+        )
+        .unwrap_err();
+        assert_eq!(unavailable.condition, FailureCondition::NotAuthorized);
+        assert!(
+            unavailable.detail.contains("not available"),
+            "{}",
+            unavailable.detail
         );
     }
 

@@ -26,18 +26,15 @@ pub struct CredentialStore {
     fake_iterations: u32,
 }
 
+/// One account: stored keys for every SCRAM hash, each with its own salt.
 #[derive(Clone)]
 struct Account {
-    sha1: ScramKeys,
-    sha256: ScramKeys,
+    keys: Vec<(ScramHash, ScramKeys)>,
 }
 
 impl Account {
-    fn keys(&self, hash: ScramHash) -> &ScramKeys {
-        match hash {
-            ScramHash::Sha1 => &self.sha1,
-            ScramHash::Sha256 => &self.sha256,
-        }
+    fn keys(&self, hash: ScramHash) -> Option<&ScramKeys> {
+        self.keys.iter().find(|(h, _)| *h == hash).map(|(_, k)| k)
     }
 }
 
@@ -60,11 +57,12 @@ impl CredentialStore {
     /// Adds (or replaces) an account with a random 16-byte salt per hash. An iteration count of
     /// 0 is stored as 1.
     pub fn add_user(&mut self, username: &str, password: &str, iterations: u32) {
-        let mut sha1_salt = [0; 16];
-        let mut sha256_salt = [0; 16];
-        rand::thread_rng().fill_bytes(&mut sha1_salt);
-        rand::thread_rng().fill_bytes(&mut sha256_salt);
-        self.insert(username, password, &sha1_salt, &sha256_salt, iterations);
+        let salts = ScramHash::ALL.map(|_| {
+            let mut salt = [0; 16];
+            rand::thread_rng().fill_bytes(&mut salt);
+            salt
+        });
+        self.insert(username, password, &salts.map(|s| s.to_vec()), iterations);
     }
 
     /// Adds (or replaces) an account with a given salt, the same for both hashes: for
@@ -76,22 +74,23 @@ impl CredentialStore {
         salt: &[u8],
         iterations: u32,
     ) {
-        self.insert(username, password, salt, salt, iterations);
+        self.insert(
+            username,
+            password,
+            &ScramHash::ALL.map(|_| salt.to_vec()),
+            iterations,
+        );
     }
 
-    fn insert(
-        &mut self,
-        username: &str,
-        password: &str,
-        sha1_salt: &[u8],
-        sha256_salt: &[u8],
-        iterations: u32,
-    ) {
+    fn insert(&mut self, username: &str, password: &str, salts: &[Vec<u8>; 3], iterations: u32) {
         let iterations = iterations.max(1);
         let password = prepared(password);
         let account = Account {
-            sha1: ScramKeys::derive(ScramHash::Sha1, &password, sha1_salt, iterations),
-            sha256: ScramKeys::derive(ScramHash::Sha256, &password, sha256_salt, iterations),
+            keys: ScramHash::ALL
+                .iter()
+                .zip(salts)
+                .map(|(hash, salt)| (*hash, ScramKeys::derive(*hash, &password, salt, iterations)))
+                .collect(),
         };
         self.accounts.insert(prepared(username), account);
         self.fake_iterations = iterations;
@@ -111,7 +110,9 @@ impl CredentialStore {
         let Ok(password) = saslprep(password) else {
             return false;
         };
-        let stored = &account.sha256;
+        let Some(stored) = account.keys(ScramHash::Sha256) else {
+            return false;
+        };
         let candidate = ScramKeys::derive(
             ScramHash::Sha256,
             &password,
@@ -125,7 +126,7 @@ impl CredentialStore {
     pub(crate) fn scram_keys(&self, username: &str, hash: ScramHash) -> Option<&ScramKeys> {
         self.accounts
             .get(username)
-            .map(|account| account.keys(hash))
+            .and_then(|account| account.keys(hash))
     }
 
     /// Keys for an unknown user: a salt that is the same every time for the same name and
