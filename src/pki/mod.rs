@@ -9,6 +9,7 @@
 
 mod catalogue;
 mod chain;
+mod der;
 mod files;
 mod issue;
 mod keys;

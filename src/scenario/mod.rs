@@ -1,6 +1,6 @@
 //! Scenarios: the YAML model, loading with file:line:column errors, and matrix expansion.
 
-mod keyword;
+pub(crate) mod keyword;
 pub mod load;
 pub mod model;
 mod raw;
