@@ -106,7 +106,7 @@ async fn negative_cases_report_the_step_and_condition_that_decided_them() {
         untrusted.observed
     );
     assert!(
-        untrusted.observed.contains("UnknownIssuer"),
+        untrusted.observed.contains("unknown-issuer"),
         "{}",
         untrusted.observed
     );

@@ -11,14 +11,18 @@ mod catalogue;
 mod chain;
 mod der;
 mod files;
+pub mod identity;
 mod issue;
 mod keys;
 mod recipe;
+mod rejection;
 
 use std::path::PathBuf;
 
 pub use catalogue::Catalogue;
 pub use chain::{ChainPem, IssuedChain};
+pub use identity::{PresentedIdentity, ReferenceIdentity, Service};
+pub use rejection::CertificateRejection;
 
 /// Why the test PKI could not produce or write a chain.
 #[derive(Debug, thiserror::Error)]

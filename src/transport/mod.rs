@@ -5,6 +5,7 @@
 //! takes a time limit; the caller decides what a timeout means.
 
 pub mod tls;
+mod verify;
 
 use std::io;
 use std::time::Duration;

@@ -1,21 +1,22 @@
 //! TLS set-up for one connection, what a handshake showed, and why a handshake failed.
 //!
 //! The client side verifies the server's chain against the scenario's single trust anchor and
-//! the XMPP domain, and records the chain the server presented even when verification fails, so
-//! the transcript can say what was rejected.
+//! the XMPP domain with [`XmppServerVerifier`], and records the chain the server presented even
+//! when verification fails, so the transcript can say what was rejected.
 
 use std::fmt::Write as _;
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{AlertDescription, ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{AlertDescription, ClientConfig, RootCertStore, ServerConfig};
 
+use super::verify::XmppServerVerifier;
+use crate::pki::{CertificateRejection, ReferenceIdentity, Service};
 use crate::proto::Side;
+use crate::scenario::model::IdentityType;
 
 /// The crypto provider every TLS configuration of the harness uses.
 pub fn provider() -> Arc<CryptoProvider> {
@@ -31,6 +32,8 @@ pub enum TlsSetup {
         trust_anchor: CertificateDer<'static>,
         /// The XMPP domain the certificate must be valid for (also sent as SNI).
         domain: String,
+        /// The identity types that count when matching the certificate against the domain.
+        identity: Vec<IdentityType>,
     },
     /// The server side: what it presents.
     Server {
@@ -48,6 +51,7 @@ impl TlsSetup {
         let TlsSetup::Client {
             trust_anchor,
             domain,
+            identity,
         } = self
         else {
             return Err(HandshakeFailure::local(
@@ -58,14 +62,18 @@ impl TlsSetup {
         roots
             .add(trust_anchor.clone())
             .map_err(|e| HandshakeFailure::local(format!("trust anchor unusable: {e}")))?;
-        let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
-            .build()
-            .map_err(|e| HandshakeFailure::local(format!("verifier set-up failed: {e}")))?;
         let presented = PresentedChain::default();
-        let verifier = Arc::new(RecordingVerifier {
-            inner,
-            presented: presented.clone(),
-        });
+        let reference = ReferenceIdentity {
+            domain: domain.clone(),
+            service: Service::Client,
+            accepted: identity.clone(),
+        };
+        let verifier = Arc::new(XmppServerVerifier::new(
+            Arc::new(roots),
+            reference,
+            provider(),
+            presented.clone(),
+        ));
         let config = ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| HandshakeFailure::local(format!("TLS set-up failed: {e}")))?
@@ -99,7 +107,11 @@ impl TlsSetup {
 pub(crate) struct PresentedChain(Arc<Mutex<Vec<CertificateDer<'static>>>>);
 
 impl PresentedChain {
-    fn record(&self, end_entity: &CertificateDer<'_>, intermediates: &[CertificateDer<'_>]) {
+    pub(crate) fn record(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+    ) {
         if let Ok(mut chain) = self.0.lock() {
             chain.clear();
             chain.push(end_entity.clone().into_owned());
@@ -109,50 +121,6 @@ impl PresentedChain {
 
     pub(crate) fn presented(&self) -> Vec<CertificateDer<'static>> {
         self.0.lock().map(|c| c.clone()).unwrap_or_default()
-    }
-}
-
-/// Delegates to webpki and remembers what it was shown.
-#[derive(Debug)]
-struct RecordingVerifier {
-    inner: Arc<WebPkiServerVerifier>,
-    presented: PresentedChain,
-}
-
-impl ServerCertVerifier for RecordingVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        self.presented.record(end_entity, intermediates);
-        self.inner
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.inner.supported_verify_schemes()
     }
 }
 
@@ -253,7 +221,10 @@ impl HandshakeFailure {
             Some(rustls::Error::InvalidCertificate(reason)) => (
                 Side::Local,
                 "bad-certificate",
-                format!("the client rejected the server's certificate: {reason:?}"),
+                format!(
+                    "the client rejected the server's certificate: {}",
+                    CertificateRejection::from_rustls(reason)
+                ),
             ),
             Some(rustls::Error::AlertReceived(alert)) => (
                 Side::Peer,
