@@ -6,6 +6,7 @@
 
 pub mod tls;
 mod verify;
+mod weak_rsa;
 
 use std::io;
 use std::time::Duration;

@@ -11,9 +11,11 @@ use std::time::Duration;
 
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::sign::{CertifiedKey, SigningKey, SingleCertAndKey};
 use rustls::{AlertDescription, ClientConfig, RootCertStore, ServerConfig};
 
 use super::verify::XmppServerVerifier;
+use super::weak_rsa::WeakRsaKey;
 use crate::pki::{CertificateRejection, ReferenceIdentity, Service};
 use crate::proto::Side;
 use crate::scenario::model::IdentityType;
@@ -92,12 +94,29 @@ impl TlsSetup {
                 "no server TLS settings for this connection",
             ));
         };
-        let config = ServerConfig::builder_with_provider(provider())
+        let provider = provider();
+        let signing_key: Arc<dyn SigningKey> =
+            match provider.key_provider.load_private_key(key.clone_key()) {
+                Ok(signing_key) => signing_key,
+                Err(e) => match key.as_ref() {
+                    PrivateKeyDer::Pkcs8(pkcs8) => WeakRsaKey::from_pkcs8(pkcs8.secret_pkcs8_der())
+                        .map(|weak| Arc::new(weak) as Arc<dyn SigningKey>)
+                        .ok_or_else(|| {
+                            HandshakeFailure::local(format!("certificate or key unusable: {e}"))
+                        })?,
+                    _ => {
+                        return Err(HandshakeFailure::local(format!(
+                            "certificate or key unusable: {e}"
+                        )));
+                    }
+                },
+            };
+        let certified = CertifiedKey::new(chain.clone(), signing_key);
+        let config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| HandshakeFailure::local(format!("TLS set-up failed: {e}")))?
             .with_no_client_auth()
-            .with_single_cert(chain.clone(), key.clone_key())
-            .map_err(|e| HandshakeFailure::local(format!("certificate or key unusable: {e}")))?;
+            .with_cert_resolver(Arc::new(SingleCertAndKey::from(certified)));
         Ok(Arc::new(config))
     }
 }
