@@ -14,8 +14,10 @@ mod files;
 pub mod identity;
 mod issue;
 mod keys;
+pub mod provision;
 mod recipe;
 mod rejection;
+pub mod summary;
 
 use std::path::PathBuf;
 
@@ -48,6 +50,12 @@ pub enum PkiError {
     /// Encoding an RSA key as PKCS#8 failed.
     #[error("encoding an RSA key as PKCS#8: {0}")]
     RsaEncode(#[source] rsa::pkcs8::Error),
+    /// A generated certificate could not be read back for the manifest.
+    #[error("summarising a generated certificate: {0}")]
+    Summarise(String),
+    /// The manifest could not be serialised.
+    #[error("writing manifest.json: {0}")]
+    Manifest(#[source] serde_json::Error),
     /// Writing a PEM file or its directory failed.
     #[error("writing {}: {source}", path.display())]
     Io {

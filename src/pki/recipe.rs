@@ -403,6 +403,71 @@ pub(crate) fn recipe(profile: CertificateProfile) -> ChainRecipe {
     }
 }
 
+/// What `profile` is for, and the verdict a conforming verifier gives, for the manifest.
+pub(crate) fn purpose(profile: CertificateProfile) -> &'static str {
+    match profile {
+        CertificateProfile::SelfSigned => {
+            "good when the verifier trusts this very certificate: self-signed leaf"
+        }
+        CertificateProfile::CacertIntermediate => {
+            "good: root, CAcert-style class 3 intermediate, leaf; server sends leaf + intermediate"
+        }
+        CertificateProfile::StartcomChain => {
+            "good: root, StartCom-style primary intermediate, leaf; server sends leaf + intermediate"
+        }
+        CertificateProfile::Wildcard => {
+            "good: only a wildcard DNS-ID covering the domain (RFC 6125 §6.4.3)"
+        }
+        CertificateProfile::SrvId => {
+            "good: only SRV-IDs _xmpp-client and _xmpp-server for the domain (RFC 6120 §13.7.1.2.1)"
+        }
+        CertificateProfile::SrvIdServerOnly => {
+            "good for s2s, faulty for c2s: only the SRV-ID _xmpp-server (RFC 6120 §13.7.1.2.1)"
+        }
+        CertificateProfile::Xmppaddr => {
+            "good: only an XmppAddr naming the domain (RFC 6120 §13.7.1.4)"
+        }
+        CertificateProfile::CnOnly => {
+            "faulty unless the verifier allows CN fallback: domain in CN, no subjectAltName (RFC 6125 §6.4.4)"
+        }
+        CertificateProfile::Expired => "faulty: the leaf expired 30 days ago (RFC 5280 §4.1.2.5)",
+        CertificateProfile::NotYetValid => {
+            "faulty: the leaf becomes valid in 30 days (RFC 5280 §4.1.2.5)"
+        }
+        CertificateProfile::WrongDomain => "faulty: issued for not-<domain> (RFC 6125 §6.4)",
+        CertificateProfile::MissingIntermediate => {
+            "faulty: the server sends the leaf without its intermediate (RFC 5280 §6.1)"
+        }
+        CertificateProfile::UntrustedRoot => {
+            "faulty: chain from a root nobody trusts, sent with that root; root.pem is a stand-in that did not issue it"
+        }
+        CertificateProfile::IntermediateNotCa => {
+            "faulty: the issuer has basicConstraints CA:FALSE (RFC 5280 §4.2.1.9)"
+        }
+        CertificateProfile::PathlenExceeded => {
+            "faulty: a pathlen-0 intermediate issued another CA (RFC 5280 §4.2.1.9)"
+        }
+        CertificateProfile::WrongEku => {
+            "faulty: extendedKeyUsage clientAuth only on a server certificate (RFC 5280 §4.2.1.12)"
+        }
+        CertificateProfile::WeakRsa1024 => {
+            "faulty: the leaf has a 1024-bit RSA key (RFC 7590 §3.4, RFC 7525 §4.3)"
+        }
+        CertificateProfile::ClientAlice => {
+            "client certificate for SASL EXTERNAL: XmppAddr alice@<domain>, clientAuth (XEP-0178)"
+        }
+        CertificateProfile::ClientWrongJid => {
+            "faulty client certificate: XmppAddr mallory@<domain> where alice logs in (XEP-0178)"
+        }
+        CertificateProfile::ClientExpired => {
+            "faulty client certificate: alice@<domain>, expired 30 days ago"
+        }
+        CertificateProfile::ClientUntrusted => {
+            "faulty client certificate: alice@<domain> from an untrusted root"
+        }
+    }
+}
+
 impl ChainRecipe {
     /// The same recipe with other CAs.
     fn with_cas(self, cas: Vec<CaRecipe>) -> ChainRecipe {

@@ -196,6 +196,45 @@ impl Keyword for Misbehaviour {
     }
 }
 
+/// A word that is not one of a keyword set's spellings.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown value `{value}`; expected one of {expected}")]
+pub struct UnknownKeyword {
+    /// The word as given.
+    pub value: String,
+    /// Every spelling, comma-separated.
+    pub expected: String,
+}
+
+/// Command-line arguments take the same spellings as YAML files.
+macro_rules! from_str_as_keyword {
+    ($($type:ty),+ $(,)?) => {
+        $(impl std::str::FromStr for $type {
+            type Err = UnknownKeyword;
+
+            fn from_str(text: &str) -> Result<Self, UnknownKeyword> {
+                <$type as Keyword>::ALL
+                    .iter()
+                    .copied()
+                    .find(|value| value.keyword() == text)
+                    .ok_or_else(|| UnknownKeyword {
+                        value: text.to_owned(),
+                        expected: <$type as Keyword>::one_of(),
+                    })
+            }
+        })+
+    };
+}
+
+from_str_as_keyword!(CertificateProfile, KeyType);
+
+impl CertificateProfile {
+    /// Every profile of the catalogue, in declaration order.
+    pub fn all() -> &'static [CertificateProfile] {
+        <CertificateProfile as Keyword>::ALL
+    }
+}
+
 /// People see scenario values spelled exactly as in the YAML files.
 macro_rules! display_as_keyword {
     ($($type:ty),+ $(,)?) => {
@@ -237,6 +276,19 @@ mod tests {
             }
             other => panic!("unexpected error {other:?}"),
         }
+    }
+
+    #[test]
+    fn profiles_and_key_types_parse_from_their_keywords() {
+        for &profile in CertificateProfile::all() {
+            assert_eq!(profile.keyword().parse::<CertificateProfile>(), Ok(profile));
+        }
+        assert_eq!("ed25519".parse::<KeyType>(), Ok(KeyType::Ed25519));
+        let err = "rsa-512".parse::<KeyType>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown value `rsa-512`; expected one of ecdsa-p256, rsa-2048, rsa-4096, ed25519"
+        );
     }
 
     #[test]

@@ -6,5 +6,6 @@ pub mod model;
 mod raw;
 mod resolve;
 
+pub use keyword::UnknownKeyword;
 pub use load::{LoadError, load_path, load_paths};
 pub use model::*;
