@@ -321,12 +321,23 @@ mod tests {
                 .to_string(),
             "name-mismatch: presented [DNS:not-interop.test], expected interop.test"
         );
+        // RFC 6125 §6.4.3: `*.interop.test` covers one label below, not `interop.test`.
         let wildcard = leaf(&catalogue, CertificateProfile::Wildcard);
         assert_eq!(
             reference(Service::Client, &IdentityType::DEFAULT)
                 .check(&wildcard)
-                .unwrap(),
-            PresentedIdentity::Dns("*.test".into())
+                .unwrap_err()
+                .to_string(),
+            "name-mismatch: presented [DNS:*.interop.test], expected interop.test"
+        );
+        let below = ReferenceIdentity {
+            domain: "chat.interop.test".into(),
+            service: Service::Client,
+            accepted: IdentityType::DEFAULT.to_vec(),
+        };
+        assert_eq!(
+            below.check(&wildcard).unwrap(),
+            PresentedIdentity::Dns("*.interop.test".into())
         );
     }
 }

@@ -66,8 +66,8 @@ pub(crate) struct CaRecipe {
 pub(crate) enum Name {
     /// The domain itself.
     Domain,
-    /// `*.` plus the domain without its left-most label, so the wildcard covers the domain.
-    WildcardOverDomain,
+    /// `*.` plus the domain: covers every name one label below the domain, not the domain.
+    WildcardBelowDomain,
     /// `not-` plus the domain: a name the verifying side must not accept for the domain.
     OtherDomain,
     /// `localpart@domain`: a bare JID.
@@ -81,10 +81,7 @@ impl Name {
     pub fn render(self, domain: &str) -> String {
         match self {
             Name::Domain => domain.to_owned(),
-            Name::WildcardOverDomain => match domain.split_once('.') {
-                Some((_, parent)) => format!("*.{parent}"),
-                None => format!("*.{domain}"),
-            },
+            Name::WildcardBelowDomain => format!("*.{domain}"),
             Name::OtherDomain => format!("not-{domain}"),
             Name::Jid(localpart) => format!("{localpart}@{domain}"),
             Name::Fixed(text) => text.to_owned(),
@@ -316,8 +313,8 @@ pub(crate) fn recipe(profile: CertificateProfile) -> ChainRecipe {
             anchor: Anchor::IssuingRoot,
         },
         CertificateProfile::Wildcard => from_test_ca(LeafRecipe {
-            common_name: Name::WildcardOverDomain,
-            identities: vec![Identity::Dns(Name::WildcardOverDomain)],
+            common_name: Name::WildcardBelowDomain,
+            identities: vec![Identity::Dns(Name::WildcardBelowDomain)],
             ..server_leaf()
         }),
         CertificateProfile::SrvId => from_test_ca(LeafRecipe {
@@ -416,7 +413,7 @@ pub(crate) fn purpose(profile: CertificateProfile) -> &'static str {
             "good: root, StartCom-style primary intermediate, leaf; server sends leaf + intermediate"
         }
         CertificateProfile::Wildcard => {
-            "good: only a wildcard DNS-ID covering the domain (RFC 6125 §6.4.3)"
+            "good for hosts one label below the domain, faulty for the domain itself: only the DNS-ID *.<domain> (RFC 6125 §6.4.3)"
         }
         CertificateProfile::SrvId => {
             "good: only SRV-IDs _xmpp-client and _xmpp-server for the domain (RFC 6120 §13.7.1.2.1)"

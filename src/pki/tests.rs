@@ -484,7 +484,7 @@ fn leaf_of(profile: CertificateProfile) -> Arc<IssuedChain> {
 #[test]
 fn identity_profiles_carry_exactly_their_identities_rfc6125_6_4_rfc6120_13_7_1_4() {
     let expect = [
-        (CertificateProfile::Wildcard, vec!["DNS:*.test"]),
+        (CertificateProfile::Wildcard, vec!["DNS:*.interop.test"]),
         (
             CertificateProfile::SrvId,
             vec![

@@ -42,8 +42,8 @@ pub enum CertificateProfile {
     /// Root, "Class 1 Primary Intermediate Server CA"-style intermediate and leaf, as StartCom
     /// issued them; the presenting side sends leaf and intermediate.
     StartcomChain,
-    /// A leaf whose only DNS-ID is a wildcard (`*.` plus the domain without its left-most label)
-    /// that covers the domain (RFC 6125 §6.4.3).
+    /// A leaf whose only DNS-ID is the wildcard `*.domain`: it covers every name one label below
+    /// the domain, and not the domain itself (RFC 6125 §6.4.3).
     Wildcard,
     /// A leaf whose only identities are id-on-dnsSRV otherNames (RFC 4985) for
     /// `_xmpp-client.domain` and `_xmpp-server.domain` (RFC 6120 §13.7.1.2.1).

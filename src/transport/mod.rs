@@ -5,7 +5,7 @@
 //! takes a time limit; the caller decides what a timeout means.
 
 pub mod tls;
-mod verify;
+pub mod verify;
 mod weak_rsa;
 
 use std::io;

@@ -66,6 +66,32 @@ fn check_key_strength(end_entity: &CertificateDer<'_>) -> Result<(), Certificate
     }
 }
 
+/// What [`XmppServerVerifier`] decides about a presented chain: the chain against `roots` with
+/// webpki (serverAuth), then the key strength, then the XMPP identity. A refusal is a rustls
+/// error whose reason [`CertificateRejection::from_rustls`] recovers.
+pub fn verify_chain_and_identity(
+    end_entity: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    roots: &RootCertStore,
+    reference: &ReferenceIdentity,
+    provider: &CryptoProvider,
+    now: UnixTime,
+) -> Result<(), rustls::Error> {
+    let parsed = ParsedCertificate::try_from(end_entity)?;
+    verify_server_cert_signed_by_trust_anchor(
+        &parsed,
+        roots,
+        intermediates,
+        now,
+        provider.signature_verification_algorithms.all,
+    )?;
+    check_key_strength(end_entity).map_err(CertificateRejection::into_rustls)?;
+    reference
+        .check(end_entity)
+        .map_err(CertificateRejection::into_rustls)?;
+    Ok(())
+}
+
 impl ServerCertVerifier for XmppServerVerifier {
     fn verify_server_cert(
         &self,
@@ -76,18 +102,14 @@ impl ServerCertVerifier for XmppServerVerifier {
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         self.presented.record(end_entity, intermediates);
-        let parsed = ParsedCertificate::try_from(end_entity)?;
-        verify_server_cert_signed_by_trust_anchor(
-            &parsed,
-            &self.roots,
+        verify_chain_and_identity(
+            end_entity,
             intermediates,
+            &self.roots,
+            &self.reference,
+            &self.provider,
             now,
-            self.provider.signature_verification_algorithms.all,
         )?;
-        check_key_strength(end_entity).map_err(CertificateRejection::into_rustls)?;
-        self.reference
-            .check(end_entity)
-            .map_err(CertificateRejection::into_rustls)?;
         Ok(ServerCertVerified::assertion())
     }
 
