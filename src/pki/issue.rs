@@ -175,7 +175,11 @@ pub(crate) fn issue_chain(
         (Some((issuer_cert, issuer_key)), LeafKeyMaterial::Weak(weak)) => {
             params.signed_by(&weak.public, issuer_cert, issuer_key)
         }
-        (None, LeafKeyMaterial::Weak(_)) => Err(rcgen::Error::KeyGenerationUnavailable),
+        (None, LeafKeyMaterial::Weak(_)) => {
+            return Err(PkiError::Recipe(
+                "a weak leaf key needs an issuing CA: it cannot sign itself",
+            ));
+        }
     }
     .map_err(generate_error(what))?;
     let leaf_rendered = (leaf_cert.der().clone(), leaf_cert.pem());

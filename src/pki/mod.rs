@@ -50,6 +50,9 @@ pub enum PkiError {
     /// Encoding an RSA key as PKCS#8 failed.
     #[error("encoding an RSA key as PKCS#8: {0}")]
     RsaEncode(#[source] rsa::pkcs8::Error),
+    /// A recipe asks for something issuing cannot do (a programming error in `recipe`).
+    #[error("certificate recipe cannot be issued: {0}")]
+    Recipe(&'static str),
     /// A generated certificate could not be read back for the manifest.
     #[error("summarising a generated certificate: {0}")]
     Summarise(String),

@@ -545,6 +545,19 @@ mod tests {
     }
 
     #[test]
+    fn weak_leaf_keys_and_stand_in_anchors_always_come_with_issuing_cas() {
+        for &profile in CertificateProfile::ALL {
+            let r = recipe(profile);
+            if r.leaf.key == LeafKey::WeakRsa1024 || r.anchor == Anchor::StandIn {
+                assert!(!r.cas.is_empty(), "{profile:?}");
+            }
+            if r.presentation == Presentation::Everything {
+                assert!(!r.cas.is_empty(), "{profile:?}");
+            }
+        }
+    }
+
+    #[test]
     fn leaf_validity_starts_an_hour_ago_and_lasts_thirty_days() {
         for profile in CURRENT {
             let v = recipe(profile).leaf.validity;

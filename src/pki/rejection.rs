@@ -93,13 +93,6 @@ impl CertificateRejection {
                 CertificateRejection::UnsupportedAlgorithm
             }
             CertificateError::BadEncoding => CertificateRejection::BadEncoding,
-            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
-                CertificateRejection::NameMismatch {
-                    presented: Vec::new(),
-                    expected: String::new(),
-                    accepting: None,
-                }
-            }
             CertificateError::Other(OtherError(inner)) => {
                 if let Some(ours) = inner.downcast_ref::<CertificateRejection>() {
                     ours.clone()

@@ -16,6 +16,7 @@ use rustls::{AlertDescription, ClientConfig, RootCertStore, ServerConfig};
 
 use super::verify::XmppServerVerifier;
 use super::weak_rsa::WeakRsaKey;
+use crate::pki::identity::presented_identities;
 use crate::pki::{CertificateRejection, ReferenceIdentity, Service};
 use crate::proto::Side;
 use crate::scenario::model::IdentityType;
@@ -325,7 +326,8 @@ fn alert_condition(alert: AlertDescription) -> &'static str {
     }
 }
 
-/// One line describing a certificate: subject, issuer, validity, and the DNS names it carries.
+/// One line describing a certificate: subject, issuer, validity, and the identities it carries
+/// in XMPP terms (`DNS:`, `SRV:`, `XmppAddr:`, or `CN:` when there is no subjectAltName).
 pub fn describe_certificate(der: &CertificateDer<'_>) -> String {
     match x509_parser::parse_x509_certificate(der.as_ref()) {
         Ok((_, cert)) => {
@@ -336,14 +338,11 @@ pub fn describe_certificate(der: &CertificateDer<'_>) -> String {
                 cert.validity().not_before,
                 cert.validity().not_after
             );
-            if let Ok(Some(san)) = cert.subject_alternative_name() {
-                let names: Vec<String> = san
-                    .value
-                    .general_names
-                    .iter()
-                    .map(|n| n.to_string())
-                    .collect();
-                let _ = write!(line, ", SAN [{}]", names.join(", "));
+            if let Ok(identities) = presented_identities(der)
+                && !cert.is_ca()
+            {
+                let names: Vec<String> = identities.iter().map(ToString::to_string).collect();
+                let _ = write!(line, ", identities [{}]", names.join(", "));
             }
             line
         }
