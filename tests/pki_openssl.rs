@@ -422,21 +422,12 @@ const SERVER_PROFILES: [(CertificateProfile, bool, OpensslJudges, &str); 17] = [
     ),
 ];
 
-/// RFC 6120 §13.7.2.1 with RFC 5280 §6.1 and RFC 6125 §6: for every server profile, openssl
-/// and the harness's verifier agree on accept/reject. Where openssl cannot judge the
-/// XMPP-specific identity, both judge the chain alone (ours: accepted, or refused only for the
-/// name), and the identity verdict is checked against the conforming one.
-#[test]
-fn openssl_and_our_verifier_agree_on_every_server_profile_rfc6120_13_7_2_1() {
-    require_openssl();
-    let dir = std::env::temp_dir().join(format!(
-        "xmpp-interop-pki-openssl-{}-profiles",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
+/// Generates every server profile with `key_type` under `dir` and requires openssl and our
+/// verifier to agree on each (see the test below for what "agree" means per profile).
+fn agree_on_every_server_profile(dir: &Path, key_type: KeyType) {
     let profiles: Vec<CertificateProfile> = SERVER_PROFILES.iter().map(|p| p.0).collect();
     let started = Instant::now();
-    let manifest = provision::generate(DOMAIN, &dir, &profiles, KeyType::EcdsaP256).unwrap();
+    let manifest = provision::generate(DOMAIN, dir, &profiles, key_type).unwrap();
     eprintln!(
         "generated {} profiles in {:?}",
         manifest.profiles.len(),
@@ -451,7 +442,7 @@ fn openssl_and_our_verifier_agree_on_every_server_profile_rfc6120_13_7_2_1() {
         assert_eq!(
             ours.is_ok(),
             conforming,
-            "{profile} ({clause}): our verifier says {ours:?}"
+            "{profile} {key_type} ({clause}): our verifier says {ours:?}"
         );
         match judges {
             OpensslJudges::ChainAndName => {
@@ -464,7 +455,7 @@ fn openssl_and_our_verifier_agree_on_every_server_profile_rfc6120_13_7_2_1() {
                 assert_eq!(
                     openssl.is_ok(),
                     ours.is_ok(),
-                    "{profile} ({clause}): openssl {openssl:?}, ours {ours:?}"
+                    "{profile} {key_type} ({clause}): openssl {openssl:?}, ours {ours:?}"
                 );
             }
             OpensslJudges::ChainOnly => {
@@ -476,11 +467,26 @@ fn openssl_and_our_verifier_agree_on_every_server_profile_rfc6120_13_7_2_1() {
                 );
                 assert!(
                     openssl.is_ok() && our_chain_ok,
-                    "{profile} ({clause}): chain alone: openssl {openssl:?}, ours {ours:?}"
+                    "{profile} {key_type} ({clause}): chain alone: openssl {openssl:?}, ours {ours:?}"
                 );
             }
         }
     }
+}
+
+/// RFC 6120 §13.7.2.1 with RFC 5280 §6.1 and RFC 6125 §6: for every server profile, openssl
+/// and the harness's verifier agree on accept/reject. Where openssl cannot judge the
+/// XMPP-specific identity, both judge the chain alone (ours: accepted, or refused only for the
+/// name), and the identity verdict is checked against the conforming one.
+#[test]
+fn openssl_and_our_verifier_agree_on_every_server_profile_rfc6120_13_7_2_1() {
+    require_openssl();
+    let dir = std::env::temp_dir().join(format!(
+        "xmpp-interop-pki-openssl-{}-profiles",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    agree_on_every_server_profile(&dir, KeyType::EcdsaP256);
     // RFC 6125 §6.4.3: the wildcard issued for the parent domain covers DOMAIN, for both.
     let parent = DOMAIN.split_once('.').unwrap().1;
     let wildcard_dir = dir.join("parent");
@@ -526,6 +532,22 @@ fn openssl_and_our_verifier_agree_on_every_server_profile_rfc6120_13_7_2_1() {
         Ok(())
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// RFC 6120 §13.7.2.1, RFC 8410: the same agreement with RSA-2048 and Ed25519 chains (the
+/// 1024-bit RSA leaf stays 1024-bit whatever the chain's key type).
+#[test]
+fn openssl_and_our_verifier_agree_with_rsa_and_ed25519_keys_rfc6120_13_7_2_1() {
+    require_openssl();
+    for key_type in [KeyType::Rsa2048, KeyType::Ed25519] {
+        let dir = std::env::temp_dir().join(format!(
+            "xmpp-interop-pki-openssl-{}-profiles-{key_type}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        agree_on_every_server_profile(&dir, key_type);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 /// XEP-0178 client certificates, chain and purpose only (the JID is an XMPP matter that

@@ -211,8 +211,10 @@ pub(crate) fn issue_chain(
     let (root, root_pem) = match anchor {
         Anchor::IssuingRoot => (issuing_root, issuing_root_pem),
         Anchor::StandIn => {
+            // A fresh ECDSA key, as for the unrelated root: pooled RSA keys would give the
+            // stand-in the very key of the root that issued the chain.
             let ca = recipe::stand_in_root();
-            let key = keys.key_pair(key_type, KeyRole::Root)?;
+            let key = ecdsa_p256()?;
             let cert = ca_params(&ca, now)
                 .self_signed(&key)
                 .map_err(generate_error(ca.common_name))?;
