@@ -175,6 +175,7 @@ fn chain_for(
     let client = TlsSetup::Client {
         trust_anchor: anchor,
         domain: BUILTIN_DOMAIN.to_owned(),
+        identity: case.identity.clone(),
     };
     Ok((chain, server, client))
 }
