@@ -11,6 +11,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use comfy_table::{Table, presets};
 use tokio::sync::mpsc;
+use xmpp_interop::pki::{self, PkiError};
 use xmpp_interop::report::Reporter;
 use xmpp_interop::report::json::JsonWriter;
 use xmpp_interop::report::junit::JunitWriter;
@@ -18,7 +19,7 @@ use xmpp_interop::report::terminal::TerminalReporter;
 use xmpp_interop::report::transcripts::TranscriptWriter;
 use xmpp_interop::runner::expectations::Expectations;
 use xmpp_interop::runner::{self, Event, RunEnvironment, RunOptions, Tally};
-use xmpp_interop::scenario::{self, Scenario};
+use xmpp_interop::scenario::{self, CertificateProfile, KeyType, Scenario};
 use xmpp_interop::target::{Target, file::load_targets, managed};
 
 const EXIT_CODES: &str = "\
@@ -50,6 +51,48 @@ enum Command {
     /// Print the expanded cases without running anything.
     #[command(after_help = EXIT_CODES)]
     List(ListArgs),
+    /// Generate the test PKI for provisioning, or show what a certificate holds.
+    #[command(subcommand)]
+    Pki(PkiCommand),
+}
+
+const PKI_EXIT_CODES: &str = "\
+Exit codes:
+  0  done
+  2  usage error: bad domain, profile or key type, or a file that is unreadable or holds no PEM certificate
+  3  the files could not be written";
+
+#[derive(Subcommand)]
+enum PkiCommand {
+    /// Write certificate chains and keys for every (or the named) profile, plus manifest.json.
+    #[command(after_help = PKI_EXIT_CODES)]
+    Generate(PkiGenerateArgs),
+    /// Print what the certificates in a PEM file hold in XMPP terms.
+    #[command(after_help = PKI_EXIT_CODES)]
+    Show(PkiShowArgs),
+}
+
+#[derive(Args)]
+struct PkiGenerateArgs {
+    /// The XMPP domain the certificates are issued for.
+    #[arg(long, value_name = "DOMAIN")]
+    domain: String,
+    /// Directory for <profile>/{cert,key,chain,fullchain,root}.pem and manifest.json.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// A profile to generate (repeatable) [default: every profile].
+    #[arg(long = "profile", value_name = "PROFILE")]
+    profiles: Vec<CertificateProfile>,
+    /// The key type of every chain.
+    #[arg(long, value_name = "KEY", default_value = "ecdsa-p256")]
+    key: KeyType,
+}
+
+#[derive(Args)]
+struct PkiShowArgs {
+    /// A PEM file with one or more certificates (e.g. fullchain.pem).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
 }
 
 #[derive(Args)]
@@ -108,7 +151,86 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => run(args),
         Command::List(args) => list(args),
+        Command::Pki(PkiCommand::Generate(args)) => pki_generate(args),
+        Command::Pki(PkiCommand::Show(args)) => pki_show(args),
     }
+}
+
+fn pki_generate(args: PkiGenerateArgs) -> ExitCode {
+    let profiles = if args.profiles.is_empty() {
+        CertificateProfile::all().to_vec()
+    } else {
+        args.profiles
+    };
+    match pki::provision::generate(&args.domain, &args.out, &profiles, args.key) {
+        Ok(manifest) => {
+            for entry in &manifest.profiles {
+                println!("{:<22} {}", entry.profile, entry.purpose);
+            }
+            println!(
+                "wrote {} profiles for {} ({}) to {}; see {}",
+                manifest.profiles.len(),
+                manifest.domain,
+                manifest.key,
+                args.out.display(),
+                args.out.join("manifest.json").display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e @ PkiError::InvalidDomain { .. }) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+fn pki_show(args: PkiShowArgs) -> ExitCode {
+    let bytes = match std::fs::read(&args.file) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", args.file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let summaries = match pki::provision::summarise_pem(&bytes) {
+        Ok(summaries) => summaries,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.file.display());
+            return ExitCode::from(2);
+        }
+    };
+    for (index, cert) in summaries.iter().enumerate() {
+        let position = match (index, cert.is_ca) {
+            (0, false) => "end entity",
+            (_, true) => "CA",
+            (_, false) => "not a CA",
+        };
+        println!("certificate #{index} ({position})");
+        println!("  subject:     {}", cert.subject);
+        println!("  issuer:      {}", cert.issuer);
+        println!("  valid:       {} to {}", cert.not_before, cert.not_after);
+        println!("  key:         {}", cert.key);
+        let eku = if cert.extended_key_usage.is_empty() {
+            "any (no extendedKeyUsage)".to_owned()
+        } else {
+            cert.extended_key_usage.join(", ")
+        };
+        println!("  purposes:    {eku}");
+        println!("  SHA-256:     {}", cert.sha256_fingerprint);
+        if cert.identities.is_empty() {
+            println!("  identities:  none");
+        } else {
+            println!("  identities:  {}", cert.identities.join(", "));
+        }
+        for line in &cert.xmpp {
+            println!("  verifies for {line}");
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 /// Loads every path; prints the error and returns `None` if one cannot be loaded.

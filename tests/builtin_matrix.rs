@@ -114,7 +114,7 @@ async fn negative_cases_report_the_step_and_condition_that_decided_them() {
         untrusted.observed
     );
     assert!(
-        untrusted.observed.contains("UnknownIssuer"),
+        untrusted.observed.contains("unknown-issuer"),
         "{}",
         untrusted.observed
     );
@@ -196,6 +196,70 @@ async fn negative_cases_report_the_step_and_condition_that_decided_them() {
             .starts_with("rejected at sasl by target (not-authorized)"),
         "{}",
         wrong_proof.observed
+    );
+    // RFC 6125 §6.4, RFC 6120 §13.7.2.1: the harness names what the certificate presented.
+    let wrong_domain = find(&results, "c2s-certificate-name-mismatch/wrong-domain");
+    assert!(
+        wrong_domain.observed.ends_with(
+            "the client rejected the server's certificate: name-mismatch: presented [DNS:not-interop.test], expected interop.test"
+        ),
+        "{}",
+        wrong_domain.observed
+    );
+    // RFC 6120 §13.7.1.2.1: an _xmpp-server SRV-ID does not identify a c2s server.
+    let s2s_only = find(&results, "c2s-certificate-name-mismatch/srv-id-server-only");
+    assert!(
+        s2s_only
+            .observed
+            .contains("presented [SRV:_xmpp-server.interop.test]"),
+        "{}",
+        s2s_only.observed
+    );
+    // RFC 6125 §6.4.4: CN fallback only when the scenario allows it.
+    let cn_refused = find(&results, "c2s-certificate-name-mismatch/cn-only");
+    assert!(
+        cn_refused
+            .observed
+            .contains("(accepting dns-id, srv-id, xmppaddr)"),
+        "{}",
+        cn_refused.observed
+    );
+    assert_eq!(
+        find(&results, "c2s-certificate-cn-fallback").outcome,
+        Outcome::Pass
+    );
+    // RFC 5280 §4.2.1.9: a CA:FALSE issuer and an exceeded pathLenConstraint are named.
+    for (case, reason) in [
+        (
+            "c2s-certificate-chain-faults/intermediate-not-ca",
+            "issuer-not-ca",
+        ),
+        (
+            "c2s-certificate-chain-faults/pathlen-exceeded",
+            "path-length-exceeded",
+        ),
+        ("c2s-certificate-chain-faults/expired", "expired"),
+        ("c2s-certificate-chain-faults/wrong-eku", "bad-eku"),
+        (
+            "c2s-certificate-chain-faults/weak-rsa-1024",
+            "weak-key: RSA 1024 bits",
+        ),
+    ] {
+        let result = find(&results, case);
+        assert!(
+            result.observed.ends_with(&format!("certificate: {reason}")),
+            "{case}: {}",
+            result.observed
+        );
+    }
+    // The built-in client is a conforming verifier: it aborts with a certificate alert.
+    let client_expired = find(&results, "client-certificate-chain-faults/expired");
+    assert!(
+        client_expired
+            .observed
+            .starts_with("rejected at tls by target (bad-certificate)"),
+        "{}",
+        client_expired.observed
     );
     for result in &results {
         if let Expectation::Rejected(_) = result.case.expect {

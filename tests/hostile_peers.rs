@@ -12,7 +12,9 @@ use xmpp_interop::proto::client::ClientConfig;
 use xmpp_interop::proto::sasl::ClientOptions;
 use xmpp_interop::proto::xml::Limits;
 use xmpp_interop::proto::{SessionEnd, Side};
-use xmpp_interop::scenario::{CertificateProfile, KeyType, Mechanism, Step, Transport, Trust};
+use xmpp_interop::scenario::{
+    CertificateProfile, IdentityType, KeyType, Mechanism, Step, Transport, Trust,
+};
 use xmpp_interop::transport::TlsSetup;
 
 const DOMAIN: &str = "interop.test";
@@ -43,6 +45,7 @@ fn client_tls() -> TlsSetup {
     TlsSetup::Client {
         trust_anchor: catalogue.trust_anchor(&chain, Trust::ChainRoot).unwrap(),
         domain: DOMAIN.to_owned(),
+        identity: IdentityType::DEFAULT.to_vec(),
     }
 }
 

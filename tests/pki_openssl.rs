@@ -1,7 +1,8 @@
 //! Independent verification of the test PKI: every generated chain is written to disk with
-//! `Catalogue::write_pem` and checked by `openssl verify` as well as by rustls's
-//! `WebPkiServerVerifier`, and the two must agree (DESIGN.md: "Every generated certificate chain
-//! is checked in tests by an independent verifier (openssl) as well as by our own code").
+//! `Catalogue::write_pem` (or `pki generate`) and checked by `openssl verify` as well as by
+//! rustls's `WebPkiServerVerifier` and the harness's own XMPP verifier, and they must agree
+//! (DESIGN.md: "Every generated certificate chain is checked in tests by an independent
+//! verifier (openssl) as well as by our own code").
 //!
 //! openssl is required: if it is missing the tests fail and say so rather than skip.
 
@@ -14,8 +15,11 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::ServerCertVerifier;
 use rustls::{CertificateError, RootCertStore};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
-use xmpp_interop::pki::{Catalogue, IssuedChain};
-use xmpp_interop::scenario::model::{CertificateProfile, KeyType, Trust};
+use xmpp_interop::pki::{
+    Catalogue, CertificateRejection, IssuedChain, ReferenceIdentity, Service, provision,
+};
+use xmpp_interop::scenario::model::{CertificateProfile, IdentityType, KeyType, Trust};
+use xmpp_interop::transport::verify::verify_chain_and_identity;
 
 const DOMAIN: &str = "xmpp.example.test";
 const WRONG_DOMAIN: &str = "wrong.example.test";
@@ -239,4 +243,351 @@ fn openssl_and_rustls_reject_every_chain_for_another_domain_rfc6125_6_4() {
             chain_dir.display()
         );
     }
+}
+
+/// `openssl verify -auth_level 2 -CAfile <ca> [-untrusted chain.pem] -purpose <purpose>
+/// [-verify_hostname <name>] cert.pem`. `-auth_level 2` asks for at least 112-bit security
+/// (RSA 2048), the floor RFC 7525 §4.3 (via RFC 7590 §3.4) sets.
+fn openssl_verify_with(
+    chain_dir: &Path,
+    ca_file: &Path,
+    purpose: &str,
+    hostname: Option<&str>,
+) -> Result<(), String> {
+    let mut command = Command::new("openssl");
+    command
+        .arg("verify")
+        .args(["-auth_level", "2"])
+        .arg("-CAfile")
+        .arg(ca_file);
+    let untrusted = chain_dir.join("chain.pem");
+    if std::fs::metadata(&untrusted).unwrap().len() > 0 {
+        command.arg("-untrusted").arg(untrusted);
+    }
+    command.args(["-purpose", purpose]);
+    if let Some(name) = hostname {
+        command.args(["-verify_hostname", name]);
+    }
+    command.arg(chain_dir.join("cert.pem"));
+    let out = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() && stdout.trim_end().ends_with(": OK") {
+        Ok(())
+    } else {
+        Err(format!("{} {stdout}{stderr}", out.status))
+    }
+}
+
+/// The harness's own verifier (webpki chain, key strength, XMPP identity) on a chain.
+fn our_verify(
+    presented: &[CertificateDer<'static>],
+    anchor: CertificateDer<'static>,
+    accepted: &[IdentityType],
+) -> Result<(), CertificateRejection> {
+    let mut roots = RootCertStore::empty();
+    roots.add(anchor).unwrap();
+    let reference = ReferenceIdentity {
+        domain: DOMAIN.to_owned(),
+        service: Service::Client,
+        accepted: accepted.to_vec(),
+    };
+    verify_chain_and_identity(
+        &presented[0],
+        &presented[1..],
+        &roots,
+        &reference,
+        &rustls::crypto::ring::default_provider(),
+        UnixTime::now(),
+    )
+    .map_err(|e| match e {
+        rustls::Error::InvalidCertificate(reason) => CertificateRejection::from_rustls(&reason),
+        other => panic!("not a certificate error: {other:?}"),
+    })
+}
+
+/// How far openssl can judge a profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OpensslJudges {
+    /// Chain and hostname (`-verify_hostname`): openssl's DNS-ID rules are RFC 6125's.
+    ChainAndName,
+    /// Only the chain: the identity is XMPP-specific (SRV-ID, XmppAddr) or relies on CN
+    /// fallback, which openssl applies and RFC 6125 §6.4.4 leaves to the verifier.
+    ChainOnly,
+}
+
+/// Every server profile, whether a conforming c2s client accepts it for `DOMAIN` with the
+/// default identity types, and how far openssl can judge it; with the clause each proves.
+const SERVER_PROFILES: [(CertificateProfile, bool, OpensslJudges, &str); 17] = [
+    (
+        CertificateProfile::SelfSigned,
+        true,
+        OpensslJudges::ChainAndName,
+        "RFC 5280 §6.1",
+    ),
+    (
+        CertificateProfile::CacertIntermediate,
+        true,
+        OpensslJudges::ChainAndName,
+        "RFC 5280 §6.1",
+    ),
+    (
+        CertificateProfile::StartcomChain,
+        true,
+        OpensslJudges::ChainAndName,
+        "RFC 5280 §6.1",
+    ),
+    (
+        CertificateProfile::Wildcard,
+        false,
+        OpensslJudges::ChainAndName,
+        "RFC 6125 §6.4.3",
+    ),
+    (
+        CertificateProfile::SrvId,
+        true,
+        OpensslJudges::ChainOnly,
+        "RFC 6120 §13.7.1.2.1",
+    ),
+    (
+        CertificateProfile::SrvIdServerOnly,
+        false,
+        OpensslJudges::ChainOnly,
+        "RFC 6120 §13.7.1.2.1",
+    ),
+    (
+        CertificateProfile::Xmppaddr,
+        true,
+        OpensslJudges::ChainOnly,
+        "RFC 6120 §13.7.1.4",
+    ),
+    (
+        CertificateProfile::CnOnly,
+        false,
+        OpensslJudges::ChainOnly,
+        "RFC 6125 §6.4.4",
+    ),
+    (
+        CertificateProfile::Expired,
+        false,
+        OpensslJudges::ChainAndName,
+        "RFC 5280 §4.1.2.5",
+    ),
+    (
+        CertificateProfile::NotYetValid,
+        false,
+        OpensslJudges::ChainAndName,
+        "RFC 5280 §4.1.2.5",
+    ),
+    (
+        CertificateProfile::WrongDomain,
+        false,
+        OpensslJudges::ChainAndName,
+        "RFC 6125 §6.4",
+    ),
+    (
+        CertificateProfile::MissingIntermediate,
+        false,
+        OpensslJudges::ChainAndName,
+        "RFC 5280 §6.1",
+    ),
+    (
+        CertificateProfile::UntrustedRoot,
+        false,
+        OpensslJudges::ChainAndName,
+        "RFC 5280 §6.1",
+    ),
+    (
+        CertificateProfile::IntermediateNotCa,
+        false,
+        OpensslJudges::ChainAndName,
+        "RFC 5280 §4.2.1.9",
+    ),
+    (
+        CertificateProfile::PathlenExceeded,
+        false,
+        OpensslJudges::ChainAndName,
+        "RFC 5280 §4.2.1.9",
+    ),
+    (
+        CertificateProfile::WrongEku,
+        false,
+        OpensslJudges::ChainAndName,
+        "RFC 5280 §4.2.1.12",
+    ),
+    (
+        CertificateProfile::WeakRsa1024,
+        false,
+        OpensslJudges::ChainAndName,
+        "RFC 7525 §4.3",
+    ),
+];
+
+/// Generates every server profile with `key_type` under `dir` and requires openssl and our
+/// verifier to agree on each (see the test below for what "agree" means per profile).
+fn agree_on_every_server_profile(dir: &Path, key_type: KeyType) {
+    let profiles: Vec<CertificateProfile> = SERVER_PROFILES.iter().map(|p| p.0).collect();
+    let started = Instant::now();
+    let manifest = provision::generate(DOMAIN, dir, &profiles, key_type).unwrap();
+    eprintln!(
+        "generated {} profiles in {:?}",
+        manifest.profiles.len(),
+        started.elapsed()
+    );
+    // Both judge the files `pki generate` wrote: exactly the same bytes.
+    for (profile, conforming, judges, clause) in SERVER_PROFILES {
+        let chain_dir = dir.join(profile.to_string());
+        let presented = read_certificates(&chain_dir.join("fullchain.pem"));
+        let anchor = read_certificates(&chain_dir.join("root.pem")).remove(0);
+        let ours = our_verify(&presented, anchor, &IdentityType::DEFAULT);
+        assert_eq!(
+            ours.is_ok(),
+            conforming,
+            "{profile} {key_type} ({clause}): our verifier says {ours:?}"
+        );
+        match judges {
+            OpensslJudges::ChainAndName => {
+                let openssl = openssl_verify_with(
+                    &chain_dir,
+                    &chain_dir.join("root.pem"),
+                    "sslserver",
+                    Some(DOMAIN),
+                );
+                assert_eq!(
+                    openssl.is_ok(),
+                    ours.is_ok(),
+                    "{profile} {key_type} ({clause}): openssl {openssl:?}, ours {ours:?}"
+                );
+            }
+            OpensslJudges::ChainOnly => {
+                let openssl =
+                    openssl_verify_with(&chain_dir, &chain_dir.join("root.pem"), "sslserver", None);
+                let our_chain_ok = matches!(
+                    ours,
+                    Ok(()) | Err(CertificateRejection::NameMismatch { .. })
+                );
+                assert!(
+                    openssl.is_ok() && our_chain_ok,
+                    "{profile} {key_type} ({clause}): chain alone: openssl {openssl:?}, ours {ours:?}"
+                );
+            }
+        }
+    }
+}
+
+/// RFC 6120 §13.7.2.1 with RFC 5280 §6.1 and RFC 6125 §6: for every server profile, openssl
+/// and the harness's verifier agree on accept/reject. Where openssl cannot judge the
+/// XMPP-specific identity, both judge the chain alone (ours: accepted, or refused only for the
+/// name), and the identity verdict is checked against the conforming one.
+#[test]
+fn openssl_and_our_verifier_agree_on_every_server_profile_rfc6120_13_7_2_1() {
+    require_openssl();
+    let dir = std::env::temp_dir().join(format!(
+        "xmpp-interop-pki-openssl-{}-profiles",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    agree_on_every_server_profile(&dir, KeyType::EcdsaP256);
+    // RFC 6125 §6.4.3: the wildcard issued for the parent domain covers DOMAIN, for both.
+    let parent = DOMAIN.split_once('.').unwrap().1;
+    let wildcard_dir = dir.join("parent");
+    provision::generate(
+        parent,
+        &wildcard_dir,
+        &[CertificateProfile::Wildcard],
+        KeyType::EcdsaP256,
+    )
+    .unwrap();
+    let wildcard_dir = wildcard_dir.join("wildcard");
+    assert_eq!(
+        our_verify(
+            &read_certificates(&wildcard_dir.join("fullchain.pem")),
+            read_certificates(&wildcard_dir.join("root.pem")).remove(0),
+            &IdentityType::DEFAULT
+        ),
+        Ok(())
+    );
+    assert_eq!(
+        openssl_verify_with(
+            &wildcard_dir,
+            &wildcard_dir.join("root.pem"),
+            "sslserver",
+            Some(DOMAIN)
+        ),
+        Ok(())
+    );
+    // RFC 6125 §6.4.4: with CN fallback allowed, both accept the CN-only certificate by name.
+    let cn_dir = dir.join("cn-only");
+    let cn_presented = read_certificates(&cn_dir.join("fullchain.pem"));
+    let cn_anchor = read_certificates(&cn_dir.join("root.pem")).remove(0);
+    assert_eq!(
+        our_verify(
+            &cn_presented,
+            cn_anchor,
+            &[IdentityType::DnsId, IdentityType::Cn]
+        ),
+        Ok(())
+    );
+    assert_eq!(
+        openssl_verify_with(&cn_dir, &cn_dir.join("root.pem"), "sslserver", Some(DOMAIN)),
+        Ok(())
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// RFC 6120 §13.7.2.1, RFC 8410: the same agreement with RSA-2048 and Ed25519 chains (the
+/// 1024-bit RSA leaf stays 1024-bit whatever the chain's key type).
+#[test]
+fn openssl_and_our_verifier_agree_with_rsa_and_ed25519_keys_rfc6120_13_7_2_1() {
+    require_openssl();
+    for key_type in [KeyType::Rsa2048, KeyType::Ed25519] {
+        let dir = std::env::temp_dir().join(format!(
+            "xmpp-interop-pki-openssl-{}-profiles-{key_type}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        agree_on_every_server_profile(&dir, key_type);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// XEP-0178 client certificates, chain and purpose only (the JID is an XMPP matter that
+/// openssl cannot judge): openssl accepts alice's and the wrong-JID certificate for
+/// `-purpose sslclient` and refuses them for `sslserver` (RFC 5280 §4.2.1.12); it refuses the
+/// expired and the untrusted one (RFC 5280 §6.1).
+#[test]
+fn openssl_judges_client_certificates_by_chain_and_purpose_rfc5280_4_2_1_12() {
+    require_openssl();
+    let dir = std::env::temp_dir().join(format!(
+        "xmpp-interop-pki-openssl-{}-clients",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let clients = [
+        (CertificateProfile::ClientAlice, true),
+        (CertificateProfile::ClientWrongJid, true),
+        (CertificateProfile::ClientExpired, false),
+        (CertificateProfile::ClientUntrusted, false),
+    ];
+    let profiles: Vec<CertificateProfile> = clients.iter().map(|c| c.0).collect();
+    provision::generate(DOMAIN, &dir, &profiles, KeyType::EcdsaP256).unwrap();
+    for (profile, chain_ok) in clients {
+        let chain_dir = dir.join(profile.to_string());
+        let root = chain_dir.join("root.pem");
+        let as_client = openssl_verify_with(&chain_dir, &root, "sslclient", None);
+        assert_eq!(as_client.is_ok(), chain_ok, "{profile}: {as_client:?}");
+        let as_server = openssl_verify_with(&chain_dir, &root, "sslserver", None);
+        assert!(
+            as_server.is_err(),
+            "{profile} accepted as a server certificate"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn read_certificates(path: &Path) -> Vec<CertificateDer<'static>> {
+    let pem = std::fs::read(path).unwrap();
+    x509_parser::pem::Pem::iter_from_buffer(&pem)
+        .map(|block| CertificateDer::from(block.unwrap().contents))
+        .collect()
 }

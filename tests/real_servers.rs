@@ -269,8 +269,8 @@ async fn an_external_target_is_reached_with_the_account_and_root_its_targets_fil
         dir.join("targets.yaml"),
         format!(
             "targets:\n  - name: participant\n    kind: server\n    external:\n      host: 127.0.0.1\n      starttls-port: {}\n      direct-tls-port: {}\n      domain: participant.test\n      account: {{ jid: bob@participant.test, password: bobs-password }}\n      root: participant-root.pem\n      certificate: {{ profile: startcom-chain }}\n",
-            server.address(Transport::Starttls).port(),
-            server.address(Transport::DirectTls).port()
+            server.address(Transport::Starttls).unwrap().port(),
+            server.address(Transport::DirectTls).unwrap().port()
         ),
     )
     .unwrap();

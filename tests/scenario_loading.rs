@@ -122,7 +122,7 @@ fn directory_without_scenario_files_is_an_error_saying_so() {
 fn unknown_top_level_field_names_field_location_and_expected_fields() {
     assert_eq!(
         error_for("unknown-field.yaml"),
-        "tests/fixtures/scenarios-bad/unknown-field.yaml:5:1: unknown field `transprot`; expected one of id, title, spec, tags, role, transport, certificate, key, trust, sasl, misbehave, expect, matrix"
+        "tests/fixtures/scenarios-bad/unknown-field.yaml:5:1: unknown field `transprot`; expected one of id, title, spec, tags, role, transport, certificate, key, trust, identity, sasl, misbehave, expect, matrix"
     );
 }
 
@@ -146,7 +146,7 @@ fn unknown_field_under_sasl_lists_sasl_fields() {
 fn missing_required_field_is_named_at_document_start() {
     assert_eq!(
         error_for("missing-certificate.yaml"),
-        "tests/fixtures/scenarios-bad/missing-certificate.yaml:1:1: missing required field `certificate`; expected one of self-signed, cacert-intermediate, startcom-chain here or as a matrix list"
+        "tests/fixtures/scenarios-bad/missing-certificate.yaml:1:1: missing required field `certificate`; expected one of self-signed, cacert-intermediate, startcom-chain, wildcard, srv-id, srv-id-server-only, xmppaddr, cn-only, expired, not-yet-valid, wrong-domain, missing-intermediate, untrusted-root, intermediate-not-ca, pathlen-exceeded, wrong-eku, weak-rsa-1024, client-alice, client-wrong-jid, client-expired, client-untrusted here or as a matrix list"
     );
 }
 
@@ -233,4 +233,26 @@ fn bad_directory_reports_every_bad_file_one_per_line() {
     }
     assert!(text.contains("unknown-field.yaml:5:1: unknown field `transprot`"));
     assert!(text.contains("duplicate-ids/b/same.yaml:2:5: duplicate scenario id `same-id`"));
+}
+
+/// RFC 6125 §6: the identity types a verifier accepts are a set; a repeat is a mistake.
+#[test]
+fn repeated_identity_type_points_at_the_repeat_rfc6125_6() {
+    assert_eq!(
+        error_for("duplicate-identity.yaml"),
+        "tests/fixtures/scenarios-bad/duplicate-identity.yaml:7:24: duplicate identity type `dns-id` (first at line 7, column 12); expected each type once"
+    );
+}
+
+#[test]
+fn unknown_identity_type_points_at_the_value_and_lists_the_known_ones() {
+    let message = error_for("unknown-identity.yaml");
+    assert!(
+        message.starts_with("tests/fixtures/scenarios-bad/unknown-identity.yaml:7:"),
+        "{message}"
+    );
+    assert!(
+        message.contains("uri-id") && message.contains("dns-id, srv-id, xmppaddr, cn"),
+        "{message}"
+    );
 }

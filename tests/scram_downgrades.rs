@@ -14,7 +14,7 @@ use xmpp_interop::proto::server::{ServerConfig, ServerMisbehaviour};
 use xmpp_interop::proto::xml::Limits;
 use xmpp_interop::proto::{SessionEnd, Side};
 use xmpp_interop::scenario::{
-    CertificateProfile, KeyType, Mechanism, Misbehaviour, Step, Transport, Trust,
+    CertificateProfile, IdentityType, KeyType, Mechanism, Misbehaviour, Step, Transport, Trust,
 };
 use xmpp_interop::transport::TlsSetup;
 
@@ -34,6 +34,7 @@ async fn server_view(misbehave: &[Misbehaviour], options: ClientOptions) -> Sess
     let client_tls = TlsSetup::Client {
         trust_anchor: catalogue.trust_anchor(&chain, Trust::ChainRoot).unwrap(),
         domain: DOMAIN.to_owned(),
+        identity: IdentityType::DEFAULT.to_vec(),
     };
     let server_tls = TlsSetup::Server {
         chain: chain.presented.clone(),

@@ -52,8 +52,16 @@ pub(crate) fn write_chain(dir: &Path, chain: &IssuedChain) -> Result<Vec<PathBuf
     let chain_dir = dir
         .join(&chain.domain)
         .join(format!("{}-{}", chain.profile, chain.key_type));
-    fs::create_dir_all(&chain_dir).map_err(|source| PkiError::Io {
-        path: chain_dir.clone(),
+    write_chain_into(&chain_dir, chain)
+}
+
+/// Writes one chain's five files into `chain_dir` (created if needed) and returns their paths.
+pub(crate) fn write_chain_into(
+    chain_dir: &Path,
+    chain: &IssuedChain,
+) -> Result<Vec<PathBuf>, PkiError> {
+    fs::create_dir_all(chain_dir).map_err(|source| PkiError::Io {
+        path: chain_dir.to_owned(),
         source,
     })?;
     let intermediates = chain.pem.intermediates.concat();

@@ -1,23 +1,30 @@
-//! Key pairs for the test PKI: fresh ECDSA P-256 keys, and a per-catalogue pool of RSA-2048 keys.
+//! Key pairs for the test PKI: fresh ECDSA P-256 and Ed25519 keys, and a per-catalogue pool of
+//! RSA keys.
 //!
 //! ring (rcgen's backend) cannot generate RSA keys, so they come from the `rsa` crate as PKCS#8
-//! DER and are loaded into rcgen. RSA generation is slow (hundreds of milliseconds per key even
-//! optimised), so a [`KeySource`] generates three RSA keys once, on first use — one for every
-//! root, one for every intermediate, one for every leaf — and reuses them across all RSA chains
-//! of its catalogue. Different chains therefore share key material by design; that is harmless
-//! here because path validation matches names as well as keys, the unrelated root uses its own
-//! fresh ECDSA key, and nothing in the harness relies on keys being distinct between chains.
+//! DER and are loaded into rcgen. RSA generation is slow (hundreds of milliseconds per 2048-bit
+//! key even optimised, seconds for 4096 bits), so a [`KeySource`] generates one RSA key per
+//! size and [`KeyRole`] on first use — one for every root, one for every intermediate, one for
+//! every leaf — and reuses them across all chains of its catalogue. Different chains therefore
+//! share key material by design; that is harmless here because path validation matches names as
+//! well as keys, the unrelated root uses its own fresh ECDSA key, and nothing in the harness
+//! relies on keys being distinct between chains.
+//!
+//! The weak 1024-bit RSA leaf key is pooled the same way. ring refuses to sign with it, so it is
+//! only ever a subject public key: the issuing CA signs, never the weak key.
 
-use rcgen::KeyPair;
+use std::collections::BTreeMap;
+
+use rcgen::{KeyPair, SubjectPublicKeyInfo};
 use rsa::RsaPrivateKey;
-use rsa::pkcs8::EncodePrivateKey;
+use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use rustls_pki_types::PrivatePkcs8KeyDer;
 
 use super::PkiError;
 use crate::scenario::model::KeyType;
 
 /// The position of a certificate in its chain, which selects the pooled RSA key.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum KeyRole {
     /// A root CA.
     Root,
@@ -30,72 +37,108 @@ pub(crate) enum KeyRole {
 /// Where a catalogue's key pairs come from.
 #[derive(Default)]
 pub(crate) struct KeySource {
-    /// The RSA pool, generated on the first RSA request.
-    rsa: Option<RsaPool>,
+    /// RSA keys as PKCS#8 DER by modulus size and role, generated on first request.
+    rsa: BTreeMap<(usize, KeyRole), PrivatePkcs8KeyDer<'static>>,
+    /// The weak leaf key, generated on first request.
+    weak_rsa: Option<WeakRsaKey>,
 }
 
-/// One RSA-2048 key per [`KeyRole`], as PKCS#8 DER.
-struct RsaPool {
-    root: PrivatePkcs8KeyDer<'static>,
-    intermediate: PrivatePkcs8KeyDer<'static>,
-    leaf: PrivatePkcs8KeyDer<'static>,
+/// A 1024-bit RSA key that only ever appears as a certificate's subject key.
+pub(crate) struct WeakRsaKey {
+    /// The public key, for the issuer to sign.
+    pub public: SubjectPublicKeyInfo,
+    /// The private key as PKCS#8 DER.
+    pub pkcs8: PrivatePkcs8KeyDer<'static>,
+    /// The private key as PKCS#8 PEM.
+    pub pem: String,
 }
 
-impl RsaPool {
-    fn generate() -> Result<RsaPool, PkiError> {
-        Ok(RsaPool {
-            root: rsa_2048()?,
-            intermediate: rsa_2048()?,
-            leaf: rsa_2048()?,
-        })
-    }
-
-    fn get(&self, role: KeyRole) -> &PrivatePkcs8KeyDer<'static> {
-        match role {
-            KeyRole::Root => &self.root,
-            KeyRole::Intermediate => &self.intermediate,
-            KeyRole::Leaf => &self.leaf,
-        }
-    }
+/// A fresh RSA private key of `bits` bits.
+fn rsa_key(bits: usize) -> Result<RsaPrivateKey, PkiError> {
+    RsaPrivateKey::new(&mut rand::thread_rng(), bits).map_err(PkiError::RsaGenerate)
 }
 
-/// A fresh RSA-2048 private key as PKCS#8 DER.
-fn rsa_2048() -> Result<PrivatePkcs8KeyDer<'static>, PkiError> {
-    let key = RsaPrivateKey::new(&mut rand::thread_rng(), 2048).map_err(PkiError::RsaGenerate)?;
-    let der = key.to_pkcs8_der().map_err(PkiError::RsaEncode)?;
+/// A fresh RSA private key of `bits` bits as PKCS#8 DER.
+fn rsa_pkcs8(bits: usize) -> Result<PrivatePkcs8KeyDer<'static>, PkiError> {
+    let der = rsa_key(bits)?.to_pkcs8_der().map_err(PkiError::RsaEncode)?;
     Ok(PrivatePkcs8KeyDer::from(der.as_bytes().to_vec()))
 }
 
-/// A fresh ECDSA P-256 key pair.
-pub(crate) fn ecdsa_p256() -> Result<KeyPair, PkiError> {
-    KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|source| PkiError::Generate {
-        what: "ECDSA P-256 key".into(),
+/// A fresh key pair for an rcgen signature algorithm ring can generate.
+fn generated(alg: &'static rcgen::SignatureAlgorithm, what: &str) -> Result<KeyPair, PkiError> {
+    KeyPair::generate_for(alg).map_err(|source| PkiError::Generate {
+        what: what.into(),
         source,
     })
 }
 
+/// A fresh ECDSA P-256 key pair.
+pub(crate) fn ecdsa_p256() -> Result<KeyPair, PkiError> {
+    generated(&rcgen::PKCS_ECDSA_P256_SHA256, "ECDSA P-256 key")
+}
+
+impl Clone for WeakRsaKey {
+    fn clone(&self) -> WeakRsaKey {
+        WeakRsaKey {
+            public: self.public.clone(),
+            pkcs8: self.pkcs8.clone_key(),
+            pem: self.pem.clone(),
+        }
+    }
+}
+
 impl KeySource {
-    /// A key pair of `key_type` for a certificate in position `role`: fresh for ECDSA, from the
-    /// pool for RSA.
+    /// A key pair of `key_type` for a certificate in position `role`: fresh for ECDSA and
+    /// Ed25519, from the pool for RSA.
     pub(crate) fn key_pair(
         &mut self,
         key_type: KeyType,
         role: KeyRole,
     ) -> Result<KeyPair, PkiError> {
-        match key_type {
-            KeyType::EcdsaP256 => ecdsa_p256(),
-            KeyType::Rsa2048 => {
-                let pool = match &mut self.rsa {
-                    Some(pool) => pool,
-                    empty => empty.insert(RsaPool::generate()?),
-                };
-                KeyPair::from_pkcs8_der_and_sign_algo(pool.get(role), &rcgen::PKCS_RSA_SHA256)
-                    .map_err(|source| PkiError::Generate {
-                        what: "RSA-2048 key".into(),
-                        source,
-                    })
+        let bits = match key_type {
+            KeyType::EcdsaP256 => return ecdsa_p256(),
+            KeyType::Ed25519 => return generated(&rcgen::PKCS_ED25519, "Ed25519 key"),
+            KeyType::Rsa2048 => 2048,
+            KeyType::Rsa4096 => 4096,
+        };
+        let der = match self.rsa.get(&(bits, role)) {
+            Some(der) => der,
+            None => self.rsa.entry((bits, role)).or_insert(rsa_pkcs8(bits)?),
+        };
+        KeyPair::from_pkcs8_der_and_sign_algo(der, &rcgen::PKCS_RSA_SHA256).map_err(|source| {
+            PkiError::Generate {
+                what: format!("RSA-{bits} key"),
+                source,
             }
+        })
+    }
+
+    /// The pooled 1024-bit RSA leaf key.
+    pub(crate) fn weak_rsa_1024(&mut self) -> Result<WeakRsaKey, PkiError> {
+        if let Some(key) = &self.weak_rsa {
+            return Ok(key.clone());
         }
+        let private = rsa_key(1024)?;
+        let spki = private
+            .to_public_key()
+            .to_public_key_der()
+            .map_err(|e| PkiError::RsaEncode(e.into()))?;
+        let public = SubjectPublicKeyInfo::from_der(spki.as_bytes()).map_err(|source| {
+            PkiError::Generate {
+                what: "RSA-1024 public key".into(),
+                source,
+            }
+        })?;
+        let pkcs8 = private.to_pkcs8_der().map_err(PkiError::RsaEncode)?;
+        let pem = private
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(PkiError::RsaEncode)?;
+        let key = WeakRsaKey {
+            public,
+            pkcs8: PrivatePkcs8KeyDer::from(pkcs8.as_bytes().to_vec()),
+            pem: pem.to_string(),
+        };
+        Ok(self.weak_rsa.insert(key).clone())
     }
 }
 
@@ -121,5 +164,28 @@ mod tests {
         let b = keys.key_pair(KeyType::EcdsaP256, KeyRole::Leaf).unwrap();
         assert_ne!(a.public_key_der(), b.public_key_der());
         assert_eq!(a.algorithm(), &rcgen::PKCS_ECDSA_P256_SHA256);
+    }
+
+    #[test]
+    fn ed25519_keys_are_fresh_every_time() {
+        let mut keys = KeySource::default();
+        let a = keys.key_pair(KeyType::Ed25519, KeyRole::Leaf).unwrap();
+        let b = keys.key_pair(KeyType::Ed25519, KeyRole::Leaf).unwrap();
+        assert_ne!(a.public_key_der(), b.public_key_der());
+        assert_eq!(a.algorithm(), &rcgen::PKCS_ED25519);
+    }
+
+    #[test]
+    fn weak_rsa_key_is_1024_bits_and_generated_once() {
+        use rsa::traits::PublicKeyParts;
+        let mut keys = KeySource::default();
+        let a = keys.weak_rsa_1024().unwrap();
+        let b = keys.weak_rsa_1024().unwrap();
+        assert_eq!(a.pem, b.pem);
+        let private = <RsaPrivateKey as rsa::pkcs8::DecodePrivateKey>::from_pkcs8_der(
+            a.pkcs8.secret_pkcs8_der(),
+        )
+        .unwrap();
+        assert_eq!(private.size() * 8, 1024);
     }
 }

@@ -9,15 +9,22 @@
 
 mod catalogue;
 mod chain;
+mod der;
 mod files;
+pub mod identity;
 mod issue;
 mod keys;
+pub mod provision;
 mod recipe;
+mod rejection;
+pub mod summary;
 
 use std::path::PathBuf;
 
 pub use catalogue::Catalogue;
 pub use chain::{ChainPem, IssuedChain};
+pub use identity::{PresentedIdentity, ReferenceIdentity, Service};
+pub use rejection::CertificateRejection;
 
 /// Why the test PKI could not produce or write a chain.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +50,15 @@ pub enum PkiError {
     /// Encoding an RSA key as PKCS#8 failed.
     #[error("encoding an RSA key as PKCS#8: {0}")]
     RsaEncode(#[source] rsa::pkcs8::Error),
+    /// A recipe asks for something issuing cannot do (a programming error in `recipe`).
+    #[error("certificate recipe cannot be issued: {0}")]
+    Recipe(&'static str),
+    /// A generated certificate could not be read back for the manifest.
+    #[error("summarising a generated certificate: {0}")]
+    Summarise(String),
+    /// The manifest could not be serialised.
+    #[error("writing manifest.json: {0}")]
+    Manifest(#[source] serde_json::Error),
     /// Writing a PEM file or its directory failed.
     #[error("writing {}: {source}", path.display())]
     Io {

@@ -193,7 +193,8 @@ fn key_belongs_to_the_leaf_and_uses_the_requested_algorithm() {
     for chain in every_chain() {
         let algorithm = match chain.key_type {
             KeyType::EcdsaP256 => &rcgen::PKCS_ECDSA_P256_SHA256,
-            KeyType::Rsa2048 => &rcgen::PKCS_RSA_SHA256,
+            KeyType::Rsa2048 | KeyType::Rsa4096 => &rcgen::PKCS_RSA_SHA256,
+            KeyType::Ed25519 => &rcgen::PKCS_ED25519,
         };
         let key = KeyPair::from_pkcs8_der_and_sign_algo(&chain.key, algorithm).unwrap();
         let leaf = parse(&chain.presented[0]);
@@ -445,4 +446,176 @@ fn write_pem_makes_private_keys_readable_by_the_owner_only() {
     let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The subjectAltName entries of a leaf, spelled `DNS:`, `SRV:` (id-on-dnsSRV) or `XMPP:`
+/// (id-on-xmppAddr), with the otherName values decoded from their `[0] EXPLICIT` wrapper.
+fn identities(cert: &X509Certificate<'_>) -> Vec<String> {
+    let Some(san) = cert.subject_alternative_name().unwrap() else {
+        return Vec::new();
+    };
+    san.value
+        .general_names
+        .iter()
+        .map(|name| match name {
+            GeneralName::DNSName(dns) => format!("DNS:{dns}"),
+            GeneralName::OtherName(oid, value) => {
+                // [0] EXPLICIT { tag, length, string } with short lengths.
+                let (tag, text) = (value[2], std::str::from_utf8(&value[4..]).unwrap());
+                match (oid.to_id_string().as_str(), tag) {
+                    ("1.3.6.1.5.5.7.8.7", 0x16) => format!("SRV:{text}"),
+                    ("1.3.6.1.5.5.7.8.5", 0x0c) => format!("XMPP:{text}"),
+                    (other, tag) => panic!("unexpected otherName {other} with tag {tag:#x}"),
+                }
+            }
+            other => panic!("unexpected SAN {other}"),
+        })
+        .collect()
+}
+
+fn leaf_of(profile: CertificateProfile) -> Arc<IssuedChain> {
+    catalogue()
+        .chain(profile, KeyType::EcdsaP256, "interop.test")
+        .unwrap()
+}
+
+/// RFC 6125 §6.4.3 (wildcard in the left-most label), RFC 4985 (SRVName), RFC 6120 §13.7.1.4
+/// (XmppAddr), RFC 6125 §6.4.4 (CN only without subjectAltName).
+#[test]
+fn identity_profiles_carry_exactly_their_identities_rfc6125_6_4_rfc6120_13_7_1_4() {
+    let expect = [
+        (CertificateProfile::Wildcard, vec!["DNS:*.interop.test"]),
+        (
+            CertificateProfile::SrvId,
+            vec![
+                "SRV:_xmpp-client.interop.test",
+                "SRV:_xmpp-server.interop.test",
+            ],
+        ),
+        (
+            CertificateProfile::SrvIdServerOnly,
+            vec!["SRV:_xmpp-server.interop.test"],
+        ),
+        (CertificateProfile::Xmppaddr, vec!["XMPP:interop.test"]),
+        (CertificateProfile::CnOnly, vec![]),
+        (
+            CertificateProfile::WrongDomain,
+            vec!["DNS:not-interop.test"],
+        ),
+        (
+            CertificateProfile::ClientAlice,
+            vec!["XMPP:alice@interop.test"],
+        ),
+        (
+            CertificateProfile::ClientWrongJid,
+            vec!["XMPP:mallory@interop.test"],
+        ),
+    ];
+    for (profile, want) in expect {
+        let chain = leaf_of(profile);
+        let leaf = parse(&chain.presented[0]);
+        assert_eq!(identities(&leaf), want, "{profile}");
+    }
+    let cn_only = leaf_of(CertificateProfile::CnOnly);
+    let leaf = parse(&cn_only.presented[0]);
+    let cn = leaf.subject().iter_common_name().next().unwrap();
+    assert_eq!(cn.as_str().unwrap(), "interop.test");
+    let srv = leaf_of(CertificateProfile::SrvId);
+    let leaf = parse(&srv.presented[0]);
+    let cn = leaf.subject().iter_common_name().next().unwrap();
+    assert!(
+        !cn.as_str().unwrap().contains("interop.test"),
+        "no CN fallback"
+    );
+}
+
+/// RFC 5280 §4.1.2.5: the validity period of the faulty leaves.
+#[test]
+fn expired_and_not_yet_valid_leaves_lie_outside_now_rfc5280_4_1_2_5() {
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    for profile in [
+        CertificateProfile::Expired,
+        CertificateProfile::ClientExpired,
+    ] {
+        let chain = leaf_of(profile);
+        let leaf = parse(&chain.presented[0]);
+        assert!(leaf.validity().not_after.timestamp() < now, "{profile}");
+    }
+    let chain = leaf_of(CertificateProfile::NotYetValid);
+    let leaf = parse(&chain.presented[0]);
+    assert!(leaf.validity().not_before.timestamp() > now);
+}
+
+/// RFC 5280 §4.2.1.9: basicConstraints of the faulty issuers, and what each server sends.
+#[test]
+fn faulty_chains_have_the_shape_their_profile_names_rfc5280_4_2_1_9() {
+    let missing = leaf_of(CertificateProfile::MissingIntermediate);
+    assert_eq!(missing.presented.len(), 1);
+    assert!(missing.pem.intermediates.is_empty());
+
+    let not_ca = leaf_of(CertificateProfile::IntermediateNotCa);
+    assert_eq!(not_ca.presented.len(), 2);
+    assert!(!parse(&not_ca.presented[1]).is_ca());
+
+    let pathlen = leaf_of(CertificateProfile::PathlenExceeded);
+    assert_eq!(pathlen.presented.len(), 3);
+    let upper = parse(&pathlen.presented[2]);
+    let constraints = upper.basic_constraints().unwrap().unwrap().value;
+    assert_eq!(constraints.path_len_constraint, Some(0));
+    assert!(parse(&pathlen.presented[1]).is_ca());
+
+    let untrusted = leaf_of(CertificateProfile::UntrustedRoot);
+    assert_eq!(untrusted.presented.len(), 3, "leaf, intermediate, root");
+    assert_ne!(untrusted.presented[2], untrusted.root);
+    assert!(
+        parse(&untrusted.root)
+            .subject()
+            .to_string()
+            .contains("Stand-in")
+    );
+}
+
+/// RFC 5280 §4.2.1.12: wrong-eku and client certificates allow clientAuth only.
+#[test]
+fn wrong_eku_and_client_leaves_allow_client_auth_only_rfc5280_4_2_1_12() {
+    for profile in [
+        CertificateProfile::WrongEku,
+        CertificateProfile::ClientAlice,
+        CertificateProfile::ClientUntrusted,
+    ] {
+        let chain = leaf_of(profile);
+        let leaf = parse(&chain.presented[0]);
+        let eku = leaf.extended_key_usage().unwrap().unwrap().value;
+        assert!(eku.client_auth && !eku.server_auth, "{profile}");
+    }
+}
+
+#[test]
+fn weak_rsa_1024_leaf_has_a_1024_bit_key_signed_by_the_chain_key_type() {
+    let chain = leaf_of(CertificateProfile::WeakRsa1024);
+    let leaf = parse(&chain.presented[0]);
+    match leaf.public_key().parsed().unwrap() {
+        x509_parser::public_key::PublicKey::RSA(rsa) => assert_eq!(rsa.key_size(), 1024),
+        other => panic!("{other:?}"),
+    }
+    let issuer = parse(&chain.presented[1]);
+    assert!(matches!(
+        issuer.public_key().parsed().unwrap(),
+        x509_parser::public_key::PublicKey::EC(_)
+    ));
+    assert!(chain.pem.key.starts_with("-----BEGIN PRIVATE KEY-----"));
+}
+
+/// RFC 8410: Ed25519 chains validate with rustls (ring verifies Ed25519 signatures).
+#[test]
+fn ed25519_chain_validates_against_its_root_rfc8410() {
+    let chain = catalogue()
+        .chain(CertificateProfile::StartcomChain, KeyType::Ed25519, DOMAIN)
+        .unwrap();
+    verify(&chain, chain.root.clone(), DOMAIN).unwrap();
+    let leaf = parse(&chain.presented[0]);
+    assert_eq!(
+        leaf.public_key().algorithm.algorithm.to_id_string(),
+        "1.3.101.112"
+    );
 }

@@ -209,6 +209,7 @@ fn chain_for(
     let client = TlsSetup::Client {
         trust_anchor: anchor,
         domain: BUILTIN_DOMAIN.to_owned(),
+        identity: case.identity.clone(),
     };
     Ok((chain, server, client))
 }
@@ -281,13 +282,26 @@ async fn against_server(
                     instance.domain,
                     profile_name(&chain),
                     chain.presented.len(),
-                    instance.address(Transport::Starttls),
-                    instance.address(Transport::DirectTls),
+                    instance.starttls_address(),
+                    instance
+                        .address(Transport::DirectTls)
+                        .map_or_else(|_| "no port".to_owned(), |a| a.to_string()),
                     instance.startup.as_secs_f64()
                 ),
             );
+            let address = match instance.address(case.transport) {
+                Ok(address) => address,
+                Err(reason) => {
+                    return Ok(Ran::Session(SessionEnd::Rejected {
+                        step: Step::Connect,
+                        condition: "connection-refused".into(),
+                        by: Side::Peer,
+                        detail: reason,
+                    }));
+                }
+            };
             let endpoint = Endpoint {
-                address: instance.address(case.transport),
+                address,
                 domain: instance.domain.clone(),
                 username: ACCOUNT_USERNAME.to_owned(),
                 password: environment.password.clone(),
@@ -333,6 +347,7 @@ async fn against_server(
     let client_tls = TlsSetup::Client {
         trust_anchor,
         domain: endpoint.domain.clone(),
+        identity: case.identity.clone(),
     };
     let (username, password) = presented_credentials(case, &endpoint.username, &endpoint.password);
     let config = ClientConfig {

@@ -6,7 +6,8 @@
 use std::fmt;
 
 use super::model::{
-    CertificateProfile, Credentials, KeyType, Mechanism, Misbehaviour, Role, Transport, Trust,
+    CertificateProfile, Credentials, IdentityType, KeyType, Mechanism, Misbehaviour, Role,
+    Transport, Trust,
 };
 
 /// A closed set of values written as bare words in scenario files.
@@ -59,6 +60,24 @@ impl Keyword for CertificateProfile {
         CertificateProfile::SelfSigned,
         CertificateProfile::CacertIntermediate,
         CertificateProfile::StartcomChain,
+        CertificateProfile::Wildcard,
+        CertificateProfile::SrvId,
+        CertificateProfile::SrvIdServerOnly,
+        CertificateProfile::Xmppaddr,
+        CertificateProfile::CnOnly,
+        CertificateProfile::Expired,
+        CertificateProfile::NotYetValid,
+        CertificateProfile::WrongDomain,
+        CertificateProfile::MissingIntermediate,
+        CertificateProfile::UntrustedRoot,
+        CertificateProfile::IntermediateNotCa,
+        CertificateProfile::PathlenExceeded,
+        CertificateProfile::WrongEku,
+        CertificateProfile::WeakRsa1024,
+        CertificateProfile::ClientAlice,
+        CertificateProfile::ClientWrongJid,
+        CertificateProfile::ClientExpired,
+        CertificateProfile::ClientUntrusted,
     ];
 
     fn keyword(self) -> &'static str {
@@ -66,17 +85,60 @@ impl Keyword for CertificateProfile {
             CertificateProfile::SelfSigned => "self-signed",
             CertificateProfile::CacertIntermediate => "cacert-intermediate",
             CertificateProfile::StartcomChain => "startcom-chain",
+            CertificateProfile::Wildcard => "wildcard",
+            CertificateProfile::SrvId => "srv-id",
+            CertificateProfile::SrvIdServerOnly => "srv-id-server-only",
+            CertificateProfile::Xmppaddr => "xmppaddr",
+            CertificateProfile::CnOnly => "cn-only",
+            CertificateProfile::Expired => "expired",
+            CertificateProfile::NotYetValid => "not-yet-valid",
+            CertificateProfile::WrongDomain => "wrong-domain",
+            CertificateProfile::MissingIntermediate => "missing-intermediate",
+            CertificateProfile::UntrustedRoot => "untrusted-root",
+            CertificateProfile::IntermediateNotCa => "intermediate-not-ca",
+            CertificateProfile::PathlenExceeded => "pathlen-exceeded",
+            CertificateProfile::WrongEku => "wrong-eku",
+            CertificateProfile::WeakRsa1024 => "weak-rsa-1024",
+            CertificateProfile::ClientAlice => "client-alice",
+            CertificateProfile::ClientWrongJid => "client-wrong-jid",
+            CertificateProfile::ClientExpired => "client-expired",
+            CertificateProfile::ClientUntrusted => "client-untrusted",
         }
     }
 }
 
 impl Keyword for KeyType {
-    const ALL: &'static [Self] = &[KeyType::EcdsaP256, KeyType::Rsa2048];
+    const ALL: &'static [Self] = &[
+        KeyType::EcdsaP256,
+        KeyType::Rsa2048,
+        KeyType::Rsa4096,
+        KeyType::Ed25519,
+    ];
 
     fn keyword(self) -> &'static str {
         match self {
             KeyType::EcdsaP256 => "ecdsa-p256",
             KeyType::Rsa2048 => "rsa-2048",
+            KeyType::Rsa4096 => "rsa-4096",
+            KeyType::Ed25519 => "ed25519",
+        }
+    }
+}
+
+impl Keyword for IdentityType {
+    const ALL: &'static [Self] = &[
+        IdentityType::DnsId,
+        IdentityType::SrvId,
+        IdentityType::Xmppaddr,
+        IdentityType::Cn,
+    ];
+
+    fn keyword(self) -> &'static str {
+        match self {
+            IdentityType::DnsId => "dns-id",
+            IdentityType::SrvId => "srv-id",
+            IdentityType::Xmppaddr => "xmppaddr",
+            IdentityType::Cn => "cn",
         }
     }
 }
@@ -156,6 +218,45 @@ impl Keyword for Misbehaviour {
     }
 }
 
+/// A word that is not one of a keyword set's spellings.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown value `{value}`; expected one of {expected}")]
+pub struct UnknownKeyword {
+    /// The word as given.
+    pub value: String,
+    /// Every spelling, comma-separated.
+    pub expected: String,
+}
+
+/// Command-line arguments take the same spellings as YAML files.
+macro_rules! from_str_as_keyword {
+    ($($type:ty),+ $(,)?) => {
+        $(impl std::str::FromStr for $type {
+            type Err = UnknownKeyword;
+
+            fn from_str(text: &str) -> Result<Self, UnknownKeyword> {
+                <$type as Keyword>::ALL
+                    .iter()
+                    .copied()
+                    .find(|value| value.keyword() == text)
+                    .ok_or_else(|| UnknownKeyword {
+                        value: text.to_owned(),
+                        expected: <$type as Keyword>::one_of(),
+                    })
+            }
+        })+
+    };
+}
+
+from_str_as_keyword!(CertificateProfile, KeyType);
+
+impl CertificateProfile {
+    /// Every profile of the catalogue, in declaration order.
+    pub fn all() -> &'static [CertificateProfile] {
+        <CertificateProfile as Keyword>::ALL
+    }
+}
+
 /// People see scenario values spelled exactly as in the YAML files.
 macro_rules! display_as_keyword {
     ($($type:ty),+ $(,)?) => {
@@ -172,6 +273,7 @@ display_as_keyword!(
     Transport,
     CertificateProfile,
     KeyType,
+    IdentityType,
     Trust,
     Credentials,
     Misbehaviour,
@@ -199,11 +301,25 @@ mod tests {
     }
 
     #[test]
+    fn profiles_and_key_types_parse_from_their_keywords() {
+        for &profile in CertificateProfile::all() {
+            assert_eq!(profile.keyword().parse::<CertificateProfile>(), Ok(profile));
+        }
+        assert_eq!("ed25519".parse::<KeyType>(), Ok(KeyType::Ed25519));
+        let err = "rsa-512".parse::<KeyType>().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown value `rsa-512`; expected one of ecdsa-p256, rsa-2048, rsa-4096, ed25519"
+        );
+    }
+
+    #[test]
     fn keywords_match_the_serde_spellings_of_every_value() {
         round_trips::<Role>();
         round_trips::<Transport>();
         round_trips::<CertificateProfile>();
         round_trips::<KeyType>();
+        round_trips::<IdentityType>();
         round_trips::<Trust>();
         round_trips::<Mechanism>();
         round_trips::<Credentials>();

@@ -1,11 +1,12 @@
 //! Scenarios: the YAML model, loading with file:line:column errors, and matrix expansion.
 
-mod keyword;
+pub(crate) mod keyword;
 pub mod load;
 pub mod model;
 mod raw;
 mod resolve;
 
+pub use keyword::UnknownKeyword;
 pub use load::{LoadError, load_path, load_paths};
 pub(crate) use load::{yaml_options, yaml_problem};
 pub use model::*;

@@ -42,6 +42,51 @@ pub enum CertificateProfile {
     /// Root, "Class 1 Primary Intermediate Server CA"-style intermediate and leaf, as StartCom
     /// issued them; the presenting side sends leaf and intermediate.
     StartcomChain,
+    /// A leaf whose only DNS-ID is the wildcard `*.domain`: it covers every name one label below
+    /// the domain, and not the domain itself (RFC 6125 §6.4.3).
+    Wildcard,
+    /// A leaf whose only identities are id-on-dnsSRV otherNames (RFC 4985) for
+    /// `_xmpp-client.domain` and `_xmpp-server.domain` (RFC 6120 §13.7.1.2.1).
+    SrvId,
+    /// A leaf whose only identity is an id-on-dnsSRV otherName for `_xmpp-server.domain`: valid
+    /// for server-to-server, not for a client connecting to the domain.
+    SrvIdServerOnly,
+    /// A leaf whose only identity is an id-on-xmppAddr otherName for the domain
+    /// (RFC 6120 §13.7.1.4).
+    Xmppaddr,
+    /// A leaf with the domain in the subject CN and no subjectAltName at all (RFC 6125 §6.4.4).
+    CnOnly,
+    /// A leaf whose validity ended a month ago (RFC 5280 §4.1.2.5).
+    Expired,
+    /// A leaf whose validity starts in a month (RFC 5280 §4.1.2.5).
+    NotYetValid,
+    /// A leaf for another domain (`not-` plus the domain) in CN and DNS-ID.
+    WrongDomain,
+    /// Root, intermediate and leaf, but the presenting side sends only the leaf.
+    MissingIntermediate,
+    /// A chain from a root the verifying side does not trust; the presenting side sends that
+    /// root along with the chain.
+    UntrustedRoot,
+    /// Root, issuer and leaf, where the issuer says basicConstraints CA:FALSE
+    /// (RFC 5280 §4.2.1.9).
+    IntermediateNotCa,
+    /// Root, intermediate with pathLenConstraint 0, a second intermediate below it, and leaf
+    /// (RFC 5280 §4.2.1.9, §6.1.4 (l)).
+    PathlenExceeded,
+    /// A leaf whose extendedKeyUsage allows only clientAuth (RFC 5280 §4.2.1.12).
+    WrongEku,
+    /// A leaf with a 1024-bit RSA key, issued by a CA of the chain's key type.
+    #[serde(rename = "weak-rsa-1024")]
+    WeakRsa1024,
+    /// A client certificate for SASL EXTERNAL (XEP-0178): `alice@domain` as id-on-xmppAddr,
+    /// clientAuth only.
+    ClientAlice,
+    /// Like `client-alice`, but for the JID `mallory@domain`.
+    ClientWrongJid,
+    /// Like `client-alice`, but expired a month ago.
+    ClientExpired,
+    /// Like `client-alice`, but issued by a root the verifying side does not trust.
+    ClientUntrusted,
 }
 
 /// The key algorithm of every certificate in a profile's chain.
@@ -56,6 +101,38 @@ pub enum KeyType {
     /// RSA with a 2048-bit modulus, PKCS#1 v1.5 with SHA-256.
     #[serde(rename = "rsa-2048")]
     Rsa2048,
+    /// RSA with a 4096-bit modulus, PKCS#1 v1.5 with SHA-256.
+    #[serde(rename = "rsa-4096")]
+    Rsa4096,
+    /// Ed25519 (RFC 8410).
+    #[serde(rename = "ed25519")]
+    Ed25519,
+}
+
+/// A kind of identity the verifying side accepts in a peer's certificate (RFC 6125 §6,
+/// RFC 6120 §13.7.1.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdentityType {
+    /// A dNSName subjectAltName (RFC 6125 §6.4).
+    DnsId,
+    /// An id-on-dnsSRV otherName for the service being used (RFC 6125 §6.5.1, RFC 4985).
+    SrvId,
+    /// An id-on-xmppAddr otherName (RFC 6120 §13.7.1.4).
+    Xmppaddr,
+    /// The subject common name, only when the certificate has no subjectAltName at all
+    /// (RFC 6125 §6.4.4).
+    Cn,
+}
+
+impl IdentityType {
+    /// What a verifier accepts when the scenario does not say: RFC 6125's identifier types plus
+    /// XMPP's XmppAddr, without the deprecated CN fallback.
+    pub const DEFAULT: [IdentityType; 3] = [
+        IdentityType::DnsId,
+        IdentityType::SrvId,
+        IdentityType::Xmppaddr,
+    ];
 }
 
 /// Which root the verifying side trusts.
@@ -490,6 +567,8 @@ pub struct CaseSpec {
     pub key: KeyType,
     /// Which root the client side trusts.
     pub trust: Trust,
+    /// Which identity types the verifying side accepts in the presented certificate.
+    pub identity: Vec<IdentityType>,
     /// Mechanism and credentials.
     pub sasl: Sasl,
     /// Protocol violations the harness injects.

@@ -10,8 +10,8 @@ use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde_saphyr::Spanned;
 
 use super::model::{
-    CertificateProfile, ChannelBindingType, Credentials, Expectation, KeyType, Mechanism,
-    Misbehaviour, Role, Transport, Trust,
+    CertificateProfile, ChannelBindingType, Credentials, Expectation, IdentityType, KeyType,
+    Mechanism, Misbehaviour, Role, Transport, Trust,
 };
 
 /// One scenario file, as parsed.
@@ -37,6 +37,8 @@ pub(crate) struct RawScenario {
     pub key: Option<Spanned<KeyType>>,
     /// `trust:`
     pub trust: Option<Spanned<Trust>>,
+    /// `identity:`
+    pub identity: Option<Spanned<Vec<Spanned<IdentityType>>>>,
     /// `sasl:`
     pub sasl: Option<Spanned<RawSasl>>,
     /// `misbehave:`

@@ -5,7 +5,9 @@ use std::path::Path;
 use serde_saphyr::{Location, Spanned};
 
 use super::keyword::Keyword;
-use super::model::{CaseSpec, KeyType, Mechanism, Role, Sasl, Scenario, Transport, Trust};
+use super::model::{
+    CaseSpec, IdentityType, KeyType, Mechanism, Role, Sasl, Scenario, Transport, Trust,
+};
 use super::raw::{Axis, MATRIX_KEYS, RawScenario};
 
 /// A line and column (both 1-based) in a scenario file.
@@ -142,6 +144,40 @@ fn dimension<T: Keyword>(
             in_id: false,
         }),
     }
+}
+
+/// The `identity:` list (non-empty, no repeats), or [`IdentityType::DEFAULT`] when absent.
+fn identity_types(
+    identity: Option<&Spanned<Vec<Spanned<IdentityType>>>>,
+    problems: &mut Vec<Problem>,
+) -> Vec<IdentityType> {
+    let Some(list) = identity else {
+        return IdentityType::DEFAULT.to_vec();
+    };
+    if list.value.is_empty() {
+        problems.push(Problem::new(
+            Position::at(list),
+            format!(
+                "identity list is empty; expected at least one of {}",
+                IdentityType::one_of()
+            ),
+        ));
+    }
+    for (i, value) in list.value.iter().enumerate() {
+        if let Some(first) = list.value[..i].iter().find(|v| v.value == value.value) {
+            let first = Position::at(first);
+            problems.push(Problem::new(
+                Position::at(value),
+                format!(
+                    "duplicate identity type `{}` (first at line {}, column {}); expected each type once",
+                    value.value.keyword(),
+                    first.line,
+                    first.column
+                ),
+            ));
+        }
+    }
+    list.value.iter().map(|v| v.value).collect()
 }
 
 /// Validates `raw` (loaded from `source`) and expands its matrix.
@@ -311,6 +347,8 @@ pub(crate) fn resolve(
         Some(Default::default()),
     );
 
+    let identity = identity_types(raw.identity.as_ref(), &mut problems);
+
     if let Some(role) = &raw.role {
         for m in &raw.misbehave {
             let needs = m.value.role();
@@ -415,6 +453,7 @@ pub(crate) fn resolve(
                                 certificate: ce,
                                 key: ke,
                                 trust: tu,
+                                identity: identity.clone(),
                                 sasl: Sasl {
                                     mechanism: me,
                                     credentials: cr,

@@ -6,6 +6,8 @@
 
 pub mod binding;
 pub mod tls;
+pub mod verify;
+mod weak_rsa;
 
 use std::io;
 use std::time::Duration;

@@ -1,21 +1,25 @@
 //! TLS set-up for one connection, what a handshake showed, and why a handshake failed.
 //!
 //! The client side verifies the server's chain against the scenario's single trust anchor and
-//! the XMPP domain, and records the chain the server presented even when verification fails, so
-//! the transcript can say what was rejected.
+//! the XMPP domain with [`XmppServerVerifier`], and records the chain the server presented even
+//! when verification fails, so the transcript can say what was rejected.
 
 use std::fmt::Write as _;
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rustls::client::WebPkiServerVerifier;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{AlertDescription, ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::sign::{CertifiedKey, SigningKey, SingleCertAndKey};
+use rustls::{AlertDescription, ClientConfig, RootCertStore, ServerConfig};
 
+use super::verify::XmppServerVerifier;
+use super::weak_rsa::WeakRsaKey;
+use crate::pki::identity::presented_identities;
+use crate::pki::{CertificateRejection, ReferenceIdentity, Service};
 use crate::proto::Side;
+use crate::scenario::model::IdentityType;
 
 /// The crypto provider every TLS configuration of the harness uses.
 pub fn provider() -> Arc<CryptoProvider> {
@@ -31,6 +35,8 @@ pub enum TlsSetup {
         trust_anchor: CertificateDer<'static>,
         /// The XMPP domain the certificate must be valid for (also sent as SNI).
         domain: String,
+        /// The identity types that count when matching the certificate against the domain.
+        identity: Vec<IdentityType>,
     },
     /// The server side: what it presents.
     Server {
@@ -48,6 +54,7 @@ impl TlsSetup {
         let TlsSetup::Client {
             trust_anchor,
             domain,
+            identity,
         } = self
         else {
             return Err(HandshakeFailure::local(
@@ -58,14 +65,18 @@ impl TlsSetup {
         roots
             .add(trust_anchor.clone())
             .map_err(|e| HandshakeFailure::local(format!("trust anchor unusable: {e}")))?;
-        let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
-            .build()
-            .map_err(|e| HandshakeFailure::local(format!("verifier set-up failed: {e}")))?;
         let presented = PresentedChain::default();
-        let verifier = Arc::new(RecordingVerifier {
-            inner,
-            presented: presented.clone(),
-        });
+        let reference = ReferenceIdentity {
+            domain: domain.clone(),
+            service: Service::Client,
+            accepted: identity.clone(),
+        };
+        let verifier = Arc::new(XmppServerVerifier::new(
+            Arc::new(roots),
+            reference,
+            provider(),
+            presented.clone(),
+        ));
         let config = ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| HandshakeFailure::local(format!("TLS set-up failed: {e}")))?
@@ -84,12 +95,29 @@ impl TlsSetup {
                 "no server TLS settings for this connection",
             ));
         };
-        let config = ServerConfig::builder_with_provider(provider())
+        let provider = provider();
+        let signing_key: Arc<dyn SigningKey> =
+            match provider.key_provider.load_private_key(key.clone_key()) {
+                Ok(signing_key) => signing_key,
+                Err(e) => match key.as_ref() {
+                    PrivateKeyDer::Pkcs8(pkcs8) => WeakRsaKey::from_pkcs8(pkcs8.secret_pkcs8_der())
+                        .map(|weak| Arc::new(weak) as Arc<dyn SigningKey>)
+                        .ok_or_else(|| {
+                            HandshakeFailure::local(format!("certificate or key unusable: {e}"))
+                        })?,
+                    _ => {
+                        return Err(HandshakeFailure::local(format!(
+                            "certificate or key unusable: {e}"
+                        )));
+                    }
+                },
+            };
+        let certified = CertifiedKey::new(chain.clone(), signing_key);
+        let config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| HandshakeFailure::local(format!("TLS set-up failed: {e}")))?
             .with_no_client_auth()
-            .with_single_cert(chain.clone(), key.clone_key())
-            .map_err(|e| HandshakeFailure::local(format!("certificate or key unusable: {e}")))?;
+            .with_cert_resolver(Arc::new(SingleCertAndKey::from(certified)));
         Ok(Arc::new(config))
     }
 }
@@ -99,7 +127,11 @@ impl TlsSetup {
 pub(crate) struct PresentedChain(Arc<Mutex<Vec<CertificateDer<'static>>>>);
 
 impl PresentedChain {
-    fn record(&self, end_entity: &CertificateDer<'_>, intermediates: &[CertificateDer<'_>]) {
+    pub(crate) fn record(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+    ) {
         if let Ok(mut chain) = self.0.lock() {
             chain.clear();
             chain.push(end_entity.clone().into_owned());
@@ -109,50 +141,6 @@ impl PresentedChain {
 
     pub(crate) fn presented(&self) -> Vec<CertificateDer<'static>> {
         self.0.lock().map(|c| c.clone()).unwrap_or_default()
-    }
-}
-
-/// Delegates to webpki and remembers what it was shown.
-#[derive(Debug)]
-struct RecordingVerifier {
-    inner: Arc<WebPkiServerVerifier>,
-    presented: PresentedChain,
-}
-
-impl ServerCertVerifier for RecordingVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        self.presented.record(end_entity, intermediates);
-        self.inner
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.inner.supported_verify_schemes()
     }
 }
 
@@ -253,7 +241,10 @@ impl HandshakeFailure {
             Some(rustls::Error::InvalidCertificate(reason)) => (
                 Side::Local,
                 "bad-certificate",
-                format!("the client rejected the server's certificate: {reason:?}"),
+                format!(
+                    "the client rejected the server's certificate: {}",
+                    CertificateRejection::from_rustls(reason)
+                ),
             ),
             Some(rustls::Error::AlertReceived(alert)) => (
                 Side::Peer,
@@ -335,7 +326,8 @@ fn alert_condition(alert: AlertDescription) -> &'static str {
     }
 }
 
-/// One line describing a certificate: subject, issuer, validity, and the DNS names it carries.
+/// One line describing a certificate: subject, issuer, validity, and the identities it carries
+/// in XMPP terms (`DNS:`, `SRV:`, `XmppAddr:`, or `CN:` when there is no subjectAltName).
 pub fn describe_certificate(der: &CertificateDer<'_>) -> String {
     match x509_parser::parse_x509_certificate(der.as_ref()) {
         Ok((_, cert)) => {
@@ -346,14 +338,11 @@ pub fn describe_certificate(der: &CertificateDer<'_>) -> String {
                 cert.validity().not_before,
                 cert.validity().not_after
             );
-            if let Ok(Some(san)) = cert.subject_alternative_name() {
-                let names: Vec<String> = san
-                    .value
-                    .general_names
-                    .iter()
-                    .map(|n| n.to_string())
-                    .collect();
-                let _ = write!(line, ", SAN [{}]", names.join(", "));
+            if let Ok(identities) = presented_identities(der)
+                && !cert.is_ca()
+            {
+                let names: Vec<String> = identities.iter().map(ToString::to_string).collect();
+                let _ = write!(line, ", identities [{}]", names.join(", "));
             }
             line
         }

@@ -159,14 +159,7 @@ pub(super) async fn start(
     command.arg("foreground");
     let mut process = ServerProcess::spawn(command, dir)?;
     process
-        .wait_listening(
-            "ejabberd",
-            &[
-                loopback(layout.starttls_port),
-                loopback(layout.direct_tls_port),
-            ],
-            limit,
-        )
+        .wait_listening("ejabberd", &[loopback(layout.starttls_port)], limit)
         .await?;
     let mut register = ejabberdctl(layout, user);
     register.args(["register", username, &layout.domain, password]);

@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use base64::Engine as _;
 use serde::Deserialize;
 use tokio::sync::OnceCell;
 
@@ -164,7 +165,7 @@ pub struct Instance {
     /// Its domain.
     pub domain: String,
     starttls: SocketAddr,
-    direct_tls: SocketAddr,
+    direct_tls: Result<SocketAddr, String>,
     /// How long it took from spawning to listening and provisioned.
     pub startup: Duration,
     /// Stopped first when the instance is dropped, then the directory goes.
@@ -173,12 +174,18 @@ pub struct Instance {
 }
 
 impl Instance {
-    /// The address for a case's transport.
-    pub fn address(&self, transport: Transport) -> SocketAddr {
+    /// The address for a case's transport, or why the server does not listen for it (a server
+    /// that cannot use the case's certificate may not open its direct-TLS port).
+    pub fn address(&self, transport: Transport) -> Result<SocketAddr, String> {
         match transport {
-            Transport::DirectTls => self.direct_tls,
-            Transport::Starttls | Transport::Plaintext => self.starttls,
+            Transport::DirectTls => self.direct_tls.clone(),
+            Transport::Starttls | Transport::Plaintext => Ok(self.starttls),
         }
+    }
+
+    /// Where it listens for STARTTLS (and plaintext) connections.
+    pub fn starttls_address(&self) -> SocketAddr {
+        self.starttls
     }
 
     /// The last lines the server logged, for transcripts of failing cases.
@@ -197,7 +204,7 @@ impl Instance {
     ) -> Result<Instance, ManagedError> {
         let started = std::time::Instant::now();
         let (dir, layout) = prepare(spec, key, chain)?;
-        let process = match spec.software {
+        let mut process = match spec.software {
             ServerSoftware::Prosody => {
                 prosody::start(&layout, username, password, spec.startup_timeout).await?
             }
@@ -205,11 +212,22 @@ impl Instance {
                 ejabberd::start(&layout, username, password, spec.startup_timeout).await?
             }
         };
+        let direct_tls = loopback(layout.direct_tls_port);
+        let direct_tls = match process
+            .wait_listening("the server", &[direct_tls], DIRECT_TLS_GRACE)
+            .await
+        {
+            Ok(()) => Ok(direct_tls),
+            Err(ManagedError::NotListening { log_tail, .. }) => Err(format!(
+                "the server listens for STARTTLS but did not open its direct-TLS port {direct_tls} with this certificate; its log:\n{log_tail}"
+            )),
+            Err(e) => return Err(e),
+        };
         Ok(Instance {
             software: spec.software,
             domain: spec.domain.clone(),
             starttls: loopback(layout.starttls_port),
-            direct_tls: loopback(layout.direct_tls_port),
+            direct_tls,
             startup: started.elapsed(),
             process,
             _dir: dir,
@@ -220,6 +238,10 @@ impl Instance {
 fn loopback(port: u16) -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, port))
 }
+
+/// How long a server that listens on its STARTTLS port may take to open its direct-TLS port
+/// too; both open together unless the server cannot use the certificate for direct TLS.
+const DIRECT_TLS_GRACE: Duration = Duration::from_secs(3);
 
 /// Distinguishes instance directories of one harness process.
 static INSTANCE_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -251,12 +273,33 @@ fn prepare(
         dir: dir.path().to_owned(),
     };
     write(&layout.fullchain, &fullchain_pem)?;
-    write(&layout.key, &chain.pem.key)?;
-    write(
-        &layout.combined,
-        &format!("{fullchain_pem}{}", chain.pem.key),
-    )?;
+    let key_pem = openssl_readable_key(chain);
+    write(&layout.key, &key_pem)?;
+    write(&layout.combined, &format!("{fullchain_pem}{key_pem}"))?;
     Ok((dir, layout))
+}
+
+/// The start of an Ed25519 key in PKCS#8 v2 (RFC 5958 OneAsymmetricKey, version 1, with the
+/// public key appended), as ring writes it: SEQUENCE, INTEGER 1, AlgorithmIdentifier
+/// id-Ed25519, OCTET STRING (the 32-byte seed wrapped in an OCTET STRING).
+const ED25519_PKCS8_V2_HEAD: [u8; 14] = [
+    0x30, 0x51, 0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+];
+
+/// The chain's private key as PEM that the servers' OpenSSL reads. OpenSSL 3.0 (Debian 12)
+/// refuses an Ed25519 key in PKCS#8 v2 form ("unsupported"), so such a key is rewritten as
+/// PKCS#8 v1: version 0, the same algorithm and seed, without the public key.
+fn openssl_readable_key(chain: &IssuedChain) -> String {
+    let der = chain.key.secret_pkcs8_der();
+    let is_ed25519_v2 = der.len() == ED25519_PKCS8_V2_HEAD.len() + 34 + 35
+        && der.starts_with(&ED25519_PKCS8_V2_HEAD);
+    if !is_ed25519_v2 {
+        return chain.pem.key.clone();
+    }
+    let mut v1 = vec![0x30, 0x2e, 0x02, 0x01, 0x00];
+    v1.extend_from_slice(&der[5..ED25519_PKCS8_V2_HEAD.len() + 34]);
+    let body = base64::engine::general_purpose::STANDARD.encode(&v1);
+    format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n")
 }
 
 fn sanitize(name: &str) -> String {

@@ -57,14 +57,7 @@ pub(super) async fn start(
     command.arg("--config").arg(&config).arg("-F");
     let mut process = ServerProcess::spawn(command, &layout.dir)?;
     process
-        .wait_listening(
-            "prosody",
-            &[
-                loopback(layout.starttls_port),
-                loopback(layout.direct_tls_port),
-            ],
-            limit,
-        )
+        .wait_listening("prosody", &[loopback(layout.starttls_port)], limit)
         .await?;
     Ok(process)
 }
