@@ -591,3 +591,38 @@ fn read_certificates(path: &Path) -> Vec<CertificateDer<'static>> {
         .map(|block| CertificateDer::from(block.unwrap().contents))
         .collect()
 }
+
+/// Participants load the written keys into servers built on OpenSSL 3.0, which refuses Ed25519
+/// keys in PKCS#8 v2 form: every written key, Ed25519 included, must be readable by `openssl
+/// pkey` (RFC 8410 §7).
+#[test]
+fn openssl_reads_every_written_private_key_ed25519_included_rfc8410_7() {
+    require_openssl();
+    let dir = std::env::temp_dir().join(format!(
+        "xmpp-interop-pki-openssl-{}-keys",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    let catalogue = Catalogue::new();
+    for key_type in [KeyType::EcdsaP256, KeyType::Ed25519] {
+        catalogue
+            .chain(CertificateProfile::StartcomChain, key_type, DOMAIN)
+            .unwrap();
+    }
+    catalogue.write_pem(&dir).unwrap();
+    for name in ["startcom-chain-ecdsa-p256", "startcom-chain-ed25519"] {
+        let key = dir.join(DOMAIN).join(name).join("key.pem");
+        let out = Command::new("openssl")
+            .args(["pkey", "-noout", "-in"])
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl cannot read {}: {}",
+            key.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -36,7 +36,8 @@ pub struct ChainPem {
     pub intermediates: Vec<String>,
     /// The trust anchor (for a self-signed leaf, the leaf again).
     pub root: String,
-    /// The leaf's private key, PKCS#8 (`-----BEGIN PRIVATE KEY-----`).
+    /// The leaf's private key, PKCS#8 (`-----BEGIN PRIVATE KEY-----`); Ed25519 keys in the v1
+    /// form that OpenSSL 3.0 reads.
     pub key: String,
 }
 

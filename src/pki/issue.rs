@@ -184,10 +184,12 @@ pub(crate) fn issue_chain(
     .map_err(generate_error(what))?;
     let leaf_rendered = (leaf_cert.der().clone(), leaf_cert.pem());
     let (key_der, key_pem) = match leaf_key {
-        LeafKeyMaterial::Pair(pair) => (
-            PrivatePkcs8KeyDer::from(pair.serialize_der()),
-            pair.serialize_pem(),
-        ),
+        LeafKeyMaterial::Pair(pair) => {
+            let der = pair.serialize_der();
+            let pem =
+                super::keys::ed25519_pkcs8_v1_pem(&der).unwrap_or_else(|| pair.serialize_pem());
+            (PrivatePkcs8KeyDer::from(der), pem)
+        }
         LeafKeyMaterial::Weak(weak) => (weak.pkcs8, weak.pem),
     };
     // A self-signed leaf is its own trust anchor.

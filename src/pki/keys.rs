@@ -142,6 +142,31 @@ impl KeySource {
     }
 }
 
+/// The start of an Ed25519 key in PKCS#8 v2 (RFC 5958 OneAsymmetricKey, version 1, with the
+/// public key appended), as ring writes it: SEQUENCE, INTEGER 1, AlgorithmIdentifier
+/// id-Ed25519, OCTET STRING (the 32-byte seed wrapped in an OCTET STRING).
+const ED25519_PKCS8_V2_HEAD: [u8; 14] = [
+    0x30, 0x51, 0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+];
+
+/// A private key as PEM that servers' OpenSSL reads. OpenSSL 3.0 (Debian 12) refuses an
+/// Ed25519 key in PKCS#8 v2 form ("unsupported"), so such a key is written as PKCS#8 v1:
+/// version 0, the same algorithm and seed, without the public key. `None` for any other key,
+/// whose PEM is written as it is.
+pub(crate) fn ed25519_pkcs8_v1_pem(der: &[u8]) -> Option<String> {
+    let is_ed25519_v2 = der.len() == ED25519_PKCS8_V2_HEAD.len() + 34 + 35
+        && der.starts_with(&ED25519_PKCS8_V2_HEAD);
+    if !is_ed25519_v2 {
+        return None;
+    }
+    let mut v1 = vec![0x30, 0x2e, 0x02, 0x01, 0x00];
+    v1.extend_from_slice(&der[5..ED25519_PKCS8_V2_HEAD.len() + 34]);
+    let body = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &v1);
+    Some(format!(
+        "-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,7 +20,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use base64::Engine as _;
 use serde::Deserialize;
 use tokio::sync::OnceCell;
 
@@ -273,33 +272,10 @@ fn prepare(
         dir: dir.path().to_owned(),
     };
     write(&layout.fullchain, &fullchain_pem)?;
-    let key_pem = openssl_readable_key(chain);
+    let key_pem = chain.pem.key.clone();
     write(&layout.key, &key_pem)?;
     write(&layout.combined, &format!("{fullchain_pem}{key_pem}"))?;
     Ok((dir, layout))
-}
-
-/// The start of an Ed25519 key in PKCS#8 v2 (RFC 5958 OneAsymmetricKey, version 1, with the
-/// public key appended), as ring writes it: SEQUENCE, INTEGER 1, AlgorithmIdentifier
-/// id-Ed25519, OCTET STRING (the 32-byte seed wrapped in an OCTET STRING).
-const ED25519_PKCS8_V2_HEAD: [u8; 14] = [
-    0x30, 0x51, 0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
-];
-
-/// The chain's private key as PEM that the servers' OpenSSL reads. OpenSSL 3.0 (Debian 12)
-/// refuses an Ed25519 key in PKCS#8 v2 form ("unsupported"), so such a key is rewritten as
-/// PKCS#8 v1: version 0, the same algorithm and seed, without the public key.
-fn openssl_readable_key(chain: &IssuedChain) -> String {
-    let der = chain.key.secret_pkcs8_der();
-    let is_ed25519_v2 = der.len() == ED25519_PKCS8_V2_HEAD.len() + 34 + 35
-        && der.starts_with(&ED25519_PKCS8_V2_HEAD);
-    if !is_ed25519_v2 {
-        return chain.pem.key.clone();
-    }
-    let mut v1 = vec![0x30, 0x2e, 0x02, 0x01, 0x00];
-    v1.extend_from_slice(&der[5..ED25519_PKCS8_V2_HEAD.len() + 34]);
-    let body = base64::engine::general_purpose::STANDARD.encode(&v1);
-    format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n")
 }
 
 fn sanitize(name: &str) -> String {
