@@ -92,6 +92,53 @@ async fn every_shipped_case_ends_as_its_scenario_expects_builtin_against_builtin
     }
 }
 
+/// XEP-0178 §3: alice's client certificate authenticates her with EXTERNAL on both sides; a
+/// certificate for another JID is refused with <not-authorized/>; expired and untrusted client
+/// certificates never get past the server's TLS handshake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sasl_external_maps_the_client_certificate_to_the_account_xep0178_3() {
+    let results = run_shipped_scenarios().await;
+    for transport in ["starttls", "direct-tls"] {
+        for side in ["c2s", "client"] {
+            let case = find(&results, &format!("{side}-sasl-external/{transport}"));
+            assert!(
+                case.observed
+                    .starts_with("authenticated as alice@interop.test/"),
+                "{}",
+                case.observed
+            );
+        }
+    }
+    let wrong_jid = find(&results, "client-sasl-external-wrong-jid");
+    assert!(
+        wrong_jid
+            .observed
+            .starts_with("rejected at sasl by harness (not-authorized)")
+            && wrong_jid.observed.contains("mallory@interop.test"),
+        "{}",
+        wrong_jid.observed
+    );
+    for (kind, reason) in [("expired", "expired"), ("untrusted", "unknown-issuer")] {
+        let case = find(
+            &results,
+            &format!("client-sasl-external-{kind}-certificate"),
+        );
+        assert!(
+            case.observed
+                .starts_with("rejected at tls by harness (bad-certificate)")
+                && case.observed.contains(reason),
+            "{}",
+            case.observed
+        );
+    }
+    let expired = find(&results, "c2s-sasl-external-expired-certificate");
+    assert!(
+        expired.observed.contains("CertificateExpired"),
+        "{}",
+        expired.observed
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn negative_cases_report_the_step_and_condition_that_decided_them() {
     let results = run_shipped_scenarios().await;

@@ -36,10 +36,12 @@ async fn downgrade_client_view(mechanisms: Vec<Mechanism>) -> SessionEnd {
         trust_anchor: catalogue.trust_anchor(&chain, Trust::ChainRoot).unwrap(),
         domain: DOMAIN.to_owned(),
         identity: IdentityType::DEFAULT.to_vec(),
+        client_certificate: None,
     };
     let server_tls = TlsSetup::Server {
         chain: chain.presented.clone(),
         key: Arc::new(chain.key_der()),
+        client_trust_anchor: None,
     };
     let mut accounts = CredentialStore::new();
     accounts.add_user("alice", "secret", 4096);

@@ -46,6 +46,7 @@ fn client_tls() -> TlsSetup {
         trust_anchor: catalogue.trust_anchor(&chain, Trust::ChainRoot).unwrap(),
         domain: DOMAIN.to_owned(),
         identity: IdentityType::DEFAULT.to_vec(),
+        client_certificate: None,
     }
 }
 

@@ -138,7 +138,24 @@ fn bad_value_in_matrix_list_points_at_the_value() {
 fn unknown_field_under_sasl_lists_sasl_fields() {
     assert_eq!(
         error_for("unknown-sasl-field.yaml"),
-        "tests/fixtures/scenarios-bad/unknown-sasl-field.yaml:9:3: unknown field `password`; expected one of mechanism, credentials, channel-binding"
+        "tests/fixtures/scenarios-bad/unknown-sasl-field.yaml:9:3: unknown field `password`; expected one of mechanism, credentials, channel-binding, client-certificate"
+    );
+}
+
+/// XEP-0178 §3: EXTERNAL authenticates with a client certificate, so a scenario must name one.
+#[test]
+fn external_without_a_client_certificate_points_at_the_mechanism_xep0178_3() {
+    assert_eq!(
+        error_for("external-without-client-certificate.yaml"),
+        "tests/fixtures/scenarios-bad/external-without-client-certificate.yaml:8:14: EXTERNAL needs a client certificate; expected `sasl.client-certificate: client-alice` (or another client-* profile)"
+    );
+}
+
+#[test]
+fn server_profile_as_client_certificate_points_at_the_value() {
+    assert_eq!(
+        error_for("server-profile-as-client-certificate.yaml"),
+        "tests/fixtures/scenarios-bad/server-profile-as-client-certificate.yaml:9:23: `self-signed` is a server certificate profile; expected one of client-alice, client-wrong-jid, client-expired, client-untrusted"
     );
 }
 

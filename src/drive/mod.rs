@@ -13,9 +13,8 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 
 use crate::proto::client::{ClientConfig, ClientSession};
-use crate::proto::sasl::ChannelBindings;
 use crate::proto::server::{ServerConfig, ServerSession};
-use crate::proto::{Action, Direction, Session, SessionEnd, Side};
+use crate::proto::{Action, Direction, Session, SessionEnd, Side, TlsChannel};
 use crate::scenario::{Step, TIMEOUT, Transport};
 use crate::transport::{Connection, ReadOutcome, TlsSetup};
 pub use transcript::{Transcript, TranscriptLine};
@@ -58,7 +57,7 @@ pub async fn initiate(
     let mut bindings = None;
     if config.transport == Transport::DirectTls {
         match upgrade(&mut connection, tls, true, timeout, transcript).await? {
-            Ok(established) => bindings = Some(established),
+            Ok(established) => bindings = Some(established.bindings),
             Err(end) => return Ok(end),
         }
     }
@@ -91,14 +90,14 @@ pub async fn respond(
     }
     disable_nagle(&tcp, transcript);
     let mut connection = Connection::Plain(tcp);
-    let mut bindings = None;
+    let mut channel = None;
     if direct_tls {
         match upgrade(&mut connection, tls, false, timeout, transcript).await? {
-            Ok(established) => bindings = Some(established),
+            Ok(established) => channel = Some(established),
             Err(end) => return Ok(end),
         }
     }
-    let mut session = ServerSession::new(config, bindings);
+    let mut session = ServerSession::new(config, channel);
     drive(
         &mut session,
         &mut connection,
@@ -121,7 +120,7 @@ fn disable_nagle(tcp: &TcpStream, transcript: &Transcript) {
     }
 }
 
-/// Upgrades to TLS: `Ok(Ok(bindings))` with the connection's channel binding data, or
+/// Upgrades to TLS: `Ok(Ok(channel))` with what the connection gives the session, or
 /// `Ok(Err(end))` when the handshake failed for a protocol reason.
 async fn upgrade(
     connection: &mut Connection,
@@ -129,7 +128,7 @@ async fn upgrade(
     as_client: bool,
     timeout: Duration,
     transcript: &Transcript,
-) -> Result<Result<ChannelBindings, SessionEnd>, EnvironmentError> {
+) -> Result<Result<TlsChannel, SessionEnd>, EnvironmentError> {
     transcript.record(Direction::Note, "TLS handshake starts");
     let result = if as_client {
         connection.upgrade_to_client_tls(tls, timeout).await
@@ -158,7 +157,20 @@ async fn upgrade(
                 Direction::Note,
                 format!("channel binding types available: [{}]", types.join(", ")),
             );
-            Ok(Ok(bindings))
+            let client_certificate = connection.client_certificate();
+            if let Some(certificate) = &client_certificate {
+                transcript.record(
+                    Direction::Note,
+                    format!(
+                        "the client presented a certificate that verified, XmppAddrs [{}]",
+                        certificate.xmpp_addrs.join(", ")
+                    ),
+                );
+            }
+            Ok(Ok(TlsChannel {
+                bindings,
+                client_certificate,
+            }))
         }
         Err(failure) if failure.is_harness_error() => Err(EnvironmentError(failure.detail)),
         Err(failure) => {
@@ -202,7 +214,7 @@ async fn drive<S: Session>(
                 }
                 Action::StartTls => {
                     match upgrade(connection, tls, as_client, timeout, transcript).await? {
-                        Ok(bindings) => session.tls_established(bindings),
+                        Ok(channel) => session.tls_established(channel),
                         Err(end) => return Ok(end),
                     }
                 }

@@ -11,7 +11,9 @@ use super::sasl::{
 };
 use super::session::{Core, decode_sasl};
 use super::xml::{self, Element, Limits, NS_CLIENT, NS_STREAM, StreamEvent, StreamHeader};
-use super::{Action, NS_BIND, NS_SASL, NS_SASL_CB, NS_TLS, Session, SessionEnd, Side, TraceEntry};
+use super::{
+    Action, NS_BIND, NS_SASL, NS_SASL_CB, NS_TLS, Session, SessionEnd, Side, TlsChannel, TraceEntry,
+};
 use crate::scenario::{Mechanism, NOT_APPLICABLE, Step, Transport};
 
 /// The resource every client session asks to bind.
@@ -583,9 +585,9 @@ impl Session for ClientSession {
             }
         }
     }
-    fn tls_established(&mut self, bindings: ChannelBindings) {
+    fn tls_established(&mut self, channel: TlsChannel) {
         self.tls = true;
-        self.bindings = bindings;
+        self.bindings = channel.bindings;
         self.open_stream();
     }
     fn peer_closed(&mut self) {

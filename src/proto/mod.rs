@@ -109,13 +109,22 @@ impl fmt::Display for SessionEnd {
     }
 }
 
+/// What a completed TLS handshake gives a session.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsChannel {
+    /// What the connection offers for SASL channel binding.
+    pub bindings: sasl::ChannelBindings,
+    /// The client certificate the server side verified, if the client presented one (server
+    /// side only; XEP-0178).
+    pub client_certificate: Option<sasl::VerifiedClientCertificate>,
+}
+
 /// What the IO layer needs from a session, whichever side it plays.
 pub trait Session {
     /// Feeds bytes that arrived from the peer.
     fn receive(&mut self, bytes: &[u8]);
-    /// The TLS handshake requested by [`Action::StartTls`] succeeded; `bindings` is what the
-    /// connection offers for SASL channel binding.
-    fn tls_established(&mut self, bindings: sasl::ChannelBindings);
+    /// The TLS handshake requested by [`Action::StartTls`] succeeded, with what it gave.
+    fn tls_established(&mut self, channel: TlsChannel);
     /// The peer closed the TCP connection.
     fn peer_closed(&mut self);
     /// The next thing the IO layer must do.

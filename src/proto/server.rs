@@ -12,12 +12,13 @@ use rand::Rng as _;
 use super::client::describe_header;
 use super::sasl::{
     self, ChannelBindings, CredentialStore, FailureCondition, ServerMechanism, ServerOptions,
-    ServerStep,
+    ServerStep, VerifiedClientCertificate,
 };
 use super::session::{Core, decode_sasl};
 use super::xml::{self, Element, Limits, NS_CLIENT, NS_STREAM, StreamEvent, StreamHeader};
 use super::{
-    Action, NS_BIND, NS_SASL, NS_SASL_CB, NS_STANZAS, NS_TLS, Session, SessionEnd, Side, TraceEntry,
+    Action, NS_BIND, NS_SASL, NS_SASL_CB, NS_STANZAS, NS_TLS, Session, SessionEnd, Side,
+    TlsChannel, TraceEntry,
 };
 use crate::scenario::{Mechanism, Misbehaviour, Step};
 
@@ -112,6 +113,7 @@ pub struct ServerSession {
     state: State,
     tls: bool,
     bindings: ChannelBindings,
+    client_certificate: Option<VerifiedClientCertificate>,
     sasl: Option<Box<dyn ServerMechanism>>,
     sasl_mechanism: Option<Mechanism>,
     failed_attempts: u32,
@@ -121,16 +123,19 @@ pub struct ServerSession {
 }
 
 impl ServerSession {
-    /// Starts a session. `tls` holds the channel bindings of a TLS connection set up before
-    /// the session started (direct TLS).
-    pub fn new(config: ServerConfig, tls: Option<ChannelBindings>) -> ServerSession {
+    /// Starts a session. `tls` is what a TLS connection set up before the session started
+    /// (direct TLS) gave.
+    pub fn new(config: ServerConfig, tls: Option<TlsChannel>) -> ServerSession {
         let core = Core::new(config.limits, NS_CLIENT);
+        let tls_up = tls.is_some();
+        let channel = tls.unwrap_or_default();
         ServerSession {
             config,
             core,
             state: State::AwaitHeader,
-            tls: tls.is_some(),
-            bindings: tls.unwrap_or_default(),
+            tls: tls_up,
+            bindings: channel.bindings,
+            client_certificate: channel.client_certificate,
             sasl: None,
             sasl_mechanism: None,
             failed_attempts: 0,
@@ -276,14 +281,17 @@ impl ServerSession {
     }
 
     /// The configured mechanisms this connection can run: `-PLUS` ones only when the
-    /// connection has channel binding data.
+    /// connection has channel binding data, EXTERNAL only when the client presented a
+    /// certificate that verified (XEP-0178 §3).
     fn offered_mechanisms(&self) -> Vec<Mechanism> {
         let can_bind = !self.bindings.available.is_empty();
+        let has_certificate = self.client_certificate.is_some();
         self.config
             .mechanisms
             .iter()
             .copied()
             .filter(|m| can_bind || !m.is_plus())
+            .filter(|m| has_certificate || *m != Mechanism::External)
             .collect()
     }
 
@@ -429,6 +437,8 @@ impl ServerSession {
             misbehaviour: self.config.misbehaviour.sasl,
             channel_bindings: self.bindings.clone(),
             plus_offered: mechanisms.iter().any(|m| m.is_plus()),
+            client_certificate: self.client_certificate.clone(),
+            domain: self.config.domain.clone(),
             ..ServerOptions::default()
         };
         self.sasl = Some(sasl::server_mechanism(mechanism, options));
@@ -617,9 +627,10 @@ impl Session for ServerSession {
             }
         }
     }
-    fn tls_established(&mut self, bindings: ChannelBindings) {
+    fn tls_established(&mut self, channel: TlsChannel) {
         self.tls = true;
-        self.bindings = bindings;
+        self.bindings = channel.bindings;
+        self.client_certificate = channel.client_certificate;
         self.state = State::AwaitHeader;
         self.core.step = Step::Stream;
     }

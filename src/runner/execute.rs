@@ -23,6 +23,8 @@ use crate::target::builtin::{ClientOrders, RunningClient, RunningServer};
 use crate::target::managed::{Instance, InstanceKey};
 use crate::target::{ACCOUNT_USERNAME, Adapter, BUILTIN_DOMAIN, Endpoint, Target, TargetKind};
 use crate::transport::TlsSetup;
+use crate::transport::tls::ClientCertificate;
+use rustls::pki_types::CertificateDer;
 
 /// Runs one case to its verdict.
 pub(super) async fn execute(planned: &PlannedCase, environment: &RunEnvironment) -> CaseResult {
@@ -202,16 +204,40 @@ fn chain_for(
         .catalogue
         .trust_anchor(&chain, case.trust)
         .map_err(|e| EnvironmentError(format!("test PKI: {e}")))?;
+    let client_certificate = client_certificate(case, environment, BUILTIN_DOMAIN)?;
     let server = TlsSetup::Server {
         chain: chain.presented.clone(),
         key: Arc::new(chain.key_der()),
+        client_trust_anchor: client_certificate.as_ref().map(|(_, root)| root.clone()),
     };
     let client = TlsSetup::Client {
         trust_anchor: anchor,
         domain: BUILTIN_DOMAIN.to_owned(),
         identity: case.identity.clone(),
+        client_certificate: client_certificate.map(|(certificate, _)| certificate),
     };
     Ok((chain, server, client))
+}
+
+/// The client certificate a case presents (XEP-0178), with the root the server side trusts
+/// for client certificates (for `client-untrusted`, a root that did not issue it).
+fn client_certificate(
+    case: &CaseSpec,
+    environment: &RunEnvironment,
+    domain: &str,
+) -> Result<Option<(ClientCertificate, CertificateDer<'static>)>, EnvironmentError> {
+    let Some(profile) = case.sasl.client_certificate else {
+        return Ok(None);
+    };
+    let chain = environment
+        .catalogue
+        .chain(profile, case.key, domain)
+        .map_err(|e| EnvironmentError(format!("test PKI: {e}")))?;
+    let certificate = ClientCertificate {
+        chain: chain.presented.clone(),
+        key: Arc::new(chain.key_der()),
+    };
+    Ok(Some((certificate, chain.root.clone())))
 }
 
 /// What keeps a server target up while the harness talks to it.
@@ -259,6 +285,12 @@ async fn against_server(
                 chain_root: chain.root.clone(),
             };
             (ServerHandle::Builtin(server), endpoint)
+        }
+        Adapter::Managed(_) | Adapter::External(_) if case.sasl.client_certificate.is_some() => {
+            return Ok(Ran::NotApplicable(format!(
+                "{target} is not configured to trust the test PKI's client certificates, so \
+                 EXTERNAL (XEP-0178) cannot be tested against it"
+            )));
         }
         Adapter::Managed(spec) => {
             let chain = environment
@@ -348,6 +380,8 @@ async fn against_server(
         trust_anchor,
         domain: endpoint.domain.clone(),
         identity: case.identity.clone(),
+        client_certificate: client_certificate(case, environment, &endpoint.domain)?
+            .map(|(certificate, _)| certificate),
     };
     let (username, password) = presented_credentials(case, &endpoint.username, &endpoint.password);
     let config = ClientConfig {

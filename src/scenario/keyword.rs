@@ -163,6 +163,7 @@ impl Keyword for Mechanism {
         Mechanism::ScramSha1Plus,
         Mechanism::ScramSha256Plus,
         Mechanism::ScramSha512Plus,
+        Mechanism::External,
     ];
 
     fn keyword(self) -> &'static str {
@@ -254,6 +255,17 @@ impl CertificateProfile {
     /// Every profile of the catalogue, in declaration order.
     pub fn all() -> &'static [CertificateProfile] {
         <CertificateProfile as Keyword>::ALL
+    }
+
+    /// Whether this is a client certificate profile (for SASL EXTERNAL, XEP-0178).
+    pub fn is_client_certificate(self) -> bool {
+        matches!(
+            self,
+            CertificateProfile::ClientAlice
+                | CertificateProfile::ClientWrongJid
+                | CertificateProfile::ClientExpired
+                | CertificateProfile::ClientUntrusted
+        )
     }
 }
 

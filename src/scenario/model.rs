@@ -170,11 +170,15 @@ pub enum Mechanism {
     /// SCRAM-SHA-512 with channel binding.
     #[serde(rename = "SCRAM-SHA-512-PLUS")]
     ScramSha512Plus,
+    /// RFC 4422 Appendix A with a TLS client certificate (XEP-0178, RFC 6120 §6.4.5).
+    #[serde(rename = "EXTERNAL")]
+    External,
 }
 
 impl Mechanism {
     /// Every mechanism, in the order a client prefers them (strongest first).
-    pub const ALL: [Mechanism; 7] = [
+    pub const ALL: [Mechanism; 8] = [
+        Mechanism::External,
         Mechanism::ScramSha512Plus,
         Mechanism::ScramSha256Plus,
         Mechanism::ScramSha1Plus,
@@ -194,6 +198,7 @@ impl Mechanism {
             Mechanism::ScramSha1Plus => "SCRAM-SHA-1-PLUS",
             Mechanism::ScramSha256Plus => "SCRAM-SHA-256-PLUS",
             Mechanism::ScramSha512Plus => "SCRAM-SHA-512-PLUS",
+            Mechanism::External => "EXTERNAL",
         }
     }
 
@@ -286,6 +291,10 @@ pub struct Sasl {
     /// what the server advertises (XEP-0440).
     #[serde(default, rename = "channel-binding")]
     pub channel_binding: Option<ChannelBindingType>,
+    /// The client certificate (a `client-*` profile) the client side presents in TLS, for
+    /// `EXTERNAL` (XEP-0178); `None` presents none.
+    #[serde(default, rename = "client-certificate")]
+    pub client_certificate: Option<CertificateProfile>,
 }
 
 /// A deliberate protocol violation the harness injects (never the target).

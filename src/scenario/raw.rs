@@ -61,6 +61,9 @@ pub(crate) struct RawSasl {
     /// `sasl.channel-binding:`
     #[serde(rename = "channel-binding")]
     pub channel_binding: Option<Spanned<ChannelBindingType>>,
+    /// `sasl.client-certificate:`
+    #[serde(rename = "client-certificate")]
+    pub client_certificate: Option<Spanned<CertificateProfile>>,
 }
 
 /// One `matrix:` entry: where its key is, and its located values.

@@ -241,7 +241,39 @@ pub(crate) fn resolve(
     let channel_binding = sasl
         .and_then(|s| s.value.channel_binding.as_ref())
         .map(|s| s.value);
+    let client_certificate = sasl.and_then(|s| s.value.client_certificate.as_ref());
+    if let Some(profile) = client_certificate
+        && !profile.value.is_client_certificate()
+    {
+        problems.push(Problem::new(
+            Position::at(profile),
+            format!(
+                "`{}` is a server certificate profile; expected one of client-alice, \
+                 client-wrong-jid, client-expired, client-untrusted",
+                profile.value.keyword()
+            ),
+        ));
+    }
+    let client_certificate = client_certificate.map(|s| s.value);
     let matrix = raw.matrix.as_ref().map(|m| &m.value);
+    if client_certificate.is_none() {
+        let external_at = top_mechanism
+            .into_iter()
+            .chain(
+                matrix
+                    .and_then(|m| m.sasl_mechanism.as_ref())
+                    .into_iter()
+                    .flat_map(|a| a.values.value.iter()),
+            )
+            .find(|m| m.value == Mechanism::External);
+        if let Some(external) = external_at {
+            problems.push(Problem::new(
+                Position::at(external),
+                "EXTERNAL needs a client certificate; expected `sasl.client-certificate: \
+                 client-alice` (or another client-* profile)",
+            ));
+        }
+    }
 
     if let Some(m) = &raw.matrix {
         let all_keys = MATRIX_KEYS.join(", ");
@@ -458,6 +490,7 @@ pub(crate) fn resolve(
                                     mechanism: me,
                                     credentials: cr,
                                     channel_binding,
+                                    client_certificate,
                                 },
                                 misbehave: misbehave.clone(),
                                 expect: expect.clone(),

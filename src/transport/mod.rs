@@ -19,7 +19,8 @@ use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 pub use tls::{HandshakeFailure, TlsFacts, TlsSetup};
 
-use crate::proto::sasl::ChannelBindings;
+use crate::pki::identity::{PresentedIdentity, presented_identities};
+use crate::proto::sasl::{ChannelBindings, VerifiedClientCertificate};
 
 /// Size of one read from the socket.
 const READ_CHUNK: usize = 16 * 1024;
@@ -134,6 +135,26 @@ impl Connection {
             }
             Connection::Plain(_) | Connection::Gone => ChannelBindings::default(),
         }
+    }
+
+    /// On the server side, the client certificate the handshake verified (rustls only completes
+    /// a handshake whose client certificate passed the verifier), with its XmppAddrs; `None`
+    /// when the client presented none, and on the client side.
+    pub fn client_certificate(&self) -> Option<VerifiedClientCertificate> {
+        let Connection::ServerTls(stream) = self else {
+            return None;
+        };
+        let (_, connection) = stream.get_ref();
+        let leaf = connection.peer_certificates()?.first()?;
+        let xmpp_addrs = presented_identities(leaf)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|identity| match identity {
+                PresentedIdentity::XmppAddr(jid) => Some(jid),
+                _ => None,
+            })
+            .collect();
+        Some(VerifiedClientCertificate { xmpp_addrs })
     }
 
     /// Upgrades a plain connection to TLS as the client (STARTTLS or direct TLS).

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::server::WebPkiClientVerifier;
 use rustls::sign::{CertifiedKey, SigningKey, SingleCertAndKey};
 use rustls::{AlertDescription, ClientConfig, RootCertStore, ServerConfig};
 
@@ -37,6 +38,8 @@ pub enum TlsSetup {
         domain: String,
         /// The identity types that count when matching the certificate against the domain.
         identity: Vec<IdentityType>,
+        /// The certificate presented when the server asks for one (XEP-0178); none if `None`.
+        client_certificate: Option<ClientCertificate>,
     },
     /// The server side: what it presents.
     Server {
@@ -44,7 +47,20 @@ pub enum TlsSetup {
         chain: Vec<CertificateDer<'static>>,
         /// The leaf's private key.
         key: Arc<PrivateKeyDer<'static>>,
+        /// When set, the server asks for a client certificate and verifies one that is
+        /// presented against this root (clientAuth, validity, chain); a client without one
+        /// is still let in, for PLAIN and SCRAM.
+        client_trust_anchor: Option<CertificateDer<'static>>,
     },
+}
+
+/// A client certificate chain and its key, for SASL EXTERNAL (XEP-0178).
+#[derive(Debug, Clone)]
+pub struct ClientCertificate {
+    /// Leaf first, then intermediates.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// The leaf's private key.
+    pub key: Arc<PrivateKeyDer<'static>>,
 }
 
 impl TlsSetup {
@@ -55,6 +71,7 @@ impl TlsSetup {
             trust_anchor,
             domain,
             identity,
+            client_certificate,
         } = self
         else {
             return Err(HandshakeFailure::local(
@@ -77,12 +94,19 @@ impl TlsSetup {
             provider(),
             presented.clone(),
         ));
-        let config = ClientConfig::builder_with_provider(provider())
+        let builder = ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| HandshakeFailure::local(format!("TLS set-up failed: {e}")))?
             .dangerous()
-            .with_custom_certificate_verifier(verifier)
-            .with_no_client_auth();
+            .with_custom_certificate_verifier(verifier);
+        let config = match client_certificate {
+            Some(certificate) => builder
+                .with_client_auth_cert(certificate.chain.clone(), certificate.key.clone_key())
+                .map_err(|e| {
+                    HandshakeFailure::local(format!("client certificate or key unusable: {e}"))
+                })?,
+            None => builder.with_no_client_auth(),
+        };
         let server_name = ServerName::try_from(domain.clone()).map_err(|e| {
             HandshakeFailure::local(format!("domain {domain:?} unusable as TLS name: {e}"))
         })?;
@@ -90,7 +114,12 @@ impl TlsSetup {
     }
 
     pub(crate) fn server(&self) -> Result<Arc<ServerConfig>, HandshakeFailure> {
-        let TlsSetup::Server { chain, key } = self else {
+        let TlsSetup::Server {
+            chain,
+            key,
+            client_trust_anchor,
+        } = self
+        else {
             return Err(HandshakeFailure::local(
                 "no server TLS settings for this connection",
             ));
@@ -113,11 +142,27 @@ impl TlsSetup {
                 },
             };
         let certified = CertifiedKey::new(chain.clone(), signing_key);
-        let config = ServerConfig::builder_with_provider(provider)
+        let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
-            .map_err(|e| HandshakeFailure::local(format!("TLS set-up failed: {e}")))?
-            .with_no_client_auth()
-            .with_cert_resolver(Arc::new(SingleCertAndKey::from(certified)));
+            .map_err(|e| HandshakeFailure::local(format!("TLS set-up failed: {e}")))?;
+        let builder = match client_trust_anchor {
+            Some(anchor) => {
+                let mut roots = RootCertStore::empty();
+                roots.add(anchor.clone()).map_err(|e| {
+                    HandshakeFailure::local(format!("client trust anchor unusable: {e}"))
+                })?;
+                let verifier =
+                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                        .allow_unauthenticated()
+                        .build()
+                        .map_err(|e| {
+                            HandshakeFailure::local(format!("client certificate verifier: {e}"))
+                        })?;
+                builder.with_client_cert_verifier(verifier)
+            }
+            None => builder.with_no_client_auth(),
+        };
+        let config = builder.with_cert_resolver(Arc::new(SingleCertAndKey::from(certified)));
         Ok(Arc::new(config))
     }
 }
@@ -277,6 +322,14 @@ impl HandshakeFailure {
 
     pub(crate) fn from_server_error(e: &io::Error) -> HandshakeFailure {
         let (by, condition, detail) = match rustls_error(e) {
+            Some(rustls::Error::InvalidCertificate(reason)) => (
+                Side::Local,
+                "bad-certificate",
+                format!(
+                    "the server rejected the client's certificate: {}",
+                    CertificateRejection::from_rustls(reason)
+                ),
+            ),
             Some(rustls::Error::AlertReceived(alert)) => (
                 Side::Peer,
                 alert_condition(*alert),

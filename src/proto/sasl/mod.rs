@@ -1,5 +1,6 @@
-//! Sans-IO SASL mechanisms for both sides: PLAIN (RFC 4616), SCRAM-SHA-1 (RFC 5802) and
-//! SCRAM-SHA-256 (RFC 7677).
+//! Sans-IO SASL mechanisms for both sides: PLAIN (RFC 4616), SCRAM-SHA-1 (RFC 5802),
+//! SCRAM-SHA-256 (RFC 7677), SCRAM-SHA-512, their `-PLUS` variants, and EXTERNAL with a TLS
+//! client certificate (XEP-0178).
 //!
 //! Messages are raw bytes; the XMPP layer does the base64 of RFC 6120 §6.4.2. A client-side
 //! exchange is [`ClientMechanism::initial_response`], then [`ClientMechanism::respond`] for every
@@ -7,18 +8,8 @@
 //! exchange feeds every client message to [`ServerMechanism::step`] until it returns
 //! [`ServerStep::Success`] or a [`SaslFailure`].
 //!
-//! Room is left for later additions without changing callers: SCRAM-SHA-512 is one more hash in
-//! the SCRAM code, `-PLUS` a variant of [`ChannelBinding`] (GS2 flag `p=`), EXTERNAL and SASL2
-//! more implementations of the two traits.
-//!
-//! Not implemented yet:
-//! - channel binding (`-PLUS`): a client GS2 flag `p=` is refused with `malformed-request`;
-//!   the flag `y` is accepted, since this server never offers a `-PLUS` mechanism that would
-//!   make it a downgrade (RFC 5802 §6);
-//! - authorization identities: an authzid (PLAIN, or SCRAM `a=`) is checked for syntax and
-//!   otherwise ignored, so a client is always authorized as its authcid (RFC 6120 §6.3.8
-//!   `invalid-authzid` is never returned);
-//! - SASLprep (RFC 4013) is partial, see the SASLprep section below.
+//! EXTERNAL never sees a certificate: the TLS layer verifies it and hands over its XmppAddrs
+//! ([`VerifiedClientCertificate`]). SASLprep (RFC 4013) is partial, see below.
 //!
 //! # SASLprep
 //!
@@ -27,6 +18,7 @@
 //! are left out: ASCII strings, which need none of them, come out exactly right; other strings
 //! are used mapped but not normalised.
 
+mod external;
 mod plain;
 mod redact;
 mod saslprep;
@@ -79,6 +71,14 @@ impl ChannelBindings {
             .filter(|k| self.get(*k).is_some())
             .collect()
     }
+}
+
+/// What the TLS layer verified about the client's certificate (XEP-0178): it chained to the
+/// trust anchor, was valid now and allows clientAuth. Only such a certificate reaches SASL.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VerifiedClientCertificate {
+    /// The id-on-xmppAddr values of the leaf (RFC 6120 §13.7.1.4), as written.
+    pub xmpp_addrs: Vec<String>,
 }
 
 /// Who the client authenticates as.
@@ -176,6 +176,9 @@ pub fn client_mechanism_with_channel_binding(
     options: ClientOptions,
     binding: ChannelBinding,
 ) -> Box<dyn ClientMechanism> {
+    if mechanism == Mechanism::External {
+        return Box::new(external::ExternalClient::new(credentials.authzid));
+    }
     match scram::ScramHash::of(mechanism) {
         None => Box::new(plain::PlainClient::new(credentials)),
         Some(hash) => Box::new(scram::ScramClient::new(
@@ -276,6 +279,10 @@ pub struct ServerOptions {
     pub plus_offered: bool,
     /// A deliberate protocol violation to inject.
     pub misbehaviour: ServerMisbehaviour,
+    /// The client certificate the TLS layer verified, for EXTERNAL.
+    pub client_certificate: Option<VerifiedClientCertificate>,
+    /// The XMPP domain of this server, to map a certificate's XmppAddr to an account.
+    pub domain: String,
 }
 
 /// A deliberate violation the server side commits, to see whether the client notices.
@@ -326,6 +333,12 @@ pub trait ServerMechanism: Send {
 
 /// Starts the server side of `mechanism`.
 pub fn server_mechanism(mechanism: Mechanism, options: ServerOptions) -> Box<dyn ServerMechanism> {
+    if mechanism == Mechanism::External {
+        return Box::new(external::ExternalServer::new(
+            options.client_certificate,
+            options.domain,
+        ));
+    }
     match scram::ScramHash::of(mechanism) {
         None => Box::new(plain::PlainServer::new()),
         Some(hash) => Box::new(scram::ScramServer::new(mechanism, hash, options)),

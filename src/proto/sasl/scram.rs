@@ -37,7 +37,7 @@ impl ScramHash {
     /// The hash of a SCRAM mechanism; `None` for mechanisms that are not SCRAM.
     pub(crate) fn of(mechanism: Mechanism) -> Option<ScramHash> {
         match mechanism {
-            Mechanism::Plain => None,
+            Mechanism::Plain | Mechanism::External => None,
             Mechanism::ScramSha1 | Mechanism::ScramSha1Plus => Some(ScramHash::Sha1),
             Mechanism::ScramSha256 | Mechanism::ScramSha256Plus => Some(ScramHash::Sha256),
             Mechanism::ScramSha512 | Mechanism::ScramSha512Plus => Some(ScramHash::Sha512),
