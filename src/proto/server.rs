@@ -668,3 +668,53 @@ impl Session for ServerSession {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
+        xmlns:stream='http://etherx.jabber.org/streams' to='interop.test' version='1.0'>";
+
+    /// The features a direct-TLS session offers to a client with or without a certificate.
+    fn features_offered(client_certificate: Option<VerifiedClientCertificate>) -> String {
+        let mut accounts = CredentialStore::new();
+        accounts.add_user("alice", "pencil", 4096);
+        let config = ServerConfig {
+            domain: "interop.test".into(),
+            starttls_available: false,
+            mechanisms: vec![Mechanism::External, Mechanism::ScramSha256],
+            accounts: Arc::new(accounts),
+            misbehaviour: ServerMisbehaviour::default(),
+            limits: Limits::default(),
+        };
+        let channel = TlsChannel {
+            bindings: ChannelBindings::default(),
+            client_certificate,
+        };
+        let mut session = ServerSession::new(config, Some(channel));
+        session.receive(HEADER.as_bytes());
+        let mut sent = Vec::new();
+        while let Some(action) = session.poll_action() {
+            if let Action::Send(bytes) = action {
+                sent.extend(bytes);
+            }
+        }
+        String::from_utf8_lossy(&sent).into_owned()
+    }
+
+    #[test]
+    fn external_is_offered_only_after_a_client_certificate_verified_xep0178_3() {
+        let without = features_offered(None);
+        assert!(
+            without.contains("<mechanism>SCRAM-SHA-256</mechanism>"),
+            "{without}"
+        );
+        assert!(!without.contains("EXTERNAL"), "{without}");
+        let certificate = VerifiedClientCertificate {
+            xmpp_addrs: vec!["alice@interop.test".into()],
+        };
+        let with = features_offered(Some(certificate));
+        assert!(with.contains("<mechanism>EXTERNAL</mechanism>"), "{with}");
+    }
+}
