@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real servers the managed targets of targets/local.yaml launch: Prosody (with
-# prosody-modules and lua-unbound) and ejabberd from Debian's packages. Idempotent and quiet.
+# prosody-modules and lua-unbound) and ejabberd from Debian's packages, and the real clients
+# of targets/clients.yaml: go-sendxmpp and slixmpp (python3-slixmpp, for /usr/bin/python3).
+# Idempotent and quiet.
 # Packaged services must never start: they would grab port 5222 and run with the packaged
 # configuration, so policy-rc.d forbids it and anything already running is stopped.
 set -euo pipefail
@@ -10,7 +12,7 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
     chmod 0755 /usr/sbin/policy-rc.d
 fi
 
-packages=(prosody prosody-modules lua-unbound ejabberd)
+packages=(prosody prosody-modules lua-unbound ejabberd go-sendxmpp python3-slixmpp)
 missing=()
 for package in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then

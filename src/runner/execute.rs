@@ -20,6 +20,7 @@ use crate::scenario::{
     Step, TIMEOUT, Transport, Trust,
 };
 use crate::target::builtin::{ClientOrders, RunningClient, RunningServer};
+use crate::target::command::{CaseDir, Invocation, LaunchedClient};
 use crate::target::managed::{Instance, InstanceKey};
 use crate::target::{ACCOUNT_USERNAME, Adapter, BUILTIN_DOMAIN, Endpoint, Target, TargetKind};
 use crate::transport::TlsSetup;
@@ -341,6 +342,11 @@ async fn against_server(
             };
             (ServerHandle::Managed(instance), endpoint)
         }
+        Adapter::Command(_) => {
+            return Err(EnvironmentError(format!(
+                "{target} is a client; it cannot play the server"
+            )));
+        }
         Adapter::External(spec) => {
             if let Some(reason) = spec.inapplicable(case.certificate, case.key, case.transport) {
                 return Ok(Ran::NotApplicable(reason));
@@ -465,37 +471,7 @@ async fn against_client(
         .local_addr()
         .map_err(|e| EnvironmentError(format!("the harness's listener has no address: {e}")))?;
     transcript.record(Direction::Note, format!("listening on {address}"));
-    let (_, password) = presented_credentials(case, ACCOUNT_USERNAME, &environment.password);
-    let client = RunningClient::start(
-        address,
-        ClientOrders {
-            transport: case.transport,
-            password,
-            tls: client_tls,
-        },
-        environment.timeout,
-        transcript.as_participant(target.name()),
-    );
-    let tcp = match tokio::time::timeout(environment.timeout, listener.accept()).await {
-        Ok(Ok((tcp, _))) => tcp,
-        Ok(Err(e)) => {
-            return Err(EnvironmentError(format!(
-                "accepting the client's connection failed: {e}"
-            )));
-        }
-        Err(_) => {
-            client.finish().await;
-            return Ok(SessionEnd::Rejected {
-                step: Step::Connect,
-                condition: TIMEOUT.into(),
-                by: Side::Peer,
-                detail: format!(
-                    "the client did not connect within {:?}",
-                    environment.timeout
-                ),
-            });
-        }
-    };
+    let (username, password) = presented_credentials(case, ACCOUNT_USERNAME, &environment.password);
     let config = ServerConfig {
         domain: BUILTIN_DOMAIN.to_owned(),
         starttls_available: case.transport == Transport::Starttls,
@@ -505,17 +481,172 @@ async fn against_client(
         limits: Limits::default(),
     };
     let direct_tls = case.transport == Transport::DirectTls;
-    let end = drive::respond(
-        tcp,
-        config,
-        &server_tls,
-        direct_tls,
-        environment.timeout,
-        transcript,
-    )
-    .await;
-    client.finish().await;
-    end
+    match &target.adapter {
+        Adapter::Command(spec) => {
+            let TlsSetup::Client { trust_anchor, .. } = &client_tls else {
+                return Err(EnvironmentError(
+                    "the client's TLS settings are not client settings".to_owned(),
+                ));
+            };
+            let dir = CaseDir::with_anchor(trust_anchor)
+                .map_err(|e| EnvironmentError(format!("{target}: {e}")))?;
+            let invocation = Invocation {
+                host: address.ip().to_string(),
+                port: address.port(),
+                domain: BUILTIN_DOMAIN.to_owned(),
+                username,
+                password,
+                ca_file: dir.ca_file(),
+                tls: case.transport,
+                targets_dir: spec.targets_dir.clone(),
+            };
+            let mut client = LaunchedClient::launch(spec, &invocation, &dir)
+                .map_err(|e| EnvironmentError(format!("{target}: {e}")))?;
+            let session = CommandSession {
+                listener,
+                config,
+                server_tls: &server_tls,
+                direct_tls,
+                limit: spec.timeout,
+                read_timeout: environment.timeout,
+            };
+            let end = session.run(&mut client, transcript).await;
+            client.stop();
+            transcript.record(
+                Direction::Note,
+                format!(
+                    "{target}'s output, last lines:\n{}",
+                    client.output_tail(&invocation.password)
+                ),
+            );
+            end
+        }
+        _ => {
+            let client = RunningClient::start(
+                address,
+                ClientOrders {
+                    transport: case.transport,
+                    password,
+                    tls: client_tls,
+                },
+                environment.timeout,
+                transcript.as_participant(target.name()),
+            );
+            let tcp = match tokio::time::timeout(environment.timeout, listener.accept()).await {
+                Ok(Ok((tcp, _))) => tcp,
+                Ok(Err(e)) => {
+                    return Err(EnvironmentError(format!(
+                        "accepting the client's connection failed: {e}"
+                    )));
+                }
+                Err(_) => {
+                    client.finish().await;
+                    return Ok(SessionEnd::Rejected {
+                        step: Step::Connect,
+                        condition: TIMEOUT.into(),
+                        by: Side::Peer,
+                        detail: format!(
+                            "the client did not connect within {:?}",
+                            environment.timeout
+                        ),
+                    });
+                }
+            };
+            let end = drive::respond(
+                tcp,
+                config,
+                &server_tls,
+                direct_tls,
+                environment.timeout,
+                transcript,
+            )
+            .await;
+            client.finish().await;
+            end
+        }
+    }
+}
+
+/// How long a launched client may take to exit after the harness's side is done.
+const CLIENT_SETTLE: Duration = Duration::from_secs(2);
+
+/// The harness's server side of one case against a command-launched client.
+struct CommandSession<'a> {
+    listener: TcpListener,
+    config: ServerConfig,
+    server_tls: &'a TlsSetup,
+    direct_tls: bool,
+    /// The client's whole time budget: it is killed when it runs out.
+    limit: Duration,
+    read_timeout: Duration,
+}
+
+impl CommandSession<'_> {
+    /// Waits for the client's connection and serves it; the client is killed at the limit
+    /// and the session judged on what was observed until then. The exit status only goes
+    /// into the transcript.
+    async fn run(
+        self,
+        client: &mut LaunchedClient,
+        transcript: &Transcript,
+    ) -> Result<SessionEnd, EnvironmentError> {
+        transcript.record(Direction::Note, format!("started: {}", client.shown));
+        let deadline = tokio::time::Instant::now() + self.limit;
+        let tcp = tokio::select! {
+            accepted = self.listener.accept() => match accepted {
+                Ok((tcp, _)) => tcp,
+                Err(e) => {
+                    return Err(EnvironmentError(format!(
+                        "accepting the client's connection failed: {e}"
+                    )));
+                }
+            },
+            status = client.wait_exit(self.limit) => {
+                let detail = match status {
+                    Some(status) => format!("the client exited ({status}) without connecting"),
+                    None => format!("the client did not connect within {:?}; killed", self.limit),
+                };
+                transcript.record(Direction::Note, detail.clone());
+                return Ok(SessionEnd::Rejected {
+                    step: Step::Connect,
+                    condition: if status.is_some() { "closed" } else { TIMEOUT }.into(),
+                    by: Side::Peer,
+                    detail,
+                });
+            }
+        };
+        let respond = drive::respond(
+            tcp,
+            self.config,
+            self.server_tls,
+            self.direct_tls,
+            self.read_timeout,
+            transcript,
+        );
+        tokio::pin!(respond);
+        let end = tokio::select! {
+            end = &mut respond => end,
+            () = tokio::time::sleep_until(deadline) => {
+                transcript.record(
+                    Direction::Note,
+                    format!("the client still runs after {:?}: killed", self.limit),
+                );
+                client.stop();
+                respond.await
+            }
+        };
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match client.wait_exit(left.min(CLIENT_SETTLE)).await {
+            Some(status) => {
+                transcript.record(Direction::Note, format!("the client exited: {status}"))
+            }
+            None => transcript.record(
+                Direction::Note,
+                "the client still runs after the session ended: killed",
+            ),
+        }
+        end
+    }
 }
 
 fn profile_name(chain: &IssuedChain) -> String {

@@ -19,7 +19,17 @@
 //!       account: { jid: alice@example.test, password: secret }
 //!       root: their-root.pem
 //!       certificate: { profile: startcom-chain, key: ecdsa-p256 }
+//!   - name: go-sendxmpp
+//!     kind: client
+//!     command:
+//!       argv: [sh, -c, "echo hi | go-sendxmpp -u {jid} -p {password} -j {host}:{port} {jid}"]
+//!       env: { SSL_CERT_FILE: "{ca_file}" }
+//!       timeout: 10
+//!       version: [go-sendxmpp, --version]
 //! ```
+//!
+//! A `command` client's placeholders are listed in [`super::command::PLACEHOLDERS`];
+//! `version` is a command whose first output line names the implementation in reports.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -29,6 +39,7 @@ use rustls_pki_types::pem::PemObject as _;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use super::command::{CommandSpec, check as check_command};
 use super::external::ExternalSpec;
 use super::managed::{ManagedSpec, ServerSoftware};
 use super::{Adapter, Target, TargetKind};
@@ -36,6 +47,9 @@ use crate::scenario::{CertificateProfile, KeyType, Position, Problem, yaml_optio
 
 /// Time a managed server gets to start listening unless the file says otherwise.
 const DEFAULT_STARTUP_SECONDS: u64 = 30;
+
+/// Time a command-launched client gets per case unless the file says otherwise.
+const DEFAULT_CLIENT_SECONDS: u64 = 10;
 
 /// A targets file could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +91,17 @@ struct RawTarget {
     builtin: Option<Spanned<RawKind>>,
     managed: Option<Spanned<RawManaged>>,
     external: Option<Spanned<RawExternal>>,
+    command: Option<Spanned<RawCommand>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCommand {
+    argv: Vec<String>,
+    #[serde(default)]
+    env: std::collections::BTreeMap<String, String>,
+    timeout: Option<u64>,
+    version: Option<Vec<String>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -186,12 +211,13 @@ fn resolve(raw: RawTarget, base: &Path) -> Result<Target, Problem> {
     }
     let adapters = usize::from(raw.builtin.is_some())
         + usize::from(raw.managed.is_some())
-        + usize::from(raw.external.is_some());
+        + usize::from(raw.external.is_some())
+        + usize::from(raw.command.is_some());
     if adapters != 1 {
         return Err(Problem {
             at: Position::at(&raw.name),
             message: format!(
-                "target `{name}` has {adapters} of `builtin`, `managed`, `external`; expected exactly one"
+                "target `{name}` has {adapters} of `builtin`, `managed`, `external`, `command`; expected exactly one"
             ),
         });
     }
@@ -222,10 +248,40 @@ fn resolve(raw: RawTarget, base: &Path) -> Result<Target, Problem> {
             ),
         });
     };
+    if let Some(command) = raw.command {
+        if kind != RawKind::Client {
+            return Err(Problem {
+                at: kind_at,
+                message: "a `command` target is a client; expected `kind: client`".to_owned(),
+            });
+        }
+        let at = Position::at(&command);
+        let command = command.value;
+        let spec = CommandSpec {
+            argv: command.argv,
+            env: command.env.into_iter().collect(),
+            timeout: Duration::from_secs(command.timeout.unwrap_or(DEFAULT_CLIENT_SECONDS)),
+            targets_dir: std::path::absolute(base).unwrap_or_else(|_| base.to_owned()),
+        };
+        check_command(&spec).map_err(|e| Problem {
+            at,
+            message: e.to_string(),
+        })?;
+        let implementation = raw
+            .implementation
+            .or_else(|| command.version.as_deref().and_then(detect_version))
+            .unwrap_or_else(|| format!("{name} (version unknown)"));
+        return Ok(Target {
+            name,
+            kind: TargetKind::Client,
+            implementation,
+            adapter: Adapter::Command(spec),
+        });
+    }
     if kind == RawKind::Client {
         return Err(Problem {
             at: kind_at,
-            message: "managed and external client targets are not supported yet; expected `kind: server` (or `builtin: client`)".to_owned(),
+            message: "managed and external client targets are not supported; expected `command` (or `builtin: client`)".to_owned(),
         });
     }
     if let Some(managed) = raw.managed {
@@ -292,6 +348,22 @@ fn resolve(raw: RawTarget, base: &Path) -> Result<Target, Problem> {
             certificate: external.certificate.map(|c| (c.profile, c.key)),
         }),
     })
+}
+
+/// The first non-empty output line of a version command, if it runs.
+fn detect_version(argv: &[String]) -> Option<String> {
+    let (program, args) = argv.split_first()?;
+    let output = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .map(str::to_owned)
 }
 
 fn check_domain(domain: &Spanned<String>) -> Result<(), Problem> {
@@ -371,10 +443,34 @@ mod tests {
     }
 
     #[test]
-    fn managed_client_targets_are_refused_until_a_client_launcher_exists() {
+    fn managed_client_targets_are_refused_with_a_pointer_to_command() {
         let text = "targets:\n  - name: c\n    kind: client\n    managed: { software: prosody, domain: x.test }\n";
         let error = message(load_text("client", text));
-        assert!(error.contains("not supported yet"), "{error}");
+        assert!(error.contains("expected `command`"), "{error}");
+    }
+
+    #[test]
+    fn a_command_client_target_loads_with_its_templates_and_version() {
+        let text = "targets:\n  - name: c\n    kind: client\n    command:\n      argv: [client, '{jid}']\n      env: { SSL_CERT_FILE: '{ca_file}' }\n      timeout: 3\n      version: [echo, Client 1.0]\n";
+        let targets = load_text("command", text).unwrap();
+        let Adapter::Command(spec) = &targets[0].adapter else {
+            panic!("not a command: {:?}", targets[0].adapter);
+        };
+        assert_eq!(spec.timeout, Duration::from_secs(3));
+        assert_eq!(
+            spec.env,
+            [("SSL_CERT_FILE".to_owned(), "{ca_file}".to_owned())]
+        );
+        assert_eq!(targets[0].implementation, "Client 1.0");
+        assert_eq!(targets[0].kind, TargetKind::Client);
+    }
+
+    #[test]
+    fn a_command_with_an_unknown_placeholder_is_an_error_at_its_line() {
+        let text = "targets:\n  - name: c\n    kind: client\n    command:\n      argv: [client, '{pasword}']\n";
+        let error = message(load_text("placeholder", text));
+        assert!(error.contains(":5:"), "{error}");
+        assert!(error.contains("`{pasword}`"), "{error}");
     }
 
     #[test]

@@ -7,11 +7,12 @@
 //! ([`file`]) or, by default, are the two built-ins.
 //!
 //! For a server target the runner asks for an [`Endpoint`] per case: where to connect, which
-//! domain to ask for, which account and which trust anchor to use. Client targets other than
-//! the built-in one need a launcher that tells a client where to connect; none exists yet, and
-//! nothing here assumes there never will be one.
+//! domain to ask for, which account and which trust anchor to use. A client target other than
+//! the built-in one is a command the harness starts per case ([`command`]), pointed at the
+//! harness playing the server.
 
 pub mod builtin;
+pub mod command;
 pub mod external;
 pub mod file;
 pub mod managed;
@@ -57,6 +58,8 @@ pub enum Adapter {
     Managed(managed::ManagedSpec),
     /// A server somebody else runs; the harness only connects to it.
     External(external::ExternalSpec),
+    /// A real client the harness starts per case with a command.
+    Command(command::CommandSpec),
 }
 
 /// An implementation under test.

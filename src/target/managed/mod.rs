@@ -10,7 +10,7 @@
 //! [`stop_all`], which the CLI calls from its Ctrl-C handler. Nothing is found by name.
 
 mod ejabberd;
-mod process;
+pub(crate) mod process;
 mod prosody;
 
 use std::collections::HashMap;

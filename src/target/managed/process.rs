@@ -124,6 +124,7 @@ pub(crate) struct ServerProcess {
     child: Child,
     group: i32,
     log: PathBuf,
+    stopped: bool,
 }
 
 impl ServerProcess {
@@ -151,7 +152,12 @@ impl ServerProcess {
             )));
         };
         groups.insert(group);
-        Ok(ServerProcess { child, group, log })
+        Ok(ServerProcess {
+            child,
+            group,
+            log,
+            stopped: false,
+        })
     }
 
     /// Waits until every address accepts connections; fails fast when the process exits.
@@ -192,6 +198,25 @@ impl ServerProcess {
     pub(crate) fn log_tail(&self) -> String {
         tail(&self.log)
     }
+
+    /// The exit status, if the process has exited (it is reaped then).
+    pub(crate) fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Kills the whole process group now and reaps the leader; `Drop` then does nothing.
+    pub(crate) fn stop(&mut self) {
+        if self.stopped {
+            return;
+        }
+        self.stopped = true;
+        kill_group(self.group);
+        let _ = self.child.wait();
+        LIVE_GROUPS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.group);
+    }
 }
 
 /// The last [`TAIL_LINES`] lines of a file, or why it cannot be read.
@@ -208,12 +233,7 @@ pub(crate) fn tail(path: &Path) -> String {
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
-        kill_group(self.group);
-        let _ = self.child.wait();
-        LIVE_GROUPS
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&self.group);
+        self.stop();
     }
 }
 

@@ -1,0 +1,347 @@
+//! Command-launched client targets: a real XMPP client the harness starts once per case,
+//! pointed at the harness playing the server.
+//!
+//! The targets file gives an argument template and environment templates with placeholders
+//! (`{host} {port} {domain} {jid} {username} {password} {ca_file} {tls} {targets_dir}`). For each case the
+//! harness writes the trust anchor to a file in a fresh directory (also the client's `HOME`),
+//! fills the templates and starts the command in its own process group, output to a log file.
+//! The process group is killed at the timeout and on drop, like a managed server's. The verdict
+//! never comes from the exit status: it comes from what the harness's server side observed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use base64::Engine as _;
+use rustls_pki_types::CertificateDer;
+
+use super::managed::process::{InstanceDir, ServerProcess};
+use crate::scenario::Transport;
+
+/// Placeholders a command template may use.
+pub const PLACEHOLDERS: [&str; 9] = [
+    "host",
+    "port",
+    "domain",
+    "jid",
+    "username",
+    "password",
+    "ca_file",
+    "tls",
+    "targets_dir",
+];
+
+/// How often the harness looks whether a launched client has exited.
+const POLL: Duration = Duration::from_millis(20);
+
+/// A command-launched client target as the targets file describes it.
+#[derive(Clone, Debug)]
+pub struct CommandSpec {
+    /// Program and arguments, each a template.
+    pub argv: Vec<String>,
+    /// Environment variables set for the client, values are templates.
+    pub env: Vec<(String, String)>,
+    /// How long the client may run per case before it is killed.
+    pub timeout: Duration,
+    /// The directory of the targets file (`{targets_dir}`), for driver scripts shipped
+    /// next to it.
+    pub targets_dir: PathBuf,
+}
+
+/// What one case tells the client: the values of the placeholders.
+#[derive(Clone, Debug)]
+pub struct Invocation {
+    /// The address the harness listens on.
+    pub host: String,
+    /// The port the harness listens on.
+    pub port: u16,
+    /// The XMPP domain the harness serves (and its certificate names).
+    pub domain: String,
+    /// The username the client logs in with.
+    pub username: String,
+    /// The password the client logs in with.
+    pub password: String,
+    /// The PEM file with the one root the client should trust.
+    pub ca_file: PathBuf,
+    /// STARTTLS or direct TLS.
+    pub tls: Transport,
+    /// The directory of the targets file.
+    pub targets_dir: PathBuf,
+}
+
+impl Invocation {
+    fn value(&self, name: &str) -> Option<String> {
+        Some(match name {
+            "host" => self.host.clone(),
+            "port" => self.port.to_string(),
+            "domain" => self.domain.clone(),
+            "jid" => format!("{}@{}", self.username, self.domain),
+            "username" => self.username.clone(),
+            "password" => self.password.clone(),
+            "ca_file" => self.ca_file.display().to_string(),
+            "tls" => self.tls.to_string(),
+            "targets_dir" => self.targets_dir.display().to_string(),
+            _ => return None,
+        })
+    }
+}
+
+/// A command-launched client could not be started; the case is an `error`.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// A template names a placeholder the harness does not know.
+    #[error("unknown placeholder `{{{0}}}`; expected one of {list}", list = PLACEHOLDERS.join(", "))]
+    UnknownPlaceholder(String),
+    /// The command template is empty.
+    #[error("empty command; expected a program and its arguments")]
+    Empty,
+    /// The case directory or trust anchor file could not be written.
+    #[error("cannot prepare {path}: {source}", path = path.display())]
+    Io {
+        /// What.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The process could not be started.
+    #[error("cannot start the client: {0}")]
+    Spawn(String),
+}
+
+/// Fills the `{name}` placeholders of `template`. Braces around anything but a lower-case
+/// name (`${HOME}`, JSON) are left as they are; a lower-case name that is not a placeholder is
+/// an error, so that a typo does not reach the client.
+pub fn expand(
+    template: &str,
+    value: impl Fn(&str) -> Option<String>,
+) -> Result<String, CommandError> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let name = after
+            .find('}')
+            .map(|close| &after[..close])
+            .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+        match name {
+            Some(name) => {
+                out.push_str(
+                    &value(name)
+                        .ok_or_else(|| CommandError::UnknownPlaceholder(name.to_owned()))?,
+                );
+                rest = &after[name.len() + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Checks that every template of `spec` uses known placeholders only.
+pub fn check(spec: &CommandSpec) -> Result<(), CommandError> {
+    if spec.argv.is_empty() {
+        return Err(CommandError::Empty);
+    }
+    let known = |name: &str| PLACEHOLDERS.contains(&name).then(String::new);
+    for template in spec.argv.iter().chain(spec.env.iter().map(|(_, v)| v)) {
+        expand(template, known)?;
+    }
+    Ok(())
+}
+
+/// PEM text of one certificate.
+pub fn certificate_pem(certificate: &CertificateDer<'_>) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(certificate.as_ref());
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in encoded.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
+}
+
+/// A fresh directory for one case's client, removed (with the client stopped) on drop.
+pub struct CaseDir {
+    dir: InstanceDir,
+}
+
+impl CaseDir {
+    /// Creates a new directory under the system's temporary directory and writes `anchor` to
+    /// `ca.pem` in it.
+    pub fn with_anchor(anchor: &CertificateDer<'_>) -> Result<CaseDir, CommandError> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "xmpp-interop-client-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let dir = InstanceDir::create(path.clone()).map_err(|e| CommandError::Io {
+            path,
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, certificate_pem(anchor)).map_err(|source| CommandError::Io {
+            path: ca_file,
+            source,
+        })?;
+        Ok(CaseDir { dir })
+    }
+
+    /// The trust anchor file.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// A running client process; its process group is killed on drop.
+pub struct LaunchedClient {
+    process: ServerProcess,
+    /// The command line as started, with the password redacted.
+    pub shown: String,
+}
+
+impl LaunchedClient {
+    /// Fills the templates and starts the client in `dir` (its working directory and `HOME`).
+    pub fn launch(
+        spec: &CommandSpec,
+        invocation: &Invocation,
+        dir: &CaseDir,
+    ) -> Result<LaunchedClient, CommandError> {
+        let fill = |t: &String| expand(t, |name| invocation.value(name));
+        let argv = spec.argv.iter().map(fill).collect::<Result<Vec<_>, _>>()?;
+        let (program, args) = argv.split_first().ok_or(CommandError::Empty)?;
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .current_dir(dir.path())
+            .env("HOME", dir.path());
+        for (name, template) in &spec.env {
+            command.env(name, fill(template)?);
+        }
+        let shown = redact(&argv.join(" "), &invocation.password);
+        let process = ServerProcess::spawn(command, dir.path())
+            .map_err(|e| CommandError::Spawn(e.to_string()))?;
+        Ok(LaunchedClient { process, shown })
+    }
+
+    /// The exit status, if the client has exited.
+    pub fn exit_status(&mut self) -> Option<ExitStatus> {
+        self.process.exit_status()
+    }
+
+    /// Waits up to `limit` for the client to exit; `None` if it is still running.
+    pub async fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.exit_status() {
+                return Some(status);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Kills the client's process group now.
+    pub fn stop(&mut self) {
+        self.process.stop();
+    }
+
+    /// The last lines of the client's output, with `password` redacted.
+    pub fn output_tail(&self, password: &str) -> String {
+        redact(&self.process.log_tail(), password)
+    }
+}
+
+/// `text` with every occurrence of `secret` replaced by `[redacted]`.
+pub fn redact(text: &str, secret: &str) -> String {
+    if secret.is_empty() {
+        text.to_owned()
+    } else {
+        text.replace(secret, "[redacted]")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invocation() -> Invocation {
+        Invocation {
+            host: "127.0.0.1".to_owned(),
+            port: 5222,
+            domain: "interop.test".to_owned(),
+            username: "alice".to_owned(),
+            password: "pw-1".to_owned(),
+            ca_file: PathBuf::from("/tmp/ca.pem"),
+            tls: Transport::DirectTls,
+            targets_dir: PathBuf::from("/srv/targets"),
+        }
+    }
+
+    #[test]
+    fn placeholders_are_filled_and_shell_and_json_braces_are_left_alone() {
+        let filled = expand(
+            "x -j {host}:{port} -u {jid} ${HOME} {\"a\": 1} {tls} {ca_file}",
+            |n| invocation().value(n),
+        )
+        .unwrap();
+        assert_eq!(
+            filled,
+            "x -j 127.0.0.1:5222 -u alice@interop.test ${HOME} {\"a\": 1} direct-tls /tmp/ca.pem"
+        );
+    }
+
+    #[test]
+    fn an_unknown_placeholder_is_an_error_naming_it() {
+        let spec = CommandSpec {
+            argv: vec!["client".to_owned(), "{passwd}".to_owned()],
+            env: Vec::new(),
+            timeout: Duration::from_secs(1),
+            targets_dir: PathBuf::from("."),
+        };
+        let error = check(&spec).unwrap_err().to_string();
+        assert!(error.contains("`{passwd}`"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_hanging_client_is_killed_with_its_process_group_and_its_output_is_redacted() {
+        let anchor = CertificateDer::from(vec![1, 2, 3]);
+        let dir = CaseDir::with_anchor(&anchor).unwrap();
+        let spec = CommandSpec {
+            argv: vec![
+                "sh".to_owned(),
+                "-c".to_owned(),
+                "echo logging in with {password} from $HOME; sleep 300".to_owned(),
+            ],
+            env: Vec::new(),
+            timeout: Duration::from_secs(1),
+            targets_dir: PathBuf::from("."),
+        };
+        let mut client = LaunchedClient::launch(&spec, &invocation(), &dir).unwrap();
+        assert!(!client.shown.contains("pw-1"), "{}", client.shown);
+        assert!(client.wait_exit(Duration::from_millis(200)).await.is_none());
+        client.stop();
+        let output = client.output_tail("pw-1");
+        assert!(output.contains("logging in with [redacted]"), "{output}");
+        assert!(!output.contains("pw-1"), "{output}");
+        assert!(
+            std::fs::read_to_string(dir.ca_file())
+                .unwrap()
+                .starts_with("-----BEGIN CERTIFICATE-----\nAQID\n")
+        );
+    }
+}
