@@ -508,7 +508,7 @@ pub struct StreamParser {
     header_bytes: usize,
     /// Bytes of the current first-level element that have been parsed.
     stanza_bytes: usize,
-    /// Bytes parsed since the last event was returned.
+    /// Bytes other than XML whitespace parsed since the last event was returned.
     undelivered_bytes: usize,
     /// A self-closing stream header also closes the stream.
     close_pending: bool,
@@ -576,10 +576,17 @@ impl StreamParser {
 
     /// Stream restart (after STARTTLS or SASL success, RFC 6120 §5.4.3.3, §6.4.6): expect a new header. Returns the number of buffered unparsed bytes that were discarded (a nonzero count after <proceed/> is a STARTTLS command-injection attempt, which the caller reports).
     ///
-    /// The count is every byte received after the last returned event, whitespace included.
-    /// Restarting also clears a failure: the new stream is a new XML document.
+    /// The count is every byte received after the last returned event except XML whitespace,
+    /// which a peer may send between elements (a newline after `<starttls/>` is harmless, as
+    /// are keepalives, RFC 6120 §4.6.1). Restarting also clears a failure: the new stream is a
+    /// new XML document.
     pub fn restart(&mut self) -> usize {
-        let discarded = self.undelivered_bytes + self.buffer.len() - self.consumed;
+        let pending = self
+            .pending()
+            .iter()
+            .filter(|b| !is_xml_whitespace(**b))
+            .count();
+        let discarded = self.undelivered_bytes + pending;
         let replaced = std::mem::take(&mut self.stream_qualified_name);
         *self = StreamParser::new(self.limits);
         self.replaced_stream_name = Some(replaced).filter(|name| !name.is_empty());
@@ -597,8 +604,12 @@ impl StreamParser {
 
     /// Marks `length` bytes as parsed and starts scanning the next token.
     fn consume(&mut self, length: usize) {
+        let parsed = self
+            .buffer
+            .get(self.consumed..self.consumed + length)
+            .unwrap_or_default();
+        self.undelivered_bytes += parsed.iter().filter(|b| !is_xml_whitespace(**b)).count();
         self.consumed += length;
-        self.undelivered_bytes += length;
         self.scanned = 0;
         self.open_quote = None;
     }
@@ -1907,12 +1918,33 @@ mod tests {
             }
         }
         assert_eq!(events, expected_server_events());
-        assert_eq!(parser.restart(), "<iq type='set'/><mess".len());
+        assert_eq!(parser.restart(), "<iqtype='set'/><mess".len());
         parser.feed(header_xml().as_bytes());
         assert!(matches!(
             parser.next_event(),
             Ok(Some(StreamEvent::Header(_)))
         ));
+    }
+
+    /// go-sendxmpp sends `<starttls/>` followed by a newline: whitespace between elements is
+    /// allowed (RFC 6120 §4.6.1) and is no injected command.
+    #[test]
+    fn whitespace_after_starttls_is_not_counted_as_injected_rfc6120_5_4_3_3() {
+        let mut parser = StreamParser::new(Limits::default());
+        parser.feed(header_xml().as_bytes());
+        assert!(matches!(
+            parser.next_event(),
+            Ok(Some(StreamEvent::Header(_)))
+        ));
+        parser.feed(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>\n");
+        assert!(matches!(
+            parser.next_event(),
+            Ok(Some(StreamEvent::Element(_)))
+        ));
+        assert_eq!(parser.next_event(), Ok(None));
+        assert_eq!(parser.restart(), 0);
+        parser.feed(b"\r\n \t");
+        assert_eq!(parser.restart(), 0);
     }
 
     #[test]

@@ -41,6 +41,14 @@ pub(super) async fn execute(planned: &PlannedCase, environment: &RunEnvironment)
     );
     let result = if let Some(reason) = unsupported(case) {
         Ok(Ran::NotApplicable(reason.to_owned()))
+    } else if matches!(planned.target.adapter, Adapter::Command(_))
+        && case.sasl.client_certificate.is_some()
+    {
+        Ok(Ran::NotApplicable(format!(
+            "{} is started from a command template, which is not handed a client certificate \
+             yet, so EXTERNAL (XEP-0178) cannot be tested with it",
+            planned.target
+        )))
     } else {
         match planned.target.kind {
             TargetKind::Server => {
