@@ -10,17 +10,21 @@ use super::PkiError;
 use super::chain::IssuedChain;
 use super::files;
 use super::issue::{issue_chain, issue_unrelated_root};
-use super::keys::KeySource;
+use super::keys::{KeySource, generate_rsa, rsa_pool_entries};
 use crate::scenario::model::{CertificateProfile, KeyType, Trust};
 
 /// Generates chains lazily and caches them: thread-safe (`&self` methods, Mutex inside), because
 /// many cases run in parallel and share the catalogue.
 ///
-/// Generation happens under the lock, so each chain (and the RSA key pool, see
-/// [`super::keys`]) is generated exactly once even when several cases ask at the same moment.
+/// Chains are issued under the lock, so each is generated exactly once even when several cases
+/// ask at the same moment. The slow part, the RSA key pool (see [`super::keys`]), is generated
+/// outside it, so cases that need no new RSA key are not held up.
 #[derive(Default)]
 pub struct Catalogue {
     state: Mutex<State>,
+    /// Held while RSA keys are generated outside `state`: chains that need no new RSA key go
+    /// on meanwhile, and a second RSA request waits here instead of generating the same keys.
+    rsa_generation: Mutex<()>,
 }
 
 /// Everything generated so far.
@@ -71,8 +75,20 @@ impl Catalogue {
                 domain: domain.to_owned(),
             });
         }
-        let mut state = self.lock();
         let cache_key = (profile, key_type, domain.to_owned());
+        let pool_entries = rsa_pool_entries(key_type);
+        if !self.lock().keys.missing_rsa(&pool_entries).is_empty() {
+            let _generating = self
+                .rsa_generation
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let missing = self.lock().keys.missing_rsa(&pool_entries);
+            if !missing.is_empty() {
+                let generated = generate_rsa(&missing)?;
+                self.lock().keys.add_rsa(generated);
+            }
+        }
+        let mut state = self.lock();
         if let Some(chain) = state.chains.get(&cache_key) {
             return Ok(Arc::clone(chain));
         }

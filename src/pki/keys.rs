@@ -87,7 +87,60 @@ impl Clone for WeakRsaKey {
     }
 }
 
+/// The pooled RSA keys a chain of `key_type` may draw on: one per role, for RSA key types.
+pub(crate) fn rsa_pool_entries(key_type: KeyType) -> Vec<(usize, KeyRole)> {
+    let bits = match key_type {
+        KeyType::EcdsaP256 | KeyType::Ed25519 => return Vec::new(),
+        KeyType::Rsa2048 => 2048,
+        KeyType::Rsa4096 => 4096,
+    };
+    [KeyRole::Root, KeyRole::Intermediate, KeyRole::Leaf]
+        .into_iter()
+        .map(|role| (bits, role))
+        .collect()
+}
+
+/// One pooled RSA key: its modulus size and role, and the key as PKCS#8 DER.
+pub(crate) type PooledRsaKey = ((usize, KeyRole), PrivatePkcs8KeyDer<'static>);
+
+/// Generates RSA keys for pool `entries`, in parallel (RSA generation is the slowest thing the
+/// harness does), so callers can do it without holding any lock.
+pub(crate) fn generate_rsa(entries: &[(usize, KeyRole)]) -> Result<Vec<PooledRsaKey>, PkiError> {
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = entries
+            .iter()
+            .map(|&(bits, role)| {
+                scope.spawn(move || rsa_pkcs8(bits).map(|key| ((bits, role), key)))
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| {
+                worker.join().unwrap_or(Err(PkiError::Recipe(
+                    "an RSA key generation thread panicked",
+                )))
+            })
+            .collect()
+    })
+}
+
 impl KeySource {
+    /// Which of `entries` the RSA pool does not hold yet.
+    pub(crate) fn missing_rsa(&self, entries: &[(usize, KeyRole)]) -> Vec<(usize, KeyRole)> {
+        entries
+            .iter()
+            .copied()
+            .filter(|entry| !self.rsa.contains_key(entry))
+            .collect()
+    }
+
+    /// Adds generated RSA keys to the pool (an entry already there is kept).
+    pub(crate) fn add_rsa(&mut self, keys: Vec<PooledRsaKey>) {
+        for (entry, key) in keys {
+            self.rsa.entry(entry).or_insert(key);
+        }
+    }
+
     /// A key pair of `key_type` for a certificate in position `role`: fresh for ECDSA and
     /// Ed25519, from the pool for RSA.
     pub(crate) fn key_pair(
