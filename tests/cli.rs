@@ -227,3 +227,43 @@ fn a_bad_targets_file_exits_2_naming_file_line_and_column() {
     assert!(stderr.contains("targets.yaml:3:14"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A client command that cannot be run (shell exit 127) tells nothing about a client: the case
+/// is an `error` and the run exits 3, never a `fail` of the target.
+#[test]
+fn a_client_command_that_is_not_installed_is_an_error_not_a_fail() {
+    let dir = scratch_dir("missing-client");
+    let targets = dir.join("targets.yaml");
+    std::fs::write(
+        &targets,
+        "targets:\n  - name: missing-client\n    kind: client\n    command:\n      argv: [sh, -c, \"exec no-such-xmpp-client-installed {jid}\"]\n      timeout: 5\n",
+    )
+    .unwrap();
+    let out = dir.join("reports");
+    let output = binary()
+        .args(["run", "scenarios/client/authenticate.yaml", "--filter"])
+        .arg("client-authenticate/starttls/startcom-chain/plain")
+        .arg("--targets")
+        .arg(&targets)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(json["results"][0]["outcome"], "error");
+    assert!(
+        json["results"][0]["observed"]
+            .as_str()
+            .unwrap()
+            .contains("exit 127"),
+        "{}",
+        json["results"][0]["observed"]
+    );
+}

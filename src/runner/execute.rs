@@ -610,6 +610,14 @@ impl CommandSession<'_> {
                 }
             },
             status = client.wait_exit(self.limit) => {
+                // 126 and 127 are the shell's "cannot execute" and "not found": the client
+                // under test never ran, which says nothing about it.
+                if let Some(code @ (126 | 127)) = status.and_then(|s| s.code()) {
+                    return Err(EnvironmentError(format!(
+                        "the client command could not be run (exit {code}: not found or not \
+                         executable); see its output in the transcript"
+                    )));
+                }
                 let detail = match status {
                     Some(status) => format!("the client exited ({status}) without connecting"),
                     None => format!("the client did not connect within {:?}; killed", self.limit),
