@@ -267,3 +267,44 @@ fn a_client_command_that_is_not_installed_is_an_error_not_a_fail() {
         json["results"][0]["observed"]
     );
 }
+
+#[test]
+fn a_client_killed_at_its_time_limit_is_a_timeout_not_a_refusal() {
+    // A "client" that opens the stream and then hangs: when the harness kills it at its limit,
+    // the connection closes, but the client refused nothing. The case must show a timeout
+    // (which meets no expectation) rather than "rejected by target (closed)", which would pass
+    // every scenario that wants the client to give up.
+    let dir = scratch_dir("hanging-client");
+    let targets = dir.join("targets.yaml");
+    std::fs::write(
+        &targets,
+        "targets:\n  - name: hanging-client\n    kind: client\n    command:\n      argv:\n        - bash\n        - -c\n        - >-\n          exec 3<>/dev/tcp/{host}/{port};\n          printf '%s' \"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='{domain}' version='1.0'>\" >&3;\n          sleep 60\n      timeout: 1\n",
+    )
+    .unwrap();
+    let out = dir.join("reports");
+    let output = binary()
+        .args(["run", "scenarios/client/strip-starttls.yaml", "--targets"])
+        .arg(&targets)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "stdout: {stdout}\nstderr: {stderr}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let results = json["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for result in results {
+        assert_eq!(result["outcome"], "fail", "{result}");
+        let observed = result["observed"].as_str().unwrap();
+        assert!(
+            observed.contains("(timeout)") && observed.contains("killed by the harness"),
+            "{observed}"
+        );
+    }
+}

@@ -41,12 +41,13 @@ pub(super) async fn execute(planned: &PlannedCase, environment: &RunEnvironment)
     );
     let result = if let Some(reason) = unsupported(case) {
         Ok(Ran::NotApplicable(reason.to_owned()))
-    } else if matches!(planned.target.adapter, Adapter::Command(_))
+    } else if let Adapter::Command(spec) = &planned.target.adapter
         && case.sasl.client_certificate.is_some()
+        && !(spec.uses("cert_file") && spec.uses("key_file"))
     {
         Ok(Ran::NotApplicable(format!(
-            "{} is started from a command template, which is not handed a client certificate \
-             yet, so EXTERNAL (XEP-0178) cannot be tested with it",
+            "{}'s command template does not use {{cert_file}} and {{key_file}}, so it cannot \
+             present a client certificate and EXTERNAL (XEP-0178) cannot be tested with it",
             planned.target
         )))
     } else {
@@ -498,6 +499,21 @@ async fn against_client(
             };
             let dir = CaseDir::with_anchor(trust_anchor)
                 .map_err(|e| EnvironmentError(format!("{target}: {e}")))?;
+            let client_certificate = match case.sasl.client_certificate {
+                Some(profile) => {
+                    let chain = environment
+                        .catalogue
+                        .chain(profile, case.key, BUILTIN_DOMAIN)
+                        .map_err(|e| EnvironmentError(format!("test PKI: {e}")))?;
+                    let chain_pem =
+                        format!("{}{}", chain.pem.leaf, chain.pem.intermediates.concat());
+                    Some(
+                        dir.with_client_certificate(&chain_pem, &chain.pem.key)
+                            .map_err(|e| EnvironmentError(format!("{target}: {e}")))?,
+                    )
+                }
+                None => None,
+            };
             let invocation = Invocation {
                 host: address.ip().to_string(),
                 port: address.port(),
@@ -505,6 +521,7 @@ async fn against_client(
                 username,
                 password,
                 ca_file: dir.ca_file(),
+                client_certificate,
                 tls: case.transport,
                 targets_dir: spec.targets_dir.clone(),
             };
@@ -648,7 +665,21 @@ impl CommandSession<'_> {
                     format!("the client still runs after {:?}: killed", self.limit),
                 );
                 client.stop();
-                respond.await
+                // The connection closes because the harness killed the client, not because
+                // the client refused anything: whatever the session saw next is a timeout.
+                respond.await.map(|end| match end {
+                    SessionEnd::Rejected { step, .. } => SessionEnd::Rejected {
+                        step,
+                        condition: TIMEOUT.into(),
+                        by: Side::Peer,
+                        detail: format!(
+                            "the client neither went on nor gave up within its {:?} limit \
+                             (killed by the harness)",
+                            self.limit
+                        ),
+                    },
+                    authenticated => authenticated,
+                })
             }
         };
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());

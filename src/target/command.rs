@@ -2,9 +2,10 @@
 //! pointed at the harness playing the server.
 //!
 //! The targets file gives an argument template and environment templates with placeholders
-//! (`{host} {port} {domain} {jid} {username} {password} {ca_file} {tls} {targets_dir}`). For each case the
-//! harness writes the trust anchor to a file in a fresh directory (also the client's `HOME`),
-//! fills the templates and starts the command in its own process group, output to a log file.
+//! (`{host} {port} {domain} {jid} {username} {password} {ca_file} {cert_file} {key_file} {tls}
+//! {targets_dir}`). For each case the harness writes the trust anchor to a file in a fresh
+//! directory (also the client's `HOME`), and, when the case presents a client certificate
+//! (SASL EXTERNAL, XEP-0178), that certificate chain and its key; it then fills the templates and starts the command in its own process group, output to a log file.
 //! The process group is killed at the timeout and on drop, like a managed server's. The verdict
 //! never comes from the exit status: it comes from what the harness's server side observed.
 
@@ -20,7 +21,7 @@ use super::managed::process::{InstanceDir, ServerProcess};
 use crate::scenario::Transport;
 
 /// Placeholders a command template may use.
-pub const PLACEHOLDERS: [&str; 9] = [
+pub const PLACEHOLDERS: [&str; 11] = [
     "host",
     "port",
     "domain",
@@ -28,6 +29,8 @@ pub const PLACEHOLDERS: [&str; 9] = [
     "username",
     "password",
     "ca_file",
+    "cert_file",
+    "key_file",
     "tls",
     "targets_dir",
 ];
@@ -64,6 +67,10 @@ pub struct Invocation {
     pub password: String,
     /// The PEM file with the one root the client should trust.
     pub ca_file: PathBuf,
+    /// The client certificate chain (PEM, leaf first) and its private key (PKCS#8 PEM) the
+    /// client presents, when the case asks for one; `{cert_file}` and `{key_file}` are empty
+    /// strings otherwise.
+    pub client_certificate: Option<ClientCertificateFiles>,
     /// STARTTLS or direct TLS.
     pub tls: Transport,
     /// The directory of the targets file.
@@ -80,11 +87,30 @@ impl Invocation {
             "username" => self.username.clone(),
             "password" => self.password.clone(),
             "ca_file" => self.ca_file.display().to_string(),
+            "cert_file" => self
+                .client_certificate
+                .as_ref()
+                .map(|files| files.cert_file.display().to_string())
+                .unwrap_or_default(),
+            "key_file" => self
+                .client_certificate
+                .as_ref()
+                .map(|files| files.key_file.display().to_string())
+                .unwrap_or_default(),
             "tls" => self.tls.to_string(),
             "targets_dir" => self.targets_dir.display().to_string(),
             _ => return None,
         })
     }
+}
+
+/// Where a case's client certificate and key were written.
+#[derive(Clone, Debug)]
+pub struct ClientCertificateFiles {
+    /// The certificate chain, leaf first, PEM.
+    pub cert_file: PathBuf,
+    /// The leaf's private key, PKCS#8 PEM, mode 0600.
+    pub key_file: PathBuf,
 }
 
 /// A command-launched client could not be started; the case is an `error`.
@@ -143,6 +169,17 @@ pub fn expand(
     Ok(out)
 }
 
+impl CommandSpec {
+    /// Whether any template (argument or environment value) names the placeholder `name`.
+    pub fn uses(&self, name: &str) -> bool {
+        let needle = format!("{{{name}}}");
+        self.argv
+            .iter()
+            .chain(self.env.iter().map(|(_, value)| value))
+            .any(|template| template.contains(&needle))
+    }
+}
+
 /// Checks that every template of `spec` uses known placeholders only.
 pub fn check(spec: &CommandSpec) -> Result<(), CommandError> {
     if spec.argv.is_empty() {
@@ -194,6 +231,29 @@ impl CaseDir {
         Ok(CaseDir { dir })
     }
 
+    /// Writes the client certificate chain (`client-cert.pem`) and its key (`client-key.pem`,
+    /// mode 0600) for a client that authenticates with SASL EXTERNAL.
+    pub fn with_client_certificate(
+        &self,
+        chain_pem: &str,
+        key_pem: &str,
+    ) -> Result<ClientCertificateFiles, CommandError> {
+        let cert_file = self.dir.path().join("client-cert.pem");
+        std::fs::write(&cert_file, chain_pem).map_err(|source| CommandError::Io {
+            path: cert_file.clone(),
+            source,
+        })?;
+        let key_file = self.dir.path().join("client-key.pem");
+        write_private(&key_file, key_pem).map_err(|source| CommandError::Io {
+            path: key_file.clone(),
+            source,
+        })?;
+        Ok(ClientCertificateFiles {
+            cert_file,
+            key_file,
+        })
+    }
+
     /// The trust anchor file.
     pub fn ca_file(&self) -> PathBuf {
         self.dir.path().join("ca.pem")
@@ -203,6 +263,16 @@ impl CaseDir {
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
+}
+
+/// Writes `contents` to a new file only its owner may read.
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
 }
 
 /// A running client process; its process group is killed on drop.
@@ -287,6 +357,7 @@ mod tests {
             username: "alice".to_owned(),
             password: "pw-1".to_owned(),
             ca_file: PathBuf::from("/tmp/ca.pem"),
+            client_certificate: None,
             tls: Transport::DirectTls,
             targets_dir: PathBuf::from("/srv/targets"),
         }
@@ -302,6 +373,58 @@ mod tests {
         assert_eq!(
             filled,
             "x -j 127.0.0.1:5222 -u alice@interop.test ${HOME} {\"a\": 1} direct-tls /tmp/ca.pem"
+        );
+    }
+
+    #[test]
+    fn certificate_placeholders_are_empty_without_a_client_certificate_and_paths_with_one() {
+        let mut without = invocation();
+        assert_eq!(
+            expand("[{cert_file}][{key_file}]", |n| without.value(n)).unwrap(),
+            "[][]"
+        );
+        without.client_certificate = Some(ClientCertificateFiles {
+            cert_file: PathBuf::from("/c/client-cert.pem"),
+            key_file: PathBuf::from("/c/client-key.pem"),
+        });
+        assert_eq!(
+            expand("[{cert_file}][{key_file}]", |n| without.value(n)).unwrap(),
+            "[/c/client-cert.pem][/c/client-key.pem]"
+        );
+    }
+
+    #[test]
+    fn a_spec_knows_which_placeholders_its_templates_use() {
+        let spec = CommandSpec {
+            argv: vec!["client".to_owned(), "{jid}".to_owned()],
+            env: vec![("CERT".to_owned(), "{cert_file}".to_owned())],
+            timeout: Duration::from_secs(1),
+            targets_dir: PathBuf::from("."),
+        };
+        assert!(spec.uses("jid") && spec.uses("cert_file"));
+        assert!(!spec.uses("key_file") && !spec.uses("password"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_client_key_is_written_for_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = CaseDir::with_anchor(&CertificateDer::from(vec![1, 2, 3])).unwrap();
+        let files = dir
+            .with_client_certificate("CERT PEM\n", "KEY PEM\n")
+            .unwrap();
+        let mode = std::fs::metadata(&files.key_file)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(
+            std::fs::read_to_string(&files.cert_file).unwrap(),
+            "CERT PEM\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&files.key_file).unwrap(),
+            "KEY PEM\n"
         );
     }
 
