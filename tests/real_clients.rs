@@ -1,5 +1,5 @@
-//! The command-launched real clients of `targets/clients.yaml` (go-sendxmpp and slixmpp from
-//! Debian's packages), run through the runner as the CLI runs them: the harness plays the
+//! The command-launched real clients of `targets/clients.yaml` (go-sendxmpp, slixmpp, sendxmpp
+//! and libstrophe from Debian's packages, @xmpp/client from npm), run through the runner as the CLI runs them: the harness plays the
 //! server, the verdict comes from what its server side observed, and the transcript never
 //! holds the client's password, neither in clear nor in its SASL PLAIN encoding.
 //!
@@ -16,20 +16,29 @@ use xmpp_interop::runner::{self, CaseResult, Event, Outcome, RunEnvironment, Run
 use xmpp_interop::scenario;
 use xmpp_interop::target::file::load_targets;
 
-/// Whether go-sendxmpp and Debian's slixmpp are installed; panics under CI when they are not.
+/// Whether every client of `targets/clients.yaml` is installed; panics under CI when one is
+/// not.
 fn clients_installed() -> bool {
     let installed = Path::new("/usr/bin/go-sendxmpp").is_file()
-        && Path::new("/usr/lib/python3/dist-packages/slixmpp").is_dir();
+        && Path::new("/usr/lib/python3/dist-packages/slixmpp").is_dir()
+        && Path::new("/usr/bin/sendxmpp").is_file()
+        && Path::new("fixtures/clients/xmppjs/node_modules/@xmpp/client").is_dir()
+        && Path::new("target/clients/strophe_client").is_file();
     if !installed {
         assert!(
             std::env::var_os("CI").is_none(),
-            "CI is set but go-sendxmpp or python3-slixmpp is not installed: run ci/install-targets.sh"
+            "CI is set but a client of targets/clients.yaml is not installed: run ci/install-targets.sh"
         );
         eprintln!(
-            "go-sendxmpp or python3-slixmpp not installed (ci/install-targets.sh): not tested"
+            "a client of targets/clients.yaml is not installed (ci/install-targets.sh): not tested"
         );
     }
     installed
+}
+
+/// Every line of a case's transcript.
+fn transcript_lines(result: &CaseResult) -> Vec<&str> {
+    result.transcript.iter().map(|l| l.text.as_str()).collect()
 }
 
 /// Runs the named cases against one target of `targets/clients.yaml`; returns the results
@@ -112,4 +121,63 @@ async fn slixmpp_authenticates_with_scram_sha_256_over_starttls_to_a_trusted_cha
             .iter()
             .all(|l| !l.text.contains(&password))
     );
+}
+
+/// RFC 6120 §5.3.1, §13.8: sendxmpp run with `-t` carries on without TLS when `<starttls/>` is
+/// not offered. The verdict names what it did, and its password (sent in the clear on the
+/// wire) still never reaches the transcript.
+#[tokio::test]
+async fn sendxmpp_sending_plain_on_a_stripped_stream_is_named_for_it_and_redacted() {
+    if !clients_installed() {
+        return;
+    }
+    let (results, password) = run_cases("sendxmpp", &["client-strip-starttls/plain"]).await;
+    let plain = base64::engine::general_purpose::STANDARD.encode(format!("\0alice\0{password}"));
+    for result in &results {
+        assert_eq!(result.outcome, Outcome::Fail, "{}", result.observed);
+        assert!(
+            result
+                .observed
+                .starts_with("rejected at sasl by harness (credentials-sent-in-clear)"),
+            "{}",
+            result.observed
+        );
+        for line in transcript_lines(result) {
+            assert!(!line.contains(&password), "password in clear: {line}");
+            assert!(!line.contains(&plain), "PLAIN message unredacted: {line}");
+        }
+    }
+}
+
+/// XEP-0178: libstrophe given `{cert_file}`/`{key_file}` presents the certificate. It sends the
+/// leaf only, so the harness (which needs the intermediate) refuses it in the TLS handshake;
+/// the transcript names the files, never the key.
+#[tokio::test]
+async fn libstrophe_is_handed_its_client_certificate_and_the_key_stays_out_of_the_transcript() {
+    if !clients_installed() {
+        return;
+    }
+    let (results, _) = run_cases("libstrophe", &["client-sasl-external/starttls"]).await;
+    for result in &results {
+        let lines = transcript_lines(result);
+        assert!(
+            lines.iter().any(|l| l.contains("started:")
+                && l.contains("client-cert.pem")
+                && l.contains("client-key.pem")),
+            "the client was not handed its certificate: {lines:#?}"
+        );
+        assert!(
+            result
+                .observed
+                .starts_with("rejected at tls by harness (bad-certificate)"),
+            "{}",
+            result.observed
+        );
+        for line in &lines {
+            assert!(
+                !line.contains("PRIVATE KEY"),
+                "key material in the transcript: {line}"
+            );
+        }
+    }
 }

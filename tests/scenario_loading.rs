@@ -138,7 +138,7 @@ fn bad_value_in_matrix_list_points_at_the_value() {
 fn unknown_field_under_sasl_lists_sasl_fields() {
     assert_eq!(
         error_for("unknown-sasl-field.yaml"),
-        "tests/fixtures/scenarios-bad/unknown-sasl-field.yaml:9:3: unknown field `password`; expected one of mechanism, credentials, channel-binding, client-certificate"
+        "tests/fixtures/scenarios-bad/unknown-sasl-field.yaml:9:3: unknown field `password`; expected one of mechanism, credentials, channel-binding, client-certificate, also-offered"
     );
 }
 
@@ -272,4 +272,14 @@ fn unknown_identity_type_points_at_the_value_and_lists_the_known_ones() {
         message.contains("uri-id") && message.contains("dns-id, srv-id, xmppaddr, cn"),
         "{message}"
     );
+}
+
+#[test]
+fn also_offered_is_refused_when_the_harness_is_the_client_and_points_at_it() {
+    let error = error_for("also-offered-client-role.yaml");
+    assert!(
+        error.contains("also-offered-client-role.yaml:9:17:"),
+        "{error}"
+    );
+    assert!(error.contains("needs `role: server`"), "{error}");
 }

@@ -90,6 +90,10 @@ pub struct ServerConfig {
     pub starttls_available: bool,
     /// The mechanisms offered once the stream is encrypted.
     pub mechanisms: Vec<Mechanism>,
+    /// The mechanism a conforming client must choose among `mechanisms` (the strongest it
+    /// can use); a client choosing another is refused with `chose-weaker-mechanism`. `None`
+    /// accepts any offered mechanism.
+    pub preferred_mechanism: Option<Mechanism>,
     /// The accounts.
     pub accounts: Arc<CredentialStore>,
     /// Deliberate violations.
@@ -417,10 +421,8 @@ impl ServerSession {
             return;
         };
         if !self.tls {
-            self.send_failure(
-                FailureCondition::EncryptionRequired,
-                "credentials on an unencrypted stream",
-            );
+            // Decided first, so the verdict names what the client did rather than the
+            // <failure/> the server answers with.
             self.core.reject(
                 "credentials-sent-in-clear",
                 Side::Local,
@@ -428,6 +430,29 @@ impl ServerSession {
                     "the client sent {mechanism} credentials on an unencrypted stream after the server \
                      offered no <starttls/> (RFC 6120 §5.3.1, §13.8); a careful client refuses"
                 ),
+            );
+            self.send_failure(
+                FailureCondition::EncryptionRequired,
+                "credentials on an unencrypted stream",
+            );
+            self.core.close();
+            self.state = State::Done;
+            return;
+        }
+        if let Some(preferred) = self.config.preferred_mechanism
+            && preferred != mechanism
+        {
+            self.core.reject(
+                "chose-weaker-mechanism",
+                Side::Local,
+                format!(
+                    "the client chose {mechanism} although the server also offered {preferred}, \
+                     which it should prefer (RFC 6120 §6.3.3, RFC 7677 §1)"
+                ),
+            );
+            self.send_failure(
+                FailureCondition::InvalidMechanism,
+                &format!("{mechanism} chosen although {preferred} was offered"),
             );
             self.core.close();
             self.state = State::Done;
@@ -684,6 +709,7 @@ mod tests {
             domain: "interop.test".into(),
             starttls_available: false,
             mechanisms: vec![Mechanism::External, Mechanism::ScramSha256],
+            preferred_mechanism: None,
             accounts: Arc::new(accounts),
             misbehaviour: ServerMisbehaviour::default(),
             limits: Limits::default(),

@@ -484,7 +484,10 @@ async fn against_client(
     let config = ServerConfig {
         domain: BUILTIN_DOMAIN.to_owned(),
         starttls_available: case.transport == Transport::Starttls,
-        mechanisms: vec![case.sasl.mechanism],
+        mechanisms: std::iter::once(case.sasl.mechanism)
+            .chain(case.sasl.also_offered.iter().copied())
+            .collect(),
+        preferred_mechanism: (!case.sasl.also_offered.is_empty()).then_some(case.sasl.mechanism),
         accounts: Arc::clone(&environment.accounts),
         misbehaviour: ServerMisbehaviour::from_scenario(&case.misbehave),
         limits: Limits::default(),

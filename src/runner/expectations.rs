@@ -6,11 +6,13 @@
 //!   outcome: fail
 //!   reason: the server offers PLAIN before TLS (checked with openssl s_client ...)
 //!   link: https://example.org/bug/1
+//!   observed: rejected at tls by target (closed)
 //! ```
 //!
 //! A case that fails as recorded is an expected deviation (`XFAIL`); one that passes although
 //! a deviation is recorded is an unexpected pass (`XPASS`) and fails the run, so fixes are
-//! noticed and the record is cleaned up.
+//! noticed and the record is cleaned up. With `observed:`, the record matches only a failure
+//! whose observation starts with that text; any other failure of the case is unexpected.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -51,6 +53,11 @@ pub struct Deviation {
     /// The upstream behaviour, bug or spec clause.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// The start of the observation the deviation was confirmed with, e.g.
+    /// `rejected at tls by target (closed)` or `authenticated`. When set, a case that fails
+    /// with another observation is a plain failure, not this deviation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<String>,
 }
 
 /// An expectations directory could not be loaded; the CLI exits with code 2.

@@ -89,9 +89,22 @@ impl CaseResult {
     /// recorded, or exactly the recorded deviation.
     pub fn as_expected(&self) -> bool {
         match &self.expected_deviation {
-            Some(deviation) => self.outcome == deviation.outcome.outcome(),
+            Some(_) => self.deviation_happened(),
             None => matches!(self.outcome, Outcome::Pass | Outcome::Skip),
         }
+    }
+
+    /// Whether the recorded deviation is what happened: its outcome, and, when it records
+    /// one, the observation it was confirmed with. A case that fails in another way than
+    /// recorded is a plain failure, so a new fault cannot hide behind an old record.
+    pub fn deviation_happened(&self) -> bool {
+        self.expected_deviation.as_ref().is_some_and(|deviation| {
+            self.outcome == deviation.outcome.outcome()
+                && deviation
+                    .observed
+                    .as_deref()
+                    .is_none_or(|observed| self.observed.starts_with(observed))
+        })
     }
 
     /// The matrix label: the outcome's, except `XFAIL` for a recorded deviation that happened
@@ -99,7 +112,7 @@ impl CaseResult {
     pub fn label(&self) -> &'static str {
         match (&self.expected_deviation, self.outcome) {
             (Some(_), Outcome::Pass) => "XPASS",
-            (Some(_), Outcome::Fail) => "XFAIL",
+            _ if self.deviation_happened() => "XFAIL",
             (_, outcome) => outcome.label(),
         }
     }
@@ -337,7 +350,7 @@ impl Tally {
     pub fn add_result(&mut self, result: &CaseResult) {
         match (&result.expected_deviation, result.outcome) {
             (Some(_), Outcome::Pass) => self.xpass += 1,
-            (Some(_), Outcome::Fail) => self.xfail += 1,
+            _ if result.deviation_happened() => self.xfail += 1,
             (_, outcome) => self.add(outcome),
         }
     }
@@ -387,7 +400,8 @@ mod tests {
             outcome,
             step: None,
             expected: String::new(),
-            observed: String::new(),
+            observed: "rejected at tls by target (closed): the client closed the connection"
+                .to_owned(),
             duration: Duration::ZERO,
             transcript: Vec::new(),
             expected_deviation: deviation.then(|| {
@@ -395,6 +409,7 @@ mod tests {
                     outcome: DeviationOutcome::Fail,
                     reason: "known".to_owned(),
                     link: None,
+                    observed: None,
                 })
             }),
         }
@@ -427,6 +442,29 @@ mod tests {
         let broken = result(Outcome::Error, true);
         assert!(!broken.as_expected());
         assert_eq!(broken.label(), "ERROR");
+    }
+
+    #[test]
+    fn a_failure_other_than_the_recorded_observation_is_a_plain_failure() {
+        let mut failed = result(Outcome::Fail, true);
+        let record = |observed: &str| {
+            Some(Arc::new(Deviation {
+                outcome: DeviationOutcome::Fail,
+                reason: "known".to_owned(),
+                link: None,
+                observed: Some(observed.to_owned()),
+            }))
+        };
+        failed.expected_deviation = record("rejected at tls by target (closed)");
+        assert!(failed.as_expected());
+        assert_eq!(failed.label(), "XFAIL");
+        failed.expected_deviation = record("rejected at features by target (closed)");
+        assert!(!failed.as_expected());
+        assert_eq!(failed.label(), "FAIL");
+        let mut tally = Tally::default();
+        tally.add_result(&failed);
+        assert_eq!((tally.xfail, tally.fail), (0, 1));
+        assert!(tally.has_unexpected());
     }
 
     #[test]

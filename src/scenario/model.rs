@@ -295,6 +295,15 @@ pub struct Sasl {
     /// `EXTERNAL` (XEP-0178); `None` presents none.
     #[serde(default, rename = "client-certificate")]
     pub client_certificate: Option<CertificateProfile>,
+    /// Weaker mechanisms the harness as server offers beside `mechanism` (RFC 6120 §6.3.3:
+    /// the client chooses). When set, `mechanism` is the one a conforming client must pick,
+    /// and a client that picks one of these instead is refused with `chose-weaker-mechanism`.
+    #[serde(
+        default,
+        rename = "also-offered",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub also_offered: Vec<Mechanism>,
 }
 
 /// A deliberate protocol violation the harness injects (never the target).

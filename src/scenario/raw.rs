@@ -64,6 +64,9 @@ pub(crate) struct RawSasl {
     /// `sasl.client-certificate:`
     #[serde(rename = "client-certificate")]
     pub client_certificate: Option<Spanned<CertificateProfile>>,
+    /// `sasl.also-offered:`
+    #[serde(rename = "also-offered")]
+    pub also_offered: Option<Spanned<Vec<Mechanism>>>,
 }
 
 /// One `matrix:` entry: where its key is, and its located values.

@@ -255,6 +255,24 @@ pub(crate) fn resolve(
         ));
     }
     let client_certificate = client_certificate.map(|s| s.value);
+    let also_offered = sasl.and_then(|s| s.value.also_offered.as_ref());
+    if let Some(also) = also_offered {
+        if raw.role.as_ref().is_some_and(|r| r.value != Role::Server) {
+            problems.push(Problem::new(
+                Position::at(also),
+                "`sasl.also-offered` needs `role: server`: only the harness as server offers \
+                 mechanisms for the client to choose from",
+            ));
+        }
+        if top_mechanism.is_some_and(|m| also.value.contains(&m.value)) {
+            problems.push(Problem::new(
+                Position::at(also),
+                "`sasl.also-offered` repeats `sasl.mechanism`; expected only the weaker \
+                 mechanisms offered beside it",
+            ));
+        }
+    }
+    let also_offered = also_offered.map(|s| s.value.clone()).unwrap_or_default();
     let matrix = raw.matrix.as_ref().map(|m| &m.value);
     if client_certificate.is_none() {
         let external_at = top_mechanism
@@ -491,6 +509,7 @@ pub(crate) fn resolve(
                                     credentials: cr,
                                     channel_binding,
                                     client_certificate,
+                                    also_offered: also_offered.clone(),
                                 },
                                 misbehave: misbehave.clone(),
                                 expect: expect.clone(),

@@ -51,6 +51,7 @@ impl RunningServer {
             domain: BUILTIN_DOMAIN.to_owned(),
             starttls_available: transport != Transport::DirectTls,
             mechanisms: Mechanism::ALL.to_vec(),
+            preferred_mechanism: None,
             accounts,
             misbehaviour: ServerMisbehaviour::default(),
             limits: Limits::default(),

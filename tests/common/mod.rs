@@ -45,6 +45,7 @@ pub fn server(mechanisms: Vec<Mechanism>, misbehaviour: ServerMisbehaviour) -> S
         domain: DOMAIN.to_owned(),
         starttls_available: true,
         mechanisms,
+        preferred_mechanism: None,
         accounts: Arc::new(accounts),
         misbehaviour,
         limits: Limits::default(),
