@@ -18,9 +18,11 @@ use xmpp_interop::report::junit::JunitWriter;
 use xmpp_interop::report::terminal::TerminalReporter;
 use xmpp_interop::report::transcripts::TranscriptWriter;
 use xmpp_interop::runner::expectations::Expectations;
+use xmpp_interop::runner::partition::Partition;
 use xmpp_interop::runner::{self, Event, RunEnvironment, RunOptions, Tally};
 use xmpp_interop::scenario::{self, CertificateProfile, KeyType, Scenario};
 use xmpp_interop::target::{Target, file::load_targets, managed};
+use xmpp_interop::transport::keylog::{self, KeyLogFile};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -124,6 +126,23 @@ struct RunArgs {
     /// recorded is an expected failure (XFAIL), one that no longer does fails the run (XPASS).
     #[arg(long, value_name = "DIR")]
     expectations: Option<PathBuf>,
+    #[command(flatten)]
+    scale_out: ScaleOutArgs,
+}
+
+/// `run` options for splitting a run over CI jobs and for decrypting packet captures.
+#[derive(Args)]
+struct ScaleOutArgs {
+    /// Run only shard K of N: the planned cases sorted by case id and target, the i-th
+    /// (0-based) in shard i mod N + 1. Deterministic, independent of --jobs; results.json
+    /// records it as "partition".
+    #[arg(long, value_name = "K/N")]
+    partition: Option<Partition>,
+    /// Append the TLS secrets of every connection (harness and built-in targets, client and
+    /// server side) to FILE in the NSS key log format, for Wireshark/tshark. FILE holds
+    /// secrets: it is created with mode 0600.
+    #[arg(long, value_name = "FILE", env = "SSLKEYLOGFILE")]
+    keylog: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -337,6 +356,10 @@ fn run(args: RunArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    let plan = shard(plan, args.scale_out.partition);
+    if let Err(code) = install_keylog(args.scale_out.keylog.as_deref()) {
+        return code;
+    }
     match execute(plan, &args) {
         Ok(tally) if tally.error > 0 => ExitCode::from(3),
         Ok(tally) if tally.has_unexpected() => ExitCode::from(1),
@@ -344,6 +367,42 @@ fn run(args: RunArgs) -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(3)
+        }
+    }
+}
+
+/// The cases of one shard, when `--partition` asks for one.
+fn shard(plan: runner::Plan, partition: Option<Partition>) -> runner::Plan {
+    match partition {
+        Some(partition) => {
+            let plan = plan.partitioned(partition);
+            if plan.cases.is_empty() {
+                eprintln!("note: shard {partition} holds no case (fewer cases than shards)");
+            }
+            plan
+        }
+        None => plan,
+    }
+}
+
+/// Opens the `--keylog` file (or `SSLKEYLOGFILE`) and makes every TLS connection log to it;
+/// a file that cannot be opened is a usage error (exit 2).
+fn install_keylog(path: Option<&Path>) -> Result<(), ExitCode> {
+    let Some(path) = path else {
+        return Ok(());
+    };
+    match KeyLogFile::open(path) {
+        Ok(file) => {
+            keylog::install(Arc::new(file));
+            eprintln!(
+                "note: writing TLS secrets to {} (anyone with this file can decrypt the captured sessions)",
+                path.display()
+            );
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("error: cannot open the TLS key log {}: {e}", path.display());
+            Err(ExitCode::from(2))
         }
     }
 }
@@ -365,7 +424,10 @@ fn execute(plan: runner::Plan, args: &RunArgs) -> anyhow::Result<Tally> {
             &args.out.display().to_string(),
         )),
         Box::new(JunitWriter::new(args.out.join("junit.xml"))),
-        Box::new(JsonWriter::new(args.out.join("results.json"))),
+        Box::new(
+            JsonWriter::new(args.out.join("results.json"))
+                .with_partition(args.scale_out.partition.map(|p| p.to_string())),
+        ),
         Box::new(TranscriptWriter::new(args.out.clone())),
     ];
     let runtime = tokio::runtime::Builder::new_multi_thread()
