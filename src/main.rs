@@ -803,12 +803,19 @@ fn certify_verify(args: CertifyVerifyArgs) -> ExitCode {
     };
     let (certificate, raw_body) = match certify::certificate::parse(&text) {
         Ok(parsed) => parsed,
-        Err(e) => {
+        Err(e) if e.line() > 0 => {
             eprintln!(
                 "error: {}:{}:{}: not a certificate: {e}",
                 args.certificate.display(),
                 e.line(),
                 e.column()
+            );
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!(
+                "error: {}: not a certificate: {e}",
+                args.certificate.display()
             );
             return ExitCode::from(2);
         }

@@ -411,6 +411,12 @@ pub fn verify(
     key: &VerifyingKey,
     scenarios_root: &Path,
 ) -> Result<(), Invalid> {
+    if certificate.body.format != FORMAT {
+        return Err(Invalid::Unsupported(format!(
+            "certificate format {:?}; expected {FORMAT:?}",
+            certificate.body.format
+        )));
+    }
     let Some(signature) = &certificate.signature else {
         return Err(Invalid::Unsigned);
     };
@@ -451,4 +457,118 @@ pub fn verify(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::certify::profile::{Requirement, Selector};
+    use crate::runner::expectations::{Deviation, DeviationOutcome};
+    use crate::target::TargetKind;
+    use std::time::Duration;
+
+    fn cases() -> Vec<crate::scenario::CaseSpec> {
+        crate::scenario::load_path(Path::new("scenarios/c2s/wrong-password.yaml")).unwrap()[0]
+            .cases
+            .clone()
+    }
+
+    fn profile(allow_skip: bool) -> Profile {
+        Profile {
+            name: "p".to_owned(),
+            title: "P".to_owned(),
+            version: "1".to_owned(),
+            description: String::new(),
+            target: TargetKind::Server,
+            source: PathBuf::from("p.yaml"),
+            sha256: String::new(),
+            requirements: vec![Requirement {
+                selector: Selector::Scenario("c2s-wrong-password".to_owned()),
+                allow_skip,
+                cases: cases().into_iter().map(|c| c.id).collect(),
+            }],
+        }
+    }
+
+    /// Results for every case: the first `outcomes.len()` get those outcomes, the rest pass;
+    /// `deviation` records a known failure for every case.
+    fn results(outcomes: &[Outcome], deviation: bool, drop_last: bool) -> Vec<Arc<CaseResult>> {
+        let mut cases = cases();
+        if drop_last {
+            cases.pop();
+        }
+        cases
+            .into_iter()
+            .enumerate()
+            .map(|(i, case)| {
+                Arc::new(CaseResult {
+                    case: Arc::new(case),
+                    target: "builtin-server".to_owned(),
+                    outcome: outcomes.get(i).copied().unwrap_or(Outcome::Pass),
+                    step: None,
+                    expected: String::new(),
+                    observed: "observed".to_owned(),
+                    duration: Duration::ZERO,
+                    transcript: Vec::new(),
+                    expected_deviation: deviation.then(|| {
+                        Arc::new(Deviation {
+                            outcome: DeviationOutcome::Fail,
+                            reason: "known".to_owned(),
+                            link: None,
+                        })
+                    }),
+                })
+            })
+            .collect()
+    }
+
+    fn judge(profile: &Profile, results: &[Arc<CaseResult>]) -> (Verdict, Vec<String>) {
+        let target = Target::builtin_server();
+        let inputs = Inputs {
+            profile,
+            target: &target,
+            scenarios_root: Path::new("scenarios"),
+            sources: BTreeMap::new(),
+        };
+        let body = Certificate::new(&inputs, results).unwrap().body;
+        (body.verdict, body.verdict_reasons)
+    }
+
+    #[test]
+    fn every_required_case_passing_is_a_pass() {
+        let (verdict, reasons) = judge(&profile(false), &results(&[], false, false));
+        assert_eq!((verdict, reasons.len()), (Verdict::Pass, 0));
+    }
+
+    #[test]
+    fn a_failure_is_a_fail_even_when_recorded_as_a_known_deviation() {
+        let failed = results(&[Outcome::Fail], true, false);
+        assert!(failed[0].as_expected(), "the deviation is recorded");
+        let (verdict, reasons) = judge(&profile(false), &failed);
+        assert_eq!(verdict, Verdict::Fail);
+        assert!(reasons[0].ends_with("failed: observed"), "{reasons:?}");
+    }
+
+    #[test]
+    fn an_error_a_missing_case_or_a_disallowed_skip_is_incomplete() {
+        for (outcomes, drop_last) in [
+            (&[Outcome::Error][..], false),
+            (&[][..], true),
+            (&[Outcome::Skip][..], false),
+        ] {
+            let (verdict, reasons) = judge(&profile(false), &results(outcomes, false, drop_last));
+            assert_eq!(verdict, Verdict::Incomplete, "{outcomes:?} {reasons:?}");
+            assert_eq!(reasons.len(), 1);
+        }
+    }
+
+    #[test]
+    fn allowed_skips_pass_only_while_something_passed() {
+        let (verdict, _) = judge(&profile(true), &results(&[Outcome::Skip], false, false));
+        assert_eq!(verdict, Verdict::Pass);
+        let all_skipped = [Outcome::Skip; 8];
+        let (verdict, reasons) = judge(&profile(true), &results(&all_skipped, false, false));
+        assert_eq!(verdict, Verdict::Incomplete);
+        assert!(reasons[0].starts_with("no case of scenario c2s-wrong-password passed"));
+    }
 }

@@ -161,11 +161,14 @@ pub fn load(path: &Path, scenarios: &[Scenario]) -> Result<Profile, ProfileError
     })?;
     let sha256 = hex(&Sha256::digest(&bytes));
     let text = String::from_utf8(bytes).map_err(|e| {
+        let valid =
+            String::from_utf8_lossy(&e.as_bytes()[..e.utf8_error().valid_up_to()]).into_owned();
+        let line_start = valid.rfind('\n').map_or(0, |i| i + 1);
         ProfileError::Invalid(vec![format!(
-            "{}:{}: not valid UTF-8 (byte {}); expected a UTF-8 encoded YAML file",
+            "{}:{}:{}: not valid UTF-8; expected a UTF-8 encoded YAML file",
             path.display(),
-            1,
-            e.utf8_error().valid_up_to()
+            valid.matches('\n').count() + 1,
+            valid[line_start..].chars().count() + 1
         )])
     })?;
     let located = |problem: Problem| {
@@ -501,6 +504,21 @@ mod tests {
         ))
         .unwrap_err();
         assert!(error.starts_with("p.yaml:6:15: scenario client-strip-starttls selects only cases for the other kind of target"), "{error}");
+    }
+
+    #[test]
+    fn invalid_utf8_is_located() {
+        let dir =
+            std::env::temp_dir().join(format!("xmpp-interop-profile-utf8-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("p.yaml");
+        std::fs::write(&path, b"name: p\ntitle: T\xff\n").unwrap();
+        let error = load(&path, &scenarios()).unwrap_err().to_string();
+        assert!(
+            error.ends_with("p.yaml:2:9: not valid UTF-8; expected a UTF-8 encoded YAML file"),
+            "{error}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
