@@ -318,3 +318,36 @@ fn a_profile_for_servers_refuses_a_client_target() {
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     assert!(text(&output).contains("certifies a server but target builtin-client is a client"));
 }
+
+#[test]
+fn certify_help_documents_the_exit_codes_of_certify_verify_and_keygen() {
+    for args in [
+        &["certify", "--help"][..],
+        &["certify", "verify", "--help"][..],
+    ] {
+        let output = binary().args(args).output().unwrap();
+        assert!(output.status.success(), "{}", text(&output));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        for heading in [
+            "Exit codes of `certify`:",
+            "Exit codes of `certify verify`:",
+            "Exit codes of `certify keygen`:",
+        ] {
+            assert!(stdout.contains(heading), "{args:?}: {stdout}");
+        }
+    }
+}
+
+#[test]
+fn keygen_never_overwrites_a_signing_key() {
+    let dir = scratch_dir("keygen");
+    let (private, _) = keygen(&dir);
+    let before = std::fs::read(&private).unwrap();
+    let output = binary()
+        .args(["certify", "keygen", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert_eq!(std::fs::read(&private).unwrap(), before);
+}
