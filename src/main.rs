@@ -633,6 +633,13 @@ fn certify_issue(args: CertifyIssueArgs) -> ExitCode {
         eprintln!("error: certify needs --profile and --target");
         return ExitCode::from(2);
     };
+    if !args.scenarios.is_dir() {
+        eprintln!(
+            "error: {}: not a directory; expected the scenarios directory (--scenarios DIR) the certificate's file paths are relative to",
+            args.scenarios.display()
+        );
+        return ExitCode::from(2);
+    }
     let Some(scenarios) = load(std::slice::from_ref(&args.scenarios)) else {
         return ExitCode::from(2);
     };
