@@ -239,3 +239,25 @@ fn tshark_decrypts_a_direct_tls_case_with_the_key_log_and_sees_the_auth_element(
     );
     assert!(decrypted.contains("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'"));
 }
+
+#[test]
+fn a_key_log_that_cannot_be_opened_is_a_usage_error_with_exit_code_2() {
+    let dir = scratch_dir("unopenable");
+    let output = binary()
+        .args([
+            "run",
+            "scenarios/c2s/wrong-password.yaml",
+            "--no-progress",
+            "--out",
+        ])
+        .arg(dir.join("out"))
+        .arg("--keylog")
+        .arg(dir.join("no-such-dir/keys.log"))
+        .env_remove("SSLKEYLOGFILE")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot open the TLS key log"), "{stderr}");
+    assert!(!dir.join("out/results.json").exists(), "no case may run");
+}
