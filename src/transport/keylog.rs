@@ -36,11 +36,6 @@ impl KeyLogFile {
             file: Mutex::new(file),
         })
     }
-
-    /// The file written to.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 impl KeyLog for KeyLogFile {
