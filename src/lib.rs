@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! cli        clap parsing, exit codes (in the binary)
+//! certify    profiles, certificates (signed), verification; uses the runner's results
 //! runner     plans cases, runs them in parallel, emits events
 //! report     reporters fed from the event stream: terminal matrix, JUnit, JSON, transcripts
 //! target     implementation adapters: the built-in server and client
@@ -14,6 +15,7 @@
 //! scenario   serde model, loading, validation, matrix expansion
 //! ```
 
+pub mod certify;
 pub mod drive;
 pub mod pki;
 pub mod proto;

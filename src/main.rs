@@ -11,6 +11,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use comfy_table::{Table, presets};
 use tokio::sync::mpsc;
+use xmpp_interop::certify::{self, Certificate, Verdict};
 use xmpp_interop::pki::{self, PkiError};
 use xmpp_interop::report::Reporter;
 use xmpp_interop::report::json::JsonWriter;
@@ -18,9 +19,11 @@ use xmpp_interop::report::junit::JunitWriter;
 use xmpp_interop::report::terminal::TerminalReporter;
 use xmpp_interop::report::transcripts::TranscriptWriter;
 use xmpp_interop::runner::expectations::Expectations;
+use xmpp_interop::runner::partition::Partition;
 use xmpp_interop::runner::{self, Event, RunEnvironment, RunOptions, Tally};
 use xmpp_interop::scenario::{self, CertificateProfile, KeyType, Scenario};
 use xmpp_interop::target::{Target, file::load_targets, managed};
+use xmpp_interop::transport::keylog::{self, KeyLogFile};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -54,6 +57,97 @@ enum Command {
     /// Generate the test PKI for provisioning, or show what a certificate holds.
     #[command(subcommand)]
     Pki(PkiCommand),
+    /// Certify a target against a profile (certificate.json, certificate.html); make a signing
+    /// key (`certify keygen`); check a certificate (`certify verify`).
+    #[command(
+        after_help = CERTIFY_EXIT_CODES,
+        args_conflicts_with_subcommands = true,
+        subcommand_negates_reqs = true
+    )]
+    Certify(CertifyArgs),
+}
+
+const CERTIFY_EXIT_CODES: &str = "\
+Exit codes of `certify`:
+  0  the verdict is pass: every required case passed
+  1  the verdict is fail or incomplete (a required case failed, was skipped without the
+     profile allowing it, or did not run)
+  2  usage error, or a profile, scenario, targets or key file could not be loaded (a profile
+     naming a scenario id or tag that matches nothing is such an error)
+  3  harness or environment error: a case hit an error, or the certificate could not be written
+Exit codes of `certify verify`:
+  0  valid: the signature holds and every scenario file has its recorded SHA-256
+  1  invalid, with the reason
+  2  bad input: unreadable or malformed certificate or public key
+Exit codes of `certify keygen`:
+  0  written;  2  the private key file exists already;  3  cannot write";
+
+#[derive(Args)]
+struct CertifyArgs {
+    #[command(subcommand)]
+    command: Option<CertifyCommand>,
+    #[command(flatten)]
+    issue: CertifyIssueArgs,
+}
+
+#[derive(Subcommand)]
+enum CertifyCommand {
+    /// Write a fresh Ed25519 key pair: certify-signing-key.pem (PKCS#8, mode 0600) and
+    /// certify-signing-key.pub.pem.
+    #[command(after_help = CERTIFY_EXIT_CODES)]
+    Keygen(CertifyKeygenArgs),
+    /// Check a certificate's signature and recompute its scenario files' SHA-256 digests.
+    #[command(after_help = CERTIFY_EXIT_CODES)]
+    Verify(CertifyVerifyArgs),
+}
+
+#[derive(Args)]
+struct CertifyIssueArgs {
+    /// The profile: a YAML file, or the name of one in profiles/ (e.g. c2s-tls-sasl).
+    #[arg(long, value_name = "PROFILE", required = true)]
+    profile: Option<PathBuf>,
+    /// The name of the target to certify (from --targets, or builtin-server / builtin-client).
+    #[arg(long, value_name = "NAME", required = true)]
+    target: Option<String>,
+    /// Targets file (YAML) [default: the built-in server and client].
+    #[arg(long, value_name = "FILE")]
+    targets: Option<PathBuf>,
+    /// Directory for certificate.json, certificate.html and the run's reports.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    out: PathBuf,
+    /// The scenarios directory the profile's ids and tags are resolved in; the certificate
+    /// records scenario file paths relative to it.
+    #[arg(long, value_name = "DIR", default_value = "scenarios")]
+    scenarios: PathBuf,
+    /// Sign the certificate with this Ed25519 private key (PKCS#8 PEM, from `certify keygen`).
+    #[arg(long, value_name = "KEY")]
+    signing_key: Option<PathBuf>,
+    /// Cases to run at the same time [default: number of CPU cores].
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    jobs: Option<u16>,
+    /// Time limit for every network step, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
+    timeout: Duration,
+}
+
+#[derive(Args)]
+struct CertifyKeygenArgs {
+    /// Directory for the key pair.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct CertifyVerifyArgs {
+    /// The certificate.json to check.
+    #[arg(value_name = "CERTIFICATE")]
+    certificate: PathBuf,
+    /// The signer's public key (PEM, from `certify keygen`).
+    #[arg(long, value_name = "PUB")]
+    public_key: PathBuf,
+    /// Where the scenario files are [default: the scenarios_root recorded in the certificate].
+    #[arg(long, value_name = "DIR")]
+    scenarios_root: Option<PathBuf>,
 }
 
 const PKI_EXIT_CODES: &str = "\
@@ -124,6 +218,23 @@ struct RunArgs {
     /// recorded is an expected failure (XFAIL), one that no longer does fails the run (XPASS).
     #[arg(long, value_name = "DIR")]
     expectations: Option<PathBuf>,
+    #[command(flatten)]
+    scale_out: ScaleOutArgs,
+}
+
+/// `run` options for splitting a run over CI jobs and for decrypting packet captures.
+#[derive(Args)]
+struct ScaleOutArgs {
+    /// Run only shard K of N: the planned cases sorted by case id and target, the i-th
+    /// (0-based) in shard i mod N + 1. Deterministic, independent of --jobs; results.json
+    /// records it as "partition".
+    #[arg(long, value_name = "K/N")]
+    partition: Option<Partition>,
+    /// Append the TLS secrets of every connection (harness and built-in targets, client and
+    /// server side) to FILE in the NSS key log format, for Wireshark/tshark. FILE holds
+    /// secrets: it is created with mode 0600.
+    #[arg(long, value_name = "FILE", env = "SSLKEYLOGFILE")]
+    keylog: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -153,6 +264,11 @@ fn main() -> ExitCode {
         Command::List(args) => list(args),
         Command::Pki(PkiCommand::Generate(args)) => pki_generate(args),
         Command::Pki(PkiCommand::Show(args)) => pki_show(args),
+        Command::Certify(args) => match args.command {
+            Some(CertifyCommand::Keygen(args)) => certify_keygen(args),
+            Some(CertifyCommand::Verify(args)) => certify_verify(args),
+            None => certify_issue(args.issue),
+        },
     }
 }
 
@@ -337,7 +453,18 @@ fn run(args: RunArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    match execute(plan, &args) {
+    let plan = shard(plan, args.scale_out.partition);
+    if let Err(code) = install_keylog(args.scale_out.keylog.as_deref()) {
+        return code;
+    }
+    let settings = ExecuteSettings {
+        out: &args.out,
+        jobs: args.jobs,
+        timeout: args.timeout,
+        no_progress: args.no_progress,
+        partition: args.scale_out.partition,
+    };
+    match execute(plan, &settings).map(|(tally, _)| tally) {
         Ok(tally) if tally.error > 0 => ExitCode::from(3),
         Ok(tally) if tally.has_unexpected() => ExitCode::from(1),
         Ok(_) => ExitCode::SUCCESS,
@@ -348,9 +475,57 @@ fn run(args: RunArgs) -> ExitCode {
     }
 }
 
+/// The cases of one shard, when `--partition` asks for one.
+fn shard(plan: runner::Plan, partition: Option<Partition>) -> runner::Plan {
+    match partition {
+        Some(partition) => {
+            let plan = plan.partitioned(partition);
+            if plan.cases.is_empty() {
+                eprintln!("note: shard {partition} holds no case (fewer cases than shards)");
+            }
+            plan
+        }
+        None => plan,
+    }
+}
+
+/// Opens the `--keylog` file (or `SSLKEYLOGFILE`) and makes every TLS connection log to it;
+/// a file that cannot be opened is a usage error (exit 2).
+fn install_keylog(path: Option<&Path>) -> Result<(), ExitCode> {
+    let Some(path) = path else {
+        return Ok(());
+    };
+    match KeyLogFile::open(path) {
+        Ok(file) => {
+            keylog::install(Arc::new(file));
+            eprintln!(
+                "note: writing TLS secrets to {} (anyone with this file can decrypt the captured sessions)",
+                path.display()
+            );
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("error: cannot open the TLS key log {}: {e}", path.display());
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
 /// Runs the plan, feeding every reporter from the event stream; returns the outcome counts.
-fn execute(plan: runner::Plan, args: &RunArgs) -> anyhow::Result<Tally> {
-    prepare_report_dir(&args.out)?;
+/// How `execute` runs a plan and where its reports go (shared by `run` and `certify`).
+struct ExecuteSettings<'a> {
+    out: &'a Path,
+    jobs: Option<u16>,
+    timeout: Duration,
+    no_progress: bool,
+    partition: Option<Partition>,
+}
+
+/// Every finished case of a run.
+type Results = Vec<Arc<runner::CaseResult>>;
+
+fn execute(plan: runner::Plan, args: &ExecuteSettings<'_>) -> anyhow::Result<(Tally, Results)> {
+    prepare_report_dir(args.out)?;
     let jobs = args
         .jobs
         .map(usize::from)
@@ -365,8 +540,11 @@ fn execute(plan: runner::Plan, args: &RunArgs) -> anyhow::Result<Tally> {
             &args.out.display().to_string(),
         )),
         Box::new(JunitWriter::new(args.out.join("junit.xml"))),
-        Box::new(JsonWriter::new(args.out.join("results.json"))),
-        Box::new(TranscriptWriter::new(args.out.clone())),
+        Box::new(
+            JsonWriter::new(args.out.join("results.json"))
+                .with_partition(args.partition.map(|p| p.to_string())),
+        ),
+        Box::new(TranscriptWriter::new(args.out.to_owned())),
     ];
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(jobs.clamp(1, 64))
@@ -379,6 +557,7 @@ fn execute(plan: runner::Plan, args: &RunArgs) -> anyhow::Result<Tally> {
         timeout: args.timeout,
     };
     let mut tally = Tally::default();
+    let mut results = Vec::new();
     let mut report_failure = None;
     runtime
         .block_on(async {
@@ -388,6 +567,7 @@ fn execute(plan: runner::Plan, args: &RunArgs) -> anyhow::Result<Tally> {
             while let Some(event) = receiver.recv().await {
                 if let Event::CaseFinished(result) = &event {
                     tally.add_result(result);
+                    results.push(Arc::clone(result));
                 }
                 for reporter in &mut reporters {
                     if let Err(e) = reporter.on_event(&event)
@@ -410,7 +590,7 @@ fn execute(plan: runner::Plan, args: &RunArgs) -> anyhow::Result<Tally> {
         .catalogue
         .write_pem(&pki_dir)
         .with_context(|| format!("cannot write the run's test PKI to {}", pki_dir.display()))?;
-    Ok(tally)
+    Ok((tally, results))
 }
 
 /// On SIGINT or SIGTERM, stops every managed server this run started, then exits with the
@@ -446,4 +626,235 @@ fn prepare_report_dir(out: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn certify_issue(args: CertifyIssueArgs) -> ExitCode {
+    let (Some(profile_name), Some(target_name)) = (&args.profile, &args.target) else {
+        eprintln!("error: certify needs --profile and --target");
+        return ExitCode::from(2);
+    };
+    if !args.scenarios.is_dir() {
+        eprintln!(
+            "error: {}: not a directory; expected the scenarios directory (--scenarios DIR) the certificate's file paths are relative to",
+            args.scenarios.display()
+        );
+        return ExitCode::from(2);
+    }
+    let Some(scenarios) = load(std::slice::from_ref(&args.scenarios)) else {
+        return ExitCode::from(2);
+    };
+    let profile_path = certify::profile::resolve_path(profile_name, Path::new("profiles"));
+    let profile = match certify::profile::load(&profile_path, &scenarios) {
+        Ok(profile) => profile,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let targets = match &args.targets {
+        Some(path) => match load_targets(path) {
+            Ok(targets) => targets,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Target::builtin(),
+    };
+    let Some(target) = targets.iter().find(|t| &t.name == target_name) else {
+        let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+        eprintln!(
+            "error: no target named {target_name:?}; expected one of {}",
+            names.join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    if target.kind != profile.target {
+        eprintln!(
+            "error: {} certifies a {} but target {} is a {}",
+            profile_path.display(),
+            profile.target,
+            target.name,
+            target.kind
+        );
+        return ExitCode::from(2);
+    }
+    let signing_key = match &args.signing_key {
+        Some(path) => match certify::signing::load_signing_key(path) {
+            Ok(key) => Some(key),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    let required = profile.required_cases();
+    let mut plan = runner::plan(&scenarios, std::slice::from_ref(target), &[]);
+    plan.cases
+        .retain(|planned| required.contains(planned.case.id.as_str()));
+    let settings = ExecuteSettings {
+        out: &args.out,
+        jobs: args.jobs,
+        timeout: args.timeout,
+        no_progress: true,
+        partition: None,
+    };
+    let (tally, results) = match execute(plan, &settings) {
+        Ok(done) => done,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(3);
+        }
+    };
+    let inputs = certify::Inputs {
+        profile: &profile,
+        target,
+        scenarios_root: &args.scenarios,
+        sources: scenarios
+            .iter()
+            .flat_map(|s| s.cases.iter().map(|c| (c.id.clone(), c.source.clone())))
+            .collect(),
+    };
+    let mut certificate = match Certificate::new(&inputs, &results) {
+        Ok(certificate) => certificate,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    if let Some(key) = &signing_key {
+        certificate.sign(key);
+    }
+    if let Err(e) = write_certificate(&certificate, &args.out) {
+        eprintln!("error: {e:#}");
+        return ExitCode::from(3);
+    }
+    let body = &certificate.body;
+    println!(
+        "{} {} against {} ({}): {} ({} required cases)",
+        body.profile.name,
+        body.profile.version,
+        body.target.name,
+        body.target.implementation,
+        match body.verdict {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::Incomplete => "INCOMPLETE",
+        },
+        body.results.len()
+    );
+    for reason in &body.verdict_reasons {
+        println!("  {reason}");
+    }
+    println!(
+        "certificate: {} ({}), {}",
+        args.out.join("certificate.json").display(),
+        if certificate.signature.is_some() {
+            "signed"
+        } else {
+            "not signed"
+        },
+        args.out.join("certificate.html").display()
+    );
+    match body.verdict {
+        _ if tally.error > 0 => ExitCode::from(3),
+        Verdict::Pass => ExitCode::SUCCESS,
+        Verdict::Fail | Verdict::Incomplete => ExitCode::from(1),
+    }
+}
+
+fn write_certificate(certificate: &Certificate, out: &Path) -> anyhow::Result<()> {
+    let json = serde_json::to_vec_pretty(certificate).context("cannot render certificate.json")?;
+    let json_path = out.join("certificate.json");
+    std::fs::write(&json_path, json)
+        .with_context(|| format!("cannot write {}", json_path.display()))?;
+    let html_path = out.join("certificate.html");
+    std::fs::write(&html_path, certify::html::render(certificate))
+        .with_context(|| format!("cannot write {}", html_path.display()))?;
+    Ok(())
+}
+
+fn certify_keygen(args: CertifyKeygenArgs) -> ExitCode {
+    let private = args.out.join(certify::signing::PRIVATE_KEY_FILE);
+    if private.exists() {
+        eprintln!(
+            "error: {} exists already; expected a directory without a signing key (keys are never overwritten)",
+            private.display()
+        );
+        return ExitCode::from(2);
+    }
+    match certify::signing::generate(&args.out) {
+        Ok((private, public)) => {
+            println!(
+                "private key: {} (mode 0600, keep it secret)",
+                private.display()
+            );
+            println!("public key:  {}", public.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+fn certify_verify(args: CertifyVerifyArgs) -> ExitCode {
+    let text = match std::fs::read_to_string(&args.certificate) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", args.certificate.display());
+            return ExitCode::from(2);
+        }
+    };
+    let (certificate, raw_body) = match certify::certificate::parse(&text) {
+        Ok(parsed) => parsed,
+        Err(e) if e.line() > 0 => {
+            eprintln!(
+                "error: {}:{}:{}: not a certificate: {e}",
+                args.certificate.display(),
+                e.line(),
+                e.column()
+            );
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!(
+                "error: {}: not a certificate: {e}",
+                args.certificate.display()
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let key = match certify::signing::load_verifying_key(&args.public_key) {
+        Ok(key) => key,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let root = args
+        .scenarios_root
+        .unwrap_or_else(|| PathBuf::from(&certificate.body.scenarios_root));
+    match certify::certificate::verify(&certificate, &raw_body, &key, &root) {
+        Ok(()) => {
+            let body = &certificate.body;
+            println!(
+                "valid: {} {} for {} ({}), verdict {:?}, {} results, {} scenario files unchanged",
+                body.profile.name,
+                body.profile.version,
+                body.target.name,
+                body.target.implementation,
+                body.verdict,
+                body.results.len(),
+                body.scenario_files.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(invalid) => {
+            println!("invalid: {invalid}");
+            ExitCode::from(1)
+        }
+    }
 }

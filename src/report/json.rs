@@ -7,7 +7,8 @@
 //! (`pass|fail|skip|error`), `step`, `expected`, `observed`, `duration_ms`, `spec`, `title`,
 //! `source`, `transcript` (a path relative to the report directory), `expected_deviation`
 //! (the recorded deviation `{outcome, reason, link}`, or null) and `as_expected` (whether the
-//! outcome is what the scenario or the recorded deviation predicts).
+//! outcome is what the scenario or the recorded deviation predicts). A run of one shard
+//! (`--partition K/N`) adds a top-level `partition` (`"K/N"`); unpartitioned runs have none.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -27,6 +28,7 @@ pub struct JsonWriter {
     targets: Vec<String>,
     implementations: BTreeMap<String, String>,
     results: Vec<Arc<CaseResult>>,
+    partition: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -36,6 +38,8 @@ struct Document<'a> {
     duration_ms: u128,
     targets: &'a [String],
     implementations: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partition: Option<&'a str>,
     summary: Tally,
     results: Vec<ResultRecord<'a>>,
 }
@@ -77,7 +81,14 @@ impl JsonWriter {
             targets: Vec::new(),
             implementations: BTreeMap::new(),
             results: Vec::new(),
+            partition: None,
         }
+    }
+
+    /// Records that the run covers only shard `partition` (`"K/N"`).
+    pub fn with_partition(mut self, partition: Option<String>) -> JsonWriter {
+        self.partition = partition;
+        self
     }
 }
 
@@ -114,6 +125,7 @@ impl Reporter for JsonWriter {
                     duration_ms: duration.as_millis(),
                     targets: &self.targets,
                     implementations: &self.implementations,
+                    partition: self.partition.as_deref(),
                     summary,
                     results: self.results.iter().map(|r| record(r)).collect(),
                 };

@@ -5,6 +5,7 @@
 
 mod execute;
 pub mod expectations;
+pub mod partition;
 
 use std::fmt;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use crate::scenario::{CaseSpec, Scenario, Step};
 use crate::target::managed::Instances;
 use crate::target::{ACCOUNT_USERNAME, Target};
 use expectations::{Deviation, Expectations};
+use partition::Partition;
 
 /// SCRAM iteration count of the built-in accounts (RFC 7677 §4 recommends at least 4096).
 const ACCOUNT_ITERATIONS: u32 = 4096;
@@ -198,6 +200,23 @@ impl Plan {
             planned.expected_deviation =
                 expectations.lookup(&planned.target.name, &planned.case.id);
         }
+        self
+    }
+
+    /// Keeps only the cases of one shard: the planned cases sorted by case id, then target
+    /// name, the `i`-th (0-based) belonging to shard `i mod N + 1` (see [`partition`]).
+    pub fn partitioned(mut self, partition: Partition) -> Plan {
+        let mut order: Vec<usize> = (0..self.cases.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&self.cases[a], &self.cases[b]);
+            (&a.case.id, &a.target.name).cmp(&(&b.case.id, &b.target.name))
+        });
+        let mut keep = vec![false; self.cases.len()];
+        for (position, &index) in order.iter().enumerate() {
+            keep[index] = partition.contains(position);
+        }
+        let mut keep = keep.into_iter();
+        self.cases.retain(|_| keep.next().unwrap_or(false));
         self
     }
 }

@@ -2,9 +2,11 @@
 //!
 //! A [`Connection`] starts as plain TCP and can be upgraded to TLS in place, as STARTTLS
 //! requires (RFC 6120 §5.4.3.3), or be wrapped in TLS from the first byte (XEP-0368). Every read
-//! takes a time limit; the caller decides what a timeout means.
+//! takes a time limit; the caller decides what a timeout means. TLS secrets can be logged for
+//! decrypting captures ([`keylog`]).
 
 pub mod binding;
+pub mod keylog;
 pub mod tls;
 pub mod verify;
 mod weak_rsa;

@@ -2,7 +2,8 @@
 //!
 //! The client side verifies the server's chain against the scenario's single trust anchor and
 //! the XMPP domain with [`XmppServerVerifier`], and records the chain the server presented even
-//! when verification fails, so the transcript can say what was rejected.
+//! when verification fails, so the transcript can say what was rejected. Both sides log their
+//! secrets to the installed key log, if any ([`super::keylog`]).
 
 use std::fmt::Write as _;
 use std::io;
@@ -99,7 +100,7 @@ impl TlsSetup {
             .map_err(|e| HandshakeFailure::local(format!("TLS set-up failed: {e}")))?
             .dangerous()
             .with_custom_certificate_verifier(verifier);
-        let config = match client_certificate {
+        let mut config = match client_certificate {
             Some(certificate) => builder
                 .with_client_auth_cert(certificate.chain.clone(), certificate.key.clone_key())
                 .map_err(|e| {
@@ -107,6 +108,9 @@ impl TlsSetup {
                 })?,
             None => builder.with_no_client_auth(),
         };
+        if let Some(key_log) = super::keylog::installed() {
+            config.key_log = key_log;
+        }
         let server_name = ServerName::try_from(domain.clone()).map_err(|e| {
             HandshakeFailure::local(format!("domain {domain:?} unusable as TLS name: {e}"))
         })?;
@@ -162,7 +166,10 @@ impl TlsSetup {
             }
             None => builder.with_no_client_auth(),
         };
-        let config = builder.with_cert_resolver(Arc::new(SingleCertAndKey::from(certified)));
+        let mut config = builder.with_cert_resolver(Arc::new(SingleCertAndKey::from(certified)));
+        if let Some(key_log) = super::keylog::installed() {
+            config.key_log = key_log;
+        }
         Ok(Arc::new(config))
     }
 }
