@@ -16,8 +16,8 @@ use crate::proto::server::{ServerConfig, ServerMisbehaviour};
 use crate::proto::xml::Limits;
 use crate::proto::{Direction, SessionEnd, Side};
 use crate::scenario::{
-    CaseSpec, ChannelBindingType, Credentials, Misbehaviour, NOT_APPLICABLE, Observation, Party,
-    Step, TIMEOUT, Transport, Trust,
+    CaseSpec, ChannelBindingType, Credentials, Expectation, Misbehaviour, NOT_APPLICABLE,
+    Observation, Party, Step, TIMEOUT, Transport, Trust,
 };
 use crate::target::builtin::{ClientOrders, RunningClient, RunningServer};
 use crate::target::command::{CaseDir, Invocation, LaunchedClient};
@@ -159,17 +159,42 @@ fn verdict(
         Observation::Authenticated { .. } => Step::Bind,
         Observation::Rejected { step, .. } => *step,
     };
+    let observed = match (&observation, &planned.case.expect) {
+        (Observation::Authenticated { .. }, Expectation::Rejected(_)) => {
+            format!("{observation}{}", went_on_regardless(&planned.case))
+        }
+        _ => observation.to_string(),
+    };
     CaseResult {
         case: Arc::clone(&planned.case),
         target: planned.target.name.clone(),
         outcome,
         step: Some(step),
         expected: planned.case.expect.to_string(),
-        observed: observation.to_string(),
+        observed,
         duration,
         transcript,
         expected_deviation: planned.expected_deviation.clone(),
     }
+}
+
+/// For a target that authenticated where the scenario wants it to refuse: what the harness put
+/// in front of it and which clauses say it should have refused, so that the verdict alone tells
+/// a maintainer what to fix.
+fn went_on_regardless(case: &CaseSpec) -> String {
+    let mut shown = format!(
+        ", although the harness presented the {} chain ({}, {} root trusted)",
+        case.certificate, case.key, case.trust
+    );
+    if !case.misbehave.is_empty() {
+        let injected: Vec<String> = case.misbehave.iter().map(ToString::to_string).collect();
+        shown.push_str(&format!(" and injected {}", injected.join(", ")));
+    }
+    format!(
+        "{shown}; the scenario expects a refusal: {} ({})",
+        case.title,
+        case.spec.join(", ")
+    )
 }
 
 /// The harness's session end in scenario terms: this side is the harness, the peer the target.
@@ -701,4 +726,26 @@ impl CommandSession<'_> {
 
 fn profile_name(chain: &IssuedChain) -> String {
     format!("{} {}", chain.profile, chain.key_type)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_that_accepts_a_bad_certificate_is_told_what_it_accepted_and_which_clauses_apply() {
+        let scenarios = crate::scenario::load_path(std::path::Path::new(
+            "scenarios/client/certificate-name-mismatch.yaml",
+        ))
+        .unwrap();
+        let case = scenarios[0]
+            .cases
+            .iter()
+            .find(|c| c.id.ends_with("/wrong-domain"))
+            .unwrap();
+        let told = went_on_regardless(case);
+        assert!(told.contains("presented the wrong-domain chain"), "{told}");
+        assert!(told.contains("RFC 6125 §6.4"), "{told}");
+        assert!(told.contains(&case.title), "{told}");
+    }
 }
