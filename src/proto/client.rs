@@ -14,7 +14,14 @@ use super::xml::{self, Element, Limits, NS_CLIENT, NS_STREAM, StreamEvent, Strea
 use super::{
     Action, NS_BIND, NS_SASL, NS_SASL_CB, NS_TLS, Session, SessionEnd, Side, TlsChannel, TraceEntry,
 };
-use crate::scenario::{Mechanism, NOT_APPLICABLE, Step, Transport};
+use crate::scenario::{Mechanism, NOT_APPLICABLE, SaslProfile, Step, Transport};
+
+/// XEP-0388: the Extensible SASL Profile (SASL2).
+pub const NS_SASL2: &str = "urn:xmpp:sasl:2";
+
+/// The `id` of the `<user-agent/>` this client sends with SASL2 (XEP-0388 §2.2.1 wants a
+/// stable UUID per installation).
+const USER_AGENT_ID: &str = "d4565fa7-4d72-4749-b3d3-740edbf87770";
 
 /// The resource every client session asks to bind.
 pub const RESOURCE: &str = "xmpp-interop";
@@ -46,6 +53,10 @@ pub struct ClientConfig {
     pub require_tls: bool,
     /// Parser limits for what the server sends.
     pub limits: Limits,
+    /// The SASL profile to use: `None` uses SASL2 (XEP-0388) when the server offers it and
+    /// RFC 6120 SASL otherwise; `Some` insists on one (a server without SASL2 then makes the
+    /// case not applicable).
+    pub sasl_profile: Option<SaslProfile>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +80,7 @@ pub struct ClientSession {
     authenticated: bool,
     mechanism: Option<Box<dyn ClientMechanism>>,
     chosen: Option<Mechanism>,
+    profile: SaslProfile,
 }
 
 const BIND_ID: &str = "bind-1";
@@ -87,6 +99,7 @@ impl ClientSession {
             authenticated: false,
             mechanism: None,
             chosen: None,
+            profile: SaslProfile::Sasl1,
         };
         session.open_stream();
         session
@@ -208,18 +221,40 @@ impl ClientSession {
     }
 
     fn start_sasl(&mut self, features: &Element) {
-        let offered: Vec<String> = features
-            .child("mechanisms", NS_SASL)
+        let sasl2 = features.child("authentication", NS_SASL2);
+        self.profile = match (self.config.sasl_profile, sasl2) {
+            (Some(SaslProfile::Sasl2), None) => {
+                self.finish_with(
+                    NOT_APPLICABLE,
+                    Side::Peer,
+                    "target does not offer SASL2 (XEP-0388): no <authentication \
+                     xmlns='urn:xmpp:sasl:2'/> among the stream features"
+                        .into(),
+                );
+                return;
+            }
+            (Some(SaslProfile::Sasl1), _) | (None, None) => SaslProfile::Sasl1,
+            (Some(SaslProfile::Sasl2) | None, Some(_)) => SaslProfile::Sasl2,
+        };
+        let (container, namespace) = match self.profile {
+            SaslProfile::Sasl1 => (features.child("mechanisms", NS_SASL), NS_SASL),
+            SaslProfile::Sasl2 => (sasl2, NS_SASL2),
+        };
+        let offered: Vec<String> = container
             .map(|m| {
                 m.child_elements()
-                    .filter(|c| c.is("mechanism", NS_SASL))
+                    .filter(|c| c.is("mechanism", namespace))
                     .map(|c| c.text().trim().to_owned())
                     .collect()
             })
             .unwrap_or_default();
         let encrypted = if self.tls { "encrypted" } else { "unencrypted" };
+        let profile_name = match self.profile {
+            SaslProfile::Sasl1 => "SASL",
+            SaslProfile::Sasl2 => "SASL2 (XEP-0388)",
+        };
         self.core.note(format!(
-            "server offers SASL mechanisms [{}] on the {encrypted} stream",
+            "server offers {profile_name} mechanisms [{}] on the {encrypted} stream",
             offered.join(", ")
         ));
         if !self.tls && self.config.require_tls {
@@ -239,6 +274,18 @@ impl ClientSession {
                     .collect()
             })
             .unwrap_or_default();
+        let advertised = sasl::Advertised {
+            mechanisms: offered.clone(),
+            channel_bindings: features
+                .child("sasl-channel-binding", NS_SASL_CB)
+                .map(|cb| {
+                    cb.child_elements()
+                        .filter(|c| c.is("channel-binding", NS_SASL_CB))
+                        .filter_map(|c| c.attr("type").map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
         let binding_kind = self.binding_kind(&advertised_bindings);
         let chosen = self
             .config
@@ -337,23 +384,49 @@ impl ClientSession {
             }
             _ => ChannelBinding::None,
         };
-        let mut mechanism = sasl::client_mechanism_with_channel_binding(
-            wanted,
-            credentials,
-            self.config.sasl_options.clone(),
-            binding,
-        );
+        let options = ClientOptions {
+            advertised: Some(advertised),
+            ..self.config.sasl_options.clone()
+        };
+        let mut mechanism =
+            sasl::client_mechanism_with_channel_binding(wanted, credentials, options, binding);
         match mechanism.initial_response() {
             Ok(payload) => {
                 let shown = sasl::redact(wanted, true, &payload);
-                let auth = Element::new("auth", NS_SASL).with_attr("mechanism", wanted.name());
-                self.core.send_sasl(auth, &payload, shown);
+                match self.profile {
+                    SaslProfile::Sasl1 => {
+                        let auth =
+                            Element::new("auth", NS_SASL).with_attr("mechanism", wanted.name());
+                        self.core.send_sasl(auth, &payload, shown);
+                    }
+                    SaslProfile::Sasl2 => self.send_authenticate(wanted, &payload, &shown),
+                }
                 self.mechanism = Some(mechanism);
                 self.chosen = Some(wanted);
                 self.state = State::AwaitSaslResult;
             }
             Err(e) => self.finish_with(e.code(), Side::Local, e.to_string()),
         }
+    }
+
+    /// Sends SASL2's `<authenticate/>` (XEP-0388 §2.2) with the initial response.
+    fn send_authenticate(&mut self, mechanism: Mechanism, payload: &[u8], shown: &str) {
+        let bare = Element::new("authenticate", NS_SASL2).with_attr("mechanism", mechanism.name());
+        let user_agent = Element::new("user-agent", NS_SASL2)
+            .with_attr("id", USER_AGENT_ID)
+            .with_child(Element::new("software", NS_SASL2).with_text("xmpp-interop"));
+        let full = bare
+            .clone()
+            .with_child(
+                Element::new("initial-response", NS_SASL2)
+                    .with_text(&super::session::encode_sasl(payload)),
+            )
+            .with_child(user_agent);
+        let shown = format!(
+            "{}><initial-response>[{shown}]</initial-response><user-agent id='{USER_AGENT_ID}'/></authenticate>",
+            bare.to_xml(NS_CLIENT).trim_end_matches("/>")
+        );
+        self.core.send_raw(full.to_xml(NS_CLIENT), shown);
     }
 
     /// The channel binding type to use: the configured one if this connection has it, else
@@ -406,11 +479,24 @@ impl ClientSession {
             self.unexpected(element);
             return;
         };
+        let namespace = match self.profile {
+            SaslProfile::Sasl1 => NS_SASL,
+            SaslProfile::Sasl2 => NS_SASL2,
+        };
+        if self.profile == SaslProfile::Sasl2 && element.is("success", NS_SASL2) {
+            self.on_sasl2_success(wanted, element);
+            return;
+        }
+        if element.is("failure", namespace) {
+            self.core.received(element);
+            self.on_failure(wanted, element);
+            return;
+        }
         let payload = match decode_sasl(&element.text()) {
             Ok(payload) => payload,
             Err(e) => {
                 self.core.received(element);
-                self.core.send(&Element::new("abort", NS_SASL));
+                self.core.send(&Element::new("abort", namespace));
                 self.finish_with(
                     "malformed-challenge",
                     Side::Local,
@@ -425,15 +511,15 @@ impl ClientSession {
             self.unexpected(element);
             return;
         };
-        if element.is("challenge", NS_SASL) {
+        if element.is("challenge", namespace) {
             match mechanism.respond(&payload) {
                 Ok(response) => {
                     let shown = sasl::redact(wanted, true, &response);
                     self.core
-                        .send_sasl(Element::new("response", NS_SASL), &response, shown);
+                        .send_sasl(Element::new("response", namespace), &response, shown);
                 }
                 Err(e) => {
-                    self.core.send(&Element::new("abort", NS_SASL));
+                    self.core.send(&Element::new("abort", namespace));
                     self.finish_with(e.code(), Side::Local, e.to_string());
                 }
             }
@@ -452,26 +538,92 @@ impl ClientSession {
                 }
                 Err(e) => self.finish_with(e.code(), Side::Local, e.to_string()),
             }
-        } else if element.is("failure", NS_SASL) {
-            let condition = element
-                .child_elements()
-                .find(|c| c.ns == NS_SASL && c.name != "text")
-                .map(|c| c.name.clone())
-                .unwrap_or_else(|| "failure-without-condition".to_owned());
-            let text = element
-                .child("text", NS_SASL)
-                .map(|t| format!(": {}", t.text()))
-                .unwrap_or_default();
-            self.finish_with(
-                &condition,
-                Side::Peer,
-                format!(
-                    "the server answered {wanted} with <failure><{condition}/></failure>{text}"
-                ),
-            );
         } else {
             self.unexpected(element);
         }
+    }
+
+    /// `<failure/>` of either profile: the condition is an RFC 6120 §6.5 element in the
+    /// xmpp-sasl namespace (XEP-0388 §2.6.3 reuses them).
+    fn on_failure(&mut self, wanted: Mechanism, element: &Element) {
+        let condition = element
+            .child_elements()
+            .find(|c| c.ns == NS_SASL && c.name != "text")
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| "failure-without-condition".to_owned());
+        let text = element
+            .child_elements()
+            .find(|c| c.name == "text")
+            .map(|t| format!(": {}", t.text()))
+            .unwrap_or_default();
+        self.finish_with(
+            &condition,
+            Side::Peer,
+            format!("the server answered {wanted} with <failure><{condition}/></failure>{text}"),
+        );
+    }
+
+    /// SASL2's `<success/>` (XEP-0388 §2.6.1): the SCRAM server-final in `<additional-data/>`,
+    /// the account in `<authorization-identifier/>`, and no stream restart: resource binding
+    /// follows on the same stream.
+    fn on_sasl2_success(&mut self, wanted: Mechanism, element: &Element) {
+        let additional = element
+            .child("additional-data", NS_SASL2)
+            .map(|d| d.text())
+            .unwrap_or_default();
+        let payload = match decode_sasl(&additional) {
+            Ok(payload) => payload,
+            Err(e) => {
+                self.core.received(element);
+                self.finish_with(
+                    "malformed-challenge",
+                    Side::Local,
+                    format!("<additional-data/> of <success/>: {e}"),
+                );
+                return;
+            }
+        };
+        let mut shown = element.clone();
+        shown.children.retain(|c| match c {
+            xml::Node::Element(child) => child.name != "additional-data",
+            xml::Node::Text(_) => false,
+        });
+        self.core.received_text(format!(
+            "{} (additional data: [{}])",
+            shown.to_xml(NS_CLIENT),
+            sasl::redact(wanted, false, &payload)
+        ));
+        let Some(mechanism) = self.mechanism.as_mut() else {
+            self.unexpected(element);
+            return;
+        };
+        if let Err(e) = mechanism.finish(&payload) {
+            self.finish_with(e.code(), Side::Local, e.to_string());
+            return;
+        }
+        let identifier = element
+            .child("authorization-identifier", NS_SASL2)
+            .map(|a| a.text().trim().to_owned())
+            .unwrap_or_default();
+        let expected_bare = format!("{}@{}", self.config.username, self.config.domain);
+        let bare = identifier.split('/').next().unwrap_or_default();
+        if !bare.eq_ignore_ascii_case(&expected_bare) {
+            self.finish_with(
+                "authorization-identifier-mismatch",
+                Side::Local,
+                format!(
+                    "SASL2 <success/> names {identifier:?} in <authorization-identifier/>, not \
+                     the authenticated account {expected_bare} (XEP-0388 §2.6.1)"
+                ),
+            );
+            return;
+        }
+        self.authenticated = true;
+        self.core.step = Step::Bind;
+        self.core.note(format!(
+            "SASL2 authenticated as {identifier}; binding a resource on the same stream (no restart)"
+        ));
+        self.send_bind();
     }
 
     fn request_bind(&mut self, features: &Element) {
@@ -483,6 +635,10 @@ impl ClientSession {
             );
             return;
         }
+        self.send_bind();
+    }
+
+    fn send_bind(&mut self) {
         let iq = Element::new("iq", NS_CLIENT)
             .with_attr("type", "set")
             .with_attr("id", BIND_ID)

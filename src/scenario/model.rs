@@ -210,6 +210,21 @@ impl Mechanism {
         )
     }
 
+    /// The `-PLUS` counterpart of a SCRAM mechanism without channel binding.
+    pub fn with_channel_binding(self) -> Option<Mechanism> {
+        match self {
+            Mechanism::ScramSha1 => Some(Mechanism::ScramSha1Plus),
+            Mechanism::ScramSha256 => Some(Mechanism::ScramSha256Plus),
+            Mechanism::ScramSha512 => Some(Mechanism::ScramSha512Plus),
+            _ => None,
+        }
+    }
+
+    /// Whether this is one of the SCRAM family (RFC 5802), with or without `-PLUS`.
+    pub fn is_scram(self) -> bool {
+        !matches!(self, Mechanism::Plain | Mechanism::External)
+    }
+
     /// The mechanism with this IANA name, if the harness knows it.
     pub fn from_name(name: &str) -> Option<Mechanism> {
         Mechanism::ALL.into_iter().find(|m| m.name() == name)
@@ -295,6 +310,27 @@ pub struct Sasl {
     /// `EXTERNAL` (XEP-0178); `None` presents none.
     #[serde(default, rename = "client-certificate")]
     pub client_certificate: Option<CertificateProfile>,
+    /// Which SASL profile the exchange runs over: RFC 6120 §6 (`sasl1`, the default) or the
+    /// Extensible SASL Profile of XEP-0388 (`sasl2`).
+    #[serde(default)]
+    pub profile: SaslProfile,
+    /// Whether the case is about SCRAM downgrade protection (XEP-0474): the harness as server
+    /// then puts the hash of what it advertised into the server-first message; the harness as
+    /// client then needs the server to send it (a server without it is `skip`).
+    #[serde(default, rename = "downgrade-protection")]
+    pub downgrade_protection: bool,
+}
+
+/// The SASL profile: how SASL is framed on the XMPP stream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SaslProfile {
+    /// RFC 6120 §6: `<auth/>` in `urn:ietf:params:xml:ns:xmpp-sasl`, a stream restart after
+    /// `<success/>`.
+    #[default]
+    Sasl1,
+    /// XEP-0388: `<authenticate/>` in `urn:xmpp:sasl:2`, no stream restart.
+    Sasl2,
 }
 
 /// A deliberate protocol violation the harness injects (never the target).
@@ -336,6 +372,14 @@ pub enum Misbehaviour {
     /// offers no channel binding) although it offered `-PLUS`; a conforming server detects the
     /// downgrade and refuses (RFC 5802 §6).
     ScramDowngradeFlag,
+    /// Harness as server with SASL2: `<success/>` names another account in
+    /// `<authorization-identifier/>` (XEP-0388 §2.6.1); a conforming client ends the session.
+    Sasl2WrongAuthorizationIdentifier,
+    /// Harness as server with downgrade protection: the stream features leave out the `-PLUS`
+    /// counterparts of the offered SCRAM mechanisms while the XEP-0474 hash in the server-first
+    /// message still covers them, as after a man in the middle stripped them; a conforming
+    /// client detects the mismatch and aborts.
+    Xep0474StrippedPlus,
 }
 
 impl Misbehaviour {
@@ -348,7 +392,9 @@ impl Misbehaviour {
             | Misbehaviour::ScramLowIterationCount
             | Misbehaviour::ScramExcessiveIterationCount
             | Misbehaviour::SaslMalformedBase64
-            | Misbehaviour::ScramSuccessWithoutFinal => Role::Server,
+            | Misbehaviour::ScramSuccessWithoutFinal
+            | Misbehaviour::Sasl2WrongAuthorizationIdentifier
+            | Misbehaviour::Xep0474StrippedPlus => Role::Server,
             Misbehaviour::ScramWrongProof
             | Misbehaviour::AuthzidOtherUser
             | Misbehaviour::ScramForeignChannelBinding

@@ -11,7 +11,7 @@ use serde_saphyr::Spanned;
 
 use super::model::{
     CertificateProfile, ChannelBindingType, Credentials, Expectation, IdentityType, KeyType,
-    Mechanism, Misbehaviour, Role, Transport, Trust,
+    Mechanism, Misbehaviour, Role, SaslProfile, Transport, Trust,
 };
 
 /// One scenario file, as parsed.
@@ -64,6 +64,11 @@ pub(crate) struct RawSasl {
     /// `sasl.client-certificate:`
     #[serde(rename = "client-certificate")]
     pub client_certificate: Option<Spanned<CertificateProfile>>,
+    /// `sasl.profile:`
+    pub profile: Option<Spanned<SaslProfile>>,
+    /// `sasl.downgrade-protection:`
+    #[serde(rename = "downgrade-protection")]
+    pub downgrade_protection: Option<Spanned<bool>>,
 }
 
 /// One `matrix:` entry: where its key is, and its located values.

@@ -11,6 +11,7 @@ use rand::RngCore as _;
 use sha1::Sha1;
 use sha2::{Digest as _, Sha256, Sha512};
 
+use super::downgrade;
 use super::saslprep::{decode_saslname, encode_saslname, saslprep};
 use super::store::CredentialStore;
 use super::{
@@ -75,7 +76,7 @@ impl ScramHash {
     }
 
     /// `H(data)`.
-    fn hash(self, data: &[u8]) -> Vec<u8> {
+    pub(crate) fn hash(self, data: &[u8]) -> Vec<u8> {
         match self {
             ScramHash::Sha1 => Sha1::digest(data).to_vec(),
             ScramHash::Sha256 => Sha256::digest(data).to_vec(),
@@ -255,6 +256,7 @@ impl ScramClient {
                 "iteration count i={count} is not a positive number"
             ))
         })?;
+        self.check_downgrade_protection(fields)?;
         // Limits first: never spend time on a count we would refuse.
         if count < u64::from(self.options.min_iterations) {
             return Err(ClientError::IterationCountTooLow {
@@ -299,6 +301,47 @@ impl ScramClient {
         let server_signature = self.hash.hmac(&server_key, auth_message.as_bytes());
         let message = format!("{without_proof},p={}", BASE64.encode(proof));
         Ok((message.into_bytes(), server_signature))
+    }
+}
+
+impl ScramClient {
+    /// Checks the XEP-0474 hash among the optional attributes after `i=` against what the
+    /// stream features advertised.
+    fn check_downgrade_protection<'a>(
+        &self,
+        extensions: impl Iterator<Item = &'a str>,
+    ) -> Result<(), ClientError> {
+        let mut hash = None;
+        for field in extensions {
+            if let Some(value) = attribute(field, downgrade::ATTRIBUTE) {
+                hash = Some(value);
+            }
+        }
+        let Some(hash) = hash else {
+            return if self.options.require_downgrade_protection {
+                Err(ClientError::DowngradeProtectionMissing)
+            } else {
+                Ok(())
+            };
+        };
+        let Some(advertised) = &self.options.advertised else {
+            return Ok(());
+        };
+        let received = BASE64.decode(hash).map_err(|e| {
+            ClientError::malformed(format!("downgrade protection hash h= is not base64: {e}"))
+        })?;
+        let expected = self.hash.hash(&advertised.hash_input());
+        if constant_time_eq(&received, &expected) {
+            Ok(())
+        } else {
+            Err(ClientError::DowngradeDetected {
+                advertised: format!(
+                    "mechanisms [{}], channel binding types [{}]",
+                    advertised.mechanisms.join(", "),
+                    advertised.channel_bindings.join(", ")
+                ),
+            })
+        }
     }
 }
 
@@ -594,10 +637,18 @@ impl ScramServer {
             ServerMisbehaviour::AnnouncedIterations(count) => count,
             _ => keys.iterations,
         };
-        let server_first = format!(
+        let mut server_first = format!(
             "r={combined_nonce},s={},i={announced_iterations}",
             BASE64.encode(&keys.salt),
         );
+        if let Some(advertised) = &self.options.downgrade_protection {
+            let hash = self.hash.hash(&advertised.hash_input());
+            server_first.push_str(&format!(
+                ",{}={}",
+                downgrade::ATTRIBUTE,
+                BASE64.encode(hash)
+            ));
+        }
         Ok(Exchange {
             username,
             authzid: requested_authzid,
