@@ -784,3 +784,133 @@ impl Session for ClientSession {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SERVER_HEADER: &str = "<stream:stream xmlns='jabber:client' \
+        xmlns:stream='http://etherx.jabber.org/streams' from='interop.test' id='s1' version='1.0'>";
+
+    /// A direct-TLS PLAIN client for alice with `profile`, after the server's header and
+    /// `features`; returns the session and what it sent in answer to the features.
+    fn client_after(features: &str, profile: Option<SaslProfile>) -> (ClientSession, String) {
+        let config = ClientConfig {
+            domain: "interop.test".into(),
+            transport: Transport::DirectTls,
+            mechanisms: vec![Mechanism::Plain],
+            username: "alice".into(),
+            password: "pencil".into(),
+            channel_binding: None,
+            authzid: None,
+            sasl_options: ClientOptions::default(),
+            require_tls: true,
+            limits: Limits::default(),
+            sasl_profile: profile,
+        };
+        let mut session = ClientSession::new(config, Some(ChannelBindings::default()));
+        sent(&mut session);
+        session.receive(SERVER_HEADER.as_bytes());
+        session.receive(features.as_bytes());
+        let answer = sent(&mut session);
+        (session, answer)
+    }
+
+    fn sent(session: &mut ClientSession) -> String {
+        let mut sent = Vec::new();
+        while let Some(action) = session.poll_action() {
+            if let Action::Send(bytes) = action {
+                sent.extend(bytes);
+            }
+        }
+        String::from_utf8_lossy(&sent).into_owned()
+    }
+
+    const BOTH_PROFILES: &str = "<stream:features>\
+        <mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms>\
+        <authentication xmlns='urn:xmpp:sasl:2'><mechanism>PLAIN</mechanism></authentication>\
+        </stream:features>";
+
+    #[test]
+    fn sasl2_authenticate_carries_initial_response_and_user_agent_xep0388_2_2() {
+        let (_, answer) = client_after(BOTH_PROFILES, None);
+        assert_eq!(
+            answer,
+            format!(
+                "<authenticate xmlns='urn:xmpp:sasl:2' mechanism='PLAIN'>\
+                 <initial-response>AGFsaWNlAHBlbmNpbA==</initial-response>\
+                 <user-agent id='{USER_AGENT_ID}'><software>xmpp-interop</software></user-agent>\
+                 </authenticate>"
+            )
+        );
+        let (_, answer) = client_after(BOTH_PROFILES, Some(SaslProfile::Sasl1));
+        assert!(
+            answer.starts_with("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl'"),
+            "{answer}"
+        );
+    }
+
+    #[test]
+    fn after_sasl2_success_the_client_binds_on_the_same_stream_xep0388_2_6_1() {
+        let (mut session, _) = client_after(BOTH_PROFILES, None);
+        session.receive(
+            b"<success xmlns='urn:xmpp:sasl:2'>\
+              <authorization-identifier>alice@interop.test</authorization-identifier></success>",
+        );
+        let answer = sent(&mut session);
+        assert!(
+            answer.starts_with("<iq type='set' id='bind-1'>"),
+            "{answer}"
+        );
+        assert!(!answer.contains("<stream:stream"), "{answer}");
+        session.receive(
+            b"<iq type='result' id='bind-1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>\
+              <jid>alice@interop.test/xmpp-interop</jid></bind></iq>",
+        );
+        assert_eq!(
+            session.end(),
+            Some(&SessionEnd::Authenticated {
+                jid: "alice@interop.test/xmpp-interop".into()
+            })
+        );
+    }
+
+    #[test]
+    fn an_authorization_identifier_of_another_account_ends_the_session_xep0388_2_6_1() {
+        let (mut session, _) = client_after(BOTH_PROFILES, None);
+        session.receive(
+            b"<success xmlns='urn:xmpp:sasl:2'>\
+              <authorization-identifier>mallory@interop.test/x</authorization-identifier></success>",
+        );
+        let Some(SessionEnd::Rejected {
+            condition, step, ..
+        }) = session.end()
+        else {
+            panic!("not rejected: {:?}", session.end());
+        };
+        assert_eq!(
+            (condition.as_str(), *step),
+            ("authorization-identifier-mismatch", Step::Sasl)
+        );
+        assert!(!sent(&mut session).contains("<iq"));
+    }
+
+    #[test]
+    fn a_server_without_sasl2_makes_a_sasl2_case_not_applicable_xep0388_2_1() {
+        let only_sasl1 = "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
+            <mechanism>PLAIN</mechanism></mechanisms></stream:features>";
+        let (session, answer) = client_after(only_sasl1, Some(SaslProfile::Sasl2));
+        assert!(!answer.contains("<auth"), "{answer}");
+        let Some(SessionEnd::Rejected {
+            condition, detail, ..
+        }) = session.end()
+        else {
+            panic!("not rejected: {:?}", session.end());
+        };
+        assert_eq!(condition, NOT_APPLICABLE);
+        assert!(
+            detail.starts_with("target does not offer SASL2 (XEP-0388)"),
+            "{detail}"
+        );
+    }
+}

@@ -890,6 +890,89 @@ mod tests {
         String::from_utf8_lossy(&sent).into_owned()
     }
 
+    /// A direct-TLS session offering PLAIN over SASL2, after the client's stream header.
+    fn sasl2_session() -> ServerSession {
+        let mut accounts = CredentialStore::new();
+        accounts.add_user("alice", "pencil", 4096);
+        let config = ServerConfig {
+            domain: "interop.test".into(),
+            starttls_available: false,
+            mechanisms: vec![Mechanism::Plain],
+            accounts: Arc::new(accounts),
+            misbehaviour: ServerMisbehaviour::default(),
+            limits: Limits::default(),
+            offer_sasl2: true,
+            expect_sasl2: false,
+            downgrade_protection: false,
+        };
+        let mut session = ServerSession::new(config, Some(TlsChannel::default()));
+        session.receive(HEADER.as_bytes());
+        session
+    }
+
+    fn sent(session: &mut ServerSession) -> String {
+        let mut sent = Vec::new();
+        while let Some(action) = session.poll_action() {
+            if let Action::Send(bytes) = action {
+                sent.extend(bytes);
+            }
+        }
+        String::from_utf8_lossy(&sent).into_owned()
+    }
+
+    #[test]
+    fn sasl2_success_names_the_account_and_binding_follows_without_restart_xep0388_2_6_1() {
+        let mut session = sasl2_session();
+        let features = sent(&mut session);
+        assert!(
+            features.contains(
+                "<authentication xmlns='urn:xmpp:sasl:2'><mechanism>PLAIN</mechanism></authentication>"
+            ),
+            "{features}"
+        );
+        // base64 of "\0alice\0pencil"
+        session.receive(
+            b"<authenticate xmlns='urn:xmpp:sasl:2' mechanism='PLAIN'>\
+              <initial-response>AGFsaWNlAHBlbmNpbA==</initial-response>\
+              <user-agent id='d4565fa7-4d72-4749-b3d3-740edbf87770'/></authenticate>",
+        );
+        let success = sent(&mut session);
+        assert_eq!(
+            success,
+            "<success xmlns='urn:xmpp:sasl:2'><authorization-identifier>alice@interop.test\
+             </authorization-identifier></success>"
+        );
+        assert!(session.end().is_none());
+        // No new stream header: the bind request comes on the same stream.
+        session.receive(
+            b"<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>\
+              <resource>r</resource></bind></iq>",
+        );
+        assert!(sent(&mut session).contains("<jid>alice@interop.test/r</jid>"));
+        assert_eq!(
+            session.end(),
+            Some(&SessionEnd::Authenticated {
+                jid: "alice@interop.test/r".into()
+            })
+        );
+    }
+
+    #[test]
+    fn sasl2_failure_carries_the_rfc6120_condition_xep0388_2_6_3() {
+        let mut session = sasl2_session();
+        sent(&mut session);
+        // base64 of "\0alice\0wrong"
+        session.receive(
+            b"<authenticate xmlns='urn:xmpp:sasl:2' mechanism='PLAIN'>\
+              <initial-response>AGFsaWNlAHdyb25n</initial-response></authenticate>",
+        );
+        assert_eq!(
+            sent(&mut session),
+            "<failure xmlns='urn:xmpp:sasl:2'><not-authorized \
+             xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/></failure>"
+        );
+    }
+
     #[test]
     fn external_is_offered_only_after_a_client_certificate_verified_xep0178_3() {
         let without = features_offered(None);
