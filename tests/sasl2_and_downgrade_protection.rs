@@ -1,11 +1,11 @@
 //! SASL2 (XEP-0388) and SCRAM downgrade protection (XEP-0474) end to end over loopback: the
 //! built-in client against the built-in server, and each side catching the other's deliberate
-//! violations.
+//! violations, and the built-in server refusing a replayed or wrongly bound SCRAM proof.
 
 mod common;
 
 use common::{alice_client, run_pair, server};
-use xmpp_interop::proto::sasl::ClientOptions;
+use xmpp_interop::proto::sasl::{ClientMisbehaviour, ClientOptions};
 use xmpp_interop::proto::server::ServerMisbehaviour;
 use xmpp_interop::proto::{SessionEnd, Side};
 use xmpp_interop::scenario::{Mechanism, Misbehaviour, NOT_APPLICABLE, SaslProfile, Step};
@@ -107,4 +107,48 @@ async fn an_honest_hash_authenticates_over_both_profiles_xep0474_3() {
             "{profile:?}: {client_end}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_builtin_server_refuses_a_replayed_client_final_rfc5802_9() {
+    let client = alice_client(
+        vec![Mechanism::ScramSha256],
+        ClientOptions {
+            misbehaviour: ClientMisbehaviour::ReplayClientFinal,
+            ..ClientOptions::default()
+        },
+    );
+    let server = server(vec![Mechanism::ScramSha256], ServerMisbehaviour::default());
+    let (client_end, _) = run_pair(client, server).await;
+    assert_eq!(
+        rejection(&client_end),
+        ("not-authorized", Side::Peer, Step::Sasl)
+    );
+}
+
+#[tokio::test]
+async fn the_builtin_server_refuses_tls_unique_on_tls_1_3_rfc9266_3() {
+    let client = alice_client(
+        vec![Mechanism::ScramSha256Plus],
+        ClientOptions {
+            misbehaviour: ClientMisbehaviour::UndefinedBindingType,
+            ..ClientOptions::default()
+        },
+    );
+    let server = server(
+        vec![Mechanism::ScramSha256Plus],
+        ServerMisbehaviour::default(),
+    );
+    let (client_end, server_end) = run_pair(client, server).await;
+    assert_eq!(
+        rejection(&client_end),
+        ("not-authorized", Side::Peer, Step::Sasl)
+    );
+    let SessionEnd::Rejected { detail, .. } = server_end else {
+        panic!("the server authenticated");
+    };
+    assert!(
+        detail.contains("\"tls-unique\" is not available"),
+        "{detail}"
+    );
 }

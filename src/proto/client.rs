@@ -81,6 +81,22 @@ pub struct ClientSession {
     mechanism: Option<Box<dyn ClientMechanism>>,
     chosen: Option<Mechanism>,
     profile: SaslProfile,
+    replay: Replay,
+}
+
+/// Where a `ReplayClientFinal` session is in its abort-and-replay sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Replay {
+    /// Not replaying, or not yet at server-first.
+    Off,
+    /// Will abort at the first server-first and keep the client-final computed for it.
+    Armed,
+    /// Sent `<abort/>`; waiting for the server's `<failure/>` to retry.
+    Aborted(Vec<u8>),
+    /// Sent the same client-first again; the next challenge gets the old client-final.
+    Resent(Vec<u8>),
+    /// Sent the old client-final.
+    Replayed,
 }
 
 const BIND_ID: &str = "bind-1";
@@ -100,6 +116,7 @@ impl ClientSession {
             mechanism: None,
             chosen: None,
             profile: SaslProfile::Sasl1,
+            replay: Replay::Off,
         };
         session.open_stream();
         session
@@ -136,6 +153,7 @@ impl ClientSession {
             }
             StreamEvent::Closed => {
                 self.core.received_text(xml::STREAM_CLOSE.to_owned());
+                self.retry_refused("closed the stream");
                 let waiting = self.waiting_for();
                 self.core.reject(
                     "closed",
@@ -148,6 +166,7 @@ impl ClientSession {
             StreamEvent::Element(element) => {
                 if element.is("error", NS_STREAM) {
                     self.core.received(&element);
+                    self.retry_refused("sent a stream error");
                     self.core.peer_stream_error(&element);
                     self.state = State::Done;
                     return;
@@ -362,6 +381,7 @@ impl ClientSession {
             );
             return;
         }
+        let misbehaviour = self.config.sasl_options.misbehaviour;
         let binding = match binding_kind {
             Some(kind) if wanted.is_plus() => {
                 self.core.note(format!(
@@ -384,10 +404,29 @@ impl ClientSession {
             }
             _ => ChannelBinding::None,
         };
-        let options = ClientOptions {
+        let binding = match binding {
+            ChannelBinding::Bound { data, .. }
+                if misbehaviour == ClientMisbehaviour::UndefinedBindingType =>
+            {
+                self.core.note(
+                    "claiming tls-unique, which TLS 1.3 does not define, with the tls-exporter data",
+                );
+                ChannelBinding::Bound {
+                    kind: ChannelBindingType::TlsUnique,
+                    data,
+                }
+            }
+            other => other,
+        };
+        let mut options = ClientOptions {
             advertised: Some(advertised),
             ..self.config.sasl_options.clone()
         };
+        if misbehaviour == ClientMisbehaviour::ReplayClientFinal {
+            // The retry must send the very same client-first, nonce included.
+            options.nonce = Some(replay_nonce());
+            self.replay = Replay::Armed;
+        }
         let mut mechanism =
             sasl::client_mechanism_with_channel_binding(wanted, credentials, options, binding);
         match mechanism.initial_response() {
@@ -483,12 +522,35 @@ impl ClientSession {
             SaslProfile::Sasl1 => NS_SASL,
             SaslProfile::Sasl2 => NS_SASL2,
         };
+        if self.replay == Replay::Replayed
+            && (element.is("success", NS_SASL) || element.is("success", NS_SASL2))
+        {
+            self.core.received(element);
+            self.finish_with(
+                "accepted-replayed-client-final",
+                Side::Local,
+                "the server accepted a client-final message replayed from an earlier exchange \
+                 (same client-first, the earlier proof) instead of refusing it with \
+                 <not-authorized/> (RFC 5802 §5.1, §9)"
+                    .into(),
+            );
+            return;
+        }
+        if let Replay::Aborted(client_final) = &self.replay
+            && element.is("failure", namespace)
+        {
+            let client_final = client_final.clone();
+            self.core.received(element);
+            self.retry_with_same_client_first(wanted, client_final);
+            return;
+        }
         if self.profile == SaslProfile::Sasl2 && element.is("success", NS_SASL2) {
             self.on_sasl2_success(wanted, element);
             return;
         }
         if element.is("failure", namespace) {
             self.core.received(element);
+            self.retry_refused("answered the retry with <failure/>");
             self.on_failure(wanted, element);
             return;
         }
@@ -512,7 +574,24 @@ impl ClientSession {
             return;
         };
         if element.is("challenge", namespace) {
+            if let Replay::Resent(client_final) = &self.replay {
+                let client_final = client_final.clone();
+                self.core
+                    .note("replaying the client-final message of the aborted exchange");
+                let shown = sasl::redact(wanted, true, &client_final);
+                self.core
+                    .send_sasl(Element::new("response", namespace), &client_final, shown);
+                self.replay = Replay::Replayed;
+                return;
+            }
             match mechanism.respond(&payload) {
+                Ok(response) if self.replay == Replay::Armed => {
+                    self.core.note(
+                        "aborting after server-first and keeping the client-final for a replay",
+                    );
+                    self.core.send(&Element::new("abort", namespace));
+                    self.replay = Replay::Aborted(response);
+                }
                 Ok(response) => {
                     let shown = sasl::redact(wanted, true, &response);
                     self.core
@@ -540,6 +619,43 @@ impl ClientSession {
             }
         } else {
             self.unexpected(element);
+        }
+    }
+
+    /// Starts the exchange over with the same client-first, to replay `client_final` next.
+    fn retry_with_same_client_first(&mut self, wanted: Mechanism, client_final: Vec<u8>) {
+        let Some(mechanism) = self.mechanism.as_mut() else {
+            return;
+        };
+        match mechanism.initial_response() {
+            Ok(payload) => {
+                let shown = sasl::redact(wanted, true, &payload);
+                match self.profile {
+                    SaslProfile::Sasl1 => {
+                        let auth =
+                            Element::new("auth", NS_SASL).with_attr("mechanism", wanted.name());
+                        self.core.send_sasl(auth, &payload, shown);
+                    }
+                    SaslProfile::Sasl2 => self.send_authenticate(wanted, &payload, &shown),
+                }
+                self.replay = Replay::Resent(client_final);
+            }
+            Err(e) => self.finish_with(e.code(), Side::Local, e.to_string()),
+        }
+    }
+
+    /// The server ended the stream between the abort and the replay: a server may refuse
+    /// retries (RFC 6120 §6.4.5 only says SHOULD allow them), so the replay could not be tried.
+    fn retry_refused(&mut self, what: &str) {
+        if matches!(self.replay, Replay::Aborted(_) | Replay::Resent(_)) {
+            self.core.reject(
+                NOT_APPLICABLE,
+                Side::Peer,
+                format!(
+                    "the server {what} after <abort/> instead of allowing a retry (RFC 6120 \
+                     §6.4.5), so the replayed client-final could not be tried"
+                ),
+            );
         }
     }
 
@@ -710,6 +826,14 @@ impl ClientSession {
     }
 }
 
+/// A fresh client nonce that an exchange and its retry share.
+fn replay_nonce() -> String {
+    use base64::Engine as _;
+    let mut bytes = [0u8; 18];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
 /// `to='…' from='…' …` for the transcript.
 pub(crate) fn describe_header(header: &StreamHeader) -> String {
     let mut parts = vec![format!("xmlns='{}'", header.default_ns)];
@@ -748,6 +872,7 @@ impl Session for ClientSession {
     }
     fn peer_closed(&mut self) {
         if self.state != State::Done {
+            self.retry_refused("closed the connection");
             let waiting = self.waiting_for();
             self.core.reject(
                 "closed",
@@ -787,6 +912,7 @@ impl Session for ClientSession {
 
 #[cfg(test)]
 mod tests {
+    use super::super::session::decode_sasl;
     use super::*;
 
     const SERVER_HEADER: &str = "<stream:stream xmlns='jabber:client' \
@@ -795,20 +921,42 @@ mod tests {
     /// A direct-TLS PLAIN client for alice with `profile`, after the server's header and
     /// `features`; returns the session and what it sent in answer to the features.
     fn client_after(features: &str, profile: Option<SaslProfile>) -> (ClientSession, String) {
+        scram_client_after(
+            features,
+            profile,
+            Mechanism::Plain,
+            ClientMisbehaviour::None,
+        )
+    }
+
+    /// Like [`client_after`] for `mechanism` with `misbehaviour`, on a connection that has
+    /// tls-exporter data.
+    fn scram_client_after(
+        features: &str,
+        profile: Option<SaslProfile>,
+        mechanism: Mechanism,
+        misbehaviour: ClientMisbehaviour,
+    ) -> (ClientSession, String) {
         let config = ClientConfig {
             domain: "interop.test".into(),
             transport: Transport::DirectTls,
-            mechanisms: vec![Mechanism::Plain],
+            mechanisms: vec![mechanism],
             username: "alice".into(),
             password: "pencil".into(),
             channel_binding: None,
             authzid: None,
-            sasl_options: ClientOptions::default(),
+            sasl_options: ClientOptions {
+                misbehaviour,
+                ..ClientOptions::default()
+            },
             require_tls: true,
             limits: Limits::default(),
             sasl_profile: profile,
         };
-        let mut session = ClientSession::new(config, Some(ChannelBindings::default()));
+        let bindings = ChannelBindings {
+            available: vec![(ChannelBindingType::TlsExporter, vec![7; 32])],
+        };
+        let mut session = ClientSession::new(config, Some(bindings));
         sent(&mut session);
         session.receive(SERVER_HEADER.as_bytes());
         session.receive(features.as_bytes());
@@ -911,6 +1059,104 @@ mod tests {
         assert!(
             detail.starts_with("target does not offer SASL2 (XEP-0388)"),
             "{detail}"
+        );
+    }
+
+    /// The SASL payload of the first `<tag …>payload</tag>` in `xml`, decoded.
+    fn payload_of(xml: &str, tag: &str) -> String {
+        let start = xml.find(&format!("<{tag} ")).unwrap();
+        let open_end = start + xml[start..].find('>').unwrap() + 1;
+        let close = open_end + xml[open_end..].find('<').unwrap();
+        String::from_utf8(decode_sasl(&xml[open_end..close]).unwrap()).unwrap()
+    }
+
+    const SCRAM_SHA_1: &str = "<stream:features>\
+        <mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>SCRAM-SHA-1</mechanism>\
+        </mechanisms></stream:features>";
+
+    fn sasl1(element: &str, payload: &str) -> Vec<u8> {
+        format!(
+            "<{element} xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</{element}>",
+            super::super::session::encode_sasl(payload.as_bytes())
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn the_replay_resends_client_first_and_names_a_server_that_accepts_the_old_proof_rfc5802_9() {
+        let (mut session, auth) = scram_client_after(
+            SCRAM_SHA_1,
+            None,
+            Mechanism::ScramSha1,
+            ClientMisbehaviour::ReplayClientFinal,
+        );
+        let client_first = payload_of(&auth, "auth");
+        let nonce = client_first.rsplit("r=").next().unwrap().to_owned();
+        let server_first = format!("r={nonce}srv,s=QSXCR+Q6sek8bf92,i=4096");
+        session.receive(&sasl1("challenge", &server_first));
+        assert_eq!(
+            sent(&mut session),
+            "<abort xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"
+        );
+        session.receive(b"<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><aborted/></failure>");
+        let retry = sent(&mut session);
+        assert_eq!(payload_of(&retry, "auth"), client_first);
+        // A careless server that hands out the same nonce again.
+        session.receive(&sasl1("challenge", &server_first));
+        let replayed = payload_of(&sent(&mut session), "response");
+        // GS2 flag y: the connection could bind, the server offers no -PLUS.
+        assert!(
+            replayed.starts_with(&format!("c=eSws,r={nonce}srv,p=")),
+            "{replayed}"
+        );
+        session.receive(&sasl1("success", "v=irrelevant"));
+        let Some(SessionEnd::Rejected { condition, by, .. }) = session.end() else {
+            panic!("not rejected: {:?}", session.end());
+        };
+        assert_eq!(
+            (condition.as_str(), *by),
+            ("accepted-replayed-client-final", Side::Local)
+        );
+    }
+
+    #[test]
+    fn a_server_that_closes_after_abort_makes_the_replay_not_applicable_rfc6120_6_4_5() {
+        let (mut session, auth) = scram_client_after(
+            SCRAM_SHA_1,
+            None,
+            Mechanism::ScramSha1,
+            ClientMisbehaviour::ReplayClientFinal,
+        );
+        let nonce = payload_of(&auth, "auth")
+            .rsplit("r=")
+            .next()
+            .unwrap()
+            .to_owned();
+        session.receive(&sasl1(
+            "challenge",
+            &format!("r={nonce}srv,s=QSXCR+Q6sek8bf92,i=4096"),
+        ));
+        session.receive(b"</stream:stream>");
+        let Some(SessionEnd::Rejected { condition, .. }) = session.end() else {
+            panic!("not rejected: {:?}", session.end());
+        };
+        assert_eq!(condition, NOT_APPLICABLE);
+    }
+
+    #[test]
+    fn the_undefined_binding_type_claims_tls_unique_with_the_exporter_data_rfc9266_3() {
+        let features = "<stream:features>\
+            <mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
+            <mechanism>SCRAM-SHA-256-PLUS</mechanism></mechanisms></stream:features>";
+        let (_, auth) = scram_client_after(
+            features,
+            None,
+            Mechanism::ScramSha256Plus,
+            ClientMisbehaviour::UndefinedBindingType,
+        );
+        assert!(
+            payload_of(&auth, "auth").starts_with("p=tls-unique,,n=alice,r="),
+            "{auth}"
         );
     }
 }

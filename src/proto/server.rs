@@ -85,7 +85,9 @@ impl ServerMisbehaviour {
                 Misbehaviour::ScramWrongProof
                 | Misbehaviour::AuthzidOtherUser
                 | Misbehaviour::ScramForeignChannelBinding
-                | Misbehaviour::ScramDowngradeFlag => {}
+                | Misbehaviour::ScramDowngradeFlag
+                | Misbehaviour::ScramReplayedClientFinal
+                | Misbehaviour::ScramUndefinedBindingType => {}
             }
         }
         result

@@ -452,6 +452,10 @@ fn client_misbehaviour(misbehave: &[Misbehaviour]) -> ClientMisbehaviour {
                 Some(ClientMisbehaviour::ForeignChannelBinding)
             }
             Misbehaviour::ScramDowngradeFlag => Some(ClientMisbehaviour::DowngradeFlag),
+            Misbehaviour::ScramReplayedClientFinal => Some(ClientMisbehaviour::ReplayClientFinal),
+            Misbehaviour::ScramUndefinedBindingType => {
+                Some(ClientMisbehaviour::UndefinedBindingType)
+            }
             _ => None,
         })
         .unwrap_or_default()

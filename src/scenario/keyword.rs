@@ -212,6 +212,8 @@ impl Keyword for Misbehaviour {
         Misbehaviour::ScramForeignChannelBinding,
         Misbehaviour::ScramDowngradeFlag,
         Misbehaviour::Sasl2WrongAuthorizationIdentifier,
+        Misbehaviour::ScramReplayedClientFinal,
+        Misbehaviour::ScramUndefinedBindingType,
         Misbehaviour::Xep0474StrippedPlus,
     ];
 
@@ -231,6 +233,8 @@ impl Keyword for Misbehaviour {
             Misbehaviour::Sasl2WrongAuthorizationIdentifier => {
                 "sasl2-wrong-authorization-identifier"
             }
+            Misbehaviour::ScramReplayedClientFinal => "scram-replayed-client-final",
+            Misbehaviour::ScramUndefinedBindingType => "scram-undefined-binding-type",
             Misbehaviour::Xep0474StrippedPlus => "xep0474-stripped-plus",
         }
     }

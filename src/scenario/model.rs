@@ -375,6 +375,15 @@ pub enum Misbehaviour {
     /// Harness as server with SASL2: `<success/>` names another account in
     /// `<authorization-identifier/>` (XEP-0388 §2.6.1); a conforming client ends the session.
     Sasl2WrongAuthorizationIdentifier,
+    /// Harness as client with SCRAM: the first exchange is aborted after server-first, and the
+    /// retry sends the same client-first and then replays the client-final computed for the
+    /// first exchange, as an attacker who captured it would; a conforming server chose a fresh
+    /// nonce and refuses the proof with `<not-authorized/>` (RFC 5802 §5.1, §9).
+    ScramReplayedClientFinal,
+    /// Harness as client with a `-PLUS` mechanism: the GS2 header claims `p=tls-unique`, which
+    /// TLS 1.3 does not define (RFC 9266 §3, RFC 8446 §C.5), with this connection's
+    /// tls-exporter data; a conforming server fails the exchange.
+    ScramUndefinedBindingType,
     /// Harness as server with downgrade protection: the stream features leave out the `-PLUS`
     /// counterparts of the offered SCRAM mechanisms while the XEP-0474 hash in the server-first
     /// message still covers them, as after a man in the middle stripped them; a conforming
@@ -398,7 +407,9 @@ impl Misbehaviour {
             Misbehaviour::ScramWrongProof
             | Misbehaviour::AuthzidOtherUser
             | Misbehaviour::ScramForeignChannelBinding
-            | Misbehaviour::ScramDowngradeFlag => Role::Client,
+            | Misbehaviour::ScramDowngradeFlag
+            | Misbehaviour::ScramReplayedClientFinal
+            | Misbehaviour::ScramUndefinedBindingType => Role::Client,
         }
     }
 }

@@ -138,6 +138,13 @@ pub enum ClientMisbehaviour {
     /// The client says "y" (it could bind but the server offers no `-PLUS`) although the
     /// server did offer `-PLUS`, as after a downgrade; a server must refuse (RFC 5802 §6).
     DowngradeFlag,
+    /// The session aborts the first exchange after server-first, sends the same client-first
+    /// again and replays the first exchange's client-final (the XMPP layer does this; the
+    /// mechanism only keeps its nonce); a server must refuse (RFC 5802 §5.1, §9).
+    ReplayClientFinal,
+    /// The GS2 header claims `p=tls-unique`, undefined for TLS 1.3 (RFC 9266 §3), with the
+    /// tls-exporter data (the XMPP layer chooses the binding); a server must refuse.
+    UndefinedBindingType,
 }
 
 impl Default for ClientOptions {
