@@ -724,12 +724,17 @@ impl ClientSession {
         let expected_bare = format!("{}@{}", self.config.username, self.config.domain);
         let bare = identifier.split('/').next().unwrap_or_default();
         if !bare.eq_ignore_ascii_case(&expected_bare) {
+            let named = if identifier.is_empty() {
+                "no <authorization-identifier/>, so".to_owned()
+            } else {
+                format!("{identifier:?} in <authorization-identifier/>,")
+            };
             self.finish_with(
                 "authorization-identifier-mismatch",
                 Side::Local,
                 format!(
-                    "SASL2 <success/> names {identifier:?} in <authorization-identifier/>, not \
-                     the authenticated account {expected_bare} (XEP-0388 §2.6.1)"
+                    "SASL2 <success/> names {named} not the authenticated account \
+                     {expected_bare} (XEP-0388 §2.6.1)"
                 ),
             );
             return;
