@@ -50,6 +50,9 @@ pub struct ServerMisbehaviour {
     /// Leave the `-PLUS` mechanisms out of the stream features while the XEP-0474 hash still
     /// covers them.
     pub strip_plus_from_features: bool,
+    /// Offer the non-PLUS counterparts of the `-PLUS` mechanisms too, and check channel
+    /// binding against data of another connection (every bit flipped).
+    pub mismatched_binding: bool,
 }
 
 impl ServerMisbehaviour {
@@ -82,6 +85,7 @@ impl ServerMisbehaviour {
                     result.wrong_authorization_identifier = true;
                 }
                 Misbehaviour::Xep0474StrippedPlus => result.strip_plus_from_features = true,
+                Misbehaviour::ScramPlusMismatchedBinding => result.mismatched_binding = true,
                 Misbehaviour::ScramWrongProof
                 | Misbehaviour::AuthzidOtherUser
                 | Misbehaviour::ScramForeignChannelBinding
@@ -142,6 +146,7 @@ pub struct ServerSession {
     authenticated_user: Option<String>,
     bound: bool,
     profile: SaslProfile,
+    binding_failed: bool,
 }
 
 impl ServerSession {
@@ -165,6 +170,7 @@ impl ServerSession {
             authenticated_user: None,
             bound: false,
             profile: SaslProfile::Sasl1,
+            binding_failed: false,
         }
     }
 
@@ -316,10 +322,18 @@ impl ServerSession {
     fn offered_mechanisms(&self) -> Vec<Mechanism> {
         let can_bind = !self.bindings.available.is_empty();
         let has_certificate = self.client_certificate.is_some();
+        let fallbacks = self
+            .config
+            .mechanisms
+            .iter()
+            .filter(|_| self.config.misbehaviour.mismatched_binding)
+            .filter_map(|m| m.without_channel_binding())
+            .filter(|m| !self.config.mechanisms.contains(m));
         self.config
             .mechanisms
             .iter()
             .copied()
+            .chain(fallbacks)
             .filter(|m| can_bind || !m.is_plus())
             .filter(|m| has_certificate || *m != Mechanism::External)
             .collect()
@@ -536,6 +550,22 @@ impl ServerSession {
             }
             return;
         };
+        if self.binding_failed && !mechanism.is_plus() {
+            let detail = format!(
+                "after its channel binding failed, the client retried with {mechanism}, without \
+                 channel binding: the downgrade a man in the middle wants (RFC 5802 §6)"
+            );
+            self.core.overrule(SessionEnd::Rejected {
+                step: Step::Sasl,
+                condition: "fell-back-without-channel-binding".to_owned(),
+                by: Side::Local,
+                detail: detail.clone(),
+            });
+            self.send_failure(FailureCondition::NotAuthorized, &detail);
+            self.core.close();
+            self.state = State::Done;
+            return;
+        }
         if !self.tls {
             self.send_failure(
                 FailureCondition::EncryptionRequired,
@@ -553,9 +583,15 @@ impl ServerSession {
             self.state = State::Done;
             return;
         }
+        let mut channel_bindings = self.bindings.clone();
+        if self.config.misbehaviour.mismatched_binding {
+            for (_, data) in &mut channel_bindings.available {
+                data.iter_mut().for_each(|b| *b = !*b);
+            }
+        }
         let options = ServerOptions {
             misbehaviour: self.config.misbehaviour.sasl,
-            channel_bindings: self.bindings.clone(),
+            channel_bindings,
             plus_offered: mechanisms.iter().any(|m| m.is_plus()),
             client_certificate: self.client_certificate.clone(),
             domain: self.config.domain.clone(),
@@ -639,6 +675,9 @@ impl ServerSession {
             }
             Err(failure) => {
                 self.sasl = None;
+                if mechanism.is_plus() && self.config.misbehaviour.mismatched_binding {
+                    self.binding_failed = true;
+                }
                 self.send_failure(failure.condition, &failure.detail);
             }
         }
@@ -972,6 +1011,86 @@ mod tests {
             sent(&mut session),
             "<failure xmlns='urn:xmpp:sasl:2'><not-authorized \
              xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/></failure>"
+        );
+    }
+
+    #[test]
+    fn a_client_that_retries_without_plus_after_a_binding_failure_is_named_rfc5802_6() {
+        use base64::Engine as _;
+        let b64 = |text: &[u8]| base64::engine::general_purpose::STANDARD.encode(text);
+        let mut accounts = CredentialStore::new();
+        accounts.add_user("alice", "pencil", 4096);
+        let config = ServerConfig {
+            domain: "interop.test".into(),
+            starttls_available: false,
+            mechanisms: vec![Mechanism::ScramSha256Plus],
+            accounts: Arc::new(accounts),
+            misbehaviour: ServerMisbehaviour::from_scenario(&[
+                Misbehaviour::ScramPlusMismatchedBinding,
+            ]),
+            limits: Limits::default(),
+            offer_sasl2: false,
+            expect_sasl2: false,
+            downgrade_protection: false,
+        };
+        let exporter = vec![7u8; 32];
+        let channel = TlsChannel {
+            bindings: ChannelBindings {
+                available: vec![(sasl::ChannelBindingType::TlsExporter, exporter.clone())],
+            },
+            client_certificate: None,
+        };
+        let mut session = ServerSession::new(config, Some(channel));
+        session.receive(HEADER.as_bytes());
+        let features = sent(&mut session);
+        assert!(
+            features.contains(
+                "<mechanism>SCRAM-SHA-256-PLUS</mechanism><mechanism>SCRAM-SHA-256</mechanism>"
+            ),
+            "{features}"
+        );
+        let auth = |mechanism: &str, message: &str| {
+            format!(
+                "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='{mechanism}'>{}</auth>",
+                b64(message.as_bytes())
+            )
+        };
+        session.receive(auth("SCRAM-SHA-256-PLUS", "p=tls-exporter,,n=alice,r=abc").as_bytes());
+        let challenge = sent(&mut session);
+        let open = challenge.find('>').unwrap() + 1;
+        let close = challenge.rfind('<').unwrap();
+        let server_first = base64::engine::general_purpose::STANDARD
+            .decode(&challenge[open..close])
+            .unwrap();
+        let nonce = String::from_utf8(server_first).unwrap()[2..]
+            .split(',')
+            .next()
+            .unwrap()
+            .to_owned();
+        // The client's own, correct binding data: the server checks them against another
+        // connection's.
+        let mut binding = b"p=tls-exporter,,".to_vec();
+        binding.extend(&exporter);
+        let client_final = format!("c={},r={nonce},p={}", b64(&binding), b64(&[0; 32]));
+        session.receive(
+            format!(
+                "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</response>",
+                b64(client_final.as_bytes())
+            )
+            .as_bytes(),
+        );
+        assert!(sent(&mut session).contains("<not-authorized/>"));
+        let Some(SessionEnd::Rejected { condition, .. }) = session.end() else {
+            panic!("{:?}", session.end());
+        };
+        assert_eq!(condition, "not-authorized");
+        session.receive(auth("SCRAM-SHA-256", "y,,n=alice,r=abc").as_bytes());
+        let Some(SessionEnd::Rejected { condition, by, .. }) = session.end() else {
+            panic!("{:?}", session.end());
+        };
+        assert_eq!(
+            (condition.as_str(), *by),
+            ("fell-back-without-channel-binding", Side::Local)
         );
     }
 

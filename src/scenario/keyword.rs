@@ -215,6 +215,7 @@ impl Keyword for Misbehaviour {
         Misbehaviour::ScramReplayedClientFinal,
         Misbehaviour::ScramUndefinedBindingType,
         Misbehaviour::Xep0474StrippedPlus,
+        Misbehaviour::ScramPlusMismatchedBinding,
     ];
 
     fn keyword(self) -> &'static str {
@@ -236,6 +237,7 @@ impl Keyword for Misbehaviour {
             Misbehaviour::ScramReplayedClientFinal => "scram-replayed-client-final",
             Misbehaviour::ScramUndefinedBindingType => "scram-undefined-binding-type",
             Misbehaviour::Xep0474StrippedPlus => "xep0474-stripped-plus",
+            Misbehaviour::ScramPlusMismatchedBinding => "scram-plus-mismatched-binding",
         }
     }
 }

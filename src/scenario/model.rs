@@ -220,6 +220,16 @@ impl Mechanism {
         }
     }
 
+    /// The mechanism without channel binding of a `-PLUS` mechanism.
+    pub fn without_channel_binding(self) -> Option<Mechanism> {
+        match self {
+            Mechanism::ScramSha1Plus => Some(Mechanism::ScramSha1),
+            Mechanism::ScramSha256Plus => Some(Mechanism::ScramSha256),
+            Mechanism::ScramSha512Plus => Some(Mechanism::ScramSha512),
+            _ => None,
+        }
+    }
+
     /// Whether this is one of the SCRAM family (RFC 5802), with or without `-PLUS`.
     pub fn is_scram(self) -> bool {
         !matches!(self, Mechanism::Plain | Mechanism::External)
@@ -389,6 +399,12 @@ pub enum Misbehaviour {
     /// message still covers them, as after a man in the middle stripped them; a conforming
     /// client detects the mismatch and aborts.
     Xep0474StrippedPlus,
+    /// Harness as server with a `-PLUS` mechanism: it also offers the mechanism without
+    /// `-PLUS` and checks the client's channel binding against data of another TLS connection,
+    /// as the real server behind a man in the middle would; the client's binding fails with
+    /// `<not-authorized/>`, and a conforming client does not then retry without channel binding
+    /// (that retry is the downgrade channel binding exists to stop, RFC 5802 §6).
+    ScramPlusMismatchedBinding,
 }
 
 impl Misbehaviour {
@@ -403,7 +419,8 @@ impl Misbehaviour {
             | Misbehaviour::SaslMalformedBase64
             | Misbehaviour::ScramSuccessWithoutFinal
             | Misbehaviour::Sasl2WrongAuthorizationIdentifier
-            | Misbehaviour::Xep0474StrippedPlus => Role::Server,
+            | Misbehaviour::Xep0474StrippedPlus
+            | Misbehaviour::ScramPlusMismatchedBinding => Role::Server,
             Misbehaviour::ScramWrongProof
             | Misbehaviour::AuthzidOtherUser
             | Misbehaviour::ScramForeignChannelBinding
