@@ -550,10 +550,17 @@ impl ServerSession {
             }
             return;
         };
-        if self.binding_failed && !mechanism.is_plus() {
+        if self.binding_failed && !mechanism.is_plus() && payload.starts_with(b"y,") {
+            self.core.note(format!(
+                "after its channel binding failed the client retried with {mechanism} and GS2 \
+                 flag y; a server that offered -PLUS refuses that as a downgrade (RFC 5802 §6), \
+                 as this one does, so the fallback cannot go unnoticed"
+            ));
+        } else if self.binding_failed && !mechanism.is_plus() {
             let detail = format!(
-                "after its channel binding failed, the client retried with {mechanism}, without \
-                 channel binding: the downgrade a man in the middle wants (RFC 5802 §6)"
+                "after its channel binding failed, the client retried with {mechanism} without \
+                 channel binding and without GS2 flag y, so no server can notice: the downgrade \
+                 a man in the middle wants (RFC 5802 §6)"
             );
             self.core.overrule(SessionEnd::Rejected {
                 step: Step::Sasl,
@@ -1015,7 +1022,7 @@ mod tests {
     }
 
     #[test]
-    fn a_client_that_retries_without_plus_after_a_binding_failure_is_named_rfc5802_6() {
+    fn a_client_that_retries_with_flag_n_after_a_binding_failure_is_named_rfc5802_6() {
         use base64::Engine as _;
         let b64 = |text: &[u8]| base64::engine::general_purpose::STANDARD.encode(text);
         let mut accounts = CredentialStore::new();
@@ -1084,7 +1091,13 @@ mod tests {
             panic!("{:?}", session.end());
         };
         assert_eq!(condition, "not-authorized");
+        // With GS2 flag y the retry is refused as a downgrade: the first verdict stands.
         session.receive(auth("SCRAM-SHA-256", "y,,n=alice,r=abc").as_bytes());
+        assert!(sent(&mut session).contains("<not-authorized/>"));
+        assert!(
+            matches!(session.end(), Some(SessionEnd::Rejected { condition, .. }) if condition == "not-authorized")
+        );
+        session.receive(auth("SCRAM-SHA-256", "n,,n=alice,r=abc").as_bytes());
         let Some(SessionEnd::Rejected { condition, by, .. }) = session.end() else {
             panic!("{:?}", session.end());
         };

@@ -403,7 +403,7 @@ pub enum Misbehaviour {
     /// `-PLUS` and checks the client's channel binding against data of another TLS connection,
     /// as the real server behind a man in the middle would; the client's binding fails with
     /// `<not-authorized/>`, and a conforming client does not then retry without channel binding
-    /// (that retry is the downgrade channel binding exists to stop, RFC 5802 §6).
+    /// and with GS2 flag `n` (a downgrade nobody can notice, RFC 5802 §6).
     ScramPlusMismatchedBinding,
 }
 
