@@ -2,12 +2,13 @@
 //! binding types it advertised into the server-first message, and the client compares that with
 //! what it saw, so a man in the middle who stripped a mechanism or a binding type is caught.
 //!
-//! The format is the one of XEP-0474 version 0.4 (as Prosody's mod_sasl_ssdp sends it): the
+//! The format is the current one of XEP-0474, as Prosody's mod_sasl_ssdp sends it: the
 //! optional SCRAM attribute `h=` (RFC 5802 §5.1 allows extensions) carries the base64 of the
 //! SCRAM hash function applied to the mechanism names, sorted by octet and joined with 0x1E,
 //! followed by 0x1F and the channel binding type names, sorted and joined with 0x1E; with no
-//! channel binding types the 0x1F and the second list are left out. Version 0.3 of the XEP used
-//! the attribute `d=` with `,` and `|` as separators; that form is not spoken here.
+//! channel binding types the 0x1F and the second list are left out. Earlier versions of the XEP
+//! (and of that module) used the attribute `d=` with `,` and `|` as separators; that form is not
+//! spoken here.
 
 /// The attribute that carries the hash in the server-first message.
 pub(crate) const ATTRIBUTE: char = 'h';
