@@ -773,6 +773,13 @@ impl ClientSession {
 
     fn on_bind_result(&mut self, element: &Element) {
         self.core.received(element);
+        if self.profile == SaslProfile::Sasl2 && element.is("features", NS_STREAM) {
+            // XEP-0388 needs no stream restart, but a server may still announce what the now
+            // authenticated stream offers; the bind request is already on its way.
+            self.core
+                .note("stream features after SASL2 <success/>: waiting for the bind result");
+            return;
+        }
         if !element.is("iq", NS_CLIENT) || element.attr("id") != Some(BIND_ID) {
             self.unexpected(element);
             return;
@@ -1016,6 +1023,12 @@ mod tests {
             "{answer}"
         );
         assert!(!answer.contains("<stream:stream"), "{answer}");
+        // Features after success are tolerated: the bind request is already sent.
+        session.receive(
+            b"<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>",
+        );
+        assert_eq!(session.end(), None);
+        assert_eq!(sent(&mut session), "");
         session.receive(
             b"<iq type='result' id='bind-1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>\
               <jid>alice@interop.test/xmpp-interop</jid></bind></iq>",
