@@ -62,6 +62,7 @@ fn client_config() -> ClientConfig {
         sasl_options: ClientOptions::default(),
         require_tls: false,
         limits: Limits::default(),
+        sasl_profile: None,
     }
 }
 

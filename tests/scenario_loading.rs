@@ -138,7 +138,7 @@ fn bad_value_in_matrix_list_points_at_the_value() {
 fn unknown_field_under_sasl_lists_sasl_fields() {
     assert_eq!(
         error_for("unknown-sasl-field.yaml"),
-        "tests/fixtures/scenarios-bad/unknown-sasl-field.yaml:9:3: unknown field `password`; expected one of mechanism, credentials, channel-binding, client-certificate, also-offered"
+        "tests/fixtures/scenarios-bad/unknown-sasl-field.yaml:9:3: unknown field `password`; expected one of mechanism, credentials, channel-binding, client-certificate, also-offered, profile, downgrade-protection"
     );
 }
 

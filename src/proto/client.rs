@@ -14,7 +14,14 @@ use super::xml::{self, Element, Limits, NS_CLIENT, NS_STREAM, StreamEvent, Strea
 use super::{
     Action, NS_BIND, NS_SASL, NS_SASL_CB, NS_TLS, Session, SessionEnd, Side, TlsChannel, TraceEntry,
 };
-use crate::scenario::{Mechanism, NOT_APPLICABLE, Step, Transport};
+use crate::scenario::{Mechanism, NOT_APPLICABLE, SaslProfile, Step, Transport};
+
+/// XEP-0388: the Extensible SASL Profile (SASL2).
+pub const NS_SASL2: &str = "urn:xmpp:sasl:2";
+
+/// The `id` of the `<user-agent/>` this client sends with SASL2 (XEP-0388 §2.2.1 wants a
+/// stable UUID per installation).
+const USER_AGENT_ID: &str = "d4565fa7-4d72-4749-b3d3-740edbf87770";
 
 /// The resource every client session asks to bind.
 pub const RESOURCE: &str = "xmpp-interop";
@@ -46,6 +53,10 @@ pub struct ClientConfig {
     pub require_tls: bool,
     /// Parser limits for what the server sends.
     pub limits: Limits,
+    /// The SASL profile to use: `None` uses SASL2 (XEP-0388) when the server offers it and
+    /// RFC 6120 SASL otherwise; `Some` insists on one (a server without SASL2 then makes the
+    /// case not applicable).
+    pub sasl_profile: Option<SaslProfile>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +80,23 @@ pub struct ClientSession {
     authenticated: bool,
     mechanism: Option<Box<dyn ClientMechanism>>,
     chosen: Option<Mechanism>,
+    profile: SaslProfile,
+    replay: Replay,
+}
+
+/// Where a `ReplayClientFinal` session is in its abort-and-replay sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Replay {
+    /// Not replaying, or not yet at server-first.
+    Off,
+    /// Will abort at the first server-first and keep the client-final computed for it.
+    Armed,
+    /// Sent `<abort/>`; waiting for the server's `<failure/>` to retry.
+    Aborted(Vec<u8>),
+    /// Sent the same client-first again; the next challenge gets the old client-final.
+    Resent(Vec<u8>),
+    /// Sent the old client-final.
+    Replayed,
 }
 
 const BIND_ID: &str = "bind-1";
@@ -87,6 +115,8 @@ impl ClientSession {
             authenticated: false,
             mechanism: None,
             chosen: None,
+            profile: SaslProfile::Sasl1,
+            replay: Replay::Off,
         };
         session.open_stream();
         session
@@ -123,6 +153,7 @@ impl ClientSession {
             }
             StreamEvent::Closed => {
                 self.core.received_text(xml::STREAM_CLOSE.to_owned());
+                self.retry_refused("closed the stream");
                 let waiting = self.waiting_for();
                 self.core.reject(
                     "closed",
@@ -135,6 +166,7 @@ impl ClientSession {
             StreamEvent::Element(element) => {
                 if element.is("error", NS_STREAM) {
                     self.core.received(&element);
+                    self.retry_refused("sent a stream error");
                     self.core.peer_stream_error(&element);
                     self.state = State::Done;
                     return;
@@ -208,18 +240,40 @@ impl ClientSession {
     }
 
     fn start_sasl(&mut self, features: &Element) {
-        let offered: Vec<String> = features
-            .child("mechanisms", NS_SASL)
+        let sasl2 = features.child("authentication", NS_SASL2);
+        self.profile = match (self.config.sasl_profile, sasl2) {
+            (Some(SaslProfile::Sasl2), None) => {
+                self.finish_with(
+                    NOT_APPLICABLE,
+                    Side::Peer,
+                    "target does not offer SASL2 (XEP-0388): no <authentication \
+                     xmlns='urn:xmpp:sasl:2'/> among the stream features"
+                        .into(),
+                );
+                return;
+            }
+            (Some(SaslProfile::Sasl1), _) | (None, None) => SaslProfile::Sasl1,
+            (Some(SaslProfile::Sasl2) | None, Some(_)) => SaslProfile::Sasl2,
+        };
+        let (container, namespace) = match self.profile {
+            SaslProfile::Sasl1 => (features.child("mechanisms", NS_SASL), NS_SASL),
+            SaslProfile::Sasl2 => (sasl2, NS_SASL2),
+        };
+        let offered: Vec<String> = container
             .map(|m| {
                 m.child_elements()
-                    .filter(|c| c.is("mechanism", NS_SASL))
+                    .filter(|c| c.is("mechanism", namespace))
                     .map(|c| c.text().trim().to_owned())
                     .collect()
             })
             .unwrap_or_default();
         let encrypted = if self.tls { "encrypted" } else { "unencrypted" };
+        let profile_name = match self.profile {
+            SaslProfile::Sasl1 => "SASL",
+            SaslProfile::Sasl2 => "SASL2 (XEP-0388)",
+        };
         self.core.note(format!(
-            "server offers SASL mechanisms [{}] on the {encrypted} stream",
+            "server offers {profile_name} mechanisms [{}] on the {encrypted} stream",
             offered.join(", ")
         ));
         if !self.tls && self.config.require_tls {
@@ -239,6 +293,18 @@ impl ClientSession {
                     .collect()
             })
             .unwrap_or_default();
+        let advertised = sasl::Advertised {
+            mechanisms: offered.clone(),
+            channel_bindings: features
+                .child("sasl-channel-binding", NS_SASL_CB)
+                .map(|cb| {
+                    cb.child_elements()
+                        .filter(|c| c.is("channel-binding", NS_SASL_CB))
+                        .filter_map(|c| c.attr("type").map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
         let binding_kind = self.binding_kind(&advertised_bindings);
         let chosen = self
             .config
@@ -315,6 +381,7 @@ impl ClientSession {
             );
             return;
         }
+        let misbehaviour = self.config.sasl_options.misbehaviour;
         let binding = match binding_kind {
             Some(kind) if wanted.is_plus() => {
                 self.core.note(format!(
@@ -337,23 +404,68 @@ impl ClientSession {
             }
             _ => ChannelBinding::None,
         };
-        let mut mechanism = sasl::client_mechanism_with_channel_binding(
-            wanted,
-            credentials,
-            self.config.sasl_options.clone(),
-            binding,
-        );
+        let binding = match binding {
+            ChannelBinding::Bound { data, .. }
+                if misbehaviour == ClientMisbehaviour::UndefinedBindingType =>
+            {
+                self.core.note(
+                    "claiming tls-unique, which TLS 1.3 does not define, with the tls-exporter data",
+                );
+                ChannelBinding::Bound {
+                    kind: ChannelBindingType::TlsUnique,
+                    data,
+                }
+            }
+            other => other,
+        };
+        let mut options = ClientOptions {
+            advertised: Some(advertised),
+            ..self.config.sasl_options.clone()
+        };
+        if misbehaviour == ClientMisbehaviour::ReplayClientFinal {
+            // The retry must send the very same client-first, nonce included.
+            options.nonce = Some(replay_nonce());
+            self.replay = Replay::Armed;
+        }
+        let mut mechanism =
+            sasl::client_mechanism_with_channel_binding(wanted, credentials, options, binding);
         match mechanism.initial_response() {
             Ok(payload) => {
                 let shown = sasl::redact(wanted, true, &payload);
-                let auth = Element::new("auth", NS_SASL).with_attr("mechanism", wanted.name());
-                self.core.send_sasl(auth, &payload, shown);
+                match self.profile {
+                    SaslProfile::Sasl1 => {
+                        let auth =
+                            Element::new("auth", NS_SASL).with_attr("mechanism", wanted.name());
+                        self.core.send_sasl(auth, &payload, shown);
+                    }
+                    SaslProfile::Sasl2 => self.send_authenticate(wanted, &payload, &shown),
+                }
                 self.mechanism = Some(mechanism);
                 self.chosen = Some(wanted);
                 self.state = State::AwaitSaslResult;
             }
             Err(e) => self.finish_with(e.code(), Side::Local, e.to_string()),
         }
+    }
+
+    /// Sends SASL2's `<authenticate/>` (XEP-0388 §2.2) with the initial response.
+    fn send_authenticate(&mut self, mechanism: Mechanism, payload: &[u8], shown: &str) {
+        let bare = Element::new("authenticate", NS_SASL2).with_attr("mechanism", mechanism.name());
+        let user_agent = Element::new("user-agent", NS_SASL2)
+            .with_attr("id", USER_AGENT_ID)
+            .with_child(Element::new("software", NS_SASL2).with_text("xmpp-interop"));
+        let full = bare
+            .clone()
+            .with_child(
+                Element::new("initial-response", NS_SASL2)
+                    .with_text(&super::session::encode_sasl(payload)),
+            )
+            .with_child(user_agent);
+        let shown = format!(
+            "{}><initial-response>[{shown}]</initial-response><user-agent id='{USER_AGENT_ID}'/></authenticate>",
+            bare.to_xml(NS_CLIENT).trim_end_matches("/>")
+        );
+        self.core.send_raw(full.to_xml(NS_CLIENT), shown);
     }
 
     /// The channel binding type to use: the configured one if this connection has it, else
@@ -406,11 +518,47 @@ impl ClientSession {
             self.unexpected(element);
             return;
         };
+        let namespace = match self.profile {
+            SaslProfile::Sasl1 => NS_SASL,
+            SaslProfile::Sasl2 => NS_SASL2,
+        };
+        if self.replay == Replay::Replayed
+            && (element.is("success", NS_SASL) || element.is("success", NS_SASL2))
+        {
+            self.core.received(element);
+            self.finish_with(
+                "accepted-replayed-client-final",
+                Side::Local,
+                "the server accepted a client-final message replayed from an earlier exchange \
+                 (same client-first, the earlier proof) instead of refusing it with \
+                 <not-authorized/> (RFC 5802 §5.1, §9)"
+                    .into(),
+            );
+            return;
+        }
+        if let Replay::Aborted(client_final) = &self.replay
+            && element.is("failure", namespace)
+        {
+            let client_final = client_final.clone();
+            self.core.received(element);
+            self.retry_with_same_client_first(wanted, client_final);
+            return;
+        }
+        if self.profile == SaslProfile::Sasl2 && element.is("success", NS_SASL2) {
+            self.on_sasl2_success(wanted, element);
+            return;
+        }
+        if element.is("failure", namespace) {
+            self.core.received(element);
+            self.retry_refused("answered the retry with <failure/>");
+            self.on_failure(wanted, element);
+            return;
+        }
         let payload = match decode_sasl(&element.text()) {
             Ok(payload) => payload,
             Err(e) => {
                 self.core.received(element);
-                self.core.send(&Element::new("abort", NS_SASL));
+                self.core.send(&Element::new("abort", namespace));
                 self.finish_with(
                     "malformed-challenge",
                     Side::Local,
@@ -425,15 +573,32 @@ impl ClientSession {
             self.unexpected(element);
             return;
         };
-        if element.is("challenge", NS_SASL) {
+        if element.is("challenge", namespace) {
+            if let Replay::Resent(client_final) = &self.replay {
+                let client_final = client_final.clone();
+                self.core
+                    .note("replaying the client-final message of the aborted exchange");
+                let shown = sasl::redact(wanted, true, &client_final);
+                self.core
+                    .send_sasl(Element::new("response", namespace), &client_final, shown);
+                self.replay = Replay::Replayed;
+                return;
+            }
             match mechanism.respond(&payload) {
+                Ok(response) if self.replay == Replay::Armed => {
+                    self.core.note(
+                        "aborting after server-first and keeping the client-final for a replay",
+                    );
+                    self.core.send(&Element::new("abort", namespace));
+                    self.replay = Replay::Aborted(response);
+                }
                 Ok(response) => {
                     let shown = sasl::redact(wanted, true, &response);
                     self.core
-                        .send_sasl(Element::new("response", NS_SASL), &response, shown);
+                        .send_sasl(Element::new("response", namespace), &response, shown);
                 }
                 Err(e) => {
-                    self.core.send(&Element::new("abort", NS_SASL));
+                    self.core.send(&Element::new("abort", namespace));
                     self.finish_with(e.code(), Side::Local, e.to_string());
                 }
             }
@@ -452,26 +617,134 @@ impl ClientSession {
                 }
                 Err(e) => self.finish_with(e.code(), Side::Local, e.to_string()),
             }
-        } else if element.is("failure", NS_SASL) {
-            let condition = element
-                .child_elements()
-                .find(|c| c.ns == NS_SASL && c.name != "text")
-                .map(|c| c.name.clone())
-                .unwrap_or_else(|| "failure-without-condition".to_owned());
-            let text = element
-                .child("text", NS_SASL)
-                .map(|t| format!(": {}", t.text()))
-                .unwrap_or_default();
-            self.finish_with(
-                &condition,
-                Side::Peer,
-                format!(
-                    "the server answered {wanted} with <failure><{condition}/></failure>{text}"
-                ),
-            );
         } else {
             self.unexpected(element);
         }
+    }
+
+    /// Starts the exchange over with the same client-first, to replay `client_final` next.
+    fn retry_with_same_client_first(&mut self, wanted: Mechanism, client_final: Vec<u8>) {
+        let Some(mechanism) = self.mechanism.as_mut() else {
+            return;
+        };
+        match mechanism.initial_response() {
+            Ok(payload) => {
+                let shown = sasl::redact(wanted, true, &payload);
+                match self.profile {
+                    SaslProfile::Sasl1 => {
+                        let auth =
+                            Element::new("auth", NS_SASL).with_attr("mechanism", wanted.name());
+                        self.core.send_sasl(auth, &payload, shown);
+                    }
+                    SaslProfile::Sasl2 => self.send_authenticate(wanted, &payload, &shown),
+                }
+                self.replay = Replay::Resent(client_final);
+            }
+            Err(e) => self.finish_with(e.code(), Side::Local, e.to_string()),
+        }
+    }
+
+    /// The server ended the stream between the abort and the replay: a server may refuse
+    /// retries (RFC 6120 §6.4.5 only says SHOULD allow them), so the replay could not be tried.
+    fn retry_refused(&mut self, what: &str) {
+        if matches!(self.replay, Replay::Aborted(_) | Replay::Resent(_)) {
+            self.core.reject(
+                NOT_APPLICABLE,
+                Side::Peer,
+                format!(
+                    "the server {what} after <abort/> instead of allowing a retry (RFC 6120 \
+                     §6.4.5), so the replayed client-final could not be tried"
+                ),
+            );
+        }
+    }
+
+    /// `<failure/>` of either profile: the condition is an RFC 6120 §6.5 element in the
+    /// xmpp-sasl namespace (XEP-0388 §2.6.3 reuses them).
+    fn on_failure(&mut self, wanted: Mechanism, element: &Element) {
+        let condition = element
+            .child_elements()
+            .find(|c| c.ns == NS_SASL && c.name != "text")
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| "failure-without-condition".to_owned());
+        let text = element
+            .child_elements()
+            .find(|c| c.name == "text")
+            .map(|t| format!(": {}", t.text()))
+            .unwrap_or_default();
+        self.finish_with(
+            &condition,
+            Side::Peer,
+            format!("the server answered {wanted} with <failure><{condition}/></failure>{text}"),
+        );
+    }
+
+    /// SASL2's `<success/>` (XEP-0388 §2.6.1): the SCRAM server-final in `<additional-data/>`,
+    /// the account in `<authorization-identifier/>`, and no stream restart: resource binding
+    /// follows on the same stream.
+    fn on_sasl2_success(&mut self, wanted: Mechanism, element: &Element) {
+        let additional = element
+            .child("additional-data", NS_SASL2)
+            .map(|d| d.text())
+            .unwrap_or_default();
+        let payload = match decode_sasl(&additional) {
+            Ok(payload) => payload,
+            Err(e) => {
+                self.core.received(element);
+                self.finish_with(
+                    "malformed-challenge",
+                    Side::Local,
+                    format!("<additional-data/> of <success/>: {e}"),
+                );
+                return;
+            }
+        };
+        let mut shown = element.clone();
+        shown.children.retain(|c| match c {
+            xml::Node::Element(child) => child.name != "additional-data",
+            xml::Node::Text(_) => false,
+        });
+        self.core.received_text(format!(
+            "{} (additional data: [{}])",
+            shown.to_xml(NS_CLIENT),
+            sasl::redact(wanted, false, &payload)
+        ));
+        let Some(mechanism) = self.mechanism.as_mut() else {
+            self.unexpected(element);
+            return;
+        };
+        if let Err(e) = mechanism.finish(&payload) {
+            self.finish_with(e.code(), Side::Local, e.to_string());
+            return;
+        }
+        let identifier = element
+            .child("authorization-identifier", NS_SASL2)
+            .map(|a| a.text().trim().to_owned())
+            .unwrap_or_default();
+        let expected_bare = format!("{}@{}", self.config.username, self.config.domain);
+        let bare = identifier.split('/').next().unwrap_or_default();
+        if !bare.eq_ignore_ascii_case(&expected_bare) {
+            let named = if identifier.is_empty() {
+                "no <authorization-identifier/>, so".to_owned()
+            } else {
+                format!("{identifier:?} in <authorization-identifier/>,")
+            };
+            self.finish_with(
+                "authorization-identifier-mismatch",
+                Side::Local,
+                format!(
+                    "SASL2 <success/> names {named} not the authenticated account \
+                     {expected_bare} (XEP-0388 §2.6.1)"
+                ),
+            );
+            return;
+        }
+        self.authenticated = true;
+        self.core.step = Step::Bind;
+        self.core.note(format!(
+            "SASL2 authenticated as {identifier}; binding a resource on the same stream (no restart)"
+        ));
+        self.send_bind();
     }
 
     fn request_bind(&mut self, features: &Element) {
@@ -483,6 +756,10 @@ impl ClientSession {
             );
             return;
         }
+        self.send_bind();
+    }
+
+    fn send_bind(&mut self) {
         let iq = Element::new("iq", NS_CLIENT)
             .with_attr("type", "set")
             .with_attr("id", BIND_ID)
@@ -496,6 +773,13 @@ impl ClientSession {
 
     fn on_bind_result(&mut self, element: &Element) {
         self.core.received(element);
+        if self.profile == SaslProfile::Sasl2 && element.is("features", NS_STREAM) {
+            // XEP-0388 needs no stream restart, but a server may still announce what the now
+            // authenticated stream offers; the bind request is already on its way.
+            self.core
+                .note("stream features after SASL2 <success/>: waiting for the bind result");
+            return;
+        }
         if !element.is("iq", NS_CLIENT) || element.attr("id") != Some(BIND_ID) {
             self.unexpected(element);
             return;
@@ -554,6 +838,14 @@ impl ClientSession {
     }
 }
 
+/// A fresh client nonce that an exchange and its retry share.
+fn replay_nonce() -> String {
+    use base64::Engine as _;
+    let mut bytes = [0u8; 18];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
 /// `to='…' from='…' …` for the transcript.
 pub(crate) fn describe_header(header: &StreamHeader) -> String {
     let mut parts = vec![format!("xmlns='{}'", header.default_ns)];
@@ -592,6 +884,7 @@ impl Session for ClientSession {
     }
     fn peer_closed(&mut self) {
         if self.state != State::Done {
+            self.retry_refused("closed the connection");
             let waiting = self.waiting_for();
             self.core.reject(
                 "closed",
@@ -626,5 +919,262 @@ impl Session for ClientSession {
             State::AwaitBindResult => "the resource binding result",
             State::Done => "the end of the stream",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::session::decode_sasl;
+    use super::*;
+
+    const SERVER_HEADER: &str = "<stream:stream xmlns='jabber:client' \
+        xmlns:stream='http://etherx.jabber.org/streams' from='interop.test' id='s1' version='1.0'>";
+
+    /// A direct-TLS PLAIN client for alice with `profile`, after the server's header and
+    /// `features`; returns the session and what it sent in answer to the features.
+    fn client_after(features: &str, profile: Option<SaslProfile>) -> (ClientSession, String) {
+        scram_client_after(
+            features,
+            profile,
+            Mechanism::Plain,
+            ClientMisbehaviour::None,
+        )
+    }
+
+    /// Like [`client_after`] for `mechanism` with `misbehaviour`, on a connection that has
+    /// tls-exporter data.
+    fn scram_client_after(
+        features: &str,
+        profile: Option<SaslProfile>,
+        mechanism: Mechanism,
+        misbehaviour: ClientMisbehaviour,
+    ) -> (ClientSession, String) {
+        let config = ClientConfig {
+            domain: "interop.test".into(),
+            transport: Transport::DirectTls,
+            mechanisms: vec![mechanism],
+            username: "alice".into(),
+            password: "pencil".into(),
+            channel_binding: None,
+            authzid: None,
+            sasl_options: ClientOptions {
+                misbehaviour,
+                ..ClientOptions::default()
+            },
+            require_tls: true,
+            limits: Limits::default(),
+            sasl_profile: profile,
+        };
+        let bindings = ChannelBindings {
+            available: vec![(ChannelBindingType::TlsExporter, vec![7; 32])],
+        };
+        let mut session = ClientSession::new(config, Some(bindings));
+        sent(&mut session);
+        session.receive(SERVER_HEADER.as_bytes());
+        session.receive(features.as_bytes());
+        let answer = sent(&mut session);
+        (session, answer)
+    }
+
+    fn sent(session: &mut ClientSession) -> String {
+        let mut sent = Vec::new();
+        while let Some(action) = session.poll_action() {
+            if let Action::Send(bytes) = action {
+                sent.extend(bytes);
+            }
+        }
+        String::from_utf8_lossy(&sent).into_owned()
+    }
+
+    const BOTH_PROFILES: &str = "<stream:features>\
+        <mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms>\
+        <authentication xmlns='urn:xmpp:sasl:2'><mechanism>PLAIN</mechanism></authentication>\
+        </stream:features>";
+
+    #[test]
+    fn sasl2_authenticate_carries_initial_response_and_user_agent_xep0388_2_2() {
+        let (_, answer) = client_after(BOTH_PROFILES, None);
+        assert_eq!(
+            answer,
+            format!(
+                "<authenticate xmlns='urn:xmpp:sasl:2' mechanism='PLAIN'>\
+                 <initial-response>AGFsaWNlAHBlbmNpbA==</initial-response>\
+                 <user-agent id='{USER_AGENT_ID}'><software>xmpp-interop</software></user-agent>\
+                 </authenticate>"
+            )
+        );
+        let (_, answer) = client_after(BOTH_PROFILES, Some(SaslProfile::Sasl1));
+        assert!(
+            answer.starts_with("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl'"),
+            "{answer}"
+        );
+    }
+
+    #[test]
+    fn after_sasl2_success_the_client_binds_on_the_same_stream_xep0388_2_6_1() {
+        let (mut session, _) = client_after(BOTH_PROFILES, None);
+        session.receive(
+            b"<success xmlns='urn:xmpp:sasl:2'>\
+              <authorization-identifier>alice@interop.test</authorization-identifier></success>",
+        );
+        let answer = sent(&mut session);
+        assert!(
+            answer.starts_with("<iq type='set' id='bind-1'>"),
+            "{answer}"
+        );
+        assert!(!answer.contains("<stream:stream"), "{answer}");
+        // Features after success are tolerated: the bind request is already sent.
+        session.receive(
+            b"<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>",
+        );
+        assert_eq!(session.end(), None);
+        assert_eq!(sent(&mut session), "");
+        session.receive(
+            b"<iq type='result' id='bind-1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>\
+              <jid>alice@interop.test/xmpp-interop</jid></bind></iq>",
+        );
+        assert_eq!(
+            session.end(),
+            Some(&SessionEnd::Authenticated {
+                jid: "alice@interop.test/xmpp-interop".into()
+            })
+        );
+    }
+
+    #[test]
+    fn an_authorization_identifier_of_another_account_ends_the_session_xep0388_2_6_1() {
+        let (mut session, _) = client_after(BOTH_PROFILES, None);
+        session.receive(
+            b"<success xmlns='urn:xmpp:sasl:2'>\
+              <authorization-identifier>mallory@interop.test/x</authorization-identifier></success>",
+        );
+        let Some(SessionEnd::Rejected {
+            condition, step, ..
+        }) = session.end()
+        else {
+            panic!("not rejected: {:?}", session.end());
+        };
+        assert_eq!(
+            (condition.as_str(), *step),
+            ("authorization-identifier-mismatch", Step::Sasl)
+        );
+        assert!(!sent(&mut session).contains("<iq"));
+    }
+
+    #[test]
+    fn a_server_without_sasl2_makes_a_sasl2_case_not_applicable_xep0388_2_1() {
+        let only_sasl1 = "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
+            <mechanism>PLAIN</mechanism></mechanisms></stream:features>";
+        let (session, answer) = client_after(only_sasl1, Some(SaslProfile::Sasl2));
+        assert!(!answer.contains("<auth"), "{answer}");
+        let Some(SessionEnd::Rejected {
+            condition, detail, ..
+        }) = session.end()
+        else {
+            panic!("not rejected: {:?}", session.end());
+        };
+        assert_eq!(condition, NOT_APPLICABLE);
+        assert!(
+            detail.starts_with("target does not offer SASL2 (XEP-0388)"),
+            "{detail}"
+        );
+    }
+
+    /// The SASL payload of the first `<tag …>payload</tag>` in `xml`, decoded.
+    fn payload_of(xml: &str, tag: &str) -> String {
+        let start = xml.find(&format!("<{tag} ")).unwrap();
+        let open_end = start + xml[start..].find('>').unwrap() + 1;
+        let close = open_end + xml[open_end..].find('<').unwrap();
+        String::from_utf8(decode_sasl(&xml[open_end..close]).unwrap()).unwrap()
+    }
+
+    const SCRAM_SHA_1: &str = "<stream:features>\
+        <mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>SCRAM-SHA-1</mechanism>\
+        </mechanisms></stream:features>";
+
+    fn sasl1(element: &str, payload: &str) -> Vec<u8> {
+        format!(
+            "<{element} xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</{element}>",
+            super::super::session::encode_sasl(payload.as_bytes())
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn the_replay_resends_client_first_and_names_a_server_that_accepts_the_old_proof_rfc5802_9() {
+        let (mut session, auth) = scram_client_after(
+            SCRAM_SHA_1,
+            None,
+            Mechanism::ScramSha1,
+            ClientMisbehaviour::ReplayClientFinal,
+        );
+        let client_first = payload_of(&auth, "auth");
+        let nonce = client_first.rsplit("r=").next().unwrap().to_owned();
+        let server_first = format!("r={nonce}srv,s=QSXCR+Q6sek8bf92,i=4096");
+        session.receive(&sasl1("challenge", &server_first));
+        assert_eq!(
+            sent(&mut session),
+            "<abort xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"
+        );
+        session.receive(b"<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><aborted/></failure>");
+        let retry = sent(&mut session);
+        assert_eq!(payload_of(&retry, "auth"), client_first);
+        // A careless server that hands out the same nonce again.
+        session.receive(&sasl1("challenge", &server_first));
+        let replayed = payload_of(&sent(&mut session), "response");
+        // GS2 flag y: the connection could bind, the server offers no -PLUS.
+        assert!(
+            replayed.starts_with(&format!("c=eSws,r={nonce}srv,p=")),
+            "{replayed}"
+        );
+        session.receive(&sasl1("success", "v=irrelevant"));
+        let Some(SessionEnd::Rejected { condition, by, .. }) = session.end() else {
+            panic!("not rejected: {:?}", session.end());
+        };
+        assert_eq!(
+            (condition.as_str(), *by),
+            ("accepted-replayed-client-final", Side::Local)
+        );
+    }
+
+    #[test]
+    fn a_server_that_closes_after_abort_makes_the_replay_not_applicable_rfc6120_6_4_5() {
+        let (mut session, auth) = scram_client_after(
+            SCRAM_SHA_1,
+            None,
+            Mechanism::ScramSha1,
+            ClientMisbehaviour::ReplayClientFinal,
+        );
+        let nonce = payload_of(&auth, "auth")
+            .rsplit("r=")
+            .next()
+            .unwrap()
+            .to_owned();
+        session.receive(&sasl1(
+            "challenge",
+            &format!("r={nonce}srv,s=QSXCR+Q6sek8bf92,i=4096"),
+        ));
+        session.receive(b"</stream:stream>");
+        let Some(SessionEnd::Rejected { condition, .. }) = session.end() else {
+            panic!("not rejected: {:?}", session.end());
+        };
+        assert_eq!(condition, NOT_APPLICABLE);
+    }
+
+    #[test]
+    fn the_undefined_binding_type_claims_tls_unique_with_the_exporter_data_rfc9266_3() {
+        let features = "<stream:features>\
+            <mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
+            <mechanism>SCRAM-SHA-256-PLUS</mechanism></mechanisms></stream:features>";
+        let (_, auth) = scram_client_after(
+            features,
+            None,
+            Mechanism::ScramSha256Plus,
+            ClientMisbehaviour::UndefinedBindingType,
+        );
+        assert!(
+            payload_of(&auth, "auth").starts_with("p=tls-unique,,n=alice,r="),
+            "{auth}"
+        );
     }
 }

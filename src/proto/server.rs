@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use rand::Rng as _;
 
-use super::client::describe_header;
+use super::client::{NS_SASL2, describe_header};
 use super::sasl::{
     self, ChannelBindings, CredentialStore, FailureCondition, ServerMechanism, ServerOptions,
     ServerStep, VerifiedClientCertificate,
@@ -20,7 +20,10 @@ use super::{
     Action, NS_BIND, NS_SASL, NS_SASL_CB, NS_STANZAS, NS_TLS, Session, SessionEnd, Side,
     TlsChannel, TraceEntry,
 };
-use crate::scenario::{Mechanism, Misbehaviour, Step};
+use crate::scenario::{Mechanism, Misbehaviour, NOT_APPLICABLE, SaslProfile, Step};
+
+/// The account a `sasl2-wrong-authorization-identifier` server names instead of the real one.
+const OTHER_ACCOUNT: &str = "mallory";
 
 /// What a `sasl-malformed-base64` server sends as its first challenge.
 const NOT_BASE64: &str = "*** this is not base64 ***";
@@ -42,6 +45,14 @@ pub struct ServerMisbehaviour {
     pub sasl: sasl::ServerMisbehaviour,
     /// Send the first SASL challenge as text that is not base64.
     pub malformed_base64: bool,
+    /// Name another account in SASL2's `<authorization-identifier/>`.
+    pub wrong_authorization_identifier: bool,
+    /// Leave the `-PLUS` mechanisms out of the stream features while the XEP-0474 hash still
+    /// covers them.
+    pub strip_plus_from_features: bool,
+    /// Offer the non-PLUS counterparts of the `-PLUS` mechanisms too, and check channel
+    /// binding against data of another connection (every bit flipped).
+    pub mismatched_binding: bool,
 }
 
 impl ServerMisbehaviour {
@@ -70,10 +81,17 @@ impl ServerMisbehaviour {
                 Misbehaviour::ScramSuccessWithoutFinal => {
                     result.sasl = sasl::ServerMisbehaviour::SuccessWithoutFinal;
                 }
+                Misbehaviour::Sasl2WrongAuthorizationIdentifier => {
+                    result.wrong_authorization_identifier = true;
+                }
+                Misbehaviour::Xep0474StrippedPlus => result.strip_plus_from_features = true,
+                Misbehaviour::ScramPlusMismatchedBinding => result.mismatched_binding = true,
                 Misbehaviour::ScramWrongProof
                 | Misbehaviour::AuthzidOtherUser
                 | Misbehaviour::ScramForeignChannelBinding
-                | Misbehaviour::ScramDowngradeFlag => {}
+                | Misbehaviour::ScramDowngradeFlag
+                | Misbehaviour::ScramReplayedClientFinal
+                | Misbehaviour::ScramUndefinedBindingType => {}
             }
         }
         result
@@ -100,6 +118,13 @@ pub struct ServerConfig {
     pub misbehaviour: ServerMisbehaviour,
     /// Parser limits for what the client sends.
     pub limits: Limits,
+    /// Whether SASL2 (XEP-0388) is offered next to RFC 6120 SASL.
+    pub offer_sasl2: bool,
+    /// Whether the case is about SASL2: a client that answers the offer with RFC 6120 `<auth/>`
+    /// makes it not applicable (SASL2 is optional) instead of authenticating.
+    pub expect_sasl2: bool,
+    /// Whether SCRAM server-first messages carry the XEP-0474 downgrade protection hash.
+    pub downgrade_protection: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +149,8 @@ pub struct ServerSession {
     challenges_sent: u32,
     authenticated_user: Option<String>,
     bound: bool,
+    profile: SaslProfile,
+    binding_failed: bool,
 }
 
 impl ServerSession {
@@ -146,6 +173,8 @@ impl ServerSession {
             challenges_sent: 0,
             authenticated_user: None,
             bound: false,
+            profile: SaslProfile::Sasl1,
+            binding_failed: false,
         }
     }
 
@@ -180,7 +209,7 @@ impl ServerSession {
                     self.core.received(&element);
                     self.core.peer_stream_error(&element);
                     self.state = State::Done;
-                } else if element.ns == NS_SASL {
+                } else if element.ns == NS_SASL || element.ns == NS_SASL2 {
                     self.on_sasl(&element);
                 } else {
                     self.core.received(&element);
@@ -262,13 +291,20 @@ impl ServerSession {
                 );
             }
             if self.tls || self.config.misbehaviour.strip_starttls {
-                let offered = self.offered_mechanisms();
+                let offered = self.advertised_mechanisms();
                 let mut mechanisms = Element::new("mechanisms", NS_SASL);
+                let mut authentication = Element::new("authentication", NS_SASL2);
                 for mechanism in &offered {
                     mechanisms = mechanisms
                         .with_child(Element::new("mechanism", NS_SASL).with_text(mechanism.name()));
+                    authentication = authentication.with_child(
+                        Element::new("mechanism", NS_SASL2).with_text(mechanism.name()),
+                    );
                 }
                 features = features.with_child(mechanisms);
+                if self.config.offer_sasl2 {
+                    features = features.with_child(authentication);
+                }
                 if offered.iter().any(|m| m.is_plus()) {
                     let mut types = Element::new("sasl-channel-binding", NS_SASL_CB);
                     for kind in self.bindings.types() {
@@ -290,13 +326,58 @@ impl ServerSession {
     fn offered_mechanisms(&self) -> Vec<Mechanism> {
         let can_bind = !self.bindings.available.is_empty();
         let has_certificate = self.client_certificate.is_some();
+        let fallbacks = self
+            .config
+            .mechanisms
+            .iter()
+            .filter(|_| self.config.misbehaviour.mismatched_binding)
+            .filter_map(|m| m.without_channel_binding())
+            .filter(|m| !self.config.mechanisms.contains(m));
         self.config
             .mechanisms
             .iter()
             .copied()
+            .chain(fallbacks)
             .filter(|m| can_bind || !m.is_plus())
             .filter(|m| has_certificate || *m != Mechanism::External)
             .collect()
+    }
+
+    /// The mechanisms the stream features show: what this connection can run, less the
+    /// `-PLUS` ones when the features are deliberately stripped.
+    fn advertised_mechanisms(&self) -> Vec<Mechanism> {
+        let strip = self.config.misbehaviour.strip_plus_from_features;
+        self.offered_mechanisms()
+            .into_iter()
+            .filter(|m| !strip || !m.is_plus())
+            .collect()
+    }
+
+    /// What the XEP-0474 hash covers: what the features show, or, when they are deliberately
+    /// stripped, what they would have shown (the `-PLUS` counterparts and the binding types).
+    fn protected_list(&self) -> sasl::Advertised {
+        let mut mechanisms = self.advertised_mechanisms();
+        let can_bind = !self.bindings.available.is_empty();
+        if self.config.misbehaviour.strip_plus_from_features && can_bind {
+            let counterparts: Vec<Mechanism> = mechanisms
+                .iter()
+                .filter_map(|m| m.with_channel_binding())
+                .collect();
+            mechanisms.extend(counterparts);
+        }
+        let channel_bindings = if mechanisms.iter().any(|m| m.is_plus()) {
+            self.bindings
+                .types()
+                .iter()
+                .map(|t| t.name().to_owned())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        sasl::Advertised {
+            mechanisms: mechanisms.iter().map(|m| m.name().to_owned()).collect(),
+            channel_bindings,
+        }
     }
 
     fn on_element(&mut self, element: &Element) {
@@ -349,6 +430,33 @@ impl ServerSession {
 
     fn on_sasl(&mut self, element: &Element) {
         let shown_mechanism = self.sasl_mechanism.unwrap_or(Mechanism::Plain);
+        if element.is("authenticate", NS_SASL2) && self.config.offer_sasl2 {
+            self.profile = SaslProfile::Sasl2;
+        } else if element.is("auth", NS_SASL) {
+            self.profile = SaslProfile::Sasl1;
+        }
+        if element.is("auth", NS_SASL) && self.config.expect_sasl2 {
+            self.core.received(element);
+            self.core.reject(
+                NOT_APPLICABLE,
+                Side::Peer,
+                "the client answered the SASL2 (XEP-0388) offer with RFC 6120 <auth/>: it does \
+                 not use SASL2, an optional extension",
+            );
+            self.core.close();
+            self.state = State::Done;
+            return;
+        }
+        let namespace = self.sasl_namespace();
+        if element.ns != namespace {
+            self.core.received(element);
+            let detail = format!(
+                "<{} xmlns='{}'> during an exchange in {namespace}",
+                element.name, element.ns
+            );
+            self.refuse_stream("unsupported-stanza-type", &detail);
+            return;
+        }
         if self.authenticated_user.is_some() {
             self.core.received(element);
             self.refuse_stream(
@@ -357,7 +465,7 @@ impl ServerSession {
             );
             return;
         }
-        if element.is("abort", NS_SASL) {
+        if element.is("abort", namespace) {
             self.core.received(element);
             self.sasl = None;
             // The client ended the exchange: that, not our <failure/> reply, is the outcome.
@@ -366,7 +474,15 @@ impl ServerSession {
             self.send_failure(FailureCondition::Aborted, "the client aborted the exchange");
             return;
         }
-        let payload = match decode_sasl(&element.text()) {
+        let text = if element.is("authenticate", NS_SASL2) {
+            element
+                .child("initial-response", NS_SASL2)
+                .map(|r| r.text())
+                .unwrap_or_default()
+        } else {
+            element.text()
+        };
+        let payload = match decode_sasl(&text) {
             Ok(payload) => payload,
             Err(e) => {
                 self.core.received(element);
@@ -375,7 +491,7 @@ impl ServerSession {
                 return;
             }
         };
-        if element.is("auth", NS_SASL) {
+        if element.is("auth", NS_SASL) || element.is("authenticate", NS_SASL2) {
             let requested = element.attr("mechanism").unwrap_or_default().to_owned();
             let mechanism = Mechanism::from_name(&requested);
             self.core.received_sasl(
@@ -384,9 +500,27 @@ impl ServerSession {
             );
             self.core.step = Step::Sasl;
             self.on_auth(&requested, mechanism, &payload);
-        } else if element.is("response", NS_SASL) {
+        } else if element.is("response", namespace) {
             self.core
                 .received_sasl(element, sasl::redact(shown_mechanism, true, &payload));
+            if self.config.misbehaviour.strip_plus_from_features
+                && self.config.downgrade_protection
+                && self.challenges_sent > 0
+            {
+                // XEP-0474 is optional: a client that answers either does not implement it or
+                // ignores the hash, and the wire cannot tell which.
+                self.sasl = None;
+                self.core.reject(
+                    NOT_APPLICABLE,
+                    Side::Peer,
+                    "the client answered a server-first message whose XEP-0474 hash covers \
+                     -PLUS mechanisms the features did not show: it does not implement SCRAM \
+                     downgrade protection (an optional extension) or ignores it",
+                );
+                self.core.close();
+                self.state = State::Done;
+                return;
+            }
             if let Some((condition, detail)) = self.accepted_bad_challenge() {
                 self.sasl = None;
                 self.core.reject(condition, Side::Local, detail.clone());
@@ -405,7 +539,7 @@ impl ServerSession {
 
     fn on_auth(&mut self, requested: &str, mechanism: Option<Mechanism>, payload: &[u8]) {
         let offered = self.tls || self.config.misbehaviour.strip_starttls;
-        let mechanisms = self.offered_mechanisms();
+        let mechanisms = self.advertised_mechanisms();
         let Some(mechanism) = mechanism.filter(|m| offered && mechanisms.contains(m)) else {
             if !self.tls && !self.config.misbehaviour.strip_starttls {
                 self.send_failure(
@@ -420,6 +554,29 @@ impl ServerSession {
             }
             return;
         };
+        if self.binding_failed && !mechanism.is_plus() && payload.starts_with(b"y,") {
+            self.core.note(format!(
+                "after its channel binding failed the client retried with {mechanism} and GS2 \
+                 flag y; a server that offered -PLUS refuses that as a downgrade (RFC 5802 §6), \
+                 as this one does, so the fallback cannot go unnoticed"
+            ));
+        } else if self.binding_failed && !mechanism.is_plus() {
+            let detail = format!(
+                "after its channel binding failed, the client retried with {mechanism} without \
+                 channel binding and without GS2 flag y, so no server can notice: the downgrade \
+                 a man in the middle wants (RFC 5802 §6)"
+            );
+            self.core.overrule(SessionEnd::Rejected {
+                step: Step::Sasl,
+                condition: "fell-back-without-channel-binding".to_owned(),
+                by: Side::Local,
+                detail: detail.clone(),
+            });
+            self.send_failure(FailureCondition::NotAuthorized, &detail);
+            self.core.close();
+            self.state = State::Done;
+            return;
+        }
         if !self.tls {
             // Decided first, so the verdict names what the client did rather than the
             // <failure/> the server answers with.
@@ -458,12 +615,22 @@ impl ServerSession {
             self.state = State::Done;
             return;
         }
+        let mut channel_bindings = self.bindings.clone();
+        if self.config.misbehaviour.mismatched_binding {
+            for (_, data) in &mut channel_bindings.available {
+                data.iter_mut().for_each(|b| *b = !*b);
+            }
+        }
         let options = ServerOptions {
             misbehaviour: self.config.misbehaviour.sasl,
-            channel_bindings: self.bindings.clone(),
+            channel_bindings,
             plus_offered: mechanisms.iter().any(|m| m.is_plus()),
             client_certificate: self.client_certificate.clone(),
             domain: self.config.domain.clone(),
+            downgrade_protection: self
+                .config
+                .downgrade_protection
+                .then(|| self.protected_list()),
             ..ServerOptions::default()
         };
         self.sasl = Some(sasl::server_mechanism(mechanism, options));
@@ -482,7 +649,7 @@ impl ServerSession {
         };
         match sasl.step(payload, &self.config.accounts) {
             Ok(ServerStep::Challenge(challenge)) => {
-                let element = Element::new("challenge", NS_SASL);
+                let element = Element::new("challenge", self.sasl_namespace());
                 // An empty challenge only asks for a missing initial response; count the rest.
                 if challenge.is_empty() {
                     self.core
@@ -513,6 +680,13 @@ impl ServerSession {
                 authcid,
                 additional_data,
                 ..
+            }) if self.profile == SaslProfile::Sasl2 => {
+                self.sasl2_success(mechanism, authcid, &additional_data);
+            }
+            Ok(ServerStep::Success {
+                authcid,
+                additional_data,
+                ..
             }) => {
                 let shown = sasl::redact(mechanism, false, &additional_data);
                 let success = Element::new("success", NS_SASL);
@@ -533,8 +707,57 @@ impl ServerSession {
             }
             Err(failure) => {
                 self.sasl = None;
+                if mechanism.is_plus() && self.config.misbehaviour.mismatched_binding {
+                    self.binding_failed = true;
+                }
                 self.send_failure(failure.condition, &failure.detail);
             }
+        }
+    }
+
+    /// SASL2's `<success/>` (XEP-0388 §2.6.1): the SCRAM server-final in `<additional-data/>`,
+    /// the account in `<authorization-identifier/>`, and no stream restart: the new stream
+    /// features (resource binding) follow on the same stream, as Prosody's mod_sasl2 sends them
+    /// and as clients such as xmpp.js wait for them.
+    fn sasl2_success(&mut self, mechanism: Mechanism, authcid: String, additional_data: &[u8]) {
+        let named = if self.config.misbehaviour.wrong_authorization_identifier {
+            OTHER_ACCOUNT
+        } else {
+            authcid.as_str()
+        };
+        let identifier = format!("{named}@{}", self.config.domain);
+        let mut success = Element::new("success", NS_SASL2);
+        if !additional_data.is_empty() {
+            success = success.with_child(
+                Element::new("additional-data", NS_SASL2)
+                    .with_text(&super::session::encode_sasl(additional_data)),
+            );
+        }
+        let success = success
+            .with_child(Element::new("authorization-identifier", NS_SASL2).with_text(&identifier));
+        let shown = format!(
+            "{} (additional data: [{}])",
+            Element::new("success", NS_SASL2)
+                .with_child(
+                    Element::new("authorization-identifier", NS_SASL2).with_text(&identifier)
+                )
+                .to_xml(NS_CLIENT),
+            sasl::redact(mechanism, false, additional_data)
+        );
+        self.core.send_raw(success.to_xml(NS_CLIENT), shown);
+        self.sasl = None;
+        self.authenticated_user = Some(authcid);
+        // Sent as they are, without moving to the bind step: a client that refuses the
+        // <success/> (a wrong authorization identifier) refuses at the SASL step.
+        self.core.send(
+            &Element::new("features", NS_STREAM).with_child(Element::new("bind", NS_BIND)),
+        );
+    }
+
+    fn sasl_namespace(&self) -> &'static str {
+        match self.profile {
+            SaslProfile::Sasl1 => NS_SASL,
+            SaslProfile::Sasl2 => NS_SASL2,
         }
     }
 
@@ -582,8 +805,8 @@ impl ServerSession {
 
     fn send_failure(&mut self, condition: FailureCondition, detail: &str) {
         self.failed_attempts += 1;
-        let failure =
-            Element::new("failure", NS_SASL).with_child(Element::new(condition.as_str(), NS_SASL));
+        let failure = Element::new("failure", self.sasl_namespace())
+            .with_child(Element::new(condition.as_str(), NS_SASL));
         self.core.send(&failure);
         self.core.reject(
             condition.as_str(),
@@ -600,6 +823,22 @@ impl ServerSession {
     }
 
     fn on_iq(&mut self, iq: &Element) {
+        self.core.step = Step::Bind;
+        if self.config.misbehaviour.wrong_authorization_identifier && !self.bound {
+            let detail = format!(
+                "the client went on to bind a resource after SASL2 <success/> named \
+                 {OTHER_ACCOUNT}@{} as its authorization identifier (XEP-0388 §2.6.1)",
+                self.config.domain
+            );
+            self.core.reject(
+                "accepted-wrong-authorization-identifier",
+                Side::Local,
+                detail.clone(),
+            );
+            self.core.stream_error("policy-violation", &detail);
+            self.state = State::Done;
+            return;
+        }
         let id = iq.attr("id").unwrap_or_default().to_owned();
         let bind = iq.child("bind", NS_BIND);
         match (iq.attr("type"), bind) {
@@ -713,6 +952,9 @@ mod tests {
             accounts: Arc::new(accounts),
             misbehaviour: ServerMisbehaviour::default(),
             limits: Limits::default(),
+            offer_sasl2: false,
+            expect_sasl2: false,
+            downgrade_protection: false,
         };
         let channel = TlsChannel {
             bindings: ChannelBindings::default(),
@@ -727,6 +969,178 @@ mod tests {
             }
         }
         String::from_utf8_lossy(&sent).into_owned()
+    }
+
+    /// A direct-TLS session offering PLAIN over SASL2, after the client's stream header.
+    fn sasl2_session() -> ServerSession {
+        let mut accounts = CredentialStore::new();
+        accounts.add_user("alice", "pencil", 4096);
+        let config = ServerConfig {
+            domain: "interop.test".into(),
+            starttls_available: false,
+            mechanisms: vec![Mechanism::Plain],
+            preferred_mechanism: None,
+            accounts: Arc::new(accounts),
+            misbehaviour: ServerMisbehaviour::default(),
+            limits: Limits::default(),
+            offer_sasl2: true,
+            expect_sasl2: false,
+            downgrade_protection: false,
+        };
+        let mut session = ServerSession::new(config, Some(TlsChannel::default()));
+        session.receive(HEADER.as_bytes());
+        session
+    }
+
+    fn sent(session: &mut ServerSession) -> String {
+        let mut sent = Vec::new();
+        while let Some(action) = session.poll_action() {
+            if let Action::Send(bytes) = action {
+                sent.extend(bytes);
+            }
+        }
+        String::from_utf8_lossy(&sent).into_owned()
+    }
+
+    #[test]
+    fn sasl2_success_names_the_account_and_binding_follows_without_restart_xep0388_2_6_1() {
+        let mut session = sasl2_session();
+        let features = sent(&mut session);
+        assert!(
+            features.contains(
+                "<authentication xmlns='urn:xmpp:sasl:2'><mechanism>PLAIN</mechanism></authentication>"
+            ),
+            "{features}"
+        );
+        // base64 of "\0alice\0pencil"
+        session.receive(
+            b"<authenticate xmlns='urn:xmpp:sasl:2' mechanism='PLAIN'>\
+              <initial-response>AGFsaWNlAHBlbmNpbA==</initial-response>\
+              <user-agent id='d4565fa7-4d72-4749-b3d3-740edbf87770'/></authenticate>",
+        );
+        let success = sent(&mut session);
+        assert_eq!(
+            success,
+            "<success xmlns='urn:xmpp:sasl:2'><authorization-identifier>alice@interop.test\
+             </authorization-identifier></success>\
+             <stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>"
+        );
+        assert!(session.end().is_none());
+        // No new stream header: the bind request comes on the same stream.
+        session.receive(
+            b"<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>\
+              <resource>r</resource></bind></iq>",
+        );
+        assert!(sent(&mut session).contains("<jid>alice@interop.test/r</jid>"));
+        assert_eq!(
+            session.end(),
+            Some(&SessionEnd::Authenticated {
+                jid: "alice@interop.test/r".into()
+            })
+        );
+    }
+
+    #[test]
+    fn sasl2_failure_carries_the_rfc6120_condition_xep0388_2_6_3() {
+        let mut session = sasl2_session();
+        sent(&mut session);
+        // base64 of "\0alice\0wrong"
+        session.receive(
+            b"<authenticate xmlns='urn:xmpp:sasl:2' mechanism='PLAIN'>\
+              <initial-response>AGFsaWNlAHdyb25n</initial-response></authenticate>",
+        );
+        assert_eq!(
+            sent(&mut session),
+            "<failure xmlns='urn:xmpp:sasl:2'><not-authorized \
+             xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/></failure>"
+        );
+    }
+
+    #[test]
+    fn a_client_that_retries_with_flag_n_after_a_binding_failure_is_named_rfc5802_6() {
+        use base64::Engine as _;
+        let b64 = |text: &[u8]| base64::engine::general_purpose::STANDARD.encode(text);
+        let mut accounts = CredentialStore::new();
+        accounts.add_user("alice", "pencil", 4096);
+        let config = ServerConfig {
+            domain: "interop.test".into(),
+            starttls_available: false,
+            mechanisms: vec![Mechanism::ScramSha256Plus],
+            preferred_mechanism: None,
+            accounts: Arc::new(accounts),
+            misbehaviour: ServerMisbehaviour::from_scenario(&[
+                Misbehaviour::ScramPlusMismatchedBinding,
+            ]),
+            limits: Limits::default(),
+            offer_sasl2: false,
+            expect_sasl2: false,
+            downgrade_protection: false,
+        };
+        let exporter = vec![7u8; 32];
+        let channel = TlsChannel {
+            bindings: ChannelBindings {
+                available: vec![(sasl::ChannelBindingType::TlsExporter, exporter.clone())],
+            },
+            client_certificate: None,
+        };
+        let mut session = ServerSession::new(config, Some(channel));
+        session.receive(HEADER.as_bytes());
+        let features = sent(&mut session);
+        assert!(
+            features.contains(
+                "<mechanism>SCRAM-SHA-256-PLUS</mechanism><mechanism>SCRAM-SHA-256</mechanism>"
+            ),
+            "{features}"
+        );
+        let auth = |mechanism: &str, message: &str| {
+            format!(
+                "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='{mechanism}'>{}</auth>",
+                b64(message.as_bytes())
+            )
+        };
+        session.receive(auth("SCRAM-SHA-256-PLUS", "p=tls-exporter,,n=alice,r=abc").as_bytes());
+        let challenge = sent(&mut session);
+        let open = challenge.find('>').unwrap() + 1;
+        let close = challenge.rfind('<').unwrap();
+        let server_first = base64::engine::general_purpose::STANDARD
+            .decode(&challenge[open..close])
+            .unwrap();
+        let nonce = String::from_utf8(server_first).unwrap()[2..]
+            .split(',')
+            .next()
+            .unwrap()
+            .to_owned();
+        // The client's own, correct binding data: the server checks them against another
+        // connection's.
+        let mut binding = b"p=tls-exporter,,".to_vec();
+        binding.extend(&exporter);
+        let client_final = format!("c={},r={nonce},p={}", b64(&binding), b64(&[0; 32]));
+        session.receive(
+            format!(
+                "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</response>",
+                b64(client_final.as_bytes())
+            )
+            .as_bytes(),
+        );
+        assert!(sent(&mut session).contains("<not-authorized/>"));
+        let Some(SessionEnd::Rejected { condition, .. }) = session.end() else {
+            panic!("{:?}", session.end());
+        };
+        assert_eq!(condition, "not-authorized");
+        // With GS2 flag y the retry is refused as a downgrade: the first verdict stands.
+        session.receive(auth("SCRAM-SHA-256", "y,,n=alice,r=abc").as_bytes());
+        assert!(sent(&mut session).contains("<not-authorized/>"));
+        assert!(
+            matches!(session.end(), Some(SessionEnd::Rejected { condition, .. }) if condition == "not-authorized")
+        );
+        session.receive(auth("SCRAM-SHA-256", "n,,n=alice,r=abc").as_bytes());
+        let Some(SessionEnd::Rejected { condition, by, .. }) = session.end() else {
+            panic!("{:?}", session.end());
+        };
+        assert_eq!(
+            (condition.as_str(), *by),
+            ("fell-back-without-channel-binding", Side::Local)
+        );
     }
 
     #[test]

@@ -112,6 +112,12 @@ impl Core {
         }
     }
 
+    /// Replaces the outcome: something the peer did later outweighs the first decision.
+    pub(crate) fn overrule(&mut self, end: SessionEnd) {
+        self.note(format!("outcome: {end}"));
+        self.end = Some(end);
+    }
+
     pub(crate) fn reject(&mut self, condition: &str, by: Side, detail: impl Into<String>) {
         let step = self.step;
         self.decide(SessionEnd::Rejected {

@@ -17,7 +17,7 @@ use crate::proto::xml::Limits;
 use crate::proto::{Direction, SessionEnd, Side};
 use crate::scenario::{
     CaseSpec, ChannelBindingType, Credentials, Expectation, Misbehaviour, NOT_APPLICABLE,
-    Observation, Party, Step, TIMEOUT, Transport, Trust,
+    Observation, Party, SaslProfile, Step, TIMEOUT, Transport, Trust,
 };
 use crate::target::builtin::{ClientOrders, RunningClient, RunningServer};
 use crate::target::command::{CaseDir, Invocation, LaunchedClient};
@@ -437,10 +437,12 @@ async fn against_server(
         channel_binding: case.sasl.channel_binding,
         sasl_options: ClientOptions {
             misbehaviour: client_misbehaviour(&case.misbehave),
+            require_downgrade_protection: case.sasl.downgrade_protection,
             ..ClientOptions::default()
         },
         require_tls: false,
         limits: Limits::default(),
+        sasl_profile: Some(case.sasl.profile),
     };
     let end = drive::initiate(
         endpoint.address,
@@ -476,6 +478,10 @@ fn client_misbehaviour(misbehave: &[Misbehaviour]) -> ClientMisbehaviour {
                 Some(ClientMisbehaviour::ForeignChannelBinding)
             }
             Misbehaviour::ScramDowngradeFlag => Some(ClientMisbehaviour::DowngradeFlag),
+            Misbehaviour::ScramReplayedClientFinal => Some(ClientMisbehaviour::ReplayClientFinal),
+            Misbehaviour::ScramUndefinedBindingType => {
+                Some(ClientMisbehaviour::UndefinedBindingType)
+            }
             _ => None,
         })
         .unwrap_or_default()
@@ -516,6 +522,9 @@ async fn against_client(
         accounts: Arc::clone(&environment.accounts),
         misbehaviour: ServerMisbehaviour::from_scenario(&case.misbehave),
         limits: Limits::default(),
+        offer_sasl2: case.sasl.profile == SaslProfile::Sasl2,
+        expect_sasl2: case.sasl.profile == SaslProfile::Sasl2,
+        downgrade_protection: case.sasl.downgrade_protection,
     };
     let direct_tls = case.transport == Transport::DirectTls;
     match &target.adapter {

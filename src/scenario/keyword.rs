@@ -7,7 +7,7 @@ use std::fmt;
 
 use super::model::{
     CertificateProfile, Credentials, IdentityType, KeyType, Mechanism, Misbehaviour, Role,
-    Transport, Trust,
+    SaslProfile, Transport, Trust,
 };
 
 /// A closed set of values written as bare words in scenario files.
@@ -171,6 +171,17 @@ impl Keyword for Mechanism {
     }
 }
 
+impl Keyword for SaslProfile {
+    const ALL: &'static [Self] = &[SaslProfile::Sasl1, SaslProfile::Sasl2];
+
+    fn keyword(self) -> &'static str {
+        match self {
+            SaslProfile::Sasl1 => "sasl1",
+            SaslProfile::Sasl2 => "sasl2",
+        }
+    }
+}
+
 impl Keyword for Credentials {
     const ALL: &'static [Self] = &[
         Credentials::Valid,
@@ -200,6 +211,11 @@ impl Keyword for Misbehaviour {
         Misbehaviour::AuthzidOtherUser,
         Misbehaviour::ScramForeignChannelBinding,
         Misbehaviour::ScramDowngradeFlag,
+        Misbehaviour::Sasl2WrongAuthorizationIdentifier,
+        Misbehaviour::ScramReplayedClientFinal,
+        Misbehaviour::ScramUndefinedBindingType,
+        Misbehaviour::Xep0474StrippedPlus,
+        Misbehaviour::ScramPlusMismatchedBinding,
     ];
 
     fn keyword(self) -> &'static str {
@@ -215,6 +231,13 @@ impl Keyword for Misbehaviour {
             Misbehaviour::AuthzidOtherUser => "authzid-other-user",
             Misbehaviour::ScramForeignChannelBinding => "scram-foreign-channel-binding",
             Misbehaviour::ScramDowngradeFlag => "scram-downgrade-flag",
+            Misbehaviour::Sasl2WrongAuthorizationIdentifier => {
+                "sasl2-wrong-authorization-identifier"
+            }
+            Misbehaviour::ScramReplayedClientFinal => "scram-replayed-client-final",
+            Misbehaviour::ScramUndefinedBindingType => "scram-undefined-binding-type",
+            Misbehaviour::Xep0474StrippedPlus => "xep0474-stripped-plus",
+            Misbehaviour::ScramPlusMismatchedBinding => "scram-plus-mismatched-binding",
         }
     }
 }
@@ -289,6 +312,7 @@ display_as_keyword!(
     Trust,
     Credentials,
     Misbehaviour,
+    SaslProfile,
 );
 
 #[cfg(test)]
@@ -336,5 +360,6 @@ mod tests {
         round_trips::<Mechanism>();
         round_trips::<Credentials>();
         round_trips::<Misbehaviour>();
+        round_trips::<SaslProfile>();
     }
 }

@@ -339,6 +339,7 @@ pub(crate) fn yaml_problem(err: &YamlError) -> Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::SaslProfile;
 
     /// A valid scenario body to which each test appends or substitutes lines.
     const BASE: &str = "id: t\ntitle: T\nspec: [RFC 6120]\nrole: client\nexpect: authenticated\n";
@@ -354,6 +355,37 @@ mod tests {
     /// The scenario in `yaml`, which must load.
     fn scenario(yaml: &str) -> Scenario {
         load_str(yaml, Path::new("t.yaml")).unwrap().0
+    }
+
+    #[test]
+    fn downgrade_protection_with_a_non_scram_mechanism_points_at_the_mechanism_xep0474() {
+        let yaml = format!(
+            "{BASE}transport: starttls\ncertificate: self-signed\nsasl:\n  downgrade-protection: true\nmatrix:\n  sasl.mechanism: [SCRAM-SHA-1, PLAIN]\n"
+        );
+        assert_eq!(
+            error(&yaml),
+            "t.yaml:11:33: `sasl.downgrade-protection: true` (XEP-0474) protects SCRAM only, but this scenario uses PLAIN; expected a SCRAM mechanism or no downgrade-protection"
+        );
+    }
+
+    #[test]
+    fn sasl_profile_and_downgrade_protection_reach_every_case() {
+        let yaml = format!(
+            "{BASE}transport: starttls\ncertificate: self-signed\nsasl:\n  mechanism: SCRAM-SHA-256\n  profile: sasl2\n  downgrade-protection: true\n"
+        );
+        let loaded = scenario(&yaml);
+        assert_eq!(loaded.cases[0].sasl.profile, SaslProfile::Sasl2);
+        assert!(loaded.cases[0].sasl.downgrade_protection);
+        let default = scenario(&format!(
+            "{BASE}transport: starttls\ncertificate: self-signed\nsasl: {{ mechanism: PLAIN }}\n"
+        ));
+        assert_eq!(default.cases[0].sasl.profile, SaslProfile::Sasl1);
+        assert!(!default.cases[0].sasl.downgrade_protection);
+        let typo = error(&format!(
+            "{BASE}transport: starttls\ncertificate: self-signed\nsasl: {{ mechanism: PLAIN, profile: sasl3 }}\n"
+        ));
+        assert!(typo.starts_with("t.yaml:8:"), "{typo}");
+        assert!(typo.contains("sasl1, sasl2"), "{typo}");
     }
 
     #[test]

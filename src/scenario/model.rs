@@ -210,6 +210,31 @@ impl Mechanism {
         )
     }
 
+    /// The `-PLUS` counterpart of a SCRAM mechanism without channel binding.
+    pub fn with_channel_binding(self) -> Option<Mechanism> {
+        match self {
+            Mechanism::ScramSha1 => Some(Mechanism::ScramSha1Plus),
+            Mechanism::ScramSha256 => Some(Mechanism::ScramSha256Plus),
+            Mechanism::ScramSha512 => Some(Mechanism::ScramSha512Plus),
+            _ => None,
+        }
+    }
+
+    /// The mechanism without channel binding of a `-PLUS` mechanism.
+    pub fn without_channel_binding(self) -> Option<Mechanism> {
+        match self {
+            Mechanism::ScramSha1Plus => Some(Mechanism::ScramSha1),
+            Mechanism::ScramSha256Plus => Some(Mechanism::ScramSha256),
+            Mechanism::ScramSha512Plus => Some(Mechanism::ScramSha512),
+            _ => None,
+        }
+    }
+
+    /// Whether this is one of the SCRAM family (RFC 5802), with or without `-PLUS`.
+    pub fn is_scram(self) -> bool {
+        !matches!(self, Mechanism::Plain | Mechanism::External)
+    }
+
     /// The mechanism with this IANA name, if the harness knows it.
     pub fn from_name(name: &str) -> Option<Mechanism> {
         Mechanism::ALL.into_iter().find(|m| m.name() == name)
@@ -304,6 +329,27 @@ pub struct Sasl {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub also_offered: Vec<Mechanism>,
+    /// Which SASL profile the exchange runs over: RFC 6120 §6 (`sasl1`, the default) or the
+    /// Extensible SASL Profile of XEP-0388 (`sasl2`).
+    #[serde(default)]
+    pub profile: SaslProfile,
+    /// Whether the case is about SCRAM downgrade protection (XEP-0474): the harness as server
+    /// then puts the hash of what it advertised into the server-first message; the harness as
+    /// client then needs the server to send it (a server without it is `skip`).
+    #[serde(default, rename = "downgrade-protection")]
+    pub downgrade_protection: bool,
+}
+
+/// The SASL profile: how SASL is framed on the XMPP stream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SaslProfile {
+    /// RFC 6120 §6: `<auth/>` in `urn:ietf:params:xml:ns:xmpp-sasl`, a stream restart after
+    /// `<success/>`.
+    #[default]
+    Sasl1,
+    /// XEP-0388: `<authenticate/>` in `urn:xmpp:sasl:2`, no stream restart.
+    Sasl2,
 }
 
 /// A deliberate protocol violation the harness injects (never the target).
@@ -345,6 +391,29 @@ pub enum Misbehaviour {
     /// offers no channel binding) although it offered `-PLUS`; a conforming server detects the
     /// downgrade and refuses (RFC 5802 §6).
     ScramDowngradeFlag,
+    /// Harness as server with SASL2: `<success/>` names another account in
+    /// `<authorization-identifier/>` (XEP-0388 §2.6.1); a conforming client ends the session.
+    Sasl2WrongAuthorizationIdentifier,
+    /// Harness as client with SCRAM: the first exchange is aborted after server-first, and the
+    /// retry sends the same client-first and then replays the client-final computed for the
+    /// first exchange, as an attacker who captured it would; a conforming server chose a fresh
+    /// nonce and refuses the proof with `<not-authorized/>` (RFC 5802 §5.1, §9).
+    ScramReplayedClientFinal,
+    /// Harness as client with a `-PLUS` mechanism: the GS2 header claims `p=tls-unique`, which
+    /// TLS 1.3 does not define (RFC 9266 §3, RFC 8446 §C.5), with this connection's
+    /// tls-exporter data; a conforming server fails the exchange.
+    ScramUndefinedBindingType,
+    /// Harness as server with downgrade protection: the stream features leave out the `-PLUS`
+    /// counterparts of the offered SCRAM mechanisms while the XEP-0474 hash in the server-first
+    /// message still covers them, as after a man in the middle stripped them; a conforming
+    /// client detects the mismatch and aborts.
+    Xep0474StrippedPlus,
+    /// Harness as server with a `-PLUS` mechanism: it also offers the mechanism without
+    /// `-PLUS` and checks the client's channel binding against data of another TLS connection,
+    /// as the real server behind a man in the middle would; the client's binding fails with
+    /// `<not-authorized/>`, and a conforming client does not then retry without channel binding
+    /// and with GS2 flag `n` (a downgrade nobody can notice, RFC 5802 §6).
+    ScramPlusMismatchedBinding,
 }
 
 impl Misbehaviour {
@@ -357,11 +426,16 @@ impl Misbehaviour {
             | Misbehaviour::ScramLowIterationCount
             | Misbehaviour::ScramExcessiveIterationCount
             | Misbehaviour::SaslMalformedBase64
-            | Misbehaviour::ScramSuccessWithoutFinal => Role::Server,
+            | Misbehaviour::ScramSuccessWithoutFinal
+            | Misbehaviour::Sasl2WrongAuthorizationIdentifier
+            | Misbehaviour::Xep0474StrippedPlus
+            | Misbehaviour::ScramPlusMismatchedBinding => Role::Server,
             Misbehaviour::ScramWrongProof
             | Misbehaviour::AuthzidOtherUser
             | Misbehaviour::ScramForeignChannelBinding
-            | Misbehaviour::ScramDowngradeFlag => Role::Client,
+            | Misbehaviour::ScramDowngradeFlag
+            | Misbehaviour::ScramReplayedClientFinal
+            | Misbehaviour::ScramUndefinedBindingType => Role::Client,
         }
     }
 }

@@ -11,7 +11,7 @@ use serde_saphyr::Spanned;
 
 use super::model::{
     CertificateProfile, ChannelBindingType, Credentials, Expectation, IdentityType, KeyType,
-    Mechanism, Misbehaviour, Role, Transport, Trust,
+    Mechanism, Misbehaviour, Role, SaslProfile, Transport, Trust,
 };
 
 /// One scenario file, as parsed.
@@ -67,6 +67,11 @@ pub(crate) struct RawSasl {
     /// `sasl.also-offered:`
     #[serde(rename = "also-offered")]
     pub also_offered: Option<Spanned<Vec<Mechanism>>>,
+    /// `sasl.profile:`
+    pub profile: Option<Spanned<SaslProfile>>,
+    /// `sasl.downgrade-protection:`
+    #[serde(rename = "downgrade-protection")]
+    pub downgrade_protection: Option<Spanned<bool>>,
 }
 
 /// One `matrix:` entry: where its key is, and its located values.

@@ -273,7 +273,36 @@ pub(crate) fn resolve(
         }
     }
     let also_offered = also_offered.map(|s| s.value.clone()).unwrap_or_default();
+    let profile = sasl
+        .and_then(|s| s.value.profile.as_ref())
+        .map(|s| s.value)
+        .unwrap_or_default();
+    let downgrade_protection = sasl.and_then(|s| s.value.downgrade_protection.as_ref());
     let matrix = raw.matrix.as_ref().map(|m| &m.value);
+    if let Some(flag) = downgrade_protection
+        && flag.value
+    {
+        let not_scram = top_mechanism
+            .into_iter()
+            .chain(
+                matrix
+                    .and_then(|m| m.sasl_mechanism.as_ref())
+                    .into_iter()
+                    .flat_map(|a| a.values.value.iter()),
+            )
+            .find(|m| !m.value.is_scram());
+        if let Some(mechanism) = not_scram {
+            problems.push(Problem::new(
+                Position::at(mechanism),
+                format!(
+                    "`sasl.downgrade-protection: true` (XEP-0474) protects SCRAM only, but this \
+                     scenario uses {}; expected a SCRAM mechanism or no downgrade-protection",
+                    mechanism.value
+                ),
+            ));
+        }
+    }
+    let downgrade_protection = downgrade_protection.is_some_and(|flag| flag.value);
     if client_certificate.is_none() {
         let external_at = top_mechanism
             .into_iter()
@@ -510,6 +539,8 @@ pub(crate) fn resolve(
                                     channel_binding,
                                     client_certificate,
                                     also_offered: also_offered.clone(),
+                                    profile,
+                                    downgrade_protection,
                                 },
                                 misbehave: misbehave.clone(),
                                 expect: expect.clone(),

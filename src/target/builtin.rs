@@ -31,7 +31,9 @@ pub struct RunningServer {
 
 impl RunningServer {
     /// Starts the conforming built-in server: STARTTLS required before any SASL mechanism is
-    /// offered (or direct TLS), PLAIN, SCRAM-SHA-1 and SCRAM-SHA-256 after TLS.
+    /// offered (or direct TLS); after TLS every mechanism of [`Mechanism::ALL`] it can run, over
+    /// RFC 6120 SASL and SASL2 (XEP-0388), with the XEP-0474 downgrade protection hash in
+    /// SCRAM server-first messages.
     pub async fn start(
         transport: Transport,
         tls: TlsSetup,
@@ -55,6 +57,9 @@ impl RunningServer {
             accounts,
             misbehaviour: ServerMisbehaviour::default(),
             limits: Limits::default(),
+            offer_sasl2: true,
+            expect_sasl2: false,
+            downgrade_protection: true,
         };
         let own_view = transcript.clone();
         let task = tokio::spawn(async move {
@@ -106,8 +111,8 @@ pub struct RunningClient {
 
 impl RunningClient {
     /// Starts the conforming built-in client against `address`: it requires TLS, verifies the
-    /// certificate, prefers SCRAM-SHA-256 over SCRAM-SHA-1 over PLAIN and checks the SCRAM
-    /// server signature.
+    /// certificate, prefers the strongest mechanism offered, uses SASL2 (XEP-0388) when the
+    /// server offers it, checks the SCRAM server signature and a XEP-0474 hash when one comes.
     pub fn start(
         address: SocketAddr,
         orders: ClientOrders,
@@ -125,6 +130,7 @@ impl RunningClient {
             sasl_options: ClientOptions::default(),
             require_tls: true,
             limits: Limits::default(),
+            sasl_profile: None,
         };
         let own_view = transcript.clone();
         let task = tokio::spawn(async move {

@@ -34,6 +34,7 @@ pub fn alice_client(mechanisms: Vec<Mechanism>, options: ClientOptions) -> Clien
         sasl_options: options,
         require_tls: true,
         limits: Limits::default(),
+        sasl_profile: None,
     }
 }
 
@@ -49,6 +50,9 @@ pub fn server(mechanisms: Vec<Mechanism>, misbehaviour: ServerMisbehaviour) -> S
         accounts: Arc::new(accounts),
         misbehaviour,
         limits: Limits::default(),
+        offer_sasl2: false,
+        expect_sasl2: false,
+        downgrade_protection: false,
     }
 }
 

@@ -18,6 +18,7 @@
 //! are left out: ASCII strings, which need none of them, come out exactly right; other strings
 //! are used mapped but not normalised.
 
+mod downgrade;
 mod external;
 mod plain;
 mod redact;
@@ -27,6 +28,7 @@ mod store;
 
 use std::fmt;
 
+pub use self::downgrade::Advertised;
 pub use self::redact::redact;
 pub use self::store::CredentialStore;
 pub use crate::scenario::{ChannelBindingType, Mechanism};
@@ -113,6 +115,12 @@ pub struct ClientOptions {
     pub nonce: Option<String>,
     /// A deliberate protocol violation to inject.
     pub misbehaviour: ClientMisbehaviour,
+    /// What the server advertised in its stream features, to check a XEP-0474 hash against;
+    /// `None` ignores the hash.
+    pub advertised: Option<Advertised>,
+    /// Whether a server-first message without a XEP-0474 hash makes the case not applicable
+    /// (the case is about downgrade protection, which the server does not offer).
+    pub require_downgrade_protection: bool,
 }
 
 /// A deliberate violation the client side commits, to see whether the server notices.
@@ -130,6 +138,13 @@ pub enum ClientMisbehaviour {
     /// The client says "y" (it could bind but the server offers no `-PLUS`) although the
     /// server did offer `-PLUS`, as after a downgrade; a server must refuse (RFC 5802 §6).
     DowngradeFlag,
+    /// The session aborts the first exchange after server-first, sends the same client-first
+    /// again and replays the first exchange's client-final (the XMPP layer does this; the
+    /// mechanism only keeps its nonce); a server must refuse (RFC 5802 §5.1, §9).
+    ReplayClientFinal,
+    /// The GS2 header claims `p=tls-unique`, undefined for TLS 1.3 (RFC 9266 §3), with the
+    /// tls-exporter data (the XMPP layer chooses the binding); a server must refuse.
+    UndefinedBindingType,
 }
 
 impl Default for ClientOptions {
@@ -139,6 +154,8 @@ impl Default for ClientOptions {
             min_iterations: 4096,
             nonce: None,
             misbehaviour: ClientMisbehaviour::None,
+            advertised: None,
+            require_downgrade_protection: false,
         }
     }
 }
@@ -202,6 +219,21 @@ pub enum ClientError {
     /// The server-first nonce does not start with the client's nonce (RFC 5802 §5.1).
     #[error("the server's nonce does not start with the nonce the client sent")]
     NonceMismatch,
+    /// The XEP-0474 hash in server-first does not match what the stream features advertised:
+    /// someone changed the mechanism or channel binding list on the way.
+    #[error(
+        "downgrade detected: the server's XEP-0474 hash covers other mechanisms or channel \
+         binding types than the stream features advertised ({advertised})"
+    )]
+    DowngradeDetected {
+        /// What the client saw advertised, for a human.
+        advertised: String,
+    },
+    /// The case is about XEP-0474 and the server-first message carries no hash.
+    #[error(
+        "the server does not offer SCRAM downgrade protection (XEP-0474): no h= in server-first"
+    )]
+    DowngradeProtectionMissing,
     /// The server asked for fewer iterations than the client accepts.
     #[error("the server asked for {count} iterations, below the minimum of {min}")]
     IterationCountTooLow {
@@ -252,6 +284,8 @@ impl ClientError {
         match self {
             ClientError::ServerSignatureMismatch => "server-signature-mismatch",
             ClientError::NonceMismatch => "nonce-mismatch",
+            ClientError::DowngradeDetected { .. } => "downgrade-detected",
+            ClientError::DowngradeProtectionMissing => crate::scenario::NOT_APPLICABLE,
             ClientError::IterationCountTooLow { .. } => "iteration-count-too-low",
             ClientError::IterationCountTooHigh { .. } => "iteration-count-too-high",
             ClientError::Malformed { .. } => "malformed-challenge",
@@ -283,6 +317,8 @@ pub struct ServerOptions {
     pub client_certificate: Option<VerifiedClientCertificate>,
     /// The XMPP domain of this server, to map a certificate's XmppAddr to an account.
     pub domain: String,
+    /// What the hash of XEP-0474 covers, when the server offers downgrade protection.
+    pub downgrade_protection: Option<Advertised>,
 }
 
 /// A deliberate violation the server side commits, to see whether the client notices.
@@ -468,6 +504,13 @@ mod tests {
                 "server-signature-mismatch",
             ),
             (ClientError::NonceMismatch, "nonce-mismatch"),
+            (
+                ClientError::DowngradeDetected {
+                    advertised: "x".into(),
+                },
+                "downgrade-detected",
+            ),
+            (ClientError::DowngradeProtectionMissing, "not-applicable"),
             (
                 ClientError::IterationCountTooLow { count: 1, min: 2 },
                 "iteration-count-too-low",

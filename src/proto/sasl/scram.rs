@@ -11,6 +11,7 @@ use rand::RngCore as _;
 use sha1::Sha1;
 use sha2::{Digest as _, Sha256, Sha512};
 
+use super::downgrade;
 use super::saslprep::{decode_saslname, encode_saslname, saslprep};
 use super::store::CredentialStore;
 use super::{
@@ -75,7 +76,7 @@ impl ScramHash {
     }
 
     /// `H(data)`.
-    fn hash(self, data: &[u8]) -> Vec<u8> {
+    pub(crate) fn hash(self, data: &[u8]) -> Vec<u8> {
         match self {
             ScramHash::Sha1 => Sha1::digest(data).to_vec(),
             ScramHash::Sha256 => Sha256::digest(data).to_vec(),
@@ -255,6 +256,7 @@ impl ScramClient {
                 "iteration count i={count} is not a positive number"
             ))
         })?;
+        self.check_downgrade_protection(fields)?;
         // Limits first: never spend time on a count we would refuse.
         if count < u64::from(self.options.min_iterations) {
             return Err(ClientError::IterationCountTooLow {
@@ -299,6 +301,47 @@ impl ScramClient {
         let server_signature = self.hash.hmac(&server_key, auth_message.as_bytes());
         let message = format!("{without_proof},p={}", BASE64.encode(proof));
         Ok((message.into_bytes(), server_signature))
+    }
+}
+
+impl ScramClient {
+    /// Checks the XEP-0474 hash among the optional attributes after `i=` against what the
+    /// stream features advertised.
+    fn check_downgrade_protection<'a>(
+        &self,
+        extensions: impl Iterator<Item = &'a str>,
+    ) -> Result<(), ClientError> {
+        let mut hash = None;
+        for field in extensions {
+            if let Some(value) = attribute(field, downgrade::ATTRIBUTE) {
+                hash = Some(value);
+            }
+        }
+        let Some(hash) = hash else {
+            return if self.options.require_downgrade_protection {
+                Err(ClientError::DowngradeProtectionMissing)
+            } else {
+                Ok(())
+            };
+        };
+        let Some(advertised) = &self.options.advertised else {
+            return Ok(());
+        };
+        let received = BASE64.decode(hash).map_err(|e| {
+            ClientError::malformed(format!("downgrade protection hash h= is not base64: {e}"))
+        })?;
+        let expected = self.hash.hash(&advertised.hash_input());
+        if constant_time_eq(&received, &expected) {
+            Ok(())
+        } else {
+            Err(ClientError::DowngradeDetected {
+                advertised: format!(
+                    "mechanisms [{}], channel binding types [{}]",
+                    advertised.mechanisms.join(", "),
+                    advertised.channel_bindings.join(", ")
+                ),
+            })
+        }
     }
 }
 
@@ -594,10 +637,18 @@ impl ScramServer {
             ServerMisbehaviour::AnnouncedIterations(count) => count,
             _ => keys.iterations,
         };
-        let server_first = format!(
+        let mut server_first = format!(
             "r={combined_nonce},s={},i={announced_iterations}",
             BASE64.encode(&keys.salt),
         );
+        if let Some(advertised) = &self.options.downgrade_protection {
+            let hash = self.hash.hash(&advertised.hash_input());
+            server_first.push_str(&format!(
+                ",{}={}",
+                downgrade::ATTRIBUTE,
+                BASE64.encode(hash)
+            ));
+        }
         Ok(Exchange {
             username,
             authzid: requested_authzid,
@@ -724,7 +775,7 @@ impl ServerMechanism for ScramServer {
 mod tests {
     use super::*;
     use crate::proto::sasl::{
-        ChannelBindingType, ChannelBindings, FailureCondition, client_mechanism,
+        Advertised, ChannelBindingType, ChannelBindings, FailureCondition, client_mechanism,
         client_mechanism_with_channel_binding, server_mechanism,
     };
 
@@ -1097,6 +1148,113 @@ mod tests {
         client.respond(server_first.as_bytes()).unwrap();
         assert_eq!(client.respond(SHA1_SERVER_FINAL.as_bytes()).unwrap(), b"");
         client.finish(b"").unwrap();
+    }
+
+    /// XEP-0474 vectors computed by an independent implementation (Python's hashlib,
+    /// `fixtures/sasl/xep0474_vectors.py`).
+    #[derive(serde::Deserialize)]
+    struct DowngradeVector {
+        mechanism: String,
+        mechanisms: Vec<String>,
+        channel_bindings: Vec<String>,
+        h: String,
+    }
+
+    fn downgrade_vectors() -> Vec<DowngradeVector> {
+        serde_json::from_str(include_str!("../../../fixtures/sasl/xep0474-vectors.json")).unwrap()
+    }
+
+    fn advertised(vector: &DowngradeVector) -> Advertised {
+        Advertised {
+            mechanisms: vector.mechanisms.clone(),
+            channel_bindings: vector.channel_bindings.clone(),
+        }
+    }
+
+    #[test]
+    fn server_first_carries_the_independently_computed_downgrade_hash_xep0474_3() {
+        for vector in downgrade_vectors() {
+            let mechanism = Mechanism::from_name(&vector.mechanism).unwrap();
+            let store = vector_store(SHA1_SALT);
+            let mut server = server_mechanism(
+                mechanism,
+                ServerOptions {
+                    nonce: Some(SHA1_SERVER_NONCE.into()),
+                    downgrade_protection: Some(advertised(&vector)),
+                    ..ServerOptions::default()
+                },
+            );
+            let server_first =
+                String::from_utf8(challenge(server.step(b"n,,n=user,r=abc", &store).unwrap()))
+                    .unwrap();
+            assert_eq!(
+                server_first,
+                format!(
+                    "r=abc{SHA1_SERVER_NONCE},s={SHA1_SALT},i=4096,h={}",
+                    vector.h
+                ),
+                "{}",
+                vector.mechanism
+            );
+        }
+    }
+
+    /// A SHA-256 client that saw `seen` advertised, after client-first.
+    fn sha256_client_that_saw(seen: Option<Advertised>, require: bool) -> Box<dyn ClientMechanism> {
+        let mut client = client_mechanism(
+            Mechanism::ScramSha256,
+            credentials("user", "pencil"),
+            ClientOptions {
+                nonce: Some(SHA256_CLIENT_NONCE.into()),
+                advertised: seen,
+                require_downgrade_protection: require,
+                ..ClientOptions::default()
+            },
+        );
+        client.initial_response().unwrap();
+        client
+    }
+
+    #[test]
+    fn client_accepts_a_hash_of_what_it_saw_and_detects_a_stripped_list_xep0474_4() {
+        let vectors = downgrade_vectors();
+        let full = &vectors[0];
+        let stripped = &vectors[3];
+        let server_first = format!(
+            "r={SHA256_CLIENT_NONCE}xyz,s={SHA256_SALT},i=4096,h={}",
+            full.h
+        );
+
+        let mut honest = sha256_client_that_saw(Some(advertised(full)), false);
+        assert!(honest.respond(server_first.as_bytes()).is_ok());
+
+        let mut victim = sha256_client_that_saw(Some(advertised(stripped)), false);
+        let error = victim.respond(server_first.as_bytes()).unwrap_err();
+        assert_eq!(error.code(), "downgrade-detected");
+        assert!(
+            error
+                .to_string()
+                .contains("SCRAM-SHA-256, SCRAM-SHA-1, PLAIN")
+        );
+
+        let mut garbled = sha256_client_that_saw(Some(advertised(full)), false);
+        let not_base64 = format!("r={SHA256_CLIENT_NONCE}xyz,s={SHA256_SALT},i=4096,h=***");
+        assert_eq!(
+            garbled.respond(not_base64.as_bytes()).unwrap_err().code(),
+            "malformed-challenge"
+        );
+    }
+
+    #[test]
+    fn a_server_without_the_hash_is_fine_unless_the_case_is_about_it_xep0474_5() {
+        let server_first = format!("r={SHA256_CLIENT_NONCE}xyz,s={SHA256_SALT},i=4096");
+        let mut ordinary = sha256_client_that_saw(Some(advertised(&downgrade_vectors()[0])), false);
+        assert!(ordinary.respond(server_first.as_bytes()).is_ok());
+        let mut about_it = sha256_client_that_saw(None, true);
+        assert_eq!(
+            about_it.respond(server_first.as_bytes()).unwrap_err(),
+            ClientError::DowngradeProtectionMissing
+        );
     }
 
     /// A client that has sent client-first with the RFC 5802 nonce.
