@@ -12,11 +12,14 @@ use clap::{Args, Parser, Subcommand};
 use comfy_table::{Table, presets};
 use tokio::sync::mpsc;
 use xmpp_interop::pki::{self, PkiError};
-use xmpp_interop::report::Reporter;
+use xmpp_interop::report::html::HtmlWriter;
 use xmpp_interop::report::json::JsonWriter;
 use xmpp_interop::report::junit::JunitWriter;
+use xmpp_interop::report::markdown::MarkdownWriter;
+use xmpp_interop::report::merge::{self, ResultsError};
 use xmpp_interop::report::terminal::TerminalReporter;
 use xmpp_interop::report::transcripts::TranscriptWriter;
+use xmpp_interop::report::{ReportEvent, Reporter, diff, record};
 use xmpp_interop::runner::expectations::Expectations;
 use xmpp_interop::runner::{self, Event, RunEnvironment, RunOptions, Tally};
 use xmpp_interop::scenario::{self, CertificateProfile, KeyType, Scenario};
@@ -54,6 +57,49 @@ enum Command {
     /// Generate the test PKI for provisioning, or show what a certificate holds.
     #[command(subcommand)]
     Pki(PkiCommand),
+    /// Show the cells (case × target) whose verdict changed between two results.json files.
+    #[command(after_help = DIFF_EXIT_CODES)]
+    Diff(DiffArgs),
+    /// Rebuild every report from several results.json files (the shards of one run).
+    #[command(after_help = MERGE_EXIT_CODES)]
+    Merge(MergeArgs),
+}
+
+const DIFF_EXIT_CODES: &str = "\
+Exit codes:
+  0  no cell regressed (cells may have changed, been added or removed)
+  1  at least one cell that ended as expected in OLD (PASS, SKIP, XFAIL) does not in NEW
+     (FAIL, XPASS, ERROR)
+  2  usage error, or a file that cannot be read or is not a results.json (file:line:column)";
+
+const MERGE_EXIT_CODES: &str = "\
+Exit codes:
+  0  every merged case ended as its scenario (or a recorded expected deviation) predicts
+  1  at least one merged case failed unexpectedly or passed although a deviation is recorded
+  2  usage error, a file that cannot be read or is not a results.json (file:line:column), or
+     a cell (case × target) present in two files
+  3  a merged case is an error, or the reports could not be written";
+
+#[derive(Args)]
+struct DiffArgs {
+    /// The earlier run's results.json.
+    #[arg(value_name = "OLD")]
+    old: PathBuf,
+    /// The later run's results.json.
+    #[arg(value_name = "NEW")]
+    new: PathBuf,
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// results.json files of the shards (transcripts are copied from next to each file when
+    /// they are there).
+    #[arg(value_name = "RESULTS", required = true)]
+    files: Vec<PathBuf>,
+    /// Directory for the rebuilt reports: junit.xml, results.json, index.html, summary.md,
+    /// transcripts/.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
 }
 
 const PKI_EXIT_CODES: &str = "\
@@ -153,6 +199,8 @@ fn main() -> ExitCode {
         Command::List(args) => list(args),
         Command::Pki(PkiCommand::Generate(args)) => pki_generate(args),
         Command::Pki(PkiCommand::Show(args)) => pki_show(args),
+        Command::Diff(args) => diff_results(args),
+        Command::Merge(args) => merge_results(args),
     }
 }
 
@@ -355,19 +403,9 @@ fn execute(plan: runner::Plan, args: &RunArgs) -> anyhow::Result<Tally> {
         .jobs
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let color = std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let color = use_color();
     let progress = std::io::stderr().is_terminal() && !args.no_progress;
-    let mut reporters: Vec<Box<dyn Reporter>> = vec![
-        Box::new(TerminalReporter::new(
-            color,
-            progress,
-            &args.out.display().to_string(),
-        )),
-        Box::new(JunitWriter::new(args.out.join("junit.xml"))),
-        Box::new(JsonWriter::new(args.out.join("results.json"))),
-        Box::new(TranscriptWriter::new(args.out.clone())),
-    ];
+    let mut reporters = reporters(&args.out, color, progress);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(jobs.clamp(1, 64))
         .enable_all()
@@ -389,6 +427,7 @@ fn execute(plan: runner::Plan, args: &RunArgs) -> anyhow::Result<Tally> {
                 if let Event::CaseFinished(result) = &event {
                     tally.add_result(result);
                 }
+                let event = ReportEvent::from_runner(&event);
                 for reporter in &mut reporters {
                     if let Err(e) = reporter.on_event(&event)
                         && report_failure.is_none()
@@ -411,6 +450,86 @@ fn execute(plan: runner::Plan, args: &RunArgs) -> anyhow::Result<Tally> {
         .write_pem(&pki_dir)
         .with_context(|| format!("cannot write the run's test PKI to {}", pki_dir.display()))?;
     Ok(tally)
+}
+
+/// Every reporter of a run (or a merge), writing into `out`.
+fn reporters(out: &Path, color: bool, progress: bool) -> Vec<Box<dyn Reporter>> {
+    vec![
+        Box::new(TerminalReporter::new(
+            color,
+            progress,
+            &out.display().to_string(),
+        )),
+        Box::new(JunitWriter::new(out.join("junit.xml"))),
+        Box::new(JsonWriter::new(out.join("results.json"))),
+        Box::new(HtmlWriter::new(out.join("index.html"))),
+        Box::new(MarkdownWriter::new(
+            out.join("summary.md"),
+            std::env::var_os("GITHUB_STEP_SUMMARY")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+        )),
+        Box::new(TranscriptWriter::new(out.to_owned())),
+    ]
+}
+
+/// Whether the matrix may be coloured: stdout is a terminal and `NO_COLOR` is not set.
+fn use_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+fn diff_results(args: DiffArgs) -> ExitCode {
+    let read = |path: &Path| {
+        merge::read_results(path).map_err(|e| {
+            eprintln!("error: {e}");
+        })
+    };
+    let (Ok(old), Ok(new)) = (read(&args.old), read(&args.new)) else {
+        return ExitCode::from(2);
+    };
+    let changes = diff::diff(&old.results, &new.results);
+    print!("{}", diff::render(&changes));
+    if changes.iter().any(diff::Change::is_regression) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn merge_results(args: MergeArgs) -> ExitCode {
+    let shards: Result<Vec<merge::Shard>, ResultsError> =
+        args.files.iter().map(|f| merge::read_results(f)).collect();
+    let events = match shards.and_then(|shards| merge::events(&shards)) {
+        Ok(events) => events,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = std::fs::create_dir_all(&args.out) {
+        eprintln!("error: cannot create {}: {e}", args.out.display());
+        return ExitCode::from(3);
+    }
+    let tally = record::tally(events.iter().filter_map(|e| match e {
+        ReportEvent::CaseFinished(record) => Some(record),
+        _ => None,
+    }));
+    let mut reporters = reporters(&args.out, use_color(), false);
+    for event in &events {
+        for reporter in &mut reporters {
+            if let Err(e) = reporter.on_event(event) {
+                eprintln!("error: writing reports failed: {e}");
+                return ExitCode::from(3);
+            }
+        }
+    }
+    if tally.error > 0 {
+        ExitCode::from(3)
+    } else if tally.has_unexpected() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// On SIGINT or SIGTERM, stops every managed server this run started, then exits with the

@@ -1,13 +1,19 @@
-//! One transcript file per case: the verdict on top, then the protocol trace with timestamps.
+//! One transcript file per case: the verdict on top, then the protocol trace, one line per
+//! element or event: milliseconds since the case started, whose view (`harness` or the
+//! target's name), direction (`->` sent, `<-` received, `**` a note: TLS version, suite,
+//! presented chain, alerts, SASL decisions) and the text, secrets already redacted by `drive`
+//! and `proto`.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use super::{ReportError, Reporter, transcript_path, write_file};
+use super::record::{CaseRecord, ReportEvent};
+use super::{ReportError, Reporter, write_file};
+use crate::drive::TranscriptLine;
 use crate::proto::Direction;
-use crate::runner::{CaseResult, Event};
 
-/// Writes `transcripts/<target>/<case>.txt` under the report directory as cases finish.
+/// Writes `transcripts/<target>/<case>.txt` under the report directory as cases finish, for
+/// every case whose transcript text is known (a merge knows only what the shards left).
 pub struct TranscriptWriter {
     out_dir: PathBuf,
 }
@@ -20,33 +26,30 @@ impl TranscriptWriter {
 }
 
 impl Reporter for TranscriptWriter {
-    fn on_event(&mut self, event: &Event) -> Result<(), ReportError> {
-        if let Event::CaseFinished(result) = event {
-            let path = self
-                .out_dir
-                .join(transcript_path(&result.target, &result.case.id));
-            write_file(&path, render(result).as_bytes())?;
+    fn on_event(&mut self, event: &ReportEvent) -> Result<(), ReportError> {
+        if let ReportEvent::CaseFinished(record) = event
+            && let Some(text) = &record.transcript_text
+        {
+            write_file(&self.out_dir.join(&record.transcript), text.as_bytes())?;
         }
         Ok(())
     }
 }
 
-/// The text of one transcript.
-pub fn render(result: &CaseResult) -> String {
-    let case = &result.case;
+/// The text of one transcript: the record's verdict, then `lines`.
+pub fn render(record: &CaseRecord, lines: &[TranscriptLine]) -> String {
     let mut text = String::new();
-    let _ = writeln!(text, "case:      {}", case.id);
-    let _ = writeln!(text, "title:     {}", case.title);
+    let _ = writeln!(text, "case:      {}", record.case_id);
+    let _ = writeln!(text, "title:     {}", record.title);
     let _ = writeln!(
         text,
         "scenario:  {} ({})",
-        case.scenario,
-        case.source.display()
+        record.scenario_id, record.source
     );
-    let _ = writeln!(text, "spec:      {}", case.spec.join(", "));
-    let _ = writeln!(text, "target:    {}", result.target);
-    let _ = writeln!(text, "verdict:   {}", result.label());
-    if let Some(deviation) = &result.expected_deviation {
+    let _ = writeln!(text, "spec:      {}", record.spec.join(", "));
+    let _ = writeln!(text, "target:    {}", record.target);
+    let _ = writeln!(text, "verdict:   {}", record.verdict());
+    if let Some(deviation) = &record.expected_deviation {
         let _ = writeln!(
             text,
             "deviation: recorded as {}: {}{}",
@@ -59,22 +62,17 @@ pub fn render(result: &CaseResult) -> String {
                 .unwrap_or_default()
         );
     }
-    if let Some(step) = result.step {
+    if let Some(step) = record.step {
         let _ = writeln!(text, "step:      {step}");
     }
-    let _ = writeln!(text, "expected:  {}", result.expected);
-    let _ = writeln!(text, "observed:  {}", result.observed);
-    let _ = writeln!(text, "duration:  {} ms", result.duration.as_millis());
+    let _ = writeln!(text, "expected:  {}", record.expected);
+    let _ = writeln!(text, "observed:  {}", record.observed);
+    let _ = writeln!(text, "duration:  {} ms", record.duration_ms);
     text.push_str(
-        "\n--- trace (time since case start, whose view, direction; secrets redacted) ---\n",
+        "\n--- trace: ms since case start, whose view, -> sent / <- received / ** note; secrets redacted ---\n",
     );
-    let who_width = result
-        .transcript
-        .iter()
-        .map(|l| l.who.len())
-        .max()
-        .unwrap_or(0);
-    for line in &result.transcript {
+    let who_width = lines.iter().map(|l| l.who.len()).max().unwrap_or(0);
+    for line in lines {
         let arrow = match line.direction {
             Direction::Sent => "->",
             Direction::Received => "<-",
@@ -82,8 +80,8 @@ pub fn render(result: &CaseResult) -> String {
         };
         let _ = writeln!(
             text,
-            "{:>9.6}s {:<who_width$} {arrow} {}",
-            line.at.as_secs_f64(),
+            "{:>10.3} ms {:<who_width$} {arrow} {}",
+            line.at.as_secs_f64() * 1000.0,
             line.who,
             line.text
         );
