@@ -168,13 +168,14 @@ pub fn render(
                 continue;
             };
             let verdict = record.verdict();
-            let transcript = match embedded.remove(&(record.case_id.as_str(), record.target.as_str())) {
-                Some(text) => {
-                    transcripts.push(text);
-                    signed(transcripts.len() - 1)
-                }
-                None => -1,
-            };
+            let transcript =
+                match embedded.remove(&(record.case_id.as_str(), record.target.as_str())) {
+                    Some(text) => {
+                        transcripts.push(text);
+                        signed(transcripts.len() - 1)
+                    }
+                    None => -1,
+                };
             let usual = transcript_path(&record.target, &record.case_id);
             let path = if usual.as_os_str() == record.transcript.as_str() {
                 -1

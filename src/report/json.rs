@@ -80,9 +80,8 @@ impl Reporter for JsonWriter {
             ReportEvent::CaseStarted { .. } => {}
             ReportEvent::CaseFinished(record) => self.results.push(Arc::clone(record)),
             ReportEvent::RunFinished { duration } => {
-                self.results.sort_by(|a, b| {
-                    (&a.case_id, &a.target).cmp(&(&b.case_id, &b.target))
-                });
+                self.results
+                    .sort_by(|a, b| (&a.case_id, &a.target).cmp(&(&b.case_id, &b.target)));
                 let document = Document {
                     harness: Harness::this(),
                     started_at: &self.started_at,

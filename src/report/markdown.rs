@@ -128,8 +128,7 @@ pub fn render(
             counts.error
         );
     }
-    let mut problems: Vec<&Arc<CaseRecord>> =
-        results.iter().filter(|r| !r.as_expected()).collect();
+    let mut problems: Vec<&Arc<CaseRecord>> = results.iter().filter(|r| !r.as_expected()).collect();
     problems.sort_by(|a, b| (&a.case_id, &a.target).cmp(&(&b.case_id, &b.target)));
     if !problems.is_empty() {
         text.push_str("\n## Not as expected\n\n| case | target | verdict | step | expected | observed |\n| --- | --- | --- | --- | --- | --- |\n");

@@ -81,13 +81,17 @@ pub fn read_results(path: &Path) -> Result<Shard, ResultsError> {
         path: path.to_owned(),
         source,
     })?;
-    let results: ResultsFile =
-        serde_json::from_str(&text).map_err(|e| ResultsError::Invalid {
-            path: path.to_owned(),
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string().split(" at line ").next().unwrap_or_default().to_owned(),
-        })?;
+    let results: ResultsFile = serde_json::from_str(&text).map_err(|e| ResultsError::Invalid {
+        path: path.to_owned(),
+        line: e.line(),
+        column: e.column(),
+        message: e
+            .to_string()
+            .split(" at line ")
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+    })?;
     Ok(Shard {
         path: path.to_owned(),
         results,

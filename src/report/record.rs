@@ -326,7 +326,11 @@ mod tests {
                     }),
                 };
                 let record = CaseRecord::from_result(&result);
-                assert_eq!(record.verdict().label(), result.label(), "{outcome} {recorded}");
+                assert_eq!(
+                    record.verdict().label(),
+                    result.label(),
+                    "{outcome} {recorded}"
+                );
                 assert_eq!(record.as_expected(), result.as_expected());
                 let mut runner_tally = Tally::default();
                 runner_tally.add_result(&result);
