@@ -399,8 +399,8 @@ fn markdown_summary_is_written_and_appended_to_the_github_step_summary() {
         "{summary}"
     );
     assert!(
-        summary.contains("authenticated as alice <with> a \\| pipe"),
-        "pipes in cells are escaped: {summary}"
+        summary.contains("authenticated as alice &lt;with&gt; a \\| pipe"),
+        "HTML and pipes in cells are escaped: {summary}"
     );
     assert_eq!(
         std::fs::read_to_string(&step_summary).unwrap(),

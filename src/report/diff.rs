@@ -11,6 +11,9 @@ use comfy_table::{Table, presets};
 
 use super::record::{ResultsFile, Verdict};
 
+/// A cell's verdict and whether its run accepted it.
+pub type Judged = (Verdict, bool);
+
 /// One cell whose verdict differs between the runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
@@ -18,10 +21,12 @@ pub struct Change {
     pub case: String,
     /// The target.
     pub target: String,
-    /// The verdict in the old run; `None` when the cell is new.
-    pub old: Option<Verdict>,
-    /// The verdict in the new run; `None` when the cell was removed.
-    pub new: Option<Verdict>,
+    /// The verdict in the old run and whether the run accepted it; `None` when the cell is
+    /// new.
+    pub old: Option<Judged>,
+    /// The verdict in the new run and whether the run accepted it; `None` when the cell was
+    /// removed.
+    pub new: Option<Judged>,
     /// What the new run observed (empty for a removed cell).
     pub observed: String,
 }
@@ -29,27 +34,30 @@ pub struct Change {
 impl Change {
     /// Whether the cell was as expected before and is not now.
     pub fn is_regression(&self) -> bool {
-        matches!((self.old, self.new), (Some(old), Some(new)) if old.as_expected() && !new.as_expected())
+        matches!((self.old, self.new), (Some((_, true)), Some((_, false))))
     }
 }
 
 /// The changed cells, by case id and target.
 pub fn diff(old: &ResultsFile, new: &ResultsFile) -> Vec<Change> {
-    let before: BTreeMap<(&str, &str), Verdict> = old
+    let before: BTreeMap<(&str, &str), Judged> = old
         .results
         .iter()
         .map(|r| {
             (
                 (r.record.case_id.as_str(), r.record.target.as_str()),
-                r.record.verdict(),
+                (r.record.verdict(), r.record.as_expected()),
             )
         })
         .collect();
-    let mut after: BTreeMap<(&str, &str), (Verdict, &str)> = BTreeMap::new();
+    let mut after: BTreeMap<(&str, &str), (Judged, &str)> = BTreeMap::new();
     for r in &new.results {
         after.insert(
             (r.record.case_id.as_str(), r.record.target.as_str()),
-            (r.record.verdict(), r.record.observed.as_str()),
+            (
+                (r.record.verdict(), r.record.as_expected()),
+                r.record.observed.as_str(),
+            ),
         );
     }
     let mut changes = Vec::new();
@@ -90,12 +98,12 @@ pub fn render(changes: &[Change]) -> String {
     table.force_no_tty();
     table.set_header(["case", "target", "old", "new", "", "observed now"]);
     for change in changes {
-        let show = |v: Option<Verdict>| v.map_or("-", Verdict::label);
+        let show = |v: Option<Judged>| v.map_or("-", |(v, _)| v.label());
         let note = match (change.old, change.new) {
             (None, _) => "added",
             (_, None) => "removed",
             _ if change.is_regression() => "REGRESSION",
-            (Some(old), Some(new)) if !old.as_expected() && new.as_expected() => "fixed",
+            (Some((_, false)), Some((_, true))) => "fixed",
             _ => "changed",
         };
         table.add_row([

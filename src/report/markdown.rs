@@ -80,15 +80,26 @@ impl Reporter for MarkdownWriter {
     }
 }
 
-/// `text` safe inside a Markdown table cell: pipes escaped, line breaks flattened.
+/// `text` safe inside a Markdown table cell: HTML (which GitHub would drop) and pipes
+/// escaped, line breaks flattened.
 fn cell(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
+    code_cell(
+        &text
+            .replace('\\', "\\\\")
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;"),
+    )
 }
 
-fn marked(verdict: Verdict) -> String {
-    if verdict.as_expected() {
+/// `text` safe inside a code span in a table cell: pipes escaped, line breaks flattened.
+fn code_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// The verdict's label, in bold when the run does not accept it.
+fn marked(verdict: Verdict, as_expected: bool) -> String {
+    if as_expected {
         verdict.label().to_owned()
     } else {
         format!("**{}**", verdict.label())
@@ -136,27 +147,27 @@ pub fn render(
             let _ = writeln!(
                 text,
                 "| `{}` | {} | {} | {} | {} | {} |",
-                cell(&record.case_id),
+                code_cell(&record.case_id),
                 cell(&record.target),
-                marked(record.verdict()),
+                marked(record.verdict(), false),
                 record.step_text(),
                 cell(&record.expected),
                 cell(&record.observed)
             );
         }
     }
-    let mut rows: BTreeMap<&str, BTreeMap<&str, Verdict>> = BTreeMap::new();
+    let mut rows: BTreeMap<&str, BTreeMap<&str, (Verdict, bool)>> = BTreeMap::new();
     for record in results {
         rows.entry(&record.case_id)
             .or_default()
-            .insert(&record.target, record.verdict());
+            .insert(&record.target, (record.verdict(), record.as_expected()));
     }
     let complete = rows.len() <= FULL_MATRIX_ROWS;
     text.push_str("\n## Matrix\n\n");
     if !complete {
         let shown = rows
             .values()
-            .filter(|cells| cells.values().any(|v| *v != Verdict::Pass))
+            .filter(|cells| cells.values().any(|(v, _)| *v != Verdict::Pass))
             .count();
         let _ = writeln!(
             text,
@@ -173,14 +184,14 @@ pub fn render(
     text.push_str(&" --- |".repeat(targets.len()));
     text.push('\n');
     for (case, cells) in &rows {
-        if !complete && cells.values().all(|v| *v == Verdict::Pass) {
+        if !complete && cells.values().all(|(v, _)| *v == Verdict::Pass) {
             continue;
         }
-        let _ = write!(text, "| `{}` |", cell(case));
+        let _ = write!(text, "| `{}` |", code_cell(case));
         for target in targets {
             match cells.get(target.as_str()) {
-                Some(verdict) => {
-                    let _ = write!(text, " {} |", marked(*verdict));
+                Some((verdict, as_expected)) => {
+                    let _ = write!(text, " {} |", marked(*verdict, *as_expected));
                 }
                 None => text.push_str(" · |"),
             }

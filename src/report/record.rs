@@ -126,11 +126,6 @@ impl Verdict {
             Verdict::Xpass => "XPASS",
         }
     }
-
-    /// Whether a run accepts this verdict (pass, skip or a deviation exactly as recorded).
-    pub fn as_expected(self) -> bool {
-        matches!(self, Verdict::Pass | Verdict::Skip | Verdict::Xfail)
-    }
 }
 
 impl fmt::Display for Verdict {
@@ -211,9 +206,13 @@ impl CaseRecord {
         Verdict::of(self.outcome, self.expected_deviation.is_some())
     }
 
-    /// Whether the run accepts this case's outcome.
+    /// Whether the run accepts this case's outcome: `pass` or `skip` with no deviation
+    /// recorded, or exactly the recorded deviation (the runner's rule).
     pub fn as_expected(&self) -> bool {
-        self.verdict().as_expected()
+        match &self.expected_deviation {
+            Some(deviation) => self.outcome == deviation.outcome.outcome(),
+            None => matches!(self.outcome, Outcome::Pass | Outcome::Skip),
+        }
     }
 
     /// The step as text, `none` when the harness broke before any.

@@ -178,15 +178,22 @@ pub fn render(
     problems.sort_by(|a, b| (&a.case_id, &a.target).cmp(&(&b.case_id, &b.target)));
     for result in problems {
         let step = result.step_text();
+        // A merge knows the transcripts only of the shards that left them.
+        let transcript = if result.transcript_text.is_some() {
+            format!("{}/{}", report_dir.trim_end_matches('/'), result.transcript)
+        } else {
+            format!(
+                "none ({} was not found next to the merged results)",
+                result.transcript
+            )
+        };
         text.push_str(&format!(
-            "\n{} {} @ {}\n  step:       {step}\n  expected:   {}\n  observed:   {}\n  transcript: {}/{}\n",
+            "\n{} {} @ {}\n  step:       {step}\n  expected:   {}\n  observed:   {}\n  transcript: {transcript}\n",
             result.verdict(),
             result.case_id,
             result.target,
             result.expected,
             result.observed,
-            report_dir.trim_end_matches('/'),
-            result.transcript
         ));
     }
     let mut skipped: Vec<&Arc<CaseRecord>> = results
