@@ -88,3 +88,65 @@ pub fn render(record: &CaseRecord, lines: &[TranscriptLine]) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::runner::Outcome;
+    use crate::scenario::Step;
+
+    #[test]
+    fn a_transcript_shows_the_verdict_then_milliseconds_whose_view_and_direction() {
+        let record = CaseRecord {
+            case_id: "c2s-x/plain".to_owned(),
+            scenario_id: "c2s-x".to_owned(),
+            target: "prosody".to_owned(),
+            outcome: Outcome::Fail,
+            step: Some(Step::Sasl),
+            expected: "rejected at sasl by target (not-authorized)".to_owned(),
+            observed: "authenticated".to_owned(),
+            duration_ms: 7,
+            title: "t".to_owned(),
+            spec: vec!["RFC 6120 §6.5.10".to_owned()],
+            tags: Vec::new(),
+            source: "scenarios/c2s/x.yaml".to_owned(),
+            transcript: "transcripts/prosody/c2s-x_plain.txt".to_owned(),
+            expected_deviation: None,
+            transcript_text: None,
+        };
+        let line = |micros, who: &str, direction, text: &str| TranscriptLine {
+            at: Duration::from_micros(micros),
+            who: who.to_owned(),
+            direction,
+            text: text.to_owned(),
+        };
+        let text = render(
+            &record,
+            &[
+                line(120, "harness", Direction::Note, "TLS established: TLSv1_3"),
+                line(1_500, "harness", Direction::Sent, "<auth/>"),
+                line(12_345, "prosody", Direction::Received, "<auth/>"),
+            ],
+        );
+        assert!(text.starts_with("case:      c2s-x/plain\n"), "{text}");
+        assert!(
+            text.contains("verdict:   FAIL\nstep:      sasl\n"),
+            "{text}"
+        );
+        let trace: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("---"))
+            .skip(1)
+            .collect();
+        assert_eq!(
+            trace,
+            [
+                "     0.120 ms harness ** TLS established: TLSv1_3",
+                "     1.500 ms harness -> <auth/>",
+                "    12.345 ms prosody <- <auth/>",
+            ]
+        );
+    }
+}
