@@ -37,7 +37,8 @@ Exit codes:
 /// TLS and SASL interoperability harness for XMPP servers and clients.
 ///
 /// Runs scenarios (YAML files) against targets (implementations under test) and reports a
-/// pass/fail matrix, JUnit XML, JSON and one transcript per case.
+/// pass/fail matrix, JUnit XML, JSON, an HTML page, a Markdown summary and one transcript per
+/// case; compares two runs (`diff`) and merges the shards of one (`merge`).
 #[derive(Parser)]
 #[command(name = "xmpp-interop", version, after_help = EXIT_CODES)]
 struct Cli {
@@ -146,7 +147,8 @@ struct RunArgs {
     /// Scenario files or directories (searched recursively for *.yaml and *.yml).
     #[arg(value_name = "PATH", default_value = "scenarios")]
     paths: Vec<PathBuf>,
-    /// Directory for junit.xml, results.json, transcripts/ and the run's test PKI (pki/).
+    /// Directory for index.html, summary.md, junit.xml, results.json, transcripts/ and the
+    /// run's test PKI (pki/). With GITHUB_STEP_SUMMARY set, summary.md is also appended there.
     #[arg(long, value_name = "DIR", default_value = "reports")]
     out: PathBuf,
     /// Cases to run at the same time [default: number of CPU cores].

@@ -178,6 +178,29 @@ fn html_report_draws_every_cell_and_a_fragment_opens_a_failing_cells_detail_and_
 }
 
 #[test]
+fn html_report_filters_by_verdict_tag_and_spec_clause_given_in_the_url() {
+    if !tool("chromium", "--version") {
+        return;
+    }
+    let out = merged_fixture("html-filters");
+    let page = out.join("index.html");
+    let dom = dump_dom(&page, "#verdict=FAIL,XPASS");
+    assert!(dom.contains("2 of 4 rows"), "{dom}");
+    // The rows that hold a FAIL or an XPASS, their other cells dimmed.
+    assert!(
+        dom.contains(">c2s-wrong-password/plain<")
+            && dom.contains(">c2s-authzid-other-user/plain<")
+    );
+    assert!(!dom.contains(">c2s-external/starttls<"));
+    assert_eq!(dom.matches("class=\"c v-PASS dim\"").count(), 1, "{dom}");
+    let dom = dump_dom(&page, "#tag=external");
+    assert!(dom.contains("1 of 4 rows") && dom.contains(">c2s-external/starttls<"));
+    assert_eq!(rendered_cells(&dom), 2);
+    let dom = dump_dom(&page, "#spec=RFC%207677%20%C2%A73");
+    assert!(dom.contains("1 of 4 rows") && dom.contains(">c2s-authenticate/scram-sha-512<"));
+}
+
+#[test]
 fn html_report_of_20000_cells_stays_under_5_mib_and_draws_only_the_rows_in_view() {
     if !tool("chromium", "--version") || !tool("python3", "--version") {
         return;
