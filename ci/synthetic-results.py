@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Writes synthetic results.json shards for the report benchmark (ci/bench-reports.sh).
 
-Usage: synthetic-results.py CASES TARGETS SHARDS OUT_DIR
+Usage: synthetic-results.py CASES TARGETS SHARDS OUT_DIR [--transcripts]
 
 Writes OUT_DIR/shard-K/results.json (K = 1..SHARDS), together CASES cases x TARGETS targets,
 in the format `xmpp-interop run` writes. Outcomes follow a plausible mix (mostly pass, some
 fail, expected deviations, unexpected passes, skips and errors); failures carry distinct
-observations, like real runs. Deterministic (fixed seed), no transcripts.
+observations, like real runs. Deterministic (fixed seed). With --transcripts, every cell also
+gets a transcript file of about 6 KB (the size of a real c2s transcript) next to its shard.
 """
 import json
 import os
@@ -14,6 +15,8 @@ import random
 import sys
 
 cases, targets, shards, out = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+with_transcripts = "--transcripts" in sys.argv[5:]
+trace_line = "     0.807 ms harness        <- <stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>SCRAM-SHA-256</mechanism></mechanisms></stream:features>\n"
 rng = random.Random(8)
 target_names = [f"target-{t}" for t in range(targets)]
 specs = [f"RFC 6120 §{a}.{b}" for a in range(4, 14) for b in range(1, 6)] + [f"XEP-0{n}" for n in (178, 368, 388, 440)]
@@ -77,5 +80,11 @@ for k in range(shards):
         "summary": summary, "results": mine,
     }
     os.makedirs(f"{out}/shard-{k + 1}", exist_ok=True)
+    if with_transcripts:
+        for r in mine:
+            path = f"{out}/shard-{k + 1}/{r['transcript']}"
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write(f"case:      {r['scenario']}\ntarget:    {r['target']}\n\n" + trace_line * 38)
     with open(f"{out}/shard-{k + 1}/results.json", "w") as f:
         json.dump(document, f, indent=2)

@@ -94,7 +94,7 @@ struct PageData<'a> {
     /// deviation, link, transcript path]`; `transcript` indexes `transcripts`, the path is
     /// given only when it is not the usual one.
     cells: Vec<[i64; 11]>,
-    transcripts: Vec<&'a str>,
+    transcripts: Vec<String>,
 }
 
 /// One case (row) on the page: `[id, scenario, title, [spec...], [tags...], source]`.
@@ -171,7 +171,7 @@ pub fn render(
             let transcript =
                 match embedded.remove(&(record.case_id.as_str(), record.target.as_str())) {
                     Some(text) => {
-                        transcripts.push(text);
+                        transcripts.push(text.to_string());
                         signed(transcripts.len() - 1)
                     }
                     None => -1,
@@ -237,24 +237,27 @@ fn step_name(step: Step) -> &'static str {
 
 /// Which transcripts the page embeds: the cells that did not end as expected first, then the
 /// others in case order, while the budget lasts. Keyed by case id and target.
-fn choose_transcripts(results: &[Arc<CaseRecord>]) -> HashMap<(&str, &str), &str> {
+fn choose_transcripts(results: &[Arc<CaseRecord>]) -> HashMap<(&str, &str), Arc<str>> {
     let mut ordered: Vec<&Arc<CaseRecord>> = results
         .iter()
-        .filter(|r| r.transcript_text.is_some())
+        .filter(|r| r.transcript_source.is_some())
         .collect();
     ordered.sort_by(|a, b| {
         (a.as_expected(), &a.case_id, &a.target).cmp(&(b.as_expected(), &b.case_id, &b.target))
     });
-    let mut left = TRANSCRIPT_BUDGET;
+    let mut left = TRANSCRIPT_BUDGET as u64;
     let mut chosen = HashMap::new();
     for record in ordered {
-        let Some(text) = record.transcript_text.as_deref() else {
+        let Some(source) = &record.transcript_source else {
             continue;
         };
-        if text.len() > left {
+        if source.len() > left {
             continue;
         }
-        left -= text.len();
+        let Some(text) = source.text() else {
+            continue;
+        };
+        left = left.saturating_sub(text.len() as u64);
         chosen.insert((record.case_id.as_str(), record.target.as_str()), text);
     }
     chosen

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::record::{ReportEvent, ResultsFile};
+use super::record::{ReportEvent, ResultsFile, TranscriptSource};
 
 /// A results file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -171,9 +171,8 @@ pub fn events(shards: &[Shard]) -> Result<Vec<ReportEvent>, ResultsError> {
         let dir = shard.path.parent().unwrap_or(Path::new("."));
         for result in &shard.results.results {
             let mut record = result.record.clone();
-            record.transcript_text = std::fs::read_to_string(dir.join(&record.transcript))
-                .ok()
-                .map(Arc::from);
+            let source = dir.join(&record.transcript);
+            record.transcript_source = source.is_file().then_some(TranscriptSource::File(source));
             events.push(ReportEvent::CaseFinished(Arc::new(record)));
         }
     }

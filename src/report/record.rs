@@ -168,10 +168,42 @@ pub struct CaseRecord {
     pub transcript: String,
     /// The deviation recorded for this target and case, if any.
     pub expected_deviation: Option<Deviation>,
-    /// The transcript file's text, when known (a live run renders it; a merge reads the
-    /// shard's file if it exists). Not part of `results.json`.
+    /// Where the transcript's text is, when known: a live run renders it, a merge finds the
+    /// shard's file. Not part of `results.json`.
     #[serde(skip)]
-    pub transcript_text: Option<Arc<str>>,
+    pub transcript_source: Option<TranscriptSource>,
+}
+
+/// Where a case's transcript text is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TranscriptSource {
+    /// Rendered in memory (a live run).
+    Text(Arc<str>),
+    /// A file of an earlier run (a merge copies it rather than reading every file).
+    File(std::path::PathBuf),
+}
+
+impl TranscriptSource {
+    /// The size of the text in bytes; 0 when the file cannot be read.
+    pub fn len(&self) -> u64 {
+        match self {
+            TranscriptSource::Text(text) => text.len() as u64,
+            TranscriptSource::File(path) => std::fs::metadata(path).map_or(0, |m| m.len()),
+        }
+    }
+
+    /// Whether there is no text.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The text; `None` when the file cannot be read as UTF-8.
+    pub fn text(&self) -> Option<Arc<str>> {
+        match self {
+            TranscriptSource::Text(text) => Some(Arc::clone(text)),
+            TranscriptSource::File(path) => std::fs::read_to_string(path).ok().map(Arc::from),
+        }
+    }
 }
 
 impl CaseRecord {
@@ -195,9 +227,11 @@ impl CaseRecord {
                 .display()
                 .to_string(),
             expected_deviation: result.expected_deviation.as_deref().cloned(),
-            transcript_text: None,
+            transcript_source: None,
         };
-        record.transcript_text = Some(transcripts::render(&record, &result.transcript).into());
+        record.transcript_source = Some(TranscriptSource::Text(
+            transcripts::render(&record, &result.transcript).into(),
+        ));
         record
     }
 
@@ -355,13 +389,13 @@ mod tests {
             source: "scenarios/c2s/x.yaml".to_owned(),
             transcript: "transcripts/prosody/c2s-x_plain.txt".to_owned(),
             expected_deviation: None,
-            transcript_text: Some("secret trace".into()),
+            transcript_source: Some(TranscriptSource::Text("secret trace".into())),
         };
         let json = serde_json::to_string(&record).unwrap();
         assert!(!json.contains("secret trace"), "{json}");
         assert!(json.contains("\"scenario\":\"c2s-x/plain\""), "{json}");
         let back: CaseRecord = serde_json::from_str(&json).unwrap();
-        record.transcript_text = None;
+        record.transcript_source = None;
         assert_eq!(back, record);
     }
 }

@@ -179,7 +179,7 @@ pub fn render(
     for result in problems {
         let step = result.step_text();
         // A merge knows the transcripts only of the shards that left them.
-        let transcript = if result.transcript_text.is_some() {
+        let transcript = if result.transcript_source.is_some() {
             format!("{}/{}", report_dir.trim_end_matches('/'), result.transcript)
         } else {
             format!(

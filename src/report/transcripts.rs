@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use super::record::{CaseRecord, ReportEvent};
+use super::record::{CaseRecord, ReportEvent, TranscriptSource};
 use super::{ReportError, Reporter, write_file};
 use crate::drive::TranscriptLine;
 use crate::proto::Direction;
@@ -27,13 +27,31 @@ impl TranscriptWriter {
 
 impl Reporter for TranscriptWriter {
     fn on_event(&mut self, event: &ReportEvent) -> Result<(), ReportError> {
-        if let ReportEvent::CaseFinished(record) = event
-            && let Some(text) = &record.transcript_text
-        {
-            write_file(&self.out_dir.join(&record.transcript), text.as_bytes())?;
+        let ReportEvent::CaseFinished(record) = event else {
+            return Ok(());
+        };
+        let path = self.out_dir.join(&record.transcript);
+        match &record.transcript_source {
+            Some(TranscriptSource::Text(text)) => write_file(&path, text.as_bytes())?,
+            Some(TranscriptSource::File(source)) => copy_file(source, &path)?,
+            None => {}
         }
         Ok(())
     }
+}
+
+/// Copies `source` to `path`, creating the parent directories (a merge's transcripts).
+fn copy_file(source: &std::path::Path, path: &std::path::Path) -> Result<(), ReportError> {
+    let copy = || -> std::io::Result<()> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::copy(source, path).map(drop)
+    };
+    copy().map_err(|source| ReportError::Write {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// The text of one transcript: the record's verdict, then `lines`.
@@ -114,7 +132,7 @@ mod tests {
             source: "scenarios/c2s/x.yaml".to_owned(),
             transcript: "transcripts/prosody/c2s-x_plain.txt".to_owned(),
             expected_deviation: None,
-            transcript_text: None,
+            transcript_source: None,
         };
         let line = |micros, who: &str, direction, text: &str| TranscriptLine {
             at: Duration::from_micros(micros),
