@@ -539,3 +539,23 @@ fn help_documents_the_exit_codes_of_diff_and_merge() {
         }
     }
 }
+
+#[test]
+fn merge_reads_results_with_fields_a_newer_harness_adds() {
+    let dir = scratch_dir("newer");
+    let mut document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&shards()[0]).unwrap()).unwrap();
+    document["partition"] = "1/2".into();
+    document["results"][0]["attempts"] = 2.into();
+    let file = dir.join("results.json");
+    std::fs::write(&file, document.to_string()).unwrap();
+    let output = merge(&[file], &dir.join("out"));
+    // shard-1 holds an unexpected FAIL and no error: exit 1, every report written.
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(dir.join("out/index.html").exists());
+}

@@ -45,19 +45,16 @@ pub fn diff(old: &ResultsFile, new: &ResultsFile) -> Vec<Change> {
         .iter()
         .map(|r| {
             (
-                (r.record.case_id.as_str(), r.record.target.as_str()),
-                (r.record.verdict(), r.record.as_expected()),
+                (r.case_id.as_str(), r.target.as_str()),
+                (r.verdict(), r.as_expected()),
             )
         })
         .collect();
     let mut after: BTreeMap<(&str, &str), (Judged, &str)> = BTreeMap::new();
     for r in &new.results {
         after.insert(
-            (r.record.case_id.as_str(), r.record.target.as_str()),
-            (
-                (r.record.verdict(), r.record.as_expected()),
-                r.record.observed.as_str(),
-            ),
+            (r.case_id.as_str(), r.target.as_str()),
+            ((r.verdict(), r.as_expected()), r.observed.as_str()),
         );
     }
     let mut changes = Vec::new();

@@ -134,8 +134,7 @@ pub fn events(shards: &[Shard]) -> Result<Vec<ReportEvent>, ResultsError> {
             started_at.clone_from(&shard.results.started_at);
         }
         longest = longest.max(shard.results.duration_ms);
-        for result in &shard.results.results {
-            let record = &result.record;
+        for record in &shard.results.results {
             let key = (record.case_id.as_str(), record.target.as_str());
             if let Some(first) = seen.insert(key, &shard.path) {
                 return Err(ResultsError::Duplicate {
@@ -169,8 +168,8 @@ pub fn events(shards: &[Shard]) -> Result<Vec<ReportEvent>, ResultsError> {
     });
     for shard in shards {
         let dir = shard.path.parent().unwrap_or(Path::new("."));
-        for result in &shard.results.results {
-            let mut record = result.record.clone();
+        for record in &shard.results.results {
+            let mut record = record.clone();
             let source = dir.join(&record.transcript);
             record.transcript_source = source.is_file().then_some(TranscriptSource::File(source));
             events.push(ReportEvent::CaseFinished(Arc::new(record)));
