@@ -370,7 +370,12 @@ fn merging_a_runs_own_results_rebuilds_the_same_results_and_transcripts() {
         assert_eq!(read(&run.join(transcript)), read(&merged.join(transcript)));
     }
     for report in ["junit.xml", "index.html", "summary.md"] {
-        assert!(merged.join(report).exists(), "merge did not write {report}");
+        assert!(run.join(report).exists(), "run did not write {report}");
+        assert_eq!(
+            read(&run.join(report)).replace(&run.display().to_string(), "OUT"),
+            read(&merged.join(report)).replace(&merged.display().to_string(), "OUT"),
+            "merge rebuilt another {report} than the run wrote"
+        );
     }
 }
 

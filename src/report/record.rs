@@ -71,8 +71,12 @@ impl ReportEvent {
             runner::Event::CaseFinished(result) => {
                 ReportEvent::CaseFinished(Arc::new(CaseRecord::from_result(result)))
             }
+            // Whole milliseconds, as `results.json` keeps it, so that a merge of this run's
+            // results rebuilds the very same reports.
             runner::Event::RunFinished { duration } => ReportEvent::RunFinished {
-                duration: *duration,
+                duration: Duration::from_millis(
+                    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+                ),
             },
         }
     }
