@@ -37,14 +37,7 @@ struct Document<'a> {
     targets: &'a [String],
     implementations: &'a BTreeMap<String, String>,
     summary: Tally,
-    results: Vec<RecordOut<'a>>,
-}
-
-#[derive(Serialize)]
-struct RecordOut<'a> {
-    #[serde(flatten)]
-    record: &'a CaseRecord,
-    as_expected: bool,
+    results: Vec<&'a CaseRecord>,
 }
 
 impl JsonWriter {
@@ -89,14 +82,7 @@ impl Reporter for JsonWriter {
                     targets: &self.targets,
                     implementations: &self.implementations,
                     summary: tally(&self.results),
-                    results: self
-                        .results
-                        .iter()
-                        .map(|record| RecordOut {
-                            record,
-                            as_expected: record.as_expected(),
-                        })
-                        .collect(),
+                    results: self.results.iter().map(Arc::as_ref).collect(),
                 };
                 let json =
                     serde_json::to_vec_pretty(&document).map_err(|e| ReportError::Render {

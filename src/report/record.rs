@@ -107,11 +107,12 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// The verdict of `outcome` given whether a deviation is recorded.
-    pub fn of(outcome: Outcome, deviation_recorded: bool) -> Verdict {
+    /// The verdict of `outcome`, given whether a deviation is recorded and, for a failure
+    /// with one, whether it failed as recorded (the runner decides that).
+    pub fn of(outcome: Outcome, deviation_recorded: bool, failed_as_recorded: bool) -> Verdict {
         match (deviation_recorded, outcome) {
             (true, Outcome::Pass) => Verdict::Xpass,
-            (true, Outcome::Fail) => Verdict::Xfail,
+            (true, Outcome::Fail) if failed_as_recorded => Verdict::Xfail,
             (_, Outcome::Pass) => Verdict::Pass,
             (_, Outcome::Fail) => Verdict::Fail,
             (_, Outcome::Skip) => Verdict::Skip,
@@ -172,6 +173,11 @@ pub struct CaseRecord {
     pub transcript: String,
     /// The deviation recorded for this target and case, if any.
     pub expected_deviation: Option<Deviation>,
+    /// Whether the runner accepted the outcome (`as_expected` in `results.json`). Of this the
+    /// reports use only what the runner alone can decide: whether a failure with a recorded
+    /// deviation failed as recorded; the rest follows from `outcome` and the deviation.
+    #[serde(rename = "as_expected")]
+    pub runner_accepted: bool,
     /// Where the transcript's text is, when known: a live run renders it, a merge finds the
     /// shard's file. Not part of `results.json`.
     #[serde(skip)]
@@ -231,6 +237,7 @@ impl CaseRecord {
                 .display()
                 .to_string(),
             expected_deviation: result.expected_deviation.as_deref().cloned(),
+            runner_accepted: result.as_expected(),
             transcript_source: None,
         };
         record.transcript_source = Some(TranscriptSource::Text(
@@ -241,15 +248,20 @@ impl CaseRecord {
 
     /// The verdict relative to the scenario and the recorded deviation.
     pub fn verdict(&self) -> Verdict {
-        Verdict::of(self.outcome, self.expected_deviation.is_some())
+        Verdict::of(
+            self.outcome,
+            self.expected_deviation.is_some(),
+            self.runner_accepted,
+        )
     }
 
     /// Whether the run accepts this case's outcome: `pass` or `skip` with no deviation
-    /// recorded, or exactly the recorded deviation (the runner's rule).
+    /// recorded, or a failure exactly as recorded.
     pub fn as_expected(&self) -> bool {
-        match &self.expected_deviation {
-            Some(deviation) => self.outcome == deviation.outcome.outcome(),
-            None => matches!(self.outcome, Outcome::Pass | Outcome::Skip),
+        match self.verdict() {
+            Verdict::Pass | Verdict::Xfail => true,
+            Verdict::Skip => self.expected_deviation.is_none(),
+            Verdict::Fail | Verdict::Xpass | Verdict::Error => false,
         }
     }
 
@@ -296,9 +308,8 @@ impl Harness {
     }
 }
 
-/// A `results.json` as read back. Its `summary` and each result's `as_expected` are
-/// recomputed from the results, not trusted; fields it does not know (a newer harness's) are
-/// ignored.
+/// A `results.json` as read back. Its `summary` is recomputed from the results; fields it
+/// does not know (a newer harness's) are ignored.
 #[derive(Clone, Debug, Deserialize)]
 pub struct ResultsFile {
     /// Who wrote it.
@@ -363,6 +374,29 @@ mod tests {
     }
 
     #[test]
+    fn a_failure_the_runner_did_not_accept_as_the_recorded_deviation_is_a_plain_fail() {
+        let deviation = Some(Deviation {
+            outcome: DeviationOutcome::Fail,
+            reason: "known".to_owned(),
+            link: None,
+        });
+        let mut record: CaseRecord = serde_json::from_value(serde_json::json!({
+            "scenario": "c2s-x/plain", "scenario_id": "c2s-x", "target": "prosody",
+            "outcome": "fail", "step": "tls", "expected": "authenticated",
+            "observed": "rejected at tls by harness (bad-certificate): expired",
+            "duration_ms": 3, "title": "t", "spec": [], "tags": [], "source": "s.yaml",
+            "transcript": "transcripts/prosody/c2s-x_plain.txt",
+            "expected_deviation": deviation, "as_expected": false
+        }))
+        .unwrap();
+        assert_eq!(record.verdict(), Verdict::Fail);
+        assert!(!record.as_expected());
+        record.runner_accepted = true;
+        assert_eq!(record.verdict(), Verdict::Xfail);
+        assert!(record.as_expected());
+    }
+
+    #[test]
     fn a_record_survives_a_json_round_trip_without_its_transcript_text() {
         let mut record = CaseRecord {
             case_id: "c2s-x/plain".to_owned(),
@@ -379,6 +413,7 @@ mod tests {
             source: "scenarios/c2s/x.yaml".to_owned(),
             transcript: "transcripts/prosody/c2s-x_plain.txt".to_owned(),
             expected_deviation: None,
+            runner_accepted: false,
             transcript_source: Some(TranscriptSource::Text("secret trace".into())),
         };
         let json = serde_json::to_string(&record).unwrap();

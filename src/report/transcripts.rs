@@ -132,6 +132,7 @@ mod tests {
             source: "scenarios/c2s/x.yaml".to_owned(),
             transcript: "transcripts/prosody/c2s-x_plain.txt".to_owned(),
             expected_deviation: None,
+            runner_accepted: false,
             transcript_source: None,
         };
         let line = |micros, who: &str, direction, text: &str| TranscriptLine {
