@@ -6,7 +6,8 @@
 //! cli        clap parsing, exit codes (in the binary)
 //! certify    profiles, certificates (signed), verification; uses the runner's results
 //! runner     plans cases, runs them in parallel, emits events
-//! report     reporters fed from the event stream: terminal matrix, JUnit, JSON, transcripts
+//! report     reporters fed from one event stream: terminal matrix, JUnit, JSON, HTML, Markdown,
+//!            transcripts; diff and merge of results.json
 //! target     implementation adapters: the built-in server and client
 //! drive      initiator (harness as client), responder (harness as server)
 //! transport  tokio TCP, STARTTLS / direct TLS with tokio-rustls, timeouts, capture

@@ -13,11 +13,14 @@ use comfy_table::{Table, presets};
 use tokio::sync::mpsc;
 use xmpp_interop::certify::{self, Certificate, Verdict};
 use xmpp_interop::pki::{self, PkiError};
-use xmpp_interop::report::Reporter;
+use xmpp_interop::report::html::HtmlWriter;
 use xmpp_interop::report::json::JsonWriter;
 use xmpp_interop::report::junit::JunitWriter;
+use xmpp_interop::report::markdown::MarkdownWriter;
+use xmpp_interop::report::merge::{self, ResultsError};
 use xmpp_interop::report::terminal::TerminalReporter;
 use xmpp_interop::report::transcripts::TranscriptWriter;
+use xmpp_interop::report::{ReportEvent, Reporter, diff, record};
 use xmpp_interop::runner::expectations::Expectations;
 use xmpp_interop::runner::partition::Partition;
 use xmpp_interop::runner::{self, Event, RunEnvironment, RunOptions, Tally};
@@ -37,7 +40,8 @@ Exit codes:
 /// TLS and SASL interoperability harness for XMPP servers and clients.
 ///
 /// Runs scenarios (YAML files) against targets (implementations under test) and reports a
-/// pass/fail matrix, JUnit XML, JSON and one transcript per case.
+/// pass/fail matrix, JUnit XML, JSON, an HTML page, a Markdown summary and one transcript per
+/// case; compares two runs (`diff`) and merges the shards of one (`merge`).
 #[derive(Parser)]
 #[command(name = "xmpp-interop", version, after_help = EXIT_CODES)]
 struct Cli {
@@ -65,6 +69,12 @@ enum Command {
         subcommand_negates_reqs = true
     )]
     Certify(CertifyArgs),
+    /// Show the cells (case × target) whose verdict changed between two results.json files.
+    #[command(after_help = DIFF_EXIT_CODES)]
+    Diff(DiffArgs),
+    /// Rebuild every report from several results.json files (the shards of one run).
+    #[command(after_help = MERGE_EXIT_CODES)]
+    Merge(MergeArgs),
 }
 
 const CERTIFY_EXIT_CODES: &str = "\
@@ -150,6 +160,43 @@ struct CertifyVerifyArgs {
     scenarios_root: Option<PathBuf>,
 }
 
+const DIFF_EXIT_CODES: &str = "\
+Exit codes:
+  0  no cell regressed (cells may have changed, been added or removed)
+  1  at least one cell that ended as expected in OLD (PASS, SKIP, XFAIL) does not in NEW
+     (FAIL, XPASS, ERROR)
+  2  usage error, or a file that cannot be read or is not a results.json (file:line:column)";
+
+const MERGE_EXIT_CODES: &str = "\
+Exit codes:
+  0  every merged case ended as its scenario (or a recorded expected deviation) predicts
+  1  at least one merged case failed unexpectedly or passed although a deviation is recorded
+  2  usage error, a file that cannot be read or is not a results.json (file:line:column), or
+     a cell (case × target) present in two files
+  3  a merged case is an error, or the reports could not be written";
+
+#[derive(Args)]
+struct DiffArgs {
+    /// The earlier run's results.json.
+    #[arg(value_name = "OLD")]
+    old: PathBuf,
+    /// The later run's results.json.
+    #[arg(value_name = "NEW")]
+    new: PathBuf,
+}
+
+#[derive(Args)]
+struct MergeArgs {
+    /// results.json files of the shards (transcripts are copied from next to each file when
+    /// they are there).
+    #[arg(value_name = "RESULTS", required = true)]
+    files: Vec<PathBuf>,
+    /// Directory for the rebuilt reports: junit.xml, results.json, index.html, summary.md,
+    /// transcripts/.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
 const PKI_EXIT_CODES: &str = "\
 Exit codes:
   0  done
@@ -194,7 +241,8 @@ struct RunArgs {
     /// Scenario files or directories (searched recursively for *.yaml and *.yml).
     #[arg(value_name = "PATH", default_value = "scenarios")]
     paths: Vec<PathBuf>,
-    /// Directory for junit.xml, results.json, transcripts/ and the run's test PKI (pki/).
+    /// Directory for index.html, summary.md, junit.xml, results.json, transcripts/ and the
+    /// run's test PKI (pki/). With GITHUB_STEP_SUMMARY set, summary.md is also appended there.
     #[arg(long, value_name = "DIR", default_value = "reports")]
     out: PathBuf,
     /// Cases to run at the same time [default: number of CPU cores].
@@ -269,6 +317,8 @@ fn main() -> ExitCode {
             Some(CertifyCommand::Verify(args)) => certify_verify(args),
             None => certify_issue(args.issue),
         },
+        Command::Diff(args) => diff_results(args),
+        Command::Merge(args) => merge_results(args),
     }
 }
 
@@ -530,22 +580,14 @@ fn execute(plan: runner::Plan, args: &ExecuteSettings<'_>) -> anyhow::Result<(Ta
         .jobs
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let color = std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let color = use_color();
     let progress = std::io::stderr().is_terminal() && !args.no_progress;
-    let mut reporters: Vec<Box<dyn Reporter>> = vec![
-        Box::new(TerminalReporter::new(
-            color,
-            progress,
-            &args.out.display().to_string(),
-        )),
-        Box::new(JunitWriter::new(args.out.join("junit.xml"))),
-        Box::new(
-            JsonWriter::new(args.out.join("results.json"))
-                .with_partition(args.partition.map(|p| p.to_string())),
-        ),
-        Box::new(TranscriptWriter::new(args.out.to_owned())),
-    ];
+    let mut reporters = reporters(
+        &args.out,
+        color,
+        progress,
+        args.partition.map(|p| p.to_string()),
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(jobs.clamp(1, 64))
         .enable_all()
@@ -569,6 +611,7 @@ fn execute(plan: runner::Plan, args: &ExecuteSettings<'_>) -> anyhow::Result<(Ta
                     tally.add_result(result);
                     results.push(Arc::clone(result));
                 }
+                let event = ReportEvent::from_runner(&event);
                 for reporter in &mut reporters {
                     if let Err(e) = reporter.on_event(&event)
                         && report_failure.is_none()
@@ -591,6 +634,91 @@ fn execute(plan: runner::Plan, args: &ExecuteSettings<'_>) -> anyhow::Result<(Ta
         .write_pem(&pki_dir)
         .with_context(|| format!("cannot write the run's test PKI to {}", pki_dir.display()))?;
     Ok((tally, results))
+}
+
+/// Every reporter of a run (or a merge), writing into `out`.
+fn reporters(
+    out: &Path,
+    color: bool,
+    progress: bool,
+    partition: Option<String>,
+) -> Vec<Box<dyn Reporter>> {
+    vec![
+        Box::new(TerminalReporter::new(
+            color,
+            progress,
+            &out.display().to_string(),
+        )),
+        Box::new(JunitWriter::new(out.join("junit.xml"))),
+        Box::new(JsonWriter::new(out.join("results.json")).with_partition(partition)),
+        Box::new(HtmlWriter::new(out.join("index.html"))),
+        Box::new(MarkdownWriter::new(
+            out.join("summary.md"),
+            std::env::var_os("GITHUB_STEP_SUMMARY")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+        )),
+        Box::new(TranscriptWriter::new(out.to_owned())),
+    ]
+}
+
+/// Whether the matrix may be coloured: stdout is a terminal and `NO_COLOR` is not set.
+fn use_color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+fn diff_results(args: DiffArgs) -> ExitCode {
+    let read = |path: &Path| {
+        merge::read_results(path).map_err(|e| {
+            eprintln!("error: {e}");
+        })
+    };
+    let (Ok(old), Ok(new)) = (read(&args.old), read(&args.new)) else {
+        return ExitCode::from(2);
+    };
+    let changes = diff::diff(&old.results, &new.results);
+    print!("{}", diff::render(&changes));
+    if changes.iter().any(diff::Change::is_regression) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn merge_results(args: MergeArgs) -> ExitCode {
+    let shards: Result<Vec<merge::Shard>, ResultsError> =
+        args.files.iter().map(|f| merge::read_results(f)).collect();
+    let events = match shards.and_then(|shards| merge::events(&shards)) {
+        Ok(events) => events,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = std::fs::create_dir_all(&args.out) {
+        eprintln!("error: cannot create {}: {e}", args.out.display());
+        return ExitCode::from(3);
+    }
+    let tally = record::tally(events.iter().filter_map(|e| match e {
+        ReportEvent::CaseFinished(record) => Some(record),
+        _ => None,
+    }));
+    let mut reporters = reporters(&args.out, use_color(), false, None);
+    for event in &events {
+        for reporter in &mut reporters {
+            if let Err(e) = reporter.on_event(event) {
+                eprintln!("error: writing reports failed: {e}");
+                return ExitCode::from(3);
+            }
+        }
+    }
+    if tally.error > 0 {
+        ExitCode::from(3)
+    } else if tally.has_unexpected() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// On SIGINT or SIGTERM, stops every managed server this run started, then exits with the

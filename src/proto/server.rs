@@ -749,9 +749,8 @@ impl ServerSession {
         self.authenticated_user = Some(authcid);
         // Sent as they are, without moving to the bind step: a client that refuses the
         // <success/> (a wrong authorization identifier) refuses at the SASL step.
-        self.core.send(
-            &Element::new("features", NS_STREAM).with_child(Element::new("bind", NS_BIND)),
-        );
+        self.core
+            .send(&Element::new("features", NS_STREAM).with_child(Element::new("bind", NS_BIND)));
     }
 
     fn sasl_namespace(&self) -> &'static str {

@@ -1,17 +1,25 @@
-//! Reporters fed from the runner's event stream: terminal matrix, JUnit XML, JSON, transcripts.
+//! Reporters fed from one event stream: terminal matrix, JUnit XML, JSON, HTML, Markdown,
+//! transcripts.
 //!
-//! Every reporter implements [`Reporter`] and sees the same [`Event`]s in the same order;
-//! none of them reaches into the runner. Adding a reporter means adding a type here.
+//! Every reporter implements [`Reporter`] and sees the same [`ReportEvent`]s in the same
+//! order: a live run converts the runner's events ([`ReportEvent::from_runner`]), `merge`
+//! replays `results.json` files ([`merge`]). None of them reaches into the runner. Adding a
+//! reporter means adding a type here.
 
+pub mod diff;
+pub mod html;
 pub mod json;
 pub mod junit;
+pub mod markdown;
+pub mod merge;
+pub mod record;
 pub mod terminal;
 pub mod transcripts;
 
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::runner::Event;
+pub use record::{CaseRecord, ReportEvent, Verdict};
 
 /// A report could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +45,7 @@ pub enum ReportError {
 /// Something that turns the event stream into output.
 pub trait Reporter {
     /// Sees one event.
-    fn on_event(&mut self, event: &Event) -> Result<(), ReportError>;
+    fn on_event(&mut self, event: &ReportEvent) -> Result<(), ReportError>;
 }
 
 /// Where a case's transcript goes, relative to the report directory.

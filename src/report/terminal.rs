@@ -12,8 +12,8 @@ use std::time::Duration;
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{ReportError, Reporter, transcript_path};
-use crate::runner::{CaseResult, Event, Outcome, Tally};
+use super::record::{CaseRecord, ReportEvent, Verdict, tally};
+use super::{ReportError, Reporter};
 
 /// Shows progress on stderr and the matrix on stdout.
 pub struct TerminalReporter {
@@ -21,7 +21,7 @@ pub struct TerminalReporter {
     progress: Option<ProgressBar>,
     targets: Vec<String>,
     implementations: Vec<String>,
-    results: Vec<Arc<CaseResult>>,
+    results: Vec<Arc<CaseRecord>>,
     report_dir: String,
 }
 
@@ -63,12 +63,13 @@ impl TerminalReporter {
 }
 
 impl Reporter for TerminalReporter {
-    fn on_event(&mut self, event: &Event) -> Result<(), ReportError> {
+    fn on_event(&mut self, event: &ReportEvent) -> Result<(), ReportError> {
         match event {
-            Event::RunStarted {
+            ReportEvent::RunStarted {
                 total,
                 targets,
                 implementations,
+                ..
             } => {
                 self.targets = targets.clone();
                 self.implementations = implementations.clone();
@@ -82,19 +83,19 @@ impl Reporter for TerminalReporter {
                     bar.set_draw_target(ProgressDrawTarget::stderr());
                 }
             }
-            Event::CaseStarted { case, target } => {
+            ReportEvent::CaseStarted { case, target } => {
                 if let Some(bar) = &self.progress {
                     bar.set_message(format!("{case} @ {target}"));
                 }
             }
-            Event::CaseFinished(result) => {
+            ReportEvent::CaseFinished(result) => {
                 if let Some(bar) = &self.progress {
                     bar.inc(1);
                     if !result.as_expected() {
                         bar.println(format!(
                             "{} {} @ {}: {}",
-                            result.label(),
-                            result.case.id,
+                            result.verdict(),
+                            result.case_id,
                             result.target,
                             result.observed
                         ));
@@ -102,7 +103,7 @@ impl Reporter for TerminalReporter {
                 }
                 self.results.push(Arc::clone(result));
             }
-            Event::RunFinished { duration } => self.finish(*duration)?,
+            ReportEvent::RunFinished { duration } => self.finish(*duration)?,
         }
         Ok(())
     }
@@ -113,19 +114,18 @@ impl Reporter for TerminalReporter {
 pub fn render(
     targets: &[String],
     implementations: &[String],
-    results: &[Arc<CaseResult>],
+    results: &[Arc<CaseRecord>],
     color: bool,
     report_dir: &str,
     duration: Duration,
 ) -> String {
-    let mut rows: BTreeMap<&str, BTreeMap<&str, &CaseResult>> = BTreeMap::new();
-    let mut tally = Tally::default();
+    let mut rows: BTreeMap<&str, BTreeMap<&str, &CaseRecord>> = BTreeMap::new();
     for result in results {
-        rows.entry(&result.case.id)
+        rows.entry(&result.case_id)
             .or_default()
             .insert(&result.target, result);
-        tally.add_result(result);
     }
+    let tally = tally(results);
     let mut table = Table::new();
     table
         .load_preset(presets::UTF8_FULL_CONDENSED)
@@ -158,49 +158,53 @@ pub fn render(
             text.push_str(&format!("{target}: {implementation}\n"));
         }
     }
-    let mut deviations: Vec<&Arc<CaseResult>> = results
+    let mut deviations: Vec<&Arc<CaseRecord>> = results
         .iter()
         .filter(|r| r.expected_deviation.is_some() && r.as_expected())
         .collect();
-    deviations.sort_by(|a, b| (&a.target, &a.case.id).cmp(&(&b.target, &b.case.id)));
+    deviations.sort_by(|a, b| (&a.target, &a.case_id).cmp(&(&b.target, &b.case_id)));
     if !deviations.is_empty() {
         text.push_str("\nexpected deviations:\n");
         for result in deviations {
             if let Some(deviation) = &result.expected_deviation {
                 text.push_str(&format!(
                     "  XFAIL {} @ {}: {}\n",
-                    result.case.id, result.target, deviation.reason
+                    result.case_id, result.target, deviation.reason
                 ));
             }
         }
     }
-    let mut problems: Vec<&Arc<CaseResult>> = results.iter().filter(|r| !r.as_expected()).collect();
-    problems.sort_by(|a, b| (&a.case.id, &a.target).cmp(&(&b.case.id, &b.target)));
+    let mut problems: Vec<&Arc<CaseRecord>> = results.iter().filter(|r| !r.as_expected()).collect();
+    problems.sort_by(|a, b| (&a.case_id, &a.target).cmp(&(&b.case_id, &b.target)));
     for result in problems {
-        let step = result
-            .step
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| "none".to_owned());
+        let step = result.step_text();
+        // A merge knows the transcripts only of the shards that left them.
+        let transcript = if result.transcript_source.is_some() {
+            format!("{}/{}", report_dir.trim_end_matches('/'), result.transcript)
+        } else {
+            format!(
+                "none ({} was not found next to the merged results)",
+                result.transcript
+            )
+        };
         text.push_str(&format!(
-            "\n{} {} @ {}\n  step:       {step}\n  expected:   {}\n  observed:   {}\n  transcript: {}/{}\n",
-            result.label(),
-            result.case.id,
+            "\n{} {} @ {}\n  step:       {step}\n  expected:   {}\n  observed:   {}\n  transcript: {transcript}\n",
+            result.verdict(),
+            result.case_id,
             result.target,
             result.expected,
             result.observed,
-            report_dir.trim_end_matches('/'),
-            transcript_path(&result.target, &result.case.id).display()
         ));
     }
-    let mut skipped: Vec<&Arc<CaseResult>> = results
+    let mut skipped: Vec<&Arc<CaseRecord>> = results
         .iter()
-        .filter(|r| r.outcome == Outcome::Skip)
+        .filter(|r| r.verdict() == Verdict::Skip)
         .collect();
-    skipped.sort_by(|a, b| (&a.case.id, &a.target).cmp(&(&b.case.id, &b.target)));
+    skipped.sort_by(|a, b| (&a.case_id, &a.target).cmp(&(&b.case_id, &b.target)));
     for result in skipped {
         text.push_str(&format!(
             "\nSKIP {} @ {}: {}\n",
-            result.case.id, result.target, result.observed
+            result.case_id, result.target, result.observed
         ));
     }
     let cases = if tally.total() == 1 { "case" } else { "cases" };
@@ -212,17 +216,17 @@ pub fn render(
     text
 }
 
-fn outcome_cell(result: &CaseResult, color: bool) -> Cell {
-    let cell = Cell::new(result.label());
+fn outcome_cell(result: &CaseRecord, color: bool) -> Cell {
+    let verdict = result.verdict();
+    let cell = Cell::new(verdict.label());
     if !color {
         return cell;
     }
-    cell.fg(match (&result.expected_deviation, result.outcome) {
-        (Some(_), Outcome::Fail) => Color::Cyan,
-        (Some(_), Outcome::Pass) => Color::Red,
-        (_, Outcome::Pass) => Color::Green,
-        (_, Outcome::Fail) => Color::Red,
-        (_, Outcome::Skip) => Color::Yellow,
-        (_, Outcome::Error) => Color::Magenta,
+    cell.fg(match verdict {
+        Verdict::Xfail => Color::Cyan,
+        Verdict::Xpass | Verdict::Fail => Color::Red,
+        Verdict::Pass => Color::Green,
+        Verdict::Skip => Color::Yellow,
+        Verdict::Error => Color::Magenta,
     })
 }

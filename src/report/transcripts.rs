@@ -1,13 +1,19 @@
-//! One transcript file per case: the verdict on top, then the protocol trace with timestamps.
+//! One transcript file per case: the verdict on top, then the protocol trace, one line per
+//! element or event: milliseconds since the case started, whose view (`harness` or the
+//! target's name), direction (`->` sent, `<-` received, `**` a note: TLS version, suite,
+//! presented chain, alerts, SASL decisions) and the text, secrets already redacted by `drive`
+//! and `proto`.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use super::{ReportError, Reporter, transcript_path, write_file};
+use super::record::{CaseRecord, ReportEvent, TranscriptSource};
+use super::{ReportError, Reporter, write_file};
+use crate::drive::TranscriptLine;
 use crate::proto::Direction;
-use crate::runner::{CaseResult, Event};
 
-/// Writes `transcripts/<target>/<case>.txt` under the report directory as cases finish.
+/// Writes `transcripts/<target>/<case>.txt` under the report directory as cases finish, for
+/// every case whose transcript text is known (a merge knows only what the shards left).
 pub struct TranscriptWriter {
     out_dir: PathBuf,
 }
@@ -20,33 +26,48 @@ impl TranscriptWriter {
 }
 
 impl Reporter for TranscriptWriter {
-    fn on_event(&mut self, event: &Event) -> Result<(), ReportError> {
-        if let Event::CaseFinished(result) = event {
-            let path = self
-                .out_dir
-                .join(transcript_path(&result.target, &result.case.id));
-            write_file(&path, render(result).as_bytes())?;
+    fn on_event(&mut self, event: &ReportEvent) -> Result<(), ReportError> {
+        let ReportEvent::CaseFinished(record) = event else {
+            return Ok(());
+        };
+        let path = self.out_dir.join(&record.transcript);
+        match &record.transcript_source {
+            Some(TranscriptSource::Text(text)) => write_file(&path, text.as_bytes())?,
+            Some(TranscriptSource::File(source)) => copy_file(source, &path)?,
+            None => {}
         }
         Ok(())
     }
 }
 
-/// The text of one transcript.
-pub fn render(result: &CaseResult) -> String {
-    let case = &result.case;
+/// Copies `source` to `path`, creating the parent directories (a merge's transcripts).
+fn copy_file(source: &std::path::Path, path: &std::path::Path) -> Result<(), ReportError> {
+    let copy = || -> std::io::Result<()> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::copy(source, path).map(drop)
+    };
+    copy().map_err(|source| ReportError::Write {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// The text of one transcript: the record's verdict, then `lines`.
+pub fn render(record: &CaseRecord, lines: &[TranscriptLine]) -> String {
     let mut text = String::new();
-    let _ = writeln!(text, "case:      {}", case.id);
-    let _ = writeln!(text, "title:     {}", case.title);
+    let _ = writeln!(text, "case:      {}", record.case_id);
+    let _ = writeln!(text, "title:     {}", record.title);
     let _ = writeln!(
         text,
         "scenario:  {} ({})",
-        case.scenario,
-        case.source.display()
+        record.scenario_id, record.source
     );
-    let _ = writeln!(text, "spec:      {}", case.spec.join(", "));
-    let _ = writeln!(text, "target:    {}", result.target);
-    let _ = writeln!(text, "verdict:   {}", result.label());
-    if let Some(deviation) = &result.expected_deviation {
+    let _ = writeln!(text, "spec:      {}", record.spec.join(", "));
+    let _ = writeln!(text, "target:    {}", record.target);
+    let _ = writeln!(text, "verdict:   {}", record.verdict());
+    if let Some(deviation) = &record.expected_deviation {
         let _ = writeln!(
             text,
             "deviation: recorded as {}: {}{}",
@@ -59,22 +80,17 @@ pub fn render(result: &CaseResult) -> String {
                 .unwrap_or_default()
         );
     }
-    if let Some(step) = result.step {
+    if let Some(step) = record.step {
         let _ = writeln!(text, "step:      {step}");
     }
-    let _ = writeln!(text, "expected:  {}", result.expected);
-    let _ = writeln!(text, "observed:  {}", result.observed);
-    let _ = writeln!(text, "duration:  {} ms", result.duration.as_millis());
+    let _ = writeln!(text, "expected:  {}", record.expected);
+    let _ = writeln!(text, "observed:  {}", record.observed);
+    let _ = writeln!(text, "duration:  {} ms", record.duration_ms);
     text.push_str(
-        "\n--- trace (time since case start, whose view, direction; secrets redacted) ---\n",
+        "\n--- trace: ms since case start, whose view, -> sent / <- received / ** note; secrets redacted ---\n",
     );
-    let who_width = result
-        .transcript
-        .iter()
-        .map(|l| l.who.len())
-        .max()
-        .unwrap_or(0);
-    for line in &result.transcript {
+    let who_width = lines.iter().map(|l| l.who.len()).max().unwrap_or(0);
+    for line in lines {
         let arrow = match line.direction {
             Direction::Sent => "->",
             Direction::Received => "<-",
@@ -82,11 +98,74 @@ pub fn render(result: &CaseResult) -> String {
         };
         let _ = writeln!(
             text,
-            "{:>9.6}s {:<who_width$} {arrow} {}",
-            line.at.as_secs_f64(),
+            "{:>10.3} ms {:<who_width$} {arrow} {}",
+            line.at.as_secs_f64() * 1000.0,
             line.who,
             line.text
         );
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::runner::Outcome;
+    use crate::scenario::Step;
+
+    #[test]
+    fn a_transcript_shows_the_verdict_then_milliseconds_whose_view_and_direction() {
+        let record = CaseRecord {
+            case_id: "c2s-x/plain".to_owned(),
+            scenario_id: "c2s-x".to_owned(),
+            target: "prosody".to_owned(),
+            outcome: Outcome::Fail,
+            step: Some(Step::Sasl),
+            expected: "rejected at sasl by target (not-authorized)".to_owned(),
+            observed: "authenticated".to_owned(),
+            duration_ms: 7,
+            title: "t".to_owned(),
+            spec: vec!["RFC 6120 §6.5.10".to_owned()],
+            tags: Vec::new(),
+            source: "scenarios/c2s/x.yaml".to_owned(),
+            transcript: "transcripts/prosody/c2s-x_plain.txt".to_owned(),
+            expected_deviation: None,
+            runner_accepted: false,
+            transcript_source: None,
+        };
+        let line = |micros, who: &str, direction, text: &str| TranscriptLine {
+            at: Duration::from_micros(micros),
+            who: who.to_owned(),
+            direction,
+            text: text.to_owned(),
+        };
+        let text = render(
+            &record,
+            &[
+                line(120, "harness", Direction::Note, "TLS established: TLSv1_3"),
+                line(1_500, "harness", Direction::Sent, "<auth/>"),
+                line(12_345, "prosody", Direction::Received, "<auth/>"),
+            ],
+        );
+        assert!(text.starts_with("case:      c2s-x/plain\n"), "{text}");
+        assert!(
+            text.contains("verdict:   FAIL\nstep:      sasl\n"),
+            "{text}"
+        );
+        let trace: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("---"))
+            .skip(1)
+            .collect();
+        assert_eq!(
+            trace,
+            [
+                "     0.120 ms harness ** TLS established: TLSv1_3",
+                "     1.500 ms harness -> <auth/>",
+                "    12.345 ms prosody <- <auth/>",
+            ]
+        );
+    }
 }

@@ -1,0 +1,202 @@
+//! `summary.md`: the run as Markdown for wikis, PR comments and GitHub's job summary.
+//!
+//! Counts per target, the cells that did not end as expected (step, expected, observed), and
+//! the matrix. Up to [`FULL_MATRIX_ROWS`] rows the matrix is complete; above that, rows in which
+//! every cell passed (or does not apply) are left out and counted, so the file stays small
+//! enough for a PR comment; `index.html` always has every row. When asked (the CLI asks when
+//! `GITHUB_STEP_SUMMARY` is set), the same Markdown is appended to that file.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::record::{CaseRecord, ReportEvent, Verdict, tally};
+use super::{ReportError, Reporter, write_file};
+
+/// Above this many rows the matrix shows only rows with something other than a pass.
+pub const FULL_MATRIX_ROWS: usize = 300;
+
+/// Collects results and writes `summary.md` (and appends to the job summary) at the end.
+pub struct MarkdownWriter {
+    path: PathBuf,
+    append_to: Option<PathBuf>,
+    targets: Vec<String>,
+    implementations: Vec<String>,
+    results: Vec<Arc<CaseRecord>>,
+}
+
+impl MarkdownWriter {
+    /// Writes to `path` (usually `reports/summary.md`) and, if given, appends the same text to
+    /// `append_to` (the file `GITHUB_STEP_SUMMARY` names).
+    pub fn new(path: PathBuf, append_to: Option<PathBuf>) -> MarkdownWriter {
+        MarkdownWriter {
+            path,
+            append_to,
+            targets: Vec::new(),
+            implementations: Vec::new(),
+            results: Vec::new(),
+        }
+    }
+}
+
+impl Reporter for MarkdownWriter {
+    fn on_event(&mut self, event: &ReportEvent) -> Result<(), ReportError> {
+        match event {
+            ReportEvent::RunStarted {
+                targets,
+                implementations,
+                ..
+            } => {
+                self.targets = targets.clone();
+                self.implementations = implementations.clone();
+            }
+            ReportEvent::CaseStarted { .. } => {}
+            ReportEvent::CaseFinished(record) => self.results.push(Arc::clone(record)),
+            ReportEvent::RunFinished { duration } => {
+                let text = render(
+                    &self.targets,
+                    &self.implementations,
+                    &self.results,
+                    *duration,
+                );
+                write_file(&self.path, text.as_bytes())?;
+                if let Some(summary) = &self.append_to {
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(summary)
+                        .and_then(|mut file| file.write_all(text.as_bytes()))
+                        .map_err(|source| ReportError::Write {
+                            path: summary.clone(),
+                            source,
+                        })?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `text` safe inside a Markdown table cell: HTML (which GitHub would drop) and pipes
+/// escaped, line breaks flattened.
+fn cell(text: &str) -> String {
+    code_cell(
+        &text
+            .replace('\\', "\\\\")
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;"),
+    )
+}
+
+/// `text` safe inside a code span in a table cell: pipes escaped, line breaks flattened.
+fn code_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// The verdict's label, in bold when the run does not accept it.
+fn marked(verdict: Verdict, as_expected: bool) -> String {
+    if as_expected {
+        verdict.label().to_owned()
+    } else {
+        format!("**{}**", verdict.label())
+    }
+}
+
+/// The Markdown text.
+pub fn render(
+    targets: &[String],
+    implementations: &[String],
+    results: &[Arc<CaseRecord>],
+    duration: Duration,
+) -> String {
+    let total = tally(results);
+    let mut text = String::from("# xmpp-interop results\n\n");
+    let cases = if total.total() == 1 { "case" } else { "cases" };
+    let _ = writeln!(
+        text,
+        "{} {cases} in {:.2} s: {total}\n",
+        total.total(),
+        duration.as_secs_f64()
+    );
+    text.push_str("| target | implementation | pass | fail | xfail | xpass | skip | error |\n");
+    text.push_str("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    for (index, target) in targets.iter().enumerate() {
+        let counts = tally(results.iter().filter(|r| &r.target == target));
+        let _ = writeln!(
+            text,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            cell(target),
+            cell(implementations.get(index).map_or("", String::as_str)),
+            counts.pass,
+            counts.fail,
+            counts.xfail,
+            counts.xpass,
+            counts.skip,
+            counts.error
+        );
+    }
+    let mut problems: Vec<&Arc<CaseRecord>> = results.iter().filter(|r| !r.as_expected()).collect();
+    problems.sort_by(|a, b| (&a.case_id, &a.target).cmp(&(&b.case_id, &b.target)));
+    if !problems.is_empty() {
+        text.push_str("\n## Not as expected\n\n| case | target | verdict | step | expected | observed |\n| --- | --- | --- | --- | --- | --- |\n");
+        for record in problems {
+            let _ = writeln!(
+                text,
+                "| `{}` | {} | {} | {} | {} | {} |",
+                code_cell(&record.case_id),
+                cell(&record.target),
+                marked(record.verdict(), false),
+                record.step_text(),
+                cell(&record.expected),
+                cell(&record.observed)
+            );
+        }
+    }
+    let mut rows: BTreeMap<&str, BTreeMap<&str, (Verdict, bool)>> = BTreeMap::new();
+    for record in results {
+        rows.entry(&record.case_id)
+            .or_default()
+            .insert(&record.target, (record.verdict(), record.as_expected()));
+    }
+    let complete = rows.len() <= FULL_MATRIX_ROWS;
+    text.push_str("\n## Matrix\n\n");
+    if !complete {
+        let shown = rows
+            .values()
+            .filter(|cells| cells.values().any(|(v, _)| *v != Verdict::Pass))
+            .count();
+        let _ = writeln!(
+            text,
+            "{} rows in which every cell passed are left out ({shown} of {} shown); `index.html` has every row.\n",
+            rows.len() - shown,
+            rows.len()
+        );
+    }
+    text.push_str("| case |");
+    for target in targets {
+        let _ = write!(text, " {} |", cell(target));
+    }
+    text.push_str("\n| --- |");
+    text.push_str(&" --- |".repeat(targets.len()));
+    text.push('\n');
+    for (case, cells) in &rows {
+        if !complete && cells.values().all(|(v, _)| *v == Verdict::Pass) {
+            continue;
+        }
+        let _ = write!(text, "| `{}` |", code_cell(case));
+        for target in targets {
+            match cells.get(target.as_str()) {
+                Some((verdict, as_expected)) => {
+                    let _ = write!(text, " {} |", marked(*verdict, *as_expected));
+                }
+                None => text.push_str(" · |"),
+            }
+        }
+        text.push('\n');
+    }
+    text
+}

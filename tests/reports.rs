@@ -1,0 +1,566 @@
+//! The reports as their readers meet them: `index.html` in headless Chromium, `junit.xml`
+//! against the Ant/Jenkins JUnit schema (xmllint), `results.json` against
+//! `schemas/results.schema.json` (Python jsonschema), `summary.md` and the job summary, and the
+//! `merge` and `diff` commands with their exit codes.
+//!
+//! The fixture `tests/fixtures/results/shard-{1,2}/results.json` holds every verdict (PASS,
+//! FAIL, XFAIL, XPASS, SKIP, ERROR) over two targets, and one transcript. Tools that are not
+//! installed make a test skip with a note, except under CI (`CI` set), where they must be there
+//! (`.ci/run` installs them).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn binary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
+}
+
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "xmpp-interop-reports-{name}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn shards() -> Vec<PathBuf> {
+    ["shard-1", "shard-2"]
+        .iter()
+        .map(|s| {
+            Path::new("tests/fixtures/results")
+                .join(s)
+                .join("results.json")
+        })
+        .collect()
+}
+
+fn merge(files: &[PathBuf], out: &Path) -> Output {
+    binary()
+        .arg("merge")
+        .args(files)
+        .arg("--out")
+        .arg(out)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .unwrap()
+}
+
+fn merged_fixture(name: &str) -> PathBuf {
+    let out = scratch_dir(name).join("reports");
+    let output = merge(&shards(), &out);
+    // The fixture holds an ERROR cell, so the merge exits 3, as a run with an error does.
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    out
+}
+
+/// Whether `program` can be run; under CI a missing tool is a failure.
+fn tool(program: &str, version_arg: &str) -> bool {
+    let found = Command::new(program)
+        .arg(version_arg)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{program} is missing under CI; .ci/run installs it"
+        );
+        eprintln!("note: {program} is not installed; skipping");
+    }
+    found
+}
+
+/// Chromium's DOM of `page` after its scripts ran.
+fn dump_dom(page: &Path, fragment: &str) -> String {
+    let url = format!(
+        "file://{}{fragment}",
+        page.canonicalize().unwrap().display()
+    );
+    let output = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--window-size=1300,900",
+            "--virtual-time-budget=3000",
+            "--dump-dom",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "chromium failed: {output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn rendered_cells(dom: &str) -> usize {
+    dom.matches("class=\"c v-").count()
+}
+
+#[test]
+fn html_report_draws_every_cell_and_a_fragment_opens_a_failing_cells_detail_and_transcript() {
+    if !tool("chromium", "--version") {
+        return;
+    }
+    let out = merged_fixture("html");
+    let page = out.join("index.html");
+    let dom = dump_dom(&page, "#case=c2s-wrong-password%2Fplain&target=ejabberd");
+    // 4 rows × 2 targets, one cell not applicable: 7 cells with a verdict.
+    assert_eq!(rendered_cells(&dom), 7, "{dom}");
+    for verdict in ["PASS", "FAIL", "XFAIL", "XPASS", "SKIP", "ERROR"] {
+        assert!(
+            dom.contains(&format!("class=\"c v-{verdict}")),
+            "no {verdict} cell"
+        );
+    }
+    let detail = &dom[dom.find("<section id=\"detail\"").unwrap()..];
+    assert!(detail.starts_with("<section id=\"detail\" aria-live=\"polite\" class=\"shown\">"));
+    assert!(
+        detail.contains("id=\"detail-verdict\">FAIL</dd>"),
+        "{detail}"
+    );
+    assert!(detail.contains("<dt>step</dt><dd>sasl</dd>"), "{detail}");
+    assert!(
+        detail.contains("<dd>rejected at sasl by target (not-authorized)</dd>"),
+        "{detail}"
+    );
+    // Peer-controlled text is shown as text, never parsed as markup.
+    assert!(
+        detail.contains("authenticated as alice &lt;with&gt; a | pipe"),
+        "{detail}"
+    );
+    assert!(detail.contains("<dd>RFC 6120 §6.5.10</dd>"), "{detail}");
+    assert!(
+        detail.contains("<pre id=\"transcript\">") && detail.contains("TLS established: TLSv1.3"),
+        "the transcript copied by merge is embedded: {detail}"
+    );
+    // A cell whose transcript the shards did not have links to where it would be.
+    let dom = dump_dom(&page, "#case=c2s-external%2Fstarttls&target=ejabberd");
+    let detail = &dom[dom.find("<section id=\"detail\"").unwrap()..];
+    assert!(
+        detail.contains("id=\"detail-verdict\">ERROR</dd>"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("href=\"transcripts/ejabberd/c2s-external_starttls.txt\""),
+        "{detail}"
+    );
+    // The page fetches nothing: no external script, style, image or font.
+    let html = std::fs::read_to_string(&page).unwrap();
+    for external in ["src=\"http", "href=\"http", "@import", "url(http"] {
+        assert!(!html.contains(external), "index.html loads {external}");
+    }
+    // The README's screenshot is made from this page.
+    let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot.png");
+    let status = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1300,560",
+            "--virtual-time-budget=3000",
+        ])
+        .arg(format!("--screenshot={}", screenshot.display()))
+        .arg(format!(
+            "file://{}#case=c2s-wrong-password%2Fplain&target=ejabberd",
+            page.canonicalize().unwrap().display()
+        ))
+        .output()
+        .unwrap();
+    assert!(status.status.success());
+    assert!(std::fs::metadata(&screenshot).unwrap().len() > 10_000);
+}
+
+#[test]
+fn html_report_filters_by_verdict_tag_and_spec_clause_given_in_the_url() {
+    if !tool("chromium", "--version") {
+        return;
+    }
+    let out = merged_fixture("html-filters");
+    let page = out.join("index.html");
+    let dom = dump_dom(&page, "#verdict=FAIL,XPASS");
+    assert!(dom.contains("2 of 4 rows"), "{dom}");
+    // The rows that hold a FAIL or an XPASS, their other cells dimmed.
+    assert!(
+        dom.contains(">c2s-wrong-password/plain<")
+            && dom.contains(">c2s-authzid-other-user/plain<")
+    );
+    assert!(!dom.contains(">c2s-external/starttls<"));
+    assert_eq!(dom.matches("class=\"c v-PASS dim\"").count(), 1, "{dom}");
+    let dom = dump_dom(&page, "#tag=external");
+    assert!(dom.contains("1 of 4 rows") && dom.contains(">c2s-external/starttls<"));
+    assert_eq!(rendered_cells(&dom), 2);
+    let dom = dump_dom(&page, "#spec=RFC%207677%20%C2%A73");
+    assert!(dom.contains("1 of 4 rows") && dom.contains(">c2s-authenticate/scram-sha-512<"));
+}
+
+#[test]
+fn html_report_of_20000_cells_stays_under_5_mib_and_draws_only_the_rows_in_view() {
+    if !tool("chromium", "--version") || !tool("python3", "--version") {
+        return;
+    }
+    let dir = scratch_dir("large");
+    let status = Command::new("python3")
+        .args(["ci/synthetic-results.py", "2000", "10", "4"])
+        .arg(dir.join("shards"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let files: Vec<PathBuf> = (1..=4)
+        .map(|k| dir.join(format!("shards/shard-{k}/results.json")))
+        .collect();
+    let out = dir.join("reports");
+    let output = merge(&files, &out);
+    assert_eq!(output.status.code(), Some(3), "synthetic runs hold errors");
+    let page = out.join("index.html");
+    let size = std::fs::metadata(&page).unwrap().len();
+    assert!(size < 5 * 1024 * 1024, "index.html is {size} bytes");
+    let dom = dump_dom(
+        &page,
+        "#case=c2s-synthetic-199%2Fdirect-tls%2Fsrv-id%2Fscram-sha-256-plus&target=target-9",
+    );
+    let cells = rendered_cells(&dom);
+    assert!(
+        (10..2000).contains(&cells),
+        "{cells} cells drawn for 20 000: the rows in view, not all"
+    );
+    assert!(dom.contains("2000 of 2000 rows"), "every row is reachable");
+    // The fragment scrolled the list to the last row and opened it.
+    assert!(dom.contains("c2s-synthetic-199/direct-tls/srv-id/scram-sha-256-plus @ target-9"));
+    assert!(dom.contains("class=\"c v-"));
+}
+
+#[test]
+fn junit_xml_validates_against_the_ant_jenkins_junit_schema() {
+    if !tool("xmllint", "--version") {
+        return;
+    }
+    let out = merged_fixture("junit");
+    let junit = out.join("junit.xml");
+    let output = Command::new("xmllint")
+        .args(["--noout", "--schema", "fixtures/schemas/junit.xsd"])
+        .arg(&junit)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("<skipped type=\"expected-deviation\" message=\"expected deviation: Prosody 0.12 offers no SCRAM-SHA-512 (https://example.org/prosody/512);"));
+    assert!(xml.contains("<failure type=\"unexpected-pass\""));
+    assert!(xml.contains("<error type=\"error\""));
+    // The schema is not a rubber stamp: an element JUnit does not have is refused.
+    let bad = out.join("bad.xml");
+    std::fs::write(
+        &bad,
+        xml.replacen("<system-out>", "<verdict>x</verdict><system-out>", 1),
+    )
+    .unwrap();
+    let output = Command::new("xmllint")
+        .args(["--noout", "--schema", "fixtures/schemas/junit.xsd"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "the schema accepted <verdict>");
+}
+
+fn validate_json(document: &Path) -> Output {
+    Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import json, sys, jsonschema\n\
+             schema = json.load(open(sys.argv[1]))\n\
+             jsonschema.Draft202012Validator.check_schema(schema)\n\
+             jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(json.load(open(sys.argv[2])))",
+            "schemas/results.schema.json",
+        ])
+        .arg(document)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn results_json_validates_against_the_shipped_json_schema() {
+    let has_jsonschema = Command::new("/usr/bin/python3")
+        .args(["-c", "import jsonschema"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_jsonschema {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "python3-jsonschema is missing under CI"
+        );
+        eprintln!("note: python3-jsonschema is not installed; skipping");
+        return;
+    }
+    let dir = scratch_dir("schema");
+    let output = binary()
+        .args([
+            "run",
+            "scenarios",
+            "--filter",
+            "c2s-wrong-password",
+            "--no-progress",
+            "--out",
+        ])
+        .arg(dir.join("run"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let out = merged_fixture("schema-merge");
+    for document in [dir.join("run/results.json"), out.join("results.json")] {
+        let output = validate_json(&document);
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            document.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let mut broken: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    broken["results"][0]["outcome"] = "maybe".into();
+    let path = dir.join("broken.json");
+    std::fs::write(&path, broken.to_string()).unwrap();
+    assert!(
+        !validate_json(&path).status.success(),
+        "the schema accepted outcome \"maybe\""
+    );
+}
+
+#[test]
+fn merging_a_runs_own_results_rebuilds_the_same_results_and_transcripts() {
+    let dir = scratch_dir("roundtrip");
+    let run = dir.join("run");
+    let output = binary()
+        .args([
+            "run",
+            "scenarios",
+            "--filter",
+            "c2s-wrong-password",
+            "--no-progress",
+            "--out",
+        ])
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let merged = dir.join("merged");
+    let output = merge(&[run.join("results.json")], &merged);
+    assert!(output.status.success(), "{output:?}");
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap();
+    assert_eq!(
+        read(&run.join("results.json")),
+        read(&merged.join("results.json"))
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("c2s-wrong-password/plain"), "{stdout}");
+    let results: serde_json::Value =
+        serde_json::from_str(&read(&run.join("results.json"))).unwrap();
+    for result in results["results"].as_array().unwrap() {
+        let transcript = result["transcript"].as_str().unwrap();
+        assert_eq!(read(&run.join(transcript)), read(&merged.join(transcript)));
+    }
+    for report in ["junit.xml", "index.html", "summary.md"] {
+        assert!(run.join(report).exists(), "run did not write {report}");
+        assert_eq!(
+            read(&run.join(report)).replace(&run.display().to_string(), "OUT"),
+            read(&merged.join(report)).replace(&merged.display().to_string(), "OUT"),
+            "merge rebuilt another {report} than the run wrote"
+        );
+    }
+}
+
+#[test]
+fn merge_refuses_a_cell_present_in_two_shards_with_exit_code_2() {
+    let dir = scratch_dir("duplicate");
+    let files = [shards()[0].clone(), shards()[0].clone()];
+    let output = merge(&files, &dir.join("out"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("c2s-wrong-password/plain @ prosody is in both"),
+        "{stderr}"
+    );
+    assert!(!dir.join("out/results.json").exists());
+}
+
+#[test]
+fn merge_refuses_a_transcript_path_outside_the_report_directory() {
+    let dir = scratch_dir("escape");
+    let mut document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&shards()[0]).unwrap()).unwrap();
+    document["results"][0]["transcript"] = "../../etc/passwd".into();
+    let file = dir.join("results.json");
+    std::fs::write(&file, document.to_string()).unwrap();
+    let output = merge(&[file], &dir.join("out"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("../../etc/passwd"), "{stderr}");
+}
+
+#[test]
+fn markdown_summary_is_written_and_appended_to_the_github_step_summary() {
+    let dir = scratch_dir("markdown");
+    let step_summary = dir.join("step-summary.md");
+    std::fs::write(&step_summary, "earlier step\n").unwrap();
+    let output = binary()
+        .arg("merge")
+        .args(shards())
+        .arg("--out")
+        .arg(dir.join("out"))
+        .env("GITHUB_STEP_SUMMARY", &step_summary)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let summary = std::fs::read_to_string(dir.join("out/summary.md")).unwrap();
+    assert!(
+        summary.contains("| `c2s-wrong-password/plain` | PASS | **FAIL** |"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("authenticated as alice &lt;with&gt; a \\| pipe"),
+        "HTML and pipes in cells are escaped: {summary}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&step_summary).unwrap(),
+        format!("earlier step\n{summary}")
+    );
+}
+
+fn diff(old: &Path, new: &Path) -> (Option<i32>, String, String) {
+    let output = binary().arg("diff").arg(old).arg(new).output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn diff_of_identical_runs_exits_0_and_says_nothing_changed() {
+    let (code, stdout, stderr) = diff(&shards()[0], &shards()[0]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout, "no cell changed\n");
+}
+
+fn line_of(text: &str, needle: &str) -> String {
+    text.lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle}:\n{text}"))
+        .to_owned()
+}
+
+#[test]
+fn diff_exits_1_when_a_cell_that_passed_now_fails_and_lists_added_and_removed_cells() {
+    let dir = scratch_dir("diff");
+    let mut document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&shards()[0]).unwrap()).unwrap();
+    let results = document["results"].as_array_mut().unwrap();
+    assert_eq!(results[0]["scenario"], "c2s-wrong-password/plain");
+    assert_eq!(results[0]["target"], "prosody");
+    results[0]["outcome"] = "fail".into();
+    results[0]["observed"] = "authenticated".into();
+    results[1]["outcome"] = "pass".into();
+    results[2]["target"] = "new-target".into();
+    let new = dir.join("new.json");
+    std::fs::write(&new, document.to_string()).unwrap();
+    let (code, stdout, stderr) = diff(&shards()[0], &new);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    let line = |needle: &str| line_of(&stdout, needle);
+    let regressed = line("REGRESSION");
+    assert!(regressed.contains("c2s-wrong-password/plain") && regressed.contains("prosody"));
+    assert!(line("fixed").contains("ejabberd"));
+    assert!(line("added").contains("new-target"));
+    assert!(line("removed").contains("c2s-authenticate/scram-sha-512"));
+    assert!(stdout.contains("4 cells changed, 1 regressed"), "{stdout}");
+    // A fix alone is no regression.
+    let mut document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&shards()[0]).unwrap()).unwrap();
+    document["results"][1]["outcome"] = "pass".into();
+    let fixed = dir.join("fixed.json");
+    std::fs::write(&fixed, document.to_string()).unwrap();
+    let (code, stdout, _) = diff(&shards()[0], &fixed);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(line_of(&stdout, "fixed").contains("ejabberd"), "{stdout}");
+}
+
+#[test]
+fn diff_names_file_line_and_column_of_a_json_syntax_error_and_exits_2() {
+    let dir = scratch_dir("diff-bad");
+    let bad = dir.join("bad.json");
+    std::fs::write(
+        &bad,
+        "{\n  \"harness\": {\n    \"name\": \"xmpp-interop\",,\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = diff(&bad, &shards()[0]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:3:28", bad.display())),
+        "{stderr}"
+    );
+    let (code, _, stderr) = diff(&shards()[0], &dir.join("missing.json"));
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("missing.json: cannot read"), "{stderr}");
+}
+
+#[test]
+fn help_documents_the_exit_codes_of_diff_and_merge() {
+    for (command, codes) in [
+        (
+            "diff",
+            &[
+                "0  no cell regressed",
+                "1  at least one cell",
+                "2  usage error",
+            ][..],
+        ),
+        (
+            "merge",
+            &[
+                "0  every merged case",
+                "1  at least one merged case",
+                "2  usage error",
+                "3  a merged case is an error",
+            ][..],
+        ),
+    ] {
+        let output = binary().args([command, "--help"]).output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        for code in codes {
+            assert!(
+                stdout.contains(code),
+                "{command} --help lacks {code:?}:\n{stdout}"
+            );
+        }
+    }
+}
+
+#[test]
+fn merge_reads_results_with_fields_a_newer_harness_adds() {
+    let dir = scratch_dir("newer");
+    let mut document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&shards()[0]).unwrap()).unwrap();
+    document["partition"] = "1/2".into();
+    document["results"][0]["attempts"] = 2.into();
+    let file = dir.join("results.json");
+    std::fs::write(&file, document.to_string()).unwrap();
+    let output = merge(&[file], &dir.join("out"));
+    // shard-1 holds an unexpected FAIL and no error: exit 1, every report written.
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(dir.join("out/index.html").exists());
+}
