@@ -583,7 +583,7 @@ fn execute(plan: runner::Plan, args: &ExecuteSettings<'_>) -> anyhow::Result<(Ta
     let color = use_color();
     let progress = std::io::stderr().is_terminal() && !args.no_progress;
     let mut reporters = reporters(
-        &args.out,
+        args.out,
         color,
         progress,
         args.partition.map(|p| p.to_string()),
