@@ -17,7 +17,7 @@ use crate::proto::xml::Limits;
 use crate::proto::{Direction, SessionEnd, Side};
 use crate::scenario::{
     CaseSpec, ChannelBindingType, Credentials, Misbehaviour, NOT_APPLICABLE, Observation, Party,
-    Step, TIMEOUT, Transport, Trust,
+    S2sAuth, Step, TIMEOUT, Transport, Trust,
 };
 use crate::target::builtin::{ClientOrders, RunningClient, RunningServer};
 use crate::target::command::{CaseDir, Invocation, LaunchedClient};
@@ -41,6 +41,13 @@ pub(super) async fn execute(planned: &PlannedCase, environment: &RunEnvironment)
     );
     let result = if let Some(reason) = unsupported(case) {
         Ok(Ran::NotApplicable(reason.to_owned()))
+    } else if let Some(s2s) = &case.s2s {
+        super::s2s::against_server(case, s2s, &planned.target, environment, &transcript)
+            .await
+            .map(|ran| match ran {
+                Ok(end) => Ran::Session(end),
+                Err(reason) => Ran::NotApplicable(reason),
+            })
     } else if let Adapter::Command(spec) = &planned.target.adapter
         && case.sasl.client_certificate.is_some()
         && !(spec.uses("cert_file") && spec.uses("key_file"))
@@ -157,6 +164,10 @@ fn verdict(
     };
     let step = match &observation {
         Observation::Authenticated { .. } => Step::Bind,
+        Observation::S2sAuthenticated { method, .. } => match method {
+            S2sAuth::External => Step::Sasl,
+            S2sAuth::Dialback => Step::Dialback,
+        },
         Observation::Rejected { step, .. } => *step,
     };
     CaseResult {
@@ -176,6 +187,9 @@ fn verdict(
 fn harness_view(end: SessionEnd) -> Observation {
     match end {
         SessionEnd::Authenticated { jid } => Observation::Authenticated { jid },
+        SessionEnd::S2sAuthenticated { method, domain } => {
+            Observation::S2sAuthenticated { method, domain }
+        }
         SessionEnd::Rejected {
             step,
             condition,
