@@ -17,7 +17,7 @@ use crate::proto::xml::Limits;
 use crate::proto::{Direction, SessionEnd, Side};
 use crate::scenario::{
     CaseSpec, ChannelBindingType, Credentials, Misbehaviour, NOT_APPLICABLE, Observation, Party,
-    S2sAuth, Step, TIMEOUT, Transport, Trust,
+    S2sAuth, S2sDirection, Step, TIMEOUT, Transport, Trust,
 };
 use crate::target::builtin::{ClientOrders, RunningClient, RunningServer};
 use crate::target::command::{CaseDir, Invocation, LaunchedClient};
@@ -32,11 +32,16 @@ pub(super) async fn execute(planned: &PlannedCase, environment: &RunEnvironment)
     let started = Instant::now();
     let transcript = Transcript::new("harness");
     let case = &planned.case;
+    let side = match &case.s2s {
+        Some(s2s) if s2s.direction == S2sDirection::Originating => "originating server".to_owned(),
+        Some(_) => "receiving server".to_owned(),
+        None => case.role.to_string(),
+    };
     transcript.record(
         Direction::Note,
         format!(
-            "case {} against {} ({}): harness plays the {} side, expects {}",
-            case.id, planned.target, planned.target.implementation, case.role, case.expect
+            "case {} against {} ({}): harness plays the {side} side, expects {}",
+            case.id, planned.target, planned.target.implementation, case.expect
         ),
     );
     let result = if let Some(reason) = unsupported(case) {
