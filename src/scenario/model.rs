@@ -319,6 +319,15 @@ pub enum S2sDirection {
     Receiving,
 }
 
+impl fmt::Display for S2sDirection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            S2sDirection::Originating => "originating",
+            S2sDirection::Receiving => "receiving",
+        })
+    }
+}
+
 /// What a receiving server demands before it accepts a stream (like Prosody's
 /// `s2s_secure_auth`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]

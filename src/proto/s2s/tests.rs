@@ -68,6 +68,7 @@ struct Pair {
     policy: S2sPolicy,
     wrong_key: bool,
     authority_says_invalid: bool,
+    authority_unreachable: bool,
 }
 
 impl Pair {
@@ -77,6 +78,7 @@ impl Pair {
             policy: S2sPolicy::AllowDialback,
             wrong_key: false,
             authority_says_invalid: false,
+            authority_unreachable: false,
         }
     }
 
@@ -119,15 +121,22 @@ impl Pair {
                 originating.tls_established(TlsChannel::default());
             }
             if let Some(request) = verify {
-                let answer = verify_in_memory(
-                    request,
-                    AuthorityConfig {
-                        domain: ORIGINATING.into(),
-                        secret: secret.clone(),
-                        always_invalid: self.authority_says_invalid,
-                        limits: Limits::default(),
-                    },
-                );
+                let answer = if self.authority_unreachable {
+                    DialbackAnswer::Failed {
+                        condition: "remote-server-not-found".into(),
+                        detail: "no authoritative server".into(),
+                    }
+                } else {
+                    verify_in_memory(
+                        request,
+                        AuthorityConfig {
+                            domain: ORIGINATING.into(),
+                            secret: secret.clone(),
+                            always_invalid: self.authority_says_invalid,
+                            limits: Limits::default(),
+                        },
+                    )
+                };
                 receiving.dialback_answer(answer);
             }
         }
@@ -197,6 +206,21 @@ fn an_authoritative_server_answering_invalid_makes_the_result_invalid_xep0220_2_
     assert_eq!(
         rejected_at(&originating),
         (Step::Dialback, "invalid", Side::Peer)
+    );
+}
+
+#[test]
+fn an_unreachable_authoritative_server_is_a_dialback_error_with_its_condition_xep0220_2_4() {
+    let mut pair = Pair::new(None);
+    pair.authority_unreachable = true;
+    let (originating, receiving) = pair.run();
+    assert_eq!(
+        rejected_at(&originating),
+        (Step::Dialback, "remote-server-not-found", Side::Peer)
+    );
+    assert_eq!(
+        rejected_at(&receiving),
+        (Step::Dialback, "remote-server-not-found", Side::Local)
     );
 }
 
