@@ -13,11 +13,15 @@ use tokio::sync::mpsc;
 use xmpp_interop::drive::Transcript;
 use xmpp_interop::drive::s2s::{self, Authorities};
 use xmpp_interop::pki::Catalogue;
+use xmpp_interop::proto::s2s::dialback::DialbackSecret;
+use xmpp_interop::proto::s2s::originating::OriginatingConfig;
 use xmpp_interop::proto::s2s::receiving::ReceivingConfig;
 use xmpp_interop::proto::xml::Limits;
 use xmpp_interop::proto::{SessionEnd, Side};
 use xmpp_interop::runner::{self, CaseResult, Event, Outcome, RunEnvironment, RunOptions};
-use xmpp_interop::scenario::{self, CertificateProfile, KeyType, S2sPolicy, Trust};
+use xmpp_interop::scenario::{
+    self, CertificateProfile, KeyType, S2sPolicy, Step, Transport, Trust,
+};
 use xmpp_interop::target::Target;
 use xmpp_interop::transport::TlsSetup;
 
@@ -209,4 +213,95 @@ async fn dialback_before_tls_is_refused_by_the_builtin_receiving_server() {
     let seen = peer.await.unwrap();
     assert!(seen.contains("<not-authorized"), "{seen}");
     assert!(!seen.contains("type='valid'"), "{seen}");
+}
+
+/// XEP-0220 §2.4 and DESIGN.md's hostile peers: an authoritative server that accepts the
+/// verification connection and then says nothing makes the receiving server answer
+/// `<db:result type='error'/>` with `remote-server-timeout` within its time limit, not hang.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_authoritative_server_becomes_a_remote_server_timeout_xep0220_2_4() {
+    let catalogue = Catalogue::new();
+    let chain = catalogue
+        .chain(
+            CertificateProfile::StartcomChain,
+            KeyType::EcdsaP256,
+            "builtin.test",
+        )
+        .unwrap();
+    let anchor = catalogue.trust_anchor(&chain, Trust::ChainRoot).unwrap();
+    let receiving_tls = TlsSetup::S2sReceiving {
+        chain: chain.presented.clone(),
+        key: Arc::new(chain.key_der()),
+        peer_trust_anchor: anchor.clone(),
+    };
+    let originating_tls = TlsSetup::S2sOriginating {
+        trust_anchor: anchor,
+        domain: "builtin.test".into(),
+        certificate: None,
+    };
+    let silent = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let silent_address = silent.local_addr().unwrap();
+    let silent_task = tokio::spawn(async move {
+        let (mut tcp, _) = silent.accept().await.unwrap();
+        let mut sink = Vec::new();
+        let _ = tcp.read_to_end(&mut sink).await;
+    });
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let limit = Duration::from_secs(1);
+    let receiving = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let config = ReceivingConfig {
+            local_domain: "builtin.test".into(),
+            starttls_available: true,
+            policy: S2sPolicy::AllowDialback,
+            limits: Limits::default(),
+        };
+        s2s::receive(
+            tcp,
+            config,
+            &receiving_tls,
+            false,
+            &Authorities::new().with("harness.test", silent_address),
+            limit,
+            &Transcript::new("builtin-server"),
+        )
+        .await
+    });
+    let config = OriginatingConfig {
+        local_domain: "harness.test".into(),
+        remote_domain: "builtin.test".into(),
+        transport: Transport::Starttls,
+        has_certificate: false,
+        dialback: Some(DialbackSecret::new("secret")),
+        wrong_dialback_key: false,
+        limits: Limits::default(),
+    };
+    let originating = s2s::originate(
+        address,
+        config,
+        &originating_tls,
+        Duration::from_secs(5),
+        &Transcript::new("harness"),
+    )
+    .await
+    .unwrap();
+    match originating {
+        SessionEnd::Rejected {
+            step,
+            condition,
+            by,
+            ..
+        } => assert_eq!(
+            (step, condition.as_str(), by),
+            (Step::Dialback, "remote-server-timeout", Side::Peer)
+        ),
+        other => panic!("expected a dialback error, got {other}"),
+    }
+    let receiving = receiving.await.unwrap().unwrap();
+    assert!(
+        matches!(&receiving, SessionEnd::Rejected { condition, .. } if condition == "remote-server-timeout"),
+        "{receiving}"
+    );
+    silent_task.abort();
 }

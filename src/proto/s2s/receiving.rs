@@ -40,7 +40,6 @@ enum State {
     Negotiating,
     AwaitTls,
     AwaitVerification,
-    Established,
     Done,
 }
 
@@ -120,8 +119,6 @@ impl ReceivingSession {
                     self.on_auth(&element);
                 } else if element.is("result", NS_DIALBACK) {
                     self.on_dialback_result(&element);
-                } else if self.state == State::Established {
-                    // Stanzas on an authenticated stream are outside what is tested here.
                 } else {
                     let detail = format!(
                         "the originating server sent <{} xmlns='{}'> before authenticating",
@@ -185,8 +182,11 @@ impl ReceivingSession {
             return;
         }
         if self.external_succeeded {
+            // Authenticated: nothing on this stream is tested beyond this point, and closing
+            // bounds what a peer can make this side do afterwards.
             self.core.send(&Element::new("features", NS_STREAM));
-            self.state = State::Established;
+            self.core.close();
+            self.state = State::Done;
             return;
         }
         self.peer_domain = Some(from);
@@ -368,10 +368,7 @@ impl ReceivingSession {
 impl Session for ReceivingSession {
     fn receive(&mut self, bytes: &[u8]) {
         self.core.feed(bytes);
-        while matches!(
-            self.state,
-            State::AwaitHeader | State::Negotiating | State::Established
-        ) {
+        while matches!(self.state, State::AwaitHeader | State::Negotiating) {
             match self.core.next_event() {
                 Ok(Some(event)) => self.handle(event),
                 Ok(None) => break,
@@ -404,7 +401,8 @@ impl Session for ReceivingSession {
                     method: S2sAuth::Dialback,
                     domain,
                 });
-                self.state = State::Established;
+                self.core.close();
+                self.state = State::Done;
             }
             DialbackAnswer::Invalid => {
                 self.core.send(&reply.with_attr("type", "invalid"));
@@ -457,7 +455,6 @@ impl Session for ReceivingSession {
             State::Negotiating => "<starttls/>, <auth/> or <db:result/>",
             State::AwaitTls => "the TLS handshake",
             State::AwaitVerification => "the authoritative server's answer",
-            State::Established => "the originating server's stanzas or close",
             State::Done => "the end of the stream",
         }
     }
