@@ -441,15 +441,24 @@ fn list(args: ListArgs) -> ExitCode {
             }
             count += 1;
             let misbehave: Vec<String> = case.misbehave.iter().map(|m| m.to_string()).collect();
+            // An s2s case's mechanism follows from its certificates and policy, not from `sasl:`.
+            let (role, mechanism, credentials) = match &case.s2s {
+                Some(s2s) => (s2s.direction.to_string(), "-".to_owned(), "-".to_owned()),
+                None => (
+                    case.role.to_string(),
+                    case.sasl.mechanism.to_string(),
+                    case.sasl.credentials.to_string(),
+                ),
+            };
             table.add_row([
                 case.id.clone(),
-                case.role.to_string(),
+                role,
                 case.transport.to_string(),
                 case.certificate.to_string(),
                 case.key.to_string(),
                 case.trust.to_string(),
-                case.sasl.mechanism.to_string(),
-                case.sasl.credentials.to_string(),
+                mechanism,
+                credentials,
                 if misbehave.is_empty() {
                     "-".to_owned()
                 } else {

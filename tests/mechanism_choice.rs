@@ -37,7 +37,7 @@ async fn a_client_that_sends_plain_while_scram_is_offered_is_refused_rfc6120_6_3
                 "{detail}"
             );
         }
-        SessionEnd::Authenticated { jid } => panic!("authenticated as {jid}"),
+        other => panic!("expected a rejection, got {other}"),
     }
 }
 

@@ -41,7 +41,7 @@ fn generate_writes_five_files_per_profile_and_a_manifest() {
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
     assert!(
-        stdout.contains("wrote 21 profiles for example.org (ecdsa-p256)"),
+        stdout.contains("wrote 22 profiles for example.org (ecdsa-p256)"),
         "{stdout}"
     );
     for profile in ["self-signed", "srv-id", "weak-rsa-1024", "client-alice"] {
@@ -68,7 +68,7 @@ fn generate_writes_five_files_per_profile_and_a_manifest() {
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["domain"], "example.org");
     let profiles = manifest["profiles"].as_array().unwrap();
-    assert_eq!(profiles.len(), 21);
+    assert_eq!(profiles.len(), 22);
     let srv = profiles.iter().find(|p| p["profile"] == "srv-id").unwrap();
     let leaf = &srv["presented"][0];
     assert_eq!(

@@ -318,7 +318,7 @@ enum OpensslJudges {
 
 /// Every server profile, whether a conforming c2s client accepts it for `DOMAIN` with the
 /// default identity types, and how far openssl can judge it; with the clause each proves.
-const SERVER_PROFILES: [(CertificateProfile, bool, OpensslJudges, &str); 17] = [
+const SERVER_PROFILES: [(CertificateProfile, bool, OpensslJudges, &str); 18] = [
     (
         CertificateProfile::SelfSigned,
         true,
@@ -352,6 +352,12 @@ const SERVER_PROFILES: [(CertificateProfile, bool, OpensslJudges, &str); 17] = [
     (
         CertificateProfile::SrvIdServerOnly,
         false,
+        OpensslJudges::ChainOnly,
+        "RFC 6120 §13.7.1.2.1",
+    ),
+    (
+        CertificateProfile::SrvIdClientOnly,
+        true,
         OpensslJudges::ChainOnly,
         "RFC 6120 §13.7.1.2.1",
     ),

@@ -18,7 +18,7 @@ fn rejection(end: &SessionEnd) -> (&str, Side, Step) {
             step,
             ..
         } => (condition, *by, *step),
-        SessionEnd::Authenticated { jid } => panic!("authenticated as {jid}"),
+        other => panic!("not rejected: {other}"),
     }
 }
 

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use xmpp_interop::scenario::{
-    CertificateProfile, Credentials, Expectation, KeyType, LoadError, Mechanism, Misbehaviour,
-    Party, Rejection, Role, Step, Transport, Trust, load_path,
+    CertificateProfile, Credentials, DialbackKey, Expectation, KeyType, LoadError, Mechanism,
+    Misbehaviour, Party, Rejection, Role, S2sAuth, S2sDirection, S2sPolicy, Step, Transport, Trust,
+    load_path,
 };
 
 const GOOD: &str = "tests/fixtures/scenarios-good";
@@ -122,7 +123,7 @@ fn directory_without_scenario_files_is_an_error_saying_so() {
 fn unknown_top_level_field_names_field_location_and_expected_fields() {
     assert_eq!(
         error_for("unknown-field.yaml"),
-        "tests/fixtures/scenarios-bad/unknown-field.yaml:5:1: unknown field `transprot`; expected one of id, title, spec, tags, role, transport, certificate, key, trust, identity, sasl, misbehave, expect, matrix"
+        "tests/fixtures/scenarios-bad/unknown-field.yaml:5:1: unknown field `transprot`; expected one of id, title, spec, tags, role, transport, certificate, key, trust, identity, sasl, misbehave, s2s, expect, matrix"
     );
 }
 
@@ -163,7 +164,7 @@ fn server_profile_as_client_certificate_points_at_the_value() {
 fn missing_required_field_is_named_at_document_start() {
     assert_eq!(
         error_for("missing-certificate.yaml"),
-        "tests/fixtures/scenarios-bad/missing-certificate.yaml:1:1: missing required field `certificate`; expected one of self-signed, cacert-intermediate, startcom-chain, wildcard, srv-id, srv-id-server-only, xmppaddr, cn-only, expired, not-yet-valid, wrong-domain, missing-intermediate, untrusted-root, intermediate-not-ca, pathlen-exceeded, wrong-eku, weak-rsa-1024, client-alice, client-wrong-jid, client-expired, client-untrusted here or as a matrix list"
+        "tests/fixtures/scenarios-bad/missing-certificate.yaml:1:1: missing required field `certificate`; expected one of self-signed, cacert-intermediate, startcom-chain, wildcard, srv-id, srv-id-server-only, srv-id-client-only, xmppaddr, cn-only, expired, not-yet-valid, wrong-domain, missing-intermediate, untrusted-root, intermediate-not-ca, pathlen-exceeded, wrong-eku, weak-rsa-1024, client-alice, client-wrong-jid, client-expired, client-untrusted here or as a matrix list"
     );
 }
 
@@ -282,4 +283,73 @@ fn also_offered_is_refused_when_the_harness_is_the_client_and_points_at_it() {
         "{error}"
     );
     assert!(error.contains("needs `role: server`"), "{error}");
+}
+
+#[test]
+fn an_originating_s2s_scenario_loads_with_its_s2s_section_xep0220() {
+    let scenarios = load_path(Path::new("scenarios/s2s/dialback-forged-key.yaml")).unwrap();
+    let case = &scenarios[0].cases[0];
+    // The target of an s2s case is a server, so the planner pairs it with server targets.
+    assert_eq!(case.role, Role::Client);
+    let s2s = case.s2s.as_ref().expect("an s2s case");
+    assert_eq!(s2s.direction, S2sDirection::Originating);
+    assert_eq!(s2s.dialback_key, DialbackKey::Forged);
+    assert_eq!(s2s.policy, S2sPolicy::AllowDialback);
+    assert_eq!(s2s.originating_certificate, None);
+    assert_eq!(
+        case.expect,
+        Expectation::Rejected(Rejection {
+            step: Step::Dialback,
+            condition: Some("invalid".to_owned()),
+            by: Some(Party::Target),
+        })
+    );
+    let external = load_path(Path::new("scenarios/s2s/receiving-external.yaml")).unwrap();
+    let case = &external[0].cases[0];
+    assert_eq!(
+        case.expect,
+        Expectation::S2sAuthenticated(S2sAuth::External)
+    );
+    assert_eq!(
+        case.s2s.as_ref().map(|s| s.direction),
+        Some(S2sDirection::Receiving)
+    );
+}
+
+#[test]
+fn a_c2s_scenario_has_no_s2s_section() {
+    let scenarios = load_path(&Path::new(GOOD).join("minimal.yaml")).unwrap();
+    assert_eq!(scenarios[0].cases[0].s2s, None);
+}
+
+#[test]
+fn s2s_dialback_key_with_role_receiving_points_at_the_value() {
+    assert_eq!(
+        error_for("s2s-dialback-key-receiving.yaml"),
+        "tests/fixtures/scenarios-bad/s2s-dialback-key-receiving.yaml:8:17: `s2s.dialback-key` needs `role: originating`: only the harness as originating server sends the key and runs the authoritative server"
+    );
+}
+
+#[test]
+fn s2s_section_with_a_c2s_role_points_at_the_section() {
+    assert_eq!(
+        error_for("s2s-section-client-role.yaml"),
+        "tests/fixtures/scenarios-bad/s2s-section-client-role.yaml:10:3: `s2s:` needs `role: originating` or `role: receiving`"
+    );
+}
+
+#[test]
+fn unknown_s2s_field_points_at_the_key() {
+    assert_eq!(
+        error_for("s2s-unknown-field.yaml"),
+        "tests/fixtures/scenarios-bad/s2s-unknown-field.yaml:8:3: unknown field `originating-cert`; expected one of originating-certificate, originating-trust, policy, dialback-key, authority"
+    );
+}
+
+#[test]
+fn client_profile_as_originating_certificate_points_at_the_value() {
+    assert_eq!(
+        error_for("s2s-client-profile.yaml"),
+        "tests/fixtures/scenarios-bad/s2s-client-profile.yaml:8:28: `client-alice` is a client certificate profile; a server presents a server profile such as startcom-chain, wrong-domain or srv-id-server-only"
+    );
 }

@@ -28,7 +28,7 @@ fn condition_of(end: &SessionEnd) -> (&str, Side, Step) {
             step,
             ..
         } => (condition, *by, *step),
-        SessionEnd::Authenticated { jid } => panic!("authenticated as {jid}"),
+        other => panic!("expected a rejection, got {other}"),
     }
 }
 

@@ -5,6 +5,7 @@
 //! TLS upgrades the session asks for, applies the time limit to every read, and stamps every
 //! transcript line with the time since the case started.
 
+pub mod s2s;
 pub mod transcript;
 
 use std::net::SocketAddr;
@@ -69,6 +70,7 @@ pub async fn initiate(
         true,
         timeout,
         transcript,
+        None,
     )
     .await
 }
@@ -105,6 +107,7 @@ pub async fn respond(
         false,
         timeout,
         transcript,
+        None,
     )
     .await
 }
@@ -148,8 +151,10 @@ async fn upgrade(
                 );
             }
             let own_leaf = match tls {
-                TlsSetup::Server { chain, .. } => chain.first(),
-                TlsSetup::Client { .. } => None,
+                TlsSetup::Server { chain, .. } | TlsSetup::S2sReceiving { chain, .. } => {
+                    chain.first()
+                }
+                TlsSetup::Client { .. } | TlsSetup::S2sOriginating { .. } => None,
             };
             let bindings = connection.channel_bindings(own_leaf);
             let types: Vec<&str> = bindings.types().iter().map(|t| t.name()).collect();
@@ -192,7 +197,8 @@ async fn upgrade(
     }
 }
 
-/// Moves bytes between connection and session until the session is finished.
+/// Moves bytes between connection and session until the session is finished. `authorities`
+/// answers the dialback verifications a receiving s2s session asks for.
 async fn drive<S: Session>(
     session: &mut S,
     connection: &mut Connection,
@@ -200,6 +206,7 @@ async fn drive<S: Session>(
     as_client: bool,
     timeout: Duration,
     transcript: &Transcript,
+    authorities: Option<&s2s::Authorities>,
 ) -> Result<SessionEnd, EnvironmentError> {
     let mut closing = false;
     loop {
@@ -214,9 +221,21 @@ async fn drive<S: Session>(
                 }
                 Action::StartTls => {
                     match upgrade(connection, tls, as_client, timeout, transcript).await? {
-                        Ok(channel) => session.tls_established(channel),
+                        Ok(channel) => {
+                            if !as_client {
+                                let peer = connection.s2s_peer_certificate(tls);
+                                s2s::note_peer_certificate(peer.as_ref(), tls, transcript);
+                                session.peer_certificate(peer);
+                            }
+                            session.tls_established(channel);
+                        }
                         Err(end) => return Ok(end),
                     }
+                }
+                Action::VerifyDialback(request) => {
+                    let answer =
+                        s2s::ask_authority(authorities, request, tls, timeout, transcript).await;
+                    session.dialback_answer(answer);
                 }
                 Action::Close => {
                     connection.shutdown(timeout).await;

@@ -327,6 +327,11 @@ pub(crate) fn recipe(profile: CertificateProfile) -> ChainRecipe {
             identities: vec![Identity::Srv("_xmpp-server")],
             ..server_leaf()
         }),
+        CertificateProfile::SrvIdClientOnly => from_test_ca(LeafRecipe {
+            common_name: Name::Fixed("xmpp-interop SRV-ID-only leaf"),
+            identities: vec![Identity::Srv("_xmpp-client")],
+            ..server_leaf()
+        }),
         CertificateProfile::Xmppaddr => from_test_ca(LeafRecipe {
             common_name: Name::Fixed("xmpp-interop XmppAddr-only leaf"),
             identities: vec![Identity::XmppAddr(Name::Domain)],
@@ -420,6 +425,9 @@ pub(crate) fn purpose(profile: CertificateProfile) -> &'static str {
         }
         CertificateProfile::SrvIdServerOnly => {
             "good for s2s, faulty for c2s: only the SRV-ID _xmpp-server (RFC 6120 §13.7.1.2.1)"
+        }
+        CertificateProfile::SrvIdClientOnly => {
+            "good for c2s, faulty for s2s: only the SRV-ID _xmpp-client (RFC 6120 §13.7.1.2.1)"
         }
         CertificateProfile::Xmppaddr => {
             "good: only an XmppAddr naming the domain (RFC 6120 §13.7.1.4)"

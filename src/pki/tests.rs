@@ -496,6 +496,10 @@ fn identity_profiles_carry_exactly_their_identities_rfc6125_6_4_rfc6120_13_7_1_4
             CertificateProfile::SrvIdServerOnly,
             vec!["SRV:_xmpp-server.interop.test"],
         ),
+        (
+            CertificateProfile::SrvIdClientOnly,
+            vec!["SRV:_xmpp-client.interop.test"],
+        ),
         (CertificateProfile::Xmppaddr, vec!["XMPP:interop.test"]),
         (CertificateProfile::CnOnly, vec![]),
         (

@@ -7,6 +7,7 @@
 //! ([`server::ServerSession`]).
 
 pub mod client;
+pub mod s2s;
 pub mod sasl;
 pub mod server;
 mod session;
@@ -14,7 +15,7 @@ pub mod xml;
 
 use std::fmt;
 
-use crate::scenario::Step;
+use crate::scenario::{S2sAuth, Step};
 
 /// RFC 6120 §5: STARTTLS.
 pub const NS_TLS: &str = "urn:ietf:params:xml:ns:xmpp-tls";
@@ -37,6 +38,9 @@ pub enum Action {
     StartTls,
     /// Close the connection (after everything before this has been written).
     Close,
+    /// Server-to-server only: ask the originating domain's authoritative server whether this
+    /// dialback key is valid (XEP-0220 §2.1.2), then call `dialback_answer` on the session.
+    VerifyDialback(s2s::DialbackRequest),
 }
 
 /// Which way a transcript line went.
@@ -76,6 +80,13 @@ pub enum SessionEnd {
         /// The full JID the server bound.
         jid: String,
     },
+    /// A server-to-server stream was authenticated (RFC 6120 §6.4 EXTERNAL, or XEP-0220).
+    S2sAuthenticated {
+        /// How.
+        method: S2sAuth,
+        /// The originating domain that was authenticated.
+        domain: String,
+    },
     /// The session ended before authentication completed.
     Rejected {
         /// The step at which it ended.
@@ -93,6 +104,9 @@ impl fmt::Display for SessionEnd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SessionEnd::Authenticated { jid } => write!(f, "authenticated as {jid}"),
+            SessionEnd::S2sAuthenticated { method, domain } => {
+                write!(f, "s2s stream from {domain} authenticated via {method}")
+            }
             SessionEnd::Rejected {
                 step,
                 condition,
@@ -139,4 +153,11 @@ pub trait Session {
     fn is_finished(&self) -> bool;
     /// What the session is waiting for, for timeout messages.
     fn waiting_for(&self) -> &'static str;
+    /// Server-to-server only: the certificate the peer presented in the TLS handshake that
+    /// just completed, with the verdict on its chain; called before `tls_established`. Only a
+    /// receiving server looks at it; c2s sessions get the client certificate in [`TlsChannel`].
+    fn peer_certificate(&mut self, _certificate: Option<s2s::PeerCertificate>) {}
+    /// Server-to-server only: the authoritative server's answer to an
+    /// [`Action::VerifyDialback`]. Only a session that asks receives it.
+    fn dialback_answer(&mut self, _answer: s2s::DialbackAnswer) {}
 }

@@ -104,6 +104,11 @@ impl Core {
         self.actions.push_back(Action::StartTls);
     }
 
+    /// Queues an action after everything queued so far.
+    pub(crate) fn push_action(&mut self, action: Action) {
+        self.actions.push_back(action);
+    }
+
     /// Records the outcome unless one was recorded already: the first decision stands.
     pub(crate) fn decide(&mut self, end: SessionEnd) {
         if self.end.is_none() {

@@ -231,6 +231,7 @@ fn step_name(step: Step) -> &'static str {
         Step::Starttls => "starttls",
         Step::Tls => "tls",
         Step::Sasl => "sasl",
+        Step::Dialback => "dialback",
         Step::Bind => "bind",
     }
 }

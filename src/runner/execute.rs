@@ -17,7 +17,7 @@ use crate::proto::xml::Limits;
 use crate::proto::{Direction, SessionEnd, Side};
 use crate::scenario::{
     CaseSpec, ChannelBindingType, Credentials, Expectation, Misbehaviour, NOT_APPLICABLE,
-    Observation, Party, SaslProfile, Step, TIMEOUT, Transport, Trust,
+    Observation, Party, S2sAuth, S2sDirection, SaslProfile, Step, TIMEOUT, Transport, Trust,
 };
 use crate::target::builtin::{ClientOrders, RunningClient, RunningServer};
 use crate::target::command::{CaseDir, Invocation, LaunchedClient};
@@ -32,15 +32,27 @@ pub(super) async fn execute(planned: &PlannedCase, environment: &RunEnvironment)
     let started = Instant::now();
     let transcript = Transcript::new("harness");
     let case = &planned.case;
+    let side = match &case.s2s {
+        Some(s2s) if s2s.direction == S2sDirection::Originating => "originating server".to_owned(),
+        Some(_) => "receiving server".to_owned(),
+        None => case.role.to_string(),
+    };
     transcript.record(
         Direction::Note,
         format!(
-            "case {} against {} ({}): harness plays the {} side, expects {}",
-            case.id, planned.target, planned.target.implementation, case.role, case.expect
+            "case {} against {} ({}): harness plays the {side} side, expects {}",
+            case.id, planned.target, planned.target.implementation, case.expect
         ),
     );
     let result = if let Some(reason) = unsupported(case) {
         Ok(Ran::NotApplicable(reason.to_owned()))
+    } else if let Some(s2s) = &case.s2s {
+        super::s2s::against_server(case, s2s, &planned.target, environment, &transcript)
+            .await
+            .map(|ran| match ran {
+                Ok(end) => Ran::Session(end),
+                Err(reason) => Ran::NotApplicable(reason),
+            })
     } else if let Adapter::Command(spec) = &planned.target.adapter
         && case.sasl.client_certificate.is_some()
         && !(spec.uses("cert_file") && spec.uses("key_file"))
@@ -157,6 +169,10 @@ fn verdict(
     };
     let step = match &observation {
         Observation::Authenticated { .. } => Step::Bind,
+        Observation::S2sAuthenticated { method, .. } => match method {
+            S2sAuth::External => Step::Sasl,
+            S2sAuth::Dialback => Step::Dialback,
+        },
         Observation::Rejected { step, .. } => *step,
     };
     let observed = match (&observation, &planned.case.expect) {
@@ -201,6 +217,9 @@ fn went_on_regardless(case: &CaseSpec) -> String {
 fn harness_view(end: SessionEnd) -> Observation {
     match end {
         SessionEnd::Authenticated { jid } => Observation::Authenticated { jid },
+        SessionEnd::S2sAuthenticated { method, domain } => {
+            Observation::S2sAuthenticated { method, domain }
+        }
         SessionEnd::Rejected {
             step,
             condition,

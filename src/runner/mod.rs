@@ -6,6 +6,7 @@
 mod execute;
 pub mod expectations;
 pub mod partition;
+mod s2s;
 
 use std::fmt;
 use std::sync::Arc;

@@ -39,6 +39,24 @@ impl Keyword for Role {
     }
 }
 
+impl Keyword for super::raw::RawRole {
+    const ALL: &'static [Self] = &[
+        Self::Client,
+        Self::Server,
+        Self::Originating,
+        Self::Receiving,
+    ];
+
+    fn keyword(self) -> &'static str {
+        match self {
+            Self::Client => "client",
+            Self::Server => "server",
+            Self::Originating => "originating",
+            Self::Receiving => "receiving",
+        }
+    }
+}
+
 impl Keyword for Transport {
     const ALL: &'static [Self] = &[
         Transport::Starttls,
@@ -63,6 +81,7 @@ impl Keyword for CertificateProfile {
         CertificateProfile::Wildcard,
         CertificateProfile::SrvId,
         CertificateProfile::SrvIdServerOnly,
+        CertificateProfile::SrvIdClientOnly,
         CertificateProfile::Xmppaddr,
         CertificateProfile::CnOnly,
         CertificateProfile::Expired,
@@ -88,6 +107,7 @@ impl Keyword for CertificateProfile {
             CertificateProfile::Wildcard => "wildcard",
             CertificateProfile::SrvId => "srv-id",
             CertificateProfile::SrvIdServerOnly => "srv-id-server-only",
+            CertificateProfile::SrvIdClientOnly => "srv-id-client-only",
             CertificateProfile::Xmppaddr => "xmppaddr",
             CertificateProfile::CnOnly => "cn-only",
             CertificateProfile::Expired => "expired",

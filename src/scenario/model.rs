@@ -51,6 +51,9 @@ pub enum CertificateProfile {
     /// A leaf whose only identity is an id-on-dnsSRV otherName for `_xmpp-server.domain`: valid
     /// for server-to-server, not for a client connecting to the domain.
     SrvIdServerOnly,
+    /// A leaf whose only identity is an id-on-dnsSRV otherName for `_xmpp-client.domain`: valid
+    /// for a client connecting to the domain, not for server-to-server (RFC 6120 §13.7.1.2.1).
+    SrvIdClientOnly,
     /// A leaf whose only identity is an id-on-xmppAddr otherName for the domain
     /// (RFC 6120 §13.7.1.4).
     Xmppaddr,
@@ -352,6 +355,78 @@ pub enum SaslProfile {
     Sasl2,
 }
 
+/// Which way a server-to-server case's stream goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum S2sDirection {
+    /// `role: originating`: the harness originates a stream to the target's s2s port.
+    Originating,
+    /// `role: receiving`: the target originates a stream to the harness.
+    Receiving,
+}
+
+impl fmt::Display for S2sDirection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            S2sDirection::Originating => "originating",
+            S2sDirection::Receiving => "receiving",
+        })
+    }
+}
+
+/// What a receiving server demands before it accepts a stream (like Prosody's
+/// `s2s_secure_auth`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum S2sPolicy {
+    /// EXTERNAL when the certificate is good for the claimed domain, dialback otherwise (the
+    /// built-in server's default).
+    #[default]
+    AllowDialback,
+    /// Only EXTERNAL: a peer without a good certificate is refused with `policy-violation`.
+    RequireCertificate,
+}
+
+/// The dialback key the harness as originating server sends.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DialbackKey {
+    /// The XEP-0185 key of the stream.
+    #[default]
+    Valid,
+    /// Another key: a conforming receiving server answers `<db:result type='invalid'/>`.
+    Forged,
+}
+
+/// How the harness's authoritative server answers `<db:verify/>`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthorityAnswer {
+    /// `valid` exactly when the key is the XEP-0185 key.
+    #[default]
+    Honest,
+    /// `invalid` whatever the key.
+    SaysInvalid,
+}
+
+/// The server-to-server part of a case (`role: originating` or `role: receiving`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct S2sCase {
+    /// Which way the stream goes.
+    pub direction: S2sDirection,
+    /// The certificate the originating server presents for its own domain as TLS client
+    /// certificate; `None` presents none.
+    pub originating_certificate: Option<CertificateProfile>,
+    /// Which root the receiving server trusts for that certificate.
+    pub originating_trust: Trust,
+    /// The receiving server's policy.
+    pub policy: S2sPolicy,
+    /// The key the harness sends (harness originating only).
+    pub dialback_key: DialbackKey,
+    /// How the harness's authoritative server answers (harness originating only).
+    pub authority: AuthorityAnswer,
+}
+
 /// A deliberate protocol violation the harness injects (never the target).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -458,6 +533,8 @@ pub enum Step {
     Sasl,
     /// Resource binding (RFC 6120 §7).
     Bind,
+    /// Server dialback (XEP-0220): `<db:result/>` and the `<db:verify/>` it causes.
+    Dialback,
 }
 
 impl fmt::Display for Step {
@@ -470,6 +547,7 @@ impl fmt::Display for Step {
             Step::Tls => "tls",
             Step::Sasl => "sasl",
             Step::Bind => "bind",
+            Step::Dialback => "dialback",
         })
     }
 }
@@ -499,8 +577,29 @@ impl fmt::Display for Party {
 pub enum Expectation {
     /// The client authenticated and bound a resource.
     Authenticated,
+    /// A server-to-server stream was authenticated with this method.
+    S2sAuthenticated(S2sAuth),
     /// The session ended before authentication completed.
     Rejected(Rejection),
+}
+
+/// How a server-to-server stream is authenticated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum S2sAuth {
+    /// SASL EXTERNAL with the originating server's certificate (RFC 6120 §6.4, XEP-0178).
+    External,
+    /// Server dialback (XEP-0220), verified with the originating domain's authoritative server.
+    Dialback,
+}
+
+impl fmt::Display for S2sAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            S2sAuth::External => "EXTERNAL",
+            S2sAuth::Dialback => "dialback",
+        })
+    }
 }
 
 /// Where and why a session must end (fields left out match anything).
@@ -523,6 +622,7 @@ impl fmt::Display for Expectation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Expectation::Authenticated => f.write_str("authenticated"),
+            Expectation::S2sAuthenticated(method) => write!(f, "s2s authenticated via {method}"),
             Expectation::Rejected(r) => {
                 write!(f, "rejected at {}", r.step)?;
                 if let Some(by) = r.by {
@@ -554,6 +654,13 @@ pub enum Observation {
         /// The full JID the server bound.
         jid: String,
     },
+    /// A server-to-server stream was authenticated.
+    S2sAuthenticated {
+        /// How.
+        method: S2sAuth,
+        /// The originating domain that was authenticated.
+        domain: String,
+    },
     /// The session ended before authentication completed.
     Rejected {
         /// The step at which it ended.
@@ -572,6 +679,9 @@ impl Observation {
     pub fn satisfies(&self, expectation: &Expectation) -> bool {
         match (self, expectation) {
             (Observation::Authenticated { .. }, Expectation::Authenticated) => true,
+            (Observation::S2sAuthenticated { method, .. }, Expectation::S2sAuthenticated(want)) => {
+                method == want
+            }
             (
                 Observation::Rejected {
                     step,
@@ -598,6 +708,9 @@ impl fmt::Display for Observation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Observation::Authenticated { jid } => write!(f, "authenticated as {jid}"),
+            Observation::S2sAuthenticated { method, domain } => {
+                write!(f, "s2s stream from {domain} authenticated via {method}")
+            }
             Observation::Rejected {
                 step,
                 condition,
@@ -665,6 +778,10 @@ pub struct CaseSpec {
     pub sasl: Sasl,
     /// Protocol violations the harness injects.
     pub misbehave: Vec<Misbehaviour>,
+    /// For server-to-server cases: direction, certificates, policy, dialback behaviour. `role`
+    /// is then `client` (the target is a server).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s2s: Option<S2sCase>,
     /// How the session must end.
     pub expect: Expectation,
 }

@@ -10,9 +10,43 @@ use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde_saphyr::Spanned;
 
 use super::model::{
-    CertificateProfile, ChannelBindingType, Credentials, Expectation, IdentityType, KeyType,
-    Mechanism, Misbehaviour, Role, SaslProfile, Transport, Trust,
+    AuthorityAnswer, CertificateProfile, ChannelBindingType, Credentials, DialbackKey, Expectation,
+    IdentityType, KeyType, Mechanism, Misbehaviour, Role, S2sDirection, S2sPolicy, SaslProfile,
+    Transport, Trust,
 };
+
+/// `role:` as written: the two c2s roles and the two s2s directions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum RawRole {
+    /// The harness is the client.
+    Client,
+    /// The harness is the server.
+    Server,
+    /// The harness originates a server-to-server stream to the target.
+    Originating,
+    /// The target originates a server-to-server stream to the harness.
+    Receiving,
+}
+
+impl RawRole {
+    /// The c2s role that selects the targets: a server for every s2s case.
+    pub(crate) fn harness_role(self) -> Role {
+        match self {
+            RawRole::Server => Role::Server,
+            RawRole::Client | RawRole::Originating | RawRole::Receiving => Role::Client,
+        }
+    }
+
+    /// The s2s direction, for the s2s roles.
+    pub(crate) fn s2s(self) -> Option<S2sDirection> {
+        match self {
+            RawRole::Originating => Some(S2sDirection::Originating),
+            RawRole::Receiving => Some(S2sDirection::Receiving),
+            RawRole::Client | RawRole::Server => None,
+        }
+    }
+}
 
 /// One scenario file, as parsed.
 #[derive(Debug, Deserialize)]
@@ -28,7 +62,7 @@ pub(crate) struct RawScenario {
     #[serde(default)]
     pub tags: Vec<String>,
     /// `role:`
-    pub role: Option<Spanned<Role>>,
+    pub role: Option<Spanned<RawRole>>,
     /// `transport:`
     pub transport: Option<Spanned<Transport>>,
     /// `certificate:`
@@ -44,6 +78,8 @@ pub(crate) struct RawScenario {
     /// `misbehave:`
     #[serde(default)]
     pub misbehave: Vec<Spanned<Misbehaviour>>,
+    /// `s2s:`
+    pub s2s: Option<Spanned<RawS2s>>,
     /// `expect:`
     pub expect: Option<Expectation>,
     /// `matrix:`
@@ -72,6 +108,22 @@ pub(crate) struct RawSasl {
     /// `sasl.downgrade-protection:`
     #[serde(rename = "downgrade-protection")]
     pub downgrade_protection: Option<Spanned<bool>>,
+}
+
+/// The `s2s:` mapping, as parsed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawS2s {
+    /// `s2s.originating-certificate:`
+    pub originating_certificate: Option<Spanned<CertificateProfile>>,
+    /// `s2s.originating-trust:`
+    pub originating_trust: Option<Spanned<Trust>>,
+    /// `s2s.policy:`
+    pub policy: Option<Spanned<S2sPolicy>>,
+    /// `s2s.dialback-key:`
+    pub dialback_key: Option<Spanned<DialbackKey>>,
+    /// `s2s.authority:`
+    pub authority: Option<Spanned<AuthorityAnswer>>,
 }
 
 /// One `matrix:` entry: where its key is, and its located values.

@@ -6,9 +6,9 @@ use serde_saphyr::{Location, Spanned};
 
 use super::keyword::Keyword;
 use super::model::{
-    CaseSpec, IdentityType, KeyType, Mechanism, Role, Sasl, Scenario, Transport, Trust,
+    CaseSpec, IdentityType, KeyType, Mechanism, S2sCase, Sasl, Scenario, Transport, Trust,
 };
-use super::raw::{Axis, MATRIX_KEYS, RawScenario};
+use super::raw::{Axis, MATRIX_KEYS, RawRole, RawScenario};
 
 /// A line and column (both 1-based) in a scenario file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -226,7 +226,7 @@ pub(crate) fn resolve(
         Some(_) => {}
     }
     if raw.role.is_none() {
-        problems.push(missing("role", format!("one of {}", Role::one_of())));
+        problems.push(missing("role", format!("one of {}", RawRole::one_of())));
     }
     if raw.expect.is_none() {
         problems.push(missing(
@@ -257,7 +257,11 @@ pub(crate) fn resolve(
     let client_certificate = client_certificate.map(|s| s.value);
     let also_offered = sasl.and_then(|s| s.value.also_offered.as_ref());
     if let Some(also) = also_offered {
-        if raw.role.as_ref().is_some_and(|r| r.value != Role::Server) {
+        if raw
+            .role
+            .as_ref()
+            .is_some_and(|r| r.value != RawRole::Server)
+        {
             problems.push(Problem::new(
                 Position::at(also),
                 "`sasl.also-offered` needs `role: server`: only the harness as server offers \
@@ -406,10 +410,13 @@ pub(crate) fn resolve(
         raw.trust.as_ref().map(|s| s.value),
         Some(Trust::default()),
     );
+    let s2s_direction = raw.role.as_ref().and_then(|r| r.value.s2s());
+    let s2s = s2s_section(&raw, &mut problems);
     let mechanism = dimension(
         matrix.and_then(|m| m.sasl_mechanism.as_ref()),
         top_mechanism.map(|s| s.value),
-        None,
+        // s2s cases authenticate with EXTERNAL or dialback as `s2s:` and the policy decide.
+        s2s_direction.map(|_| Mechanism::External),
     );
     if mechanism.is_none() {
         problems.push(Problem::new(
@@ -431,7 +438,7 @@ pub(crate) fn resolve(
     if let Some(role) = &raw.role {
         for m in &raw.misbehave {
             let needs = m.value.role();
-            if needs != role.value {
+            if role.value.s2s().is_some() || needs != role.value.harness_role() {
                 problems.push(Problem::new(
                     Position::at(m),
                     format!(
@@ -527,7 +534,7 @@ pub(crate) fn resolve(
                                 spec: spec.value.clone(),
                                 tags: raw.tags.clone(),
                                 source: source.to_owned(),
-                                role: role.value,
+                                role: role.value.harness_role(),
                                 transport: tr,
                                 certificate: ce,
                                 key: ke,
@@ -543,6 +550,10 @@ pub(crate) fn resolve(
                                     downgrade_protection,
                                 },
                                 misbehave: misbehave.clone(),
+                                s2s: s2s_direction.map(|direction| S2sCase {
+                                    direction,
+                                    ..s2s.clone()
+                                }),
                                 expect: expect.clone(),
                             });
                         }
@@ -561,4 +572,85 @@ pub(crate) fn resolve(
         cases,
     };
     Ok((scenario, id_at))
+}
+
+/// The `s2s:` section with its defaults (the direction is filled in from `role:`), and the
+/// problems of combining it with the rest of the scenario.
+fn s2s_section(raw: &RawScenario, problems: &mut Vec<Problem>) -> S2sCase {
+    let role = raw.role.as_ref();
+    let direction = role.and_then(|r| r.value.s2s());
+    if direction.is_some()
+        && let Some(sasl) = &raw.sasl
+    {
+        problems.push(Problem::new(
+            Position::at(sasl),
+            "server-to-server scenarios take no `sasl:`; EXTERNAL or dialback follow from \
+             `s2s.originating-certificate` and `s2s.policy`",
+        ));
+    }
+    let mut case = S2sCase {
+        direction: direction.unwrap_or(super::model::S2sDirection::Originating),
+        originating_certificate: None,
+        originating_trust: Trust::default(),
+        policy: Default::default(),
+        dialback_key: Default::default(),
+        authority: Default::default(),
+    };
+    let Some(section) = &raw.s2s else {
+        return case;
+    };
+    if direction.is_none() {
+        problems.push(Problem::new(
+            Position::at(section),
+            "`s2s:` needs `role: originating` or `role: receiving`",
+        ));
+    }
+    let s2s = &section.value;
+    if let Some(profile) = &s2s.originating_certificate {
+        if profile.value.is_client_certificate() {
+            problems.push(Problem::new(
+                Position::at(profile),
+                format!(
+                    "`{}` is a client certificate profile; a server presents a server profile \
+                     such as startcom-chain, wrong-domain or srv-id-server-only",
+                    profile.value.keyword()
+                ),
+            ));
+        }
+        case.originating_certificate = Some(profile.value);
+    }
+    let harness_only = [
+        ("dialback-key", s2s.dialback_key.as_ref().map(Position::at)),
+        ("authority", s2s.authority.as_ref().map(Position::at)),
+    ];
+    for (field, at) in harness_only {
+        if let Some(at) = at
+            && direction == Some(super::model::S2sDirection::Receiving)
+        {
+            problems.push(Problem::new(
+                at,
+                format!(
+                    "`s2s.{field}` needs `role: originating`: only the harness as originating \
+                     server sends the key and runs the authoritative server"
+                ),
+            ));
+        }
+    }
+    case.originating_trust = s2s
+        .originating_trust
+        .as_ref()
+        .map_or_else(Trust::default, |t| t.value);
+    case.policy = s2s
+        .policy
+        .as_ref()
+        .map_or_else(Default::default, |p| p.value);
+    case.dialback_key = s2s
+        .dialback_key
+        .as_ref()
+        .map_or_else(Default::default, |k| k.value);
+    case.authority = s2s
+        .authority
+        .as_ref()
+        .map_or_else(Default::default, |a| a.value);
+    case
 }

@@ -157,7 +157,7 @@ impl Drop for RunningClient {
 /// How long a built-in target may take to wrap up after the harness's side is done.
 const SETTLE: Duration = Duration::from_secs(2);
 
-async fn settle(task: &mut JoinHandle<()>, transcript: &Transcript) {
+pub(super) async fn settle(task: &mut JoinHandle<()>, transcript: &Transcript) {
     if tokio::time::timeout(SETTLE, &mut *task).await.is_err() {
         transcript.record(
             Direction::Note,
@@ -167,7 +167,7 @@ async fn settle(task: &mut JoinHandle<()>, transcript: &Transcript) {
     }
 }
 
-fn report(transcript: &Transcript, result: Result<SessionEnd, EnvironmentError>) {
+pub(super) fn report(transcript: &Transcript, result: Result<SessionEnd, EnvironmentError>) {
     let text = match result {
         Ok(end) => format!("own view of the outcome: {end}"),
         Err(e) => format!("broke: {e}"),

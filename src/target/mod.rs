@@ -12,6 +12,7 @@
 //! harness playing the server.
 
 pub mod builtin;
+pub mod builtin_s2s;
 pub mod command;
 pub mod external;
 pub mod file;
@@ -26,6 +27,10 @@ use crate::scenario::Role;
 
 /// The XMPP domain of every built-in participant.
 pub const BUILTIN_DOMAIN: &str = "interop.test";
+/// The domain the harness plays in server-to-server cases.
+pub const HARNESS_S2S_DOMAIN: &str = "harness.test";
+/// The domain of the built-in server in server-to-server cases.
+pub const BUILTIN_S2S_DOMAIN: &str = "builtin.test";
 /// The account every built-in and managed participant uses.
 pub const ACCOUNT_USERNAME: &str = "alice";
 

@@ -7,6 +7,7 @@
 
 pub mod binding;
 pub mod keylog;
+pub mod peer;
 pub mod tls;
 pub mod verify;
 mod weak_rsa;
@@ -157,6 +158,26 @@ impl Connection {
             })
             .collect();
         Some(VerifiedClientCertificate { xmpp_addrs })
+    }
+
+    /// On the server side of a server-to-server stream ([`TlsSetup::S2sReceiving`]), the
+    /// certificate the originating server presented, judged against the setup's peer trust
+    /// anchor; `None` otherwise, or when it presented none.
+    pub fn s2s_peer_certificate(
+        &self,
+        setup: &TlsSetup,
+    ) -> Option<crate::proto::s2s::PeerCertificate> {
+        let (
+            Connection::ServerTls(stream),
+            TlsSetup::S2sReceiving {
+                peer_trust_anchor, ..
+            },
+        ) = (self, setup)
+        else {
+            return None;
+        };
+        let (_, connection) = stream.get_ref();
+        peer::s2s_peer_certificate(connection.peer_certificates()?, peer_trust_anchor)
     }
 
     /// Upgrades a plain connection to TLS as the client (STARTTLS or direct TLS).

@@ -53,6 +53,30 @@ pub enum TlsSetup {
         /// is still let in, for PLAIN and SCRAM.
         client_trust_anchor: Option<CertificateDer<'static>>,
     },
+    /// A server-to-server originating side: verifies the receiving server's certificate for
+    /// its domain as a server (SRV-ID `_xmpp-server`, RFC 6120 §13.7.2.1) and presents its
+    /// own certificate, if any, as TLS client certificate.
+    S2sOriginating {
+        /// The single trust anchor.
+        trust_anchor: CertificateDer<'static>,
+        /// The receiving domain (also sent as SNI).
+        domain: String,
+        /// This server's certificate for its own domain; none if `None`.
+        certificate: Option<ClientCertificate>,
+    },
+    /// A server-to-server receiving side: presents its chain and asks for the originating
+    /// server's certificate without refusing any in the handshake (the handshake still proves
+    /// the peer holds the key); the chain is judged against `peer_trust_anchor` afterwards
+    /// ([`super::peer::s2s_peer_certificate`]), so that a bad certificate leads to dialback
+    /// rather than a broken handshake.
+    S2sReceiving {
+        /// Leaf first, then intermediates.
+        chain: Vec<CertificateDer<'static>>,
+        /// The leaf's private key.
+        key: Arc<PrivateKeyDer<'static>>,
+        /// The root originating servers' certificates must chain to.
+        peer_trust_anchor: CertificateDer<'static>,
+    },
 }
 
 /// A client certificate chain and its key, for SASL EXTERNAL (XEP-0178).
@@ -68,27 +92,47 @@ impl TlsSetup {
     pub(crate) fn client(
         &self,
     ) -> Result<(Arc<ClientConfig>, ServerName<'static>, PresentedChain), HandshakeFailure> {
-        let TlsSetup::Client {
-            trust_anchor,
-            domain,
-            identity,
-            client_certificate,
-        } = self
-        else {
-            return Err(HandshakeFailure::local(
-                "no client TLS settings for this connection",
-            ));
+        let (trust_anchor, domain, client_certificate, reference) = match self {
+            TlsSetup::Client {
+                trust_anchor,
+                domain,
+                identity,
+                client_certificate,
+            } => (
+                trust_anchor,
+                domain,
+                client_certificate,
+                ReferenceIdentity {
+                    domain: domain.clone(),
+                    service: Service::Client,
+                    accepted: identity.clone(),
+                },
+            ),
+            TlsSetup::S2sOriginating {
+                trust_anchor,
+                domain,
+                certificate,
+            } => (
+                trust_anchor,
+                domain,
+                certificate,
+                ReferenceIdentity {
+                    domain: domain.clone(),
+                    service: Service::Server,
+                    accepted: IdentityType::DEFAULT.to_vec(),
+                },
+            ),
+            TlsSetup::Server { .. } | TlsSetup::S2sReceiving { .. } => {
+                return Err(HandshakeFailure::local(
+                    "no client TLS settings for this connection",
+                ));
+            }
         };
         let mut roots = RootCertStore::empty();
         roots
             .add(trust_anchor.clone())
             .map_err(|e| HandshakeFailure::local(format!("trust anchor unusable: {e}")))?;
         let presented = PresentedChain::default();
-        let reference = ReferenceIdentity {
-            domain: domain.clone(),
-            service: Service::Client,
-            accepted: identity.clone(),
-        };
         let verifier = Arc::new(XmppServerVerifier::new(
             Arc::new(roots),
             reference,
@@ -118,15 +162,18 @@ impl TlsSetup {
     }
 
     pub(crate) fn server(&self) -> Result<Arc<ServerConfig>, HandshakeFailure> {
-        let TlsSetup::Server {
-            chain,
-            key,
-            client_trust_anchor,
-        } = self
-        else {
-            return Err(HandshakeFailure::local(
-                "no server TLS settings for this connection",
-            ));
+        let (chain, key, client_trust_anchor, s2s) = match self {
+            TlsSetup::Server {
+                chain,
+                key,
+                client_trust_anchor,
+            } => (chain, key, client_trust_anchor.as_ref(), false),
+            TlsSetup::S2sReceiving { chain, key, .. } => (chain, key, None, true),
+            TlsSetup::Client { .. } | TlsSetup::S2sOriginating { .. } => {
+                return Err(HandshakeFailure::local(
+                    "no server TLS settings for this connection",
+                ));
+            }
         };
         let provider = provider();
         let signing_key: Arc<dyn SigningKey> =
@@ -150,6 +197,9 @@ impl TlsSetup {
             .with_safe_default_protocol_versions()
             .map_err(|e| HandshakeFailure::local(format!("TLS set-up failed: {e}")))?;
         let builder = match client_trust_anchor {
+            None if s2s => builder.with_client_cert_verifier(Arc::new(
+                super::peer::AnyClientCertificate::new(Arc::clone(&provider)),
+            )),
             Some(anchor) => {
                 let mut roots = RootCertStore::empty();
                 roots.add(anchor.clone()).map_err(|e| {

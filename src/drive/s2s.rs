@@ -1,0 +1,284 @@
+//! Runs server-to-server sessions over a transport: originating, receiving, and the dialback
+//! verification connection to an authoritative server (XEP-0220 §2.1.2), with the same drive
+//! loop, time limits and transcript as c2s.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+
+use super::{EnvironmentError, Transcript, disable_nagle, drive, upgrade};
+use crate::proto::s2s::authority::{AuthorityConfig, AuthoritySession, VerifySession};
+use crate::proto::s2s::originating::{OriginatingConfig, OriginatingSession};
+use crate::proto::s2s::receiving::{ReceivingConfig, ReceivingSession};
+use crate::proto::s2s::{DialbackAnswer, DialbackRequest, PeerCertificate};
+use crate::proto::xml::Limits;
+use crate::proto::{Direction, SessionEnd, Side};
+use crate::scenario::{Step, TIMEOUT, Transport};
+use crate::transport::{Connection, TlsSetup};
+
+/// Where the authoritative servers of domains listen (what DNS would say for real servers).
+#[derive(Debug, Clone, Default)]
+pub struct Authorities {
+    routes: Vec<(String, SocketAddr)>,
+}
+
+impl Authorities {
+    /// No authoritative server known.
+    pub fn new() -> Authorities {
+        Authorities::default()
+    }
+
+    /// The same, plus `domain`'s authoritative server at `address`.
+    pub fn with(mut self, domain: &str, address: SocketAddr) -> Authorities {
+        self.routes.push((domain.to_ascii_lowercase(), address));
+        self
+    }
+
+    fn address(&self, domain: &str) -> Option<SocketAddr> {
+        let domain = domain.to_ascii_lowercase();
+        self.routes
+            .iter()
+            .find(|(known, _)| *known == domain)
+            .map(|(_, address)| *address)
+    }
+}
+
+/// Connects to `address` and runs an originating session there.
+pub async fn originate(
+    address: SocketAddr,
+    config: OriginatingConfig,
+    tls: &TlsSetup,
+    timeout: Duration,
+    transcript: &Transcript,
+) -> Result<SessionEnd, EnvironmentError> {
+    transcript.record(
+        Direction::Note,
+        format!(
+            "originating a server-to-server stream from {} to {} at {address}",
+            config.local_domain, config.remote_domain
+        ),
+    );
+    let tcp = match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
+        Ok(Ok(tcp)) => tcp,
+        Ok(Err(e)) => {
+            return Err(EnvironmentError(format!(
+                "cannot connect to {address}: {e}"
+            )));
+        }
+        Err(_) => {
+            return Ok(SessionEnd::Rejected {
+                step: Step::Connect,
+                condition: TIMEOUT.into(),
+                by: Side::Peer,
+                detail: format!("no TCP connection to {address} within {timeout:?}"),
+            });
+        }
+    };
+    disable_nagle(&tcp, transcript);
+    let mut connection = Connection::Plain(tcp);
+    let direct_tls = config.transport == Transport::DirectTls;
+    if direct_tls && let Err(end) = upgrade(&mut connection, tls, true, timeout, transcript).await?
+    {
+        return Ok(end);
+    }
+    let mut session = OriginatingSession::new(config, direct_tls);
+    drive(
+        &mut session,
+        &mut connection,
+        tls,
+        true,
+        timeout,
+        transcript,
+        None,
+    )
+    .await
+}
+
+/// Runs a receiving session on an accepted connection; dialback keys are checked with
+/// `authorities`.
+pub async fn receive(
+    tcp: TcpStream,
+    config: ReceivingConfig,
+    tls: &TlsSetup,
+    direct_tls: bool,
+    authorities: &Authorities,
+    timeout: Duration,
+    transcript: &Transcript,
+) -> Result<SessionEnd, EnvironmentError> {
+    if let Ok(peer) = tcp.peer_addr() {
+        transcript.record(
+            Direction::Note,
+            format!("accepted a server-to-server connection from {peer}"),
+        );
+    }
+    disable_nagle(&tcp, transcript);
+    let mut connection = Connection::Plain(tcp);
+    let mut peer_certificate = None;
+    if direct_tls {
+        if let Err(end) = upgrade(&mut connection, tls, false, timeout, transcript).await? {
+            return Ok(end);
+        }
+        peer_certificate = connection.s2s_peer_certificate(tls);
+        note_peer_certificate(peer_certificate.as_ref(), tls, transcript);
+    }
+    let mut session = ReceivingSession::new(config, direct_tls, peer_certificate);
+    drive(
+        &mut session,
+        &mut connection,
+        tls,
+        false,
+        timeout,
+        transcript,
+        Some(authorities),
+    )
+    .await
+}
+
+/// Serves `<db:verify/>` on every connection to `listener`, one at a time, until the task
+/// running it is stopped. `tls` is never used: verification runs in the clear.
+pub async fn serve_authority(
+    listener: TcpListener,
+    config: AuthorityConfig,
+    tls: TlsSetup,
+    timeout: Duration,
+    transcript: Transcript,
+) {
+    loop {
+        let Ok((tcp, peer)) = listener.accept().await else {
+            transcript.record(Direction::Note, "the authoritative server cannot accept");
+            return;
+        };
+        transcript.record(
+            Direction::Note,
+            format!(
+                "authoritative server of {}: verification connection from {peer}",
+                config.domain
+            ),
+        );
+        disable_nagle(&tcp, &transcript);
+        let mut connection = Connection::Plain(tcp);
+        let mut session = AuthoritySession::new(config.clone());
+        let end = drive(
+            &mut session,
+            &mut connection,
+            &tls,
+            false,
+            timeout,
+            &transcript,
+            None,
+        )
+        .await;
+        let text = match end {
+            Ok(end) => format!("authoritative server's own view: {end}"),
+            Err(e) => format!("authoritative server broke: {e}"),
+        };
+        transcript.record(Direction::Note, text);
+    }
+}
+
+/// Notes what the receiving side learnt about the originating server's certificate.
+pub(super) fn note_peer_certificate(
+    certificate: Option<&PeerCertificate>,
+    tls: &TlsSetup,
+    transcript: &Transcript,
+) {
+    if !matches!(tls, TlsSetup::S2sReceiving { .. }) {
+        return;
+    }
+    let text = match certificate {
+        None => "the originating server presented no certificate".to_owned(),
+        Some(PeerCertificate {
+            chain_problem: None,
+            ..
+        }) => "the originating server's certificate chain verified".to_owned(),
+        Some(PeerCertificate {
+            chain_problem: Some(problem),
+            ..
+        }) => format!("the originating server's certificate chain does not verify: {problem}"),
+    };
+    transcript.record(Direction::Note, text);
+}
+
+/// Asks the authoritative server of the request's originating domain about the key, on a
+/// connection of its own. Boxed: it runs a drive loop from inside one.
+pub(super) fn ask_authority<'a>(
+    authorities: Option<&'a Authorities>,
+    request: DialbackRequest,
+    tls: &'a TlsSetup,
+    timeout: Duration,
+    transcript: &'a Transcript,
+) -> Pin<Box<dyn Future<Output = DialbackAnswer> + Send + 'a>> {
+    Box::pin(async move {
+        let domain = request.originating.clone();
+        let Some(address) = authorities.and_then(|a| a.address(&domain)) else {
+            return DialbackAnswer::Failed {
+                condition: "remote-server-not-found".into(),
+                detail: format!("no authoritative server is known for {domain}"),
+            };
+        };
+        transcript.record(
+            Direction::Note,
+            format!("dialback: connecting to the authoritative server of {domain} at {address}"),
+        );
+        let tcp = match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
+            Ok(Ok(tcp)) => tcp,
+            Ok(Err(e)) => {
+                return DialbackAnswer::Failed {
+                    condition: "remote-server-not-found".into(),
+                    detail: format!("cannot connect to the authoritative server of {domain}: {e}"),
+                };
+            }
+            Err(_) => {
+                return DialbackAnswer::Failed {
+                    condition: "remote-server-timeout".into(),
+                    detail: format!("no connection to the authoritative server of {domain}"),
+                };
+            }
+        };
+        disable_nagle(&tcp, transcript);
+        let mut connection = Connection::Plain(tcp);
+        let mut session = VerifySession::new(request, Limits::default());
+        let end = drive(
+            &mut session,
+            &mut connection,
+            tls,
+            true,
+            timeout,
+            transcript,
+            None,
+        )
+        .await;
+        let answer = match end {
+            Ok(SessionEnd::S2sAuthenticated { .. }) => DialbackAnswer::Valid,
+            Ok(SessionEnd::Rejected { condition, .. }) if condition == "invalid" => {
+                DialbackAnswer::Invalid
+            }
+            Ok(SessionEnd::Rejected {
+                condition, detail, ..
+            }) => DialbackAnswer::Failed {
+                condition: if condition == TIMEOUT {
+                    "remote-server-timeout".into()
+                } else {
+                    "remote-server-not-found".into()
+                },
+                detail: format!("the authoritative server of {domain} gave no answer: {detail}"),
+            },
+            Ok(SessionEnd::Authenticated { jid }) => DialbackAnswer::Failed {
+                condition: "undefined-condition".into(),
+                detail: format!("a verification connection ended as a c2s login as {jid}"),
+            },
+            Err(e) => DialbackAnswer::Failed {
+                condition: "remote-server-not-found".into(),
+                detail: e.0,
+            },
+        };
+        transcript.record(
+            Direction::Note,
+            format!("dialback: the authoritative server of {domain} answered {answer:?}"),
+        );
+        answer
+    })
+}

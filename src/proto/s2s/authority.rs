@@ -1,0 +1,346 @@
+//! The dialback verification connection (XEP-0220 §2.1.2–§2.1.3), sans-IO, both ends.
+//!
+//! The receiving server opens a stream to the originating domain's authoritative server
+//! ([`VerifySession`]) and sends `<db:verify/>` with the key it was given; the authoritative
+//! server ([`AuthoritySession`]) recomputes the XEP-0185 key for that stream id and answers
+//! `type='valid'` or `type='invalid'`. This connection carries no credentials of its own, so
+//! it is not encrypted here.
+//!
+//! Outcomes: the verifier ends "authenticated via dialback" for `valid` and rejected
+//! (`invalid`, or the error's condition) otherwise; the authority ends the same way for the
+//! answer it gave, so both transcripts say what was decided.
+
+use rand::Rng as _;
+
+use super::dialback::{self, DialbackSecret};
+use super::{DialbackRequest, NS_DIALBACK, NS_DIALBACK_FEATURE, NS_SERVER, header_xml};
+use crate::proto::client::describe_header;
+use crate::proto::session::Core;
+use crate::proto::xml::{self, Element, Limits, NS_STREAM, StreamEvent, StreamHeader};
+use crate::proto::{Action, Session, SessionEnd, Side, TlsChannel, TraceEntry};
+use crate::scenario::{S2sAuth, Step};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    AwaitHeader,
+    AwaitElement,
+    Done,
+}
+
+/// The receiving server asking the authoritative server about one key.
+pub struct VerifySession {
+    request: DialbackRequest,
+    core: Core,
+    state: State,
+}
+
+impl VerifySession {
+    /// Starts the verification; the stream header is queued right away.
+    pub fn new(request: DialbackRequest, limits: Limits) -> VerifySession {
+        let mut core = Core::new(limits, NS_SERVER);
+        let header = StreamHeader {
+            default_ns: NS_SERVER.to_owned(),
+            from: Some(request.receiving.clone()),
+            to: Some(request.originating.clone()),
+            version: Some("1.0".to_owned()),
+            ..StreamHeader::default()
+        };
+        let xml = header_xml(&header);
+        core.send_raw(xml.clone(), xml);
+        core.step = Step::Dialback;
+        VerifySession {
+            request,
+            core,
+            state: State::AwaitHeader,
+        }
+    }
+
+    fn finish_with(&mut self, condition: &str, by: Side, detail: String) {
+        self.core.reject(condition, by, detail);
+        self.core.close();
+        self.state = State::Done;
+    }
+
+    fn handle(&mut self, event: StreamEvent) {
+        match event {
+            StreamEvent::Header(header) => {
+                self.core
+                    .received_text(format!("<stream:stream {}>", describe_header(&header)));
+                if header.default_ns != NS_SERVER {
+                    let detail = format!(
+                        "the authoritative server's stream has default namespace {:?}",
+                        header.default_ns
+                    );
+                    self.finish_with("invalid-namespace", Side::Local, detail);
+                    return;
+                }
+                let verify =
+                    dialback::element("verify", &self.request.receiving, &self.request.originating)
+                        .with_attr("id", &self.request.stream_id)
+                        .with_text(&self.request.key);
+                self.core.send(&verify);
+                self.state = State::AwaitElement;
+            }
+            StreamEvent::Closed => {
+                self.core.received_text(xml::STREAM_CLOSE.to_owned());
+                self.finish_with(
+                    "remote-server-not-found",
+                    Side::Peer,
+                    "the authoritative server closed the stream without answering <db:verify/>"
+                        .into(),
+                );
+            }
+            StreamEvent::Element(element) => {
+                self.core.received(&element);
+                if element.is("error", NS_STREAM) {
+                    self.core.peer_stream_error(&element);
+                    self.state = State::Done;
+                } else if element.is("verify", NS_DIALBACK) {
+                    self.on_verify(&element);
+                }
+                // Stream features (dialback, maybe STARTTLS) need no answer on this connection.
+            }
+        }
+    }
+
+    fn on_verify(&mut self, verify: &Element) {
+        if verify.attr("id") != Some(self.request.stream_id.as_str()) {
+            let detail = format!(
+                "the answer is for stream id {:?}, the question was about {:?}",
+                verify.attr("id"),
+                self.request.stream_id
+            );
+            self.finish_with("invalid-id", Side::Local, detail);
+            return;
+        }
+        let domain = self.request.originating.clone();
+        match verify.attr("type") {
+            Some("valid") => {
+                self.core.decide(SessionEnd::S2sAuthenticated {
+                    method: S2sAuth::Dialback,
+                    domain,
+                });
+                self.core.close();
+                self.state = State::Done;
+            }
+            Some("invalid") => {
+                let detail =
+                    format!("the authoritative server of {domain} says the key is invalid");
+                self.finish_with("invalid", Side::Peer, detail);
+            }
+            Some("error") => {
+                let condition = dialback::error_condition(verify);
+                let detail = format!("the authoritative server answered with <{condition}/>");
+                self.finish_with(&condition, Side::Peer, detail);
+            }
+            other => {
+                let detail = format!("<db:verify/> answered with type {other:?}");
+                self.finish_with("undefined-condition", Side::Local, detail);
+            }
+        }
+    }
+}
+
+/// What the authoritative server of a domain knows and does.
+#[derive(Debug, Clone)]
+pub struct AuthorityConfig {
+    /// The domain it is authoritative for.
+    pub domain: String,
+    /// The secret its originating server makes keys with.
+    pub secret: DialbackSecret,
+    /// Answer `invalid` whatever the key (a scenario's deliberately unhelpful authority).
+    pub always_invalid: bool,
+    /// Parser limits.
+    pub limits: Limits,
+}
+
+/// The authoritative server answering `<db:verify/>` on one connection.
+pub struct AuthoritySession {
+    config: AuthorityConfig,
+    core: Core,
+    state: State,
+}
+
+impl AuthoritySession {
+    /// Waits for the verifier's stream header.
+    pub fn new(config: AuthorityConfig) -> AuthoritySession {
+        let mut core = Core::new(config.limits, NS_SERVER);
+        core.step = Step::Dialback;
+        AuthoritySession {
+            config,
+            core,
+            state: State::AwaitHeader,
+        }
+    }
+
+    fn refuse_stream(&mut self, condition: &str, detail: &str) {
+        self.core.reject(condition, Side::Local, detail);
+        self.core.stream_error(condition, detail);
+        self.state = State::Done;
+    }
+
+    fn handle(&mut self, event: StreamEvent) {
+        match event {
+            StreamEvent::Header(header) => {
+                self.core
+                    .received_text(format!("<stream:stream {}>", describe_header(&header)));
+                let id: u64 = rand::thread_rng().r#gen();
+                let ours = StreamHeader {
+                    default_ns: NS_SERVER.to_owned(),
+                    from: Some(self.config.domain.clone()),
+                    to: header.from.clone(),
+                    id: Some(format!("{id:016x}")),
+                    version: Some("1.0".to_owned()),
+                    ..StreamHeader::default()
+                };
+                let xml = header_xml(&ours);
+                self.core.send_raw(xml.clone(), xml);
+                if header.default_ns != NS_SERVER {
+                    self.refuse_stream("invalid-namespace", "not a jabber:server stream");
+                    return;
+                }
+                if !header
+                    .to
+                    .as_deref()
+                    .is_some_and(|to| to.eq_ignore_ascii_case(&self.config.domain))
+                {
+                    let detail = format!(
+                        "the stream is addressed to {:?}; this server is authoritative for {}",
+                        header.to, self.config.domain
+                    );
+                    self.refuse_stream("host-unknown", &detail);
+                    return;
+                }
+                self.core.send(
+                    &Element::new("features", NS_STREAM)
+                        .with_child(Element::new("dialback", NS_DIALBACK_FEATURE)),
+                );
+                self.state = State::AwaitElement;
+            }
+            StreamEvent::Closed => {
+                self.core.received_text(xml::STREAM_CLOSE.to_owned());
+                self.core.reject(
+                    "closed",
+                    Side::Peer,
+                    "the verifying server closed the stream without asking",
+                );
+                self.core.close();
+                self.state = State::Done;
+            }
+            StreamEvent::Element(element) => {
+                self.core.received(&element);
+                if element.is("error", NS_STREAM) {
+                    self.core.peer_stream_error(&element);
+                    self.state = State::Done;
+                } else if element.is("verify", NS_DIALBACK) {
+                    self.on_verify(&element);
+                } else {
+                    let detail = format!(
+                        "<{} xmlns='{}'> on a dialback verification stream",
+                        element.name, element.ns
+                    );
+                    self.refuse_stream("unsupported-stanza-type", &detail);
+                }
+            }
+        }
+    }
+
+    fn on_verify(&mut self, verify: &Element) {
+        let receiving = verify.attr("from").unwrap_or_default().to_owned();
+        let originating = verify.attr("to").unwrap_or_default().to_owned();
+        let id = verify.attr("id").unwrap_or_default().to_owned();
+        let domain = self.config.domain.clone();
+        let reply = dialback::element("verify", &domain, &receiving).with_attr("id", &id);
+        if !originating.eq_ignore_ascii_case(&domain) {
+            self.core.send(
+                &dialback::result_error(&domain, &receiving, "cancel", "item-not-found")
+                    .with_attr("id", &id),
+            );
+            let detail = format!("asked about {originating:?}; authoritative only for {domain}");
+            self.core.reject("item-not-found", Side::Local, detail);
+            return;
+        }
+        let expected = self.config.secret.key(&receiving, &domain, &id);
+        let valid = !self.config.always_invalid && verify.text().trim() == expected;
+        if valid {
+            self.core.send(&reply.with_attr("type", "valid"));
+            self.core.decide(SessionEnd::S2sAuthenticated {
+                method: S2sAuth::Dialback,
+                domain,
+            });
+        } else {
+            self.core.send(&reply.with_attr("type", "invalid"));
+            let detail = if self.config.always_invalid {
+                "answered invalid, as this authoritative server is told to".to_owned()
+            } else {
+                format!(
+                    "the key is not the XEP-0185 key of stream {id:?} from {domain} to {receiving}"
+                )
+            };
+            self.core.reject("invalid", Side::Local, detail);
+        }
+    }
+}
+
+/// The [`Session`] plumbing both ends share.
+macro_rules! plain_session {
+    ($type:ty, $waiting:expr) => {
+        impl Session for $type {
+            fn receive(&mut self, bytes: &[u8]) {
+                self.core.feed(bytes);
+                while self.state != State::Done {
+                    match self.core.next_event() {
+                        Ok(Some(event)) => self.handle(event),
+                        Ok(None) => break,
+                        Err(error) => {
+                            self.core.xml_failure(&error);
+                            self.state = State::Done;
+                        }
+                    }
+                }
+            }
+            fn tls_established(&mut self, _channel: TlsChannel) {}
+            fn peer_closed(&mut self) {
+                if self.state != State::Done {
+                    let detail = format!(
+                        "the connection closed while this side waited for {}",
+                        self.waiting_for()
+                    );
+                    self.core.reject("closed", Side::Peer, detail);
+                    self.state = State::Done;
+                }
+            }
+            fn poll_action(&mut self) -> Option<Action> {
+                self.core.poll_action()
+            }
+            fn take_trace(&mut self) -> Vec<TraceEntry> {
+                self.core.take_trace()
+            }
+            fn end(&self) -> Option<&SessionEnd> {
+                self.core.end()
+            }
+            fn step(&self) -> Step {
+                self.core.step
+            }
+            fn is_finished(&self) -> bool {
+                self.state == State::Done
+            }
+            fn waiting_for(&self) -> &'static str {
+                let waiting: fn(State) -> &'static str = $waiting;
+                waiting(self.state)
+            }
+        }
+    };
+}
+
+plain_session!(VerifySession, |state| match state {
+    State::AwaitHeader => "the authoritative server's stream header",
+    State::AwaitElement => "the authoritative server's <db:verify/> answer",
+    State::Done => "the end of the stream",
+});
+
+plain_session!(AuthoritySession, |state| match state {
+    State::AwaitHeader => "the verifying server's stream header",
+    State::AwaitElement => "<db:verify/> or the end of the stream",
+    State::Done => "the end of the stream",
+});
