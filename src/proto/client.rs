@@ -9,11 +9,9 @@ use super::sasl::{
     self, ChannelBinding, ChannelBindingType, ChannelBindings, ClientCredentials, ClientMechanism,
     ClientMisbehaviour, ClientOptions,
 };
-use super::session::{Core, decode_sasl};
+use super::session::{Core, decode_sasl, delegate_to_core};
 use super::xml::{self, Element, Limits, NS_CLIENT, NS_STREAM, StreamEvent, StreamHeader};
-use super::{
-    Action, NS_BIND, NS_SASL, NS_SASL_CB, NS_TLS, Session, SessionEnd, Side, TlsChannel, TraceEntry,
-};
+use super::{NS_BIND, NS_SASL, NS_SASL_CB, NS_TLS, Session, SessionEnd, Side, TlsChannel};
 use crate::scenario::{Mechanism, NOT_APPLICABLE, SaslProfile, Step, Transport};
 
 /// XEP-0388: the Extensible SASL Profile (SASL2).
@@ -894,18 +892,7 @@ impl Session for ClientSession {
             self.state = State::Done;
         }
     }
-    fn poll_action(&mut self) -> Option<Action> {
-        self.core.poll_action()
-    }
-    fn take_trace(&mut self) -> Vec<TraceEntry> {
-        self.core.take_trace()
-    }
-    fn end(&self) -> Option<&SessionEnd> {
-        self.core.end()
-    }
-    fn step(&self) -> Step {
-        self.core.step
-    }
+    delegate_to_core!();
     fn is_finished(&self) -> bool {
         self.state == State::Done
     }
@@ -926,6 +913,7 @@ impl Session for ClientSession {
 mod tests {
     use super::super::session::decode_sasl;
     use super::*;
+    use crate::proto::Action;
 
     const SERVER_HEADER: &str = "<stream:stream xmlns='jabber:client' \
         xmlns:stream='http://etherx.jabber.org/streams' from='interop.test' id='s1' version='1.0'>";

@@ -14,11 +14,10 @@ use super::sasl::{
     self, ChannelBindings, CredentialStore, FailureCondition, ServerMechanism, ServerOptions,
     ServerStep, VerifiedClientCertificate,
 };
-use super::session::{Core, decode_sasl};
+use super::session::{Core, decode_sasl, delegate_to_core};
 use super::xml::{self, Element, Limits, NS_CLIENT, NS_STREAM, StreamEvent, StreamHeader};
 use super::{
-    Action, NS_BIND, NS_SASL, NS_SASL_CB, NS_STANZAS, NS_TLS, Session, SessionEnd, Side,
-    TlsChannel, TraceEntry,
+    NS_BIND, NS_SASL, NS_SASL_CB, NS_STANZAS, NS_TLS, Session, SessionEnd, Side, TlsChannel,
 };
 use crate::scenario::{Mechanism, Misbehaviour, NOT_APPLICABLE, SaslProfile, Step};
 
@@ -904,18 +903,7 @@ impl Session for ServerSession {
             self.state = State::Done;
         }
     }
-    fn poll_action(&mut self) -> Option<Action> {
-        self.core.poll_action()
-    }
-    fn take_trace(&mut self) -> Vec<TraceEntry> {
-        self.core.take_trace()
-    }
-    fn end(&self) -> Option<&SessionEnd> {
-        self.core.end()
-    }
-    fn step(&self) -> Step {
-        self.core.step
-    }
+    delegate_to_core!();
     fn is_finished(&self) -> bool {
         self.state == State::Done
     }
@@ -935,6 +923,7 @@ impl Session for ServerSession {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proto::Action;
 
     const HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
         xmlns:stream='http://etherx.jabber.org/streams' to='interop.test' version='1.0'>";

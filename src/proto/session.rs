@@ -238,3 +238,23 @@ fn truncate(text: &str, max: usize) -> &str {
         None => text,
     }
 }
+
+/// The [`Session`](super::Session) methods every session answers from its [`Core`] alone.
+/// Expands inside an `impl Session for X` where `X` keeps its `Core` in a field named `core`.
+macro_rules! delegate_to_core {
+    () => {
+        fn poll_action(&mut self) -> Option<$crate::proto::Action> {
+            self.core.poll_action()
+        }
+        fn take_trace(&mut self) -> Vec<$crate::proto::TraceEntry> {
+            self.core.take_trace()
+        }
+        fn end(&self) -> Option<&$crate::proto::SessionEnd> {
+            self.core.end()
+        }
+        fn step(&self) -> $crate::scenario::Step {
+            self.core.step
+        }
+    };
+}
+pub(crate) use delegate_to_core;

@@ -15,9 +15,9 @@ use rand::Rng as _;
 use super::dialback::{self, DialbackSecret};
 use super::{DialbackRequest, NS_DIALBACK, NS_DIALBACK_FEATURE, NS_SERVER, header_xml};
 use crate::proto::client::describe_header;
-use crate::proto::session::Core;
+use crate::proto::session::{Core, delegate_to_core};
 use crate::proto::xml::{self, Element, Limits, NS_STREAM, StreamEvent, StreamHeader};
-use crate::proto::{Action, Session, SessionEnd, Side, TlsChannel, TraceEntry};
+use crate::proto::{Session, SessionEnd, Side, TlsChannel};
 use crate::scenario::{S2sAuth, Step};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -310,18 +310,7 @@ macro_rules! plain_session {
                     self.state = State::Done;
                 }
             }
-            fn poll_action(&mut self) -> Option<Action> {
-                self.core.poll_action()
-            }
-            fn take_trace(&mut self) -> Vec<TraceEntry> {
-                self.core.take_trace()
-            }
-            fn end(&self) -> Option<&SessionEnd> {
-                self.core.end()
-            }
-            fn step(&self) -> Step {
-                self.core.step
-            }
+            delegate_to_core!();
             fn is_finished(&self) -> bool {
                 self.state == State::Done
             }

@@ -16,9 +16,9 @@ use super::{
     S2sPolicy, certificate_authenticates, header_xml,
 };
 use crate::proto::client::describe_header;
-use crate::proto::session::{Core, decode_sasl};
+use crate::proto::session::{Core, decode_sasl, delegate_to_core};
 use crate::proto::xml::{self, Element, Limits, NS_STREAM, StreamEvent, StreamHeader};
-use crate::proto::{Action, NS_SASL, NS_TLS, Session, SessionEnd, Side, TlsChannel, TraceEntry};
+use crate::proto::{Action, NS_SASL, NS_TLS, Session, SessionEnd, Side, TlsChannel};
 use crate::scenario::{Mechanism, S2sAuth, Step};
 
 /// What the receiving server offers and demands.
@@ -434,18 +434,7 @@ impl Session for ReceivingSession {
             self.state = State::Done;
         }
     }
-    fn poll_action(&mut self) -> Option<Action> {
-        self.core.poll_action()
-    }
-    fn take_trace(&mut self) -> Vec<TraceEntry> {
-        self.core.take_trace()
-    }
-    fn end(&self) -> Option<&SessionEnd> {
-        self.core.end()
-    }
-    fn step(&self) -> Step {
-        self.core.step
-    }
+    delegate_to_core!();
     fn is_finished(&self) -> bool {
         self.state == State::Done
     }
