@@ -28,6 +28,31 @@ const CLOSE_GRACE: Duration = Duration::from_millis(500);
 #[error("{0}")]
 pub struct EnvironmentError(pub String);
 
+/// Opens a TCP connection to `address` (Nagle off): `Ok(Err(end))` with a timeout at the
+/// connect step when nothing answers within `timeout`; a refused connection is an environment
+/// error (the target is not where its definition says).
+pub(crate) async fn connect(
+    address: SocketAddr,
+    timeout: Duration,
+    transcript: &Transcript,
+) -> Result<Result<Connection, SessionEnd>, EnvironmentError> {
+    match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
+        Ok(Ok(tcp)) => {
+            disable_nagle(&tcp, transcript);
+            Ok(Ok(Connection::Plain(tcp)))
+        }
+        Ok(Err(e)) => Err(EnvironmentError(format!(
+            "cannot connect to {address}: {e}"
+        ))),
+        Err(_) => Ok(Err(SessionEnd::Rejected {
+            step: Step::Connect,
+            condition: TIMEOUT.into(),
+            by: Side::Peer,
+            detail: format!("no TCP connection to {address} within {timeout:?}"),
+        })),
+    }
+}
+
 /// Connects to `address` and runs a client session there.
 pub async fn initiate(
     address: SocketAddr,
@@ -37,24 +62,10 @@ pub async fn initiate(
     transcript: &Transcript,
 ) -> Result<SessionEnd, EnvironmentError> {
     transcript.record(Direction::Note, format!("connecting to {address}"));
-    let tcp = match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
-        Ok(Ok(tcp)) => tcp,
-        Ok(Err(e)) => {
-            return Err(EnvironmentError(format!(
-                "cannot connect to {address}: {e}"
-            )));
-        }
-        Err(_) => {
-            return Ok(SessionEnd::Rejected {
-                step: Step::Connect,
-                condition: TIMEOUT.into(),
-                by: Side::Peer,
-                detail: format!("no TCP connection to {address} within {timeout:?}"),
-            });
-        }
+    let mut connection = match connect(address, timeout, transcript).await? {
+        Ok(connection) => connection,
+        Err(end) => return Ok(end),
     };
-    disable_nagle(&tcp, transcript);
-    let mut connection = Connection::Plain(tcp);
     let mut bindings = None;
     if config.transport == Transport::DirectTls {
         match upgrade(&mut connection, tls, true, timeout, transcript).await? {

@@ -15,8 +15,8 @@ use crate::proto::s2s::originating::{OriginatingConfig, OriginatingSession};
 use crate::proto::s2s::receiving::{ReceivingConfig, ReceivingSession};
 use crate::proto::s2s::{DialbackAnswer, DialbackRequest, PeerCertificate};
 use crate::proto::xml::Limits;
-use crate::proto::{Direction, SessionEnd, Side};
-use crate::scenario::{Step, TIMEOUT, Transport};
+use crate::proto::{Direction, SessionEnd};
+use crate::scenario::{TIMEOUT, Transport};
 use crate::transport::{Connection, TlsSetup};
 
 /// Where the authoritative servers of domains listen (what DNS would say for real servers).
@@ -61,24 +61,10 @@ pub async fn originate(
             config.local_domain, config.remote_domain
         ),
     );
-    let tcp = match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
-        Ok(Ok(tcp)) => tcp,
-        Ok(Err(e)) => {
-            return Err(EnvironmentError(format!(
-                "cannot connect to {address}: {e}"
-            )));
-        }
-        Err(_) => {
-            return Ok(SessionEnd::Rejected {
-                step: Step::Connect,
-                condition: TIMEOUT.into(),
-                by: Side::Peer,
-                detail: format!("no TCP connection to {address} within {timeout:?}"),
-            });
-        }
+    let mut connection = match super::connect(address, timeout, transcript).await? {
+        Ok(connection) => connection,
+        Err(end) => return Ok(end),
     };
-    disable_nagle(&tcp, transcript);
-    let mut connection = Connection::Plain(tcp);
     let direct_tls = config.transport == Transport::DirectTls;
     if direct_tls && let Err(end) = upgrade(&mut connection, tls, true, timeout, transcript).await?
     {
