@@ -1,44 +1,15 @@
 //! The whole shipped scenario set, built-in client against built-in server over loopback TCP:
 //! every case must end exactly as its scenario expects, and the observations must say why.
 
-use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
+mod runs;
 
-use tokio::sync::mpsc;
-use xmpp_interop::runner::{self, CaseResult, Event, Outcome, RunEnvironment, RunOptions};
-use xmpp_interop::scenario::{self, Expectation};
-use xmpp_interop::target::Target;
-
-async fn run_shipped_scenarios() -> Vec<Arc<CaseResult>> {
-    let scenarios = scenario::load_path(Path::new("scenarios")).expect("shipped scenarios load");
-    let plan = runner::plan(&scenarios, &Target::builtin(), &[]);
-    let environment = Arc::new(RunEnvironment::new(Duration::from_secs(10)));
-    let options = RunOptions {
-        jobs: 4,
-        timeout: Duration::from_secs(10),
-    };
-    let (sender, mut receiver) = mpsc::unbounded_channel();
-    tokio::spawn(runner::run(plan, options, environment, sender));
-    let mut results = Vec::new();
-    while let Some(event) = receiver.recv().await {
-        if let Event::CaseFinished(result) = event {
-            results.push(result);
-        }
-    }
-    results
-}
-
-fn find<'a>(results: &'a [Arc<CaseResult>], case: &str) -> &'a CaseResult {
-    results
-        .iter()
-        .find(|r| r.case.id == case)
-        .unwrap_or_else(|| panic!("no result for {case}"))
-}
+use runs::{find, run_builtin};
+use xmpp_interop::runner::Outcome;
+use xmpp_interop::scenario::Expectation;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_shipped_case_ends_as_its_scenario_expects_builtin_against_builtin() {
-    let results = run_shipped_scenarios().await;
+    let results = run_builtin("scenarios", 4).await;
     assert!(results.len() >= 30, "only {} cases ran", results.len());
     // RFC 5929 §3 tls-unique cannot be produced with rustls: skipped, and saying why.
     let tls_unique = find(&results, "c2s-scram-plus-tls-unique");
@@ -97,7 +68,7 @@ async fn every_shipped_case_ends_as_its_scenario_expects_builtin_against_builtin
 /// certificates never get past the server's TLS handshake.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sasl_external_maps_the_client_certificate_to_the_account_xep0178_3() {
-    let results = run_shipped_scenarios().await;
+    let results = run_builtin("scenarios", 4).await;
     for transport in ["starttls", "direct-tls"] {
         for side in ["c2s", "client"] {
             let case = find(&results, &format!("{side}-sasl-external/{transport}"));
@@ -141,7 +112,7 @@ async fn sasl_external_maps_the_client_certificate_to_the_account_xep0178_3() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn negative_cases_report_the_step_and_condition_that_decided_them() {
-    let results = run_shipped_scenarios().await;
+    let results = run_builtin("scenarios", 4).await;
     // RFC 6120 §6.5.10: a wrong password is refused with <not-authorized/> by the server.
     let wrong_password = find(&results, "c2s-wrong-password/scram-sha-256");
     assert!(

@@ -228,21 +228,20 @@ fn a_bad_targets_file_exits_2_naming_file_line_and_column() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A client command that cannot be run (shell exit 127) tells nothing about a client: the case
-/// is an `error` and the run exits 3, never a `fail` of the target.
-#[test]
-fn a_client_command_that_is_not_installed_is_an_error_not_a_fail() {
-    let dir = scratch_dir("missing-client");
+/// Runs `run ARGS --targets <file with targets_yaml> --out <dir>/reports` in a fresh scratch
+/// directory; returns the exit code, the parsed `results.json`, and stdout and stderr.
+fn run_with_targets(
+    name: &str,
+    targets_yaml: &str,
+    args: &[&str],
+) -> (Option<i32>, serde_json::Value, String) {
+    let dir = scratch_dir(name);
     let targets = dir.join("targets.yaml");
-    std::fs::write(
-        &targets,
-        "targets:\n  - name: missing-client\n    kind: client\n    command:\n      argv: [sh, -c, \"exec no-such-xmpp-client-installed {jid}\"]\n      timeout: 5\n",
-    )
-    .unwrap();
+    std::fs::write(&targets, targets_yaml).unwrap();
     let out = dir.join("reports");
     let output = binary()
-        .args(["run", "scenarios/client/authenticate.yaml", "--filter"])
-        .arg("client-authenticate/starttls/startcom-chain/plain")
+        .arg("run")
+        .args(args)
         .arg("--targets")
         .arg(&targets)
         .arg("--out")
@@ -250,13 +249,30 @@ fn a_client_command_that_is_not_installed_is_an_error_not_a_fail() {
         .output()
         .unwrap();
     let (stdout, stderr) = text(&output);
-    assert_eq!(
+    let json = std::fs::read_to_string(out.join("results.json"))
+        .map(|text| serde_json::from_str(&text).unwrap())
+        .unwrap_or(serde_json::Value::Null);
+    (
         output.status.code(),
-        Some(3),
-        "stdout: {stdout}\nstderr: {stderr}"
+        json,
+        format!("stdout: {stdout}\nstderr: {stderr}"),
+    )
+}
+
+/// A client command that cannot be run (shell exit 127) tells nothing about a client: the case
+/// is an `error` and the run exits 3, never a `fail` of the target.
+#[test]
+fn a_client_command_that_is_not_installed_is_an_error_not_a_fail() {
+    let (code, json, output) = run_with_targets(
+        "missing-client",
+        "targets:\n  - name: missing-client\n    kind: client\n    command:\n      argv: [sh, -c, \"exec no-such-xmpp-client-installed {jid}\"]\n      timeout: 5\n",
+        &[
+            "scenarios/client/authenticate.yaml",
+            "--filter",
+            "client-authenticate/starttls/startcom-chain/plain",
+        ],
     );
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(code, Some(3), "{output}");
     assert_eq!(json["results"][0]["outcome"], "error");
     assert!(
         json["results"][0]["observed"]
@@ -274,29 +290,12 @@ fn a_client_killed_at_its_time_limit_is_a_timeout_not_a_refusal() {
     // the connection closes, but the client refused nothing. The case must show a timeout
     // (which meets no expectation) rather than "rejected by target (closed)", which would pass
     // every scenario that wants the client to give up.
-    let dir = scratch_dir("hanging-client");
-    let targets = dir.join("targets.yaml");
-    std::fs::write(
-        &targets,
+    let (code, json, output) = run_with_targets(
+        "hanging-client",
         "targets:\n  - name: hanging-client\n    kind: client\n    command:\n      argv:\n        - bash\n        - -c\n        - >-\n          exec 3<>/dev/tcp/{host}/{port};\n          printf '%s' \"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='{domain}' version='1.0'>\" >&3;\n          sleep 60\n      timeout: 1\n",
-    )
-    .unwrap();
-    let out = dir.join("reports");
-    let output = binary()
-        .args(["run", "scenarios/client/strip-starttls.yaml", "--targets"])
-        .arg(&targets)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    let (stdout, stderr) = text(&output);
-    assert_eq!(
-        output.status.code(),
-        Some(1),
-        "stdout: {stdout}\nstderr: {stderr}"
+        &["scenarios/client/strip-starttls.yaml"],
     );
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(code, Some(1), "{output}");
     let results = json["results"].as_array().unwrap();
     assert!(!results.is_empty());
     for result in results {

@@ -2,14 +2,15 @@
 //! server in both directions, checked for what was said on the wire, and a broken originating
 //! peer against the built-in receiving server.
 
+mod runs;
+
 use std::net::Ipv4Addr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use runs::{find, run_builtin};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
 use xmpp_interop::drive::Transcript;
 use xmpp_interop::drive::s2s::{self, Authorities};
 use xmpp_interop::pki::Catalogue;
@@ -18,38 +19,9 @@ use xmpp_interop::proto::s2s::originating::OriginatingConfig;
 use xmpp_interop::proto::s2s::receiving::ReceivingConfig;
 use xmpp_interop::proto::xml::Limits;
 use xmpp_interop::proto::{SessionEnd, Side};
-use xmpp_interop::runner::{self, CaseResult, Event, Outcome, RunEnvironment, RunOptions};
-use xmpp_interop::scenario::{
-    self, CertificateProfile, KeyType, S2sPolicy, Step, Transport, Trust,
-};
-use xmpp_interop::target::Target;
+use xmpp_interop::runner::{CaseResult, Outcome};
+use xmpp_interop::scenario::{CertificateProfile, KeyType, S2sPolicy, Step, Transport, Trust};
 use xmpp_interop::transport::TlsSetup;
-
-async fn run_s2s_scenarios() -> Vec<Arc<CaseResult>> {
-    let scenarios = scenario::load_path(Path::new("scenarios/s2s")).expect("s2s scenarios load");
-    let plan = runner::plan(&scenarios, &Target::builtin(), &[]);
-    let environment = Arc::new(RunEnvironment::new(Duration::from_secs(10)));
-    let options = RunOptions {
-        jobs: 2,
-        timeout: Duration::from_secs(10),
-    };
-    let (sender, mut receiver) = mpsc::unbounded_channel();
-    tokio::spawn(runner::run(plan, options, environment, sender));
-    let mut results = Vec::new();
-    while let Some(event) = receiver.recv().await {
-        if let Event::CaseFinished(result) = event {
-            results.push(result);
-        }
-    }
-    results
-}
-
-fn find<'a>(results: &'a [Arc<CaseResult>], case: &str) -> &'a CaseResult {
-    results
-        .iter()
-        .find(|r| r.case.id == case)
-        .unwrap_or_else(|| panic!("no result for {case}"))
-}
 
 /// Whether some transcript line of `who` contains `text`.
 fn said(result: &CaseResult, who: &str, text: &str) -> bool {
@@ -61,7 +33,7 @@ fn said(result: &CaseResult, who: &str, text: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_s2s_case_runs_only_against_the_server_and_passes_builtin_against_builtin() {
-    let results = run_s2s_scenarios().await;
+    let results = run_builtin("scenarios/s2s", 2).await;
     assert_eq!(results.len(), 17, "one case per s2s scenario and transport");
     for result in &results {
         assert_eq!(result.target, "builtin-server", "{}", result.case.id);
@@ -79,7 +51,7 @@ async fn every_s2s_case_runs_only_against_the_server_and_passes_builtin_against_
 /// and no dialback key is sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_good_certificate_authenticates_with_external_and_no_dialback_xep0178_4() {
-    let results = run_s2s_scenarios().await;
+    let results = run_builtin("scenarios/s2s", 2).await;
     for case in ["s2s-external/starttls", "s2s-external/direct-tls"] {
         let result = find(&results, case);
         assert_eq!(
@@ -104,7 +76,7 @@ async fn a_good_certificate_authenticates_with_external_and_no_dialback_xep0178_
 /// answer decides the <db:result/>.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dialback_is_decided_by_the_authoritative_server_xep0220_2_1_2() {
-    let results = run_s2s_scenarios().await;
+    let results = run_builtin("scenarios/s2s", 2).await;
     let valid = find(&results, "s2s-dialback-without-certificate/starttls");
     assert_eq!(
         valid.observed,
@@ -135,7 +107,7 @@ async fn dialback_is_decided_by_the_authoritative_server_xep0220_2_1_2() {
 /// and the transcript says why.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certificates_that_do_not_authenticate_the_domain_get_no_external_rfc6120_13_7_1_2() {
-    let results = run_s2s_scenarios().await;
+    let results = run_builtin("scenarios/s2s", 2).await;
     for (case, reason) in [
         ("s2s-certificate-wrong-domain", "name-mismatch"),
         ("s2s-certificate-expired", "expired"),

@@ -9,7 +9,7 @@ use super::sasl::{
     self, ChannelBinding, ChannelBindingType, ChannelBindings, ClientCredentials, ClientMechanism,
     ClientMisbehaviour, ClientOptions,
 };
-use super::session::{Core, decode_sasl, delegate_to_core};
+use super::session::{Core, decode_sasl, delegate_to_core, feed_and_handle};
 use super::xml::{self, Element, Limits, NS_CLIENT, NS_STREAM, StreamEvent, StreamHeader};
 use super::{NS_BIND, NS_SASL, NS_SASL_CB, NS_TLS, Session, SessionEnd, Side, TlsChannel};
 use crate::scenario::{Mechanism, NOT_APPLICABLE, SaslProfile, Step, Transport};
@@ -863,17 +863,7 @@ pub(crate) fn describe_header(header: &StreamHeader) -> String {
 
 impl Session for ClientSession {
     fn receive(&mut self, bytes: &[u8]) {
-        self.core.feed(bytes);
-        while self.state != State::Done && self.state != State::AwaitTls {
-            match self.core.next_event() {
-                Ok(Some(event)) => self.handle(event),
-                Ok(None) => break,
-                Err(error) => {
-                    self.core.xml_failure(&error);
-                    self.state = State::Done;
-                }
-            }
-        }
+        feed_and_handle!(self, bytes, while self.state != State::Done && self.state != State::AwaitTls);
     }
     fn tls_established(&mut self, channel: TlsChannel) {
         self.tls = true;

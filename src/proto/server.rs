@@ -14,7 +14,7 @@ use super::sasl::{
     self, ChannelBindings, CredentialStore, FailureCondition, ServerMechanism, ServerOptions,
     ServerStep, VerifiedClientCertificate,
 };
-use super::session::{Core, decode_sasl, delegate_to_core};
+use super::session::{Core, check_incoming_header, decode_sasl, delegate_to_core, feed_and_handle};
 use super::xml::{self, Element, Limits, NS_CLIENT, NS_STREAM, StreamEvent, StreamHeader};
 use super::{
     NS_BIND, NS_SASL, NS_SASL_CB, NS_STANZAS, NS_TLS, Session, SessionEnd, Side, TlsChannel,
@@ -237,24 +237,11 @@ impl ServerSession {
             );
             return;
         }
-        if header.default_ns != NS_CLIENT {
-            let detail = format!(
-                "the stream's default namespace is {:?}, not jabber:client",
-                header.default_ns
-            );
-            self.refuse_stream("invalid-namespace", &detail);
+        if let Err((condition, detail)) =
+            check_incoming_header(header, NS_CLIENT, &self.config.domain)
+        {
+            self.refuse_stream(condition, &detail);
             return;
-        }
-        match header.to.as_deref() {
-            Some(to) if to.eq_ignore_ascii_case(&self.config.domain) => {}
-            other => {
-                let detail = format!(
-                    "the stream is addressed to {other:?}; this server is {}",
-                    self.config.domain
-                );
-                self.refuse_stream("host-unknown", &detail);
-                return;
-            }
         }
         if header.version.as_deref() != Some("1.0") {
             let detail = format!(
@@ -877,17 +864,7 @@ impl ServerSession {
 
 impl Session for ServerSession {
     fn receive(&mut self, bytes: &[u8]) {
-        self.core.feed(bytes);
-        while self.state != State::Done && self.state != State::AwaitTls {
-            match self.core.next_event() {
-                Ok(Some(event)) => self.handle(event),
-                Ok(None) => break,
-                Err(error) => {
-                    self.core.xml_failure(&error);
-                    self.state = State::Done;
-                }
-            }
-        }
+        feed_and_handle!(self, bytes, while self.state != State::Done && self.state != State::AwaitTls);
     }
     fn tls_established(&mut self, channel: TlsChannel) {
         self.tls = true;

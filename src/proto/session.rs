@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use super::xml::{self, Element, StreamEvent, StreamParser, XmlError};
+use super::xml::{self, Element, StreamEvent, StreamHeader, StreamParser, XmlError};
 use super::{Action, Direction, SessionEnd, Side, TraceEntry};
 use crate::scenario::Step;
 
@@ -258,3 +258,49 @@ macro_rules! delegate_to_core {
     };
 }
 pub(crate) use delegate_to_core;
+
+/// [`Session::receive`](super::Session::receive) for every session: feeds `bytes` to the
+/// session's [`Core`] and hands each parsed event to its `handle` while `$running` holds; a
+/// parse failure ends the session (`state` becomes `State::Done`).
+macro_rules! feed_and_handle {
+    ($session:ident, $bytes:expr, while $running:expr) => {{
+        $session.core.feed($bytes);
+        while $running {
+            match $session.core.next_event() {
+                Ok(Some(event)) => $session.handle(event),
+                Ok(None) => break,
+                Err(error) => {
+                    $session.core.xml_failure(&error);
+                    $session.state = State::Done;
+                }
+            }
+        }
+    }};
+}
+pub(crate) use feed_and_handle;
+
+/// What a receiving entity checks in the initiating entity's stream header: the default
+/// namespace (RFC 6120 §4.9.3.10 `invalid-namespace`) and the domain it is addressed to
+/// (§4.9.3.6 `host-unknown`). `Err` holds the stream-error condition and what was wrong.
+pub(crate) fn check_incoming_header(
+    header: &StreamHeader,
+    namespace: &str,
+    local_domain: &str,
+) -> Result<(), (&'static str, String)> {
+    if header.default_ns != namespace {
+        return Err((
+            "invalid-namespace",
+            format!(
+                "the stream's default namespace is {:?}, not {namespace}",
+                header.default_ns
+            ),
+        ));
+    }
+    match header.to.as_deref() {
+        Some(to) if to.eq_ignore_ascii_case(local_domain) => Ok(()),
+        other => Err((
+            "host-unknown",
+            format!("the stream is addressed to {other:?}; this server is {local_domain}"),
+        )),
+    }
+}

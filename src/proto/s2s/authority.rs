@@ -15,7 +15,7 @@ use rand::Rng as _;
 use super::dialback::{self, DialbackSecret};
 use super::{DialbackRequest, NS_DIALBACK, NS_DIALBACK_FEATURE, NS_SERVER, header_xml};
 use crate::proto::client::describe_header;
-use crate::proto::session::{Core, delegate_to_core};
+use crate::proto::session::{Core, delegate_to_core, feed_and_handle};
 use crate::proto::xml::{self, Element, Limits, NS_STREAM, StreamEvent, StreamHeader};
 use crate::proto::{Session, SessionEnd, Side, TlsChannel};
 use crate::scenario::{S2sAuth, Step};
@@ -287,17 +287,7 @@ macro_rules! plain_session {
     ($type:ty, $waiting:expr) => {
         impl Session for $type {
             fn receive(&mut self, bytes: &[u8]) {
-                self.core.feed(bytes);
-                while self.state != State::Done {
-                    match self.core.next_event() {
-                        Ok(Some(event)) => self.handle(event),
-                        Ok(None) => break,
-                        Err(error) => {
-                            self.core.xml_failure(&error);
-                            self.state = State::Done;
-                        }
-                    }
-                }
+                feed_and_handle!(self, bytes, while self.state != State::Done);
             }
             fn tls_established(&mut self, _channel: TlsChannel) {}
             fn peer_closed(&mut self) {

@@ -11,7 +11,7 @@ use rand::Rng as _;
 use super::dialback::{self, DialbackSecret};
 use super::{NS_DIALBACK, NS_DIALBACK_FEATURE, NS_SERVER, header_xml};
 use crate::proto::client::describe_header;
-use crate::proto::session::{Core, decode_sasl, delegate_to_core};
+use crate::proto::session::{Core, decode_sasl, delegate_to_core, feed_and_handle};
 use crate::proto::xml::{self, Element, Limits, NS_STREAM, StreamEvent, StreamHeader};
 use crate::proto::{NS_SASL, NS_TLS, Session, SessionEnd, Side, TlsChannel};
 use crate::scenario::{Mechanism, S2sAuth, Step, Transport};
@@ -350,17 +350,7 @@ impl OriginatingSession {
 
 impl Session for OriginatingSession {
     fn receive(&mut self, bytes: &[u8]) {
-        self.core.feed(bytes);
-        while self.state != State::Done && self.state != State::AwaitTls {
-            match self.core.next_event() {
-                Ok(Some(event)) => self.handle(event),
-                Ok(None) => break,
-                Err(error) => {
-                    self.core.xml_failure(&error);
-                    self.state = State::Done;
-                }
-            }
-        }
+        feed_and_handle!(self, bytes, while self.state != State::Done && self.state != State::AwaitTls);
     }
     fn tls_established(&mut self, _channel: TlsChannel) {
         self.tls = true;

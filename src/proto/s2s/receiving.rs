@@ -16,7 +16,9 @@ use super::{
     S2sPolicy, certificate_authenticates, header_xml,
 };
 use crate::proto::client::describe_header;
-use crate::proto::session::{Core, decode_sasl, delegate_to_core};
+use crate::proto::session::{
+    Core, check_incoming_header, decode_sasl, delegate_to_core, feed_and_handle,
+};
 use crate::proto::xml::{self, Element, Limits, NS_STREAM, StreamEvent, StreamHeader};
 use crate::proto::{Action, NS_SASL, NS_TLS, Session, SessionEnd, Side, TlsChannel};
 use crate::scenario::{Mechanism, S2sAuth, Step};
@@ -147,24 +149,11 @@ impl ReceivingSession {
             self.refuse_stream("invalid-xml", "a second stream header without a restart");
             return;
         }
-        if header.default_ns != NS_SERVER {
-            let detail = format!(
-                "the stream's default namespace is {:?}, not jabber:server",
-                header.default_ns
-            );
-            self.refuse_stream("invalid-namespace", &detail);
+        if let Err((condition, detail)) =
+            check_incoming_header(header, NS_SERVER, &self.config.local_domain)
+        {
+            self.refuse_stream(condition, &detail);
             return;
-        }
-        match header.to.as_deref() {
-            Some(to) if to.eq_ignore_ascii_case(&self.config.local_domain) => {}
-            other => {
-                let detail = format!(
-                    "the stream is addressed to {other:?}; this server is {}",
-                    self.config.local_domain
-                );
-                self.refuse_stream("host-unknown", &detail);
-                return;
-            }
         }
         let Some(from) = header.from.clone() else {
             self.refuse_stream(
@@ -367,17 +356,7 @@ impl ReceivingSession {
 
 impl Session for ReceivingSession {
     fn receive(&mut self, bytes: &[u8]) {
-        self.core.feed(bytes);
-        while matches!(self.state, State::AwaitHeader | State::Negotiating) {
-            match self.core.next_event() {
-                Ok(Some(event)) => self.handle(event),
-                Ok(None) => break,
-                Err(error) => {
-                    self.core.xml_failure(&error);
-                    self.state = State::Done;
-                }
-            }
-        }
+        feed_and_handle!(self, bytes, while matches!(self.state, State::AwaitHeader | State::Negotiating));
     }
     fn tls_established(&mut self, _channel: TlsChannel) {
         self.tls = true;
