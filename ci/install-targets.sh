@@ -42,6 +42,19 @@ if command -v epmd >/dev/null 2>&1 && epmd -names >/dev/null 2>&1; then
     fi
 fi
 
+# Server-to-server federation on loopback (issue 7): every domain has its own address and the
+# standard s2s port 5269, found through /etc/hosts with no DNS server and no SRV records. Only
+# names under .test are added, each once; nothing else in /etc/hosts is touched.
+while read -r address name; do
+    case "$address $name" in
+        127.*" "*.test) ;;
+        *) echo "fixtures/federation-hosts: '$address $name' is not a loopback address and a .test name" >&2; exit 2 ;;
+    esac
+    if ! grep -Eq "^[[:space:]]*${address//./\\.}[[:space:]]+${name//./\\.}([[:space:]]|$)" /etc/hosts; then
+        printf '%s %s\n' "$address" "$name" >>/etc/hosts
+    fi
+done <"$root/fixtures/federation-hosts"
+
 # @xmpp/client for the xmppjs target, at the version package-lock.json pins.
 if ! command -v npm >/dev/null 2>&1; then
     apt-get update -qq

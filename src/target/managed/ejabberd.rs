@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::process::ServerProcess;
-use super::{Layout, ManagedError, io_error, loopback, render, run_command, write};
+use super::{Layout, ManagedError, io_error, render, run_command, write};
 
 const TEMPLATE: &str = include_str!("../../../fixtures/targets/ejabberd.yml");
 
@@ -135,6 +135,22 @@ pub(super) async fn start(
                 ("domain", layout.domain.clone()),
                 ("starttls_port", layout.starttls_port.to_string()),
                 ("direct_tls_port", layout.direct_tls_port.to_string()),
+                ("address", layout.address.to_string()),
+                ("s2s_port", layout.s2s_port.to_string()),
+                (
+                    "s2s_direct_tls_port",
+                    layout.s2s_direct_tls_port.to_string(),
+                ),
+                ("cafile", layout.cafile.display().to_string()),
+                (
+                    "dialback_access",
+                    if layout.require_certificate {
+                        "dialback-refused"
+                    } else {
+                        "dialback-allowed"
+                    }
+                    .to_owned(),
+                ),
                 ("combined", layout.combined.display().to_string()),
             ],
         ),
@@ -149,7 +165,9 @@ pub(super) async fn start(
     )?;
     write(
         &dir.join("conf/inetrc"),
-        "{lookup, [file, native]}.\n{host, {127,0,0,1}, [\"localhost\"]}.\n",
+        // Names come from /etc/hosts; DNS (SRV) queries go to 127.0.0.1, where nothing answers,
+        // instead of resolv.conf's nameserver: nothing leaves loopback.
+        "{resolv_conf, \"\"}.\n{nameserver, {127,0,0,1}, 53}.\n{lookup, [file, native]}.\n{host, {127,0,0,1}, [\"localhost\"]}.\n",
     )?;
     let user = ejabberd_user()?;
     if let Some((uid, gid)) = user {
@@ -159,7 +177,7 @@ pub(super) async fn start(
     command.arg("foreground");
     let mut process = ServerProcess::spawn(command, dir)?;
     process
-        .wait_listening("ejabberd", &[loopback(layout.starttls_port)], limit)
+        .wait_listening("ejabberd", &[layout.socket(layout.starttls_port)], limit)
         .await?;
     let mut register = ejabberdctl(layout, user);
     register.args(["register", username, &layout.domain, password]);

@@ -137,18 +137,50 @@ pub struct InstanceKey {
     pub key: KeyType,
 }
 
+/// How a managed instance takes part in server-to-server federation on loopback: where it
+/// listens and which peers it accepts.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Federation {
+    /// The address `/etc/hosts` gives the instance's domain; every listener binds it, and
+    /// server-to-server connections go to its port 5269.
+    pub address: Ipv4Addr,
+    /// PEM of the roots the instance trusts for its peers' certificates.
+    pub trusted_roots_pem: String,
+    /// Accept a peer only when its certificate authenticates its domain (SASL EXTERNAL); no
+    /// dialback fallback.
+    pub require_certificate: bool,
+}
+
+/// The standard server-to-server port (RFC 6120 §14.7) every federating instance uses: peers
+/// find each other by name alone, without SRV records.
+pub const S2S_PORT: u16 = 5269;
+
+/// The port a federating instance accepts direct-TLS server-to-server connections on
+/// (XEP-0368); a real deployment would publish it in an `_xmpps-server` SRV record.
+pub const S2S_DIRECT_TLS_PORT: u16 = 5270;
+
 /// Everything a server's configuration is rendered from.
 pub(crate) struct Layout {
     /// The instance's own directory.
     pub dir: PathBuf,
     /// The XMPP domain.
     pub domain: String,
+    /// The address every listener binds.
+    pub address: Ipv4Addr,
     /// The STARTTLS (and plaintext) c2s port.
     pub starttls_port: u16,
     /// The direct-TLS (XEP-0368) c2s port.
     pub direct_tls_port: u16,
     /// A spare port for the server's own use (ejabberd's Erlang distribution).
     pub spare_port: u16,
+    /// The server-to-server port (STARTTLS).
+    pub s2s_port: u16,
+    /// The direct-TLS server-to-server port (XEP-0368).
+    pub s2s_direct_tls_port: u16,
+    /// The roots the server trusts for peers' certificates, PEM.
+    pub cafile: PathBuf,
+    /// Refuse dialback: peers must authenticate with a certificate.
+    pub require_certificate: bool,
     /// The leaf and intermediates, PEM.
     pub fullchain: PathBuf,
     /// The private key, PEM (PKCS#8).
@@ -165,6 +197,8 @@ pub struct Instance {
     pub domain: String,
     starttls: SocketAddr,
     direct_tls: Result<SocketAddr, String>,
+    s2s: SocketAddr,
+    s2s_direct_tls: SocketAddr,
     /// How long it took from spawning to listening and provisioned.
     pub startup: Duration,
     /// Stopped first when the instance is dropped, then the directory goes.
@@ -187,22 +221,32 @@ impl Instance {
         self.starttls
     }
 
+    /// Where it accepts server-to-server streams for `transport`.
+    pub fn s2s_address(&self, transport: Transport) -> SocketAddr {
+        match transport {
+            Transport::DirectTls => self.s2s_direct_tls,
+            Transport::Starttls | Transport::Plaintext => self.s2s,
+        }
+    }
+
     /// The last lines the server logged, for transcripts of failing cases.
     pub fn log_tail(&self) -> String {
         self.process.log_tail()
     }
 
     /// Configures and starts the server for `chain`, waits until it listens and creates
-    /// `username` with `password`.
-    async fn start(
+    /// `username` with `password`. Without `federation` it listens on 127.0.0.1 only, with
+    /// its server-to-server ports on free ports nobody will use.
+    pub async fn start(
         spec: &ManagedSpec,
         key: &InstanceKey,
         chain: &IssuedChain,
         username: &str,
         password: &str,
+        federation: Option<&Federation>,
     ) -> Result<Instance, ManagedError> {
         let started = std::time::Instant::now();
-        let (dir, layout) = prepare(spec, key, chain)?;
+        let (dir, layout) = prepare(spec, key, chain, federation)?;
         let mut process = match spec.software {
             ServerSoftware::Prosody => {
                 prosody::start(&layout, username, password, spec.startup_timeout).await?
@@ -211,7 +255,7 @@ impl Instance {
                 ejabberd::start(&layout, username, password, spec.startup_timeout).await?
             }
         };
-        let direct_tls = loopback(layout.direct_tls_port);
+        let direct_tls = layout.socket(layout.direct_tls_port);
         let direct_tls = match process
             .wait_listening("the server", &[direct_tls], DIRECT_TLS_GRACE)
             .await
@@ -225,8 +269,10 @@ impl Instance {
         Ok(Instance {
             software: spec.software,
             domain: spec.domain.clone(),
-            starttls: loopback(layout.starttls_port),
+            starttls: layout.socket(layout.starttls_port),
             direct_tls,
+            s2s: layout.socket(layout.s2s_port),
+            s2s_direct_tls: layout.socket(layout.s2s_direct_tls_port),
             startup: started.elapsed(),
             process,
             _dir: dir,
@@ -234,8 +280,11 @@ impl Instance {
     }
 }
 
-fn loopback(port: u16) -> SocketAddr {
-    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+impl Layout {
+    /// `port` on the instance's address.
+    pub(crate) fn socket(&self, port: u16) -> SocketAddr {
+        SocketAddr::from((self.address, port))
+    }
 }
 
 /// How long a server that listens on its STARTTLS port may take to open its direct-TLS port
@@ -250,6 +299,7 @@ fn prepare(
     spec: &ManagedSpec,
     key: &InstanceKey,
     chain: &IssuedChain,
+    federation: Option<&Federation>,
 ) -> Result<(InstanceDir, Layout), ManagedError> {
     let serial = INSTANCE_COUNTER.fetch_add(1, Ordering::Relaxed);
     let dir = InstanceDir::create(std::env::temp_dir().join(format!(
@@ -261,11 +311,20 @@ fn prepare(
     )))?;
     let intermediates = chain.pem.intermediates.concat();
     let fullchain_pem = format!("{}{intermediates}", chain.pem.leaf);
+    let (address, s2s_port, s2s_direct_tls_port) = match federation {
+        Some(federation) => (federation.address, S2S_PORT, S2S_DIRECT_TLS_PORT),
+        None => (Ipv4Addr::LOCALHOST, free_port()?, free_port()?),
+    };
     let layout = Layout {
         domain: spec.domain.clone(),
+        address,
         starttls_port: free_port()?,
         direct_tls_port: free_port()?,
         spare_port: free_port()?,
+        s2s_port,
+        s2s_direct_tls_port,
+        cafile: dir.path().join("peer-roots.pem"),
+        require_certificate: federation.is_some_and(|f| f.require_certificate),
         fullchain: dir.path().join("fullchain.pem"),
         key: dir.path().join("key.pem"),
         combined: dir.path().join("combined.pem"),
@@ -275,6 +334,9 @@ fn prepare(
     let key_pem = chain.pem.key.clone();
     write(&layout.key, &key_pem)?;
     write(&layout.combined, &format!("{fullchain_pem}{key_pem}"))?;
+    // Without federation no peer ever connects; the instance's own root keeps the file valid.
+    let peer_roots = federation.map_or(&chain.pem.root, |f| &f.trusted_roots_pem);
+    write(&layout.cafile, peer_roots)?;
     Ok((dir, layout))
 }
 
@@ -387,7 +449,7 @@ impl Instances {
             Arc::clone(&slot.instance)
         };
         cell.get_or_init(|| async {
-            Instance::start(spec, key, chain, username, password)
+            Instance::start(spec, key, chain, username, password, None)
                 .await
                 .map(Arc::new)
                 .map_err(|e| e.to_string())

@@ -5,7 +5,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::process::ServerProcess;
-use super::{Layout, ManagedError, io_error, loopback, render, run_command, write};
+use super::{Layout, ManagedError, io_error, render, run_command, write};
 
 const TEMPLATE: &str = include_str!("../../../fixtures/targets/prosody.cfg.lua");
 
@@ -38,6 +38,14 @@ pub(super) async fn start(
                 ("domain", layout.domain.clone()),
                 ("starttls_port", layout.starttls_port.to_string()),
                 ("direct_tls_port", layout.direct_tls_port.to_string()),
+                ("address", layout.address.to_string()),
+                ("s2s_port", layout.s2s_port.to_string()),
+                (
+                    "s2s_direct_tls_port",
+                    layout.s2s_direct_tls_port.to_string(),
+                ),
+                ("cafile", layout.cafile.display().to_string()),
+                ("s2s_secure_auth", layout.require_certificate.to_string()),
                 ("fullchain", layout.fullchain.display().to_string()),
                 ("key", layout.key.display().to_string()),
             ],
@@ -57,7 +65,7 @@ pub(super) async fn start(
     command.arg("--config").arg(&config).arg("-F");
     let mut process = ServerProcess::spawn(command, &layout.dir)?;
     process
-        .wait_listening("prosody", &[loopback(layout.starttls_port)], limit)
+        .wait_listening("prosody", &[layout.socket(layout.starttls_port)], limit)
         .await?;
     Ok(process)
 }
