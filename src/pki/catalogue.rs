@@ -111,6 +111,14 @@ impl Catalogue {
         }
     }
 
+    /// The same root as [`Catalogue::trust_anchor`], PEM-encoded (for a real server's CA file).
+    pub fn trust_anchor_pem(&self, chain: &IssuedChain, trust: Trust) -> Result<String, PkiError> {
+        match trust {
+            Trust::ChainRoot => Ok(chain.pem.root.clone()),
+            Trust::UnrelatedRoot => Ok(self.lock().unrelated_root()?.1.clone()),
+        }
+    }
+
     /// Writes every chain generated so far under
     /// `dir/<domain>/<profile>-<key>/{cert.pem (leaf), chain.pem (intermediates), fullchain.pem
     /// (leaf+intermediates), root.pem, key.pem}` plus `dir/unrelated-root.pem`. Private keys get

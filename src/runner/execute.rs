@@ -111,7 +111,8 @@ enum Ran {
 /// The managed server configuration a case needs, if its target is managed.
 pub(super) fn instance_key(planned: &PlannedCase) -> Option<InstanceKey> {
     match planned.target.adapter {
-        Adapter::Managed(_) => Some(InstanceKey {
+        // Server-to-server cases federate: their instance comes from `federation`.
+        Adapter::Managed(_) if planned.case.s2s.is_none() => Some(InstanceKey {
             target: planned.target.name.clone(),
             certificate: planned.case.certificate,
             key: planned.case.key,

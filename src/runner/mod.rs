@@ -5,6 +5,7 @@
 
 mod execute;
 pub mod expectations;
+mod federation;
 pub mod partition;
 mod s2s;
 
@@ -19,7 +20,7 @@ use crate::drive::TranscriptLine;
 use crate::pki::Catalogue;
 use crate::proto::sasl::CredentialStore;
 use crate::scenario::{CaseSpec, Scenario, Step};
-use crate::target::managed::Instances;
+use crate::target::managed::{FederationSlot, Instances};
 use crate::target::{ACCOUNT_USERNAME, Target};
 use expectations::{Deviation, Expectations};
 use partition::Partition;
@@ -247,6 +248,8 @@ pub struct RunEnvironment {
     pub timeout: Duration,
     /// The managed servers of this run, started on demand and shared by cases.
     pub instances: Instances,
+    /// The run's federating managed server (server-to-server cases), one at a time.
+    pub federation: FederationSlot,
 }
 
 impl RunEnvironment {
@@ -261,6 +264,7 @@ impl RunEnvironment {
             password,
             timeout,
             instances: Instances::new(),
+            federation: FederationSlot::new(),
         }
     }
 }

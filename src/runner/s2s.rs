@@ -122,11 +122,25 @@ pub(super) async fn against_server(
     environment: &RunEnvironment,
     transcript: &Transcript,
 ) -> S2sRun {
-    if !matches!(target.adapter, Adapter::BuiltinServer) {
-        return Ok(Err(format!(
-            "server-to-server cases run only against the built-in server so far; {target} would \
-             need DNS for harness.test and builtin.test and an s2s configuration"
-        )));
+    match &target.adapter {
+        Adapter::BuiltinServer => {}
+        Adapter::Managed(spec) => {
+            return super::federation::against_managed(
+                case,
+                s2s,
+                target,
+                spec,
+                environment,
+                transcript,
+            )
+            .await;
+        }
+        _ => {
+            return Ok(Err(format!(
+                "server-to-server cases run against the built-in server and managed servers; \
+                 {target} would need its own federation set-up"
+            )));
+        }
     }
     match s2s.direction {
         S2sDirection::Originating => harness_originates(case, s2s, target, environment, transcript)
@@ -162,6 +176,7 @@ async fn harness_originates(
             always_invalid: s2s.authority == AuthorityAnswer::SaysInvalid,
             limits: Limits::default(),
         },
+        None,
         tls.originating.clone(),
         environment.timeout,
         transcript.clone(),

@@ -27,9 +27,17 @@ use crate::scenario::{S2sPolicy, Transport};
 use crate::transport::TlsSetup;
 
 async fn listen(what: &str) -> Result<(TcpListener, SocketAddr), EnvironmentError> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+    listen_on(what, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await
+}
+
+/// Listens on `address` for `what`.
+pub async fn listen_on(
+    what: &str,
+    address: SocketAddr,
+) -> Result<(TcpListener, SocketAddr), EnvironmentError> {
+    let listener = TcpListener::bind(address)
         .await
-        .map_err(|e| EnvironmentError(format!("{what} cannot listen on 127.0.0.1: {e}")))?;
+        .map_err(|e| EnvironmentError(format!("{what} cannot listen on {address}: {e}")))?;
     let address = listener
         .local_addr()
         .map_err(|e| EnvironmentError(format!("{what} has no local address: {e}")))?;
@@ -44,16 +52,20 @@ pub struct RunningAuthority {
 }
 
 impl RunningAuthority {
-    /// Starts the authoritative server for `config.domain`. `tls` is the hosting server's
-    /// TLS setup (verification itself runs in the clear).
+    /// Starts the authoritative server for `config.domain` on a free port of 127.0.0.1, or on
+    /// `address` when given. `tls` is the hosting server's TLS setup.
     pub async fn start(
         config: AuthorityConfig,
+        address: Option<SocketAddr>,
         tls: TlsSetup,
         timeout: Duration,
         transcript: Transcript,
     ) -> Result<RunningAuthority, EnvironmentError> {
         let what = format!("the authoritative server of {}", config.domain);
-        let (listener, address) = listen(&what).await?;
+        let (listener, address) = match address {
+            Some(address) => listen_on(&what, address).await?,
+            None => listen(&what).await?,
+        };
         transcript.record(Direction::Note, format!("{what} listens on {address}"));
         let task = tokio::spawn(s2s::serve_authority(
             listener, config, tls, timeout, transcript,
@@ -173,6 +185,7 @@ impl RunningOriginator {
                 always_invalid: false,
                 limits: Limits::default(),
             },
+            None,
             orders.tls.clone(),
             timeout,
             transcript.clone(),

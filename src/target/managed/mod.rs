@@ -10,6 +10,7 @@
 //! [`stop_all`], which the CLI calls from its Ctrl-C handler. Nothing is found by name.
 
 mod ejabberd;
+mod federation;
 pub(crate) mod process;
 mod prosody;
 
@@ -23,6 +24,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio::sync::OnceCell;
 
+pub use federation::{FederationSlot, FederationTurn};
 pub use process::stop_all;
 use process::{InstanceDir, ServerProcess};
 

@@ -1,0 +1,280 @@
+//! Server-to-server cases against managed servers (Prosody, ejabberd, …), federating over
+//! loopback: the target listens on its domain's address and port 5269, the harness plays
+//! `harness.test` on its own address and port 5269, and both find each other through
+//! `/etc/hosts` (see `fixtures/federation-hosts`).
+//!
+//! Harness originating: the harness connects to the target's s2s port; the harness's
+//! authoritative server answers the target's dialback verification on `harness.test:5269`.
+//! Harness receiving: the harness listens on `harness.test:5269` and makes the target connect by
+//! logging its account in and sending a message to a JID on `harness.test`; dialback keys go
+//! to the target's own authoritative server, its s2s port.
+//!
+//! Nothing here knows which server the target is: the adapter renders the configuration from
+//! [`Federation`].
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use super::RunEnvironment;
+use super::s2s::S2sRun;
+use crate::drive::s2s as drive_s2s;
+use crate::drive::{EnvironmentError, Transcript};
+use crate::pki::IssuedChain;
+use crate::proto::s2s::authority::AuthorityConfig;
+use crate::proto::s2s::dialback::DialbackSecret;
+use crate::proto::s2s::originating::OriginatingConfig;
+use crate::proto::xml::Limits;
+use crate::proto::{Direction, SessionEnd};
+use crate::scenario::{AuthorityAnswer, CaseSpec, DialbackKey, S2sCase, S2sPolicy, Trust};
+use crate::target::builtin_s2s::RunningAuthority;
+use crate::target::managed::{Federation, Instance, InstanceKey, ManagedSpec, S2S_PORT};
+use crate::target::{ACCOUNT_USERNAME, HARNESS_S2S_DOMAIN, Target};
+use crate::transport::TlsSetup;
+use crate::transport::tls::ClientCertificate;
+
+fn pki(e: crate::pki::PkiError) -> EnvironmentError {
+    EnvironmentError(format!("test PKI: {e}"))
+}
+
+/// The loopback address `/etc/hosts` gives `domain`; anything else is refused, so that no
+/// test ever talks to a machine beyond this one.
+pub(super) async fn loopback_address(domain: &str) -> Result<Ipv4Addr, EnvironmentError> {
+    let hint = "run ci/install-targets.sh (as root) to add fixtures/federation-hosts to /etc/hosts";
+    let addresses: Vec<SocketAddr> = tokio::net::lookup_host((domain, S2S_PORT))
+        .await
+        .map_err(|e| EnvironmentError(format!("{domain} does not resolve ({e}); {hint}")))?
+        .collect();
+    match addresses.iter().find_map(|a| match a.ip() {
+        IpAddr::V4(ip) if ip.is_loopback() => Some(ip),
+        _ => None,
+    }) {
+        Some(ip) => Ok(ip),
+        None => Err(EnvironmentError(format!(
+            "{domain} resolves to {addresses:?}, not a 127.0.0.0/8 address; {hint}"
+        ))),
+    }
+}
+
+/// The certificate one side presents and the root the other side trusts for it.
+struct Presented {
+    chain: Arc<IssuedChain>,
+    trusted_root: rustls::pki_types::CertificateDer<'static>,
+    trusted_root_pem: String,
+}
+
+fn presented(
+    environment: &RunEnvironment,
+    chain: Arc<IssuedChain>,
+    trust: Trust,
+    by: &str,
+    trusted_by: &str,
+    transcript: &Transcript,
+) -> Result<Presented, EnvironmentError> {
+    let catalogue = &environment.catalogue;
+    transcript.record(
+        Direction::Note,
+        format!(
+            "{by} presents {} {} for {}; {trusted_by} trusts the {trust} root",
+            chain.profile, chain.key_type, chain.domain
+        ),
+    );
+    Ok(Presented {
+        trusted_root: catalogue.trust_anchor(&chain, trust).map_err(pki)?,
+        trusted_root_pem: catalogue.trust_anchor_pem(&chain, trust).map_err(pki)?,
+        chain,
+    })
+}
+
+fn client_certificate(chain: &IssuedChain) -> ClientCertificate {
+    ClientCertificate {
+        chain: chain.presented.clone(),
+        key: Arc::new(chain.key_der()),
+    }
+}
+
+fn receiving_tls(
+    presented: &Presented,
+    peer_trust_anchor: rustls::pki_types::CertificateDer<'static>,
+) -> TlsSetup {
+    TlsSetup::S2sReceiving {
+        chain: presented.chain.presented.clone(),
+        key: Arc::new(presented.chain.key_der()),
+        peer_trust_anchor,
+    }
+}
+
+/// Runs an s2s case against a managed server.
+pub(super) async fn against_managed(
+    case: &CaseSpec,
+    s2s: &S2sCase,
+    target: &Target,
+    spec: &ManagedSpec,
+    environment: &RunEnvironment,
+    transcript: &Transcript,
+) -> S2sRun {
+    match s2s.direction {
+        crate::scenario::S2sDirection::Originating => {
+            harness_originates(case, s2s, target, spec, environment, transcript)
+                .await
+                .map(Ok)
+        }
+        crate::scenario::S2sDirection::Receiving => Ok(Err(format!(
+            "{target} originating to the harness is not run yet"
+        ))),
+    }
+}
+
+/// The harness originates from `harness.test` to the target's domain.
+async fn harness_originates(
+    case: &CaseSpec,
+    s2s: &S2sCase,
+    target: &Target,
+    spec: &ManagedSpec,
+    environment: &RunEnvironment,
+    transcript: &Transcript,
+) -> Result<SessionEnd, EnvironmentError> {
+    let catalogue = &environment.catalogue;
+    let target_address = loopback_address(&spec.domain).await?;
+    let harness_address = loopback_address(HARNESS_S2S_DOMAIN).await?;
+    let target_chain = catalogue
+        .chain(case.certificate, case.key, &spec.domain)
+        .map_err(pki)?;
+    let target_side = presented(
+        environment,
+        target_chain,
+        case.trust,
+        target.name(),
+        "the harness",
+        transcript,
+    )?;
+    // Without a certificate of its own the harness still needs one for the TLS of the
+    // verification connection the target opens back; the target is told to trust nothing of it.
+    let (harness_profile, harness_trust) = match s2s.originating_certificate {
+        Some(profile) => (profile, s2s.originating_trust),
+        None => (case.certificate, Trust::UnrelatedRoot),
+    };
+    let harness_chain = catalogue
+        .chain(harness_profile, case.key, HARNESS_S2S_DOMAIN)
+        .map_err(pki)?;
+    let harness_side = presented(
+        environment,
+        harness_chain,
+        harness_trust,
+        "the harness",
+        target.name(),
+        transcript,
+    )?;
+    if s2s.originating_certificate.is_none() {
+        transcript.record(
+            Direction::Note,
+            "the harness presents no certificate on the stream it originates",
+        );
+    }
+    let federation = Federation {
+        address: target_address,
+        trusted_roots_pem: harness_side.trusted_root_pem.clone(),
+        require_certificate: s2s.policy == S2sPolicy::RequireCertificate,
+    };
+    let key = InstanceKey {
+        target: target.name.clone(),
+        certificate: case.certificate,
+        key: case.key,
+    };
+    let mut turn = environment.federation.turn().await;
+    let instance = start(
+        &mut turn,
+        spec,
+        &key,
+        &target_side.chain,
+        &federation,
+        environment,
+        target,
+    )
+    .await?;
+    note_instance(&instance, &federation, transcript);
+    let secret = DialbackSecret::random();
+    let authority = RunningAuthority::start(
+        AuthorityConfig {
+            domain: HARNESS_S2S_DOMAIN.to_owned(),
+            secret: secret.clone(),
+            always_invalid: s2s.authority == AuthorityAnswer::SaysInvalid,
+            limits: Limits::default(),
+        },
+        Some(SocketAddr::from((harness_address, S2S_PORT))),
+        receiving_tls(&harness_side, target_side.trusted_root.clone()),
+        environment.timeout,
+        transcript.clone(),
+    )
+    .await?;
+    let tls = TlsSetup::S2sOriginating {
+        trust_anchor: target_side.trusted_root.clone(),
+        domain: spec.domain.clone(),
+        certificate: s2s
+            .originating_certificate
+            .map(|_| client_certificate(&harness_side.chain)),
+    };
+    let config = OriginatingConfig {
+        local_domain: HARNESS_S2S_DOMAIN.to_owned(),
+        remote_domain: spec.domain.clone(),
+        transport: case.transport,
+        has_certificate: s2s.originating_certificate.is_some(),
+        dialback: Some(secret),
+        wrong_dialback_key: s2s.dialback_key == DialbackKey::Forged,
+        limits: Limits::default(),
+    };
+    let end = drive_s2s::originate(
+        instance.s2s_address(case.transport),
+        config,
+        &tls,
+        environment.timeout,
+        transcript,
+    )
+    .await;
+    drop(authority);
+    if !matches!(end, Ok(SessionEnd::S2sAuthenticated { .. })) {
+        transcript.record(
+            Direction::Note,
+            format!("{target}'s log ends:\n{}", instance.log_tail()),
+        );
+    }
+    end
+}
+
+async fn start(
+    turn: &mut crate::target::managed::FederationTurn<'_>,
+    spec: &ManagedSpec,
+    key: &InstanceKey,
+    chain: &IssuedChain,
+    federation: &Federation,
+    environment: &RunEnvironment,
+    target: &Target,
+) -> Result<Arc<Instance>, EnvironmentError> {
+    turn.instance(
+        spec,
+        key,
+        chain,
+        ACCOUNT_USERNAME,
+        &environment.password,
+        federation,
+    )
+    .await
+    .map_err(|e| EnvironmentError(format!("managed {target} did not start: {e}")))
+}
+
+fn note_instance(instance: &Instance, federation: &Federation, transcript: &Transcript) {
+    transcript.record(
+        Direction::Note,
+        format!(
+            "{} ({}) federates on {} with {}; it started in {:.2} s",
+            instance.domain,
+            instance.software.describe(),
+            instance.s2s_address(crate::scenario::Transport::Starttls),
+            if federation.require_certificate {
+                "certificates required (no dialback)"
+            } else {
+                "dialback allowed for peers without a good certificate"
+            },
+            instance.startup.as_secs_f64()
+        ),
+    );
+}
