@@ -19,10 +19,18 @@ use crate::proto::{Direction, SessionEnd};
 use crate::scenario::{TIMEOUT, Transport};
 use crate::transport::{Connection, TlsSetup};
 
-/// Where the authoritative servers of domains listen (what DNS would say for real servers).
+/// Where the authoritative servers of domains listen (what DNS would say for real servers),
+/// and the TLS settings for a verification connection to one that offers STARTTLS.
 #[derive(Debug, Clone, Default)]
 pub struct Authorities {
-    routes: Vec<(String, SocketAddr)>,
+    routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone)]
+struct Route {
+    domain: String,
+    address: SocketAddr,
+    tls: Option<TlsSetup>,
 }
 
 impl Authorities {
@@ -31,18 +39,29 @@ impl Authorities {
         Authorities::default()
     }
 
-    /// The same, plus `domain`'s authoritative server at `address`.
-    pub fn with(mut self, domain: &str, address: SocketAddr) -> Authorities {
-        self.routes.push((domain.to_ascii_lowercase(), address));
+    /// The same, plus `domain`'s authoritative server at `address` (which never offers TLS).
+    pub fn with(self, domain: &str, address: SocketAddr) -> Authorities {
+        self.route(domain, address, None)
+    }
+
+    /// The same, plus `domain`'s authoritative server at `address`, reached with STARTTLS
+    /// and `tls` (an originating-side setup) when it offers it.
+    pub fn with_tls(self, domain: &str, address: SocketAddr, tls: TlsSetup) -> Authorities {
+        self.route(domain, address, Some(tls))
+    }
+
+    fn route(mut self, domain: &str, address: SocketAddr, tls: Option<TlsSetup>) -> Authorities {
+        self.routes.push(Route {
+            domain: domain.to_ascii_lowercase(),
+            address,
+            tls,
+        });
         self
     }
 
-    fn address(&self, domain: &str) -> Option<SocketAddr> {
+    fn find(&self, domain: &str) -> Option<&Route> {
         let domain = domain.to_ascii_lowercase();
-        self.routes
-            .iter()
-            .find(|(known, _)| *known == domain)
-            .map(|(_, address)| *address)
+        self.routes.iter().find(|route| route.domain == domain)
     }
 }
 
@@ -124,7 +143,8 @@ pub async fn receive(
 }
 
 /// Serves `<db:verify/>` on every connection to `listener`, one at a time, until the task
-/// running it is stopped. `tls` is never used: verification runs in the clear.
+/// running it is stopped. `tls` (a receiving-side setup) serves STARTTLS when the config
+/// offers it.
 pub async fn serve_authority(
     listener: TcpListener,
     config: AuthorityConfig,
@@ -199,7 +219,7 @@ pub(super) fn ask_authority<'a>(
 ) -> Pin<Box<dyn Future<Output = DialbackAnswer> + Send + 'a>> {
     Box::pin(async move {
         let domain = request.originating.clone();
-        let Some(address) = authorities.and_then(|a| a.address(&domain)) else {
+        let Some(route) = authorities.and_then(|a| a.find(&domain)) else {
             return DialbackAnswer::Failed {
                 condition: "remote-server-not-found".into(),
                 detail: format!("no authoritative server is known for {domain}"),
@@ -207,8 +227,13 @@ pub(super) fn ask_authority<'a>(
         };
         transcript.record(
             Direction::Note,
-            format!("dialback: connecting to the authoritative server of {domain} at {address}"),
+            format!(
+                "dialback: connecting to the authoritative server of {domain} at {}",
+                route.address
+            ),
         );
+        let address = route.address;
+        let tls = route.tls.as_ref().unwrap_or(tls);
         let tcp = match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
             Ok(Ok(tcp)) => tcp,
             Ok(Err(e)) => {

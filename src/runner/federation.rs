@@ -198,6 +198,7 @@ async fn harness_originates(
             domain: HARNESS_S2S_DOMAIN.to_owned(),
             secret: secret.clone(),
             always_invalid: s2s.authority == AuthorityAnswer::SaysInvalid,
+            offer_starttls: true,
             limits: Limits::default(),
         },
         Some(SocketAddr::from((harness_address, S2S_PORT))),

@@ -174,6 +174,7 @@ async fn harness_originates(
             domain: HARNESS_S2S_DOMAIN.to_owned(),
             secret: secret.clone(),
             always_invalid: s2s.authority == AuthorityAnswer::SaysInvalid,
+            offer_starttls: false,
             limits: Limits::default(),
         },
         None,

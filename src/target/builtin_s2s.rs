@@ -183,6 +183,7 @@ impl RunningOriginator {
                 domain: orders.local_domain.clone(),
                 secret: secret.clone(),
                 always_invalid: false,
+                offer_starttls: false,
                 limits: Limits::default(),
             },
             None,

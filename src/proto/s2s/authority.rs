@@ -3,8 +3,10 @@
 //! The receiving server opens a stream to the originating domain's authoritative server
 //! ([`VerifySession`]) and sends `<db:verify/>` with the key it was given; the authoritative
 //! server ([`AuthoritySession`]) recomputes the XEP-0185 key for that stream id and answers
-//! `type='valid'` or `type='invalid'`. This connection carries no credentials of its own, so
-//! it is not encrypted here.
+//! `type='valid'` or `type='invalid'`. The connection carries no credentials of its own, but
+//! real servers insist on encrypting every server-to-server stream (Prosody's and ejabberd's
+//! `s2s_require_encryption`), so the authority offers STARTTLS when it has a certificate and the
+//! verifier takes it when offered (RFC 6120 §5.3.1).
 //!
 //! Outcomes: the verifier ends "authenticated via dialback" for `valid` and rejected
 //! (`invalid`, or the error's condition) otherwise; the authority ends the same way for the
@@ -14,6 +16,7 @@ use rand::Rng as _;
 
 use super::dialback::{self, DialbackSecret};
 use super::{DialbackRequest, NS_DIALBACK, NS_DIALBACK_FEATURE, NS_SERVER, header_xml};
+use crate::proto::NS_TLS;
 use crate::proto::client::describe_header;
 use crate::proto::session::{Core, delegate_to_core, feed_and_handle};
 use crate::proto::xml::{self, Element, Limits, NS_STREAM, StreamEvent, StreamHeader};
@@ -23,6 +26,11 @@ use crate::scenario::{S2sAuth, Step};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     AwaitHeader,
+    /// Verifier only: the authority's stream features.
+    AwaitFeatures,
+    /// Verifier only: `<proceed/>` after `<starttls/>`.
+    AwaitProceed,
+    AwaitTls,
     AwaitElement,
     Done,
 }
@@ -32,27 +40,75 @@ pub struct VerifySession {
     request: DialbackRequest,
     core: Core,
     state: State,
+    tls: bool,
 }
 
 impl VerifySession {
     /// Starts the verification; the stream header is queued right away.
     pub fn new(request: DialbackRequest, limits: Limits) -> VerifySession {
-        let mut core = Core::new(limits, NS_SERVER);
+        let core = Core::new(limits, NS_SERVER);
+        let mut session = VerifySession {
+            request,
+            core,
+            state: State::AwaitHeader,
+            tls: false,
+        };
+        session.open_stream();
+        session
+    }
+
+    fn open_stream(&mut self) {
         let header = StreamHeader {
             default_ns: NS_SERVER.to_owned(),
-            from: Some(request.receiving.clone()),
-            to: Some(request.originating.clone()),
+            from: Some(self.request.receiving.clone()),
+            to: Some(self.request.originating.clone()),
             version: Some("1.0".to_owned()),
             ..StreamHeader::default()
         };
         let xml = header_xml(&header);
-        core.send_raw(xml.clone(), xml);
-        core.step = Step::Dialback;
-        VerifySession {
-            request,
-            core,
-            state: State::AwaitHeader,
+        self.core.send_raw(xml.clone(), xml);
+        self.core.step = Step::Dialback;
+        self.state = State::AwaitHeader;
+    }
+
+    fn send_verify(&mut self) {
+        let verify = dialback::element("verify", &self.request.receiving, &self.request.originating)
+            .with_attr("id", &self.request.stream_id)
+            .with_text(&self.request.key);
+        self.core.send(&verify);
+        self.state = State::AwaitElement;
+    }
+
+    /// Takes STARTTLS when the authority offers it (and TLS is not up yet), otherwise asks.
+    fn on_features(&mut self, features: &Element) {
+        if !self.tls && features.child("starttls", NS_TLS).is_some() {
+            self.core.send(&Element::new("starttls", NS_TLS));
+            self.state = State::AwaitProceed;
+        } else {
+            self.send_verify();
         }
+    }
+
+    fn on_starttls_answer(&mut self, element: &Element) {
+        if !element.is("proceed", NS_TLS) {
+            let detail = format!(
+                "the authoritative server answered <starttls/> with <{}/>",
+                element.name
+            );
+            self.finish_with("starttls-failure", Side::Peer, detail);
+            return;
+        }
+        let smuggled = self.core.restart_stream();
+        if smuggled > 0 {
+            let detail = format!(
+                "the authoritative server sent {smuggled} bytes after <proceed/> before the TLS \
+                 handshake (RFC 6120 §5.4.3.3)"
+            );
+            self.finish_with("starttls-injection", Side::Local, detail);
+            return;
+        }
+        self.core.start_tls();
+        self.state = State::AwaitTls;
     }
 
     fn finish_with(&mut self, condition: &str, by: Side, detail: String) {
@@ -74,12 +130,12 @@ impl VerifySession {
                     self.finish_with("invalid-namespace", Side::Local, detail);
                     return;
                 }
-                let verify =
-                    dialback::element("verify", &self.request.receiving, &self.request.originating)
-                        .with_attr("id", &self.request.stream_id)
-                        .with_text(&self.request.key);
-                self.core.send(&verify);
-                self.state = State::AwaitElement;
+                // A pre-1.0 authority sends no features (RFC 6120 §4.7.5): ask right away.
+                if header.version.as_deref() == Some("1.0") {
+                    self.state = State::AwaitFeatures;
+                } else {
+                    self.send_verify();
+                }
             }
             StreamEvent::Closed => {
                 self.core.received_text(xml::STREAM_CLOSE.to_owned());
@@ -95,10 +151,14 @@ impl VerifySession {
                 if element.is("error", NS_STREAM) {
                     self.core.peer_stream_error(&element);
                     self.state = State::Done;
+                } else if self.state == State::AwaitFeatures && element.is("features", NS_STREAM)
+                {
+                    self.on_features(&element);
+                } else if self.state == State::AwaitProceed {
+                    self.on_starttls_answer(&element);
                 } else if element.is("verify", NS_DIALBACK) {
                     self.on_verify(&element);
                 }
-                // Stream features (dialback, maybe STARTTLS) need no answer on this connection.
             }
         }
     }
@@ -150,6 +210,8 @@ pub struct AuthorityConfig {
     pub secret: DialbackSecret,
     /// Answer `invalid` whatever the key (a scenario's deliberately unhelpful authority).
     pub always_invalid: bool,
+    /// Offer STARTTLS (the hosting server has a certificate for `domain`).
+    pub offer_starttls: bool,
     /// Parser limits.
     pub limits: Limits,
 }
@@ -159,6 +221,7 @@ pub struct AuthoritySession {
     config: AuthorityConfig,
     core: Core,
     state: State,
+    tls: bool,
 }
 
 impl AuthoritySession {
@@ -170,6 +233,7 @@ impl AuthoritySession {
             config,
             core,
             state: State::AwaitHeader,
+            tls: false,
         }
     }
 
@@ -211,10 +275,12 @@ impl AuthoritySession {
                     self.refuse_stream("host-unknown", &detail);
                     return;
                 }
-                self.core.send(
-                    &Element::new("features", NS_STREAM)
-                        .with_child(Element::new("dialback", NS_DIALBACK_FEATURE)),
-                );
+                let mut features = Element::new("features", NS_STREAM)
+                    .with_child(Element::new("dialback", NS_DIALBACK_FEATURE));
+                if self.config.offer_starttls && !self.tls {
+                    features = features.with_child(Element::new("starttls", NS_TLS));
+                }
+                self.core.send(&features);
                 self.state = State::AwaitElement;
             }
             StreamEvent::Closed => {
@@ -234,6 +300,9 @@ impl AuthoritySession {
                     self.state = State::Done;
                 } else if element.is("verify", NS_DIALBACK) {
                     self.on_verify(&element);
+                } else if element.is("starttls", NS_TLS) && self.config.offer_starttls && !self.tls
+                {
+                    self.on_starttls();
                 } else {
                     let detail = format!(
                         "<{} xmlns='{}'> on a dialback verification stream",
@@ -243,6 +312,23 @@ impl AuthoritySession {
                 }
             }
         }
+    }
+
+    fn on_starttls(&mut self) {
+        self.core.send(&Element::new("proceed", NS_TLS));
+        let smuggled = self.core.restart_stream();
+        if smuggled > 0 {
+            let detail = format!(
+                "the verifying server sent {smuggled} bytes after <starttls/> before the TLS \
+                 handshake (RFC 6120 §5.4.3.3)"
+            );
+            self.core.reject("starttls-injection", Side::Local, detail);
+            self.core.close();
+            self.state = State::Done;
+            return;
+        }
+        self.core.start_tls();
+        self.state = State::AwaitTls;
     }
 
     fn on_verify(&mut self, verify: &Element) {
@@ -284,12 +370,15 @@ impl AuthoritySession {
 
 /// The [`Session`] plumbing both ends share.
 macro_rules! plain_session {
-    ($type:ty, $waiting:expr) => {
+    ($type:ty, $after_tls:expr, $waiting:expr) => {
         impl Session for $type {
             fn receive(&mut self, bytes: &[u8]) {
-                feed_and_handle!(self, bytes, while self.state != State::Done);
+                feed_and_handle!(self, bytes, while !matches!(self.state, State::Done | State::AwaitTls));
             }
-            fn tls_established(&mut self, _channel: TlsChannel) {}
+            fn tls_established(&mut self, _channel: TlsChannel) {
+                self.tls = true;
+                $after_tls(self);
+            }
             fn peer_closed(&mut self) {
                 if self.state != State::Done {
                     let detail = format!(
@@ -312,14 +401,22 @@ macro_rules! plain_session {
     };
 }
 
-plain_session!(VerifySession, |state| match state {
+plain_session!(VerifySession, VerifySession::open_stream, |state| match state {
     State::AwaitHeader => "the authoritative server's stream header",
+    State::AwaitFeatures => "the authoritative server's stream features",
+    State::AwaitProceed => "<proceed/> after <starttls/>",
+    State::AwaitTls => "the TLS handshake",
     State::AwaitElement => "the authoritative server's <db:verify/> answer",
     State::Done => "the end of the stream",
 });
 
-plain_session!(AuthoritySession, |state| match state {
+plain_session!(
+    AuthoritySession,
+    |session: &mut AuthoritySession| session.state = State::AwaitHeader,
+    |state| match state {
     State::AwaitHeader => "the verifying server's stream header",
+    State::AwaitFeatures | State::AwaitProceed => "nothing (the authority never waits for this)",
+    State::AwaitTls => "the TLS handshake",
     State::AwaitElement => "<db:verify/> or the end of the stream",
     State::Done => "the end of the stream",
 });

@@ -133,6 +133,7 @@ impl Pair {
                             domain: ORIGINATING.into(),
                             secret: secret.clone(),
                             always_invalid: self.authority_says_invalid,
+                            offer_starttls: false,
                             limits: Limits::default(),
                         },
                     )
