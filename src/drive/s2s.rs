@@ -252,10 +252,12 @@ pub(super) fn ask_authority<'a>(
                 },
                 detail: format!("the authoritative server of {domain} gave no answer: {detail}"),
             },
-            Ok(SessionEnd::Authenticated { jid }) => DialbackAnswer::Failed {
-                condition: "undefined-condition".into(),
-                detail: format!("a verification connection ended as a c2s login as {jid}"),
-            },
+            Ok(end @ (SessionEnd::Authenticated { .. } | SessionEnd::MessageReceived { .. })) => {
+                DialbackAnswer::Failed {
+                    condition: "undefined-condition".into(),
+                    detail: format!("a verification connection ended as a c2s session: {end}"),
+                }
+            }
             Err(e) => DialbackAnswer::Failed {
                 condition: "remote-server-not-found".into(),
                 detail: e.0,
