@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 
-use super::{EnvironmentError, Transcript, disable_nagle, drive, upgrade};
+use super::{EnvironmentError, Extras, Transcript, disable_nagle, drive, upgrade};
 use crate::proto::s2s::authority::{AuthorityConfig, AuthoritySession, VerifySession};
 use crate::proto::s2s::originating::{OriginatingConfig, OriginatingSession};
 use crate::proto::s2s::receiving::{ReceivingConfig, ReceivingSession};
@@ -78,7 +78,7 @@ pub async fn originate(
         true,
         timeout,
         transcript,
-        None,
+        Extras::default(),
     )
     .await
 }
@@ -118,7 +118,10 @@ pub async fn receive(
         false,
         timeout,
         transcript,
-        Some(authorities),
+        Extras {
+            authorities: Some(authorities),
+            ..Extras::default()
+        },
     )
     .await
 }
@@ -154,7 +157,7 @@ pub async fn serve_authority(
             false,
             timeout,
             &transcript,
-            None,
+            Extras::default(),
         )
         .await;
         let text = match end {
@@ -234,7 +237,7 @@ pub(super) fn ask_authority<'a>(
             true,
             timeout,
             transcript,
-            None,
+            Extras::default(),
         )
         .await;
         let answer = match end {
