@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use xmpp_interop::drive::{self, Transcript};
 use xmpp_interop::pki::Catalogue;
-use xmpp_interop::proto::client::ClientConfig;
+use xmpp_interop::proto::client::{ClientConfig, Errand};
 use xmpp_interop::proto::sasl::ClientOptions;
 use xmpp_interop::proto::xml::Limits;
 use xmpp_interop::proto::{SessionEnd, Side};
@@ -63,6 +63,7 @@ fn client_config() -> ClientConfig {
         require_tls: false,
         limits: Limits::default(),
         sasl_profile: None,
+        errand: Errand::None,
     }
 }
 

@@ -5,6 +5,7 @@
 //! TLS upgrades the session asks for, applies the time limit to every read, and stamps every
 //! transcript line with the time since the case started.
 
+pub mod messaging;
 pub mod s2s;
 pub mod transcript;
 
@@ -12,8 +13,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 
 use crate::proto::client::{ClientConfig, ClientSession};
+use crate::proto::sasl::ChannelBindings;
 use crate::proto::server::{ServerConfig, ServerSession};
 use crate::proto::{Action, Direction, Session, SessionEnd, Side, TlsChannel};
 use crate::scenario::{Step, TIMEOUT, Transport};
@@ -61,18 +64,11 @@ pub async fn initiate(
     timeout: Duration,
     transcript: &Transcript,
 ) -> Result<SessionEnd, EnvironmentError> {
-    transcript.record(Direction::Note, format!("connecting to {address}"));
-    let mut connection = match connect(address, timeout, transcript).await? {
-        Ok(connection) => connection,
-        Err(end) => return Ok(end),
-    };
-    let mut bindings = None;
-    if config.transport == Transport::DirectTls {
-        match upgrade(&mut connection, tls, true, timeout, transcript).await? {
-            Ok(established) => bindings = Some(established.bindings),
+    let (mut connection, bindings) =
+        match open_client_connection(address, config.transport, tls, timeout, transcript).await? {
+            Ok(opened) => opened,
             Err(end) => return Ok(end),
-        }
-    }
+        };
     let mut session = ClientSession::new(config, bindings);
     drive(
         &mut session,
@@ -81,9 +77,37 @@ pub async fn initiate(
         true,
         timeout,
         transcript,
-        None,
+        Extras::default(),
     )
     .await
+}
+
+/// A client's connection before its session starts, with the channel bindings of a TLS
+/// connection set up before the session (direct TLS).
+type ClientConnection = (Connection, Option<ChannelBindings>);
+
+/// Connects to `address` for a client session; with direct TLS (XEP-0368) the handshake runs
+/// first. `Ok(Err(end))` when either failed for a protocol reason.
+async fn open_client_connection(
+    address: SocketAddr,
+    transport: Transport,
+    tls: &TlsSetup,
+    timeout: Duration,
+    transcript: &Transcript,
+) -> Result<Result<ClientConnection, SessionEnd>, EnvironmentError> {
+    transcript.record(Direction::Note, format!("connecting to {address}"));
+    let mut connection = match connect(address, timeout, transcript).await? {
+        Ok(connection) => connection,
+        Err(end) => return Ok(Err(end)),
+    };
+    let mut bindings = None;
+    if transport == Transport::DirectTls {
+        match upgrade(&mut connection, tls, true, timeout, transcript).await? {
+            Ok(established) => bindings = Some(established.bindings),
+            Err(end) => return Ok(Err(end)),
+        }
+    }
+    Ok(Ok((connection, bindings)))
 }
 
 /// Runs a server session on an accepted connection. `direct_tls` runs the handshake first.
@@ -118,7 +142,7 @@ pub async fn respond(
         false,
         timeout,
         transcript,
-        None,
+        Extras::default(),
     )
     .await
 }
@@ -208,8 +232,39 @@ async fn upgrade(
     }
 }
 
-/// Moves bytes between connection and session until the session is finished. `authorities`
-/// answers the dialback verifications a receiving s2s session asks for.
+/// What some sessions need from the drive loop beyond bytes, TLS and time limits.
+#[derive(Default)]
+struct Extras<'a> {
+    /// Answers the dialback verifications a receiving s2s session asks for.
+    authorities: Option<&'a s2s::Authorities>,
+    /// Told where the session is, for an owner waiting on it from another task. Once the
+    /// session is ready ([`Session::is_ready`]) a quiet peer no longer ends it: reads wait
+    /// without a limit, and the owner applies its own deadline.
+    progress: Option<watch::Sender<Progress>>,
+}
+
+/// Where a session is, as its owner sees it from outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Progress {
+    /// The protocol step.
+    step: Step,
+    /// What it waits for ([`Session::waiting_for`]).
+    waiting_for: &'static str,
+    /// Whether it is ready ([`Session::is_ready`]).
+    ready: bool,
+}
+
+impl Progress {
+    fn of<S: Session>(session: &S) -> Progress {
+        Progress {
+            step: session.step(),
+            waiting_for: session.waiting_for(),
+            ready: session.is_ready(),
+        }
+    }
+}
+
+/// Moves bytes between connection and session until the session is finished.
 async fn drive<S: Session>(
     session: &mut S,
     connection: &mut Connection,
@@ -217,8 +272,12 @@ async fn drive<S: Session>(
     as_client: bool,
     timeout: Duration,
     transcript: &Transcript,
-    authorities: Option<&s2s::Authorities>,
+    extras: Extras<'_>,
 ) -> Result<SessionEnd, EnvironmentError> {
+    let Extras {
+        authorities,
+        progress,
+    } = extras;
     let mut closing = false;
     loop {
         while let Some(action) = session.poll_action() {
@@ -255,13 +314,23 @@ async fn drive<S: Session>(
             }
         }
         transcript.extend(session.take_trace());
+        if let Some(progress) = &progress {
+            progress.send_if_modified(|known| {
+                let now = Progress::of(session);
+                let changed = *known != now;
+                *known = now;
+                changed
+            });
+        }
         if closing || session.is_finished() {
             drain(session, connection, transcript).await;
             break;
         }
+        let owner_keeps_time = progress.as_ref().is_some_and(|p| p.borrow().ready);
         match connection.read(timeout).await {
             Ok(ReadOutcome::Data(bytes)) => session.receive(&bytes),
             Ok(ReadOutcome::Closed) => session.peer_closed(),
+            Ok(ReadOutcome::TimedOut) if owner_keeps_time => {}
             Ok(ReadOutcome::TimedOut) => {
                 let detail = format!(
                     "nothing arrived for {timeout:?} while waiting for {}",

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 
-use super::{EnvironmentError, Transcript, disable_nagle, drive, upgrade};
+use super::{EnvironmentError, Extras, Transcript, disable_nagle, drive, upgrade};
 use crate::proto::s2s::authority::{AuthorityConfig, AuthoritySession, VerifySession};
 use crate::proto::s2s::originating::{OriginatingConfig, OriginatingSession};
 use crate::proto::s2s::receiving::{ReceivingConfig, ReceivingSession};
@@ -97,7 +97,7 @@ pub async fn originate(
         true,
         timeout,
         transcript,
-        None,
+        Extras::default(),
     )
     .await
 }
@@ -137,7 +137,10 @@ pub async fn receive(
         false,
         timeout,
         transcript,
-        Some(authorities),
+        Extras {
+            authorities: Some(authorities),
+            ..Extras::default()
+        },
     )
     .await
 }
@@ -174,7 +177,7 @@ pub async fn serve_authority(
             false,
             timeout,
             &transcript,
-            None,
+            Extras::default(),
         )
         .await;
         let text = match end {
@@ -259,7 +262,7 @@ pub(super) fn ask_authority<'a>(
             true,
             timeout,
             transcript,
-            None,
+            Extras::default(),
         )
         .await;
         let answer = match end {
@@ -277,10 +280,12 @@ pub(super) fn ask_authority<'a>(
                 },
                 detail: format!("the authoritative server of {domain} gave no answer: {detail}"),
             },
-            Ok(SessionEnd::Authenticated { jid }) => DialbackAnswer::Failed {
-                condition: "undefined-condition".into(),
-                detail: format!("a verification connection ended as a c2s login as {jid}"),
-            },
+            Ok(end @ (SessionEnd::Authenticated { .. } | SessionEnd::MessageReceived { .. })) => {
+                DialbackAnswer::Failed {
+                    condition: "undefined-condition".into(),
+                    detail: format!("a verification connection ended as a c2s session: {end}"),
+                }
+            }
             Err(e) => DialbackAnswer::Failed {
                 condition: "remote-server-not-found".into(),
                 detail: e.0,

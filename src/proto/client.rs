@@ -4,6 +4,10 @@
 //! authenticates with one SASL mechanism and binds a resource. It checks what a careful client
 //! must check: that STARTTLS is offered when required, that PLAIN is never used in the clear,
 //! that the SCRAM server proves itself, and that nothing is smuggled in after `<proceed/>`.
+//!
+//! With an [`Errand`] the session stays logged in after binding: it announces itself, makes
+//! sure the server has processed that, and then sends a chat message or waits for one, to show
+//! whether stanzas cross from one server to another.
 
 use super::sasl::{
     self, ChannelBinding, ChannelBindingType, ChannelBindings, ClientCredentials, ClientMechanism,
@@ -11,7 +15,9 @@ use super::sasl::{
 };
 use super::session::{Core, decode_sasl, delegate_to_core, feed_and_handle};
 use super::xml::{self, Element, Limits, NS_CLIENT, NS_STREAM, StreamEvent, StreamHeader};
-use super::{NS_BIND, NS_SASL, NS_SASL_CB, NS_TLS, Session, SessionEnd, Side, TlsChannel};
+use super::{
+    NS_BIND, NS_SASL, NS_SASL_CB, NS_STANZAS, NS_TLS, Session, SessionEnd, Side, TlsChannel,
+};
 use crate::scenario::{Mechanism, NOT_APPLICABLE, SaslProfile, Step, Transport};
 
 /// XEP-0388: the Extensible SASL Profile (SASL2).
@@ -23,6 +29,33 @@ const USER_AGENT_ID: &str = "d4565fa7-4d72-4749-b3d3-740edbf87770";
 
 /// The resource every client session asks to bind.
 pub const RESOURCE: &str = "xmpp-interop";
+
+/// XEP-0199: XMPP ping.
+pub const NS_PING: &str = "urn:xmpp:ping";
+
+/// What a client does after binding a resource, instead of closing the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Errand {
+    /// Nothing: the session ends as soon as a resource is bound
+    /// ([`SessionEnd::Authenticated`]).
+    None,
+    /// Send a chat message with `body` to the JID `to` (which makes the server open a
+    /// server-to-server connection when `to` is remote), then wait for a bounce (RFC 6120
+    /// §8.3), which ends the session as rejected at [`Step::Message`]. Without a bounce the
+    /// session never ends by itself.
+    SendMessage {
+        /// The recipient's JID.
+        to: String,
+        /// The text of `<body/>`.
+        body: String,
+    },
+    /// Wait for a message whose `<body/>` is exactly `body`; it ends the session with
+    /// [`SessionEnd::MessageReceived`].
+    AwaitMessage {
+        /// The expected text of `<body/>`.
+        body: String,
+    },
+}
 
 /// What the client does and insists on.
 #[derive(Debug, Clone)]
@@ -55,6 +88,12 @@ pub struct ClientConfig {
     /// RFC 6120 SASL otherwise; `Some` insists on one (a server without SASL2 then makes the
     /// case not applicable).
     pub sasl_profile: Option<SaslProfile>,
+    /// What to do after binding. Anything but [`Errand::None`] keeps the session open: after
+    /// binding it sends `<presence/>` and a ping (XEP-0199) and is ready (see
+    /// [`Session::is_ready`]) once the ping is answered; run it with
+    /// `drive::messaging::start_errand`, since `drive::initiate` keeps applying its per-read
+    /// time limit while the errand waits.
+    pub errand: Errand,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +104,10 @@ enum State {
     AwaitTls,
     AwaitSaslResult,
     AwaitBindResult,
+    /// Bound, on an errand: `<presence/>` and the readiness ping are sent.
+    AwaitReady,
+    /// Ready: the errand's message is sent, or its awaited message has not come yet.
+    OnErrand,
     Done,
 }
 
@@ -80,6 +123,7 @@ pub struct ClientSession {
     chosen: Option<Mechanism>,
     profile: SaslProfile,
     replay: Replay,
+    ready: bool,
 }
 
 /// Where a `ReplayClientFinal` session is in its abort-and-replay sequence.
@@ -98,6 +142,10 @@ enum Replay {
 }
 
 const BIND_ID: &str = "bind-1";
+/// The `id` of the ping whose answer makes an errand session ready.
+const READY_ID: &str = "errand-ready";
+/// The `id` of the message [`Errand::SendMessage`] sends (and of its bounce).
+const MESSAGE_ID: &str = "errand-message";
 
 impl ClientSession {
     /// Starts a session; the stream header is queued right away. `tls` holds the channel
@@ -115,6 +163,7 @@ impl ClientSession {
             chosen: None,
             profile: SaslProfile::Sasl1,
             replay: Replay::Off,
+            ready: false,
         };
         session.open_stream();
         session
@@ -174,6 +223,7 @@ impl ClientSession {
                     State::AwaitProceed => self.on_starttls_answer(&element),
                     State::AwaitSaslResult => self.on_sasl(&element),
                     State::AwaitBindResult => self.on_bind_result(&element),
+                    State::AwaitReady | State::OnErrand => self.on_errand_stanza(&element),
                     State::AwaitHeader | State::AwaitTls | State::Done => {
                         self.core.received(&element);
                         self.unexpected(&element);
@@ -791,16 +841,18 @@ impl ClientSession {
                     .unwrap_or_default();
                 let expected_bare = format!("{}@{}", self.config.username, self.config.domain);
                 let bare = jid.split('/').next().unwrap_or_default();
-                if bare.eq_ignore_ascii_case(&expected_bare) {
-                    self.core.decide(SessionEnd::Authenticated { jid });
-                    self.core.close();
-                    self.state = State::Done;
-                } else {
+                if !bare.eq_ignore_ascii_case(&expected_bare) {
                     self.finish_with(
                         "bind-failed",
                         Side::Peer,
                         format!("the server bound {jid:?}, not a resource of {expected_bare}"),
                     );
+                } else if self.config.errand == Errand::None {
+                    self.core.decide(SessionEnd::Authenticated { jid });
+                    self.core.close();
+                    self.state = State::Done;
+                } else {
+                    self.start_errand(&jid);
                 }
             }
             Some("error") => {
@@ -823,6 +875,127 @@ impl ClientSession {
         }
     }
 
+    /// Bound as `jid` with an errand: announce the session (RFC 6120 §8.2.1 initial presence)
+    /// and ping the server; its answer comes after it processed the presence.
+    fn start_errand(&mut self, jid: &str) {
+        self.core.step = Step::Message;
+        self.core.note(format!(
+            "bound as {jid}; staying logged in for the errand, ready once the server answers a ping"
+        ));
+        self.core.send(&Element::new("presence", NS_CLIENT));
+        self.core.send(
+            &Element::new("iq", NS_CLIENT)
+                .with_attr("type", "get")
+                .with_attr("id", READY_ID)
+                .with_child(Element::new("ping", NS_PING)),
+        );
+        self.state = State::AwaitReady;
+    }
+
+    /// A stanza (or anything else) on the bound stream of an errand session.
+    fn on_errand_stanza(&mut self, element: &Element) {
+        self.core.received(element);
+        let kind = element.attr("type");
+        if element.is("iq", NS_CLIENT) {
+            match kind {
+                Some("result" | "error")
+                    if self.state == State::AwaitReady && element.attr("id") == Some(READY_ID) =>
+                {
+                    self.on_ready(kind == Some("error"));
+                }
+                Some("get" | "set") => self.answer_iq(element),
+                _ => self
+                    .core
+                    .note("ignored: not a request, and not the readiness ping's answer"),
+            }
+            return;
+        }
+        if !element.is("message", NS_CLIENT) {
+            self.core.note("ignored: not part of the errand");
+            return;
+        }
+        match &self.config.errand {
+            Errand::SendMessage { to, .. }
+                if kind == Some("error") && element.attr("id") == Some(MESSAGE_ID) =>
+            {
+                let (condition, text) = stanza_error(element);
+                let text = text.map(|t| format!(" ({t})")).unwrap_or_default();
+                let detail = format!(
+                    "the message to {to} bounced with <{condition}/>{text} (RFC 6120 §8.3): {}",
+                    element.to_xml(NS_CLIENT)
+                );
+                self.finish_with(&condition, Side::Peer, detail);
+            }
+            Errand::AwaitMessage { body }
+                if kind != Some("error")
+                    && element
+                        .child("body", NS_CLIENT)
+                        .is_some_and(|b| b.text() == *body) =>
+            {
+                let from = element.attr("from").unwrap_or_default().to_owned();
+                self.core.decide(SessionEnd::MessageReceived { from });
+                self.core.close();
+                self.state = State::Done;
+            }
+            _ => self
+                .core
+                .note("ignored: not the message the errand is about"),
+        }
+    }
+
+    /// The readiness ping came back (`refused`: as an error, from a server without XEP-0199;
+    /// either way the server processed the presence before it): do the errand.
+    fn on_ready(&mut self, refused: bool) {
+        self.ready = true;
+        self.state = State::OnErrand;
+        if refused {
+            self.core
+                .note("the server refused the ping, which still shows it is ready");
+        }
+        match &self.config.errand {
+            Errand::SendMessage { to, body } => {
+                let message = Element::new("message", NS_CLIENT)
+                    .with_attr("to", to)
+                    .with_attr("id", MESSAGE_ID)
+                    .with_attr("type", "chat")
+                    .with_child(Element::new("body", NS_CLIENT).with_text(body));
+                self.core.send(&message);
+                self.core
+                    .note("the message is sent; waiting for a bounce until stopped");
+            }
+            Errand::AwaitMessage { body } => {
+                let body = body.clone();
+                self.core
+                    .note(format!("ready; waiting for a message with body {body:?}"));
+            }
+            Errand::None => {}
+        }
+    }
+
+    /// Answers a request from the server: a ping (XEP-0199 §4.2) with a result, anything else
+    /// with `<service-unavailable/>` (RFC 6120 §8.4), so that the server is not left waiting.
+    fn answer_iq(&mut self, request: &Element) {
+        let is_ping = request.attr("type") == Some("get")
+            && request.child_elements().any(|c| c.is("ping", NS_PING));
+        let mut answer = Element::new("iq", NS_CLIENT);
+        if let Some(from) = request.attr("from") {
+            answer = answer.with_attr("to", from);
+        }
+        if let Some(id) = request.attr("id") {
+            answer = answer.with_attr("id", id);
+        }
+        let answer = if is_ping {
+            answer.with_attr("type", "result")
+        } else {
+            answer.with_attr("type", "error").with_child(
+                Element::new("error", NS_CLIENT)
+                    .with_attr("type", "cancel")
+                    .with_child(Element::new("service-unavailable", NS_STANZAS)),
+            )
+        };
+        self.core.send(&answer);
+    }
+
     fn unexpected(&mut self, element: &Element) {
         let waiting = self.waiting_for();
         let detail = format!(
@@ -834,6 +1007,21 @@ impl ClientSession {
         self.core.stream_error("unsupported-stanza-type", &detail);
         self.state = State::Done;
     }
+}
+
+/// The defined condition of a stanza error (RFC 6120 §8.3.2) and its `<text/>`, if any.
+fn stanza_error(stanza: &Element) -> (String, Option<String>) {
+    let error = stanza.child("error", NS_CLIENT);
+    let condition = error
+        .and_then(|e| {
+            e.child_elements()
+                .find(|c| c.ns == NS_STANZAS && c.name != "text")
+        })
+        .map_or_else(|| "undefined-condition".to_owned(), |c| c.name.clone());
+    let text = error
+        .and_then(|e| e.child("text", NS_STANZAS))
+        .map(|t| t.text());
+    (condition, text)
 }
 
 /// A fresh client nonce that an exchange and its retry share.
@@ -886,6 +1074,9 @@ impl Session for ClientSession {
     fn is_finished(&self) -> bool {
         self.state == State::Done
     }
+    fn is_ready(&self) -> bool {
+        self.ready
+    }
     fn waiting_for(&self) -> &'static str {
         match self.state {
             State::AwaitHeader => "the server's stream header",
@@ -894,6 +1085,12 @@ impl Session for ClientSession {
             State::AwaitTls => "the TLS handshake",
             State::AwaitSaslResult => "a SASL <challenge/>, <success/> or <failure/>",
             State::AwaitBindResult => "the resource binding result",
+            State::AwaitReady => "the server's answer to the readiness ping",
+            State::OnErrand => match self.config.errand {
+                Errand::SendMessage { .. } => "a bounce of the message (or nothing: no end)",
+                Errand::AwaitMessage { .. } => "the awaited message",
+                Errand::None => "nothing: no errand",
+            },
             State::Done => "the end of the stream",
         }
     }
@@ -927,7 +1124,16 @@ mod tests {
         mechanism: Mechanism,
         misbehaviour: ClientMisbehaviour,
     ) -> (ClientSession, String) {
-        let config = ClientConfig {
+        started(alice_config(profile, mechanism, misbehaviour), features)
+    }
+
+    /// A direct-TLS client for alice using `mechanism` with `misbehaviour`, without an errand.
+    fn alice_config(
+        profile: Option<SaslProfile>,
+        mechanism: Mechanism,
+        misbehaviour: ClientMisbehaviour,
+    ) -> ClientConfig {
+        ClientConfig {
             domain: "interop.test".into(),
             transport: Transport::DirectTls,
             mechanisms: vec![mechanism],
@@ -942,7 +1148,13 @@ mod tests {
             require_tls: true,
             limits: Limits::default(),
             sasl_profile: profile,
-        };
+            errand: Errand::None,
+        }
+    }
+
+    /// A session for `config` on a connection that has tls-exporter data, after the server's
+    /// header and `features`; returns it and what it sent in answer to the features.
+    fn started(config: ClientConfig, features: &str) -> (ClientSession, String) {
         let bindings = ChannelBindings {
             available: vec![(ChannelBindingType::TlsExporter, vec![7; 32])],
         };
@@ -1154,5 +1366,189 @@ mod tests {
             payload_of(&auth, "auth").starts_with("p=tls-unique,,n=alice,r="),
             "{auth}"
         );
+    }
+
+    const SASL2_SUCCESS: &[u8] = b"<success xmlns='urn:xmpp:sasl:2'>\
+        <authorization-identifier>alice@interop.test</authorization-identifier></success>";
+    const BIND_RESULT: &[u8] = b"<iq type='result' id='bind-1'>\
+        <bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>alice@interop.test/xmpp-interop</jid>\
+        </bind></iq>";
+    const READY_AND_PING: &str =
+        "<presence/><iq type='get' id='errand-ready'><ping xmlns='urn:xmpp:ping'/></iq>";
+    const PING_RESULT: &[u8] = b"<iq type='result' id='errand-ready' from='interop.test'/>";
+    const MESSAGE: &str = "<message to='bob@remote.test' id='errand-message' type='chat'>\
+        <body>hello</body></message>";
+
+    /// A direct-TLS PLAIN client for alice with `errand`, authenticated with SASL2 (no stream
+    /// restart); returns it and what it sent in answer to the bind result.
+    fn bound_with(errand: Errand) -> (ClientSession, String) {
+        let config = ClientConfig {
+            errand,
+            ..alice_config(None, Mechanism::Plain, ClientMisbehaviour::None)
+        };
+        let (mut session, _) = started(config, BOTH_PROFILES);
+        session.receive(SASL2_SUCCESS);
+        let before_bind = sent(&mut session);
+        assert!(before_bind.ends_with("</iq>"), "{before_bind}");
+        session.receive(BIND_RESULT);
+        let answer = sent(&mut session);
+        (session, answer)
+    }
+
+    fn send_to_bob() -> Errand {
+        Errand::SendMessage {
+            to: "bob@remote.test".into(),
+            body: "hello".into(),
+        }
+    }
+
+    #[test]
+    fn without_an_errand_the_session_ends_authenticated_and_closes_once_bound() {
+        let (session, answer) = bound_with(Errand::None);
+        assert_eq!(answer, "</stream:stream>");
+        assert_eq!(
+            session.end(),
+            Some(&SessionEnd::Authenticated {
+                jid: "alice@interop.test/xmpp-interop".into()
+            })
+        );
+        assert!(session.is_finished());
+        assert!(!session.is_ready());
+    }
+
+    #[test]
+    fn an_errand_sends_initial_presence_then_a_ping_after_binding_rfc6120_8_2_xep0199() {
+        let (session, answer) = bound_with(send_to_bob());
+        assert_eq!(answer, READY_AND_PING);
+        assert_eq!(session.end(), None);
+        assert!(!session.is_finished());
+        assert!(!session.is_ready());
+        assert_eq!(session.step(), Step::Message);
+        assert_eq!(
+            session.waiting_for(),
+            "the server's answer to the readiness ping"
+        );
+    }
+
+    #[test]
+    fn the_message_is_sent_only_once_the_ping_is_answered() {
+        let (mut session, _) = bound_with(send_to_bob());
+        session.receive(b"<presence from='alice@interop.test/other'/>");
+        session.receive(b"<iq type='result' id='something-else'/>");
+        assert_eq!(sent(&mut session), "");
+        assert!(!session.is_ready());
+        session.receive(PING_RESULT);
+        assert_eq!(sent(&mut session), MESSAGE);
+        assert!(session.is_ready());
+        assert_eq!(session.end(), None);
+        assert!(!session.is_finished());
+        // A second answer with the same id does not send the message again.
+        session.receive(PING_RESULT);
+        assert_eq!(sent(&mut session), "");
+    }
+
+    #[test]
+    fn a_ping_refused_by_a_server_without_xep0199_still_makes_the_session_ready() {
+        let (mut session, _) = bound_with(send_to_bob());
+        session.receive(
+            b"<iq type='error' id='errand-ready'><error type='cancel'>\
+              <service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+        );
+        assert!(session.is_ready());
+        assert_eq!(sent(&mut session), MESSAGE);
+        assert_eq!(session.end(), None);
+    }
+
+    #[test]
+    fn a_bounce_ends_the_errand_rejected_at_message_with_its_condition_rfc6120_8_3() {
+        let (mut session, _) = bound_with(send_to_bob());
+        session.receive(PING_RESULT);
+        sent(&mut session);
+        // An error for another message is not the bounce.
+        session.receive(
+            b"<message type='error' id='other'><error type='cancel'>\
+              <item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>",
+        );
+        assert_eq!(session.end(), None);
+        session.receive(
+            b"<message type='error' id='errand-message' from='bob@remote.test'>\
+              <error type='cancel'>\
+              <remote-server-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>\
+              <text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>no route to remote.test</text>\
+              </error></message>",
+        );
+        let Some(SessionEnd::Rejected {
+            step,
+            condition,
+            by,
+            detail,
+        }) = session.end()
+        else {
+            panic!("not rejected: {:?}", session.end());
+        };
+        assert_eq!(
+            (*step, condition.as_str(), *by),
+            (Step::Message, "remote-server-not-found", Side::Peer)
+        );
+        assert!(detail.contains("no route to remote.test"), "{detail}");
+        assert!(detail.contains("bob@remote.test"), "{detail}");
+        assert!(session.is_finished());
+        assert_eq!(sent(&mut session), "</stream:stream>");
+    }
+
+    #[test]
+    fn an_awaited_message_ends_the_session_only_with_the_right_body() {
+        let (mut session, answer) = bound_with(Errand::AwaitMessage {
+            body: "token-42".into(),
+        });
+        assert_eq!(answer, READY_AND_PING);
+        session.receive(PING_RESULT);
+        assert_eq!(sent(&mut session), "");
+        assert!(session.is_ready());
+        assert_eq!(session.waiting_for(), "the awaited message");
+        session.receive(
+            b"<message from='bob@remote.test/x' type='chat'><body>token-4</body></message>",
+        );
+        session.receive(b"<presence from='bob@remote.test/x'/>");
+        session.receive(
+            b"<message from='bob@remote.test/x' type='error'><body>token-42</body></message>",
+        );
+        assert_eq!(session.end(), None);
+        assert_eq!(sent(&mut session), "");
+        session.receive(
+            b"<message from='bob@remote.test/x' type='chat'><body>token-42</body></message>",
+        );
+        assert_eq!(
+            session.end(),
+            Some(&SessionEnd::MessageReceived {
+                from: "bob@remote.test/x".into()
+            })
+        );
+        assert_eq!(sent(&mut session), "</stream:stream>");
+    }
+
+    #[test]
+    fn server_requests_get_service_unavailable_rfc6120_8_4_and_pings_a_result_xep0199_4_2() {
+        let (mut session, _) = bound_with(Errand::AwaitMessage {
+            body: "token".into(),
+        });
+        session.receive(
+            b"<iq type='get' id='s2c1' from='interop.test'><ping xmlns='urn:xmpp:ping'/></iq>",
+        );
+        assert_eq!(
+            sent(&mut session),
+            "<iq to='interop.test' id='s2c1' type='result'/>"
+        );
+        session.receive(
+            b"<iq type='set' id='push1'><query xmlns='jabber:iq:roster'><item jid='bob@remote.test'/>\
+              </query></iq>",
+        );
+        assert_eq!(
+            sent(&mut session),
+            "<iq id='push1' type='error'><error type='cancel'>\
+             <service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+        );
+        assert_eq!(session.end(), None);
+        assert!(!session.is_ready());
     }
 }

@@ -87,7 +87,14 @@ pub enum SessionEnd {
         /// The originating domain that was authenticated.
         domain: String,
     },
-    /// The session ended before authentication completed.
+    /// A client on an errand ([`client::Errand::AwaitMessage`]) received the chat message it
+    /// waited for.
+    MessageReceived {
+        /// The `from` of the message.
+        from: String,
+    },
+    /// The session ended before authentication completed, or (at [`Step::Message`]) its
+    /// errand failed.
     Rejected {
         /// The step at which it ended.
         step: Step,
@@ -106,6 +113,9 @@ impl fmt::Display for SessionEnd {
             SessionEnd::Authenticated { jid } => write!(f, "authenticated as {jid}"),
             SessionEnd::S2sAuthenticated { method, domain } => {
                 write!(f, "s2s stream from {domain} authenticated via {method}")
+            }
+            SessionEnd::MessageReceived { from } => {
+                write!(f, "received the awaited message from {from}")
             }
             SessionEnd::Rejected {
                 step,
@@ -153,6 +163,11 @@ pub trait Session {
     fn is_finished(&self) -> bool;
     /// What the session is waiting for, for timeout messages.
     fn waiting_for(&self) -> &'static str;
+    /// Whether a session that stays open after authenticating (a client on an errand) is
+    /// ready for its work: from then on it waits for as long as its owner lets it.
+    fn is_ready(&self) -> bool {
+        false
+    }
     /// Server-to-server only: the certificate the peer presented in the TLS handshake that
     /// just completed, with the verdict on its chain; called before `tls_established`. Only a
     /// receiving server looks at it; c2s sessions get the client certificate in [`TlsChannel`].

@@ -233,6 +233,7 @@ fn step_name(step: Step) -> &'static str {
         Step::Sasl => "sasl",
         Step::Dialback => "dialback",
         Step::Bind => "bind",
+        Step::Message => "message",
     }
 }
 

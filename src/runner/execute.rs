@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use super::{CaseResult, Outcome, PlannedCase, RunEnvironment};
 use crate::drive::{self, EnvironmentError, Transcript, TranscriptLine};
 use crate::pki::IssuedChain;
-use crate::proto::client::ClientConfig;
+use crate::proto::client::{ClientConfig, Errand};
 use crate::proto::sasl::{ClientMisbehaviour, ClientOptions};
 use crate::proto::server::{ServerConfig, ServerMisbehaviour};
 use crate::proto::xml::Limits;
@@ -76,12 +76,10 @@ pub(super) async fn execute(planned: &PlannedCase, environment: &RunEnvironment)
         environment.instances.release(&key);
     }
     match result {
-        Ok(Ran::Session(end)) => verdict(
-            planned,
-            harness_view(end),
-            started.elapsed(),
-            transcript.lines(),
-        ),
+        Ok(Ran::Session(end)) => match harness_view(end) {
+            Ok(observation) => verdict(planned, observation, started.elapsed(), transcript.lines()),
+            Err(e) => harness_failure(planned, e.0, started.elapsed(), transcript.lines()),
+        },
         Ok(Ran::NotApplicable(reason)) => {
             transcript.record(Direction::Note, format!("skipped: {reason}"));
             CaseResult {
@@ -215,11 +213,19 @@ fn went_on_regardless(case: &CaseSpec) -> String {
 }
 
 /// The harness's session end in scenario terms: this side is the harness, the peer the target.
-fn harness_view(end: SessionEnd) -> Observation {
-    match end {
+/// Scenario cases run no errands, so a received errand message means the harness itself went
+/// wrong: an environment error rather than a verdict on the target.
+fn harness_view(end: SessionEnd) -> Result<Observation, EnvironmentError> {
+    Ok(match end {
         SessionEnd::Authenticated { jid } => Observation::Authenticated { jid },
         SessionEnd::S2sAuthenticated { method, domain } => {
             Observation::S2sAuthenticated { method, domain }
+        }
+        SessionEnd::MessageReceived { from } => {
+            return Err(EnvironmentError(format!(
+                "a scenario session ended with an errand's message from {from}, but scenario \
+                 cases run no errands"
+            )));
         }
         SessionEnd::Rejected {
             step,
@@ -235,7 +241,7 @@ fn harness_view(end: SessionEnd) -> Observation {
             },
             detail,
         },
-    }
+    })
 }
 
 /// The username and password the client side presents, given the real account.
@@ -463,6 +469,7 @@ async fn against_server(
         require_tls: false,
         limits: Limits::default(),
         sasl_profile: Some(case.sasl.profile),
+        errand: Errand::None,
     };
     let end = drive::initiate(
         endpoint.address,

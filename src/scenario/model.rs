@@ -535,6 +535,8 @@ pub enum Step {
     Bind,
     /// Server dialback (XEP-0220): `<db:result/>` and the `<db:verify/>` it causes.
     Dialback,
+    /// Sending or receiving a stanza after binding (server-to-server reachability).
+    Message,
 }
 
 impl fmt::Display for Step {
@@ -548,6 +550,7 @@ impl fmt::Display for Step {
             Step::Sasl => "sasl",
             Step::Bind => "bind",
             Step::Dialback => "dialback",
+            Step::Message => "message",
         })
     }
 }

@@ -131,6 +131,7 @@ impl RunningClient {
             require_tls: true,
             limits: Limits::default(),
             sasl_profile: None,
+            errand: crate::proto::client::Errand::None,
         };
         let own_view = transcript.clone();
         let task = tokio::spawn(async move {

@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use xmpp_interop::drive::{self, Transcript};
 use xmpp_interop::pki::Catalogue;
 use xmpp_interop::proto::SessionEnd;
-use xmpp_interop::proto::client::ClientConfig;
+use xmpp_interop::proto::client::{ClientConfig, Errand};
 use xmpp_interop::proto::sasl::{ClientOptions, CredentialStore};
 use xmpp_interop::proto::server::{ServerConfig, ServerMisbehaviour};
 use xmpp_interop::proto::xml::Limits;
@@ -35,6 +35,7 @@ pub fn alice_client(mechanisms: Vec<Mechanism>, options: ClientOptions) -> Clien
         require_tls: true,
         limits: Limits::default(),
         sasl_profile: None,
+        errand: Errand::None,
     }
 }
 
