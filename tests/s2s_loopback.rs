@@ -160,6 +160,7 @@ async fn dialback_before_tls_is_refused_by_the_builtin_receiving_server() {
     });
     let (tcp, _) = listener.accept().await.unwrap();
     let config = ReceivingConfig {
+        authority: None,
         local_domain: "builtin.test".into(),
         starttls_available: true,
         policy: S2sPolicy::AllowDialback,
@@ -224,6 +225,7 @@ async fn a_silent_authoritative_server_becomes_a_remote_server_timeout_xep0220_2
     let receiving = tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();
         let config = ReceivingConfig {
+            authority: None,
             local_domain: "builtin.test".into(),
             starttls_available: true,
             policy: S2sPolicy::AllowDialback,

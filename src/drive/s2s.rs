@@ -298,3 +298,34 @@ pub(super) fn ask_authority<'a>(
         answer
     })
 }
+
+/// Serves every server-to-server connection to `listener` as the receiving server of
+/// `config.local_domain` (concurrently: a real peer may open a second stream while the first
+/// waits), sending each session's end to `ends`, until the task running it is stopped; the
+/// sessions stop with it.
+pub async fn serve_domain(
+    listener: TcpListener,
+    config: ReceivingConfig,
+    tls: TlsSetup,
+    authorities: Authorities,
+    timeout: Duration,
+    transcript: Transcript,
+    ends: tokio::sync::mpsc::UnboundedSender<Result<SessionEnd, EnvironmentError>>,
+) {
+    let mut sessions = tokio::task::JoinSet::new();
+    loop {
+        let Ok((tcp, _)) = listener.accept().await else {
+            transcript.record(
+                Direction::Note,
+                format!("{} cannot accept connections", config.local_domain),
+            );
+            return;
+        };
+        let (config, tls, authorities) = (config.clone(), tls.clone(), authorities.clone());
+        let (transcript, ends) = (transcript.clone(), ends.clone());
+        sessions.spawn(async move {
+            let end = receive(tcp, config, &tls, false, &authorities, timeout, &transcript).await;
+            let _ = ends.send(end);
+        });
+    }
+}

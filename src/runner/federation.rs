@@ -26,7 +26,15 @@ use crate::proto::s2s::originating::OriginatingConfig;
 use crate::proto::xml::Limits;
 use crate::proto::{Direction, SessionEnd};
 use crate::scenario::{AuthorityAnswer, CaseSpec, DialbackKey, S2sCase, S2sPolicy, Trust};
-use crate::target::builtin_s2s::RunningAuthority;
+use crate::drive::messaging::{RunningErrand, start_errand};
+use crate::drive::s2s::Authorities;
+use crate::proto::client::{ClientConfig, Errand};
+use crate::proto::s2s::receiving::ReceivingConfig;
+use crate::proto::sasl::ClientOptions;
+use crate::proto::Side;
+use crate::scenario::{IdentityType, Mechanism, Step, TIMEOUT, Transport};
+use crate::target::builtin_s2s::listen_on;
+use tokio::sync::mpsc;
 use crate::target::managed::{Federation, Instance, InstanceKey, ManagedSpec, S2S_PORT};
 use crate::target::{ACCOUNT_USERNAME, HARNESS_S2S_DOMAIN, Target};
 use crate::transport::TlsSetup;
@@ -118,9 +126,17 @@ pub(super) async fn against_managed(
                 .await
                 .map(Ok)
         }
-        crate::scenario::S2sDirection::Receiving => Ok(Err(format!(
-            "{target} originating to the harness is not run yet"
-        ))),
+        crate::scenario::S2sDirection::Receiving => {
+            if case.transport == Transport::DirectTls {
+                return Ok(Err(format!(
+                    "{target} would choose direct TLS (XEP-0368) only from an _xmpps-server SRV \
+                     record, which federation over /etc/hosts does not have"
+                )));
+            }
+            harness_receives(case, s2s, target, spec, environment, transcript)
+                .await
+                .map(Ok)
+        }
     }
 }
 
@@ -193,7 +209,8 @@ async fn harness_originates(
     .await?;
     note_instance(&instance, &federation, transcript);
     let secret = DialbackSecret::random();
-    let authority = RunningAuthority::start(
+    let harness_domain = HarnessDomain::start(
+        harness_address,
         AuthorityConfig {
             domain: HARNESS_S2S_DOMAIN.to_owned(),
             secret: secret.clone(),
@@ -201,10 +218,12 @@ async fn harness_originates(
             offer_starttls: true,
             limits: Limits::default(),
         },
-        Some(SocketAddr::from((harness_address, S2S_PORT))),
-        receiving_tls(&harness_side, target_side.trusted_root.clone()),
-        environment.timeout,
-        transcript.clone(),
+        S2sPolicy::AllowDialback,
+        &harness_side,
+        &target_side,
+        &instance,
+        environment,
+        transcript,
     )
     .await?;
     let tls = TlsSetup::S2sOriginating {
@@ -231,7 +250,7 @@ async fn harness_originates(
         transcript,
     )
     .await;
-    drop(authority);
+    drop(harness_domain);
     if !matches!(end, Ok(SessionEnd::S2sAuthenticated { .. })) {
         transcript.record(
             Direction::Note,
@@ -239,6 +258,241 @@ async fn harness_originates(
         );
     }
     end
+}
+
+/// The harness's own domain on its loopback address and port 5269: the receiving server and
+/// the authoritative server of `harness.test`, for every connection the target opens.
+struct HarnessDomain {
+    task: tokio::task::JoinHandle<()>,
+    ends: mpsc::UnboundedReceiver<Result<SessionEnd, EnvironmentError>>,
+}
+
+impl HarnessDomain {
+    /// Listens on `address`:5269 and serves until dropped. Dialback keys of the target are
+    /// checked with the target's own s2s port (STARTTLS, the harness's certificate).
+    #[allow(clippy::too_many_arguments)]
+    async fn start(
+        address: Ipv4Addr,
+        authority: AuthorityConfig,
+        policy: S2sPolicy,
+        harness_side: &Presented,
+        target_side: &Presented,
+        instance: &Instance,
+        environment: &RunEnvironment,
+        transcript: &Transcript,
+    ) -> Result<HarnessDomain, EnvironmentError> {
+        let what = format!("{HARNESS_S2S_DOMAIN} (the harness)");
+        let (listener, bound) =
+            listen_on(&what, SocketAddr::from((address, S2S_PORT))).await?;
+        transcript.record(
+            Direction::Note,
+            format!("{what} receives and answers dialback verifications on {bound}"),
+        );
+        let verification_tls = TlsSetup::S2sOriginating {
+            trust_anchor: target_side.trusted_root.clone(),
+            domain: instance.domain.clone(),
+            certificate: Some(client_certificate(&harness_side.chain)),
+        };
+        let authorities = Authorities::new().with_tls(
+            &instance.domain,
+            instance.s2s_address(Transport::Starttls),
+            verification_tls,
+        );
+        let config = ReceivingConfig {
+            local_domain: HARNESS_S2S_DOMAIN.to_owned(),
+            starttls_available: true,
+            policy,
+            authority: Some(authority),
+            limits: Limits::default(),
+        };
+        let (sender, ends) = mpsc::unbounded_channel();
+        let task = tokio::spawn(drive_s2s::serve_domain(
+            listener,
+            config,
+            receiving_tls(harness_side, target_side.trusted_root.clone()),
+            authorities,
+            environment.timeout,
+            transcript.clone(),
+            sender,
+        ));
+        Ok(HarnessDomain { task, ends })
+    }
+}
+
+impl Drop for HarnessDomain {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The target originates from its domain to `harness.test`: the harness listens, then makes
+/// the target connect by sending a message from the target's account to a JID on
+/// `harness.test`.
+async fn harness_receives(
+    case: &CaseSpec,
+    s2s: &S2sCase,
+    target: &Target,
+    spec: &ManagedSpec,
+    environment: &RunEnvironment,
+    transcript: &Transcript,
+) -> Result<SessionEnd, EnvironmentError> {
+    let catalogue = &environment.catalogue;
+    let target_address = loopback_address(&spec.domain).await?;
+    let harness_address = loopback_address(HARNESS_S2S_DOMAIN).await?;
+    let harness_chain = catalogue
+        .chain(case.certificate, case.key, HARNESS_S2S_DOMAIN)
+        .map_err(pki)?;
+    let harness_side = presented(
+        environment,
+        harness_chain,
+        case.trust,
+        "the harness",
+        target.name(),
+        transcript,
+    )?;
+    // A real server always presents its certificate; "presents none" becomes one the harness
+    // does not trust, which leaves the same choice: dialback.
+    let (target_profile, target_trust) = match s2s.originating_certificate {
+        Some(profile) => (profile, s2s.originating_trust),
+        None => (case.certificate, Trust::UnrelatedRoot),
+    };
+    let target_chain = catalogue
+        .chain(target_profile, case.key, &spec.domain)
+        .map_err(pki)?;
+    let target_side = presented(
+        environment,
+        target_chain,
+        target_trust,
+        target.name(),
+        "the harness",
+        transcript,
+    )?;
+    let federation = Federation {
+        address: target_address,
+        trusted_roots_pem: harness_side.trusted_root_pem.clone(),
+        require_certificate: false,
+    };
+    let key = InstanceKey {
+        target: target.name.clone(),
+        certificate: target_profile,
+        key: case.key,
+    };
+    let mut turn = environment.federation.turn().await;
+    let instance = start(
+        &mut turn,
+        spec,
+        &key,
+        &target_side.chain,
+        &federation,
+        environment,
+        target,
+    )
+    .await?;
+    note_instance(&instance, &federation, transcript);
+    let mut harness_domain = HarnessDomain::start(
+        harness_address,
+        AuthorityConfig {
+            domain: HARNESS_S2S_DOMAIN.to_owned(),
+            secret: DialbackSecret::random(),
+            always_invalid: false,
+            offer_starttls: true,
+            limits: Limits::default(),
+        },
+        s2s.policy,
+        &harness_side,
+        &target_side,
+        &instance,
+        environment,
+        transcript,
+    )
+    .await?;
+    let trigger = trigger_outgoing(&instance, &target_side, environment, transcript).await?;
+    let end = tokio::select! {
+        end = harness_domain.ends.recv() => match end {
+            Some(end) => end,
+            None => Err(EnvironmentError("the harness's listener stopped".into())),
+        },
+        bounced = trigger.outcome(environment.timeout) => match bounced? {
+            SessionEnd::Rejected { condition, detail, .. } if condition == TIMEOUT => Ok(SessionEnd::Rejected {
+                step: Step::Connect,
+                condition,
+                by: Side::Peer,
+                detail: format!("{target} did not connect to {HARNESS_S2S_DOMAIN}: {detail}"),
+            }),
+            SessionEnd::Rejected { condition, detail, .. } => Ok(SessionEnd::Rejected {
+                step: Step::Connect,
+                condition,
+                by: Side::Peer,
+                detail: format!("{target} bounced the message to {HARNESS_S2S_DOMAIN} without authenticating a stream to it: {detail}"),
+            }),
+            other => Err(EnvironmentError(format!("the triggering session ended unexpectedly: {other}"))),
+        },
+    };
+    if !matches!(end, Ok(SessionEnd::S2sAuthenticated { .. })) {
+        transcript.record(
+            Direction::Note,
+            format!("{target}'s log ends:\n{}", instance.log_tail()),
+        );
+    }
+    end
+}
+
+/// Logs the target's account in over c2s and sends a message to a JID on `harness.test`,
+/// which makes the target open a server-to-server stream to the harness.
+async fn trigger_outgoing(
+    instance: &Instance,
+    target_side: &Presented,
+    environment: &RunEnvironment,
+    transcript: &Transcript,
+) -> Result<RunningErrand, EnvironmentError> {
+    let recipient = format!("interop@{HARNESS_S2S_DOMAIN}");
+    let tls = TlsSetup::Client {
+        trust_anchor: target_side.chain.root.clone(),
+        domain: instance.domain.clone(),
+        identity: IdentityType::DEFAULT.to_vec(),
+        client_certificate: None,
+    };
+    let config = ClientConfig {
+        domain: instance.domain.clone(),
+        transport: Transport::Starttls,
+        mechanisms: vec![Mechanism::ScramSha1, Mechanism::Plain],
+        username: ACCOUNT_USERNAME.to_owned(),
+        password: environment.password.clone(),
+        channel_binding: None,
+        authzid: None,
+        sasl_options: ClientOptions::default(),
+        require_tls: true,
+        limits: Limits::default(),
+        sasl_profile: None,
+        errand: Errand::SendMessage {
+            to: recipient.clone(),
+            body: format!("xmpp-interop s2s trigger {:016x}", rand::random::<u64>()),
+        },
+    };
+    let login = transcript.as_participant("trigger");
+    login.record(
+        Direction::Note,
+        format!(
+            "logging {ACCOUNT_USERNAME}@{} in to send a message to {recipient}",
+            instance.domain
+        ),
+    );
+    match start_errand(
+        instance.address(Transport::Starttls).map_err(EnvironmentError)?,
+        config,
+        tls,
+        environment.timeout,
+        environment.timeout,
+        login,
+    )
+    .await?
+    {
+        Ok(errand) => Ok(errand),
+        Err(end) => Err(EnvironmentError(format!(
+            "the harness could not log {ACCOUNT_USERNAME}@{} in to make it send: {end}",
+            instance.domain
+        ))),
+    }
 }
 
 async fn start(

@@ -281,6 +281,7 @@ async fn harness_receives(
         }
     };
     let config = ReceivingConfig {
+        authority: None,
         local_domain: HARNESS_S2S_DOMAIN.to_owned(),
         starttls_available: case.transport != Transport::DirectTls,
         policy: s2s.policy,

@@ -102,6 +102,7 @@ impl RunningReceiver {
     ) -> Result<RunningReceiver, EnvironmentError> {
         let (listener, address) = listen("the built-in receiving server").await?;
         let config = ReceivingConfig {
+            authority: None,
             local_domain: domain.to_owned(),
             starttls_available: transport != Transport::DirectTls,
             policy,

@@ -332,40 +332,45 @@ impl AuthoritySession {
     }
 
     fn on_verify(&mut self, verify: &Element) {
-        let receiving = verify.attr("from").unwrap_or_default().to_owned();
-        let originating = verify.attr("to").unwrap_or_default().to_owned();
-        let id = verify.attr("id").unwrap_or_default().to_owned();
-        let domain = self.config.domain.clone();
-        let reply = dialback::element("verify", &domain, &receiving).with_attr("id", &id);
-        if !originating.eq_ignore_ascii_case(&domain) {
-            self.core.send(
-                &dialback::result_error(&domain, &receiving, "cancel", "item-not-found")
-                    .with_attr("id", &id),
-            );
-            let detail = format!("asked about {originating:?}; authoritative only for {domain}");
-            self.core.reject("item-not-found", Side::Local, detail);
-            return;
-        }
-        let expected = self.config.secret.key(&receiving, &domain, &id);
-        let valid = !self.config.always_invalid && verify.text().trim() == expected;
-        if valid {
-            self.core.send(&reply.with_attr("type", "valid"));
-            self.core.decide(SessionEnd::S2sAuthenticated {
+        let (reply, decision) = answer_verify(&self.config, verify);
+        self.core.send(&reply);
+        match decision {
+            Ok(domain) => self.core.decide(SessionEnd::S2sAuthenticated {
                 method: S2sAuth::Dialback,
                 domain,
-            });
-        } else {
-            self.core.send(&reply.with_attr("type", "invalid"));
-            let detail = if self.config.always_invalid {
-                "answered invalid, as this authoritative server is told to".to_owned()
-            } else {
-                format!(
-                    "the key is not the XEP-0185 key of stream {id:?} from {domain} to {receiving}"
-                )
-            };
-            self.core.reject("invalid", Side::Local, detail);
+            }),
+            Err((condition, detail)) => self.core.reject(condition, Side::Local, detail),
         }
     }
+}
+
+/// The authoritative server's answer to one `<db:verify/>` (XEP-0220 §2.1.2): the reply to
+/// send, and `Ok(domain)` when it confirmed the key or the condition and why it did not.
+pub(crate) fn answer_verify(
+    config: &AuthorityConfig,
+    verify: &Element,
+) -> (Element, Result<String, (&'static str, String)>) {
+    let receiving = verify.attr("from").unwrap_or_default().to_owned();
+    let originating = verify.attr("to").unwrap_or_default().to_owned();
+    let id = verify.attr("id").unwrap_or_default().to_owned();
+    let domain = config.domain.clone();
+    if !originating.eq_ignore_ascii_case(&domain) {
+        let reply = dialback::result_error(&domain, &receiving, "cancel", "item-not-found")
+            .with_attr("id", &id);
+        let detail = format!("asked about {originating:?}; authoritative only for {domain}");
+        return (reply, Err(("item-not-found", detail)));
+    }
+    let reply = dialback::element("verify", &domain, &receiving).with_attr("id", &id);
+    let expected = config.secret.key(&receiving, &domain, &id);
+    if !config.always_invalid && verify.text().trim() == expected {
+        return (reply.with_attr("type", "valid"), Ok(domain));
+    }
+    let detail = if config.always_invalid {
+        "answered invalid, as this authoritative server is told to".to_owned()
+    } else {
+        format!("the key is not the XEP-0185 key of stream {id:?} from {domain} to {receiving}")
+    };
+    (reply.with_attr("type", "invalid"), Err(("invalid", detail)))
 }
 
 /// The [`Session`] plumbing both ends share.

@@ -10,6 +10,7 @@
 
 use rand::Rng as _;
 
+use super::authority::{AuthorityConfig, answer_verify};
 use super::dialback;
 use super::{
     DialbackAnswer, DialbackRequest, NS_DIALBACK, NS_DIALBACK_FEATURE, NS_SERVER, PeerCertificate,
@@ -32,6 +33,10 @@ pub struct ReceivingConfig {
     pub starttls_available: bool,
     /// When dialback is acceptable.
     pub policy: S2sPolicy,
+    /// Also be the authoritative server of `local_domain` on this stream: answer
+    /// `<db:verify/>` and stay open once the peer is authenticated. A real server asks its
+    /// verification questions on its own outgoing stream, after authenticating it.
+    pub authority: Option<AuthorityConfig>,
     /// Parser limits for what the originating server sends.
     pub limits: Limits,
 }
@@ -42,6 +47,8 @@ enum State {
     Negotiating,
     AwaitTls,
     AwaitVerification,
+    /// Authenticated, staying open to answer `<db:verify/>` (with an authority only).
+    Serving,
     Done,
 }
 
@@ -102,11 +109,13 @@ impl ReceivingSession {
             }
             StreamEvent::Closed => {
                 self.core.received_text(xml::STREAM_CLOSE.to_owned());
-                let detail = format!(
-                    "the originating server closed the stream while this side waited for {}",
-                    self.waiting_for()
-                );
-                self.core.reject("closed", Side::Peer, detail);
+                if self.state != State::Serving {
+                    let detail = format!(
+                        "the originating server closed the stream while this side waited for {}",
+                        self.waiting_for()
+                    );
+                    self.core.reject("closed", Side::Peer, detail);
+                }
                 self.core.close();
                 self.state = State::Done;
             }
@@ -115,6 +124,22 @@ impl ReceivingSession {
                 if element.is("error", NS_STREAM) {
                     self.core.peer_stream_error(&element);
                     self.state = State::Done;
+                } else if let Some(authority) = self.config.authority.as_ref().filter(|_| self.tls)
+                    && element.is("verify", NS_DIALBACK)
+                {
+                    let (reply, decision) = answer_verify(authority, &element);
+                    self.core.send(&reply);
+                    self.core.note(match decision {
+                        Ok(domain) => format!("as authoritative server: the key of {domain} is valid"),
+                        Err((condition, detail)) => {
+                            format!("as authoritative server: answered {condition}: {detail}")
+                        }
+                    });
+                } else if self.state == State::Serving {
+                    self.core.note(format!(
+                        "<{}/> on the authenticated stream is not part of the test; ignored",
+                        element.name
+                    ));
                 } else if element.is("starttls", NS_TLS) {
                     self.on_starttls();
                 } else if element.is("auth", NS_SASL) {
@@ -172,10 +197,9 @@ impl ReceivingSession {
         }
         if self.external_succeeded {
             // Authenticated: nothing on this stream is tested beyond this point, and closing
-            // bounds what a peer can make this side do afterwards.
+            // bounds what a peer can make this side do afterwards (unless it is to be asked).
             self.core.send(&Element::new("features", NS_STREAM));
-            self.core.close();
-            self.state = State::Done;
+            self.after_authentication();
             return;
         }
         self.peer_domain = Some(from);
@@ -278,6 +302,17 @@ impl ReceivingSession {
 
     /// EXTERNAL for servers (XEP-0178 §4, RFC 6120 §6.4.5): the identity is the `from`
     /// domain the certificate authenticated; an authzid, if any, must be that domain.
+    /// Closes an authenticated stream, or keeps serving it when this side is also the
+    /// authoritative server of its domain.
+    fn after_authentication(&mut self) {
+        if self.config.authority.is_some() {
+            self.state = State::Serving;
+        } else {
+            self.core.close();
+            self.state = State::Done;
+        }
+    }
+
     fn on_auth(&mut self, auth: &Element) {
         self.core.step = Step::Sasl;
         let domain = self.peer_domain.clone().unwrap_or_default();
@@ -356,7 +391,9 @@ impl ReceivingSession {
 
 impl Session for ReceivingSession {
     fn receive(&mut self, bytes: &[u8]) {
-        feed_and_handle!(self, bytes, while matches!(self.state, State::AwaitHeader | State::Negotiating));
+        let answers_verify = self.config.authority.is_some();
+        feed_and_handle!(self, bytes, while matches!(self.state, State::AwaitHeader | State::Negotiating | State::Serving)
+            || (answers_verify && self.state == State::AwaitVerification));
     }
     fn tls_established(&mut self, _channel: TlsChannel) {
         self.tls = true;
@@ -380,8 +417,7 @@ impl Session for ReceivingSession {
                     method: S2sAuth::Dialback,
                     domain,
                 });
-                self.core.close();
-                self.state = State::Done;
+                self.after_authentication();
             }
             DialbackAnswer::Invalid => {
                 self.core.send(&reply.with_attr("type", "invalid"));
@@ -404,7 +440,9 @@ impl Session for ReceivingSession {
         }
     }
     fn peer_closed(&mut self) {
-        if self.state != State::Done {
+        if self.state == State::Serving {
+            self.state = State::Done;
+        } else if self.state != State::Done {
             let detail = format!(
                 "the originating server closed the connection while this side waited for {}",
                 self.waiting_for()
@@ -423,6 +461,7 @@ impl Session for ReceivingSession {
             State::Negotiating => "<starttls/>, <auth/> or <db:result/>",
             State::AwaitTls => "the TLS handshake",
             State::AwaitVerification => "the authoritative server's answer",
+            State::Serving => "<db:verify/> or the end of the stream",
             State::Done => "the end of the stream",
         }
     }

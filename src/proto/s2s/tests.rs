@@ -99,6 +99,7 @@ impl Pair {
         );
         let mut receiving = ReceivingSession::new(
             ReceivingConfig {
+                authority: None,
                 local_domain: RECEIVING.into(),
                 starttls_available: true,
                 policy: self.policy,
