@@ -59,7 +59,7 @@ fn rejection_expectation_and_misbehaviour_load_from_a_yml_file() {
     assert_eq!(
         case.expect,
         Expectation::Rejected(Rejection {
-            step: Step::Sasl,
+            step: Some(Step::Sasl),
             condition: Some("server-signature-mismatch".into()),
             by: Some(Party::Target),
         })
@@ -299,7 +299,7 @@ fn an_originating_s2s_scenario_loads_with_its_s2s_section_xep0220() {
     assert_eq!(
         case.expect,
         Expectation::Rejected(Rejection {
-            step: Step::Dialback,
+            step: Some(Step::Dialback),
             condition: Some("invalid".to_owned()),
             by: Some(Party::Target),
         })

@@ -125,14 +125,20 @@ impl Element {
     }
 
     fn write_xml(&self, parent_ns: &str, out: &mut String) {
-        let (tag, children_default_ns) = if self.ns == NS_STREAM {
-            (format!("stream:{}", self.name), parent_ns)
+        let prefix = if self.ns == NS_STREAM {
+            Some("stream")
+        } else if self.ns == NS_DIALBACK_PREFIXED {
+            Some("db")
         } else {
-            (self.name.clone(), self.ns.as_str())
+            None
+        };
+        let (tag, children_default_ns) = match prefix {
+            Some(prefix) => (format!("{prefix}:{}", self.name), parent_ns),
+            None => (self.name.clone(), self.ns.as_str()),
         };
         out.push('<');
         out.push_str(&tag);
-        if self.ns != NS_STREAM && self.ns != parent_ns {
+        if prefix.is_none() && self.ns != parent_ns {
             push_attribute(out, "xmlns", &self.ns);
         }
         for (name, value) in &self.attrs {
@@ -154,6 +160,12 @@ impl Element {
         out.push('>');
     }
 }
+
+/// Server dialback (XEP-0220): written as `db:` elements, with the prefix every
+/// server-to-server stream header declares. In XML terms `<result xmlns='jabber:server:dialback'/>`
+/// is the same element, but ejabberd 23.01 recognises only the prefixed form and ignores the
+/// other silently, as the XEP's examples and every deployed server write it.
+const NS_DIALBACK_PREFIXED: &str = "jabber:server:dialback";
 
 /// Appends ` name='value'` with the value escaped.
 fn push_attribute(out: &mut String, name: &str, value: &str) {

@@ -17,28 +17,29 @@ use std::sync::Arc;
 
 use super::RunEnvironment;
 use super::s2s::S2sRun;
+use crate::drive::messaging::{RunningErrand, start_errand};
 use crate::drive::s2s as drive_s2s;
+use crate::drive::s2s::Authorities;
 use crate::drive::{EnvironmentError, Transcript};
 use crate::pki::IssuedChain;
+use crate::pki::identity::{PresentedIdentity, presented_identities};
+use crate::proto::Side;
+use crate::proto::client::{ClientConfig, Errand};
 use crate::proto::s2s::authority::AuthorityConfig;
 use crate::proto::s2s::dialback::DialbackSecret;
 use crate::proto::s2s::originating::OriginatingConfig;
+use crate::proto::s2s::receiving::ReceivingConfig;
+use crate::proto::sasl::ClientOptions;
 use crate::proto::xml::Limits;
 use crate::proto::{Direction, SessionEnd};
 use crate::scenario::{AuthorityAnswer, CaseSpec, DialbackKey, S2sCase, S2sPolicy, Trust};
-use crate::drive::messaging::{RunningErrand, start_errand};
-use crate::drive::s2s::Authorities;
-use crate::proto::client::{ClientConfig, Errand};
-use crate::proto::s2s::receiving::ReceivingConfig;
-use crate::proto::sasl::ClientOptions;
-use crate::proto::Side;
 use crate::scenario::{IdentityType, Mechanism, Step, TIMEOUT, Transport};
 use crate::target::builtin_s2s::listen_on;
-use tokio::sync::mpsc;
 use crate::target::managed::{Federation, Instance, InstanceKey, ManagedSpec, S2S_PORT};
 use crate::target::{ACCOUNT_USERNAME, HARNESS_S2S_DOMAIN, Target};
 use crate::transport::TlsSetup;
 use crate::transport::tls::ClientCertificate;
+use tokio::sync::mpsc;
 
 fn pki(e: crate::pki::PkiError) -> EnvironmentError {
     EnvironmentError(format!("test PKI: {e}"))
@@ -196,9 +197,8 @@ async fn harness_originates(
         certificate: case.certificate,
         key: case.key,
     };
-    let mut turn = environment.federation.turn().await;
+    let _turn = environment.federation.turn().await;
     let instance = start(
-        &mut turn,
         spec,
         &key,
         &target_side.chain,
@@ -211,13 +211,13 @@ async fn harness_originates(
     let secret = DialbackSecret::random();
     let harness_domain = HarnessDomain::start(
         harness_address,
-        AuthorityConfig {
+        Some(AuthorityConfig {
             domain: HARNESS_S2S_DOMAIN.to_owned(),
             secret: secret.clone(),
             always_invalid: s2s.authority == AuthorityAnswer::SaysInvalid,
             offer_starttls: true,
             limits: Limits::default(),
-        },
+        }),
         S2sPolicy::AllowDialback,
         &harness_side,
         &target_side,
@@ -273,7 +273,7 @@ impl HarnessDomain {
     #[allow(clippy::too_many_arguments)]
     async fn start(
         address: Ipv4Addr,
-        authority: AuthorityConfig,
+        authority: Option<AuthorityConfig>,
         policy: S2sPolicy,
         harness_side: &Presented,
         target_side: &Presented,
@@ -282,15 +282,14 @@ impl HarnessDomain {
         transcript: &Transcript,
     ) -> Result<HarnessDomain, EnvironmentError> {
         let what = format!("{HARNESS_S2S_DOMAIN} (the harness)");
-        let (listener, bound) =
-            listen_on(&what, SocketAddr::from((address, S2S_PORT))).await?;
+        let (listener, bound) = listen_on(&what, SocketAddr::from((address, S2S_PORT))).await?;
         transcript.record(
             Direction::Note,
             format!("{what} receives and answers dialback verifications on {bound}"),
         );
         let verification_tls = TlsSetup::S2sOriginating {
-            trust_anchor: target_side.trusted_root.clone(),
-            domain: instance.domain.clone(),
+            trust_anchor: target_side.chain.root.clone(),
+            domain: certificate_name(&target_side.chain),
             certificate: Some(client_certificate(&harness_side.chain)),
         };
         let authorities = Authorities::new().with_tls(
@@ -302,7 +301,7 @@ impl HarnessDomain {
             local_domain: HARNESS_S2S_DOMAIN.to_owned(),
             starttls_available: true,
             policy,
-            authority: Some(authority),
+            authority,
             limits: Limits::default(),
         };
         let (sender, ends) = mpsc::unbounded_channel();
@@ -377,9 +376,8 @@ async fn harness_receives(
         certificate: target_profile,
         key: case.key,
     };
-    let mut turn = environment.federation.turn().await;
+    let _turn = environment.federation.turn().await;
     let instance = start(
-        &mut turn,
         spec,
         &key,
         &target_side.chain,
@@ -389,15 +387,11 @@ async fn harness_receives(
     )
     .await?;
     note_instance(&instance, &federation, transcript);
+    // The stream the target opens is the one under test: it ends (and is judged) as soon as
+    // the target is authenticated or refused, so this side is no authority on it.
     let mut harness_domain = HarnessDomain::start(
         harness_address,
-        AuthorityConfig {
-            domain: HARNESS_S2S_DOMAIN.to_owned(),
-            secret: DialbackSecret::random(),
-            always_invalid: false,
-            offer_starttls: true,
-            limits: Limits::default(),
-        },
+        None,
         s2s.policy,
         &harness_side,
         &target_side,
@@ -448,7 +442,7 @@ async fn trigger_outgoing(
     let recipient = format!("interop@{HARNESS_S2S_DOMAIN}");
     let tls = TlsSetup::Client {
         trust_anchor: target_side.chain.root.clone(),
-        domain: instance.domain.clone(),
+        domain: certificate_name(&target_side.chain),
         identity: IdentityType::DEFAULT.to_vec(),
         client_certificate: None,
     };
@@ -478,7 +472,9 @@ async fn trigger_outgoing(
         ),
     );
     match start_errand(
-        instance.address(Transport::Starttls).map_err(EnvironmentError)?,
+        instance
+            .address(Transport::Starttls)
+            .map_err(EnvironmentError)?,
         config,
         tls,
         environment.timeout,
@@ -495,25 +491,43 @@ async fn trigger_outgoing(
     }
 }
 
+/// Starts a fresh instance for this case (the caller holds its federation turn).
 async fn start(
-    turn: &mut crate::target::managed::FederationTurn<'_>,
     spec: &ManagedSpec,
     key: &InstanceKey,
     chain: &IssuedChain,
     federation: &Federation,
     environment: &RunEnvironment,
     target: &Target,
-) -> Result<Arc<Instance>, EnvironmentError> {
-    turn.instance(
+) -> Result<Instance, EnvironmentError> {
+    Instance::start(
         spec,
         key,
         chain,
         ACCOUNT_USERNAME,
         &environment.password,
-        federation,
+        Some(federation),
     )
     .await
     .map_err(|e| EnvironmentError(format!("managed {target} did not start: {e}")))
+}
+
+/// The name a certificate is for (its first DNS identity), which is what a TLS client must
+/// ask for when the harness only needs the connection, not a judgement of the certificate:
+/// dialback verification (which rests on DNS, XEP-0220 §2.1.2) and the c2s login that triggers
+/// the target.
+fn certificate_name(chain: &IssuedChain) -> String {
+    chain
+        .presented
+        .first()
+        .and_then(|leaf| presented_identities(leaf).ok())
+        .and_then(|identities| {
+            identities.into_iter().find_map(|identity| match identity {
+                PresentedIdentity::Dns(name) => Some(name),
+                _ => None,
+            })
+        })
+        .unwrap_or_else(|| chain.domain.clone())
 }
 
 fn note_instance(instance: &Instance, federation: &Federation, transcript: &Transcript) {

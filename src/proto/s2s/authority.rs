@@ -72,9 +72,10 @@ impl VerifySession {
     }
 
     fn send_verify(&mut self) {
-        let verify = dialback::element("verify", &self.request.receiving, &self.request.originating)
-            .with_attr("id", &self.request.stream_id)
-            .with_text(&self.request.key);
+        let verify =
+            dialback::element("verify", &self.request.receiving, &self.request.originating)
+                .with_attr("id", &self.request.stream_id)
+                .with_text(&self.request.key);
         self.core.send(&verify);
         self.state = State::AwaitElement;
     }
@@ -151,8 +152,7 @@ impl VerifySession {
                 if element.is("error", NS_STREAM) {
                     self.core.peer_stream_error(&element);
                     self.state = State::Done;
-                } else if self.state == State::AwaitFeatures && element.is("features", NS_STREAM)
-                {
+                } else if self.state == State::AwaitFeatures && element.is("features", NS_STREAM) {
                     self.on_features(&element);
                 } else if self.state == State::AwaitProceed {
                     self.on_starttls_answer(&element);
@@ -406,22 +406,28 @@ macro_rules! plain_session {
     };
 }
 
-plain_session!(VerifySession, VerifySession::open_stream, |state| match state {
-    State::AwaitHeader => "the authoritative server's stream header",
-    State::AwaitFeatures => "the authoritative server's stream features",
-    State::AwaitProceed => "<proceed/> after <starttls/>",
-    State::AwaitTls => "the TLS handshake",
-    State::AwaitElement => "the authoritative server's <db:verify/> answer",
-    State::Done => "the end of the stream",
-});
+plain_session!(
+    VerifySession,
+    VerifySession::open_stream,
+    |state| match state {
+        State::AwaitHeader => "the authoritative server's stream header",
+        State::AwaitFeatures => "the authoritative server's stream features",
+        State::AwaitProceed => "<proceed/> after <starttls/>",
+        State::AwaitTls => "the TLS handshake",
+        State::AwaitElement => "the authoritative server's <db:verify/> answer",
+        State::Done => "the end of the stream",
+    }
+);
 
 plain_session!(
     AuthoritySession,
     |session: &mut AuthoritySession| session.state = State::AwaitHeader,
     |state| match state {
-    State::AwaitHeader => "the verifying server's stream header",
-    State::AwaitFeatures | State::AwaitProceed => "nothing (the authority never waits for this)",
-    State::AwaitTls => "the TLS handshake",
-    State::AwaitElement => "<db:verify/> or the end of the stream",
-    State::Done => "the end of the stream",
-});
+        State::AwaitHeader => "the verifying server's stream header",
+        State::AwaitFeatures | State::AwaitProceed =>
+            "nothing (the authority never waits for this)",
+        State::AwaitTls => "the TLS handshake",
+        State::AwaitElement => "<db:verify/> or the end of the stream",
+        State::Done => "the end of the stream",
+    }
+);

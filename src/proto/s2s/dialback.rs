@@ -7,7 +7,7 @@
 use hmac::{Hmac, Mac as _};
 use sha2::{Digest as _, Sha256};
 
-use super::NS_DIALBACK;
+use super::{NS_DIALBACK, NS_SERVER};
 use crate::proto::NS_STANZAS;
 use crate::proto::xml::Element;
 
@@ -61,7 +61,8 @@ pub(crate) fn result_error(from: &str, to: &str, kind: &str, condition: &str) ->
     element("result", from, to)
         .with_attr("type", "error")
         .with_child(
-            Element::new("error", NS_DIALBACK)
+            // The stream's default namespace, as in XEP-0220 §2.4's example.
+            Element::new("error", NS_SERVER)
                 .with_attr("type", kind)
                 .with_child(Element::new(condition, NS_STANZAS)),
         )

@@ -55,6 +55,9 @@ pub struct OriginatingSession {
     tls: bool,
     stream_id: Option<String>,
     external_succeeded: bool,
+    /// Whether the receiving server offered dialback on this stream (the fallback when it
+    /// refuses EXTERNAL).
+    dialback_offered: bool,
 }
 
 impl OriginatingSession {
@@ -68,6 +71,7 @@ impl OriginatingSession {
             tls: tls_up,
             stream_id: None,
             external_succeeded: false,
+            dialback_offered: false,
         };
         session.open_stream();
         session
@@ -207,6 +211,7 @@ impl OriginatingSession {
             })
         });
         let dialback_offered = features.child("dialback", NS_DIALBACK_FEATURE).is_some();
+        self.dialback_offered = dialback_offered;
         self.core.note(format!(
             "receiving server offers EXTERNAL: {external_offered}, dialback: {dialback_offered}"
         ));
@@ -310,6 +315,15 @@ impl OriginatingSession {
                 .child_elements()
                 .find(|c| c.ns == NS_SASL)
                 .map_or_else(|| "undefined-condition".to_owned(), |c| c.name.clone());
+            if self.dialback_offered && self.config.dialback.is_some() {
+                // XEP-0178 §4 / XEP-0220 §2.1: a refused EXTERNAL leaves dialback, which was
+                // offered on the same stream; real servers fall back to it too.
+                self.core.note(format!(
+                    "the receiving server refused EXTERNAL with <{condition}/>; falling back to the dialback it offered"
+                ));
+                self.send_dialback_result();
+                return;
+            }
             let detail = format!("the receiving server refused EXTERNAL with <{condition}/>");
             self.finish_with(&condition, Side::Peer, detail);
         } else {

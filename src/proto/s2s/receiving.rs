@@ -130,7 +130,9 @@ impl ReceivingSession {
                     let (reply, decision) = answer_verify(authority, &element);
                     self.core.send(&reply);
                     self.core.note(match decision {
-                        Ok(domain) => format!("as authoritative server: the key of {domain} is valid"),
+                        Ok(domain) => {
+                            format!("as authoritative server: the key of {domain} is valid")
+                        }
                         Err((condition, detail)) => {
                             format!("as authoritative server: answered {condition}: {detail}")
                         }

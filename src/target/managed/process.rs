@@ -25,7 +25,7 @@ static LIVE_DIRS: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
 const POLL: Duration = Duration::from_millis(20);
 
 /// Lines of a server's log quoted in errors.
-const TAIL_LINES: usize = 15;
+const TAIL_LINES: usize = 400;
 
 /// Kills every server process group this harness started and has not stopped yet, and
 /// removes their directories. Safe to call at any time; the CLI calls it when it receives
