@@ -20,8 +20,9 @@ use xmpp_interop::report::markdown::MarkdownWriter;
 use xmpp_interop::report::merge::{self, ResultsError};
 use xmpp_interop::report::terminal::TerminalReporter;
 use xmpp_interop::report::transcripts::TranscriptWriter;
-use xmpp_interop::report::{ReportEvent, Reporter, diff, record};
+use xmpp_interop::report::{ReportEvent, Reporter, diff, pairs as pair_reports, record};
 use xmpp_interop::runner::expectations::Expectations;
+use xmpp_interop::runner::pairs::PairProfile;
 use xmpp_interop::runner::partition::Partition;
 use xmpp_interop::runner::{self, Event, RunEnvironment, RunOptions, Tally};
 use xmpp_interop::scenario::{self, CertificateProfile, KeyType, Scenario};
@@ -75,6 +76,38 @@ enum Command {
     /// Rebuild every report from several results.json files (the shards of one run).
     #[command(after_help = MERGE_EXIT_CODES)]
     Merge(MergeArgs),
+    /// Federate every pair of managed servers (each with itself too) and check that a message
+    /// crosses in both directions, and how the link was authenticated.
+    #[command(after_help = PAIRS_EXIT_CODES)]
+    Pairs(PairsArgs),
+}
+
+const PAIRS_EXIT_CODES: &str = "\
+Profiles:
+  valid-chain           both present a chain the other trusts: delivered over SASL EXTERNAL
+  self-signed           self-signed, untrusted, dialback allowed: delivered over dialback
+  self-signed-required  self-signed, untrusted, certificates required: not delivered, bounced
+Exit codes:
+  0  every message went as its profile says
+  1  at least one did not
+  2  usage error, or the targets file could not be loaded or has no managed server
+  3  harness or environment error: a server did not start, a login failed, or reports could
+     not be written";
+
+#[derive(Args)]
+struct PairsArgs {
+    /// Targets file (YAML); its managed servers are paired.
+    #[arg(long, value_name = "FILE", default_value = "targets/local.yaml")]
+    targets: PathBuf,
+    /// A profile to run (repeatable) [default: every profile].
+    #[arg(long = "profile", value_name = "PROFILE")]
+    profiles: Vec<String>,
+    /// Directory for pairs.json, pairs.md and the transcripts.
+    #[arg(long, value_name = "DIR", default_value = "reports/pairs")]
+    out: PathBuf,
+    /// Time limit for every network step and for a message to arrive, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
+    timeout: Duration,
 }
 
 const CERTIFY_EXIT_CODES: &str = "\
@@ -319,7 +352,105 @@ fn main() -> ExitCode {
         },
         Command::Diff(args) => diff_results(args),
         Command::Merge(args) => merge_results(args),
+        Command::Pairs(args) => pairs(args),
     }
+}
+
+fn pairs(args: PairsArgs) -> ExitCode {
+    let mut profiles = Vec::new();
+    for name in &args.profiles {
+        match PairProfile::from_name(name) {
+            Some(profile) => profiles.push(profile),
+            None => {
+                let known: Vec<&str> = PairProfile::ALL.iter().map(|p| p.name()).collect();
+                eprintln!(
+                    "error: unknown pair profile {name:?}; expected one of {}",
+                    known.join(", ")
+                );
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if profiles.is_empty() {
+        profiles = PairProfile::ALL.to_vec();
+    }
+    let targets: Vec<Arc<Target>> = match load_targets(&args.targets) {
+        Ok(targets) => targets.into_iter().map(Arc::new).collect(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let pairs = runner::pairs::pairs(&targets);
+    if pairs.is_empty() {
+        eprintln!(
+            "error: {} has no managed server to pair; expected targets with `managed:`",
+            args.targets.display()
+        );
+        return ExitCode::from(2);
+    }
+    match run_pairs(&args, &pairs, &profiles) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+fn run_pairs(
+    args: &PairsArgs,
+    pairs: &[(Arc<Target>, Arc<Target>)],
+    profiles: &[PairProfile],
+) -> anyhow::Result<bool> {
+    prepare_report_dir(&args.out)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let environment = RunEnvironment::new(args.timeout);
+    let mut records = Vec::new();
+    let mut implementations: Vec<(String, String)> = Vec::new();
+    for (first, second) in pairs {
+        for target in [first, second] {
+            if !implementations.iter().any(|(name, _)| *name == target.name) {
+                implementations.push((target.name.clone(), target.implementation.clone()));
+            }
+        }
+    }
+    runtime.block_on(async {
+        tokio::spawn(stop_servers_on_signal());
+        for (first, second) in pairs {
+            for &profile in profiles {
+                eprintln!("pairing {first} and {second} [{profile}]");
+                let cells = runner::pairs::run_pair(first, second, profile, &environment)
+                    .await
+                    .with_context(|| format!("pairing {first} and {second} [{profile}]"))?;
+                records.extend(cells);
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    drop(environment);
+    let markdown = pair_reports::write(&args.out, &records, &implementations)
+        .context("writing the pair reports failed")?;
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()) {
+        use std::io::Write as _;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&summary)
+            .with_context(|| format!("cannot open {}", PathBuf::from(&summary).display()))?;
+        file.write_all(markdown.as_bytes())
+            .with_context(|| format!("cannot write {}", PathBuf::from(&summary).display()))?;
+    }
+    print!(
+        "{}",
+        pair_reports::render_terminal(&records, &implementations, use_color())
+    );
+    Ok(records.iter().all(|r| r.pass))
 }
 
 fn pki_generate(args: PkiGenerateArgs) -> ExitCode {

@@ -12,6 +12,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod merge;
+pub mod pairs;
 pub mod record;
 pub mod terminal;
 pub mod transcripts;

@@ -86,7 +86,13 @@ pub fn render(record: &CaseRecord, lines: &[TranscriptLine]) -> String {
     let _ = writeln!(text, "expected:  {}", record.expected);
     let _ = writeln!(text, "observed:  {}", record.observed);
     let _ = writeln!(text, "duration:  {} ms", record.duration_ms);
-    text.push_str(
+    text.push_str(&render_trace(lines));
+    text
+}
+
+/// The trace part of a transcript: a heading, then one line per entry.
+pub fn render_trace(lines: &[TranscriptLine]) -> String {
+    let mut text = String::from(
         "\n--- trace: ms since case start, whose view, -> sent / <- received / ** note; secrets redacted ---\n",
     );
     let who_width = lines.iter().map(|l| l.who.len()).max().unwrap_or(0);

@@ -516,7 +516,7 @@ async fn start(
 /// ask for when the harness only needs the connection, not a judgement of the certificate:
 /// dialback verification (which rests on DNS, XEP-0220 §2.1.2) and the c2s login that triggers
 /// the target.
-fn certificate_name(chain: &IssuedChain) -> String {
+pub(super) fn certificate_name(chain: &IssuedChain) -> String {
     chain
         .presented
         .first()

@@ -6,6 +6,7 @@
 mod execute;
 pub mod expectations;
 mod federation;
+pub mod pairs;
 pub mod partition;
 mod s2s;
 

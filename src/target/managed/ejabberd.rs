@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use super::process::ServerProcess;
 use super::{Layout, ManagedError, io_error, render, run_command, write};
+use crate::scenario::S2sAuth;
 
 const TEMPLATE: &str = include_str!("../../../fixtures/targets/ejabberd.yml");
 
@@ -187,4 +188,24 @@ pub(super) async fn start(
     )
     .await?;
     Ok(process)
+}
+
+/// How ejabberd authenticated the last incoming server-to-server stream from `peer`, read
+/// from its console output (`logs/ejabberd.log` is written with a delay): ejabberd_s2s_in logs
+/// "Accepted inbound s2s MECHANISM authentication PEER -> LOCAL" with `EXTERNAL` or
+/// `dialback`.
+pub(super) fn incoming_s2s_authentication(dir: &Path, peer: &str, local: &str) -> Option<S2sAuth> {
+    let log = std::fs::read_to_string(dir.join(super::process::SERVER_LOG)).ok()?;
+    let accepted = |mechanism: &str| {
+        log.contains(&format!(
+            "Accepted inbound s2s {mechanism} authentication {peer} -> {local}"
+        ))
+    };
+    if accepted("EXTERNAL") {
+        Some(S2sAuth::External)
+    } else if accepted("dialback") {
+        Some(S2sAuth::Dialback)
+    } else {
+        None
+    }
 }

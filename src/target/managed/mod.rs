@@ -29,7 +29,7 @@ pub use process::stop_all;
 use process::{InstanceDir, ServerProcess};
 
 use crate::pki::IssuedChain;
-use crate::scenario::{CertificateProfile, KeyType, Transport};
+use crate::scenario::{CertificateProfile, KeyType, S2sAuth, Transport};
 
 /// Which real server a managed target launches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
@@ -205,7 +205,7 @@ pub struct Instance {
     pub startup: Duration,
     /// Stopped first when the instance is dropped, then the directory goes.
     process: ServerProcess,
-    _dir: InstanceDir,
+    dir: InstanceDir,
 }
 
 impl Instance {
@@ -228,6 +228,20 @@ impl Instance {
         match transport {
             Transport::DirectTls => self.s2s_direct_tls,
             Transport::Starttls | Transport::Plaintext => self.s2s,
+        }
+    }
+
+    /// How this server authenticated the incoming server-to-server stream from `peer`, as its
+    /// own log tells (`None` when the log names no authenticated stream from `peer`).
+    pub fn incoming_s2s_authentication(&self, peer: &str) -> Option<S2sAuth> {
+        let dir = self.dir.path();
+        match self.software {
+            ServerSoftware::Prosody => {
+                prosody::incoming_s2s_authentication(dir, peer, &self.domain)
+            }
+            ServerSoftware::Ejabberd => {
+                ejabberd::incoming_s2s_authentication(dir, peer, &self.domain)
+            }
         }
     }
 
@@ -277,7 +291,7 @@ impl Instance {
             s2s_direct_tls: layout.socket(layout.s2s_direct_tls_port),
             startup: started.elapsed(),
             process,
-            _dir: dir,
+            dir,
         })
     }
 }

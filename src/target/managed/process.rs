@@ -25,7 +25,7 @@ static LIVE_DIRS: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
 const POLL: Duration = Duration::from_millis(20);
 
 /// Lines of a server's log quoted in errors.
-const TAIL_LINES: usize = 400;
+const TAIL_LINES: usize = 30;
 
 /// Kills every server process group this harness started and has not stopped yet, and
 /// removes their directories. Safe to call at any time; the CLI calls it when it receives
@@ -119,6 +119,9 @@ fn reap(pid: i32) {
     }
 }
 
+/// The file in the instance directory that receives the server's standard output and error.
+pub(crate) const SERVER_LOG: &str = "server.log";
+
 /// A running server process; killed with its whole group on drop.
 pub(crate) struct ServerProcess {
     child: Child,
@@ -128,9 +131,9 @@ pub(crate) struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// Spawns `command` in a new process group, output to `dir/server.log`.
+    /// Spawns `command` in a new process group, output to `dir/`[`SERVER_LOG`].
     pub(crate) fn spawn(mut command: Command, dir: &Path) -> Result<ServerProcess, ManagedError> {
-        let log = dir.join("server.log");
+        let log = dir.join(SERVER_LOG);
         let out = File::create(&log).map_err(io_error(&log))?;
         let err = out.try_clone().map_err(io_error(&log))?;
         let program = command.get_program().to_string_lossy().into_owned();

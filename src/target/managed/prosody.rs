@@ -1,11 +1,13 @@
 //! The Prosody adapter: `prosody --config FILE -F` as a child, accounts with
 //! `prosodyctl --config FILE register` before it starts (internal_plain storage is files).
 
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use super::process::ServerProcess;
 use super::{Layout, ManagedError, io_error, render, run_command, write};
+use crate::scenario::S2sAuth;
 
 const TEMPLATE: &str = include_str!("../../../fixtures/targets/prosody.cfg.lua");
 
@@ -68,4 +70,18 @@ pub(super) async fn start(
         .wait_listening("prosody", &[layout.socket(layout.starttls_port)], limit)
         .await?;
     Ok(process)
+}
+
+/// How Prosody authenticated the last incoming server-to-server stream from `peer`, read from
+/// its debug log: mod_saslauth logs "Accepting SASL EXTERNAL identity from PEER", and mod_s2s
+/// logs "connection PEER->LOCAL is now authenticated for PEER" for every method.
+pub(super) fn incoming_s2s_authentication(dir: &Path, peer: &str, local: &str) -> Option<S2sAuth> {
+    let log = std::fs::read_to_string(dir.join("prosody.log")).ok()?;
+    if log.contains(&format!("Accepting SASL EXTERNAL identity from {peer}")) {
+        return Some(S2sAuth::External);
+    }
+    log.contains(&format!(
+        "connection {peer}->{local} is now authenticated for {peer}"
+    ))
+    .then_some(S2sAuth::Dialback)
 }

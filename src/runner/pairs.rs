@@ -1,0 +1,399 @@
+//! The server-pair matrix: two managed servers federate with each other over loopback, a user
+//! on one sends a message to a user on the other, and the matrix says whether it arrived and
+//! how the receiving server authenticated the link (from its own log, through the adapter).
+//!
+//! Every unordered pair of managed targets, each target with itself included, runs under every
+//! [`PairProfile`], and both directions are tried on the same two instances. A target paired
+//! with itself runs its second instance on the peer domain `NAME-peer.TLD` (see
+//! `fixtures/federation-hosts`). Each pair and profile gets fresh instances.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::report::pairs::PairRecord;
+
+use super::RunEnvironment;
+use super::federation::{certificate_name, loopback_address};
+use crate::drive::messaging::start_errand;
+use crate::drive::{EnvironmentError, Transcript};
+use crate::pki::IssuedChain;
+use crate::proto::SessionEnd;
+use crate::proto::client::{ClientConfig, Errand};
+use crate::proto::sasl::ClientOptions;
+use crate::proto::xml::Limits;
+use crate::scenario::{
+    CertificateProfile, IdentityType, KeyType, Mechanism, S2sAuth, Step, Transport, Trust,
+};
+use crate::target::managed::{Federation, Instance, InstanceKey, ManagedSpec};
+use crate::target::{ACCOUNT_USERNAME, Adapter, Target};
+use crate::transport::TlsSetup;
+
+/// How both servers of a pair are set up, and what must then happen to a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PairProfile {
+    /// Both present a chain (StartCom-style, with an intermediate) the other trusts: the
+    /// message must arrive over a link authenticated with SASL EXTERNAL (XEP-0178).
+    ValidChain,
+    /// Both present a self-signed certificate the other does not trust, dialback allowed: the
+    /// message must arrive over a link authenticated with dialback (XEP-0220).
+    SelfSigned,
+    /// As `self-signed`, but both require certificates: the message must not arrive, and the
+    /// sender must get an error back rather than silence (RFC 6120 §8.3, §13.7.2.2).
+    SelfSignedRequired,
+}
+
+impl PairProfile {
+    /// Every profile, in matrix column order.
+    pub const ALL: [PairProfile; 3] = [
+        PairProfile::ValidChain,
+        PairProfile::SelfSigned,
+        PairProfile::SelfSignedRequired,
+    ];
+
+    /// The profile's name in reports and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            PairProfile::ValidChain => "valid-chain",
+            PairProfile::SelfSigned => "self-signed",
+            PairProfile::SelfSignedRequired => "self-signed-required",
+        }
+    }
+
+    /// The profile named `name`, if there is one.
+    pub fn from_name(name: &str) -> Option<PairProfile> {
+        PairProfile::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    fn certificate(self) -> CertificateProfile {
+        match self {
+            PairProfile::ValidChain => CertificateProfile::StartcomChain,
+            PairProfile::SelfSigned | PairProfile::SelfSignedRequired => {
+                CertificateProfile::SelfSigned
+            }
+        }
+    }
+
+    fn trust(self) -> Trust {
+        match self {
+            PairProfile::ValidChain => Trust::ChainRoot,
+            PairProfile::SelfSigned | PairProfile::SelfSignedRequired => Trust::UnrelatedRoot,
+        }
+    }
+
+    fn require_certificate(self) -> bool {
+        self == PairProfile::SelfSignedRequired
+    }
+
+    /// The authentication the link must use, or `None` when the message must not arrive.
+    pub fn expected(self) -> Option<S2sAuth> {
+        match self {
+            PairProfile::ValidChain => Some(S2sAuth::External),
+            PairProfile::SelfSigned => Some(S2sAuth::Dialback),
+            PairProfile::SelfSignedRequired => None,
+        }
+    }
+
+    fn describe_expected(self) -> String {
+        match self.expected() {
+            Some(method) => format!("delivered, link authenticated via {method}"),
+            None => "not delivered, the sender told so".to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for PairProfile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One server of a pair, as configured for one profile.
+struct Side<'a> {
+    target: &'a Target,
+    spec: ManagedSpec,
+    chain: Arc<IssuedChain>,
+}
+
+/// The domain of the second instance when a target is paired with itself:
+/// `prosody.test` → `prosody-peer.test`.
+pub fn peer_domain(domain: &str) -> String {
+    match domain.split_once('.') {
+        Some((first, rest)) => format!("{first}-peer.{rest}"),
+        None => format!("{domain}-peer"),
+    }
+}
+
+/// The unordered pairs of managed targets, each target with itself included, in order.
+pub fn pairs(targets: &[Arc<Target>]) -> Vec<(Arc<Target>, Arc<Target>)> {
+    let managed: Vec<&Arc<Target>> = targets
+        .iter()
+        .filter(|t| matches!(t.adapter, Adapter::Managed(_)))
+        .collect();
+    let mut pairs = Vec::new();
+    for (i, first) in managed.iter().enumerate() {
+        for second in &managed[i..] {
+            pairs.push((Arc::clone(first), Arc::clone(second)));
+        }
+    }
+    pairs
+}
+
+/// Runs one pair under one profile: both directions on the same two fresh instances.
+pub async fn run_pair(
+    first: &Target,
+    second: &Target,
+    profile: PairProfile,
+    environment: &RunEnvironment,
+) -> Result<Vec<PairRecord>, EnvironmentError> {
+    let _turn = environment.federation.turn().await;
+    let (Adapter::Managed(first_spec), Adapter::Managed(second_spec)) =
+        (&first.adapter, &second.adapter)
+    else {
+        return Err(EnvironmentError(
+            "server pairs are made of managed targets only".into(),
+        ));
+    };
+    let mut second_spec = second_spec.clone();
+    if first.name == second.name {
+        second_spec.domain = peer_domain(&second_spec.domain);
+    }
+    let catalogue = &environment.catalogue;
+    let pki = |e: crate::pki::PkiError| EnvironmentError(format!("test PKI: {e}"));
+    let side = |target, spec: &ManagedSpec| -> Result<Side<'_>, EnvironmentError> {
+        Ok(Side {
+            target,
+            chain: catalogue
+                .chain(profile.certificate(), KeyType::default(), &spec.domain)
+                .map_err(pki)?,
+            spec: spec.clone(),
+        })
+    };
+    let sides = [side(first, first_spec)?, side(second, &second_spec)?];
+    let mut instances = Vec::new();
+    for (index, me) in sides.iter().enumerate() {
+        let other = &sides[1 - index];
+        let federation = Federation {
+            address: loopback_address(&me.spec.domain).await?,
+            trusted_roots_pem: catalogue
+                .trust_anchor_pem(&other.chain, profile.trust())
+                .map_err(pki)?,
+            require_certificate: profile.require_certificate(),
+        };
+        let key = InstanceKey {
+            target: me.target.name.clone(),
+            certificate: profile.certificate(),
+            key: KeyType::default(),
+        };
+        let instance = Instance::start(
+            &me.spec,
+            &key,
+            &me.chain,
+            ACCOUNT_USERNAME,
+            &environment.password,
+            Some(&federation),
+        )
+        .await
+        .map_err(|e| {
+            EnvironmentError(format!(
+                "managed {} ({}) did not start: {e}",
+                me.target, me.spec.domain
+            ))
+        })?;
+        instances.push(instance);
+    }
+    let mut results = Vec::new();
+    for (from, to) in [(0, 1), (1, 0)] {
+        results.push(
+            send_one(
+                (&sides[from], &instances[from]),
+                (&sides[to], &instances[to]),
+                profile,
+                environment,
+            )
+            .await?,
+        );
+    }
+    Ok(results)
+}
+
+/// The c2s settings of `side`'s account: trusts its own server's root, since the server-pair
+/// matrix judges the link between the servers, not their client side.
+fn login(
+    side: &Side<'_>,
+    errand: Errand,
+    environment: &RunEnvironment,
+) -> (ClientConfig, TlsSetup) {
+    let config = ClientConfig {
+        domain: side.spec.domain.clone(),
+        transport: Transport::Starttls,
+        mechanisms: vec![Mechanism::ScramSha1, Mechanism::Plain],
+        username: ACCOUNT_USERNAME.to_owned(),
+        password: environment.password.clone(),
+        channel_binding: None,
+        authzid: None,
+        sasl_options: ClientOptions::default(),
+        require_tls: true,
+        limits: Limits::default(),
+        sasl_profile: None,
+        errand,
+    };
+    let tls = TlsSetup::Client {
+        trust_anchor: side.chain.root.clone(),
+        domain: certificate_name(&side.chain),
+        identity: IdentityType::DEFAULT.to_vec(),
+        client_certificate: None,
+    };
+    (config, tls)
+}
+
+async fn send_one(
+    (sender, sender_instance): (&Side<'_>, &Instance),
+    (receiver, receiver_instance): (&Side<'_>, &Instance),
+    profile: PairProfile,
+    environment: &RunEnvironment,
+) -> Result<PairRecord, EnvironmentError> {
+    let transcript = Transcript::new("pairs");
+    let body = format!("xmpp-interop pair message {:016x}", rand::random::<u64>());
+    let to_jid = format!("{ACCOUNT_USERNAME}@{}", receiver.spec.domain);
+    let timeout = environment.timeout;
+    let c2s = |instance: &Instance| {
+        instance
+            .address(Transport::Starttls)
+            .map_err(EnvironmentError)
+    };
+    let (config, tls) = login(
+        receiver,
+        Errand::AwaitMessage { body: body.clone() },
+        environment,
+    );
+    let waiting = start_errand(
+        c2s(receiver_instance)?,
+        config,
+        tls,
+        timeout,
+        timeout,
+        transcript.as_participant(&format!("receiver@{}", receiver.spec.domain)),
+    )
+    .await?
+    .map_err(|end| {
+        EnvironmentError(format!(
+            "the receiving user could not log in to {}: {end}",
+            receiver.spec.domain
+        ))
+    })?;
+    let started = Instant::now();
+    let (config, tls) = login(
+        sender,
+        Errand::SendMessage {
+            to: to_jid.clone(),
+            body,
+        },
+        environment,
+    );
+    let sending = start_errand(
+        c2s(sender_instance)?,
+        config,
+        tls,
+        timeout,
+        timeout,
+        transcript.as_participant(&format!("sender@{}", sender.spec.domain)),
+    )
+    .await?
+    .map_err(|end| {
+        EnvironmentError(format!(
+            "the sending user could not log in to {}: {end}",
+            sender.spec.domain
+        ))
+    })?;
+    let outcome = tokio::select! {
+        arrived = waiting.outcome(timeout) => Outcome::Receiver(arrived?),
+        bounced = sending.outcome(timeout) => Outcome::Sender(bounced?),
+    };
+    let duration = started.elapsed();
+    let method = receiver_instance.incoming_s2s_authentication(&sender.spec.domain);
+    let (delivered, observed) = match outcome {
+        Outcome::Receiver(SessionEnd::MessageReceived { from }) => {
+            let how = method.map_or_else(
+                || "the receiving server's log names no authenticated link".to_owned(),
+                |m| format!("link authenticated via {m}"),
+            );
+            (
+                true,
+                format!(
+                    "delivered from {from} in {} ms, {how}",
+                    duration.as_millis()
+                ),
+            )
+        }
+        Outcome::Sender(SessionEnd::Rejected {
+            step: Step::Message,
+            condition,
+            ..
+        }) => (
+            false,
+            format!("not delivered: the sender got <{condition}/> back"),
+        ),
+        Outcome::Receiver(end) | Outcome::Sender(end) => (false, format!("not delivered: {end}")),
+    };
+    let pass = match profile.expected() {
+        Some(wanted) => delivered && method == Some(wanted),
+        None => !delivered && observed.contains("the sender got"),
+    };
+    if !pass {
+        for (who, instance) in [(sender, sender_instance), (receiver, receiver_instance)] {
+            transcript.record(
+                crate::proto::Direction::Note,
+                format!(
+                    "{} ({}) log ends:\n{}",
+                    who.target,
+                    who.spec.domain,
+                    instance.log_tail()
+                ),
+            );
+        }
+    }
+    Ok(PairRecord {
+        from: sender.target.name.clone(),
+        from_domain: sender.spec.domain.clone(),
+        to: receiver.target.name.clone(),
+        to_domain: receiver.spec.domain.clone(),
+        profile: profile.name().to_owned(),
+        expected: profile.describe_expected(),
+        delivered,
+        method,
+        observed,
+        pass,
+        duration_ms: duration.as_millis(),
+        transcript: transcript.lines(),
+    })
+}
+
+/// Which session ended first.
+enum Outcome {
+    Receiver(SessionEnd),
+    Sender(SessionEnd),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_paired_with_itself_gets_the_peer_domain_of_its_own() {
+        assert_eq!(peer_domain("prosody.test"), "prosody-peer.test");
+        assert_eq!(peer_domain("chat.example.test"), "chat-peer.example.test");
+        assert_eq!(peer_domain("localhost"), "localhost-peer");
+    }
+
+    #[test]
+    fn profile_names_round_trip_and_say_what_must_happen() {
+        for profile in PairProfile::ALL {
+            assert_eq!(PairProfile::from_name(profile.name()), Some(profile));
+        }
+        assert_eq!(PairProfile::from_name("valid"), None);
+        assert_eq!(PairProfile::ValidChain.expected(), Some(S2sAuth::External));
+        assert_eq!(PairProfile::SelfSigned.expected(), Some(S2sAuth::Dialback));
+        assert_eq!(PairProfile::SelfSignedRequired.expected(), None);
+    }
+}
