@@ -6,6 +6,8 @@
 //! Without the servers installed these tests say so and pass, except under CI (`CI` set),
 //! where `.ci/run` installs them and a missing server is a failure.
 
+mod real;
+
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -13,53 +15,13 @@ use std::time::{Duration, Instant};
 
 use std::sync::Arc;
 
+use real::{binary, instance_dirs, scratch_dir, servers_installed};
 use tokio::sync::mpsc;
 use xmpp_interop::pki::Catalogue;
 use xmpp_interop::runner::{self, Event, Outcome, RunEnvironment, RunOptions};
 use xmpp_interop::scenario::{self, CertificateProfile, KeyType, Transport};
 use xmpp_interop::target::file::load_targets;
 use xmpp_interop::target::managed::{InstanceKey, Instances, ManagedSpec, ServerSoftware};
-
-fn binary() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
-}
-
-/// Whether both servers are installed; panics under CI when they are not.
-fn servers_installed() -> bool {
-    let installed = ["prosody", "prosodyctl", "ejabberdctl"]
-        .iter()
-        .all(|program| {
-            std::env::var_os("PATH").is_some_and(|path| {
-                std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
-            }) || Path::new("/usr/sbin").join(program).is_file()
-        });
-    if !installed {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but Prosody or ejabberd is not installed: run ci/install-targets.sh"
-        );
-        eprintln!("Prosody or ejabberd not installed (ci/install-targets.sh): not tested");
-    }
-    installed
-}
-
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("xmpp-interop-real-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Directories of managed instances a harness process with this pid created.
-fn instance_dirs(harness_pid: u32) -> Vec<PathBuf> {
-    let prefix = format!("xmpp-interop-{harness_pid}-");
-    std::fs::read_dir(std::env::temp_dir())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-        .map(|e| e.path())
-        .collect()
-}
 
 /// Pids of live (not zombie) processes whose command line mentions `marker`.
 fn processes_mentioning(marker: &str) -> Vec<i32> {
@@ -102,7 +64,7 @@ fn a_few_cases_end_as_expected_against_prosody_and_ejabberd_and_the_report_names
     }
     let out = scratch_dir("few");
     let harness = binary()
-        .args(["run", "scenarios/c2s", "--targets", "targets/local.yaml"])
+        .args(["run", "scenarios", "--targets", "targets/local.yaml"])
         .args([
             "--expectations",
             "expectations",

@@ -33,9 +33,11 @@ use crate::proto::sasl::ClientOptions;
 use crate::proto::xml::Limits;
 use crate::proto::{Direction, SessionEnd};
 use crate::scenario::{AuthorityAnswer, CaseSpec, DialbackKey, S2sCase, S2sPolicy, Trust};
-use crate::scenario::{IdentityType, Mechanism, Step, TIMEOUT, Transport};
+use crate::scenario::{CertificateProfile, IdentityType, Mechanism, Step, TIMEOUT, Transport};
 use crate::target::builtin_s2s::listen_on;
-use crate::target::managed::{Federation, Instance, InstanceKey, ManagedSpec, S2S_PORT};
+use crate::target::managed::{
+    Federation, FederationTurn, Instance, InstanceKey, ManagedSpec, S2S_PORT,
+};
 use crate::target::{ACCOUNT_USERNAME, HARNESS_S2S_DOMAIN, Target};
 use crate::transport::TlsSetup;
 use crate::transport::tls::ClientCertificate;
@@ -150,67 +152,37 @@ async fn harness_originates(
     environment: &RunEnvironment,
     transcript: &Transcript,
 ) -> Result<SessionEnd, EnvironmentError> {
-    let catalogue = &environment.catalogue;
-    let target_address = loopback_address(&spec.domain).await?;
-    let harness_address = loopback_address(HARNESS_S2S_DOMAIN).await?;
-    let target_chain = catalogue
-        .chain(case.certificate, case.key, &spec.domain)
-        .map_err(pki)?;
-    let target_side = presented(
-        environment,
-        target_chain,
-        case.trust,
-        target.name(),
-        "the harness",
-        transcript,
-    )?;
     // Without a certificate of its own the harness still needs one for the TLS of the
     // verification connection the target opens back; the target is told to trust nothing of it.
-    let (harness_profile, harness_trust) = match s2s.originating_certificate {
+    let harness = match s2s.originating_certificate {
         Some(profile) => (profile, s2s.originating_trust),
         None => (case.certificate, Trust::UnrelatedRoot),
     };
-    let harness_chain = catalogue
-        .chain(harness_profile, case.key, HARNESS_S2S_DOMAIN)
-        .map_err(pki)?;
-    let harness_side = presented(
-        environment,
-        harness_chain,
-        harness_trust,
-        "the harness",
-        target.name(),
-        transcript,
-    )?;
+    let set_up = federate(
+        Certificates {
+            target: (case.certificate, case.trust),
+            harness,
+            require_certificate: s2s.policy == S2sPolicy::RequireCertificate,
+        },
+        (case, target, spec, environment, transcript),
+    )
+    .await?;
     if s2s.originating_certificate.is_none() {
         transcript.record(
             Direction::Note,
             "the harness presents no certificate on the stream it originates",
         );
     }
-    let federation = Federation {
-        address: target_address,
-        trusted_roots_pem: harness_side.trusted_root_pem.clone(),
-        require_certificate: s2s.policy == S2sPolicy::RequireCertificate,
-    };
-    let key = InstanceKey {
-        target: target.name.clone(),
-        certificate: case.certificate,
-        key: case.key,
-    };
-    let _turn = environment.federation.turn().await;
-    let instance = start(
-        spec,
-        &key,
-        &target_side.chain,
-        &federation,
-        environment,
-        target,
-    )
-    .await?;
-    note_instance(&instance, &federation, transcript);
+    let Federated {
+        harness_side,
+        target_side,
+        instance,
+        harness_address,
+        ..
+    } = &set_up;
     let secret = DialbackSecret::random();
     let harness_domain = HarnessDomain::start(
-        harness_address,
+        *harness_address,
         Some(AuthorityConfig {
             domain: HARNESS_S2S_DOMAIN.to_owned(),
             secret: secret.clone(),
@@ -219,9 +191,7 @@ async fn harness_originates(
             limits: Limits::default(),
         }),
         S2sPolicy::AllowDialback,
-        &harness_side,
-        &target_side,
-        &instance,
+        &set_up,
         environment,
         transcript,
     )
@@ -251,12 +221,7 @@ async fn harness_originates(
     )
     .await;
     drop(harness_domain);
-    if !matches!(end, Ok(SessionEnd::S2sAuthenticated { .. })) {
-        transcript.record(
-            Direction::Note,
-            format!("{target}'s log ends:\n{}", instance.log_tail()),
-        );
-    }
+    note_log_unless_authenticated(&end, target, instance, transcript);
     end
 }
 
@@ -270,17 +235,20 @@ struct HarnessDomain {
 impl HarnessDomain {
     /// Listens on `address`:5269 and serves until dropped. Dialback keys of the target are
     /// checked with the target's own s2s port (STARTTLS, the harness's certificate).
-    #[allow(clippy::too_many_arguments)]
     async fn start(
         address: Ipv4Addr,
         authority: Option<AuthorityConfig>,
         policy: S2sPolicy,
-        harness_side: &Presented,
-        target_side: &Presented,
-        instance: &Instance,
+        set_up: &Federated<'_>,
         environment: &RunEnvironment,
         transcript: &Transcript,
     ) -> Result<HarnessDomain, EnvironmentError> {
+        let Federated {
+            harness_side,
+            target_side,
+            instance,
+            ..
+        } = set_up;
         let what = format!("{HARNESS_S2S_DOMAIN} (the harness)");
         let (listener, bound) = listen_on(&what, SocketAddr::from((address, S2S_PORT))).await?;
         transcript.record(
@@ -335,72 +303,33 @@ async fn harness_receives(
     environment: &RunEnvironment,
     transcript: &Transcript,
 ) -> Result<SessionEnd, EnvironmentError> {
-    let catalogue = &environment.catalogue;
-    let target_address = loopback_address(&spec.domain).await?;
-    let harness_address = loopback_address(HARNESS_S2S_DOMAIN).await?;
-    let harness_chain = catalogue
-        .chain(case.certificate, case.key, HARNESS_S2S_DOMAIN)
-        .map_err(pki)?;
-    let harness_side = presented(
-        environment,
-        harness_chain,
-        case.trust,
-        "the harness",
-        target.name(),
-        transcript,
-    )?;
     // A real server always presents its certificate; "presents none" becomes one the harness
     // does not trust, which leaves the same choice: dialback.
-    let (target_profile, target_trust) = match s2s.originating_certificate {
+    let target_certificate = match s2s.originating_certificate {
         Some(profile) => (profile, s2s.originating_trust),
         None => (case.certificate, Trust::UnrelatedRoot),
     };
-    let target_chain = catalogue
-        .chain(target_profile, case.key, &spec.domain)
-        .map_err(pki)?;
-    let target_side = presented(
-        environment,
-        target_chain,
-        target_trust,
-        target.name(),
-        "the harness",
-        transcript,
-    )?;
-    let federation = Federation {
-        address: target_address,
-        trusted_roots_pem: harness_side.trusted_root_pem.clone(),
-        require_certificate: false,
-    };
-    let key = InstanceKey {
-        target: target.name.clone(),
-        certificate: target_profile,
-        key: case.key,
-    };
-    let _turn = environment.federation.turn().await;
-    let instance = start(
-        spec,
-        &key,
-        &target_side.chain,
-        &federation,
-        environment,
-        target,
+    let set_up = federate(
+        Certificates {
+            target: target_certificate,
+            harness: (case.certificate, case.trust),
+            require_certificate: false,
+        },
+        (case, target, spec, environment, transcript),
     )
     .await?;
-    note_instance(&instance, &federation, transcript);
     // The stream the target opens is the one under test: it ends (and is judged) as soon as
     // the target is authenticated or refused, so this side is no authority on it.
     let mut harness_domain = HarnessDomain::start(
-        harness_address,
+        set_up.harness_address,
         None,
         s2s.policy,
-        &harness_side,
-        &target_side,
-        &instance,
+        &set_up,
         environment,
         transcript,
     )
     .await?;
-    let trigger = trigger_outgoing(&instance, &target_side, environment, transcript).await?;
+    let trigger = trigger_outgoing(&set_up, environment, transcript).await?;
     let end = tokio::select! {
         end = harness_domain.ends.recv() => match end {
             Some(end) => end,
@@ -422,47 +351,27 @@ async fn harness_receives(
             other => Err(EnvironmentError(format!("the triggering session ended unexpectedly: {other}"))),
         },
     };
-    if !matches!(end, Ok(SessionEnd::S2sAuthenticated { .. })) {
-        transcript.record(
-            Direction::Note,
-            format!("{target}'s log ends:\n{}", instance.log_tail()),
-        );
-    }
+    note_log_unless_authenticated(&end, target, &set_up.instance, transcript);
     end
 }
 
 /// Logs the target's account in over c2s and sends a message to a JID on `harness.test`,
 /// which makes the target open a server-to-server stream to the harness.
 async fn trigger_outgoing(
-    instance: &Instance,
-    target_side: &Presented,
+    set_up: &Federated<'_>,
     environment: &RunEnvironment,
     transcript: &Transcript,
 ) -> Result<RunningErrand, EnvironmentError> {
+    let instance = &set_up.instance;
     let recipient = format!("interop@{HARNESS_S2S_DOMAIN}");
-    let tls = TlsSetup::Client {
-        trust_anchor: target_side.chain.root.clone(),
-        domain: certificate_name(&target_side.chain),
-        identity: IdentityType::DEFAULT.to_vec(),
-        client_certificate: None,
-    };
-    let config = ClientConfig {
-        domain: instance.domain.clone(),
-        transport: Transport::Starttls,
-        mechanisms: vec![Mechanism::ScramSha1, Mechanism::Plain],
-        username: ACCOUNT_USERNAME.to_owned(),
-        password: environment.password.clone(),
-        channel_binding: None,
-        authzid: None,
-        sasl_options: ClientOptions::default(),
-        require_tls: true,
-        limits: Limits::default(),
-        sasl_profile: None,
-        errand: Errand::SendMessage {
+    let (config, tls) = account_login(
+        &set_up.target_side.chain,
+        Errand::SendMessage {
             to: recipient.clone(),
             body: format!("xmpp-interop s2s trigger {:016x}", rand::random::<u64>()),
         },
-    };
+        environment,
+    );
     let login = transcript.as_participant("trigger");
     login.record(
         Direction::Note,
@@ -491,25 +400,135 @@ async fn trigger_outgoing(
     }
 }
 
-/// Starts a fresh instance for this case (the caller holds its federation turn).
-async fn start(
-    spec: &ManagedSpec,
-    key: &InstanceKey,
-    chain: &IssuedChain,
-    federation: &Federation,
-    environment: &RunEnvironment,
-    target: &Target,
-) -> Result<Instance, EnvironmentError> {
-    Instance::start(
+/// Which chain each side presents and which root the other side trusts for it, and whether
+/// the target requires certificates of its peers.
+struct Certificates {
+    target: (CertificateProfile, Trust),
+    harness: (CertificateProfile, Trust),
+    require_certificate: bool,
+}
+
+/// One case's federation: both sides' certificates, the target's fresh instance on its
+/// domain's address, and the harness's address; the turn is held as long as this lives.
+struct Federated<'a> {
+    harness_side: Presented,
+    target_side: Presented,
+    instance: Instance,
+    harness_address: Ipv4Addr,
+    _turn: FederationTurn<'a>,
+}
+
+/// Issues both sides' chains, takes the run's federation turn and starts the target.
+async fn federate<'a>(
+    certificates: Certificates,
+    (case, target, spec, environment, transcript): (
+        &CaseSpec,
+        &Target,
+        &ManagedSpec,
+        &'a RunEnvironment,
+        &Transcript,
+    ),
+) -> Result<Federated<'a>, EnvironmentError> {
+    let catalogue = &environment.catalogue;
+    let target_address = loopback_address(&spec.domain).await?;
+    let harness_address = loopback_address(HARNESS_S2S_DOMAIN).await?;
+    let (profile, trust) = certificates.target;
+    let target_side = presented(
+        environment,
+        catalogue
+            .chain(profile, case.key, &spec.domain)
+            .map_err(pki)?,
+        trust,
+        target.name(),
+        "the harness",
+        transcript,
+    )?;
+    let (profile, trust) = certificates.harness;
+    let harness_side = presented(
+        environment,
+        catalogue
+            .chain(profile, case.key, HARNESS_S2S_DOMAIN)
+            .map_err(pki)?,
+        trust,
+        "the harness",
+        target.name(),
+        transcript,
+    )?;
+    let federation = Federation {
+        address: target_address,
+        trusted_roots_pem: harness_side.trusted_root_pem.clone(),
+        require_certificate: certificates.require_certificate,
+    };
+    let key = InstanceKey {
+        target: target.name.clone(),
+        certificate: certificates.target.0,
+        key: case.key,
+    };
+    let turn = environment.federation.turn().await;
+    let instance = Instance::start(
         spec,
-        key,
-        chain,
+        &key,
+        &target_side.chain,
         ACCOUNT_USERNAME,
         &environment.password,
-        Some(federation),
+        Some(&federation),
     )
     .await
-    .map_err(|e| EnvironmentError(format!("managed {target} did not start: {e}")))
+    .map_err(|e| EnvironmentError(format!("managed {target} did not start: {e}")))?;
+    note_instance(&instance, &federation, transcript);
+    Ok(Federated {
+        harness_side,
+        target_side,
+        instance,
+        harness_address,
+        _turn: turn,
+    })
+}
+
+/// Appends the target's log tail to the transcript of a case that did not authenticate.
+fn note_log_unless_authenticated(
+    end: &Result<SessionEnd, EnvironmentError>,
+    target: &Target,
+    instance: &Instance,
+    transcript: &Transcript,
+) {
+    if !matches!(end, Ok(SessionEnd::S2sAuthenticated { .. })) {
+        transcript.record(
+            Direction::Note,
+            format!("{target}'s log ends:\n{}", instance.log_tail()),
+        );
+    }
+}
+
+/// The c2s login of the account on the server that presents `chain`, doing `errand`. It
+/// trusts that server's root and asks for the name the certificate carries: a login that
+/// only makes a server federate judges nothing about its c2s side.
+pub(super) fn account_login(
+    chain: &IssuedChain,
+    errand: Errand,
+    environment: &RunEnvironment,
+) -> (ClientConfig, TlsSetup) {
+    let config = ClientConfig {
+        domain: chain.domain.clone(),
+        transport: Transport::Starttls,
+        mechanisms: vec![Mechanism::ScramSha1, Mechanism::Plain],
+        username: ACCOUNT_USERNAME.to_owned(),
+        password: environment.password.clone(),
+        channel_binding: None,
+        authzid: None,
+        sasl_options: ClientOptions::default(),
+        require_tls: true,
+        limits: Limits::default(),
+        sasl_profile: None,
+        errand,
+    };
+    let tls = TlsSetup::Client {
+        trust_anchor: chain.root.clone(),
+        domain: certificate_name(chain),
+        identity: IdentityType::DEFAULT.to_vec(),
+        client_certificate: None,
+    };
+    (config, tls)
 }
 
 /// The name a certificate is for (its first DNS identity), which is what a TLS client must

@@ -14,20 +14,15 @@ use std::time::Instant;
 use crate::report::pairs::PairRecord;
 
 use super::RunEnvironment;
-use super::federation::{certificate_name, loopback_address};
+use super::federation::{account_login, loopback_address};
 use crate::drive::messaging::start_errand;
 use crate::drive::{EnvironmentError, Transcript};
 use crate::pki::IssuedChain;
 use crate::proto::SessionEnd;
-use crate::proto::client::{ClientConfig, Errand};
-use crate::proto::sasl::ClientOptions;
-use crate::proto::xml::Limits;
-use crate::scenario::{
-    CertificateProfile, IdentityType, KeyType, Mechanism, S2sAuth, Step, Transport, Trust,
-};
+use crate::proto::client::Errand;
+use crate::scenario::{CertificateProfile, KeyType, S2sAuth, Step, Transport, Trust};
 use crate::target::managed::{Federation, Instance, InstanceKey, ManagedSpec};
 use crate::target::{ACCOUNT_USERNAME, Adapter, Target};
-use crate::transport::TlsSetup;
 
 /// How both servers of a pair are set up, and what must then happen to a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,36 +212,6 @@ pub async fn run_pair(
     Ok(results)
 }
 
-/// The c2s settings of `side`'s account: trusts its own server's root, since the server-pair
-/// matrix judges the link between the servers, not their client side.
-fn login(
-    side: &Side<'_>,
-    errand: Errand,
-    environment: &RunEnvironment,
-) -> (ClientConfig, TlsSetup) {
-    let config = ClientConfig {
-        domain: side.spec.domain.clone(),
-        transport: Transport::Starttls,
-        mechanisms: vec![Mechanism::ScramSha1, Mechanism::Plain],
-        username: ACCOUNT_USERNAME.to_owned(),
-        password: environment.password.clone(),
-        channel_binding: None,
-        authzid: None,
-        sasl_options: ClientOptions::default(),
-        require_tls: true,
-        limits: Limits::default(),
-        sasl_profile: None,
-        errand,
-    };
-    let tls = TlsSetup::Client {
-        trust_anchor: side.chain.root.clone(),
-        domain: certificate_name(&side.chain),
-        identity: IdentityType::DEFAULT.to_vec(),
-        client_certificate: None,
-    };
-    (config, tls)
-}
-
 async fn send_one(
     (sender, sender_instance): (&Side<'_>, &Instance),
     (receiver, receiver_instance): (&Side<'_>, &Instance),
@@ -262,8 +227,8 @@ async fn send_one(
             .address(Transport::Starttls)
             .map_err(EnvironmentError)
     };
-    let (config, tls) = login(
-        receiver,
+    let (config, tls) = account_login(
+        &receiver.chain,
         Errand::AwaitMessage { body: body.clone() },
         environment,
     );
@@ -283,8 +248,8 @@ async fn send_one(
         ))
     })?;
     let started = Instant::now();
-    let (config, tls) = login(
-        sender,
+    let (config, tls) = account_login(
+        &sender.chain,
         Errand::SendMessage {
             to: to_jid.clone(),
             body,

@@ -43,13 +43,20 @@ fn flush(from: &mut dyn Session, to: &mut dyn Session) -> (bool, Option<Dialback
     (start_tls, verify)
 }
 
-/// Runs the verification connection between a verifier and an authority in memory.
+/// Runs the verification connection between a verifier and an authority in memory, with
+/// STARTTLS (simulated) when the authority offers it.
 fn verify_in_memory(request: DialbackRequest, authority: AuthorityConfig) -> DialbackAnswer {
     let mut verifier = VerifySession::new(request, Limits::default());
     let mut authority = AuthoritySession::new(authority);
+    let (mut verifier_asked, mut authority_asked) = (false, false);
     for _ in 0..10 {
-        flush(&mut verifier, &mut authority);
-        flush(&mut authority, &mut verifier);
+        verifier_asked |= flush(&mut verifier, &mut authority).0;
+        authority_asked |= flush(&mut authority, &mut verifier).0;
+        if verifier_asked && authority_asked {
+            (verifier_asked, authority_asked) = (false, false);
+            authority.tls_established(TlsChannel::default());
+            verifier.tls_established(TlsChannel::default());
+        }
     }
     match verifier.end() {
         Some(SessionEnd::S2sAuthenticated { .. }) => DialbackAnswer::Valid,
@@ -69,6 +76,7 @@ struct Pair {
     wrong_key: bool,
     authority_says_invalid: bool,
     authority_unreachable: bool,
+    authority_offers_starttls: bool,
 }
 
 impl Pair {
@@ -79,6 +87,7 @@ impl Pair {
             wrong_key: false,
             authority_says_invalid: false,
             authority_unreachable: false,
+            authority_offers_starttls: false,
         }
     }
 
@@ -134,7 +143,7 @@ impl Pair {
                             domain: ORIGINATING.into(),
                             secret: secret.clone(),
                             always_invalid: self.authority_says_invalid,
-                            offer_starttls: false,
+                            offer_starttls: self.authority_offers_starttls,
                             limits: Limits::default(),
                         },
                     )
@@ -279,4 +288,154 @@ fn a_chain_that_did_not_verify_never_authenticates_xep0178_3() {
     assert!(refused.contains("expired"), "{refused}");
     assert!(certificate_authenticates(None, ORIGINATING).is_err());
     assert!(certificate_authenticates(Some(&good_certificate()), "other.test").is_err());
+}
+
+/// Everything a session queued to send, as text (other actions dropped).
+fn sent(session: &mut dyn Session) -> String {
+    let mut text = String::new();
+    while let Some(action) = session.poll_action() {
+        if let Action::Send(bytes) = action {
+            text.push_str(&String::from_utf8_lossy(&bytes));
+        }
+    }
+    text
+}
+
+#[test]
+fn dialback_verification_works_over_starttls_when_the_authority_offers_it_rfc6120_5_3_1() {
+    let mut pair = Pair::new(None);
+    pair.authority_offers_starttls = true;
+    let (originating, receiving) = pair.run();
+    assert_eq!(originating, authenticated(S2sAuth::Dialback));
+    assert_eq!(receiving, authenticated(S2sAuth::Dialback));
+}
+
+#[test]
+fn the_verifier_asks_only_after_starttls_when_the_authority_offers_it_rfc6120_5_3_1() {
+    let request = DialbackRequest {
+        receiving: RECEIVING.into(),
+        originating: ORIGINATING.into(),
+        stream_id: "s1".into(),
+        key: "k".into(),
+    };
+    let mut verifier = VerifySession::new(request, Limits::default());
+    sent(&mut verifier);
+    verifier.receive(
+        b"<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' \
+          xmlns:db='jabber:server:dialback' from='harness.test' id='a' version='1.0'>\
+          <stream:features><dialback xmlns='urn:xmpp:features:dialback'/>\
+          <starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:features>",
+    );
+    let first = sent(&mut verifier);
+    assert!(first.contains("<starttls"), "{first}");
+    assert!(!first.contains("db:verify"), "{first}");
+    verifier.receive(b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+    verifier.tls_established(TlsChannel::default());
+    let reopened = sent(&mut verifier);
+    assert!(reopened.contains("<stream:stream"), "{reopened}");
+    verifier.receive(
+        b"<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' \
+          xmlns:db='jabber:server:dialback' from='harness.test' id='b' version='1.0'>\
+          <stream:features><dialback xmlns='urn:xmpp:features:dialback'/></stream:features>",
+    );
+    let asked = sent(&mut verifier);
+    assert!(
+        asked.contains("<db:verify ") && asked.contains(">k</db:verify>"),
+        "{asked}"
+    );
+}
+
+#[test]
+fn a_receiving_server_that_is_also_the_authority_answers_verify_on_the_authenticated_stream() {
+    let secret = DialbackSecret::new("harness-secret");
+    let mut receiving = ReceivingSession::new(
+        ReceivingConfig {
+            authority: Some(AuthorityConfig {
+                domain: RECEIVING.into(),
+                secret: secret.clone(),
+                always_invalid: false,
+                offer_starttls: true,
+                limits: Limits::default(),
+            }),
+            local_domain: RECEIVING.into(),
+            starttls_available: true,
+            policy: S2sPolicy::AllowDialback,
+            limits: Limits::default(),
+        },
+        true,
+        Some(good_certificate()),
+    );
+    let header = format!(
+        "<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' \
+         xmlns:db='jabber:server:dialback' from='{ORIGINATING}' to='{RECEIVING}' version='1.0'>"
+    );
+    receiving.receive(header.as_bytes());
+    receiving
+        .receive(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>=</auth>");
+    receiving.receive(header.as_bytes());
+    assert_eq!(receiving.end(), Some(&authenticated(S2sAuth::External)));
+    sent(&mut receiving);
+    let key = secret.key(ORIGINATING, RECEIVING, "their-stream");
+    receiving.receive(
+        format!(
+            "<db:verify from='{ORIGINATING}' to='{RECEIVING}' id='their-stream'>{key}</db:verify>"
+        )
+        .as_bytes(),
+    );
+    let answer = sent(&mut receiving);
+    assert!(answer.contains("type='valid'"), "{answer}");
+    assert!(
+        !receiving.is_finished(),
+        "the stream stays open for more questions"
+    );
+    receiving.receive(b"</stream:stream>");
+    assert!(receiving.is_finished());
+    assert_eq!(receiving.end(), Some(&authenticated(S2sAuth::External)));
+}
+
+#[test]
+fn a_refused_external_falls_back_to_the_dialback_offered_on_the_same_stream_xep0178() {
+    let mut originating = OriginatingSession::new(
+        OriginatingConfig {
+            local_domain: ORIGINATING.into(),
+            remote_domain: RECEIVING.into(),
+            transport: Transport::DirectTls,
+            has_certificate: true,
+            dialback: Some(DialbackSecret::new("harness-secret")),
+            wrong_dialback_key: false,
+            limits: Limits::default(),
+        },
+        true,
+    );
+    sent(&mut originating);
+    originating.receive(
+        format!(
+            "<stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' \
+             xmlns:db='jabber:server:dialback' from='{RECEIVING}' to='{ORIGINATING}' id='s' \
+             version='1.0'><stream:features>\
+             <mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>EXTERNAL</mechanism></mechanisms>\
+             <dialback xmlns='urn:xmpp:features:dialback'/></stream:features>"
+        )
+        .as_bytes(),
+    );
+    assert!(sent(&mut originating).contains("mechanism='EXTERNAL'"));
+    originating
+        .receive(b"<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/></failure>");
+    let next = sent(&mut originating);
+    assert!(next.contains("<db:result "), "{next}");
+    assert_eq!(
+        originating.end(),
+        None,
+        "not decided until the dialback answer"
+    );
+}
+
+#[test]
+fn dialback_elements_carry_the_db_prefix_the_stream_header_declares_xep0220() {
+    let element = super::dialback::result_error(RECEIVING, ORIGINATING, "cancel", "item-not-found");
+    let xml = element.to_xml(NS_SERVER);
+    assert!(xml.starts_with("<db:result from="), "{xml}");
+    assert!(xml.ends_with("</db:result>"), "{xml}");
+    assert!(xml.contains("<error type='cancel'>"), "{xml}");
+    assert!(!xml.contains("xmlns='jabber:server:dialback'"), "{xml}");
 }

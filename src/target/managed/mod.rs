@@ -328,7 +328,12 @@ fn prepare(
     let intermediates = chain.pem.intermediates.concat();
     let fullchain_pem = format!("{}{intermediates}", chain.pem.leaf);
     let (address, s2s_port, s2s_direct_tls_port) = match federation {
-        Some(federation) => (federation.address, S2S_PORT, S2S_DIRECT_TLS_PORT),
+        Some(federation) => {
+            for port in [S2S_PORT, S2S_DIRECT_TLS_PORT] {
+                wait_until_free(SocketAddr::from((federation.address, port)))?;
+            }
+            (federation.address, S2S_PORT, S2S_DIRECT_TLS_PORT)
+        }
         None => (Ipv4Addr::LOCALHOST, free_port()?, free_port()?),
     };
     let layout = Layout {
@@ -371,6 +376,28 @@ pub(crate) fn io_error(path: &Path) -> impl Fn(std::io::Error) -> ManagedError +
 
 pub(crate) fn write(path: &Path, contents: &str) -> Result<(), ManagedError> {
     std::fs::write(path, contents).map_err(io_error(path))
+}
+
+/// How long a fixed federation port may stay taken: the previous instance's processes are
+/// killed before the next one starts, but the kernel closes their sockets only once they are
+/// gone, which can take a moment after the group leader was reaped.
+const PORT_RELEASE_LIMIT: Duration = Duration::from_secs(5);
+
+/// Waits until `address` can be listened on again.
+fn wait_until_free(address: SocketAddr) -> Result<(), ManagedError> {
+    let started = std::time::Instant::now();
+    loop {
+        match TcpListener::bind(address) {
+            Ok(_) => return Ok(()),
+            Err(e) if started.elapsed() > PORT_RELEASE_LIMIT => {
+                return Err(ManagedError::Unavailable(format!(
+                    "{address} is still in use after {PORT_RELEASE_LIMIT:?} ({e}): another server \
+                     or harness federates on this machine"
+                )));
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
 }
 
 /// A port of 127.0.0.1 nobody listens on right now (the kernel's choice of an ephemeral one).
