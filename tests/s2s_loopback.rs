@@ -34,7 +34,7 @@ fn said(result: &CaseResult, who: &str, text: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_s2s_case_runs_only_against_the_server_and_passes_builtin_against_builtin() {
     let results = run_builtin("scenarios/s2s", 2).await;
-    assert_eq!(results.len(), 17, "one case per s2s scenario and transport");
+    assert_eq!(results.len(), 18, "one case per s2s scenario and transport");
     for result in &results {
         assert_eq!(result.target, "builtin-server", "{}", result.case.id);
         assert_eq!(
@@ -90,6 +90,15 @@ async fn dialback_is_decided_by_the_authoritative_server_xep0220_2_1_2() {
         forged.observed.contains("<db:result type='invalid'/>"),
         "{}",
         forged.observed
+    );
+    // XEP-0220 §2.4: no authoritative server to ask is a dialback error with its condition.
+    let unreachable = find(&results, "s2s-dialback-authority-unreachable");
+    assert!(
+        unreachable
+            .observed
+            .starts_with("rejected at dialback by target (remote-server-not-found)"),
+        "{}",
+        unreachable.observed
     );
     // The target's own authoritative server confirms its key when the harness receives.
     let receiving = find(&results, "s2s-receiving-dialback");

@@ -407,6 +407,9 @@ pub enum AuthorityAnswer {
     Honest,
     /// `invalid` whatever the key.
     SaysInvalid,
+    /// Nothing listens for the harness's domain: the receiving server cannot ask, and must
+    /// answer `<db:result type='error'/>` with a stanza error (XEP-0220 §2.4).
+    Unreachable,
 }
 
 /// The server-to-server part of a case (`role: originating` or `role: receiving`).
