@@ -9,11 +9,10 @@
 mod real;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
-use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use real::{binary, instance_dirs, scratch_dir, servers_installed};
+use real::{Finished, instance_dirs, read_json, run_harness, scratch_dir, servers_installed};
 
 static FEDERATING: Mutex<()> = Mutex::new(());
 
@@ -70,31 +69,32 @@ fn the_harness_authenticates_prosody_and_ejabberd_both_ways_with_external_and_di
     let _turn = FEDERATING.lock().unwrap_or_else(|e| e.into_inner());
     let hosts_before = std::fs::read_to_string("/etc/hosts").unwrap();
     let out = scratch_dir("federation-cases");
-    let harness = binary()
-        .args(["run", "scenarios", "--targets", "targets/local.yaml"])
-        .args(["--expectations", "expectations", "--no-progress"])
-        .args(["--filter", "s2s-external/starttls"])
-        .args(["--filter", "s2s-dialback-without-certificate/starttls"])
-        .args(["--filter", "s2s-receiving-external/starttls"])
-        .args(["--filter", "s2s-receiving-dialback"])
-        .args(["--filter", "s2s-dialback-forged-key"])
-        .arg("--out")
-        .arg(&out)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let harness_pid = harness.id();
-    let output = harness.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    let Finished {
+        pid: harness_pid,
+        stdout,
+    } = run_harness(
+        &[
+            "run",
+            "scenarios",
+            "--targets",
+            "targets/local.yaml",
+            "--expectations",
+            "expectations",
+            "--no-progress",
+            "--filter",
+            "s2s-external/starttls",
+            "--filter",
+            "s2s-dialback-without-certificate/starttls",
+            "--filter",
+            "s2s-receiving-external/starttls",
+            "--filter",
+            "s2s-receiving-dialback",
+            "--filter",
+            "s2s-dialback-forged-key",
+        ],
+        &out,
     );
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    let json = read_json(&out, "results.json");
     let results = json["results"].as_array().unwrap();
     let observed = |case: &str, target: &str| -> String {
         results
@@ -139,26 +139,22 @@ fn every_server_pair_delivers_both_ways_and_names_how_the_link_was_authenticated
     let _turn = FEDERATING.lock().unwrap_or_else(|e| e.into_inner());
     let hosts_before = std::fs::read_to_string("/etc/hosts").unwrap();
     let out = scratch_dir("federation-pairs");
-    let harness = binary()
-        .args(["pairs", "--targets", "targets/local.yaml"])
-        .args(["--profile", "valid-chain", "--profile", "self-signed"])
-        .arg("--out")
-        .arg(&out)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let harness_pid = harness.id();
-    let output = harness.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+    let Finished {
+        pid: harness_pid,
+        stdout,
+    } = run_harness(
+        &[
+            "pairs",
+            "--targets",
+            "targets/local.yaml",
+            "--profile",
+            "valid-chain",
+            "--profile",
+            "self-signed",
+        ],
+        &out,
     );
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("pairs.json")).unwrap()).unwrap();
+    let json = read_json(&out, "pairs.json");
     let pairs = json["pairs"].as_array().unwrap();
     // Prosody↔Prosody, Prosody↔ejabberd, ejabberd↔ejabberd; both directions; two profiles.
     assert_eq!(pairs.len(), 12, "{stdout}");

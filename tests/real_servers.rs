@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use std::sync::Arc;
 
-use real::{binary, instance_dirs, scratch_dir, servers_installed};
+use real::{
+    Finished, binary, instance_dirs, read_json, run_harness, scratch_dir, servers_installed,
+};
 use tokio::sync::mpsc;
 use xmpp_interop::pki::Catalogue;
 use xmpp_interop::runner::{self, Event, Outcome, RunEnvironment, RunOptions};
@@ -63,34 +65,28 @@ fn a_few_cases_end_as_expected_against_prosody_and_ejabberd_and_the_report_names
         return;
     }
     let out = scratch_dir("few");
-    let harness = binary()
-        .args(["run", "scenarios", "--targets", "targets/local.yaml"])
-        .args([
+    let Finished {
+        pid: harness_pid,
+        stdout,
+    } = run_harness(
+        &[
+            "run",
+            "scenarios",
+            "--targets",
+            "targets/local.yaml",
             "--expectations",
             "expectations",
             "--no-progress",
             "--jobs",
             "2",
-        ])
-        .args(["--filter", "c2s-wrong-password", "--filter"])
-        .arg("c2s-authenticate/direct-tls/startcom-chain")
-        .arg("--out")
-        .arg(&out)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let harness_pid = harness.id();
-    let output = harness.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+            "--filter",
+            "c2s-wrong-password",
+            "--filter",
+            "c2s-authenticate/direct-tls/startcom-chain",
+        ],
+        &out,
     );
-    let json: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    let json = read_json(&out, "results.json");
     let implementations = &json["implementations"];
     assert!(
         implementations["prosody"]

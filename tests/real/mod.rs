@@ -5,7 +5,7 @@
 //! where `.ci/run` installs them and a missing server is a failure.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// The harness binary.
 pub fn binary() -> Command {
@@ -47,4 +47,40 @@ pub fn instance_dirs(harness_pid: u32) -> Vec<PathBuf> {
         .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
         .map(|e| e.path())
         .collect()
+}
+
+/// A successful run of the harness: its process id (for finding what it left behind) and
+/// what it printed.
+pub struct Finished {
+    /// The harness's process id.
+    pub pid: u32,
+    /// Its standard output.
+    pub stdout: String,
+}
+
+/// Runs the harness with `args` and `--out out` to its end; it must exit 0.
+pub fn run_harness(args: &[&str], out: &Path) -> Finished {
+    let harness = binary()
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = harness.id();
+    let output = harness.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Finished { pid, stdout }
+}
+
+/// The JSON document `name` in `out`.
+pub fn read_json(out: &Path, name: &str) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(out.join(name)).unwrap()).unwrap()
 }
