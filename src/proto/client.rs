@@ -534,21 +534,11 @@ impl ClientSession {
     fn on_starttls_answer(&mut self, element: &Element) {
         self.core.received(element);
         if element.is("proceed", NS_TLS) {
-            let smuggled = self.core.restart_stream();
-            if smuggled > 0 {
-                self.finish_with(
-                    "starttls-injection",
-                    Side::Local,
-                    format!(
-                        "the server sent {smuggled} bytes after <proceed/> before the TLS handshake \
-                         (RFC 6120 §5.4.3.3)"
-                    ),
-                );
-                return;
-            }
-            self.core.step = Step::Tls;
-            self.core.start_tls();
-            self.state = State::AwaitTls;
+            self.state = if self.core.switch_to_tls("the server", "<proceed/>") {
+                State::AwaitTls
+            } else {
+                State::Done
+            };
         } else if element.is("failure", NS_TLS) {
             self.finish_with(
                 "starttls-failure",

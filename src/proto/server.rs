@@ -399,19 +399,11 @@ impl ServerSession {
         }
         self.core.step = Step::Starttls;
         self.core.send(&Element::new("proceed", NS_TLS));
-        let smuggled = self.core.restart_stream();
-        if smuggled > 0 {
-            let detail = format!(
-                "the client sent {smuggled} bytes after <starttls/> before the TLS handshake (RFC 6120 §5.4.3.3)"
-            );
-            self.core.reject("starttls-injection", Side::Local, detail);
-            self.core.close();
-            self.state = State::Done;
-            return;
-        }
-        self.core.step = Step::Tls;
-        self.core.start_tls();
-        self.state = State::AwaitTls;
+        self.state = if self.core.switch_to_tls("the client", "<starttls/>") {
+            State::AwaitTls
+        } else {
+            State::Done
+        };
     }
 
     fn on_sasl(&mut self, element: &Element) {

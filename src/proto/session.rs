@@ -123,6 +123,25 @@ impl Core {
         self.end = Some(end);
     }
 
+    /// Hands the connection to TLS once `<proceed/>` is sent or received: restarts the parser
+    /// and asks the IO layer for the handshake. Bytes `peer` sent after `after` and before the
+    /// handshake are an injection attempt (RFC 6120 §5.4.3.3): the session is then rejected
+    /// with `starttls-injection` and closed, and `false` returned for the caller to stop.
+    pub(crate) fn switch_to_tls(&mut self, peer: &str, after: &str) -> bool {
+        let smuggled = self.restart_stream();
+        if smuggled > 0 {
+            let detail = format!(
+                "{peer} sent {smuggled} bytes after {after} before the TLS handshake (RFC 6120 §5.4.3.3)"
+            );
+            self.reject("starttls-injection", Side::Local, detail);
+            self.close();
+            return false;
+        }
+        self.step = Step::Tls;
+        self.start_tls();
+        true
+    }
+
     pub(crate) fn reject(&mut self, condition: &str, by: Side, detail: impl Into<String>) {
         let step = self.step;
         self.decide(SessionEnd::Rejected {

@@ -343,28 +343,49 @@ async fn harness_receives(
     .await?;
     let trigger = trigger_outgoing(&set_up, environment, transcript).await?;
     let end = tokio::select! {
-        end = harness_domain.ends.recv() => match end {
-            Some(end) => end,
-            None => Err(EnvironmentError("the harness's listener stopped".into())),
-        },
-        bounced = trigger.outcome(environment.timeout) => match bounced? {
-            SessionEnd::Rejected { condition, detail, .. } if condition == TIMEOUT => Ok(SessionEnd::Rejected {
-                step: Step::Connect,
-                condition,
-                by: Side::Peer,
-                detail: format!("{target} did not connect to {HARNESS_S2S_DOMAIN}: {detail}"),
-            }),
-            SessionEnd::Rejected { condition, detail, .. } => Ok(SessionEnd::Rejected {
-                step: Step::Connect,
-                condition,
-                by: Side::Peer,
-                detail: format!("{target} bounced the message to {HARNESS_S2S_DOMAIN} without authenticating a stream to it: {detail}"),
-            }),
-            other => Err(EnvironmentError(format!("the triggering session ended unexpectedly: {other}"))),
-        },
-    };
+        end = harness_domain.ends.recv() => end,
+        ended = trigger.outcome(environment.timeout) => {
+            // The harness's own view of a stream the target did open outweighs the bounce
+            // that stream's refusal causes: give it a moment to arrive.
+            match tokio::time::timeout(STREAM_END_GRACE, harness_domain.ends.recv()).await {
+                Ok(Some(end)) => Some(end),
+                _ => Some(trigger_ended(ended?, target)),
+            }
+        }
+    }
+    .unwrap_or_else(|| Err(EnvironmentError("the harness's listener stopped".into())));
     note_log_unless_authenticated(&end, target, &set_up.instance, transcript);
     end
+}
+
+/// How long the harness's stream may still take to end once the triggering session ended.
+const STREAM_END_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The verdict when the triggering session ended before any stream from the target did: the
+/// target never connected (timeout) or bounced the message without authenticating a stream.
+fn trigger_ended(end: SessionEnd, target: &Target) -> Result<SessionEnd, EnvironmentError> {
+    match end {
+        SessionEnd::Rejected {
+            condition, detail, ..
+        } => {
+            let what = if condition == TIMEOUT {
+                format!("{target} did not connect to {HARNESS_S2S_DOMAIN}")
+            } else {
+                format!(
+                    "{target} bounced the message to {HARNESS_S2S_DOMAIN} without authenticating a stream to it"
+                )
+            };
+            Ok(SessionEnd::Rejected {
+                step: Step::Connect,
+                condition,
+                by: Side::Peer,
+                detail: format!("{what}: {detail}"),
+            })
+        }
+        other => Err(EnvironmentError(format!(
+            "the triggering session ended unexpectedly: {other}"
+        ))),
+    }
 }
 
 /// Logs the target's account in over c2s and sends a message to a JID on `harness.test`,
@@ -487,7 +508,7 @@ async fn federate<'a>(
     )
     .await
     .map_err(|e| EnvironmentError(format!("managed {target} did not start: {e}")))?;
-    note_instance(&instance, &federation, transcript);
+    note_instance(target, &instance, &federation, transcript);
     Ok(Federated {
         harness_side,
         target_side,
@@ -561,13 +582,18 @@ pub(super) fn certificate_name(chain: &IssuedChain) -> String {
         .unwrap_or_else(|| chain.domain.clone())
 }
 
-fn note_instance(instance: &Instance, federation: &Federation, transcript: &Transcript) {
+fn note_instance(
+    target: &Target,
+    instance: &Instance,
+    federation: &Federation,
+    transcript: &Transcript,
+) {
     transcript.record(
         Direction::Note,
         format!(
             "{} ({}) federates on {} with {}; it started in {:.2} s",
             instance.domain,
-            instance.software.describe(),
+            target.implementation,
             instance.s2s_address(crate::scenario::Transport::Starttls),
             if federation.require_certificate {
                 "certificates required (no dialback)"

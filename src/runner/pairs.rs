@@ -276,7 +276,14 @@ async fn send_one(
         bounced = sending.outcome(timeout) => Outcome::Sender(bounced?),
     };
     let duration = started.elapsed();
-    let method = receiver_instance.incoming_s2s_authentication(&sender.spec.domain);
+    let method = if matches!(
+        outcome,
+        Outcome::Receiver(SessionEnd::MessageReceived { .. })
+    ) {
+        logged_authentication(receiver_instance, &sender.spec.domain).await
+    } else {
+        None
+    };
     // Whether the message arrived, whether the sender was told it did not, and in words.
     let (delivered, bounced, observed) = match outcome {
         Outcome::Receiver(SessionEnd::MessageReceived { from }) => {
@@ -337,6 +344,22 @@ async fn send_one(
         duration_ms: duration.as_millis(),
         transcript: transcript.lines(),
     })
+}
+
+/// How long a server's log may lag behind a delivered message.
+const LOG_LAG: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How `instance` authenticated the stream from `peer`, as its log says once it has caught up
+/// with the delivery (servers write their logs asynchronously).
+async fn logged_authentication(instance: &Instance, peer: &str) -> Option<S2sAuth> {
+    let deadline = Instant::now() + LOG_LAG;
+    loop {
+        let method = instance.incoming_s2s_authentication(peer);
+        if method.is_some() || Instant::now() >= deadline {
+            return method;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// Which session ended first.

@@ -99,17 +99,14 @@ impl VerifySession {
             self.finish_with("starttls-failure", Side::Peer, detail);
             return;
         }
-        let smuggled = self.core.restart_stream();
-        if smuggled > 0 {
-            let detail = format!(
-                "the authoritative server sent {smuggled} bytes after <proceed/> before the TLS \
-                 handshake (RFC 6120 §5.4.3.3)"
-            );
-            self.finish_with("starttls-injection", Side::Local, detail);
-            return;
-        }
-        self.core.start_tls();
-        self.state = State::AwaitTls;
+        self.state = if self
+            .core
+            .switch_to_tls("the authoritative server", "<proceed/>")
+        {
+            State::AwaitTls
+        } else {
+            State::Done
+        };
     }
 
     fn finish_with(&mut self, condition: &str, by: Side, detail: String) {
@@ -316,19 +313,14 @@ impl AuthoritySession {
 
     fn on_starttls(&mut self) {
         self.core.send(&Element::new("proceed", NS_TLS));
-        let smuggled = self.core.restart_stream();
-        if smuggled > 0 {
-            let detail = format!(
-                "the verifying server sent {smuggled} bytes after <starttls/> before the TLS \
-                 handshake (RFC 6120 §5.4.3.3)"
-            );
-            self.core.reject("starttls-injection", Side::Local, detail);
-            self.core.close();
-            self.state = State::Done;
-            return;
-        }
-        self.core.start_tls();
-        self.state = State::AwaitTls;
+        self.state = if self
+            .core
+            .switch_to_tls("the verifying server", "<starttls/>")
+        {
+            State::AwaitTls
+        } else {
+            State::Done
+        };
     }
 
     fn on_verify(&mut self, verify: &Element) {
@@ -421,7 +413,10 @@ plain_session!(
 
 plain_session!(
     AuthoritySession,
-    |session: &mut AuthoritySession| session.state = State::AwaitHeader,
+    |session: &mut AuthoritySession| {
+        session.state = State::AwaitHeader;
+        session.core.step = Step::Dialback;
+    },
     |state| match state {
         State::AwaitHeader => "the verifying server's stream header",
         State::AwaitFeatures | State::AwaitProceed =>

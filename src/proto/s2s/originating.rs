@@ -272,18 +272,14 @@ impl OriginatingSession {
 
     fn on_starttls_answer(&mut self, element: &Element) {
         if element.is("proceed", NS_TLS) {
-            let smuggled = self.core.restart_stream();
-            if smuggled > 0 {
-                let detail = format!(
-                    "the receiving server sent {smuggled} bytes after <proceed/> before the TLS \
-                     handshake (RFC 6120 §5.4.3.3)"
-                );
-                self.finish_with("starttls-injection", Side::Local, detail);
-                return;
-            }
-            self.core.step = Step::Tls;
-            self.core.start_tls();
-            self.state = State::AwaitTls;
+            self.state = if self
+                .core
+                .switch_to_tls("the receiving server", "<proceed/>")
+            {
+                State::AwaitTls
+            } else {
+                State::Done
+            };
         } else {
             self.finish_with(
                 "starttls-failure",

@@ -278,20 +278,14 @@ impl ReceivingSession {
         }
         self.core.step = Step::Starttls;
         self.core.send(&Element::new("proceed", NS_TLS));
-        let smuggled = self.core.restart_stream();
-        if smuggled > 0 {
-            let detail = format!(
-                "the originating server sent {smuggled} bytes after <starttls/> before the TLS \
-                 handshake (RFC 6120 §5.4.3.3)"
-            );
-            self.core.reject("starttls-injection", Side::Local, detail);
-            self.core.close();
-            self.state = State::Done;
-            return;
-        }
-        self.core.step = Step::Tls;
-        self.core.start_tls();
-        self.state = State::AwaitTls;
+        self.state = if self
+            .core
+            .switch_to_tls("the originating server", "<starttls/>")
+        {
+            State::AwaitTls
+        } else {
+            State::Done
+        };
     }
 
     fn sasl_failure(&mut self, condition: &str, detail: String) {

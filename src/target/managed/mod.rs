@@ -262,6 +262,11 @@ impl Instance {
         federation: Option<&Federation>,
     ) -> Result<Instance, ManagedError> {
         let started = std::time::Instant::now();
+        if let Some(federation) = federation {
+            for port in [S2S_PORT, S2S_DIRECT_TLS_PORT] {
+                wait_until_free(SocketAddr::from((federation.address, port))).await?;
+            }
+        }
         let (dir, layout) = prepare(spec, key, chain, federation)?;
         let mut process = match spec.software {
             ServerSoftware::Prosody => {
@@ -271,6 +276,13 @@ impl Instance {
                 ejabberd::start(&layout, username, password, spec.startup_timeout).await?
             }
         };
+        if federation.is_some() {
+            // The adapters wait for the c2s port; a peer must not find the s2s ports closed.
+            let s2s_ports = [layout.s2s_port, layout.s2s_direct_tls_port].map(|p| layout.socket(p));
+            process
+                .wait_listening("the server", &s2s_ports, spec.startup_timeout)
+                .await?;
+        }
         let direct_tls = layout.socket(layout.direct_tls_port);
         let direct_tls = match process
             .wait_listening("the server", &[direct_tls], DIRECT_TLS_GRACE)
@@ -328,12 +340,7 @@ fn prepare(
     let intermediates = chain.pem.intermediates.concat();
     let fullchain_pem = format!("{}{intermediates}", chain.pem.leaf);
     let (address, s2s_port, s2s_direct_tls_port) = match federation {
-        Some(federation) => {
-            for port in [S2S_PORT, S2S_DIRECT_TLS_PORT] {
-                wait_until_free(SocketAddr::from((federation.address, port)))?;
-            }
-            (federation.address, S2S_PORT, S2S_DIRECT_TLS_PORT)
-        }
+        Some(federation) => (federation.address, S2S_PORT, S2S_DIRECT_TLS_PORT),
         None => (Ipv4Addr::LOCALHOST, free_port()?, free_port()?),
     };
     let layout = Layout {
@@ -384,7 +391,7 @@ pub(crate) fn write(path: &Path, contents: &str) -> Result<(), ManagedError> {
 const PORT_RELEASE_LIMIT: Duration = Duration::from_secs(5);
 
 /// Waits until `address` can be listened on again.
-fn wait_until_free(address: SocketAddr) -> Result<(), ManagedError> {
+async fn wait_until_free(address: SocketAddr) -> Result<(), ManagedError> {
     let started = std::time::Instant::now();
     loop {
         match TcpListener::bind(address) {
@@ -395,7 +402,7 @@ fn wait_until_free(address: SocketAddr) -> Result<(), ManagedError> {
                      or harness federates on this machine"
                 )));
             }
-            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
         }
     }
 }
