@@ -228,6 +228,9 @@ struct MergeArgs {
     /// transcripts/.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// Exit 1 on a SHOULD deviation (`warn`) too, as `run --strict` does.
+    #[arg(long)]
+    strict: bool,
 }
 
 const PKI_EXIT_CODES: &str = "\
@@ -295,10 +298,15 @@ struct RunArgs {
     /// [default: the built-in server and client].
     #[arg(long, value_name = "FILE")]
     targets: Option<PathBuf>,
-    /// Directory of known deviations, one `<target>.yaml` per target: a case that deviates as
-    /// recorded is an expected failure (XFAIL), one that no longer does fails the run (XPASS).
-    #[arg(long, value_name = "DIR")]
-    expectations: Option<PathBuf>,
+    /// Known deviations: a directory of `<target>.yaml` files, or one such file (repeatable).
+    /// A case that deviates as recorded is an expected failure (XFAIL) or warning (XWARN); one
+    /// that ends otherwise fails the run. Every file must name a loaded target and every
+    /// record a loaded case.
+    #[arg(long, value_name = "PATH")]
+    expectations: Vec<PathBuf>,
+    /// Fail the run (exit 1) on a SHOULD deviation (`warn`) too, not only on a MUST violation.
+    #[arg(long)]
+    strict: bool,
     #[command(flatten)]
     scale_out: ScaleOutArgs,
 }
@@ -618,22 +626,21 @@ fn run(args: RunArgs) -> ExitCode {
         },
         None => Target::builtin(),
     };
-    let expectations = match &args.expectations {
-        Some(dir) => {
-            let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
-            let case_ids = scenarios
-                .iter()
-                .flat_map(|s| s.cases.iter().map(|c| c.id.as_str()))
-                .collect();
-            match Expectations::load_dir(dir, &names, &case_ids) {
-                Ok(expectations) => expectations,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return ExitCode::from(2);
-                }
+    let expectations = if args.expectations.is_empty() {
+        Expectations::none()
+    } else {
+        let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+        let case_ids = scenarios
+            .iter()
+            .flat_map(|s| s.cases.iter().map(|c| c.id.as_str()))
+            .collect();
+        match Expectations::load_all(&args.expectations, &names, &case_ids) {
+            Ok(expectations) => expectations,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
             }
         }
-        None => Expectations::none(),
     };
     let plan = runner::plan(&scenarios, &targets, &args.filter).with_expectations(&expectations);
     if plan.cases.is_empty() {
@@ -656,7 +663,7 @@ fn run(args: RunArgs) -> ExitCode {
     };
     match execute(plan, &settings).map(|(tally, _)| tally) {
         Ok(tally) if tally.error > 0 => ExitCode::from(3),
-        Ok(tally) if tally.has_unexpected() => ExitCode::from(1),
+        Ok(tally) if tally.has_unexpected(args.strict) => ExitCode::from(1),
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -854,7 +861,7 @@ fn merge_results(args: MergeArgs) -> ExitCode {
     }
     if tally.error > 0 {
         ExitCode::from(3)
-    } else if tally.has_unexpected() {
+    } else if tally.has_unexpected(args.strict) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

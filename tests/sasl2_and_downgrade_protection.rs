@@ -8,7 +8,7 @@ use common::{alice_client, run_pair, server};
 use xmpp_interop::proto::sasl::{ClientMisbehaviour, ClientOptions};
 use xmpp_interop::proto::server::ServerMisbehaviour;
 use xmpp_interop::proto::{SessionEnd, Side};
-use xmpp_interop::scenario::{Mechanism, Misbehaviour, NOT_APPLICABLE, SaslProfile, Step};
+use xmpp_interop::scenario::{Mechanism, Misbehaviour, SASL2_UNSUPPORTED, SaslProfile, Step};
 
 fn rejection(end: &SessionEnd) -> (&str, Side, Step) {
     match end {
@@ -58,14 +58,14 @@ async fn a_client_catches_a_success_naming_another_account_xep0388_2_6_1() {
 }
 
 #[tokio::test]
-async fn a_client_that_keeps_to_rfc6120_sasl_makes_a_sasl2_case_not_applicable_xep0388_2_1() {
+async fn a_client_that_keeps_to_rfc6120_sasl_makes_a_sasl2_case_unsupported_xep0388_2_1() {
     let mut client = alice_client(vec![Mechanism::ScramSha256], ClientOptions::default());
     client.sasl_profile = Some(SaslProfile::Sasl1);
     let mut server = server(vec![Mechanism::ScramSha256], ServerMisbehaviour::default());
     server.offer_sasl2 = true;
     server.expect_sasl2 = true;
     let (_, server_end) = run_pair(client, server).await;
-    assert_eq!(rejection(&server_end).0, NOT_APPLICABLE);
+    assert_eq!(rejection(&server_end).0, SASL2_UNSUPPORTED);
 }
 
 #[tokio::test]

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use xmpp_interop::scenario::{
-    CertificateProfile, Credentials, DialbackKey, Expectation, KeyType, LoadError, Mechanism,
-    Misbehaviour, Party, Rejection, Role, S2sAuth, S2sDirection, S2sPolicy, Step, Transport, Trust,
-    load_path,
+    CertificateProfile, Condition, Credentials, DialbackKey, Expectation, KeyType, LoadError,
+    Mechanism, Misbehaviour, Party, Rejection, Role, S2sAuth, S2sDirection, S2sPolicy, Step,
+    Transport, Trust, load_path,
 };
 
 const GOOD: &str = "tests/fixtures/scenarios-good";
@@ -60,7 +60,7 @@ fn rejection_expectation_and_misbehaviour_load_from_a_yml_file() {
         case.expect,
         Expectation::Rejected(Rejection {
             step: Some(Step::Sasl),
-            condition: Some("server-signature-mismatch".into()),
+            condition: vec![Condition::ServerSignatureMismatch],
             by: Some(Party::Target),
         })
     );
@@ -300,7 +300,7 @@ fn an_originating_s2s_scenario_loads_with_its_s2s_section_xep0220() {
         case.expect,
         Expectation::Rejected(Rejection {
             step: Some(Step::Dialback),
-            condition: Some("invalid".to_owned()),
+            condition: vec![Condition::Invalid],
             by: Some(Party::Target),
         })
     );

@@ -236,6 +236,10 @@ impl Certificate {
                     "{case} could not be run (error): {}",
                     record.observed
                 )),
+                Some(Outcome::Warn | Outcome::Info) => {}
+                Some(outcome @ (Outcome::Unsupported | Outcome::Inconclusive)) => {
+                    reasons.push(format!("{case} ended {outcome}: {}", record.observed))
+                }
                 Some(Outcome::Skip) if profile.skip_allowed(case) => {}
                 Some(Outcome::Skip) => reasons.push(format!(
                     "{case} was skipped and the profile does not allow that: {}",
@@ -510,9 +514,13 @@ mod tests {
                     observed: "observed".to_owned(),
                     duration: Duration::ZERO,
                     transcript: Vec::new(),
+                    missing_feature: None,
+                    control: None,
+                    observation: None,
                     expected_deviation: deviation.then(|| {
                         Arc::new(Deviation {
                             outcome: DeviationOutcome::Fail,
+                            clause: "RFC 6120 §6.4".to_owned(),
                             reason: "known".to_owned(),
                             link: None,
                             observed: None,

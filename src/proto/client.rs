@@ -18,7 +18,7 @@ use super::xml::{self, Element, Limits, NS_CLIENT, NS_STREAM, StreamEvent, Strea
 use super::{
     NS_BIND, NS_SASL, NS_SASL_CB, NS_STANZAS, NS_TLS, Session, SessionEnd, Side, TlsChannel,
 };
-use crate::scenario::{Mechanism, NOT_APPLICABLE, SaslProfile, Step, Transport};
+use crate::scenario::{Mechanism, NOT_APPLICABLE, SASL2_UNSUPPORTED, SaslProfile, Step, Transport};
 
 /// XEP-0388: the Extensible SASL Profile (SASL2).
 pub const NS_SASL2: &str = "urn:xmpp:sasl:2";
@@ -292,7 +292,7 @@ impl ClientSession {
         self.profile = match (self.config.sasl_profile, sasl2) {
             (Some(SaslProfile::Sasl2), None) => {
                 self.finish_with(
-                    NOT_APPLICABLE,
+                    SASL2_UNSUPPORTED,
                     Side::Peer,
                     "target does not offer SASL2 (XEP-0388): no <authentication \
                      xmlns='urn:xmpp:sasl:2'/> among the stream features"
@@ -1242,7 +1242,7 @@ mod tests {
     }
 
     #[test]
-    fn a_server_without_sasl2_makes_a_sasl2_case_not_applicable_xep0388_2_1() {
+    fn a_server_without_sasl2_makes_a_sasl2_case_unsupported_xep0388_2_1() {
         let only_sasl1 = "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
             <mechanism>PLAIN</mechanism></mechanisms></stream:features>";
         let (session, answer) = client_after(only_sasl1, Some(SaslProfile::Sasl2));
@@ -1253,7 +1253,7 @@ mod tests {
         else {
             panic!("not rejected: {:?}", session.end());
         };
-        assert_eq!(condition, NOT_APPLICABLE);
+        assert_eq!(condition, SASL2_UNSUPPORTED);
         assert!(
             detail.starts_with("target does not offer SASL2 (XEP-0388)"),
             "{detail}"

@@ -19,7 +19,9 @@ use super::xml::{self, Element, Limits, NS_CLIENT, NS_STREAM, StreamEvent, Strea
 use super::{
     NS_BIND, NS_SASL, NS_SASL_CB, NS_STANZAS, NS_TLS, Session, SessionEnd, Side, TlsChannel,
 };
-use crate::scenario::{Mechanism, Misbehaviour, NOT_APPLICABLE, SaslProfile, Step};
+use crate::scenario::{
+    DOWNGRADE_PROTECTION_UNSUPPORTED, Mechanism, Misbehaviour, SASL2_UNSUPPORTED, SaslProfile, Step,
+};
 
 /// The account a `sasl2-wrong-authorization-identifier` server names instead of the real one.
 const OTHER_ACCOUNT: &str = "mallory";
@@ -416,7 +418,7 @@ impl ServerSession {
         if element.is("auth", NS_SASL) && self.config.expect_sasl2 {
             self.core.received(element);
             self.core.reject(
-                NOT_APPLICABLE,
+                SASL2_UNSUPPORTED,
                 Side::Peer,
                 "the client answered the SASL2 (XEP-0388) offer with RFC 6120 <auth/>: it does \
                  not use SASL2, an optional extension",
@@ -489,7 +491,7 @@ impl ServerSession {
                 // ignores the hash, and the wire cannot tell which.
                 self.sasl = None;
                 self.core.reject(
-                    NOT_APPLICABLE,
+                    DOWNGRADE_PROTECTION_UNSUPPORTED,
                     Side::Peer,
                     "the client answered a server-first message whose XEP-0474 hash covers \
                      -PLUS mechanisms the features did not show: it does not implement SCRAM \

@@ -95,8 +95,12 @@ pub fn render(
             match record.verdict() {
                 Verdict::Fail | Verdict::Xpass => counts.failures += 1,
                 Verdict::Error => counts.errors += 1,
-                Verdict::Skip | Verdict::Xfail => counts.skipped += 1,
-                Verdict::Pass => {}
+                Verdict::Skip
+                | Verdict::Xfail
+                | Verdict::Xwarn
+                | Verdict::Unsupported
+                | Verdict::Inconclusive => counts.skipped += 1,
+                Verdict::Pass | Verdict::Warn | Verdict::Info => {}
             }
             testcase(&mut cases, record);
         }
@@ -180,8 +184,10 @@ fn testcase(out: &mut String, record: &CaseRecord) {
         )
     });
     let (element, kind, text) = match (record.verdict(), deviation) {
-        (Verdict::Pass, _) => ("", "", String::new()),
+        (Verdict::Pass | Verdict::Warn | Verdict::Info, _) => ("", "", String::new()),
         (Verdict::Fail, _) => ("failure", "fail", message),
+        (Verdict::Unsupported, _) => ("skipped", "unsupported", record.observed.clone()),
+        (Verdict::Inconclusive, _) => ("skipped", "inconclusive", record.observed.clone()),
         (Verdict::Xpass, deviation) => (
             "failure",
             "unexpected-pass",
@@ -191,7 +197,7 @@ fn testcase(out: &mut String, record: &CaseRecord) {
             ),
         ),
         (Verdict::Error, _) => ("error", "error", message),
-        (Verdict::Xfail, deviation) => (
+        (Verdict::Xfail | Verdict::Xwarn, deviation) => (
             "skipped",
             "expected-deviation",
             format!(

@@ -94,40 +94,61 @@ pub fn now_rfc3339() -> String {
 pub enum Verdict {
     /// Passed, no deviation recorded.
     Pass,
-    /// Failed, no deviation recorded.
+    /// A MUST broken, no deviation recorded.
     Fail,
+    /// A SHOULD not followed, no deviation recorded.
+    Warn,
+    /// The target lacks an optional feature the case needs.
+    Unsupported,
+    /// A negative case whose positive control did not pass.
+    Inconclusive,
+    /// What a MAY leaves open, as a fact.
+    Info,
     /// Not applicable.
     Skip,
     /// The harness or the environment broke.
     Error,
     /// Failed exactly as a recorded deviation says.
     Xfail,
+    /// Deviated from a SHOULD exactly as a recorded deviation says.
+    Xwarn,
     /// Passed although a deviation is recorded.
     Xpass,
 }
 
 impl Verdict {
-    /// The verdict of `outcome`, given whether a deviation is recorded and, for a failure
-    /// with one, whether it failed as recorded (the runner decides that).
-    pub fn of(outcome: Outcome, deviation_recorded: bool, failed_as_recorded: bool) -> Verdict {
+    /// The verdict of `outcome`, given whether a deviation is recorded and whether the case
+    /// ended as recorded (the runner decides that).
+    pub fn of(outcome: Outcome, deviation_recorded: bool, ended_as_recorded: bool) -> Verdict {
         match (deviation_recorded, outcome) {
             (true, Outcome::Pass) => Verdict::Xpass,
-            (true, Outcome::Fail) if failed_as_recorded => Verdict::Xfail,
+            (true, Outcome::Fail) if ended_as_recorded => Verdict::Xfail,
+            (true, Outcome::Warn) if ended_as_recorded => Verdict::Xwarn,
             (_, Outcome::Pass) => Verdict::Pass,
             (_, Outcome::Fail) => Verdict::Fail,
+            (_, Outcome::Warn) => Verdict::Warn,
+            (_, Outcome::Unsupported) => Verdict::Unsupported,
+            (_, Outcome::Inconclusive) => Verdict::Inconclusive,
+            (_, Outcome::Info) => Verdict::Info,
             (_, Outcome::Skip) => Verdict::Skip,
             (_, Outcome::Error) => Verdict::Error,
         }
     }
 
-    /// Upper-case label: `PASS`, `FAIL`, `SKIP`, `ERROR`, `XFAIL`, `XPASS`.
+    /// Upper-case label: `PASS`, `FAIL`, `WARN`, `UNSUPPORTED`, `INCONCLUSIVE`, `INFO`,
+    /// `SKIP`, `ERROR`, `XFAIL`, `XWARN`, `XPASS`.
     pub fn label(self) -> &'static str {
         match self {
             Verdict::Pass => "PASS",
             Verdict::Fail => "FAIL",
+            Verdict::Warn => "WARN",
+            Verdict::Unsupported => "UNSUPPORTED",
+            Verdict::Inconclusive => "INCONCLUSIVE",
+            Verdict::Info => "INFO",
             Verdict::Skip => "SKIP",
             Verdict::Error => "ERROR",
             Verdict::Xfail => "XFAIL",
+            Verdict::Xwarn => "XWARN",
             Verdict::Xpass => "XPASS",
         }
     }
@@ -255,12 +276,18 @@ impl CaseRecord {
         )
     }
 
-    /// Whether the run accepts this case's outcome: `pass` or `skip` with no deviation
-    /// recorded, or a failure exactly as recorded.
+    /// Whether the run accepts this case's outcome: anything but `fail` and `error` with no
+    /// deviation recorded (a `warn` fails a run only under `--strict`), or exactly the recorded
+    /// deviation.
     pub fn as_expected(&self) -> bool {
         match self.verdict() {
-            Verdict::Pass | Verdict::Xfail => true,
-            Verdict::Skip => self.expected_deviation.is_none(),
+            Verdict::Xfail | Verdict::Xwarn => true,
+            Verdict::Pass
+            | Verdict::Warn
+            | Verdict::Unsupported
+            | Verdict::Inconclusive
+            | Verdict::Info
+            | Verdict::Skip => self.expected_deviation.is_none(),
             Verdict::Fail | Verdict::Xpass | Verdict::Error => false,
         }
     }
@@ -280,10 +307,20 @@ pub fn tally<'a>(records: impl IntoIterator<Item = &'a Arc<CaseRecord>>) -> Tall
         match record.verdict() {
             Verdict::Pass => tally.pass += 1,
             Verdict::Fail => tally.fail += 1,
+            Verdict::Warn => tally.warn += 1,
+            Verdict::Unsupported => tally.unsupported += 1,
+            Verdict::Inconclusive => tally.inconclusive += 1,
+            Verdict::Info => tally.info += 1,
             Verdict::Skip => tally.skip += 1,
             Verdict::Error => tally.error += 1,
-            Verdict::Xfail => tally.xfail += 1,
+            Verdict::Xfail | Verdict::Xwarn => tally.xfail += 1,
             Verdict::Xpass => tally.xpass += 1,
+        }
+        if record.expected_deviation.is_some() && !record.as_expected() {
+            let counted_as_xpass = record.verdict() == Verdict::Xpass;
+            if !counted_as_xpass {
+                tally.unmatched += 1;
+            }
         }
     }
     tally
@@ -351,9 +388,13 @@ mod tests {
                     observed: "o".to_owned(),
                     duration: Duration::from_millis(7),
                     transcript: Vec::new(),
+                    missing_feature: None,
+                    control: None,
+                    observation: None,
                     expected_deviation: recorded.then(|| {
                         Arc::new(Deviation {
                             outcome: DeviationOutcome::Fail,
+                            clause: "RFC 6120 §6.4".to_owned(),
                             reason: "known".to_owned(),
                             link: None,
                             observed: None,
@@ -378,6 +419,7 @@ mod tests {
     fn a_failure_the_runner_did_not_accept_as_the_recorded_deviation_is_a_plain_fail() {
         let deviation = Some(Deviation {
             outcome: DeviationOutcome::Fail,
+            clause: "RFC 6120 §6.4".to_owned(),
             reason: "known".to_owned(),
             link: None,
             observed: None,

@@ -223,10 +223,12 @@ fn outcome_cell(result: &CaseRecord, color: bool) -> Cell {
         return cell;
     }
     cell.fg(match verdict {
-        Verdict::Xfail => Color::Cyan,
+        Verdict::Xfail | Verdict::Xwarn => Color::Cyan,
         Verdict::Xpass | Verdict::Fail => Color::Red,
+        Verdict::Warn => Color::DarkYellow,
         Verdict::Pass => Color::Green,
-        Verdict::Skip => Color::Yellow,
+        Verdict::Unsupported | Verdict::Info => Color::Blue,
+        Verdict::Inconclusive | Verdict::Skip => Color::Yellow,
         Verdict::Error => Color::Magenta,
     })
 }

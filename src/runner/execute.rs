@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 
+use super::verdict::{Control, judge};
 use super::{CaseResult, Outcome, PlannedCase, RunEnvironment};
 use crate::drive::{self, EnvironmentError, Transcript, TranscriptLine};
 use crate::pki::IssuedChain;
@@ -16,8 +17,8 @@ use crate::proto::server::{ServerConfig, ServerMisbehaviour};
 use crate::proto::xml::Limits;
 use crate::proto::{Direction, SessionEnd, Side};
 use crate::scenario::{
-    CaseSpec, ChannelBindingType, Credentials, Expectation, Misbehaviour, NOT_APPLICABLE,
-    Observation, Party, S2sAuth, S2sDirection, SaslProfile, Step, TIMEOUT, Transport, Trust,
+    CaseSpec, ChannelBindingType, Credentials, Expectation, Misbehaviour, Observation, Party,
+    S2sAuth, S2sDirection, SaslProfile, Step, TIMEOUT, Transport, Trust,
 };
 use crate::target::builtin::{ClientOrders, RunningClient, RunningServer};
 use crate::target::command::{CaseDir, Invocation, LaunchedClient};
@@ -28,7 +29,11 @@ use crate::transport::tls::ClientCertificate;
 use rustls::pki_types::CertificateDer;
 
 /// Runs one case to its verdict.
-pub(super) async fn execute(planned: &PlannedCase, environment: &RunEnvironment) -> CaseResult {
+pub(super) async fn execute(
+    planned: &PlannedCase,
+    environment: &RunEnvironment,
+    control: Option<Control>,
+) -> CaseResult {
     let started = Instant::now();
     let transcript = Transcript::new("harness");
     let case = &planned.case;
@@ -40,10 +45,21 @@ pub(super) async fn execute(planned: &PlannedCase, environment: &RunEnvironment)
     transcript.record(
         Direction::Note,
         format!(
-            "case {} against {} ({}): harness plays the {side} side, expects {}",
-            case.id, planned.target, planned.target.implementation, case.expect
+            "case {} against {} ({}): harness plays the {side} side, expects {}; checks {}: {}",
+            case.id,
+            planned.target,
+            planned.target.implementation,
+            case.expect,
+            case.requirement,
+            case.requirement.text
         ),
     );
+    if let Some(control) = &control {
+        transcript.record(
+            Direction::Note,
+            format!("positive control: {} ended {}", control.id, control.outcome),
+        );
+    }
     let result = if let Some(reason) = unsupported(case) {
         Ok(Ran::NotApplicable(reason.to_owned()))
     } else if let Some(s2s) = &case.s2s {
@@ -77,7 +93,13 @@ pub(super) async fn execute(planned: &PlannedCase, environment: &RunEnvironment)
     }
     match result {
         Ok(Ran::Session(end)) => match harness_view(end) {
-            Ok(observation) => verdict(planned, observation, started.elapsed(), transcript.lines()),
+            Ok(observation) => verdict(
+                planned,
+                &observation,
+                control,
+                started.elapsed(),
+                transcript.lines(),
+            ),
             Err(e) => harness_failure(planned, e.0, started.elapsed(), transcript.lines()),
         },
         Ok(Ran::NotApplicable(reason)) => {
@@ -92,6 +114,9 @@ pub(super) async fn execute(planned: &PlannedCase, environment: &RunEnvironment)
                 duration: started.elapsed(),
                 transcript: transcript.lines(),
                 expected_deviation: planned.expected_deviation.clone(),
+                missing_feature: None,
+                control,
+                observation: None,
             }
         }
         Err(e) => harness_failure(planned, e.0, started.elapsed(), transcript.lines()),
@@ -146,27 +171,21 @@ pub(super) fn harness_failure(
         duration,
         transcript,
         expected_deviation: planned.expected_deviation.clone(),
+        missing_feature: None,
+        control: None,
+        observation: None,
     }
 }
 
 fn verdict(
     planned: &PlannedCase,
-    observation: Observation,
+    observation: &Observation,
+    control: Option<Control>,
     duration: Duration,
     transcript: Vec<TranscriptLine>,
 ) -> CaseResult {
-    let not_applicable = matches!(
-        &observation,
-        Observation::Rejected { condition, .. } if condition == NOT_APPLICABLE
-    );
-    let outcome = if not_applicable {
-        Outcome::Skip
-    } else if observation.satisfies(&planned.case.expect) {
-        Outcome::Pass
-    } else {
-        Outcome::Fail
-    };
-    let step = match &observation {
+    let judgement = judge(&planned.case, observation, control.as_ref());
+    let step = match observation {
         Observation::Authenticated { .. } => Step::Bind,
         Observation::S2sAuthenticated { method, .. } => match method {
             S2sAuth::External => Step::Sasl,
@@ -174,22 +193,29 @@ fn verdict(
         },
         Observation::Rejected { step, .. } => *step,
     };
-    let observed = match (&observation, &planned.case.expect) {
+    let observed = match (observation, &planned.case.expect) {
         (Observation::Authenticated { .. }, Expectation::Rejected(_)) => {
-            format!("{observation}{}", went_on_regardless(&planned.case))
+            format!(
+                "{}{}",
+                judgement.observed,
+                went_on_regardless(&planned.case)
+            )
         }
-        _ => observation.to_string(),
+        _ => judgement.observed,
     };
     CaseResult {
         case: Arc::clone(&planned.case),
         target: planned.target.name.clone(),
-        outcome,
+        outcome: judgement.outcome,
         step: Some(step),
         expected: planned.case.expect.to_string(),
         observed,
         duration,
         transcript,
         expected_deviation: planned.expected_deviation.clone(),
+        missing_feature: judgement.missing_feature,
+        control,
+        observation: Some(observation.clone()),
     }
 }
 

@@ -9,22 +9,25 @@ mod federation;
 pub mod pairs;
 pub mod partition;
 mod s2s;
+pub mod verdict;
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::drive::TranscriptLine;
 use crate::pki::Catalogue;
 use crate::proto::sasl::CredentialStore;
-use crate::scenario::{CaseSpec, Scenario, Step};
+use crate::scenario::{CaseSpec, Feature, Level, Scenario, Step};
 use crate::target::managed::{FederationSlot, Instances};
 use crate::target::{ACCOUNT_USERNAME, Target};
 use expectations::{Deviation, Expectations};
 use partition::Partition;
+use verdict::Control;
 
 /// SCRAM iteration count of the built-in accounts (RFC 7677 §4 recommends at least 4096).
 const ACCOUNT_ITERATIONS: u32 = 4096;
@@ -33,36 +36,71 @@ const ACCOUNT_ITERATIONS: u32 = 4096;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
-    /// The target behaved as the scenario expects.
+    /// The target behaved as the clause requires.
     Pass,
-    /// The target did not.
+    /// The target broke a MUST or MUST NOT.
     Fail,
-    /// The case does not apply; the detail says why.
+    /// The target did not follow a SHOULD or SHOULD NOT.
+    Warn,
+    /// The target lacks an optional feature the case needs; the detail names it and the
+    /// evidence.
+    Unsupported,
+    /// A negative case whose positive control did not pass against the same target: its
+    /// refusal says nothing.
+    Inconclusive,
+    /// Behaviour a MAY leaves open, reported as a fact about the target.
+    Info,
+    /// The harness cannot run the case here; the detail says why.
     Skip,
     /// The harness or the environment broke; nothing is known about the target.
     Error,
 }
 
 impl Outcome {
+    /// Every outcome, in the order reports list them.
+    pub const ALL: [Outcome; 8] = [
+        Outcome::Pass,
+        Outcome::Fail,
+        Outcome::Warn,
+        Outcome::Unsupported,
+        Outcome::Inconclusive,
+        Outcome::Info,
+        Outcome::Skip,
+        Outcome::Error,
+    ];
+
     /// Upper-case label for matrices.
     pub fn label(self) -> &'static str {
         match self {
             Outcome::Pass => "PASS",
             Outcome::Fail => "FAIL",
+            Outcome::Warn => "WARN",
+            Outcome::Unsupported => "UNSUPPORTED",
+            Outcome::Inconclusive => "INCONCLUSIVE",
+            Outcome::Info => "INFO",
             Outcome::Skip => "SKIP",
             Outcome::Error => "ERROR",
+        }
+    }
+
+    /// The lower-case name, as in `results.json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Warn => "warn",
+            Outcome::Unsupported => "unsupported",
+            Outcome::Inconclusive => "inconclusive",
+            Outcome::Info => "info",
+            Outcome::Skip => "skip",
+            Outcome::Error => "error",
         }
     }
 }
 
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Outcome::Pass => "pass",
-            Outcome::Fail => "fail",
-            Outcome::Skip => "skip",
-            Outcome::Error => "error",
-        })
+        f.write_str(self.name())
     }
 }
 
@@ -87,29 +125,38 @@ pub struct CaseResult {
     pub transcript: Vec<TranscriptLine>,
     /// The known deviation recorded for this target and case, if any.
     pub expected_deviation: Option<Arc<Deviation>>,
+    /// For `unsupported` (and a failed mandatory-to-implement case): the feature the target
+    /// lacks.
+    pub missing_feature: Option<Feature>,
+    /// For a negative case: how its positive control ended against the same target.
+    pub control: Option<Control>,
+    /// What the harness saw on the wire, when the session ran (expectations match on it).
+    pub observation: Option<crate::scenario::Observation>,
 }
 
 impl CaseResult {
-    /// Whether the outcome is what a run should accept: `pass` or `skip` with no deviation
-    /// recorded, or exactly the recorded deviation.
+    /// The level of the clause the case checks.
+    pub fn level(&self) -> Level {
+        self.case.requirement.level
+    }
+
+    /// Whether the outcome is what a run should accept: with no deviation recorded, anything
+    /// but `fail` and `error` (a `warn` fails a run only under `--strict`, see
+    /// [`Tally::has_unexpected`]); with one, exactly the recorded deviation.
     pub fn as_expected(&self) -> bool {
         match &self.expected_deviation {
             Some(_) => self.deviation_happened(),
-            None => matches!(self.outcome, Outcome::Pass | Outcome::Skip),
+            None => !matches!(self.outcome, Outcome::Fail | Outcome::Error),
         }
     }
 
-    /// Whether the recorded deviation is what happened: its outcome, and, when it records
-    /// one, the observation it was confirmed with. A case that fails in another way than
-    /// recorded is a plain failure, so a new fault cannot hide behind an old record.
+    /// Whether the recorded deviation is what happened: its outcome, and the step, condition
+    /// and side it records. A case that ends in another way than recorded is unexpected, so a
+    /// new fault cannot hide behind an old record.
     pub fn deviation_happened(&self) -> bool {
-        self.expected_deviation.as_ref().is_some_and(|deviation| {
-            self.outcome == deviation.outcome.outcome()
-                && deviation
-                    .observed
-                    .as_deref()
-                    .is_none_or(|observed| self.observed.starts_with(observed))
-        })
+        self.expected_deviation
+            .as_ref()
+            .is_some_and(|deviation| deviation.matches(self))
     }
 
     /// The matrix label: the outcome's, except `XFAIL` for a recorded deviation that happened
@@ -117,7 +164,10 @@ impl CaseResult {
     pub fn label(&self) -> &'static str {
         match (&self.expected_deviation, self.outcome) {
             (Some(_), Outcome::Pass) => "XPASS",
-            _ if self.deviation_happened() => "XFAIL",
+            _ if self.deviation_happened() => match self.outcome {
+                Outcome::Warn => "XWARN",
+                _ => "XFAIL",
+            },
             (_, outcome) => outcome.label(),
         }
     }
@@ -172,18 +222,35 @@ pub struct Plan {
 }
 
 /// Pairs every case with every target whose kind fits the scenario's role, keeping only the
-/// cases that match one of `filters` (an id substring or a tag) when any are given.
+/// cases that match one of `filters` (an id substring or a tag) when any are given, plus the
+/// positive controls of the negative cases kept. Self-tests (cases that judge only the harness's
+/// own verifier) go to the built-in targets only; scenarios loaded only for their controls
+/// contribute just the controls that are needed.
 pub fn plan(scenarios: &[Scenario], targets: &[Target], filters: &[String]) -> Plan {
     let targets: Vec<Arc<Target>> = targets.iter().cloned().map(Arc::new).collect();
+    let selected = |scenario: &Scenario, case: &CaseSpec| {
+        !scenario.control_only
+            && (filters.is_empty() || filters.iter().any(|f| matches_filter(case, f)))
+    };
+    let needed_controls: HashSet<&str> = scenarios
+        .iter()
+        .flat_map(|scenario| {
+            scenario
+                .cases
+                .iter()
+                .filter(move |case| selected(scenario, case))
+        })
+        .filter_map(|case| case.control.as_deref())
+        .collect();
     let mut cases = Vec::new();
     for scenario in scenarios {
         for case in &scenario.cases {
-            if !filters.is_empty() && !filters.iter().any(|f| matches_filter(case, f)) {
+            if !selected(scenario, case) && !needed_controls.contains(case.id.as_str()) {
                 continue;
             }
             let case = Arc::new(case.clone());
             for target in &targets {
-                if target.harness_role() == case.role {
+                if target.harness_role() == case.role && (!case.self_test || target.is_builtin()) {
                     cases.push(PlannedCase {
                         case: Arc::clone(&case),
                         target: Arc::clone(target),
@@ -206,20 +273,33 @@ impl Plan {
         self
     }
 
-    /// Keeps only the cases of one shard: the planned cases sorted by case id, then target
-    /// name, the `i`-th (0-based) belonging to shard `i mod N + 1` (see [`partition`]).
+    /// Keeps only the cases of one shard. A negative case and its positive control belong
+    /// together, so the unit is the group of a case (named by its control's id, or its own id
+    /// when it has no control) and a target: the groups sorted by that id, then target name,
+    /// the `i`-th (0-based) belonging to shard `i mod N + 1` (see [`partition`]).
     pub fn partitioned(mut self, partition: Partition) -> Plan {
-        let mut order: Vec<usize> = (0..self.cases.len()).collect();
-        order.sort_by(|&a, &b| {
-            let (a, b) = (&self.cases[a], &self.cases[b]);
-            (&a.case.id, &a.target.name).cmp(&(&b.case.id, &b.target.name))
+        let group = |planned: &PlannedCase| {
+            (
+                planned
+                    .case
+                    .control
+                    .clone()
+                    .unwrap_or(planned.case.id.clone()),
+                planned.target.name.clone(),
+            )
+        };
+        let groups: std::collections::BTreeSet<(String, String)> =
+            self.cases.iter().map(group).collect();
+        let shard_of: HashMap<(String, String), usize> = groups
+            .into_iter()
+            .enumerate()
+            .map(|(position, key)| (key, position))
+            .collect();
+        self.cases.retain(|planned| {
+            shard_of
+                .get(&group(planned))
+                .is_some_and(|&p| partition.contains(p))
         });
-        let mut keep = vec![false; self.cases.len()];
-        for (position, &index) in order.iter().enumerate() {
-            keep[index] = partition.contains(position);
-        }
-        let mut keep = keep.into_iter();
-        self.cases.retain(|_| keep.next().unwrap_or(false));
         self
     }
 }
@@ -293,13 +373,30 @@ pub async fn run(
     let mut cases = plan.cases;
     // Cases that share a managed server run one after another, so that few servers are up
     // at the same time and each stops as soon as its cases are done.
+    // A negative case waits for its positive control against the same target: each control
+    // publishes its result once, and runs before the negatives that share its server.
+    let mut controls: HashMap<(String, String), Arc<watch::Sender<Option<Control>>>> =
+        HashMap::new();
+    for planned in &cases {
+        if let Some(control) = &planned.case.control {
+            controls
+                .entry((control.clone(), planned.target.name.clone()))
+                .or_insert_with(|| Arc::new(watch::Sender::new(None)));
+        }
+    }
     cases.sort_by_key(|planned| {
         let position = plan
             .targets
             .iter()
             .position(|t| Arc::ptr_eq(t, &planned.target));
-        (position, execute::instance_key(planned))
+        let is_control =
+            controls.contains_key(&(planned.case.id.clone(), planned.target.name.clone()));
+        (position, execute::instance_key(planned), !is_control)
     });
+    let planned_ids: HashSet<(String, String)> = cases
+        .iter()
+        .map(|p| (p.case.id.clone(), p.target.name.clone()))
+        .collect();
     for planned in &cases {
         if let Some(key) = execute::instance_key(planned) {
             environment.instances.reserve(key);
@@ -309,7 +406,31 @@ pub async fn run(
         let permits = Arc::clone(&permits);
         let environment = Arc::clone(&environment);
         let events = events.clone();
+        let publishes = controls
+            .get(&(planned.case.id.clone(), planned.target.name.clone()))
+            .cloned();
+        let awaits = planned.case.control.as_ref().map(|id| {
+            let key = (id.clone(), planned.target.name.clone());
+            match controls.get(&key) {
+                Some(sender) if planned_ids.contains(&key) => Ok(sender.subscribe()),
+                _ => Err(id.clone()),
+            }
+        });
         tasks.push(tokio::spawn(async move {
+            // Waiting happens before taking a permit, so waiting cases never starve controls.
+            let control = match awaits {
+                None => None,
+                Some(Ok(mut receiver)) => receiver
+                    .wait_for(Option::is_some)
+                    .await
+                    .ok()
+                    .and_then(|control| control.clone()),
+                Some(Err(id)) => Some(Control {
+                    id,
+                    outcome: Outcome::Skip,
+                    observed: "not part of this run".to_owned(),
+                }),
+            };
             let Ok(_permit) = permits.acquire().await else {
                 return;
             };
@@ -320,7 +441,7 @@ pub async fn run(
             let case_started = Instant::now();
             let inner = tokio::spawn({
                 let planned = planned.clone();
-                async move { execute::execute(&planned, &environment).await }
+                async move { execute::execute(&planned, &environment, control).await }
             });
             let result = match inner.await {
                 Ok(result) => result,
@@ -331,6 +452,13 @@ pub async fn run(
                     Vec::new(),
                 ),
             };
+            if let Some(sender) = publishes {
+                sender.send_replace(Some(Control {
+                    id: result.case.id.clone(),
+                    outcome: result.outcome,
+                    observed: result.observed.clone(),
+                }));
+            }
             let _ = events.send(Event::CaseFinished(Arc::new(result)));
         }));
     }
@@ -348,16 +476,29 @@ pub async fn run(
 pub struct Tally {
     /// Cases that passed.
     pub pass: usize,
-    /// Cases that failed.
+    /// Cases where a MUST or MUST NOT was broken.
     pub fail: usize,
+    /// Cases where a SHOULD or SHOULD NOT was not followed.
+    pub warn: usize,
+    /// Cases that need an optional feature the target lacks.
+    pub unsupported: usize,
+    /// Negative cases whose positive control did not pass.
+    pub inconclusive: usize,
+    /// Cases that report what a MAY leaves open.
+    pub info: usize,
     /// Cases skipped.
     pub skip: usize,
     /// Cases the harness could not run.
     pub error: usize,
-    /// Cases that failed as a recorded deviation predicts (counted here, not in `fail`).
+    /// Cases that ended as a recorded deviation predicts (counted here, not in `fail` or
+    /// `warn`).
     pub xfail: usize,
     /// Cases that passed although a deviation is recorded (counted here, not in `pass`).
     pub xpass: usize,
+    /// Cases with a recorded deviation that ended neither as recorded nor with a pass (skip,
+    /// unsupported, inconclusive, info, or another failure): unexpected, like an `xpass`.
+    /// Counted here as well as under their outcome.
+    pub unmatched: usize,
 }
 
 impl Tally {
@@ -366,6 +507,10 @@ impl Tally {
         match outcome {
             Outcome::Pass => self.pass += 1,
             Outcome::Fail => self.fail += 1,
+            Outcome::Warn => self.warn += 1,
+            Outcome::Unsupported => self.unsupported += 1,
+            Outcome::Inconclusive => self.inconclusive += 1,
+            Outcome::Info => self.info += 1,
             Outcome::Skip => self.skip += 1,
             Outcome::Error => self.error += 1,
         }
@@ -376,32 +521,121 @@ impl Tally {
         match (&result.expected_deviation, result.outcome) {
             (Some(_), Outcome::Pass) => self.xpass += 1,
             _ if result.deviation_happened() => self.xfail += 1,
-            (_, outcome) => self.add(outcome),
+            (Some(_), outcome) => {
+                self.unmatched += 1;
+                self.add(outcome);
+            }
+            (None, outcome) => self.add(outcome),
         }
     }
 
     /// All cases counted.
     pub fn total(&self) -> usize {
-        self.pass + self.fail + self.skip + self.error + self.xfail + self.xpass
+        self.pass
+            + self.fail
+            + self.warn
+            + self.unsupported
+            + self.inconclusive
+            + self.info
+            + self.skip
+            + self.error
+            + self.xfail
+            + self.xpass
     }
 
-    /// Whether any case ended other than the scenario or a recorded deviation predicts.
-    pub fn has_unexpected(&self) -> bool {
-        self.fail > 0 || self.xpass > 0
+    /// Whether any case ended other than the clause or a recorded deviation allows: a `fail`,
+    /// an `xpass`, a recorded deviation that ended otherwise, or (with `strict`) a `warn`.
+    pub fn has_unexpected(&self, strict: bool) -> bool {
+        self.fail > 0 || self.xpass > 0 || self.unmatched > 0 || (strict && self.warn > 0)
     }
 }
 
 impl fmt::Display for Tally {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} pass, {} fail", self.pass, self.fail)?;
-        if self.xfail > 0 || self.xpass > 0 {
+        write!(
+            f,
+            "{} pass, {} fail, {} warn, {} unsupported, {} inconclusive, {} info",
+            self.pass, self.fail, self.warn, self.unsupported, self.inconclusive, self.info
+        )?;
+        if self.xfail > 0 || self.xpass > 0 || self.unmatched > 0 {
             write!(
                 f,
                 ", {} expected deviation (xfail), {} unexpected pass (xpass)",
                 self.xfail, self.xpass
             )?;
+            if self.unmatched > 0 {
+                write!(f, ", {} recorded deviation ended otherwise", self.unmatched)?;
+            }
         }
         write!(f, ", {} skip, {} error", self.skip, self.error)
+    }
+}
+
+/// What one target's column says, in one line: "N MUST violations, N SHOULD deviations,
+/// N unsupported features (names), N inconclusive".
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TargetSummary {
+    /// Cases where a MUST or MUST NOT was broken, recorded deviations included.
+    pub must_violations: usize,
+    /// Cases where a SHOULD or SHOULD NOT was not followed, recorded deviations included.
+    pub should_deviations: usize,
+    /// The optional features the target lacks, each once.
+    pub unsupported_features: Vec<Feature>,
+    /// Negative cases whose positive control did not pass.
+    pub inconclusive: usize,
+}
+
+impl TargetSummary {
+    /// The summary of `results` (one target's).
+    pub fn of<'a>(results: impl IntoIterator<Item = &'a CaseResult>) -> TargetSummary {
+        let mut summary = TargetSummary::default();
+        for result in results {
+            match result.outcome {
+                Outcome::Fail => summary.must_violations += 1,
+                Outcome::Warn => summary.should_deviations += 1,
+                Outcome::Inconclusive => summary.inconclusive += 1,
+                _ => {}
+            }
+            if result.outcome == Outcome::Unsupported
+                && let Some(feature) = result.missing_feature
+                && !summary.unsupported_features.contains(&feature)
+            {
+                summary.unsupported_features.push(feature);
+            }
+        }
+        summary.unsupported_features.sort();
+        summary
+    }
+}
+
+impl fmt::Display for TargetSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        write!(
+            f,
+            "{}, {}, {}",
+            plural(self.must_violations, "MUST violation", "MUST violations"),
+            plural(
+                self.should_deviations,
+                "SHOULD deviation",
+                "SHOULD deviations"
+            ),
+            plural(
+                self.unsupported_features.len(),
+                "unsupported feature",
+                "unsupported features"
+            ),
+        )?;
+        if !self.unsupported_features.is_empty() {
+            let names: Vec<String> = self
+                .unsupported_features
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            write!(f, " ({})", names.join(", "))?;
+        }
+        write!(f, ", {} inconclusive", self.inconclusive)
     }
 }
 
@@ -429,9 +663,18 @@ mod tests {
                 .to_owned(),
             duration: Duration::ZERO,
             transcript: Vec::new(),
+            missing_feature: None,
+            control: None,
+            observation: Some(crate::scenario::Observation::Rejected {
+                step: Step::Tls,
+                condition: "closed".to_owned(),
+                by: crate::scenario::Party::Target,
+                detail: "the client closed the connection".to_owned(),
+            }),
             expected_deviation: deviation.then(|| {
                 Arc::new(Deviation {
                     outcome: DeviationOutcome::Fail,
+                    clause: "RFC 6120 §6.4".to_owned(),
                     reason: "known".to_owned(),
                     link: None,
                     observed: None,
@@ -448,7 +691,7 @@ mod tests {
         let mut tally = Tally::default();
         tally.add_result(&failed);
         assert_eq!((tally.xfail, tally.fail), (1, 0));
-        assert!(!tally.has_unexpected());
+        assert!(!tally.has_unexpected(false));
     }
 
     #[test]
@@ -459,7 +702,7 @@ mod tests {
         let mut tally = Tally::default();
         tally.add_result(&passed);
         assert_eq!((tally.xpass, tally.pass), (1, 0));
-        assert!(tally.has_unexpected());
+        assert!(tally.has_unexpected(false));
     }
 
     #[test]
@@ -475,21 +718,45 @@ mod tests {
         let record = |observed: &str| {
             Some(Arc::new(Deviation {
                 outcome: DeviationOutcome::Fail,
+                clause: "RFC 6120 §6.4".to_owned(),
                 reason: "known".to_owned(),
                 link: None,
-                observed: Some(observed.to_owned()),
+                observed: Some(serde_saphyr::from_str(observed).unwrap()),
             }))
         };
-        failed.expected_deviation = record("rejected at tls by target (closed)");
+        failed.expected_deviation =
+            record("rejected: { step: tls, condition: closed, by: target }");
         assert!(failed.as_expected());
         assert_eq!(failed.label(), "XFAIL");
-        failed.expected_deviation = record("rejected at features by target (closed)");
+        failed.expected_deviation = record("rejected: { step: features, by: target }");
         assert!(!failed.as_expected());
         assert_eq!(failed.label(), "FAIL");
         let mut tally = Tally::default();
         tally.add_result(&failed);
         assert_eq!((tally.xfail, tally.fail), (0, 1));
-        assert!(tally.has_unexpected());
+        assert!(tally.has_unexpected(false));
+    }
+
+    #[test]
+    fn a_recorded_deviation_that_ends_as_skip_or_unsupported_fails_the_run() {
+        for outcome in [Outcome::Skip, Outcome::Unsupported, Outcome::Inconclusive] {
+            let ended_otherwise = result(outcome, true);
+            assert!(!ended_otherwise.as_expected(), "{outcome}");
+            let mut tally = Tally::default();
+            tally.add_result(&ended_otherwise);
+            assert_eq!(tally.unmatched, 1, "{outcome}");
+            assert!(tally.has_unexpected(false), "{outcome}");
+        }
+    }
+
+    #[test]
+    fn a_warn_fails_the_run_only_when_strict() {
+        let warned = result(Outcome::Warn, false);
+        assert!(warned.as_expected());
+        let mut tally = Tally::default();
+        tally.add_result(&warned);
+        assert!(!tally.has_unexpected(false));
+        assert!(tally.has_unexpected(true));
     }
 
     #[test]

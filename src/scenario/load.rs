@@ -182,11 +182,104 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Scenario>, LoadError> {
             Err(e) => errors.push(e),
         }
     }
+    if !errors.is_empty() {
+        return Err(LoadError::from_all(errors));
+    }
+    add_controls(&mut loaded, &files)?;
+    Ok(loaded.into_iter().map(|(s, _)| s).collect())
+}
+
+/// Makes sure every `control:` names a loaded case. A control whose scenario was not asked for
+/// is looked for beside the scenario that names it (the files of its directory), and that
+/// scenario is loaded as `control_only`; a control found nowhere is a load error at the
+/// scenario's id.
+fn add_controls(
+    loaded: &mut Vec<(Scenario, Position)>,
+    asked: &[PathBuf],
+) -> Result<(), LoadError> {
+    let mut errors = Vec::new();
+    let mut index = 0;
+    while index < loaded.len() {
+        let missing: Vec<String> = {
+            let known: std::collections::HashSet<&str> = loaded
+                .iter()
+                .flat_map(|(s, _)| s.cases.iter().map(|c| c.id.as_str()))
+                .collect();
+            let mut missing: Vec<String> = loaded[index]
+                .0
+                .cases
+                .iter()
+                .filter_map(|c| c.control.clone())
+                .filter(|control| !known.contains(control.as_str()))
+                .collect();
+            missing.dedup();
+            missing
+        };
+        if !missing.is_empty() {
+            let source = loaded[index].0.source.clone();
+            let beside = sibling_scenarios(&source, asked, loaded);
+            for (scenario, at) in beside {
+                let wanted = missing
+                    .iter()
+                    .any(|control| scenario.cases.iter().any(|c| &c.id == control));
+                if wanted && !loaded.iter().any(|(s, _)| s.id == scenario.id) {
+                    loaded.push((scenario, at));
+                }
+            }
+            let known: std::collections::HashSet<&str> = loaded
+                .iter()
+                .flat_map(|(s, _)| s.cases.iter().map(|c| c.id.as_str()))
+                .collect();
+            let (scenario, id_at) = &loaded[index];
+            for control in missing.iter().filter(|c| !known.contains(c.as_str())) {
+                errors.push(LoadError::invalid(
+                    &scenario.source,
+                    Problem {
+                        at: *id_at,
+                        message: format!(
+                            "control `{control}` of scenario `{}` is no case of the loaded \
+                             scenarios or of those beside this file; expected the id of a \
+                             case with the same settings and no misbehaviour",
+                            scenario.id
+                        ),
+                    },
+                ));
+            }
+        }
+        index += 1;
+    }
     if errors.is_empty() {
-        Ok(loaded.into_iter().map(|(s, _)| s).collect())
+        Ok(())
     } else {
         Err(LoadError::from_all(errors))
     }
+}
+
+/// The scenarios in the files beside `source` that were not asked for, each marked
+/// `control_only`. Files that do not load are left out: only the scenario that names a
+/// control found nowhere is reported.
+fn sibling_scenarios(
+    source: &Path,
+    asked: &[PathBuf],
+    loaded: &[(Scenario, Position)],
+) -> Vec<(Scenario, Position)> {
+    let Some(dir) = source.parent() else {
+        return Vec::new();
+    };
+    let mut files = Vec::new();
+    if collect_files(dir, &mut files).is_err() {
+        return Vec::new();
+    }
+    files.sort();
+    files
+        .into_iter()
+        .filter(|file| !asked.contains(file) && !loaded.iter().any(|(s, _)| &s.source == file))
+        .filter_map(|file| load_file(&file).ok())
+        .map(|(mut scenario, at)| {
+            scenario.control_only = true;
+            (scenario, at)
+        })
+        .collect()
 }
 
 /// Whether a directory entry named `name` is hidden (and so skipped).

@@ -7,7 +7,9 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::requirement::{Condition, Feature, Requirement, features_needed};
 
 /// Which side the harness plays. The target plays the other one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
@@ -150,7 +152,7 @@ pub enum Trust {
 }
 
 /// A SASL mechanism the harness can speak on both sides.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
 pub enum Mechanism {
     /// RFC 4616.
     #[serde(rename = "PLAIN")]
@@ -251,7 +253,7 @@ impl fmt::Display for Mechanism {
 }
 
 /// A channel binding type (RFC 5056 §7, IANA "Channel-Binding Types").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChannelBindingType {
     /// RFC 9266: an exporter value of the TLS 1.3 connection.
@@ -617,14 +619,47 @@ pub struct Rejection {
     /// dialback failure later).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<Step>,
-    /// The condition: an RFC 6120 stream-error or SASL-failure condition such as
-    /// `not-authorized` or `policy-violation`, or one of the harness's own such as
-    /// `bad-certificate`, `mechanism-not-offered`, `server-signature-mismatch`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub condition: Option<String>,
+    /// The conditions a conforming refusal may carry (one, or a list when the clause allows
+    /// several): RFC 6120 stream-error or SASL-failure conditions such as `not-authorized`, or
+    /// the harness's own such as `bad-certificate`. Empty matches any condition but a timeout.
+    #[serde(
+        default,
+        deserialize_with = "one_or_many",
+        serialize_with = "one_or_many_out",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub condition: Vec<Condition>,
     /// Who ends it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<Party>,
+}
+
+/// `condition: x` or `condition: [x, y]`.
+fn one_or_many<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Condition>, D::Error> {
+    /// Either spelling.
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        /// `condition: x`.
+        One(Condition),
+        /// `condition: [x, y]`.
+        Many(Vec<Condition>),
+    }
+    Ok(match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(condition) => vec![condition],
+        OneOrMany::Many(conditions) => conditions,
+    })
+}
+
+/// Writes one condition as a scalar, several as a list.
+fn one_or_many_out<S: Serializer>(
+    conditions: &[Condition],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match conditions {
+        [one] => one.serialize(serializer),
+        many => many.serialize(serializer),
+    }
 }
 
 impl fmt::Display for Expectation {
@@ -640,8 +675,9 @@ impl fmt::Display for Expectation {
                 if let Some(by) = r.by {
                     write!(f, " by {by}")?;
                 }
-                if let Some(condition) = &r.condition {
-                    write!(f, " ({condition})")?;
+                if !r.condition.is_empty() {
+                    let names: Vec<&str> = r.condition.iter().map(|c| c.name()).collect();
+                    write!(f, " ({})", names.join(" or "))?;
                 }
                 Ok(())
             }
@@ -651,6 +687,14 @@ impl fmt::Display for Expectation {
 
 /// The condition of a session that ended because the peer sent nothing in time.
 pub const TIMEOUT: &str = "timeout";
+
+/// The harness's condition for a peer that does not implement SASL2 (XEP-0388), an optional
+/// extension: the verdict is `unsupported`, never `fail`.
+pub const SASL2_UNSUPPORTED: &str = "sasl2-unsupported";
+
+/// The harness's condition for a peer that does not implement SCRAM downgrade protection
+/// (XEP-0474), an optional extension: the verdict is `unsupported`, never `fail`.
+pub const DOWNGRADE_PROTECTION_UNSUPPORTED: &str = "downgrade-protection-unsupported";
 
 /// The harness's condition for a case that turned out not to apply to this peer (for example a
 /// channel-binding downgrade against a server that offers no `-PLUS` mechanism): the verdict is
@@ -705,9 +749,12 @@ impl Observation {
             ) => {
                 // A peer that stalls is never conforming unless the scenario says so: an
                 // expectation without a condition must not be met by a hang.
-                let condition_ok = match want.condition.as_deref() {
-                    Some(wanted) => wanted == condition,
-                    None => condition != TIMEOUT,
+                let condition_ok = if want.condition.is_empty() {
+                    condition != TIMEOUT
+                } else {
+                    want.condition
+                        .iter()
+                        .any(|wanted| wanted.name() == condition)
                 };
                 want.step.is_none_or(|s| s == *step)
                     && condition_ok
@@ -752,6 +799,9 @@ pub struct Scenario {
     pub source: PathBuf,
     /// The expanded cases, one per matrix combination (one if there is no matrix).
     pub cases: Vec<CaseSpec>,
+    /// Whether the scenario was not asked for but loaded from beside one that was, because
+    /// it holds that one's positive controls: only the controls needed run.
+    pub control_only: bool,
 }
 
 impl Scenario {
@@ -798,6 +848,40 @@ pub struct CaseSpec {
     pub s2s: Option<S2sCase>,
     /// How the session must end.
     pub expect: Expectation,
+    /// The clause the case checks and its level.
+    pub requirement: Requirement,
+    /// The positive control of a negative case: the id of the case with the same settings and
+    /// no misbehaviour, which the same target must pass for a refusal here to mean anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub control: Option<String>,
+    /// Whether the verdict depends only on the harness's own verifier judging a chain it
+    /// provisioned itself: such a case runs only against the built-in targets.
+    pub self_test: bool,
+    /// Whether the case checks that the target implements the features it needs at all (RFC
+    /// 6120 §13.8): their absence is a violation here, and `unsupported` everywhere else.
+    pub mandatory_to_implement: bool,
+}
+
+impl CaseSpec {
+    /// The features the case needs from the target.
+    pub fn needs(&self) -> Vec<Feature> {
+        if self.s2s.is_some() {
+            return Vec::new();
+        }
+        features_needed(
+            self.sasl.mechanism,
+            self.sasl.channel_binding,
+            self.sasl.profile,
+            self.sasl.downgrade_protection,
+            self.transport,
+            self.key,
+        )
+    }
+
+    /// Whether the case expects the target to refuse something.
+    pub fn is_negative(&self) -> bool {
+        matches!(self.expect, Expectation::Rejected(_))
+    }
 }
 
 #[cfg(test)]
@@ -816,7 +900,10 @@ mod tests {
     fn expect(condition: Option<&str>, by: Option<Party>) -> Expectation {
         Expectation::Rejected(Rejection {
             step: Some(Step::Sasl),
-            condition: condition.map(str::to_owned),
+            condition: condition
+                .map(|name| Condition::from_name(name).expect("a known condition"))
+                .into_iter()
+                .collect(),
             by,
         })
     }

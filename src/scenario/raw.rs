@@ -3,6 +3,7 @@
 //! Keeping required fields optional here lets validation report a missing field with our own
 //! wording, and the [`Spanned`] wrappers let it point at the offending value.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
@@ -14,6 +15,7 @@ use super::model::{
     IdentityType, KeyType, Mechanism, Misbehaviour, Role, S2sDirection, S2sPolicy, SaslProfile,
     Transport, Trust,
 };
+use super::requirement::Requirement;
 
 /// `role:` as written: the two c2s roles and the two s2s directions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -82,6 +84,19 @@ pub(crate) struct RawScenario {
     pub s2s: Option<Spanned<RawS2s>>,
     /// `expect:`
     pub expect: Option<Expectation>,
+    /// `requirement:`
+    pub requirement: Option<Spanned<Requirement>>,
+    /// `requirement-for:`: a different requirement for the cases whose id has this matrix value.
+    #[serde(rename = "requirement-for", default)]
+    pub requirement_for: Option<Spanned<BTreeMap<String, Requirement>>>,
+    /// `control:`
+    pub control: Option<Spanned<String>>,
+    /// `self-test:`
+    #[serde(rename = "self-test")]
+    pub self_test: Option<Spanned<bool>>,
+    /// `mandatory-to-implement:`
+    #[serde(rename = "mandatory-to-implement")]
+    pub mandatory_to_implement: Option<Spanned<bool>>,
     /// `matrix:`
     pub matrix: Option<Spanned<RawMatrix>>,
 }

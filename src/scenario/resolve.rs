@@ -6,7 +6,8 @@ use serde_saphyr::{Location, Spanned};
 
 use super::keyword::Keyword;
 use super::model::{
-    CaseSpec, IdentityType, KeyType, Mechanism, S2sCase, Sasl, Scenario, Transport, Trust,
+    CaseSpec, Expectation, IdentityType, KeyType, Mechanism, S2sCase, Sasl, Scenario, Transport,
+    Trust,
 };
 use super::raw::{Axis, MATRIX_KEYS, RawRole, RawScenario};
 
@@ -234,6 +235,7 @@ pub(crate) fn resolve(
             "`authenticated` or `rejected: { step: ... }`".into(),
         ));
     }
+    check_requirement(&raw, &mut problems);
 
     let sasl = raw.sasl.as_ref();
     let top_mechanism = sasl.and_then(|s| s.value.mechanism.as_ref());
@@ -477,6 +479,7 @@ pub(crate) fn resolve(
         Some(spec),
         Some(role),
         Some(expect),
+        Some(requirement),
         Some(transport),
         Some(certificate),
         Some(key),
@@ -489,6 +492,7 @@ pub(crate) fn resolve(
         raw.spec,
         raw.role,
         raw.expect,
+        raw.requirement,
         transport,
         certificate,
         key,
@@ -505,6 +509,16 @@ pub(crate) fn resolve(
 
     let id_at = Position::at(&id);
     let misbehave: Vec<_> = raw.misbehave.iter().map(|m| m.value).collect();
+    let self_test = raw.self_test.as_ref().is_some_and(|flag| flag.value);
+    let mandatory_to_implement = raw
+        .mandatory_to_implement
+        .as_ref()
+        .is_some_and(|flag| flag.value);
+    let requirement_for = raw
+        .requirement_for
+        .as_ref()
+        .map(|r| r.value.clone())
+        .unwrap_or_default();
     let mut cases = Vec::new();
     for &tr in &transport.values {
         for &ce in &certificate.values {
@@ -523,6 +537,24 @@ pub(crate) fn resolve(
                             .into_iter()
                             .flatten()
                             .collect();
+                            let case_requirement = parts
+                                .iter()
+                                .find_map(|part| requirement_for.get(part))
+                                .unwrap_or(&requirement.value)
+                                .clone();
+                            let control = raw.control.as_ref().map(|template| {
+                                fill_control(
+                                    &template.value,
+                                    &[
+                                        ("transport", tr.keyword()),
+                                        ("certificate", ce.keyword()),
+                                        ("key", ke.keyword()),
+                                        ("trust", tu.keyword()),
+                                        ("sasl.mechanism", me.keyword()),
+                                        ("sasl.credentials", cr.keyword()),
+                                    ],
+                                )
+                            });
                             let case_id = std::iter::once(id.value.clone())
                                 .chain(parts)
                                 .collect::<Vec<_>>()
@@ -555,12 +587,36 @@ pub(crate) fn resolve(
                                     ..s2s.clone()
                                 }),
                                 expect: expect.clone(),
+                                requirement: case_requirement,
+                                control,
+                                self_test,
+                                mandatory_to_implement,
                             });
                         }
                     }
                 }
             }
         }
+    }
+
+    if let Some(overrides) = &raw.requirement_for {
+        for value in overrides.value.keys() {
+            let used = cases
+                .iter()
+                .any(|case| case.id.split('/').skip(1).any(|part| part == value));
+            if !used {
+                problems.push(Problem::new(
+                    Position::at(overrides),
+                    format!(
+                        "`requirement-for` names `{value}`, which is no matrix value of this \
+                         scenario; expected a value from `matrix:` as it appears in case ids"
+                    ),
+                ));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
     }
 
     let scenario = Scenario {
@@ -570,8 +626,105 @@ pub(crate) fn resolve(
         tags: raw.tags,
         source: source.to_owned(),
         cases,
+        control_only: false,
     };
     Ok((scenario, id_at))
+}
+
+/// The placeholders a `control:` template may use, in matrix-key order.
+const CONTROL_PLACEHOLDERS: [&str; 6] = MATRIX_KEYS;
+
+/// `template` with every `{key}` replaced by the case's value of that setting, in case-id form.
+fn fill_control(template: &str, values: &[(&str, &str)]) -> String {
+    let mut filled = template.to_owned();
+    for (key, value) in values {
+        filled = filled.replace(&format!("{{{key}}}"), &value.to_lowercase());
+    }
+    filled
+}
+
+/// The problems of the normative fields: `requirement:` present, `control:` only on negative
+/// scenarios and with known placeholders, `mandatory-to-implement:` only on positive ones.
+fn check_requirement(raw: &RawScenario, problems: &mut Vec<Problem>) {
+    if raw.requirement.is_none() {
+        problems.push(Problem::new(
+            Position::START,
+            "missing required field `requirement`; expected `requirement: { level: MUST, \
+             clause: RFC 6120 §6.4.6, text: ... }` quoting the clause the scenario checks",
+        ));
+    }
+    for requirement in raw
+        .requirement
+        .iter()
+        .map(|r| (&r.value, Position::at(r)))
+        .chain(raw.requirement_for.iter().flat_map(|overrides| {
+            let at = Position::at(overrides);
+            overrides.value.values().map(move |r| (r, at))
+        }))
+    {
+        let (requirement, at) = requirement;
+        if requirement.clause.trim().is_empty() || requirement.text.trim().is_empty() {
+            problems.push(Problem::new(
+                at,
+                "requirement has an empty `clause` or `text`; expected the clause and the \
+                 sentence quoted from it",
+            ));
+        }
+    }
+    let negative = matches!(raw.expect, Some(Expectation::Rejected(_)));
+    let self_test = raw.self_test.as_ref().is_some_and(|flag| flag.value);
+    match &raw.control {
+        Some(control) if !negative => problems.push(Problem::new(
+            Position::at(control),
+            "`control` belongs to a negative scenario (`expect: rejected`); a positive one is \
+             its own control",
+        )),
+        Some(control) => {
+            let mut rest = control.value.as_str();
+            while let Some(open) = rest.find('{') {
+                let after = &rest[open + 1..];
+                let Some(close) = after.find('}') else {
+                    problems.push(Problem::new(
+                        Position::at(control),
+                        "unclosed `{` in control; expected `{transport}`, `{sasl.mechanism}`...",
+                    ));
+                    break;
+                };
+                let key = &after[..close];
+                if !CONTROL_PLACEHOLDERS.contains(&key) {
+                    problems.push(Problem::new(
+                        Position::at(control),
+                        format!(
+                            "unknown placeholder `{{{key}}}` in control; expected one of {}",
+                            CONTROL_PLACEHOLDERS
+                                .iter()
+                                .map(|k| format!("{{{k}}}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
+                }
+                rest = &after[close + 1..];
+            }
+        }
+        None if negative && !self_test && raw.role.is_some() => problems.push(Problem::new(
+            raw.id.as_ref().map_or(Position::START, Position::at),
+            "a negative scenario needs `control: CASE-ID`, the case with the same settings and \
+             no misbehaviour that the target must pass for its refusal to mean anything (or \
+             `self-test: true` when only the harness's own verifier is judged)",
+        )),
+        None => {}
+    }
+    if let Some(flag) = &raw.mandatory_to_implement
+        && flag.value
+        && negative
+    {
+        problems.push(Problem::new(
+            Position::at(flag),
+            "`mandatory-to-implement` checks that a feature works, so it needs `expect: \
+             authenticated`",
+        ));
+    }
 }
 
 /// The `s2s:` section with its defaults (the direction is filled in from `role:`), and the

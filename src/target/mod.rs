@@ -112,6 +112,16 @@ impl Target {
     }
 
     /// The role the harness plays against this target.
+    /// Whether this is one of the harness's own targets, the only ones that run self-tests
+    /// (cases that judge only the harness's own verifier).
+    pub fn is_builtin(&self) -> bool {
+        matches!(
+            self.adapter,
+            Adapter::BuiltinServer | Adapter::BuiltinClient
+        )
+    }
+
+    /// The role the harness plays against this target.
     pub fn harness_role(&self) -> Role {
         match self.kind {
             TargetKind::Server => Role::Client,

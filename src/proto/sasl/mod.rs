@@ -285,7 +285,9 @@ impl ClientError {
             ClientError::ServerSignatureMismatch => "server-signature-mismatch",
             ClientError::NonceMismatch => "nonce-mismatch",
             ClientError::DowngradeDetected { .. } => "downgrade-detected",
-            ClientError::DowngradeProtectionMissing => crate::scenario::NOT_APPLICABLE,
+            ClientError::DowngradeProtectionMissing => {
+                crate::scenario::DOWNGRADE_PROTECTION_UNSUPPORTED
+            }
             ClientError::IterationCountTooLow { .. } => "iteration-count-too-low",
             ClientError::IterationCountTooHigh { .. } => "iteration-count-too-high",
             ClientError::Malformed { .. } => "malformed-challenge",
@@ -510,7 +512,10 @@ mod tests {
                 },
                 "downgrade-detected",
             ),
-            (ClientError::DowngradeProtectionMissing, "not-applicable"),
+            (
+                ClientError::DowngradeProtectionMissing,
+                "downgrade-protection-unsupported",
+            ),
             (
                 ClientError::IterationCountTooLow { count: 1, min: 2 },
                 "iteration-count-too-low",

@@ -1,0 +1,160 @@
+//! From an observation to a verdict that carries the weight of the clause the case checks.
+//!
+//! The order of the questions is the point: a case that cannot apply is `skip`; a target that
+//! lacks an optional feature the case needs is `unsupported` (a mandatory-to-implement one fails
+//! only its own case); a refusal counts only when the case's positive control passed against the
+//! same target, else it is `inconclusive`; what remains is judged by the level of the clause:
+//! MUST and MUST NOT give `fail`, SHOULD and SHOULD NOT `warn`, MAY an `info` fact.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::Outcome;
+use crate::scenario::{
+    CaseSpec, Condition, Feature, KeyType, Level, NOT_APPLICABLE, Observation, Party, Role, Step,
+};
+
+/// How a negative case's positive control ended against the same target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Control {
+    /// The control's case id.
+    pub id: String,
+    /// Its verdict.
+    pub outcome: Outcome,
+    /// What it observed.
+    pub observed: String,
+}
+
+impl fmt::Display for Control {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}: {})", self.id, self.outcome, self.observed)
+    }
+}
+
+/// A verdict with what it rests on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Judgement {
+    /// The verdict.
+    pub outcome: Outcome,
+    /// For `unsupported` (and a failed mandatory-to-implement case): the feature the target
+    /// lacks.
+    pub missing_feature: Option<Feature>,
+    /// What was observed, with the reason for any verdict other than the plain comparison.
+    pub observed: String,
+}
+
+/// Judges `observation` for `case`, given its positive control's result when it has one.
+pub fn judge(case: &CaseSpec, observation: &Observation, control: Option<&Control>) -> Judgement {
+    let plain = observation.to_string();
+    if let Observation::Rejected { condition, .. } = observation
+        && condition == NOT_APPLICABLE
+    {
+        return Judgement {
+            outcome: Outcome::Skip,
+            missing_feature: None,
+            observed: plain,
+        };
+    }
+    if let Some(feature) = absent_feature(case, observation) {
+        return if case.mandatory_to_implement {
+            Judgement {
+                outcome: Outcome::Fail,
+                missing_feature: Some(feature),
+                observed: format!(
+                    "{plain}; {feature} is mandatory to implement ({}): {}",
+                    case.requirement.clause, case.requirement.text
+                ),
+            }
+        } else {
+            Judgement {
+                outcome: Outcome::Unsupported,
+                missing_feature: Some(feature),
+                observed: format!("{plain}; the target does not support {feature}"),
+            }
+        };
+    }
+    let went_on = matches!(
+        observation,
+        Observation::Authenticated { .. } | Observation::S2sAuthenticated { .. }
+    );
+    if let Some(control) = control
+        && control.outcome != Outcome::Pass
+        && !went_on
+    {
+        // A refusal (or a refusal of the wrong kind) says nothing about the clause when the
+        // target cannot do the same thing without the fault either.
+        return Judgement {
+            outcome: Outcome::Inconclusive,
+            missing_feature: None,
+            observed: format!(
+                "{plain}; inconclusive: its positive control {control} did not pass, so a \
+                 refusal here says nothing about {}",
+                case.requirement.clause
+            ),
+        };
+    }
+    let met = observation.satisfies(&case.expect);
+    let level = case.requirement.level;
+    let outcome = match (met, level) {
+        (_, Level::May) => Outcome::Info,
+        (true, _) => Outcome::Pass,
+        (false, level) if level.is_absolute() => Outcome::Fail,
+        (false, _) => Outcome::Warn,
+    };
+    Judgement {
+        outcome,
+        missing_feature: None,
+        observed: plain,
+    }
+}
+
+/// The optional feature `observation` shows the target lacks, when the case needs it.
+///
+/// Only unambiguous evidence counts: a server that does not offer the mechanism (or SASL2, or
+/// the XEP-0474 hash), a client that answers a SASL2 offer with RFC 6120 SASL, a positive case
+/// whose client closes at the stream features where only the case's mechanism was offered, a
+/// positive case whose peer cannot complete TLS with an Ed25519 certificate. A negative case's
+/// client that closes at the features is left to the positive control: the close might be the
+/// very refusal the case looks for.
+fn absent_feature(case: &CaseSpec, observation: &Observation) -> Option<Feature> {
+    let needs = case.needs();
+    let needed = |feature: Feature| needs.contains(&feature).then_some(feature);
+    let Observation::Rejected {
+        step,
+        condition,
+        by,
+        ..
+    } = observation
+    else {
+        return None;
+    };
+    let condition = Condition::from_name(condition);
+    match condition {
+        Some(Condition::MechanismNotOffered) => {
+            return needed(Feature::Mechanism(case.sasl.mechanism));
+        }
+        Some(Condition::Sasl2Unsupported) => return needed(Feature::Sasl2),
+        Some(Condition::DowngradeProtectionUnsupported) => {
+            return needed(Feature::DowngradeProtection);
+        }
+        Some(Condition::ChannelBindingUnavailable) => {
+            return match case.sasl.channel_binding {
+                Some(kind) => needed(Feature::ChannelBinding(kind)),
+                None => needed(Feature::Mechanism(case.sasl.mechanism)),
+            };
+        }
+        _ => {}
+    }
+    if case.is_negative() || *by != Party::Target {
+        return None;
+    }
+    if case.key == KeyType::Ed25519 && matches!(step, Step::Tls | Step::Starttls) {
+        return needed(Feature::Ed25519Certificates);
+    }
+    let gave_up = matches!(condition, Some(Condition::Closed | Condition::Timeout));
+    if case.role == Role::Server && *step == Step::Features && gave_up {
+        return needed(Feature::Mechanism(case.sasl.mechanism));
+    }
+    None
+}

@@ -1,0 +1,414 @@
+//! The normative weight of a case: the level of the clause it checks (RFC 2119 keywords), the
+//! optional features it needs, and the typed conditions a refusal can carry.
+//!
+//! A verdict is only as true as the clause behind it: a broken MUST is a `fail`, a SHOULD not
+//! followed a `warn`, what a MAY leaves open an `info`, and a target that lacks an optional
+//! feature a case needs is `unsupported` rather than failing every case that needs it.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::model::{ChannelBindingType, KeyType, Mechanism, SaslProfile, Transport};
+
+/// An RFC 2119 requirement level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+pub enum Level {
+    /// An absolute requirement: breaking it is a `fail`.
+    #[serde(rename = "MUST")]
+    Must,
+    /// An absolute prohibition: breaking it is a `fail`.
+    #[serde(rename = "MUST NOT")]
+    MustNot,
+    /// A recommendation: not following it is a `warn`.
+    #[serde(rename = "SHOULD")]
+    Should,
+    /// A recommendation against: not following it is a `warn`.
+    #[serde(rename = "SHOULD NOT")]
+    ShouldNot,
+    /// Truly optional: either behaviour conforms, so the case reports an `info` fact.
+    #[serde(rename = "MAY")]
+    May,
+}
+
+impl Level {
+    /// Every level, strongest first.
+    pub const ALL: [Level; 5] = [
+        Level::Must,
+        Level::MustNot,
+        Level::Should,
+        Level::ShouldNot,
+        Level::May,
+    ];
+
+    /// The keyword as RFC 2119 writes it.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Level::Must => "MUST",
+            Level::MustNot => "MUST NOT",
+            Level::Should => "SHOULD",
+            Level::ShouldNot => "SHOULD NOT",
+            Level::May => "MAY",
+        }
+    }
+
+    /// Whether breaking the clause is a violation (`fail`), not a deviation (`warn`) or a fact
+    /// (`info`).
+    pub fn is_absolute(self) -> bool {
+        matches!(self, Level::Must | Level::MustNot)
+    }
+
+    /// Whether the clause is a recommendation.
+    pub fn is_recommendation(self) -> bool {
+        matches!(self, Level::Should | Level::ShouldNot)
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.keyword())
+    }
+}
+
+/// The clause a case checks, with its level and the words that carry it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirement {
+    /// The RFC 2119 level of the sentence the target breaks when the case does not end as
+    /// expected.
+    pub level: Level,
+    /// Where the sentence is, e.g. `RFC 6120 §6.4.6`.
+    pub clause: String,
+    /// The sentence (or its key part), quoted from the specification.
+    pub text: String,
+}
+
+impl fmt::Display for Requirement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.level, self.clause)
+    }
+}
+
+/// Something a case needs from the target that the specifications leave optional, or that
+/// RFC 6120 §13.8 makes mandatory to implement (checked once, in its own case).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Feature {
+    /// A SASL mechanism.
+    Mechanism(Mechanism),
+    /// A channel-binding type for `-PLUS` mechanisms (XEP-0440).
+    ChannelBinding(ChannelBindingType),
+    /// The Extensible SASL Profile (XEP-0388).
+    Sasl2,
+    /// SCRAM downgrade protection (XEP-0474).
+    DowngradeProtection,
+    /// TLS from the first byte (XEP-0368).
+    DirectTls,
+    /// Certificates with Ed25519 keys (RFC 8410).
+    Ed25519Certificates,
+}
+
+impl Feature {
+    /// Whether RFC 6120 §13.8.1 makes the feature mandatory to implement for servers and
+    /// clients: SCRAM-SHA-1 and SCRAM-SHA-1-PLUS.
+    pub fn is_mandatory(self) -> bool {
+        matches!(
+            self,
+            Feature::Mechanism(Mechanism::ScramSha1 | Mechanism::ScramSha1Plus)
+        )
+    }
+}
+
+impl Serialize for Feature {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_string())
+    }
+}
+
+impl fmt::Display for Feature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Feature::Mechanism(mechanism) => write!(f, "{mechanism}"),
+            Feature::ChannelBinding(kind) => write!(f, "channel binding {kind}"),
+            Feature::Sasl2 => f.write_str("SASL2 (XEP-0388)"),
+            Feature::DowngradeProtection => f.write_str("SCRAM downgrade protection (XEP-0474)"),
+            Feature::DirectTls => f.write_str("direct TLS (XEP-0368)"),
+            Feature::Ed25519Certificates => f.write_str("Ed25519 certificates"),
+        }
+    }
+}
+
+/// What the features of a case are, from its settings.
+pub(crate) fn features_needed(
+    mechanism: Mechanism,
+    channel_binding: Option<ChannelBindingType>,
+    profile: SaslProfile,
+    downgrade_protection: bool,
+    transport: Transport,
+    key: KeyType,
+) -> Vec<Feature> {
+    let mut needs = vec![Feature::Mechanism(mechanism)];
+    if let (true, Some(kind)) = (mechanism.is_plus(), channel_binding) {
+        needs.push(Feature::ChannelBinding(kind));
+    }
+    if profile == SaslProfile::Sasl2 {
+        needs.push(Feature::Sasl2);
+    }
+    if downgrade_protection {
+        needs.push(Feature::DowngradeProtection);
+    }
+    if transport == Transport::DirectTls {
+        needs.push(Feature::DirectTls);
+    }
+    if key == KeyType::Ed25519 {
+        needs.push(Feature::Ed25519Certificates);
+    }
+    needs
+}
+
+macro_rules! conditions {
+    ($( $(#[$doc:meta])* $variant:ident = $name:literal, )*) => {
+        /// A condition a refusal can carry: an RFC 6120 stream-error (§4.9.3) or SASL-failure
+        /// (§6.5) condition, a stanza-error condition of dialback (XEP-0220), or one of the
+        /// harness's own. Scenarios and expectations name conditions only from this set, so a
+        /// misspelt one is a load error instead of a case that can never pass.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
+        pub enum Condition {
+            $( $(#[$doc])* #[serde(rename = $name)] $variant, )*
+        }
+
+        impl Condition {
+            /// Every condition, in declaration order.
+            pub const ALL: &'static [Condition] = &[ $( Condition::$variant, )* ];
+
+            /// The condition as it appears on the wire and in observations.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $( Condition::$variant => $name, )*
+                }
+            }
+        }
+    };
+}
+
+conditions! {
+    /// RFC 6120 §6.5.1: the SASL exchange was aborted.
+    Aborted = "aborted",
+    /// RFC 6120 §6.5.2.
+    AccountDisabled = "account-disabled",
+    /// RFC 6120 §4.9.3.1.
+    BadFormat = "bad-format",
+    /// RFC 6120 §4.9.3.2.
+    BadNamespacePrefix = "bad-namespace-prefix",
+    /// RFC 6120 §4.9.3.3.
+    Conflict = "conflict",
+    /// RFC 6120 §4.9.3.4.
+    ConnectionTimeout = "connection-timeout",
+    /// RFC 6120 §6.5.3.
+    CredentialsExpired = "credentials-expired",
+    /// RFC 6120 §6.5.4.
+    EncryptionRequired = "encryption-required",
+    /// RFC 6120 §4.9.3.5.
+    HostGone = "host-gone",
+    /// RFC 6120 §4.9.3.6.
+    HostUnknown = "host-unknown",
+    /// RFC 6120 §4.9.3.7.
+    ImproperAddressing = "improper-addressing",
+    /// RFC 6120 §6.5.5.
+    IncorrectEncoding = "incorrect-encoding",
+    /// RFC 6120 §4.9.3.8.
+    InternalServerError = "internal-server-error",
+    /// RFC 6120 §6.5.6.
+    InvalidAuthzid = "invalid-authzid",
+    /// RFC 6120 §4.9.3.9.
+    InvalidFrom = "invalid-from",
+    /// RFC 6120 §6.5.7.
+    InvalidMechanism = "invalid-mechanism",
+    /// RFC 6120 §4.9.3.10.
+    InvalidNamespace = "invalid-namespace",
+    /// RFC 6120 §4.9.3.11.
+    InvalidXml = "invalid-xml",
+    /// XEP-0220 §2.1.3, §2.4: `<db:result type='invalid'/>`, the dialback key did not verify.
+    Invalid = "invalid",
+    /// RFC 6120 §8.3.3.7 (stanza error), used by dialback.
+    ItemNotFound = "item-not-found",
+    /// RFC 6120 §6.5.8.
+    MalformedRequest = "malformed-request",
+    /// RFC 6120 §6.5.9.
+    MechanismTooWeak = "mechanism-too-weak",
+    /// RFC 6120 §4.9.3.12, §6.5.10.
+    NotAuthorized = "not-authorized",
+    /// RFC 6120 §4.9.3.13.
+    NotWellFormed = "not-well-formed",
+    /// RFC 6120 §4.9.3.14.
+    PolicyViolation = "policy-violation",
+    /// RFC 6120 §4.9.3.15.
+    RemoteConnectionFailed = "remote-connection-failed",
+    /// RFC 6120 §8.3.3.15 (stanza error), XEP-0220 §2.4.
+    RemoteServerNotFound = "remote-server-not-found",
+    /// RFC 6120 §8.3.3.16 (stanza error), XEP-0220 §2.4.
+    RemoteServerTimeout = "remote-server-timeout",
+    /// RFC 6120 §4.9.3.16.
+    Reset = "reset",
+    /// RFC 6120 §4.9.3.17.
+    ResourceConstraint = "resource-constraint",
+    /// RFC 6120 §4.9.3.18.
+    RestrictedXml = "restricted-xml",
+    /// RFC 6120 §4.9.3.19.
+    SeeOtherHost = "see-other-host",
+    /// RFC 6120 §8.3.3.19 (stanza error).
+    ServiceUnavailable = "service-unavailable",
+    /// RFC 6120 §4.9.3.20.
+    SystemShutdown = "system-shutdown",
+    /// RFC 6120 §6.5.11.
+    TemporaryAuthFailure = "temporary-auth-failure",
+    /// RFC 6120 §4.9.3.21.
+    UndefinedCondition = "undefined-condition",
+    /// RFC 6120 §4.9.3.22.
+    UnsupportedEncoding = "unsupported-encoding",
+    /// RFC 6120 §4.9.3.23.
+    UnsupportedFeature = "unsupported-feature",
+    /// RFC 6120 §4.9.3.24.
+    UnsupportedStanzaType = "unsupported-stanza-type",
+    /// RFC 6120 §4.9.3.25.
+    UnsupportedVersion = "unsupported-version",
+    /// Harness: a certificate was refused in the TLS handshake (its own verifier's, or the
+    /// peer's `bad_certificate`-family alert).
+    BadCertificate = "bad-certificate",
+    /// Harness: the peer sent a TLS alert.
+    TlsAlert = "tls-alert",
+    /// Harness: the TLS handshake broke in another way.
+    TlsError = "tls-error",
+    /// Harness: the peer closed the connection or the stream.
+    Closed = "closed",
+    /// Harness: the peer sent nothing in time.
+    Timeout = "timeout",
+    /// Harness: the server did not offer the mechanism the case needs.
+    MechanismNotOffered = "mechanism-not-offered",
+    /// Harness: the peer does not implement SASL2 (XEP-0388).
+    Sasl2Unsupported = "sasl2-unsupported",
+    /// Harness: the peer does not implement SCRAM downgrade protection (XEP-0474).
+    DowngradeProtectionUnsupported = "downgrade-protection-unsupported",
+    /// Harness: the server did not offer STARTTLS.
+    StarttlsNotOffered = "starttls-not-offered",
+    /// Harness: the server answered `<starttls/>` with `<failure/>`.
+    StarttlsFailure = "starttls-failure",
+    /// Harness: data followed `<proceed/>` before the TLS handshake.
+    StarttlsInjection = "starttls-injection",
+    /// Harness: a server offered PLAIN on an unencrypted stream.
+    PlainOfferedInClear = "plain-offered-in-clear",
+    /// Harness: a client sent credentials on an unencrypted stream.
+    CredentialsSentInClear = "credentials-sent-in-clear",
+    /// Harness: a client chose a weaker mechanism than the one the case wants.
+    ChoseWeakerMechanism = "chose-weaker-mechanism",
+    /// Harness: no channel-binding type both sides can use.
+    ChannelBindingUnavailable = "channel-binding-unavailable",
+    /// Harness: a client retried without channel binding after its binding failed.
+    FellBackWithoutChannelBinding = "fell-back-without-channel-binding",
+    /// Harness: a SCRAM downgrade was detected (GS2 flag or XEP-0474 hash).
+    DowngradeDetected = "downgrade-detected",
+    /// Harness: the SCRAM server nonce does not extend the client's.
+    NonceMismatch = "nonce-mismatch",
+    /// Harness: the SCRAM server signature is wrong.
+    ServerSignatureMismatch = "server-signature-mismatch",
+    /// Harness: `<success/>` carried no SCRAM server-final message.
+    MissingServerFinal = "missing-server-final",
+    /// Harness: the SCRAM iteration count exceeds what the harness computes.
+    IterationCountTooHigh = "iteration-count-too-high",
+    /// Harness: the SCRAM iteration count is below RFC 7677 §4's 4096.
+    IterationCountTooLow = "iteration-count-too-low",
+    /// Harness: a SASL challenge could not be parsed.
+    MalformedChallenge = "malformed-challenge",
+    /// Harness: a challenge came where none was due.
+    UnexpectedChallenge = "unexpected-challenge",
+    /// Harness: an element came that the protocol does not allow there.
+    UnexpectedElement = "unexpected-element",
+    /// Harness: a SCRAM client proof did not verify.
+    InvalidProof = "invalid-proof",
+    /// Harness: a SCRAM `e=` server error.
+    ServerError = "server-error",
+    /// Harness: a SASL `<failure/>` without a defined condition.
+    FailureWithoutCondition = "failure-without-condition",
+    /// Harness: resource binding failed.
+    BindFailed = "bind-failed",
+    /// Harness: resource binding was not offered.
+    BindNotOffered = "bind-not-offered",
+    /// Harness: SASL2 `<authorization-identifier/>` differs from the authenticated account.
+    AuthorizationIdentifierMismatch = "authorization-identifier-mismatch",
+    /// Harness: a client went on after a wrong SASL2 authorization identifier.
+    AcceptedWrongAuthorizationIdentifier = "accepted-wrong-authorization-identifier",
+    /// Harness: a client went on after a malformed challenge.
+    AcceptedMalformedChallenge = "accepted-malformed-challenge",
+    /// Harness: a client went on with a low iteration count.
+    AcceptedLowIterationCount = "accepted-low-iteration-count",
+    /// Harness: a client went on with an excessive iteration count.
+    AcceptedExcessiveIterationCount = "accepted-excessive-iteration-count",
+    /// Harness: a client went on after an altered nonce.
+    AcceptedAlteredNonce = "accepted-altered-nonce",
+    /// Harness: a server accepted a replayed SCRAM client-final.
+    AcceptedReplayedClientFinal = "accepted-replayed-client-final",
+    /// Harness: nothing listens on the target's port.
+    ConnectionRefused = "connection-refused",
+    /// Harness: the connection broke.
+    ConnectionError = "connection-error",
+    /// Harness: a dialback verification was refused.
+    DialbackRefused = "dialback-refused",
+    /// Harness: no authentication method both servers accept.
+    NoCommonAuthentication = "no-common-authentication",
+    /// Harness: the case does not apply to this target (`skip`).
+    NotApplicable = "not-applicable",
+}
+
+impl Condition {
+    /// The condition with this name, if it is one.
+    pub fn from_name(name: &str) -> Option<Condition> {
+        Condition::ALL.iter().copied().find(|c| c.name() == name)
+    }
+}
+
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_condition_name_deserializes_to_its_condition() {
+        for &condition in Condition::ALL {
+            let parsed: Condition =
+                serde_saphyr::from_str(condition.name()).expect("condition name parses");
+            assert_eq!(parsed, condition);
+            assert_eq!(Condition::from_name(condition.name()), Some(condition));
+        }
+    }
+
+    #[test]
+    fn a_misspelt_condition_is_not_a_condition() {
+        assert!(serde_saphyr::from_str::<Condition>("not-authorised").is_err());
+        assert_eq!(Condition::from_name("not-authorised"), None);
+    }
+
+    #[test]
+    fn every_level_keyword_deserializes_to_its_level() {
+        for level in Level::ALL {
+            let parsed: Level = serde_saphyr::from_str(level.keyword()).expect("level parses");
+            assert_eq!(parsed, level);
+        }
+    }
+
+    #[test]
+    fn only_scram_sha_1_and_its_plus_variant_are_mandatory_rfc_6120_13_8_1() {
+        let mandatory: Vec<Mechanism> = Mechanism::ALL
+            .into_iter()
+            .filter(|&m| Feature::Mechanism(m).is_mandatory())
+            .collect();
+        assert_eq!(
+            mandatory,
+            vec![Mechanism::ScramSha1Plus, Mechanism::ScramSha1]
+        );
+        assert!(!Feature::Sasl2.is_mandatory());
+    }
+}
