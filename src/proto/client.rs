@@ -467,7 +467,8 @@ impl ClientSession {
             other => other,
         };
         let mut options = ClientOptions {
-            advertised: Some(advertised),
+            advertised: (!self.config.sasl_options.ignore_downgrade_protection)
+                .then_some(advertised),
             ..self.config.sasl_options.clone()
         };
         if misbehaviour == ClientMisbehaviour::ReplayClientFinal {

@@ -346,7 +346,7 @@ async fn against_server(
 ) -> Result<Ran, EnvironmentError> {
     let pki = |e: crate::pki::PkiError| EnvironmentError(format!("test PKI: {e}"));
     let (handle, endpoint) = match &target.adapter {
-        Adapter::BuiltinServer | Adapter::BuiltinClient => {
+        Adapter::BuiltinServer(features) | Adapter::BuiltinClient(features) => {
             let (chain, server_tls, _) = chain_for(case, environment)?;
             transcript.record(
                 Direction::Note,
@@ -358,6 +358,7 @@ async fn against_server(
             );
             let server = RunningServer::start(
                 case.transport,
+                features,
                 server_tls,
                 Arc::clone(&environment.accounts),
                 environment.timeout,
@@ -636,13 +637,14 @@ async fn against_client(
             );
             end
         }
-        _ => {
+        Adapter::BuiltinClient(features) | Adapter::BuiltinServer(features) => {
             let client = RunningClient::start(
                 address,
                 ClientOrders {
                     transport: case.transport,
                     password,
                     tls: client_tls,
+                    features: features.clone(),
                 },
                 environment.timeout,
                 transcript.as_participant(target.name()),
@@ -679,6 +681,9 @@ async fn against_client(
             client.finish().await;
             end
         }
+        Adapter::Managed(_) | Adapter::External(_) => Err(EnvironmentError(format!(
+            "{target} is a server; it cannot play the client"
+        ))),
     }
 }
 

@@ -124,7 +124,7 @@ pub(super) async fn against_server(
     transcript: &Transcript,
 ) -> S2sRun {
     match &target.adapter {
-        Adapter::BuiltinServer => {}
+        Adapter::BuiltinServer(_) => {}
         Adapter::Managed(spec) => {
             return super::federation::against_managed(
                 case,

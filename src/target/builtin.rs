@@ -11,14 +11,14 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use super::{ACCOUNT_USERNAME, BUILTIN_DOMAIN};
+use super::{ACCOUNT_USERNAME, BUILTIN_DOMAIN, BuiltinFeatures};
 use crate::drive::{self, EnvironmentError, Transcript};
 use crate::proto::client::ClientConfig;
 use crate::proto::sasl::{ClientOptions, CredentialStore};
 use crate::proto::server::{ServerConfig, ServerMisbehaviour};
 use crate::proto::xml::Limits;
 use crate::proto::{Direction, SessionEnd};
-use crate::scenario::{Mechanism, Transport};
+use crate::scenario::{SaslProfile, Transport};
 use crate::transport::TlsSetup;
 
 /// A built-in server serving one connection.
@@ -31,11 +31,12 @@ pub struct RunningServer {
 
 impl RunningServer {
     /// Starts the conforming built-in server: STARTTLS required before any SASL mechanism is
-    /// offered (or direct TLS); after TLS every mechanism of [`Mechanism::ALL`] it can run, over
-    /// RFC 6120 SASL and SASL2 (XEP-0388), with the XEP-0474 downgrade protection hash in
-    /// SCRAM server-first messages.
+    /// offered (or direct TLS); after TLS the mechanisms of `features` (by default every one it
+    /// can run), over RFC 6120 SASL and, unless `features` leaves it out, SASL2 (XEP-0388), with
+    /// the XEP-0474 downgrade protection hash in SCRAM server-first messages unless left out.
     pub async fn start(
         transport: Transport,
+        features: &BuiltinFeatures,
         tls: TlsSetup,
         accounts: Arc<CredentialStore>,
         timeout: Duration,
@@ -52,14 +53,14 @@ impl RunningServer {
         let config = ServerConfig {
             domain: BUILTIN_DOMAIN.to_owned(),
             starttls_available: transport != Transport::DirectTls,
-            mechanisms: Mechanism::ALL.to_vec(),
+            mechanisms: features.mechanisms.clone(),
             preferred_mechanism: None,
             accounts,
             misbehaviour: ServerMisbehaviour::default(),
             limits: Limits::default(),
-            offer_sasl2: true,
+            offer_sasl2: features.sasl2,
             expect_sasl2: false,
-            downgrade_protection: true,
+            downgrade_protection: features.downgrade_protection,
         };
         let own_view = transcript.clone();
         let task = tokio::spawn(async move {
@@ -101,6 +102,8 @@ pub struct ClientOrders {
     pub password: String,
     /// TLS settings: the one root it trusts and the domain it expects.
     pub tls: TlsSetup,
+    /// What it implements.
+    pub features: BuiltinFeatures,
 }
 
 /// A built-in client making one connection.
@@ -111,8 +114,9 @@ pub struct RunningClient {
 
 impl RunningClient {
     /// Starts the conforming built-in client against `address`: it requires TLS, verifies the
-    /// certificate, prefers the strongest mechanism offered, uses SASL2 (XEP-0388) when the
-    /// server offers it, checks the SCRAM server signature and a XEP-0474 hash when one comes.
+    /// certificate, prefers the strongest mechanism offered of those its features allow, uses
+    /// SASL2 (XEP-0388) when the server offers it (unless left out), checks the SCRAM server
+    /// signature and a XEP-0474 hash when one comes (unless left out).
     pub fn start(
         address: SocketAddr,
         orders: ClientOrders,
@@ -122,15 +126,18 @@ impl RunningClient {
         let config = ClientConfig {
             domain: BUILTIN_DOMAIN.to_owned(),
             transport: orders.transport,
-            mechanisms: Mechanism::ALL.to_vec(),
+            mechanisms: orders.features.mechanisms.clone(),
             username: ACCOUNT_USERNAME.to_owned(),
             password: orders.password,
             authzid: None,
             channel_binding: None,
-            sasl_options: ClientOptions::default(),
+            sasl_options: ClientOptions {
+                ignore_downgrade_protection: !orders.features.downgrade_protection,
+                ..ClientOptions::default()
+            },
             require_tls: true,
             limits: Limits::default(),
-            sasl_profile: None,
+            sasl_profile: (!orders.features.sasl2).then_some(SaslProfile::Sasl1),
             errand: crate::proto::client::Errand::None,
         };
         let own_view = transcript.clone();

@@ -5,6 +5,9 @@
 //! targets:
 //!   - name: builtin-server
 //!     builtin: server
+//!   - name: minimal-server      # a built-in target with less than everything
+//!     builtin: server
+//!     features: { mechanisms: [SCRAM-SHA-1, SCRAM-SHA-1-PLUS], sasl2: false, downgrade-protection: false }
 //!   - name: prosody
 //!     kind: server
 //!     managed: { software: prosody, domain: prosody.test }
@@ -42,7 +45,7 @@ use serde_saphyr::Spanned;
 use super::command::{CommandSpec, check as check_command};
 use super::external::ExternalSpec;
 use super::managed::{ManagedSpec, ServerSoftware};
-use super::{Adapter, Target, TargetKind};
+use super::{Adapter, BuiltinFeatures, Target, TargetKind};
 use crate::scenario::{CertificateProfile, KeyType, Position, Problem, yaml_options, yaml_problem};
 
 /// Time a managed server gets to start listening unless the file says otherwise.
@@ -89,9 +92,19 @@ struct RawTarget {
     kind: Option<Spanned<RawKind>>,
     implementation: Option<String>,
     builtin: Option<Spanned<RawKind>>,
+    features: Option<Spanned<RawFeatures>>,
     managed: Option<Spanned<RawManaged>>,
     external: Option<Spanned<RawExternal>>,
     command: Option<Spanned<RawCommand>>,
+}
+
+/// `features:` of a built-in target; what is left out is implemented.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawFeatures {
+    mechanisms: Option<Vec<crate::scenario::Mechanism>>,
+    sasl2: Option<bool>,
+    downgrade_protection: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -237,8 +250,50 @@ fn resolve(raw: RawTarget, base: &Path) -> Result<Target, Problem> {
             RawKind::Server => Target::builtin_server(),
             RawKind::Client => Target::builtin_client(),
         };
+        if let Some(features) = raw.features {
+            let at = Position::at(&features);
+            let features = features.value;
+            let mut chosen = BuiltinFeatures::default();
+            if let Some(mechanisms) = features.mechanisms {
+                if mechanisms.is_empty() {
+                    return Err(Problem {
+                        at,
+                        message: "`features.mechanisms` is empty; expected at least one SASL \
+                                  mechanism"
+                            .to_owned(),
+                    });
+                }
+                chosen.mechanisms = mechanisms;
+            }
+            chosen.sasl2 = features.sasl2.unwrap_or(chosen.sasl2);
+            chosen.downgrade_protection = features
+                .downgrade_protection
+                .unwrap_or(chosen.downgrade_protection);
+            let names: Vec<&str> = chosen.mechanisms.iter().map(|m| m.name()).collect();
+            target.implementation = format!(
+                "{} with {}{}{}",
+                target.implementation,
+                names.join(", "),
+                if chosen.sasl2 { ", SASL2" } else { "" },
+                if chosen.downgrade_protection {
+                    ", XEP-0474"
+                } else {
+                    ""
+                }
+            );
+            target.adapter = match kind {
+                RawKind::Server => Adapter::BuiltinServer(chosen),
+                RawKind::Client => Adapter::BuiltinClient(chosen),
+            };
+        }
         target.name = name;
         return Ok(target);
+    }
+    if let Some(features) = &raw.features {
+        return Err(Problem {
+            at: Position::at(features),
+            message: "`features` belongs to a `builtin` target; expected it only there".to_owned(),
+        });
     }
     let Some((kind, kind_at)) = declared_kind else {
         return Err(Problem {

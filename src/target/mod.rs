@@ -23,7 +23,7 @@ use std::net::SocketAddr;
 
 use rustls_pki_types::CertificateDer;
 
-use crate::scenario::Role;
+use crate::scenario::{Mechanism, Role};
 
 /// The XMPP domain of every built-in participant.
 pub const BUILTIN_DOMAIN: &str = "interop.test";
@@ -56,15 +56,37 @@ impl fmt::Display for TargetKind {
 #[derive(Clone, Debug)]
 pub enum Adapter {
     /// The harness's own server, conforming to RFC 6120 as far as the harness checks it.
-    BuiltinServer,
+    BuiltinServer(BuiltinFeatures),
     /// The harness's own client, conforming and careful.
-    BuiltinClient,
+    BuiltinClient(BuiltinFeatures),
     /// A real server the harness configures, starts and stops itself.
     Managed(managed::ManagedSpec),
     /// A server somebody else runs; the harness only connects to it.
     External(external::ExternalSpec),
     /// A real client the harness starts per case with a command.
     Command(command::CommandSpec),
+}
+
+/// What a built-in target implements: everything by default, or a smaller set, so that a
+/// minimal conforming peer (only the mandatory-to-implement mechanisms, say) can be run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuiltinFeatures {
+    /// The SASL mechanisms it offers (server) or may use (client).
+    pub mechanisms: Vec<Mechanism>,
+    /// Whether it speaks SASL2 (XEP-0388).
+    pub sasl2: bool,
+    /// Whether it sends (server) or checks (client) the XEP-0474 downgrade protection hash.
+    pub downgrade_protection: bool,
+}
+
+impl Default for BuiltinFeatures {
+    fn default() -> BuiltinFeatures {
+        BuiltinFeatures {
+            mechanisms: Mechanism::ALL.to_vec(),
+            sasl2: true,
+            downgrade_protection: true,
+        }
+    }
 }
 
 /// An implementation under test.
@@ -87,7 +109,7 @@ impl Target {
             name: "builtin-server".to_owned(),
             kind: TargetKind::Server,
             implementation: builtin_description(TargetKind::Server),
-            adapter: Adapter::BuiltinServer,
+            adapter: Adapter::BuiltinServer(BuiltinFeatures::default()),
         }
     }
 
@@ -97,7 +119,7 @@ impl Target {
             name: "builtin-client".to_owned(),
             kind: TargetKind::Client,
             implementation: builtin_description(TargetKind::Client),
-            adapter: Adapter::BuiltinClient,
+            adapter: Adapter::BuiltinClient(BuiltinFeatures::default()),
         }
     }
 
@@ -117,7 +139,7 @@ impl Target {
     pub fn is_builtin(&self) -> bool {
         matches!(
             self.adapter,
-            Adapter::BuiltinServer | Adapter::BuiltinClient
+            Adapter::BuiltinServer(_) | Adapter::BuiltinClient(_)
         )
     }
 

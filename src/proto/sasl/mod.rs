@@ -121,6 +121,8 @@ pub struct ClientOptions {
     /// Whether a server-first message without a XEP-0474 hash makes the case not applicable
     /// (the case is about downgrade protection, which the server does not offer).
     pub require_downgrade_protection: bool,
+    /// Whether the client does not implement XEP-0474 at all and so ignores a hash it gets.
+    pub ignore_downgrade_protection: bool,
 }
 
 /// A deliberate violation the client side commits, to see whether the server notices.
@@ -156,6 +158,7 @@ impl Default for ClientOptions {
             misbehaviour: ClientMisbehaviour::None,
             advertised: None,
             require_downgrade_protection: false,
+            ignore_downgrade_protection: false,
         }
     }
 }
