@@ -56,7 +56,8 @@ pub fn judge(case: &CaseSpec, observation: &Observation, control: Option<&Contro
             observed: plain,
         };
     }
-    if let Some(feature) = absent_feature(case, observation) {
+    let met = observation.satisfies(&case.expect);
+    if !met && let Some(feature) = absent_feature(case, observation) {
         return if case.mandatory_to_implement {
             Judgement {
                 outcome: Outcome::Fail,
@@ -94,7 +95,6 @@ pub fn judge(case: &CaseSpec, observation: &Observation, control: Option<&Contro
             ),
         };
     }
-    let met = observation.satisfies(&case.expect);
     let level = case.requirement.level;
     let outcome = match (met, level) {
         (_, Level::May) => Outcome::Info,
@@ -102,6 +102,22 @@ pub fn judge(case: &CaseSpec, observation: &Observation, control: Option<&Contro
         (false, level) if level.is_absolute() => Outcome::Fail,
         (false, _) => Outcome::Warn,
     };
+    if outcome == Outcome::Pass
+        && let Some(recommended) = &case.recommended
+        && !observation.satisfies(&recommended.expect)
+    {
+        return Judgement {
+            outcome: Outcome::Warn,
+            missing_feature: None,
+            observed: format!(
+                "{plain}; meets {} but not {} {}: {}",
+                case.requirement.clause,
+                recommended.requirement.level,
+                recommended.requirement.clause,
+                recommended.expect
+            ),
+        };
+    }
     Judgement {
         outcome,
         missing_feature: None,

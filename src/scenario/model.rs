@@ -587,8 +587,45 @@ pub enum Expectation {
     Authenticated,
     /// A server-to-server stream was authenticated with this method.
     S2sAuthenticated(S2sAuth),
+    /// A server-to-server stream was not authenticated with this method (`any`: not at all);
+    /// any refusal conforms, a stalled one too (no stanza is accepted either way).
+    S2sNotAuthenticated(S2sAuthOrAny),
     /// The session ended before authentication completed.
     Rejected(Rejection),
+}
+
+/// An s2s authentication method, or every one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum S2sAuthOrAny {
+    /// SASL EXTERNAL.
+    External,
+    /// Server dialback.
+    Dialback,
+    /// Either.
+    Any,
+}
+
+impl S2sAuthOrAny {
+    /// Whether `method` is (one of) this.
+    pub fn covers(self, method: S2sAuth) -> bool {
+        match self {
+            S2sAuthOrAny::External => method == S2sAuth::External,
+            S2sAuthOrAny::Dialback => method == S2sAuth::Dialback,
+            S2sAuthOrAny::Any => true,
+        }
+    }
+}
+
+/// A SHOULD on top of a case's MUST: a target that meets `expect:` but not this gets `warn`
+/// (for example: refusing a bad certificate is a MUST, the TLS alert that says why a SHOULD).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recommendation {
+    /// How the session should end.
+    pub expect: Expectation,
+    /// The recommendation's clause (level SHOULD or SHOULD NOT).
+    pub requirement: super::requirement::Requirement,
 }
 
 /// How a server-to-server stream is authenticated.
@@ -667,6 +704,15 @@ impl fmt::Display for Expectation {
         match self {
             Expectation::Authenticated => f.write_str("authenticated"),
             Expectation::S2sAuthenticated(method) => write!(f, "s2s authenticated via {method}"),
+            Expectation::S2sNotAuthenticated(S2sAuthOrAny::Any) => {
+                f.write_str("s2s stream not authenticated")
+            }
+            Expectation::S2sNotAuthenticated(S2sAuthOrAny::External) => {
+                f.write_str("s2s stream not authenticated via EXTERNAL")
+            }
+            Expectation::S2sNotAuthenticated(S2sAuthOrAny::Dialback) => {
+                f.write_str("s2s stream not authenticated via dialback")
+            }
             Expectation::Rejected(r) => {
                 f.write_str("rejected")?;
                 if let Some(step) = r.step {
@@ -738,6 +784,11 @@ impl Observation {
             (Observation::S2sAuthenticated { method, .. }, Expectation::S2sAuthenticated(want)) => {
                 method == want
             }
+            (
+                Observation::S2sAuthenticated { method, .. },
+                Expectation::S2sNotAuthenticated(refused),
+            ) => !refused.covers(*method),
+            (Observation::Rejected { .. }, Expectation::S2sNotAuthenticated(_)) => true,
             (
                 Observation::Rejected {
                     step,
@@ -850,6 +901,9 @@ pub struct CaseSpec {
     pub expect: Expectation,
     /// The clause the case checks and its level.
     pub requirement: Requirement,
+    /// A SHOULD on top of `expect`: meeting `expect` but not this is a `warn`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recommended: Option<Recommendation>,
     /// The positive control of a negative case: the id of the case with the same settings and
     /// no misbehaviour, which the same target must pass for a refusal here to mean anything.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -880,7 +934,10 @@ impl CaseSpec {
 
     /// Whether the case expects the target to refuse something.
     pub fn is_negative(&self) -> bool {
-        matches!(self.expect, Expectation::Rejected(_))
+        matches!(
+            self.expect,
+            Expectation::Rejected(_) | Expectation::S2sNotAuthenticated(_)
+        )
     }
 }
 

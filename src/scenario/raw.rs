@@ -12,8 +12,8 @@ use serde_saphyr::Spanned;
 
 use super::model::{
     AuthorityAnswer, CertificateProfile, ChannelBindingType, Credentials, DialbackKey, Expectation,
-    IdentityType, KeyType, Mechanism, Misbehaviour, Role, S2sDirection, S2sPolicy, SaslProfile,
-    Transport, Trust,
+    IdentityType, KeyType, Mechanism, Misbehaviour, Recommendation, Role, S2sDirection, S2sPolicy,
+    SaslProfile, Transport, Trust,
 };
 use super::requirement::Requirement;
 
@@ -86,6 +86,8 @@ pub(crate) struct RawScenario {
     pub expect: Option<Expectation>,
     /// `requirement:`
     pub requirement: Option<Spanned<Requirement>>,
+    /// `recommended:`
+    pub recommended: Option<Spanned<Recommendation>>,
     /// `requirement-for:`: a different requirement for the cases whose id has this matrix value.
     #[serde(rename = "requirement-for", default)]
     pub requirement_for: Option<Spanned<BTreeMap<String, Requirement>>>,

@@ -239,6 +239,8 @@ conditions! {
     NotAuthorized = "not-authorized",
     /// RFC 6120 §4.9.3.13.
     NotWellFormed = "not-well-formed",
+    /// RFC 6120 §8.3.3.9 (stanza error), XEP-0220 §2.5.
+    NotAcceptable = "not-acceptable",
     /// RFC 6120 §4.9.3.14.
     PolicyViolation = "policy-violation",
     /// RFC 6120 §4.9.3.15.

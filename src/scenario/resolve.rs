@@ -588,6 +588,7 @@ pub(crate) fn resolve(
                                 }),
                                 expect: expect.clone(),
                                 requirement: case_requirement,
+                                recommended: raw.recommended.as_ref().map(|r| r.value.clone()),
                                 control,
                                 self_test,
                                 mandatory_to_implement,
@@ -671,7 +672,22 @@ fn check_requirement(raw: &RawScenario, problems: &mut Vec<Problem>) {
             ));
         }
     }
-    let negative = matches!(raw.expect, Some(Expectation::Rejected(_)));
+    let negative = matches!(
+        raw.expect,
+        Some(Expectation::Rejected(_) | Expectation::S2sNotAuthenticated(_))
+    );
+    if let Some(recommended) = &raw.recommended
+        && !recommended.value.requirement.level.is_recommendation()
+    {
+        problems.push(Problem::new(
+            Position::at(recommended),
+            format!(
+                "`recommended` carries level {}; expected SHOULD or SHOULD NOT (a MUST belongs \
+                 in `expect`)",
+                recommended.value.requirement.level
+            ),
+        ));
+    }
     let self_test = raw.self_test.as_ref().is_some_and(|flag| flag.value);
     match &raw.control {
         Some(control) if !negative => problems.push(Problem::new(
@@ -707,12 +723,17 @@ fn check_requirement(raw: &RawScenario, problems: &mut Vec<Problem>) {
                 rest = &after[close + 1..];
             }
         }
-        None if negative && !self_test && raw.role.is_some() => problems.push(Problem::new(
-            raw.id.as_ref().map_or(Position::START, Position::at),
-            "a negative scenario needs `control: CASE-ID`, the case with the same settings and \
+        None if matches!(raw.expect, Some(Expectation::Rejected(_)))
+            && !self_test
+            && raw.role.is_some() =>
+        {
+            problems.push(Problem::new(
+                raw.id.as_ref().map_or(Position::START, Position::at),
+                "a negative scenario needs `control: CASE-ID`, the case with the same settings and \
              no misbehaviour that the target must pass for its refusal to mean anything (or \
              `self-test: true` when only the harness's own verifier is judged)",
-        )),
+            ));
+        }
         None => {}
     }
     if let Some(flag) = &raw.mandatory_to_implement
