@@ -123,7 +123,7 @@ fn directory_without_scenario_files_is_an_error_saying_so() {
 fn unknown_top_level_field_names_field_location_and_expected_fields() {
     assert_eq!(
         error_for("unknown-field.yaml"),
-        "tests/fixtures/scenarios-bad/unknown-field.yaml:5:1: unknown field `transprot`; expected one of id, title, spec, tags, role, transport, certificate, key, trust, identity, sasl, misbehave, s2s, expect, matrix"
+        "tests/fixtures/scenarios-bad/unknown-field.yaml:5:1: unknown field `transprot`; expected one of id, title, spec, tags, role, transport, certificate, key, trust, identity, sasl, misbehave, s2s, expect, requirement, recommended, requirement-for, control, self-test, mandatory-to-implement, matrix"
     );
 }
 
@@ -352,4 +352,132 @@ fn client_profile_as_originating_certificate_points_at_the_value() {
         error_for("s2s-client-profile.yaml"),
         "tests/fixtures/scenarios-bad/s2s-client-profile.yaml:8:28: `client-alice` is a client certificate profile; a server presents a server profile such as startcom-chain, wrong-domain or srv-id-server-only"
     );
+}
+
+/// Writes `text` as a scenario file of its own directory and loads that directory.
+fn load_text(name: &str, text: &str) -> Result<Vec<xmpp_interop::scenario::Scenario>, String> {
+    let dir =
+        std::env::temp_dir().join(format!("xmpp-interop-levels-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("scenario.yaml"), text).unwrap();
+    let loaded = load_path(&dir.join("scenario.yaml")).map_err(|e| e.to_string());
+    std::fs::remove_dir_all(&dir).unwrap();
+    loaded
+}
+
+const NEGATIVE_WITHOUT_CONTROL: &str = "id: c2s-neg
+title: t
+spec: [RFC 6120 §6.5.10]
+requirement: { level: MUST, clause: RFC 6120 §6.5.10, text: quoted }
+role: client
+transport: starttls
+certificate: startcom-chain
+sasl: { mechanism: PLAIN, credentials: wrong-password }
+expect:
+  rejected: { step: sasl, condition: not-authorized, by: target }
+";
+
+#[test]
+fn a_scenario_without_a_requirement_is_a_load_error_naming_the_field() {
+    let text = NEGATIVE_WITHOUT_CONTROL.replace(
+        "requirement: { level: MUST, clause: RFC 6120 §6.5.10, text: quoted }\n",
+        "",
+    );
+    let error = load_text("no-requirement", &text).unwrap_err();
+    assert!(
+        error.contains("scenario.yaml:1:1: missing required field `requirement`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_negative_scenario_without_a_positive_control_is_a_load_error() {
+    let error = load_text("no-control", NEGATIVE_WITHOUT_CONTROL).unwrap_err();
+    assert!(
+        error.contains("scenario.yaml:1:5: a negative scenario needs `control: CASE-ID`"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_misspelt_condition_is_a_load_error_with_line_and_column() {
+    let text = format!("{NEGATIVE_WITHOUT_CONTROL}self-test: true\n")
+        .replace("not-authorized", "not-authorised");
+    let error = load_text("misspelt-condition", &text).unwrap_err();
+    assert!(error.contains("scenario.yaml:10:"), "{error}");
+    assert!(error.contains("not-authorised"), "{error}");
+}
+
+#[test]
+fn a_misspelt_level_is_a_load_error() {
+    let text = format!("{NEGATIVE_WITHOUT_CONTROL}self-test: true\n")
+        .replace("level: MUST", "level: MUSTN'T");
+    let error = load_text("misspelt-level", &text).unwrap_err();
+    assert!(error.contains("scenario.yaml:4:"), "{error}");
+}
+
+#[test]
+fn a_control_that_names_no_case_is_a_load_error() {
+    let text = format!("{NEGATIVE_WITHOUT_CONTROL}control: c2s-nowhere/{{sasl.mechanism}}\n");
+    let error = load_text("stale-control", &text).unwrap_err();
+    assert!(error.contains("control `c2s-nowhere/plain`"), "{error}");
+}
+
+#[test]
+fn a_control_is_filled_in_per_case_and_its_scenario_loaded_from_beside_the_file() {
+    let cases = load_path(Path::new("scenarios/client/strip-starttls.yaml")).unwrap();
+    let strip = cases
+        .iter()
+        .find(|s| s.id == "client-strip-starttls")
+        .unwrap();
+    assert!(!strip.control_only);
+    let controls: Vec<&str> = strip
+        .cases
+        .iter()
+        .filter_map(|c| c.control.as_deref())
+        .collect();
+    assert_eq!(
+        controls,
+        [
+            "client-authenticate/starttls/startcom-chain/plain",
+            "client-authenticate/starttls/startcom-chain/scram-sha-256"
+        ]
+    );
+    let authenticate = cases
+        .iter()
+        .find(|s| s.id == "client-authenticate")
+        .unwrap();
+    assert!(authenticate.control_only, "loaded only for its controls");
+}
+
+#[test]
+fn requirement_for_gives_one_matrix_value_its_own_level() {
+    let scenarios =
+        load_path(Path::new("scenarios/client/certificate-name-mismatch.yaml")).unwrap();
+    let level = |suffix: &str| {
+        scenarios[0]
+            .cases
+            .iter()
+            .find(|c| c.id.ends_with(suffix))
+            .map(|c| c.requirement.level)
+            .unwrap()
+    };
+    assert_eq!(level("/wrong-domain"), xmpp_interop::scenario::Level::Must);
+    assert_eq!(level("/cn-only"), xmpp_interop::scenario::Level::May);
+}
+
+#[test]
+fn every_shipped_scenario_names_its_clause_and_every_negative_one_its_control_or_self_test() {
+    let scenarios = load_path(Path::new("scenarios")).unwrap();
+    for case in scenarios.iter().flat_map(|s| &s.cases) {
+        assert!(!case.requirement.text.trim().is_empty(), "{}", case.id);
+        if matches!(case.expect, Expectation::Rejected(_)) {
+            assert!(
+                case.control.is_some() || case.self_test,
+                "{} has no control",
+                case.id
+            );
+        }
+    }
 }

@@ -671,21 +671,45 @@ pub struct Rejection {
     pub by: Option<Party>,
 }
 
-/// `condition: x` or `condition: [x, y]`.
+/// `condition: x` or `condition: [x, y]`; an unknown name is an error that lists the known ones.
 fn one_or_many<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Condition>, D::Error> {
-    /// Either spelling.
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        /// `condition: x`.
-        One(Condition),
-        /// `condition: [x, y]`.
-        Many(Vec<Condition>),
+    /// Visits a condition name or a list of them.
+    struct Conditions;
+
+    impl<'de> serde::de::Visitor<'de> for Conditions {
+        type Value = Vec<Condition>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a condition name or a list of condition names")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Vec<Condition>, E> {
+            match Condition::from_name(name) {
+                Some(condition) => Ok(vec![condition]),
+                None => Err(E::custom(format!(
+                    "unknown condition `{name}`; expected one of {}",
+                    Condition::ALL
+                        .iter()
+                        .map(|c| c.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))),
+            }
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Vec<Condition>, A::Error> {
+            let mut conditions = Vec::new();
+            while let Some(condition) = seq.next_element::<Condition>()? {
+                conditions.push(condition);
+            }
+            Ok(conditions)
+        }
     }
-    Ok(match OneOrMany::deserialize(deserializer)? {
-        OneOrMany::One(condition) => vec![condition],
-        OneOrMany::Many(conditions) => conditions,
-    })
+
+    deserializer.deserialize_any(Conditions)
 }
 
 /// Writes one condition as a scalar, several as a list.
