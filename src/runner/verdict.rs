@@ -174,3 +174,186 @@ fn absent_feature(case: &CaseSpec, observation: &Observation) -> Option<Feature>
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{Mechanism, Observation};
+
+    /// The case `id` of the shipped scenario file `path`.
+    fn case(path: &str, id: &str) -> CaseSpec {
+        crate::scenario::load_path(std::path::Path::new(path))
+            .unwrap()
+            .into_iter()
+            .flat_map(|s| s.cases)
+            .find(|c| c.id == id)
+            .unwrap_or_else(|| panic!("no case {id} in {path}"))
+    }
+
+    fn rejected(step: Step, condition: &str, by: Party) -> Observation {
+        Observation::Rejected {
+            step,
+            condition: condition.to_owned(),
+            by,
+            detail: "seen".to_owned(),
+        }
+    }
+
+    fn authenticated() -> Observation {
+        Observation::Authenticated {
+            jid: "alice@example.test/r".to_owned(),
+        }
+    }
+
+    fn control(outcome: Outcome) -> Control {
+        Control {
+            id: "the-control".to_owned(),
+            outcome,
+            observed: "observed".to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_server_without_an_optional_mechanism_is_unsupported_not_failed() {
+        let case = case(
+            "scenarios/c2s/wrong-password.yaml",
+            "c2s-wrong-password/scram-sha-512",
+        );
+        let seen = rejected(Step::Features, "mechanism-not-offered", Party::Target);
+        let judged = judge(&case, &seen, Some(&control(Outcome::Unsupported)));
+        assert_eq!(judged.outcome, Outcome::Unsupported);
+        assert_eq!(
+            judged.missing_feature,
+            Some(Feature::Mechanism(Mechanism::ScramSha512))
+        );
+    }
+
+    #[test]
+    fn a_missing_mandatory_mechanism_fails_only_its_own_case_rfc_6120_13_8_1() {
+        let seen = rejected(Step::Features, "mechanism-not-offered", Party::Target);
+        let mandatory = case(
+            "scenarios/c2s/mandatory-to-implement.yaml",
+            "c2s-mandatory-to-implement/scram-sha-1",
+        );
+        assert_eq!(judge(&mandatory, &seen, None).outcome, Outcome::Fail);
+        let elsewhere = case(
+            "scenarios/c2s/authenticate.yaml",
+            "c2s-authenticate/starttls/startcom-chain/scram-sha-1",
+        );
+        assert_eq!(judge(&elsewhere, &seen, None).outcome, Outcome::Unsupported);
+    }
+
+    #[test]
+    fn a_client_that_closes_for_lack_of_a_mechanism_is_inconclusive_on_stripped_starttls() {
+        let case = case(
+            "scenarios/client/strip-starttls.yaml",
+            "client-strip-starttls/scram-sha-256",
+        );
+        let closed = rejected(Step::Features, "closed", Party::Target);
+        let judged = judge(&case, &closed, Some(&control(Outcome::Unsupported)));
+        assert_eq!(judged.outcome, Outcome::Inconclusive);
+        assert!(
+            judged.observed.contains("the-control"),
+            "{}",
+            judged.observed
+        );
+        assert_eq!(
+            judge(&case, &closed, Some(&control(Outcome::Pass))).outcome,
+            Outcome::Pass
+        );
+    }
+
+    #[test]
+    fn a_client_that_goes_on_when_starttls_is_stripped_fails_whatever_its_control_rfc_7590_3_1() {
+        let case = case(
+            "scenarios/client/strip-starttls.yaml",
+            "client-strip-starttls/plain",
+        );
+        let sent = rejected(Step::Sasl, "credentials-sent-in-clear", Party::Harness);
+        assert_eq!(
+            judge(&case, &sent, Some(&control(Outcome::Pass))).outcome,
+            Outcome::Fail
+        );
+        let went_on = authenticated();
+        assert_eq!(
+            judge(&case, &went_on, Some(&control(Outcome::Fail))).outcome,
+            Outcome::Fail
+        );
+    }
+
+    #[test]
+    fn a_tcp_close_after_auth_does_not_pass_the_replayed_client_final_case() {
+        let case = case(
+            "scenarios/c2s/scram-replayed-client-final.yaml",
+            "c2s-scram-replayed-client-final/scram-sha-256",
+        );
+        let closed = rejected(Step::Sasl, "closed", Party::Target);
+        assert_eq!(
+            judge(&case, &closed, Some(&control(Outcome::Pass))).outcome,
+            Outcome::Fail
+        );
+        let refused = rejected(Step::Sasl, "not-authorized", Party::Target);
+        assert_eq!(
+            judge(&case, &refused, Some(&control(Outcome::Pass))).outcome,
+            Outcome::Pass
+        );
+    }
+
+    #[test]
+    fn cn_fallback_is_a_fact_either_way_rfc_6125_6_4_4() {
+        let case = case(
+            "scenarios/client/certificate-cn-fallback.yaml",
+            "client-certificate-cn-fallback",
+        );
+        assert_eq!(judge(&case, &authenticated(), None).outcome, Outcome::Info);
+        let refused = rejected(Step::Tls, "bad-certificate", Party::Target);
+        assert_eq!(judge(&case, &refused, None).outcome, Outcome::Info);
+    }
+
+    #[test]
+    fn refusing_a_bad_chain_silently_is_a_should_deviation_rfc_8446_6_2() {
+        let case = case(
+            "scenarios/client/untrusted-root.yaml",
+            "client-untrusted-root/starttls/self-signed",
+        );
+        let silent = rejected(Step::Tls, "closed", Party::Target);
+        let judged = judge(&case, &silent, Some(&control(Outcome::Pass)));
+        assert_eq!(judged.outcome, Outcome::Warn);
+        assert!(
+            judged.observed.contains("RFC 8446 §6.2"),
+            "{}",
+            judged.observed
+        );
+        let alerted = rejected(Step::Tls, "bad-certificate", Party::Target);
+        assert_eq!(
+            judge(&case, &alerted, Some(&control(Outcome::Pass))).outcome,
+            Outcome::Pass
+        );
+        assert_eq!(
+            judge(&case, &authenticated(), Some(&control(Outcome::Pass))).outcome,
+            Outcome::Fail
+        );
+    }
+
+    #[test]
+    fn a_case_the_harness_cannot_apply_is_skipped() {
+        let case = case(
+            "scenarios/c2s/scram-replayed-client-final.yaml",
+            "c2s-scram-replayed-client-final/scram-sha-1",
+        );
+        let seen = rejected(Step::Sasl, NOT_APPLICABLE, Party::Target);
+        assert_eq!(judge(&case, &seen, None).outcome, Outcome::Skip);
+    }
+
+    #[test]
+    fn a_server_without_sasl2_is_unsupported_xep_0388() {
+        let case = case(
+            "scenarios/c2s/sasl2-authenticate.yaml",
+            "c2s-sasl2-authenticate/starttls/scram-sha-256",
+        );
+        let seen = rejected(Step::Features, "sasl2-unsupported", Party::Target);
+        let judged = judge(&case, &seen, None);
+        assert_eq!(judged.outcome, Outcome::Unsupported);
+        assert_eq!(judged.missing_feature, Some(Feature::Sasl2));
+    }
+}

@@ -437,9 +437,19 @@ mod tests {
     /// A valid scenario body to which each test appends or substitutes lines.
     const BASE: &str = "id: t\ntitle: T\nspec: [RFC 6120]\nrole: client\nexpect: authenticated\n";
 
+    /// `yaml` with a requirement appended (after every line the tests point at), unless it is
+    /// empty or has one.
+    fn with_requirement(yaml: &str) -> String {
+        if yaml.is_empty() || yaml.contains("requirement") {
+            yaml.to_owned()
+        } else {
+            format!("{yaml}\nrequirement: {{ level: MUST, clause: RFC 6120 §6, text: t }}\n")
+        }
+    }
+
     /// The error text for `yaml`, loaded as `t.yaml`.
     fn error(yaml: &str) -> String {
-        match load_str(yaml, Path::new("t.yaml")) {
+        match load_str(&with_requirement(yaml), Path::new("t.yaml")) {
             Ok((s, _)) => panic!("loaded {s:?}"),
             Err(e) => e.to_string(),
         }
@@ -447,7 +457,9 @@ mod tests {
 
     /// The scenario in `yaml`, which must load.
     fn scenario(yaml: &str) -> Scenario {
-        load_str(yaml, Path::new("t.yaml")).unwrap().0
+        load_str(&with_requirement(yaml), Path::new("t.yaml"))
+            .unwrap()
+            .0
     }
 
     #[test]
@@ -576,6 +588,7 @@ mod tests {
                 "t.yaml:1:1: missing required field `spec`; expected a list of specification clauses",
                 "t.yaml:1:1: missing required field `role`; expected one of client, server, originating, receiving",
                 "t.yaml:1:1: missing required field `expect`; expected `authenticated` or `rejected: { step: ... }`",
+                "t.yaml:1:1: missing required field `requirement`; expected `requirement: { level: MUST, clause: RFC 6120 §6.4.6, text: ... }` quoting the clause the scenario checks",
                 "t.yaml:1:1: missing required field `transport`; expected one of starttls, direct-tls, plaintext here or as a matrix list",
                 "t.yaml:1:1: missing required field `certificate`; expected one of self-signed, cacert-intermediate, startcom-chain, wildcard, srv-id, srv-id-server-only, srv-id-client-only, xmppaddr, cn-only, expired, not-yet-valid, wrong-domain, missing-intermediate, untrusted-root, intermediate-not-ca, pathlen-exceeded, wrong-eku, weak-rsa-1024, client-alice, client-wrong-jid, client-expired, client-untrusted here or as a matrix list",
                 "t.yaml:1:1: missing required field `sasl.mechanism`; expected one of PLAIN, SCRAM-SHA-1, SCRAM-SHA-256, SCRAM-SHA-512, SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS, SCRAM-SHA-512-PLUS, EXTERNAL under `sasl:` or as a matrix list",

@@ -829,7 +829,7 @@ impl Observation {
                 } else {
                     want.condition
                         .iter()
-                        .any(|wanted| wanted.name() == condition)
+                        .any(|wanted| wanted.matches(condition))
                 };
                 want.step.is_none_or(|s| s == *step)
                     && condition_ok

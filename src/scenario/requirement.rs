@@ -358,12 +358,43 @@ conditions! {
     NoCommonAuthentication = "no-common-authentication",
     /// Harness: the case does not apply to this target (`skip`).
     NotApplicable = "not-applicable",
+    /// In scenarios and expectations only: any SASL `<failure/>` (RFC 6120 §6.5), with or
+    /// without a defined condition, but not a close or a timeout, which are no SASL refusal.
+    SaslFailure = "sasl-failure",
 }
 
 impl Condition {
     /// The condition with this name, if it is one.
     pub fn from_name(name: &str) -> Option<Condition> {
         Condition::ALL.iter().copied().find(|c| c.name() == name)
+    }
+
+    /// The SASL failure conditions of RFC 6120 §6.5, and the harness's name for a `<failure/>`
+    /// without one.
+    pub const SASL_FAILURES: [Condition; 12] = [
+        Condition::Aborted,
+        Condition::AccountDisabled,
+        Condition::CredentialsExpired,
+        Condition::EncryptionRequired,
+        Condition::IncorrectEncoding,
+        Condition::InvalidAuthzid,
+        Condition::InvalidMechanism,
+        Condition::MalformedRequest,
+        Condition::MechanismTooWeak,
+        Condition::NotAuthorized,
+        Condition::TemporaryAuthFailure,
+        Condition::FailureWithoutCondition,
+    ];
+
+    /// Whether an observed condition (as its name) is this one, or one of the group this one
+    /// stands for.
+    pub fn matches(self, observed: &str) -> bool {
+        match self {
+            Condition::SaslFailure => Condition::SASL_FAILURES
+                .iter()
+                .any(|failure| failure.name() == observed),
+            condition => condition.name() == observed,
+        }
     }
 }
 
@@ -391,6 +422,17 @@ mod tests {
     fn a_misspelt_condition_is_not_a_condition() {
         assert!(serde_saphyr::from_str::<Condition>("not-authorised").is_err());
         assert_eq!(Condition::from_name("not-authorised"), None);
+    }
+
+    #[test]
+    fn sasl_failure_stands_for_every_rfc_6120_6_5_condition_and_not_for_a_close() {
+        assert!(Condition::SaslFailure.matches("not-authorized"));
+        assert!(Condition::SaslFailure.matches("malformed-request"));
+        assert!(Condition::SaslFailure.matches("failure-without-condition"));
+        assert!(!Condition::SaslFailure.matches("closed"));
+        assert!(!Condition::SaslFailure.matches("timeout"));
+        assert!(Condition::NotAuthorized.matches("not-authorized"));
+        assert!(!Condition::NotAuthorized.matches("malformed-request"));
     }
 
     #[test]
