@@ -75,22 +75,19 @@ pub fn judge(case: &CaseSpec, observation: &Observation, control: Option<&Contro
             }
         };
     }
-    let went_on = matches!(
-        observation,
-        Observation::Authenticated { .. } | Observation::S2sAuthenticated { .. }
-    );
     if let Some(control) = control
         && control.outcome != Outcome::Pass
-        && !went_on
     {
-        // A refusal (or a refusal of the wrong kind) says nothing about the clause when the
-        // target cannot do the same thing without the fault either.
+        // Neither a refusal nor going on says anything about the clause when the target cannot
+        // do the same thing without the fault either: a client without channel binding that
+        // logs in without it breaks no channel-binding rule. What the control itself broke
+        // is its own cell's verdict.
         return Judgement {
             outcome: Outcome::Inconclusive,
             missing_feature: None,
             observed: format!(
-                "{plain}; inconclusive: its positive control {control} did not pass, so a \
-                 refusal here says nothing about {}",
+                "{plain}; inconclusive: its positive control {control} did not pass, so this \
+                 says nothing about {}",
                 case.requirement.clause
             ),
         };
@@ -264,7 +261,7 @@ mod tests {
     }
 
     #[test]
-    fn a_client_that_goes_on_when_starttls_is_stripped_fails_whatever_its_control_rfc_7590_3_1() {
+    fn a_client_that_sends_its_password_on_a_stripped_stream_fails_rfc_7590_3_1() {
         let case = case(
             "scenarios/client/strip-starttls.yaml",
             "client-strip-starttls/plain",
@@ -274,9 +271,21 @@ mod tests {
             judge(&case, &sent, Some(&control(Outcome::Pass))).outcome,
             Outcome::Fail
         );
+    }
+
+    #[test]
+    fn a_client_without_channel_binding_that_logs_in_without_it_is_inconclusive_rfc_5802_6() {
+        let case = case(
+            "scenarios/client/scram-plus-mismatched-binding.yaml",
+            "client-scram-plus-mismatched-binding/scram-sha-1-plus",
+        );
         let went_on = authenticated();
         assert_eq!(
-            judge(&case, &went_on, Some(&control(Outcome::Fail))).outcome,
+            judge(&case, &went_on, Some(&control(Outcome::Unsupported))).outcome,
+            Outcome::Inconclusive
+        );
+        assert_eq!(
+            judge(&case, &went_on, Some(&control(Outcome::Pass))).outcome,
             Outcome::Fail
         );
     }

@@ -644,8 +644,9 @@ fn fill_control(template: &str, values: &[(&str, &str)]) -> String {
     filled
 }
 
-/// The problems of the normative fields: `requirement:` present, `control:` only on negative
-/// scenarios and with known placeholders, `mandatory-to-implement:` only on positive ones.
+/// The problems of the normative fields: `requirement:` present, `control:` on every negative
+/// scenario (a positive one may name one too, when it needs something another case shows the
+/// target has) and with known placeholders, `mandatory-to-implement:` only on positive ones.
 fn check_requirement(raw: &RawScenario, problems: &mut Vec<Problem>) {
     if raw.requirement.is_none() {
         problems.push(Problem::new(
@@ -690,11 +691,6 @@ fn check_requirement(raw: &RawScenario, problems: &mut Vec<Problem>) {
     }
     let self_test = raw.self_test.as_ref().is_some_and(|flag| flag.value);
     match &raw.control {
-        Some(control) if !negative => problems.push(Problem::new(
-            Position::at(control),
-            "`control` belongs to a negative scenario (`expect: rejected`); a positive one is \
-             its own control",
-        )),
         Some(control) => {
             let mut rest = control.value.as_str();
             while let Some(open) = rest.find('{') {

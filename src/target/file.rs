@@ -46,7 +46,9 @@ use super::command::{CommandSpec, check as check_command};
 use super::external::ExternalSpec;
 use super::managed::{ManagedSpec, ServerSoftware};
 use super::{Adapter, BuiltinFeatures, Target, TargetKind};
-use crate::scenario::{CertificateProfile, KeyType, Position, Problem, yaml_options, yaml_problem};
+use crate::scenario::{
+    CertificateProfile, KeyType, Mechanism, Position, Problem, yaml_options, yaml_problem,
+};
 
 /// Time a managed server gets to start listening unless the file says otherwise.
 const DEFAULT_STARTUP_SECONDS: u64 = 30;
@@ -102,7 +104,7 @@ struct RawTarget {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawFeatures {
-    mechanisms: Option<Vec<crate::scenario::Mechanism>>,
+    mechanisms: Option<Vec<Mechanism>>,
     sasl2: Option<bool>,
     downgrade_protection: Option<bool>,
 }
@@ -263,7 +265,12 @@ fn resolve(raw: RawTarget, base: &Path) -> Result<Target, Problem> {
                             .to_owned(),
                     });
                 }
-                chosen.mechanisms = mechanisms;
+                // A conforming client prefers the strongest mechanism it has (RFC 6120
+                // §13.8.3), whatever order the file lists them in.
+                chosen.mechanisms = Mechanism::ALL
+                    .into_iter()
+                    .filter(|m| mechanisms.contains(m))
+                    .collect();
             }
             chosen.sasl2 = features.sasl2.unwrap_or(chosen.sasl2);
             chosen.downgrade_protection = features
