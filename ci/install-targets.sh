@@ -43,8 +43,10 @@ if command -v epmd >/dev/null 2>&1 && epmd -names >/dev/null 2>&1; then
 fi
 
 # Server-to-server federation on loopback (issue 7): every domain has its own address and the
-# standard s2s port 5269, found through /etc/hosts with no DNS server and no SRV records. Only
-# names under .test are added, each once; nothing else in /etc/hosts is touched.
+# standard s2s port 5269, found through /etc/hosts with no DNS server and no SRV records; and
+# interop.test on 127.0.0.1, so that command clients connect by the name the harness's
+# certificate carries. Only names under .test are added, each once; nothing else in /etc/hosts
+# is touched.
 while read -r address name; do
     case "$address $name" in
         127.*" "*.test) ;;

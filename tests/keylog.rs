@@ -122,7 +122,7 @@ fn keylog_option_wins_over_sslkeylogfile() {
 }
 
 /// Whether this process can capture with tshark; panics under CI when it cannot.
-fn can_capture() -> bool {
+fn can_capture(test: &str) -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     let root = unsafe { libc::geteuid() } == 0;
     let tshark = on_path("tshark");
@@ -133,7 +133,7 @@ fn can_capture() -> bool {
              .ci/run installs tshark and runs as root"
         );
         eprintln!(
-            "capture test not run: needs root (is {root}) and tshark (installed: {tshark}; apt-get install tshark)"
+            "NOT RUN {test}: needs root (is {root}) and tshark (installed: {tshark}; apt-get install tshark)"
         );
     }
     root && tshark
@@ -172,7 +172,8 @@ fn decrypted_bytes(capture: &Path, port: u16, keys: Option<&Path>) -> Vec<u8> {
 
 #[test]
 fn tshark_decrypts_a_direct_tls_case_with_the_key_log_and_sees_the_auth_element() {
-    if !can_capture() {
+    if !can_capture("tshark_decrypts_a_direct_tls_case_with_the_key_log_and_sees_the_auth_element")
+    {
         return;
     }
     let dir = scratch_dir("capture");

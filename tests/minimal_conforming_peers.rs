@@ -124,26 +124,19 @@ fn without_scram_sha_1_exactly_the_mandatory_to_implement_cases_fail_rfc_6120_13
     );
 }
 
+/// Without any -PLUS mechanism nothing fails: over TLS 1.3 a peer that does not use channel
+/// binding breaks no rule (RFC 9266 §3), and whether it has SCRAM-SHA-1-PLUS with tls-unique
+/// over TLS 1.2 is beyond rustls, so the mandatory-to-implement case says `skip` with that
+/// reason rather than a `fail` the harness cannot back.
 #[test]
-fn without_scram_sha_1_plus_exactly_the_mandatory_to_implement_cases_fail_rfc_6120_13_8_1() {
+fn without_scram_sha_1_plus_nothing_fails_and_the_plus_mandatory_case_is_skipped() {
     let results = run_minimal("no-plus", "[PLAIN, SCRAM-SHA-1, SCRAM-SHA-256]");
-    let mut failed: Vec<(&str, &str)> = results
-        .iter()
-        .filter(|(_, _, o)| o == "fail")
-        .map(|(case, target, _)| (case.as_str(), target.as_str()))
-        .collect();
-    failed.sort();
-    assert_eq!(
-        failed,
-        [
-            (
-                "c2s-mandatory-to-implement/scram-sha-1-plus",
-                "minimal-server"
-            ),
-            (
-                "client-mandatory-to-implement/scram-sha-1-plus",
-                "minimal-client"
-            ),
-        ]
-    );
+    assert_eq!(with_outcome(&results, "fail"), Vec::<&str>::new());
+    let skipped = with_outcome(&results, "skip");
+    for case in [
+        "c2s-mandatory-to-implement/scram-sha-1-plus",
+        "client-mandatory-to-implement/scram-sha-1-plus",
+    ] {
+        assert!(skipped.contains(&case), "{case} not skipped: {skipped:?}");
+    }
 }

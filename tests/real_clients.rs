@@ -16,24 +16,44 @@ use xmpp_interop::runner::{self, CaseResult, Event, Outcome, RunEnvironment, Run
 use xmpp_interop::scenario;
 use xmpp_interop::target::file::load_targets;
 
-/// Whether every client of `targets/clients.yaml` is installed; panics under CI when one is
-/// not.
-fn clients_installed() -> bool {
-    let installed = Path::new("/usr/bin/go-sendxmpp").is_file()
-        && Path::new("/usr/lib/python3/dist-packages/slixmpp").is_dir()
-        && Path::new("/usr/bin/sendxmpp").is_file()
-        && Path::new("fixtures/clients/xmppjs/node_modules/@xmpp/client").is_dir()
-        && Path::new("target/clients/strophe_client").is_file();
-    if !installed {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but a client of targets/clients.yaml is not installed: run ci/install-targets.sh"
-        );
-        eprintln!(
-            "a client of targets/clients.yaml is not installed (ci/install-targets.sh): not tested"
-        );
+/// Whether every client of `targets/clients.yaml` is installed. When one is not, says which
+/// test does not run and which client is missing; under CI (`CI` set), where `.ci/run`
+/// installs them, that is a failure.
+fn clients_installed(test: &str) -> bool {
+    let clients = [
+        ("go-sendxmpp", Path::new("/usr/bin/go-sendxmpp").is_file()),
+        (
+            "slixmpp (python3-slixmpp)",
+            Path::new("/usr/lib/python3/dist-packages/slixmpp").is_dir(),
+        ),
+        ("sendxmpp", Path::new("/usr/bin/sendxmpp").is_file()),
+        (
+            "@xmpp/client (fixtures/clients/xmppjs/node_modules)",
+            Path::new("fixtures/clients/xmppjs/node_modules/@xmpp/client").is_dir(),
+        ),
+        (
+            "libstrophe driver (target/clients/strophe_client)",
+            Path::new("target/clients/strophe_client").is_file(),
+        ),
+    ];
+    let missing: Vec<&str> = clients
+        .iter()
+        .filter(|(_, installed)| !installed)
+        .map(|(name, _)| *name)
+        .collect();
+    if missing.is_empty() {
+        return true;
     }
-    installed
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set but {test} cannot run: {} not installed (run ci/install-targets.sh)",
+        missing.join(", ")
+    );
+    eprintln!(
+        "NOT RUN {test}: {} not installed (ci/install-targets.sh installs it)",
+        missing.join(", ")
+    );
+    false
 }
 
 /// Every line of a case's transcript.
@@ -73,7 +93,8 @@ async fn run_cases(target: &str, cases: &[&str]) -> (Vec<Arc<CaseResult>>, Strin
 
 #[tokio::test]
 async fn go_sendxmpp_logging_in_with_plain_leaves_no_password_in_the_transcript() {
-    if !clients_installed() {
+    if !clients_installed("go_sendxmpp_logging_in_with_plain_leaves_no_password_in_the_transcript")
+    {
         return;
     }
     let (results, password) = run_cases(
@@ -106,7 +127,9 @@ async fn go_sendxmpp_logging_in_with_plain_leaves_no_password_in_the_transcript(
 
 #[tokio::test]
 async fn slixmpp_authenticates_with_scram_sha_256_over_starttls_to_a_trusted_chain() {
-    if !clients_installed() {
+    if !clients_installed(
+        "slixmpp_authenticates_with_scram_sha_256_over_starttls_to_a_trusted_chain",
+    ) {
         return;
     }
     let (results, password) = run_cases(
@@ -128,7 +151,9 @@ async fn slixmpp_authenticates_with_scram_sha_256_over_starttls_to_a_trusted_cha
 /// wire) still never reaches the transcript.
 #[tokio::test]
 async fn sendxmpp_sending_plain_on_a_stripped_stream_is_named_for_it_and_redacted() {
-    if !clients_installed() {
+    if !clients_installed(
+        "sendxmpp_sending_plain_on_a_stripped_stream_is_named_for_it_and_redacted",
+    ) {
         return;
     }
     let (results, password) = run_cases("sendxmpp", &["client-strip-starttls/plain"]).await;
@@ -154,7 +179,9 @@ async fn sendxmpp_sending_plain_on_a_stripped_stream_is_named_for_it_and_redacte
 /// the transcript names the files, never the key.
 #[tokio::test]
 async fn libstrophe_is_handed_its_client_certificate_and_the_key_stays_out_of_the_transcript() {
-    if !clients_installed() {
+    if !clients_installed(
+        "libstrophe_is_handed_its_client_certificate_and_the_key_stays_out_of_the_transcript",
+    ) {
         return;
     }
     let (results, _) = run_cases("libstrophe", &["client-sasl-external/starttls"]).await;

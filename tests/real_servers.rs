@@ -61,7 +61,9 @@ fn configured_ports(dir: &Path) -> Vec<u16> {
 
 #[test]
 fn a_few_cases_end_as_expected_against_prosody_and_ejabberd_and_the_report_names_their_versions() {
-    if !servers_installed() {
+    if !servers_installed(
+        "a_few_cases_end_as_expected_against_prosody_and_ejabberd_and_the_report_names_their_versions",
+    ) {
         return;
     }
     let out = scratch_dir("few");
@@ -123,7 +125,7 @@ fn a_few_cases_end_as_expected_against_prosody_and_ejabberd_and_the_report_names
 
 #[test]
 fn sigint_mid_run_leaves_no_server_process_port_or_directory_behind() {
-    if !servers_installed() {
+    if !servers_installed("sigint_mid_run_leaves_no_server_process_port_or_directory_behind") {
         return;
     }
     let out = scratch_dir("sigint");
@@ -193,7 +195,9 @@ fn send_signal(pid: i32, signal: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_external_target_is_reached_with_the_account_and_root_its_targets_file_gives() {
-    if !servers_installed() {
+    if !servers_installed(
+        "an_external_target_is_reached_with_the_account_and_root_its_targets_file_gives",
+    ) {
         return;
     }
     // A Prosody this test runs itself stands in for a participant's server at an interop

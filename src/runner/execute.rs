@@ -605,8 +605,21 @@ async fn against_client(
                 }
                 None => None,
             };
+            let host = host_name(BUILTIN_DOMAIN, address).await;
+            transcript.record(
+                Direction::Note,
+                if host == BUILTIN_DOMAIN {
+                    format!("{{host}} is {host}, which resolves to {}", address.ip())
+                } else {
+                    format!(
+                        "{{host}} is the address {host}: {BUILTIN_DOMAIN} does not resolve to it \
+                         here (ci/install-targets.sh adds it to /etc/hosts), so a client that \
+                         checks the name it connects to cannot show that"
+                    )
+                },
+            );
             let invocation = Invocation {
-                host: address.ip().to_string(),
+                host,
                 port: address.port(),
                 domain: BUILTIN_DOMAIN.to_owned(),
                 username,
@@ -684,6 +697,20 @@ async fn against_client(
         Adapter::Managed(_) | Adapter::External(_) => Err(EnvironmentError(format!(
             "{target} is a server; it cannot play the client"
         ))),
+    }
+}
+
+/// What a command client is told to connect to: `domain` when it resolves to the address the
+/// harness listens on, so that a client that checks the certificate against the host it was
+/// given is tested as it is used; the bare address otherwise.
+async fn host_name(domain: &str, address: std::net::SocketAddr) -> String {
+    let resolves_here = tokio::net::lookup_host((domain, address.port()))
+        .await
+        .is_ok_and(|mut found| found.any(|candidate| candidate.ip() == address.ip()));
+    if resolves_here {
+        domain.to_owned()
+    } else {
+        address.ip().to_string()
     }
 }
 

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::Outcome;
 use crate::scenario::{
-    CaseSpec, Condition, Feature, KeyType, Level, NOT_APPLICABLE, Observation, Party, Role, Step,
+    CaseSpec, ChannelBindingType, Condition, Feature, KeyType, Level, NOT_APPLICABLE, Observation,
+    Party, Role, Step,
 };
 
 /// How a negative case's positive control ended against the same target.
@@ -58,7 +59,22 @@ pub fn judge(case: &CaseSpec, observation: &Observation, control: Option<&Contro
     }
     let met = observation.satisfies(&case.expect);
     if !met && let Some(feature) = absent_feature(case, observation) {
-        return if case.mandatory_to_implement {
+        return if case.mandatory_to_implement
+            && matches!(feature, Feature::Mechanism(m) if m.is_plus())
+        {
+            // Not offering -PLUS over TLS 1.3 is allowed (RFC 9266 §3 binds only those that
+            // support channel binding there); whether the target has SCRAM-SHA-1-PLUS with
+            // tls-unique over TLS 1.2 is something rustls cannot show.
+            Judgement {
+                outcome: Outcome::Skip,
+                missing_feature: None,
+                observed: format!(
+                    "{plain}; over TLS 1.3 the target does not use {feature}, which RFC 9266 §3 \
+                     allows; whether it implements it with tls-unique over TLS 1.2 cannot be \
+                     tested without a TLS stack that exposes the Finished message"
+                ),
+            }
+        } else if case.mandatory_to_implement {
             Judgement {
                 outcome: Outcome::Fail,
                 missing_feature: Some(feature),
@@ -164,6 +180,16 @@ fn absent_feature(case: &CaseSpec, observation: &Observation) -> Option<Feature>
     }
     if case.key == KeyType::Ed25519 && matches!(step, Step::Tls | Step::Starttls) {
         return needed(Feature::Ed25519Certificates);
+    }
+    // tls-server-end-point is asked for only by XEP-0440, an Experimental XEP: a server that
+    // offers -PLUS but refuses that binding lacks an optional type.
+    if case.sasl.channel_binding == Some(ChannelBindingType::TlsServerEndPoint)
+        && *step == Step::Sasl
+        && case.role == Role::Client
+    {
+        return needed(Feature::ChannelBinding(
+            ChannelBindingType::TlsServerEndPoint,
+        ));
     }
     let gave_up = matches!(condition, Some(Condition::Closed | Condition::Timeout));
     if case.role == Role::Server && *step == Step::Features && gave_up {

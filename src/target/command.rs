@@ -55,7 +55,8 @@ pub struct CommandSpec {
 /// What one case tells the client: the values of the placeholders.
 #[derive(Clone, Debug)]
 pub struct Invocation {
-    /// The address the harness listens on.
+    /// The host the harness listens on: the domain's name when it resolves there, else the
+    /// address.
     pub host: String,
     /// The port the harness listens on.
     pub port: u16,

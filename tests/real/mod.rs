@@ -12,23 +12,34 @@ pub fn binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
 }
 
-/// Whether both servers are installed; panics under CI when they are not.
-pub fn servers_installed() -> bool {
-    let installed = ["prosody", "prosodyctl", "ejabberdctl"]
-        .iter()
-        .all(|program| {
-            std::env::var_os("PATH").is_some_and(|path| {
-                std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
-            }) || Path::new("/usr/sbin").join(program).is_file()
-        });
-    if !installed {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but Prosody or ejabberd is not installed: run ci/install-targets.sh"
-        );
-        eprintln!("Prosody or ejabberd not installed (ci/install-targets.sh): not tested");
+/// Whether both servers are installed. When one is not, says which test does not run and which
+/// program is missing; under CI (`CI` set), where `.ci/run` installs them, that is a failure.
+pub fn servers_installed(test: &str) -> bool {
+    let missing: Vec<&str> = ["prosody", "prosodyctl", "ejabberdctl"]
+        .into_iter()
+        .filter(|program| !on_path(program))
+        .collect();
+    if missing.is_empty() {
+        return true;
     }
-    installed
+    skipped(test, &format!("{} not installed", missing.join(", ")));
+    false
+}
+
+/// Whether `program` is on PATH or in /usr/sbin.
+pub fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+        || Path::new("/usr/sbin").join(program).is_file()
+}
+
+/// Reports that `test` does not run because of `why`; panics under CI.
+pub fn skipped(test: &str, why: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set but {test} cannot run: {why} (ci/install-targets.sh installs it)"
+    );
+    eprintln!("NOT RUN {test}: {why} (ci/install-targets.sh installs it)");
 }
 
 pub fn scratch_dir(name: &str) -> PathBuf {
