@@ -11,7 +11,7 @@
 //! | a recorded deviation that ended otherwise (skip, unsupported, ...) | `<failure type="deviation-ended-otherwise">` |
 //! | `ERROR` | `<error type="error">` |
 //! | `WARN` (a SHOULD not followed) | passing, `SHOULD deviation: ...` in `<system-out>` |
-//! | `INFO` (a MAY) | passing, `MAY: ...` in `<system-out>` |
+//! | `INFO` (a MAY) | passing, `fact, not judged: ...` in `<system-out>` |
 //! | `UNSUPPORTED` | `<skipped type="unsupported">` naming the missing feature |
 //! | `INCONCLUSIVE` | `<skipped type="inconclusive">` naming the positive control |
 //! | `SKIP` | `<skipped type="not-applicable">` |
@@ -289,7 +289,10 @@ fn testcase(out: &mut String, record: &CaseRecord) {
             record.expected,
             record.observed
         )),
-        Verdict::Info => notes.push_str(&format!("MAY: {clause}; observed {}\n", record.observed)),
+        Verdict::Info => notes.push_str(&format!(
+            "fact, not judged: {clause}; observed {}\n",
+            record.observed
+        )),
         _ if !clause.is_empty() => notes.push_str(&format!("clause: {clause}\n")),
         _ => {}
     }
