@@ -981,10 +981,10 @@ fn certify_issue(args: CertifyIssueArgs) -> ExitCode {
         },
         None => None,
     };
-    let required = profile.required_cases();
+    let to_run = profile.cases_to_run();
     let mut plan = runner::plan(&scenarios, std::slice::from_ref(target), &[]);
     plan.cases
-        .retain(|planned| required.contains(planned.case.id.as_str()));
+        .retain(|planned| to_run.contains(planned.case.id.as_str()));
     let settings = ExecuteSettings {
         out: &args.out,
         jobs: args.jobs,
