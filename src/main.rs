@@ -196,16 +196,20 @@ struct CertifyVerifyArgs {
 const DIFF_EXIT_CODES: &str = "\
 Exit codes:
   0  no cell regressed (cells may have changed, been added or removed)
-  1  at least one cell that ended as expected in OLD (PASS, SKIP, XFAIL) does not in NEW
-     (FAIL, XPASS, ERROR)
+  1  at least one cell that was acceptable in OLD (PASS, WARN, UNSUPPORTED, INCONCLUSIVE, INFO,
+     SKIP, XFAIL, XWARN) is not in NEW (FAIL, XPASS, ERROR, or a recorded deviation that
+     ended otherwise)
   2  usage error, or a file that cannot be read or is not a results.json (file:line:column)";
 
 const MERGE_EXIT_CODES: &str = "\
 Exit codes:
   0  every merged case ended as its scenario (or a recorded expected deviation) predicts
   1  at least one merged case failed unexpectedly or passed although a deviation is recorded
-  2  usage error, a file that cannot be read or is not a results.json (file:line:column), or
-     a cell (case × target) present in two files
+     (with --strict: or did not follow a SHOULD)
+  2  usage error, a file that cannot be read or is not a results.json (file:line:column), a
+     cell (case × target) present in two files, files that are not every shard 1..N of one
+     run (shards missing without --allow-partial, a shard twice, different N, a whole run's
+     file among shards)
   3  a merged case is an error, or the reports could not be written";
 
 #[derive(Args)]
@@ -231,6 +235,10 @@ struct MergeArgs {
     /// Exit 1 on a SHOULD deviation (`warn`) too, as `run --strict` does.
     #[arg(long)]
     strict: bool,
+    /// Merge even when shards of the run are missing (or the files are several whole runs);
+    /// a warning names what is missing.
+    #[arg(long)]
+    allow_partial: bool,
 }
 
 const PKI_EXIT_CODES: &str = "\
@@ -835,8 +843,17 @@ fn diff_results(args: DiffArgs) -> ExitCode {
 fn merge_results(args: MergeArgs) -> ExitCode {
     let shards: Result<Vec<merge::Shard>, ResultsError> =
         args.files.iter().map(|f| merge::read_results(f)).collect();
-    let events = match shards.and_then(|shards| merge::events(&shards)) {
-        Ok(events) => events,
+    let checked = shards.and_then(|shards| {
+        let coverage = merge::check_coverage(&shards, args.allow_partial)?;
+        Ok((coverage, merge::events(&shards)?))
+    });
+    let events = match checked {
+        Ok((coverage, events)) => {
+            if let merge::Coverage::Partial(what) = coverage {
+                eprintln!("warning: {what}; the merged reports cover only part of the run");
+            }
+            events
+        }
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
@@ -964,10 +981,10 @@ fn certify_issue(args: CertifyIssueArgs) -> ExitCode {
         },
         None => None,
     };
-    let required = profile.required_cases();
+    let to_run = profile.cases_to_run();
     let mut plan = runner::plan(&scenarios, std::slice::from_ref(target), &[]);
     plan.cases
-        .retain(|planned| required.contains(planned.case.id.as_str()));
+        .retain(|planned| to_run.contains(planned.case.id.as_str()));
     let settings = ExecuteSettings {
         out: &args.out,
         jobs: args.jobs,

@@ -3,8 +3,10 @@
 //! `schemas/results.schema.json` (Python jsonschema), `summary.md` and the job summary, and the
 //! `merge` and `diff` commands with their exit codes.
 //!
-//! The fixture `tests/fixtures/results/shard-{1,2}/results.json` holds every verdict (PASS,
-//! FAIL, XFAIL, XPASS, SKIP, ERROR) over two targets, and one transcript. Tools that are not
+//! The fixture `tests/fixtures/results/shard-{1,2}/results.json` (shards 1/2 and 2/2 of one
+//! run) holds every verdict (PASS, FAIL, WARN, UNSUPPORTED, INCONCLUSIVE, INFO, XFAIL, XWARN,
+//! XPASS, SKIP, ERROR, and a recorded deviation that ended otherwise) over two targets, records
+//! of an older harness (no level or clause) next to current ones, and one transcript. Tools that are not
 //! installed make a test skip with a note, except under CI (`CI` set), where they must be there
 //! (`.ci/run` installs them).
 
@@ -37,9 +39,14 @@ fn shards() -> Vec<PathBuf> {
 }
 
 fn merge(files: &[PathBuf], out: &Path) -> Output {
+    merge_with(files, out, &[])
+}
+
+fn merge_with(files: &[PathBuf], out: &Path, options: &[&str]) -> Output {
     binary()
         .arg("merge")
         .args(files)
+        .args(options)
         .arg("--out")
         .arg(out)
         .env_remove("GITHUB_STEP_SUMMARY")
@@ -110,9 +117,21 @@ fn html_report_draws_every_cell_and_a_fragment_opens_a_failing_cells_detail_and_
     let out = merged_fixture("html");
     let page = out.join("index.html");
     let dom = dump_dom(&page, "#case=c2s-wrong-password%2Fplain&target=ejabberd");
-    // 4 rows × 2 targets, one cell not applicable: 7 cells with a verdict.
-    assert_eq!(rendered_cells(&dom), 7, "{dom}");
-    for verdict in ["PASS", "FAIL", "XFAIL", "XPASS", "SKIP", "ERROR"] {
+    // 8 rows × 2 targets, one cell not applicable: 15 cells with a verdict.
+    assert_eq!(rendered_cells(&dom), 15, "{dom}");
+    for verdict in [
+        "PASS",
+        "FAIL",
+        "WARN",
+        "UNSUPPORTED",
+        "INCONCLUSIVE",
+        "INFO",
+        "XFAIL",
+        "XWARN",
+        "XPASS",
+        "SKIP",
+        "ERROR",
+    ] {
         assert!(
             dom.contains(&format!("class=\"c v-{verdict}")),
             "no {verdict} cell"
@@ -185,7 +204,7 @@ fn html_report_filters_by_verdict_tag_and_spec_clause_given_in_the_url() {
     let out = merged_fixture("html-filters");
     let page = out.join("index.html");
     let dom = dump_dom(&page, "#verdict=FAIL,XPASS");
-    assert!(dom.contains("2 of 4 rows"), "{dom}");
+    assert!(dom.contains("2 of 8 rows"), "{dom}");
     // The rows that hold a FAIL or an XPASS, their other cells dimmed.
     assert!(
         dom.contains(">c2s-wrong-password/plain<")
@@ -194,10 +213,64 @@ fn html_report_filters_by_verdict_tag_and_spec_clause_given_in_the_url() {
     assert!(!dom.contains(">c2s-external/starttls<"));
     assert_eq!(dom.matches("class=\"c v-PASS dim\"").count(), 1, "{dom}");
     let dom = dump_dom(&page, "#tag=external");
-    assert!(dom.contains("1 of 4 rows") && dom.contains(">c2s-external/starttls<"));
+    assert!(dom.contains("1 of 8 rows") && dom.contains(">c2s-external/starttls<"));
     assert_eq!(rendered_cells(&dom), 2);
     let dom = dump_dom(&page, "#spec=RFC%207677%20%C2%A73");
-    assert!(dom.contains("1 of 4 rows") && dom.contains(">c2s-authenticate/scram-sha-512<"));
+    assert!(dom.contains("1 of 8 rows") && dom.contains(">c2s-authenticate/scram-sha-512<"));
+    // The SHOULD deviations, recorded or not, are one row.
+    let dom = dump_dom(&page, "#verdict=WARN,XWARN");
+    assert!(
+        dom.contains("1 of 8 rows") && dom.contains(">c2s-scram-iteration-count/scram-sha-256<"),
+        "{dom}"
+    );
+    assert!(dom.contains("class=\"c v-WARN\"") && dom.contains("class=\"c v-XWARN\""));
+}
+
+#[test]
+fn html_report_shows_each_targets_summary_and_the_clause_feature_and_control_of_a_cell() {
+    if !tool("chromium", "--version") {
+        return;
+    }
+    let out = merged_fixture("html-levels");
+    let page = out.join("index.html");
+    let dom = dump_dom(
+        &page,
+        "#case=c2s-scram-downgrade-flag%2Fscram-sha-1&target=prosody",
+    );
+    let summaries = &dom[dom.find("<ul id=\"targets-summary\"").unwrap()..];
+    assert!(
+        summaries.contains(
+            "<li class=\"target-summary\"><b>prosody</b>1 MUST violation, 1 SHOULD deviation, \
+             1 unsupported feature (SASL2 (XEP-0388)), 1 inconclusive</li>"
+        ),
+        "{summaries}"
+    );
+    let detail = &dom[dom.find("<section id=\"detail\"").unwrap()..];
+    assert!(
+        detail.contains("id=\"detail-verdict\">INCONCLUSIVE</dd>"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("id=\"detail-clause\">MUST (RFC 5802 §6)</dd>"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("“the server MUST fail authentication”"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains(
+            "id=\"detail-control\">c2s-scram-plus-tls-exporter/scram-sha-1-plus ended unsupported</dd>"
+        ),
+        "{detail}"
+    );
+    let dom = dump_dom(&page, "#case=c2s-sasl2%2Fscram-sha-256&target=prosody");
+    let detail = &dom[dom.find("<section id=\"detail\"").unwrap()..];
+    assert!(
+        detail.contains("id=\"detail-verdict\">UNSUPPORTED</dd>")
+            && detail.contains("id=\"detail-missing\">SASL2 (XEP-0388)</dd>"),
+        "{detail}"
+    );
 }
 
 #[test]
@@ -257,6 +330,19 @@ fn junit_xml_validates_against_the_ant_jenkins_junit_schema() {
     assert!(xml.contains("<skipped type=\"expected-deviation\" message=\"expected deviation: Prosody 0.12 offers no SCRAM-SHA-512 (https://example.org/prosody/512);"));
     assert!(xml.contains("<failure type=\"unexpected-pass\""));
     assert!(xml.contains("<error type=\"error\""));
+    assert!(
+        xml.contains("<skipped type=\"unsupported\" message=\"the target lacks SASL2 (XEP-0388):")
+    );
+    assert!(xml.contains(
+        "<skipped type=\"inconclusive\" message=\"positive control c2s-scram-plus-tls-exporter/scram-sha-1-plus ended unsupported:"
+    ));
+    assert!(xml.contains("<skipped type=\"not-applicable\""));
+    // A recorded deviation that ended as `unsupported` fails, like an XPASS.
+    assert!(xml.contains("<failure type=\"deviation-ended-otherwise\" message=\"a deviation is recorded (answers SASL2 &lt;authenticate/&gt; without &lt;success/&gt;) but the case ended UNSUPPORTED;"));
+    // A SHOULD deviation passes and says so; an XWARN is an expected deviation.
+    assert!(xml.contains("<system-out>SHOULD deviation: SHOULD (RFC 7677 §4): &quot;the hash iteration-count announced by a server SHOULD be at least 4096&quot;; step sasl:"));
+    assert!(xml.contains("<skipped type=\"expected-deviation\" message=\"expected deviation: ejabberd 23.01 announces its configured count of 2048;"));
+    assert!(xml.contains("<system-out>fact, not judged: MAY (RFC 8446 §6.2)"));
     // The schema is not a rubber stamp: an element JUnit does not have is refused.
     let bad = out.join("bad.xml");
     std::fs::write(
@@ -287,18 +373,25 @@ fn validate_json(document: &Path) -> Output {
         .unwrap()
 }
 
-#[test]
-fn results_json_validates_against_the_shipped_json_schema() {
-    let has_jsonschema = Command::new("/usr/bin/python3")
+/// Whether python3 with jsonschema is there; under CI it must be.
+fn has_jsonschema() -> bool {
+    let found = Command::new("/usr/bin/python3")
         .args(["-c", "import jsonschema"])
         .output()
         .is_ok_and(|o| o.status.success());
-    if !has_jsonschema {
+    if !found {
         assert!(
             std::env::var_os("CI").is_none(),
             "python3-jsonschema is missing under CI"
         );
         eprintln!("note: python3-jsonschema is not installed; skipping");
+    }
+    found
+}
+
+#[test]
+fn results_json_of_a_live_run_validates_against_the_shipped_json_schema() {
+    if !has_jsonschema() {
         return;
     }
     let dir = scratch_dir("schema");
@@ -315,8 +408,28 @@ fn results_json_validates_against_the_shipped_json_schema() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
+    let document = dir.join("run/results.json");
+    let output = validate_json(&document);
+    assert!(
+        output.status.success(),
+        "{}: {}",
+        document.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn results_json_of_a_merge_validates_against_the_shipped_json_schema_and_summarises_targets() {
+    if !has_jsonschema() {
+        return;
+    }
+    let dir = scratch_dir("schema-merge-check");
     let out = merged_fixture("schema-merge");
-    for document in [dir.join("run/results.json"), out.join("results.json")] {
+    for document in [
+        shards()[0].clone(),
+        shards()[1].clone(),
+        out.join("results.json"),
+    ] {
         let output = validate_json(&document);
         assert!(
             output.status.success(),
@@ -325,14 +438,43 @@ fn results_json_validates_against_the_shipped_json_schema() {
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    let mut broken: serde_json::Value =
+    let merged: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert!(
+        merged.get("partition").is_none(),
+        "a merge has no partition"
+    );
+    assert_eq!(
+        merged["summary"]["targets"]["prosody"],
+        serde_json::json!({
+            "must_violations": 1,
+            "should_deviations": 1,
+            "unsupported_features": ["SASL2 (XEP-0388)"],
+            "inconclusive": 1
+        })
+    );
+    let unsupported = merged["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["scenario"] == "c2s-sasl2/scram-sha-256" && r["target"] == "prosody")
+        .unwrap();
+    assert_eq!(unsupported["level"], "MUST");
+    assert_eq!(unsupported["missing_feature"], "SASL2 (XEP-0388)");
+    let mut broken = merged.clone();
     broken["results"][0]["outcome"] = "maybe".into();
     let path = dir.join("broken.json");
     std::fs::write(&path, broken.to_string()).unwrap();
     assert!(
         !validate_json(&path).status.success(),
         "the schema accepted outcome \"maybe\""
+    );
+    let mut broken = merged;
+    broken["results"][0]["level"] = "RECOMMENDED".into();
+    std::fs::write(&path, broken.to_string()).unwrap();
+    assert!(
+        !validate_json(&path).status.success(),
+        "the schema accepted level \"RECOMMENDED\""
     );
 }
 
@@ -379,10 +521,77 @@ fn merging_a_runs_own_results_rebuilds_the_same_results_and_transcripts() {
     }
 }
 
+/// A copy of `file` (a results.json) with `partition` set to `value`, or removed for `None`.
+fn with_partition(file: &Path, value: Option<&str>, copy: &Path) -> PathBuf {
+    let mut document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let fields = document.as_object_mut().unwrap();
+    match value {
+        Some(value) => fields.insert("partition".to_owned(), value.into()),
+        None => fields.remove("partition"),
+    };
+    std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    std::fs::write(copy, document.to_string()).unwrap();
+    copy.to_owned()
+}
+
+#[test]
+fn merge_refuses_shards_that_are_not_every_shard_of_one_run_with_exit_code_2() {
+    let dir = scratch_dir("coverage");
+    let refused = |files: &[PathBuf], options: &[&str], message: &str| {
+        let output = merge_with(files, &dir.join("out"), options);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(message), "{stderr}");
+        assert!(!dir.join("out/results.json").exists());
+    };
+    let [first, second] = [shards()[0].clone(), shards()[1].clone()];
+    refused(
+        std::slice::from_ref(&first),
+        &[],
+        "shard 2/2 of the run are missing; pass --allow-partial to merge them anyway",
+    );
+    refused(
+        &[first.clone(), first.clone()],
+        &["--allow-partial"],
+        "shard 1/2 is given twice",
+    );
+    let of_three = with_partition(&second, Some("2/3"), &dir.join("three/results.json"));
+    refused(
+        &[first.clone(), of_three],
+        &["--allow-partial"],
+        "is shard 1/2 but",
+    );
+    let whole = with_partition(&second, None, &dir.join("whole/results.json"));
+    refused(
+        &[first.clone(), whole],
+        &["--allow-partial"],
+        "holds a whole run (no partition)",
+    );
+    let zero = with_partition(&second, Some("0/2"), &dir.join("zero/results.json"));
+    refused(&[first.clone(), zero], &[], "partition \"0/2\" is not K/N");
+    // With --allow-partial the shards there are merged, and a warning names what is missing.
+    let output = merge_with(
+        std::slice::from_ref(&first),
+        &dir.join("partial"),
+        &["--allow-partial"],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("warning: shard 2/2 of the run are missing"),
+        "{stderr}"
+    );
+    assert!(dir.join("partial/results.json").exists());
+}
+
 #[test]
 fn merge_refuses_a_cell_present_in_two_shards_with_exit_code_2() {
     let dir = scratch_dir("duplicate");
-    let files = [shards()[0].clone(), shards()[0].clone()];
+    let files = [
+        shards()[0].clone(),
+        with_partition(&shards()[0], Some("2/2"), &dir.join("again/results.json")),
+    ];
     let output = merge(&files, &dir.join("out"));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
@@ -399,6 +608,7 @@ fn merge_refuses_a_transcript_path_outside_the_report_directory() {
     let mut document: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&shards()[0]).unwrap()).unwrap();
     document["results"][0]["transcript"] = "../../etc/passwd".into();
+    document.as_object_mut().unwrap().remove("partition");
     let file = dir.join("results.json");
     std::fs::write(&file, document.to_string()).unwrap();
     let output = merge(&[file], &dir.join("out"));
@@ -550,12 +760,13 @@ fn merge_reads_results_with_fields_a_newer_harness_adds() {
     let dir = scratch_dir("newer");
     let mut document: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&shards()[0]).unwrap()).unwrap();
-    document["partition"] = "1/2".into();
+    document["partition"] = "1/1".into();
     document["results"][0]["attempts"] = 2.into();
     let file = dir.join("results.json");
     std::fs::write(&file, document.to_string()).unwrap();
     let output = merge(&[file], &dir.join("out"));
-    // shard-1 holds an unexpected FAIL and no error: exit 1, every report written.
+    // shard-1 (relabelled as the only shard) holds an unexpected FAIL and no error: exit 1,
+    // every report written.
     assert_eq!(
         output.status.code(),
         Some(1),

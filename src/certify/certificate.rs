@@ -4,14 +4,21 @@
 //! The document is `{"body": {...}, "signature": {...} | null}`. The body holds `format`,
 //! `harness`, `profile`, `target`, `date`, `scenarios_root`, `scenario_files` (path relative
 //! to the scenarios root and SHA-256 of every scenario file a required case comes from),
-//! `results`, `summary`, `verdict` and `verdict_reasons`. The signature is Ed25519 over the
+//! `results`, `summary`, `verdict`, `verdict_reasons`, `recommended`, `warnings`,
+//! `supported_features` and `unsupported_features`. The signature is Ed25519 over the
 //! canonical bytes of the body ([`super::canonical`]); `signature.key_sha256` names the key.
 //!
-//! The verdict is strict: `pass` only when every required case passed. A `fail` of any
-//! required case makes it `fail`; an `error`, a required case that did not run, or a `skip`
-//! that the profile does not allow makes it `incomplete`, as does an `allow-skip` requirement
-//! none of whose cases passed. Recorded deviations (`--expectations`) are not consulted: a
-//! known deviation is still a deviation.
+//! The verdict is strict: `pass` only when every required case passed. Required are the
+//! profile's MUST and MUST NOT cases and the SHOULD cases its `require-should` names (see
+//! [`super::profile`]). A `fail` of any required case, or a `warn` of a required SHOULD case,
+//! makes it `fail`; an `error`, `unsupported`, `inconclusive` or `info`, a required case that
+//! did not run, or a `skip` that the profile does not allow makes it `incomplete`, as does an
+//! `allow-skip` requirement none of whose cases passed. The other SHOULD cases are run and
+//! listed in `recommended`; when not followed they are `warnings`, which never change the
+//! verdict. `supported_features` are the features the passing cases needed,
+//! `unsupported_features` the ones `unsupported` cases found missing (a feature is in both
+//! when the evidence disagrees, and the certificate shows that rather than choosing). Recorded deviations
+//! (`--expectations`) are not consulted: a known deviation is still a deviation.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -68,7 +75,7 @@ pub struct Body {
     pub date: String,
     /// The directory the scenario file paths are relative to, as given on the command line.
     pub scenarios_root: String,
-    /// Every scenario file a required case comes from.
+    /// Every scenario file a required or recommended case comes from.
     pub scenario_files: Vec<ScenarioFile>,
     /// One record per required case, sorted by case id.
     pub results: Vec<ResultRecord>,
@@ -78,6 +85,19 @@ pub struct Body {
     pub verdict: Verdict,
     /// Why the verdict is not `pass` (empty for `pass`).
     pub verdict_reasons: Vec<String>,
+    /// One record per recommended case (SHOULD, not required by the profile), sorted by case
+    /// id; absent from certificates before requirement levels.
+    #[serde(default)]
+    pub recommended: Vec<ResultRecord>,
+    /// The recommended cases that did not end with a pass: shown, never blocking.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// The features the passing cases needed (mechanisms, channel-binding types, ...).
+    #[serde(default)]
+    pub supported_features: Vec<String>,
+    /// The features `unsupported` cases found the target lacking.
+    #[serde(default)]
+    pub unsupported_features: Vec<String>,
 }
 
 /// `body.harness`.
@@ -140,7 +160,12 @@ pub struct ScenarioFile {
 pub struct ResultRecord {
     /// The case id.
     pub case: String,
-    /// `pass`, `fail`, `skip`, `error`, or `not-run`.
+    /// The level of the clause it checks (`MUST`, `SHOULD`, ...); none for a case that did
+    /// not run, and in certificates before requirement levels.
+    #[serde(default)]
+    pub level: Option<String>,
+    /// `pass`, `fail`, `warn`, `unsupported`, `inconclusive`, `info`, `skip`, `error`, or
+    /// `not-run`.
     pub outcome: String,
     /// Whether the outcome is what the scenario predicts (`pass`, or `skip` without a
     /// recorded deviation).
@@ -203,41 +228,50 @@ impl Certificate {
             .filter(|r| r.target == inputs.target.name)
             .map(|r| (r.case.id.as_str(), r.as_ref()))
             .collect();
+        let record_of = |case: &str| match by_case.get(case) {
+            Some(result) => ResultRecord {
+                case: case.to_owned(),
+                level: Some(result.level().keyword().to_owned()),
+                outcome: result.outcome.to_string(),
+                as_expected: result.as_expected(),
+                step: result.step.map(|s| s.to_string()),
+                expected: result.expected.clone(),
+                observed: result.observed.clone(),
+            },
+            None => ResultRecord {
+                case: case.to_owned(),
+                level: None,
+                outcome: "not-run".to_owned(),
+                as_expected: false,
+                step: None,
+                expected: String::new(),
+                observed: "the case was not run".to_owned(),
+            },
+        };
         let mut records = Vec::new();
         let mut reasons = Vec::new();
         let mut failed = false;
         let mut summary = BTreeMap::new();
         for case in profile.required_cases() {
-            let record = match by_case.get(case) {
-                Some(result) => ResultRecord {
-                    case: case.to_owned(),
-                    outcome: result.outcome.to_string(),
-                    as_expected: result.as_expected(),
-                    step: result.step.map(|s| s.to_string()),
-                    expected: result.expected.clone(),
-                    observed: result.observed.clone(),
-                },
-                None => ResultRecord {
-                    case: case.to_owned(),
-                    outcome: "not-run".to_owned(),
-                    as_expected: false,
-                    step: None,
-                    expected: String::new(),
-                    observed: "the case was not run".to_owned(),
-                },
-            };
+            let record = record_of(case);
             match by_case.get(case).map(|r| r.outcome) {
                 Some(Outcome::Pass) => {}
                 Some(Outcome::Fail) => {
                     failed = true;
                     reasons.push(format!("{case} failed: {}", record.observed));
                 }
+                Some(Outcome::Warn) => {
+                    failed = true;
+                    reasons.push(format!(
+                        "{case} did not follow a SHOULD the profile requires: {}",
+                        record.observed
+                    ));
+                }
                 Some(Outcome::Error) => reasons.push(format!(
                     "{case} could not be run (error): {}",
                     record.observed
                 )),
-                Some(Outcome::Warn | Outcome::Info) => {}
-                Some(outcome @ (Outcome::Unsupported | Outcome::Inconclusive)) => {
+                Some(outcome @ (Outcome::Unsupported | Outcome::Inconclusive | Outcome::Info)) => {
                     reasons.push(format!("{case} ended {outcome}: {}", record.observed))
                 }
                 Some(Outcome::Skip) if profile.skip_allowed(case) => {}
@@ -250,7 +284,40 @@ impl Certificate {
             *summary.entry(record.outcome.clone()).or_insert(0) += 1;
             records.push(record);
         }
-        for requirement in profile.requirements.iter().filter(|r| r.allow_skip) {
+        let mut recommended = Vec::new();
+        let mut warnings = Vec::new();
+        for case in profile.recommended_cases() {
+            let record = record_of(case);
+            match by_case.get(case).map(|r| r.outcome) {
+                Some(Outcome::Pass) => {}
+                Some(Outcome::Warn) => {
+                    warnings.push(format!("{case}: SHOULD deviation: {}", record.observed))
+                }
+                Some(outcome) => {
+                    warnings.push(format!("{case} ended {outcome}: {}", record.observed))
+                }
+                None => warnings.push(format!("{case} was not run")),
+            }
+            recommended.push(record);
+        }
+        let mut supported_features = std::collections::BTreeSet::new();
+        let mut unsupported_features = std::collections::BTreeSet::new();
+        for result in by_case.values() {
+            match result.outcome {
+                Outcome::Pass => {
+                    supported_features.extend(result.case.needs().iter().map(ToString::to_string))
+                }
+                Outcome::Unsupported => {
+                    unsupported_features.extend(result.missing_feature.map(|f| f.to_string()))
+                }
+                _ => {}
+            }
+        }
+        for requirement in profile
+            .requirements
+            .iter()
+            .filter(|r| r.allow_skip && !r.cases.is_empty())
+        {
             let any_passed = requirement.cases.iter().any(|case| {
                 by_case
                     .get(case.as_str())
@@ -304,6 +371,10 @@ impl Certificate {
                 summary,
                 verdict,
                 verdict_reasons: reasons,
+                recommended,
+                warnings,
+                supported_features: supported_features.into_iter().collect(),
+                unsupported_features: unsupported_features.into_iter().collect(),
             },
             signature: None,
         })
@@ -327,9 +398,10 @@ impl Certificate {
     }
 }
 
-/// The digest of every scenario file a required case comes from, sorted by path.
+/// The digest of every scenario file a required or recommended case comes from, sorted by
+/// path.
 fn scenario_files(inputs: &Inputs<'_>) -> Result<Vec<ScenarioFile>, CertifyError> {
-    let required = inputs.profile.required_cases();
+    let required = inputs.profile.cases_to_run();
     let mut files: Vec<&PathBuf> = inputs
         .sources
         .iter()
@@ -490,6 +562,7 @@ mod tests {
                 selector: Selector::Scenario("c2s-wrong-password".to_owned()),
                 allow_skip,
                 cases: cases().into_iter().map(|c| c.id).collect(),
+                recommended: Vec::new(),
             }],
         }
     }
@@ -579,5 +652,144 @@ mod tests {
         let (verdict, reasons) = judge(&profile(true), &results(&all_skipped, false, false));
         assert_eq!(verdict, Verdict::Incomplete);
         assert!(reasons[0].starts_with("no case of scenario c2s-wrong-password passed"));
+    }
+
+    /// A profile over a MUST scenario and a SHOULD one (both PLAIN and SCRAM-SHA-256), the
+    /// SHOULD one's SCRAM case required when `require_should`.
+    fn levelled(require_should: bool) -> (Profile, Vec<crate::scenario::CaseSpec>) {
+        use crate::certify::test_support::scenario;
+        use crate::scenario::Level;
+        let must = scenario("c2s-must", Level::Must, &["PLAIN", "SCRAM-SHA-256"]);
+        let should = scenario("c2s-should", Level::Should, &["PLAIN", "SCRAM-SHA-256"]);
+        let ids = |s: &crate::scenario::Scenario| s.cases.iter().map(|c| c.id.clone()).collect();
+        let (required_should, recommended): (Vec<String>, Vec<String>) = should
+            .cases
+            .iter()
+            .map(|c| c.id.clone())
+            .partition(|id| require_should && id.ends_with("scram-sha-256"));
+        let profile = Profile {
+            name: "p".to_owned(),
+            title: "P".to_owned(),
+            version: "1".to_owned(),
+            description: String::new(),
+            target: TargetKind::Server,
+            source: PathBuf::from("p.yaml"),
+            sha256: String::new(),
+            requirements: vec![
+                Requirement {
+                    selector: Selector::Scenario("c2s-must".to_owned()),
+                    allow_skip: false,
+                    cases: ids(&must),
+                    recommended: Vec::new(),
+                },
+                Requirement {
+                    selector: Selector::Scenario("c2s-should".to_owned()),
+                    allow_skip: false,
+                    cases: required_should,
+                    recommended,
+                },
+            ],
+        };
+        let cases = must.cases.into_iter().chain(should.cases).collect();
+        (profile, cases)
+    }
+
+    fn ended(
+        cases: &[crate::scenario::CaseSpec],
+        outcome_of: impl Fn(&str) -> (Outcome, Option<crate::scenario::Feature>),
+    ) -> Vec<Arc<CaseResult>> {
+        cases
+            .iter()
+            .map(|case| {
+                let (outcome, missing_feature) = outcome_of(&case.id);
+                Arc::new(CaseResult {
+                    case: Arc::new(case.clone()),
+                    target: "builtin-server".to_owned(),
+                    outcome,
+                    step: None,
+                    expected: String::new(),
+                    observed: "observed".to_owned(),
+                    duration: Duration::ZERO,
+                    transcript: Vec::new(),
+                    missing_feature,
+                    control: None,
+                    observation: None,
+                    expected_deviation: None,
+                })
+            })
+            .collect()
+    }
+
+    fn body(profile: &Profile, results: &[Arc<CaseResult>]) -> Body {
+        let target = Target::builtin_server();
+        let inputs = Inputs {
+            profile,
+            target: &target,
+            scenarios_root: Path::new("scenarios"),
+            sources: BTreeMap::new(),
+        };
+        Certificate::new(&inputs, results).unwrap().body
+    }
+
+    #[test]
+    fn a_should_deviation_warns_without_blocking_unless_the_profile_requires_that_should() {
+        let warn_on_should = |id: &str| {
+            if id.starts_with("c2s-should/") {
+                (Outcome::Warn, None)
+            } else {
+                (Outcome::Pass, None)
+            }
+        };
+        let (profile, cases) = levelled(false);
+        let certificate = body(&profile, &ended(&cases, warn_on_should));
+        assert_eq!(certificate.verdict, Verdict::Pass);
+        assert_eq!(certificate.recommended.len(), 2);
+        assert_eq!(
+            certificate.warnings,
+            [
+                "c2s-should/plain: SHOULD deviation: observed",
+                "c2s-should/scram-sha-256: SHOULD deviation: observed"
+            ]
+        );
+        assert_eq!(certificate.results[0].level.as_deref(), Some("MUST"));
+        let (profile, cases) = levelled(true);
+        let certificate = body(&profile, &ended(&cases, warn_on_should));
+        assert_eq!(certificate.verdict, Verdict::Fail);
+        assert_eq!(
+            certificate.verdict_reasons,
+            ["c2s-should/scram-sha-256 did not follow a SHOULD the profile requires: observed"]
+        );
+        assert_eq!(
+            certificate.warnings,
+            ["c2s-should/plain: SHOULD deviation: observed"]
+        );
+    }
+
+    #[test]
+    fn an_unsupported_required_case_is_incomplete_and_the_certificate_lists_the_features() {
+        use crate::scenario::{Feature, Mechanism};
+        let (profile, cases) = levelled(false);
+        let results = ended(&cases, |id| {
+            if id == "c2s-must/scram-sha-256" {
+                (
+                    Outcome::Unsupported,
+                    Some(Feature::Mechanism(Mechanism::ScramSha256)),
+                )
+            } else {
+                (Outcome::Pass, None)
+            }
+        });
+        let certificate = body(&profile, &results);
+        assert_eq!(certificate.verdict, Verdict::Incomplete);
+        assert_eq!(
+            certificate.verdict_reasons,
+            ["c2s-must/scram-sha-256 ended unsupported: observed"]
+        );
+        assert_eq!(certificate.unsupported_features, ["SCRAM-SHA-256"]);
+        assert!(
+            certificate.supported_features.contains(&"PLAIN".to_owned()),
+            "{:?}",
+            certificate.supported_features
+        );
     }
 }

@@ -24,7 +24,7 @@ fn escape(text: &str) -> String {
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:70em;color:#222}\
 table{border-collapse:collapse;width:100%;margin:1em 0}th,td{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top}\
 th{background:#f3f3f3}code{font-size:90%}.verdict{font-size:1.6em;padding:.5em 1em;display:inline-block;border-radius:.3em}\
-.pass{background:#d7f5d7}.fail{background:#f9d0d0}.incomplete,.skip,.error,.not-run{background:#fbeec2}";
+.pass{background:#d7f5d7}.fail{background:#f9d0d0}.warn{background:#fff1c2}.unsupported,.info{background:#e1e8f0}.inconclusive{background:#efecd6}.incomplete,.skip,.error,.not-run{background:#fbeec2}";
 
 /// The page for `certificate`.
 pub fn render(certificate: &Certificate) -> String {
@@ -98,6 +98,32 @@ pub fn render(certificate: &Certificate) -> String {
         }
         page.push_str("</ul>\n");
     }
+    if !body.warnings.is_empty() {
+        page.push_str("<h2>Warnings (recommended, not required)</h2>\n<ul>\n");
+        for warning in &body.warnings {
+            let _ = writeln!(page, "<li>{}</li>", escape(warning));
+        }
+        page.push_str("</ul>\n");
+    }
+    if !body.supported_features.is_empty() || !body.unsupported_features.is_empty() {
+        let list = |features: &[String]| {
+            if features.is_empty() {
+                "none".to_owned()
+            } else {
+                features
+                    .iter()
+                    .map(|f| escape(f))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        let _ = write!(
+            page,
+            "<h2>Features</h2>\n<table>\n<tr><th>supported</th><td>{}</td></tr>\n<tr><th>unsupported</th><td>{}</td></tr>\n</table>\n",
+            list(&body.supported_features),
+            list(&body.unsupported_features)
+        );
+    }
     page.push_str("<h2>Requirements</h2>\n<table><tr><th>requirement</th><th>cases</th><th>skips allowed</th></tr>\n");
     for requirement in &body.profile.requirements {
         let _ = writeln!(
@@ -116,24 +142,19 @@ pub fn render(certificate: &Certificate) -> String {
         .collect();
     let _ = write!(
         page,
-        "<h2>Results</h2>\n<p>{} required cases: {}</p>\n<table><tr><th>case</th><th>outcome</th><th>as expected</th><th>step</th><th>expected</th><th>observed</th></tr>\n",
+        "<h2>Results</h2>\n<p>{} required cases: {}</p>\n",
         body.results.len(),
         counts.join(", ")
     );
-    for result in &body.results {
-        let _ = writeln!(
+    results_table(&mut page, &body.results);
+    if !body.recommended.is_empty() {
+        let _ = write!(
             page,
-            "<tr><td><code>{}</code></td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&result.case),
-            escape(&result.outcome),
-            escape(&result.outcome),
-            if result.as_expected { "yes" } else { "no" },
-            escape(result.step.as_deref().unwrap_or("-")),
-            escape(&result.expected),
-            escape(&result.observed)
+            "<h2>Recommended (SHOULD, not required)</h2>\n<p>{} cases; they never change the verdict.</p>\n",
+            body.recommended.len()
         );
+        results_table(&mut page, &body.recommended);
     }
-    page.push_str("</table>\n");
     let _ = write!(
         page,
         "<h2>Scenario files</h2>\n<p>Relative to <code>{}</code>.</p>\n<table><tr><th>file</th><th>SHA-256</th></tr>\n",
@@ -149,6 +170,26 @@ pub fn render(certificate: &Certificate) -> String {
     }
     page.push_str("</table>\n<p>This page renders <code>certificate.json</code>; only that file is signed.</p>\n</body></html>\n");
     page
+}
+
+/// A table of results: case, level, outcome, as expected, step, expected, observed.
+fn results_table(page: &mut String, results: &[super::certificate::ResultRecord]) {
+    page.push_str("<table><tr><th>case</th><th>level</th><th>outcome</th><th>as expected</th><th>step</th><th>expected</th><th>observed</th></tr>\n");
+    for result in results {
+        let _ = writeln!(
+            page,
+            "<tr><td><code>{}</code></td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&result.case),
+            escape(result.level.as_deref().unwrap_or("-")),
+            escape(&result.outcome),
+            escape(&result.outcome),
+            if result.as_expected { "yes" } else { "no" },
+            escape(result.step.as_deref().unwrap_or("-")),
+            escape(&result.expected),
+            escape(&result.observed)
+        );
+    }
+    page.push_str("</table>\n");
 }
 
 #[cfg(test)]

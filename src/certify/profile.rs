@@ -17,6 +17,13 @@
 //! `cases:` patterns are matched against the case id after `scenario-id/`, one `/`-separated
 //! segment at a time, `*` matching any one segment; each pattern must match a case.
 //!
+//! Certification rests on the level of each case's clause (`requirement.level` of its
+//! scenario): the MUST and MUST NOT cases a selector picks are required; its SHOULD and SHOULD
+//! NOT cases are run and reported as warnings, and are required only when the optional
+//! `require-should:` list (case ids or patterns, `*` any characters) names them; MAY cases are
+//! never required and are left out. A selector that picks only MAY cases, and a
+//! `require-should` entry that names no SHOULD case the profile picks, are errors.
+//!
 //! A selector that matches no scenario (for the profile's kind of target) is an error, not an
 //! empty requirement; every error names `file:line:column` and the CLI exits with code 2.
 
@@ -28,7 +35,9 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 use sha2::{Digest as _, Sha256};
 
-use crate::scenario::{Position, Problem, Role, Scenario, yaml_options, yaml_problem};
+use crate::scenario::{
+    CaseSpec, Level, Position, Problem, Role, Scenario, yaml_options, yaml_problem,
+};
 use crate::target::TargetKind;
 
 /// The kind of target a profile certifies, as written in the profile.
@@ -49,6 +58,8 @@ struct RawProfile {
     description: String,
     target: Option<Spanned<RawTargetKind>>,
     require: Option<Spanned<Vec<Spanned<RawRequirement>>>>,
+    #[serde(default, rename = "require-should")]
+    require_should: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,8 +113,13 @@ pub struct Requirement {
     pub selector: Selector,
     /// Whether its cases may be `skip` (then at least one must pass).
     pub allow_skip: bool,
-    /// The case ids it selects, in scenario order; never empty.
+    /// The required case ids it selects (MUST and MUST NOT, and the SHOULD cases that
+    /// `require-should` names), in scenario order; empty only when it selects only SHOULD
+    /// cases that are not required.
     pub cases: Vec<String>,
+    /// The SHOULD and SHOULD NOT cases it selects that are not required: run, and reported as
+    /// warnings when not followed.
+    pub recommended: Vec<String>,
 }
 
 /// A loaded profile.
@@ -134,6 +150,23 @@ impl Profile {
             .iter()
             .flat_map(|r| r.cases.iter().map(String::as_str))
             .collect()
+    }
+
+    /// Every recommended (SHOULD, not required) case id, once each, none of them required.
+    pub fn recommended_cases(&self) -> BTreeSet<&str> {
+        let required = self.required_cases();
+        self.requirements
+            .iter()
+            .flat_map(|r| r.recommended.iter().map(String::as_str))
+            .filter(|case| !required.contains(case))
+            .collect()
+    }
+
+    /// Every case a certification runs: the required and the recommended ones.
+    pub fn cases_to_run(&self) -> BTreeSet<&str> {
+        let mut cases = self.required_cases();
+        cases.extend(self.recommended_cases());
+        cases
     }
 
     /// Whether `case` may be `skip`: only when every entry requiring it allows that.
@@ -243,11 +276,36 @@ fn resolve(
         }),
         Some(list) => {
             for entry in &list.value {
-                match requirement(entry, target, scenarios) {
+                match requirement(entry, target, scenarios, &raw.require_should) {
                     Ok(requirement) => requirements.push(requirement),
                     Err(problem) => problems.push(problem),
                 }
             }
+        }
+    }
+    let levels: std::collections::HashMap<&str, Level> = scenarios
+        .iter()
+        .flat_map(|s| s.cases.iter())
+        .map(|c| (c.id.as_str(), c.requirement.level))
+        .collect();
+    for pattern in &raw.require_should {
+        let names_a_selected_should_case = requirements
+            .iter()
+            .flat_map(|r| r.cases.iter().chain(&r.recommended))
+            .any(|case| {
+                glob_matches(&pattern.value, case)
+                    && levels
+                        .get(case.as_str())
+                        .is_some_and(|level| level.is_recommendation())
+            });
+        if !names_a_selected_should_case {
+            problems.push(Problem {
+                at: Position::at(pattern),
+                message: format!(
+                    "`require-should` entry `{}` names no SHOULD-level case the profile selects; expected the id (or a pattern, `*` any characters) of a SHOULD or SHOULD NOT case under `require`",
+                    pattern.value
+                ),
+            });
         }
     }
     match (name, raw.title, raw.version, target) {
@@ -287,6 +345,7 @@ fn requirement(
     entry: &Spanned<RawRequirement>,
     target: Option<TargetKind>,
     scenarios: &[Scenario],
+    require_should: &[Spanned<String>],
 ) -> Result<Requirement, Problem> {
     let (selector, at) = match (&entry.value.scenario, &entry.value.tag) {
         (Some(id), None) => (Selector::Scenario(id.value.clone()), Position::at(id)),
@@ -353,12 +412,12 @@ fn requirement(
         });
     };
     let role = harness_role(kind);
-    let cases: Vec<String> = selected
+    let of_role: Vec<&CaseSpec> = selected
         .iter()
         .filter(|(_, case)| case.role == role)
-        .map(|(_, case)| case.id.clone())
+        .map(|(_, case)| *case)
         .collect();
-    if cases.is_empty() {
+    if of_role.is_empty() {
         return Err(Problem {
             at,
             message: format!(
@@ -370,11 +429,54 @@ fn requirement(
             ),
         });
     }
+    let should_required = |case: &CaseSpec| {
+        require_should
+            .iter()
+            .any(|pattern| glob_matches(&pattern.value, &case.id))
+    };
+    let mut cases = Vec::new();
+    let mut recommended = Vec::new();
+    for case in of_role {
+        let level = case.requirement.level;
+        if level.is_absolute() || (level.is_recommendation() && should_required(case)) {
+            cases.push(case.id.clone());
+        } else if level.is_recommendation() {
+            recommended.push(case.id.clone());
+        }
+    }
+    if cases.is_empty() && recommended.is_empty() {
+        return Err(Problem {
+            at,
+            message: format!(
+                "{selector} selects only MAY-level cases, which a profile never requires; expected cases whose clause is a MUST, MUST NOT, SHOULD or SHOULD NOT"
+            ),
+        });
+    }
     Ok(Requirement {
         selector,
         allow_skip: entry.value.allow_skip,
         cases,
+        recommended,
     })
+}
+
+/// Whether `id` matches `pattern`, `*` matching any characters (`/` included).
+fn glob_matches(pattern: &str, id: &str) -> bool {
+    let Some((first, rest)) = pattern.split_once('*') else {
+        return pattern == id;
+    };
+    let Some(mut left) = id.strip_prefix(first) else {
+        return false;
+    };
+    let mut parts: Vec<&str> = rest.split('*').collect();
+    let last = parts.pop().unwrap_or_default();
+    for part in parts {
+        match left.find(part) {
+            Some(at) => left = &left[at + part.len()..],
+            None => return false,
+        }
+    }
+    left.len() >= last.len() && left.ends_with(last)
 }
 
 /// Whether `case_id` is `scenario_id/` followed by segments matching `pattern` (`*` matches
@@ -537,5 +639,81 @@ mod tests {
             error.contains("missing required field `require`"),
             "{error}"
         );
+    }
+
+    fn load_with(text: &str, scenarios: &[Scenario]) -> Result<Profile, String> {
+        let dir = std::env::temp_dir().join(format!(
+            "xmpp-interop-profile-levels-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("p.yaml");
+        std::fs::write(&path, text).unwrap();
+        let result = load(&path, scenarios)
+            .map_err(|e| e.to_string().replace(&path.display().to_string(), "p.yaml"));
+        std::fs::remove_dir_all(&dir).unwrap();
+        result
+    }
+
+    fn levelled_scenarios() -> Vec<Scenario> {
+        use crate::certify::test_support::scenario;
+        vec![
+            scenario("c2s-must", Level::Must, &["PLAIN", "SCRAM-SHA-256"]),
+            scenario("c2s-should", Level::Should, &["PLAIN", "SCRAM-SHA-256"]),
+            scenario("c2s-may", Level::May, &["PLAIN"]),
+        ]
+    }
+
+    #[test]
+    fn must_cases_are_required_should_cases_only_when_named_and_may_cases_never() {
+        let profile = load_with(
+            &format!("{HEAD}require:\n  - tag: c2s\nrequire-should: [\"c2s-should/scram-*\"]\n"),
+            &levelled_scenarios(),
+        )
+        .unwrap();
+        assert_eq!(
+            profile.required_cases().into_iter().collect::<Vec<_>>(),
+            [
+                "c2s-must/plain",
+                "c2s-must/scram-sha-256",
+                "c2s-should/scram-sha-256"
+            ]
+        );
+        assert_eq!(
+            profile.recommended_cases().into_iter().collect::<Vec<_>>(),
+            ["c2s-should/plain"]
+        );
+        assert!(!profile.cases_to_run().contains("c2s-may/plain"));
+    }
+
+    #[test]
+    fn a_selector_of_only_may_cases_and_a_require_should_naming_no_should_case_are_errors() {
+        let error = load_with(
+            &format!("{HEAD}require:\n  - scenario: c2s-may\n"),
+            &levelled_scenarios(),
+        )
+        .unwrap_err();
+        assert!(
+            error.starts_with("p.yaml:6:15: scenario c2s-may selects only MAY-level cases"),
+            "{error}"
+        );
+        let error = load_with(
+            &format!("{HEAD}require:\n  - tag: c2s\nrequire-should: [c2s-must/plain]\n"),
+            &levelled_scenarios(),
+        )
+        .unwrap_err();
+        assert!(
+            error.contains("`require-should` entry `c2s-must/plain` names no SHOULD-level case"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_glob_star_matches_any_characters() {
+        assert!(glob_matches("c2s-*/scram-*", "c2s-x/starttls/scram-sha-1"));
+        assert!(glob_matches("c2s-x/plain", "c2s-x/plain"));
+        assert!(!glob_matches("c2s-x/plain", "c2s-x/plain-2"));
+        assert!(!glob_matches("*-plus", "c2s-x/scram-sha-1"));
     }
 }

@@ -1,9 +1,13 @@
 //! `xmpp-interop diff OLD.json NEW.json`: the cells (case × target) whose verdict changed
 //! between two runs, and whether any of them regressed.
 //!
-//! A cell regresses when it ended as expected in the old run (`PASS`, `SKIP`, `XFAIL`) and does
-//! not in the new one (`FAIL`, `XPASS`, `ERROR`). Cells only in one run are listed as added or
-//! removed; they do not count as regressions.
+//! A cell regresses when its old verdict was acceptable (`PASS`, `WARN`, `UNSUPPORTED`,
+//! `INCONCLUSIVE`, `INFO`, `SKIP`, `XFAIL`, `XWARN`) and its new one is not (`FAIL`, `XPASS`,
+//! `ERROR`, or a recorded deviation that ended otherwise). It is fixed when the reverse
+//! happened, or when a target that lacked a feature or did not follow a SHOULD now passes
+//! (`UNSUPPORTED` or `WARN` → `PASS`). Any other difference (`PASS` → `WARN` among them: a
+//! SHOULD deviation fails a run only under `--strict`) is a change. Cells only in one run are
+//! listed as added or removed; they do not count as regressions.
 
 use std::collections::BTreeMap;
 
@@ -31,10 +35,52 @@ pub struct Change {
     pub observed: String,
 }
 
+/// What a change means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// The cell is only in the new run.
+    Added,
+    /// The cell is only in the old run.
+    Removed,
+    /// Acceptable before, not now.
+    Regression,
+    /// Not acceptable before and acceptable now, or `UNSUPPORTED`/`WARN` → `PASS`.
+    Fixed,
+    /// Another difference.
+    Changed,
+}
+
+impl ChangeKind {
+    /// The word the table shows.
+    pub fn label(self) -> &'static str {
+        match self {
+            ChangeKind::Added => "added",
+            ChangeKind::Removed => "removed",
+            ChangeKind::Regression => "REGRESSION",
+            ChangeKind::Fixed => "fixed",
+            ChangeKind::Changed => "changed",
+        }
+    }
+}
+
 impl Change {
-    /// Whether the cell was as expected before and is not now.
+    /// What the change means.
+    pub fn kind(&self) -> ChangeKind {
+        match (self.old, self.new) {
+            (None, _) => ChangeKind::Added,
+            (_, None) => ChangeKind::Removed,
+            (Some((_, true)), Some((_, false))) => ChangeKind::Regression,
+            (Some((_, false)), Some((_, true))) => ChangeKind::Fixed,
+            (Some((Verdict::Unsupported | Verdict::Warn, _)), Some((Verdict::Pass, _))) => {
+                ChangeKind::Fixed
+            }
+            _ => ChangeKind::Changed,
+        }
+    }
+
+    /// Whether the cell was acceptable before and is not now.
     pub fn is_regression(&self) -> bool {
-        matches!((self.old, self.new), (Some((_, true)), Some((_, false))))
+        self.kind() == ChangeKind::Regression
     }
 }
 
@@ -96,13 +142,7 @@ pub fn render(changes: &[Change]) -> String {
     table.set_header(["case", "target", "old", "new", "", "observed now"]);
     for change in changes {
         let show = |v: Option<Judged>| v.map_or("-", |(v, _)| v.label());
-        let note = match (change.old, change.new) {
-            (None, _) => "added",
-            (_, None) => "removed",
-            _ if change.is_regression() => "REGRESSION",
-            (Some((_, false)), Some((_, true))) => "fixed",
-            _ => "changed",
-        };
+        let note = change.kind().label();
         table.add_row([
             change.case.as_str(),
             change.target.as_str(),
@@ -117,4 +157,109 @@ pub fn render(changes: &[Change]) -> String {
         "{table}\n\n{} cells changed, {regressions} regressed\n",
         changes.len()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::record::{CaseRecord, Harness};
+    use crate::runner::Outcome;
+    use crate::runner::expectations::{Deviation, DeviationOutcome};
+
+    fn record(outcome: Outcome, recorded: Option<DeviationOutcome>, accepted: bool) -> CaseRecord {
+        CaseRecord {
+            case_id: "c2s-x/plain".to_owned(),
+            scenario_id: "c2s-x".to_owned(),
+            target: "prosody".to_owned(),
+            outcome,
+            step: None,
+            expected: "authenticated".to_owned(),
+            observed: "observed".to_owned(),
+            duration_ms: 1,
+            title: "t".to_owned(),
+            spec: Vec::new(),
+            tags: Vec::new(),
+            source: "s.yaml".to_owned(),
+            transcript: "transcripts/prosody/c2s-x_plain.txt".to_owned(),
+            expected_deviation: recorded.map(|outcome| Deviation {
+                outcome,
+                clause: "RFC 6120 §6.4".to_owned(),
+                reason: "known".to_owned(),
+                link: None,
+                observed: None,
+            }),
+            level: None,
+            clause: String::new(),
+            requirement_text: String::new(),
+            missing_feature: None,
+            control: None,
+            runner_accepted: accepted,
+            transcript_source: None,
+        }
+    }
+
+    fn file(record: CaseRecord) -> ResultsFile {
+        ResultsFile {
+            harness: Harness::this(),
+            started_at: String::new(),
+            duration_ms: 0,
+            targets: vec!["prosody".to_owned()],
+            implementations: BTreeMap::new(),
+            partition: None,
+            results: vec![record],
+        }
+    }
+
+    fn kind(old: CaseRecord, new: CaseRecord) -> Option<ChangeKind> {
+        diff(&file(old), &file(new)).first().map(Change::kind)
+    }
+
+    #[test]
+    fn every_acceptable_old_verdict_that_becomes_fail_xpass_or_error_is_a_regression() {
+        let acceptable = [
+            record(Outcome::Pass, None, true),
+            record(Outcome::Warn, None, true),
+            record(Outcome::Unsupported, None, true),
+            record(Outcome::Inconclusive, None, true),
+            record(Outcome::Info, None, true),
+            record(Outcome::Skip, None, true),
+            record(Outcome::Fail, Some(DeviationOutcome::Fail), true),
+            record(Outcome::Warn, Some(DeviationOutcome::Warn), true),
+        ];
+        let unacceptable = [
+            record(Outcome::Fail, None, false),
+            record(Outcome::Pass, Some(DeviationOutcome::Fail), false),
+            record(Outcome::Error, None, false),
+            record(Outcome::Skip, Some(DeviationOutcome::Fail), false),
+        ];
+        for old in &acceptable {
+            for new in &unacceptable {
+                assert_eq!(
+                    kind(old.clone(), new.clone()),
+                    Some(ChangeKind::Regression),
+                    "{} -> {}",
+                    old.verdict(),
+                    new.verdict()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn pass_to_warn_is_a_change_and_unsupported_to_pass_a_fix() {
+        let pass = || record(Outcome::Pass, None, true);
+        assert_eq!(
+            kind(pass(), record(Outcome::Warn, None, true)),
+            Some(ChangeKind::Changed)
+        );
+        assert_eq!(
+            kind(record(Outcome::Unsupported, None, true), pass()),
+            Some(ChangeKind::Fixed)
+        );
+        assert_eq!(
+            kind(record(Outcome::Fail, None, false), pass()),
+            Some(ChangeKind::Fixed)
+        );
+        assert_eq!(kind(pass(), pass()), None);
+    }
 }

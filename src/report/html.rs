@@ -1,6 +1,8 @@
 //! `index.html`: one self-contained page (inline CSS and JavaScript, the data embedded as
-//! JSON, no network) with the matrix, filters by verdict, target, tag and spec clause, and per
-//! cell the verdict's detail and transcript.
+//! JSON, no network) with each target's summary line (MUST violations, SHOULD deviations,
+//! unsupported features, inconclusive cases), the matrix, filters by verdict, target, tag and
+//! spec clause, and per cell the verdict's detail (the clause's level, place and words, the
+//! missing feature, the positive control) and transcript.
 //!
 //! The page draws only the rows in view (a virtual list), so 2 000 cases × 10 targets stay
 //! smooth. `#case=ID&target=T` in the URL opens that cell's detail. Strings are interned in one
@@ -15,7 +17,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::record::{CaseRecord, ReportEvent, Verdict, tally};
+use super::record::{CaseRecord, ReportEvent, TargetSummaryRecord, Verdict, tally};
 use super::{ReportError, Reporter, transcript_path, write_file};
 use crate::runner::Tally;
 use crate::scenario::Step;
@@ -87,23 +89,42 @@ struct PageData<'a> {
     summary: Tally,
     targets: &'a [String],
     implementations: &'a [String],
-    verdicts: [&'static str; 6],
+    /// Per target, in `targets` order: the line its column says.
+    target_summaries: Vec<String>,
+    verdicts: [&'static str; 11],
     strings: Vec<&'a str>,
     cases: Vec<PageCase>,
     /// Per cell: `[case, target, verdict, step, expected, observed, duration_ms, transcript,
-    /// deviation, link, transcript path]`; `transcript` indexes `transcripts`, the path is
-    /// given only when it is not the usual one.
-    cells: Vec<[i64; 11]>,
+    /// deviation, link, transcript path, missing feature, control id, control outcome]`;
+    /// `transcript` indexes `transcripts`, the path is given only when it is not the usual
+    /// one.
+    cells: Vec<[i64; 14]>,
     transcripts: Vec<String>,
 }
 
-/// One case (row) on the page: `[id, scenario, title, [spec...], [tags...], source]`.
-type PageCase = (usize, usize, usize, Vec<usize>, Vec<usize>, usize);
+/// One case (row) on the page: `[id, scenario, title, [spec...], [tags...], source, level,
+/// clause, requirement text]`.
+type PageCase = (
+    usize,
+    usize,
+    usize,
+    Vec<usize>,
+    Vec<usize>,
+    usize,
+    i64,
+    i64,
+    i64,
+);
 
-const VERDICTS: [Verdict; 6] = [
+const VERDICTS: [Verdict; 11] = [
     Verdict::Pass,
     Verdict::Fail,
+    Verdict::Warn,
+    Verdict::Unsupported,
+    Verdict::Inconclusive,
+    Verdict::Info,
     Verdict::Xfail,
+    Verdict::Xwarn,
     Verdict::Xpass,
     Verdict::Skip,
     Verdict::Error,
@@ -124,6 +145,15 @@ impl<'a> Strings<'a> {
         self.list.push(text);
         self.index.insert(text, self.list.len() - 1);
         self.list.len() - 1
+    }
+
+    /// The id of `text`, `-1` when it is empty.
+    fn optional_id(&mut self, text: &'a str) -> i64 {
+        if text.is_empty() {
+            -1
+        } else {
+            signed(self.id(text))
+        }
     }
 }
 
@@ -155,6 +185,12 @@ pub fn render(
     let mut cells = Vec::with_capacity(results.len());
     for (case_index, (case_id, records)) in by_case.iter().enumerate() {
         let first = records[0];
+        // Files of older harnesses carry no clause; any record of the case that has one says it.
+        let with_clause = records
+            .iter()
+            .find(|r| r.level.is_some())
+            .copied()
+            .unwrap_or(first);
         cases.push((
             strings.id(case_id),
             strings.id(&first.scenario_id),
@@ -162,6 +198,11 @@ pub fn render(
             first.spec.iter().map(|s| strings.id(s)).collect(),
             first.tags.iter().map(|t| strings.id(t)).collect(),
             strings.id(&first.source),
+            with_clause
+                .level
+                .map_or(-1, |level| signed(strings.id(level.keyword()))),
+            strings.optional_id(&with_clause.clause),
+            strings.optional_id(&with_clause.requirement_text),
         ));
         for record in records {
             let Some(&target) = target_index.get(record.target.as_str()) else {
@@ -197,6 +238,18 @@ pub fn render(
                     .and_then(|d| d.link.as_deref())
                     .map_or(-1, |l| signed(strings.id(l))),
                 path,
+                record
+                    .missing_feature
+                    .as_deref()
+                    .map_or(-1, |f| signed(strings.id(f))),
+                record
+                    .control
+                    .as_ref()
+                    .map_or(-1, |c| signed(strings.id(&c.id))),
+                record
+                    .control
+                    .as_ref()
+                    .map_or(-1, |c| signed(strings.id(c.outcome.name()))),
             ]);
         }
     }
@@ -207,6 +260,10 @@ pub fn render(
         summary: tally(results),
         targets,
         implementations,
+        target_summaries: TargetSummaryRecord::per_target(targets, results)
+            .into_iter()
+            .map(|(_, summary)| summary.to_string())
+            .collect(),
         verdicts: VERDICTS.map(Verdict::label),
         strings: strings.list,
         cases,

@@ -3,14 +3,19 @@
 //!
 //! The top-level object holds `harness` (name and version), `started_at`, `duration_ms`,
 //! `targets`, `implementations` (target name → implementation and version), `summary` and a
-//! `results` array sorted by case id and target. Each result has `scenario` (the case id, i.e.
-//! the matrix row), `scenario_id` (the scenario document), `target`, `outcome`
-//! (`pass|fail|skip|error`), `step`, `expected`, `observed`, `duration_ms`, `spec`, `title`,
-//! `tags`, `source`, `transcript` (a path relative to the report directory),
-//! `expected_deviation` (the recorded deviation `{outcome, reason, link, observed}`, or null)
-//! and `as_expected` (whether the outcome is what the scenario or the recorded deviation
-//! predicts). A run of one shard (`--partition K/N`) adds a top-level `partition` (`"K/N"`);
-//! unpartitioned runs and merges have none.
+//! `results` array sorted by case id and target. `summary` holds the counts of [`Tally`] and
+//! `targets`: per target name the one-line summary of its column ([`TargetSummaryRecord`]:
+//! `must_violations`, `should_deviations`, `unsupported_features` (names), `inconclusive`).
+//! Each result has `scenario` (the case id, i.e. the matrix row), `scenario_id` (the scenario
+//! document), `target`, `outcome` (`pass|fail|warn|unsupported|inconclusive|info|skip|error`),
+//! `step`, `expected`, `observed`, `duration_ms`, `spec`, `title`, `tags`, `source`,
+//! `transcript` (a path relative to the report directory), `expected_deviation` (the recorded
+//! deviation `{outcome, clause, reason, link, observed}`, or null), `level` (`MUST`, `MUST
+//! NOT`, `SHOULD`, `SHOULD NOT`, `MAY`), `clause`, `requirement_text` (the quoted clause),
+//! `missing_feature` (for `unsupported`, or null), `control` (a negative case's positive control
+//! `{id, outcome}`, or null) and `as_expected` (whether the run accepts the outcome). A run of
+//! one shard (`--partition K/N`) adds a top-level `partition` (`"K/N"`); unpartitioned runs and
+//! merges have none.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -18,7 +23,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::record::{CaseRecord, Harness, ReportEvent, tally};
+use super::record::{CaseRecord, Harness, ReportEvent, TargetSummaryRecord, tally};
 use super::{ReportError, Reporter, write_file};
 use crate::runner::Tally;
 
@@ -41,8 +46,16 @@ struct Document<'a> {
     implementations: &'a BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     partition: Option<&'a str>,
-    summary: Tally,
+    summary: Summary<'a>,
     results: Vec<&'a CaseRecord>,
+}
+
+/// `summary`: the counts, and per target the line its column says.
+#[derive(Serialize)]
+struct Summary<'a> {
+    #[serde(flatten)]
+    counts: Tally,
+    targets: BTreeMap<&'a str, TargetSummaryRecord>,
 }
 
 impl JsonWriter {
@@ -94,7 +107,12 @@ impl Reporter for JsonWriter {
                     targets: &self.targets,
                     implementations: &self.implementations,
                     partition: self.partition.as_deref(),
-                    summary: tally(&self.results),
+                    summary: Summary {
+                        counts: tally(&self.results),
+                        targets: TargetSummaryRecord::per_target(&self.targets, &self.results)
+                            .into_iter()
+                            .collect(),
+                    },
                     results: self.results.iter().map(Arc::as_ref).collect(),
                 };
                 let json =

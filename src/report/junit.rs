@@ -2,9 +2,23 @@
 //!
 //! The document follows the Ant/Jenkins JUnit schema (`fixtures/schemas/junit.xsd`, checked
 //! with `xmllint --schema` in the tests). A failing testcase's message names the step, what was
-//! expected and what was observed, and the transcript's path relative to the report directory;
-//! an expected deviation (XFAIL) is `<skipped>` with the recorded reason, an unexpected pass
-//! (XPASS) a `<failure type="unexpected-pass">`.
+//! expected and what was observed, and the transcript's path relative to the report directory.
+//!
+//! | verdict | JUnit |
+//! | --- | --- |
+//! | `FAIL` (a MUST broken) | `<failure type="fail">` |
+//! | `XPASS` | `<failure type="unexpected-pass">` |
+//! | a recorded deviation that ended otherwise (skip, unsupported, ...) | `<failure type="deviation-ended-otherwise">` |
+//! | `ERROR` | `<error type="error">` |
+//! | `WARN` (a SHOULD not followed) | passing, `SHOULD deviation: ...` in `<system-out>` |
+//! | `INFO` (a MAY) | passing, `fact, not judged: ...` in `<system-out>` |
+//! | `UNSUPPORTED` | `<skipped type="unsupported">` naming the missing feature |
+//! | `INCONCLUSIVE` | `<skipped type="inconclusive">` naming the positive control |
+//! | `SKIP` | `<skipped type="not-applicable">` |
+//! | `XFAIL`, `XWARN` | `<skipped type="expected-deviation">` with the recorded reason |
+//!
+//! A `WARN` stays a passing testcase even under `--strict` (which only changes the exit code):
+//! the document does not depend on how the run was invoked, so a merge rebuilds the same one.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -92,15 +106,11 @@ pub fn render(
         for record in mine {
             counts.tests += 1;
             counts.millis = counts.millis.saturating_add(record.duration_ms);
-            match record.verdict() {
-                Verdict::Fail | Verdict::Xpass => counts.failures += 1,
-                Verdict::Error => counts.errors += 1,
-                Verdict::Skip
-                | Verdict::Xfail
-                | Verdict::Xwarn
-                | Verdict::Unsupported
-                | Verdict::Inconclusive => counts.skipped += 1,
-                Verdict::Pass | Verdict::Warn | Verdict::Info => {}
+            match outcome_element(record).map(|element| element.element) {
+                Some("failure") => counts.failures += 1,
+                Some("error") => counts.errors += 1,
+                Some(_) => counts.skipped += 1,
+                None => {}
             }
             testcase(&mut cases, record);
         }
@@ -157,7 +167,35 @@ fn seconds(millis: u64) -> String {
     format!("{}.{:03}", millis / 1000, millis % 1000)
 }
 
-fn testcase(out: &mut String, record: &CaseRecord) {
+/// The child element that says how a testcase ended, when it did not simply pass.
+struct OutcomeElement {
+    /// `failure`, `error` or `skipped`.
+    element: &'static str,
+    /// Its `type`.
+    kind: &'static str,
+    /// Its message.
+    text: String,
+}
+
+/// The recorded deviation's reason and link, as one text.
+fn deviation_text(record: &CaseRecord) -> String {
+    record
+        .expected_deviation
+        .as_ref()
+        .map(|d| {
+            format!(
+                "{}{}",
+                d.reason,
+                d.link
+                    .as_ref()
+                    .map(|l| format!(" ({l})"))
+                    .unwrap_or_default()
+            )
+        })
+        .unwrap_or_default()
+}
+
+fn outcome_element(record: &CaseRecord) -> Option<OutcomeElement> {
     let message = format!(
         "step {}: expected {}; observed {}; transcript {}",
         record.step_text(),
@@ -165,6 +203,62 @@ fn testcase(out: &mut String, record: &CaseRecord) {
         record.observed,
         record.transcript,
     );
+    let clause = record.requirement_line();
+    let (element, kind, text) = match record.verdict() {
+        Verdict::Error => ("error", "error", message),
+        Verdict::Xpass => (
+            "failure",
+            "unexpected-pass",
+            format!(
+                "passed although a deviation is recorded ({}); remove it from the expectations; {message}",
+                deviation_text(record)
+            ),
+        ),
+        verdict if record.recorded_deviation_ended_otherwise() => (
+            "failure",
+            "deviation-ended-otherwise",
+            format!(
+                "a deviation is recorded ({}) but the case ended {}; {message}",
+                deviation_text(record),
+                verdict.label()
+            ),
+        ),
+        Verdict::Fail if clause.is_empty() => ("failure", "fail", message),
+        Verdict::Fail => ("failure", "fail", format!("{clause} broken; {message}")),
+        Verdict::Pass | Verdict::Warn | Verdict::Info => return None,
+        Verdict::Unsupported => (
+            "skipped",
+            "unsupported",
+            match &record.missing_feature {
+                Some(feature) => format!("the target lacks {feature}: {}", record.observed),
+                None => record.observed.clone(),
+            },
+        ),
+        Verdict::Inconclusive => (
+            "skipped",
+            "inconclusive",
+            match &record.control {
+                Some(control) => {
+                    format!("positive control {control}: {}", record.observed)
+                }
+                None => record.observed.clone(),
+            },
+        ),
+        Verdict::Xfail | Verdict::Xwarn => (
+            "skipped",
+            "expected-deviation",
+            format!("expected deviation: {}; {message}", deviation_text(record)),
+        ),
+        Verdict::Skip => ("skipped", "not-applicable", record.observed.clone()),
+    };
+    Some(OutcomeElement {
+        element,
+        kind,
+        text,
+    })
+}
+
+fn testcase(out: &mut String, record: &CaseRecord) {
     let _ = writeln!(
         out,
         "    <testcase name=\"{}\" classname=\"{}.{}\" time=\"{}\">",
@@ -173,41 +267,12 @@ fn testcase(out: &mut String, record: &CaseRecord) {
         escape(&record.scenario_id),
         seconds(record.duration_ms),
     );
-    let deviation = record.expected_deviation.as_ref().map(|d| {
-        format!(
-            "{}{}",
-            d.reason,
-            d.link
-                .as_ref()
-                .map(|l| format!(" ({l})"))
-                .unwrap_or_default()
-        )
-    });
-    let (element, kind, text) = match (record.verdict(), deviation) {
-        (Verdict::Pass | Verdict::Warn | Verdict::Info, _) => ("", "", String::new()),
-        (Verdict::Fail, _) => ("failure", "fail", message),
-        (Verdict::Unsupported, _) => ("skipped", "unsupported", record.observed.clone()),
-        (Verdict::Inconclusive, _) => ("skipped", "inconclusive", record.observed.clone()),
-        (Verdict::Xpass, deviation) => (
-            "failure",
-            "unexpected-pass",
-            format!(
-                "passed although a deviation is recorded ({}); remove it from the expectations; {message}",
-                deviation.unwrap_or_default()
-            ),
-        ),
-        (Verdict::Error, _) => ("error", "error", message),
-        (Verdict::Xfail | Verdict::Xwarn, deviation) => (
-            "skipped",
-            "expected-deviation",
-            format!(
-                "expected deviation: {}; {message}",
-                deviation.unwrap_or_default()
-            ),
-        ),
-        (Verdict::Skip, _) => ("skipped", "not-applicable", record.observed.clone()),
-    };
-    if !element.is_empty() {
+    if let Some(OutcomeElement {
+        element,
+        kind,
+        text,
+    }) = outcome_element(record)
+    {
         let _ = writeln!(
             out,
             "      <{element} type=\"{kind}\" message=\"{}\">{}</{element}>",
@@ -215,9 +280,26 @@ fn testcase(out: &mut String, record: &CaseRecord) {
             escape(&text),
         );
     }
+    let mut notes = String::new();
+    let clause = record.requirement_line();
+    match record.verdict() {
+        Verdict::Warn => notes.push_str(&format!(
+            "SHOULD deviation: {clause}; step {}: expected {}; observed {}\n",
+            record.step_text(),
+            record.expected,
+            record.observed
+        )),
+        Verdict::Info => notes.push_str(&format!(
+            "fact, not judged: {clause}; observed {}\n",
+            record.observed
+        )),
+        _ if !clause.is_empty() => notes.push_str(&format!("clause: {clause}\n")),
+        _ => {}
+    }
     let _ = writeln!(
         out,
-        "      <system-out>source: {}\ntranscript: {}</system-out>\n    </testcase>",
+        "      <system-out>{}source: {}\ntranscript: {}</system-out>\n    </testcase>",
+        escape(&notes),
         escape(&record.source),
         escape(&record.transcript),
     );

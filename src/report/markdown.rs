@@ -1,7 +1,8 @@
 //! `summary.md`: the run as Markdown for wikis, PR comments and GitHub's job summary.
 //!
-//! Counts per target, the cells that did not end as expected (step, expected, observed), and
-//! the matrix. Up to [`FULL_MATRIX_ROWS`] rows the matrix is complete; above that, rows in which
+//! What each target's column says (MUST violations, SHOULD deviations, unsupported features,
+//! inconclusive cases), counts per target, the cells that did not end as expected and the
+//! SHOULD deviations (clause, step, expected, observed), and the matrix. Up to [`FULL_MATRIX_ROWS`] rows the matrix is complete; above that, rows in which
 //! every cell passed (or does not apply) are left out and counted, so the file stays small
 //! enough for a PR comment; `index.html` always has every row. When asked (the CLI asks when
 //! `GITHUB_STEP_SUMMARY` is set), the same Markdown is appended to that file.
@@ -13,7 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::record::{CaseRecord, ReportEvent, Verdict, tally};
+use super::record::{CaseRecord, ReportEvent, TargetSummaryRecord, Verdict, tally};
 use super::{ReportError, Reporter, write_file};
 
 /// Above this many rows the matrix shows only rows with something other than a pass.
@@ -122,37 +123,88 @@ pub fn render(
         total.total(),
         duration.as_secs_f64()
     );
-    text.push_str("| target | implementation | pass | fail | xfail | xpass | skip | error |\n");
-    text.push_str("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    text.push_str(
+        "| target | MUST violations | SHOULD deviations | unsupported features | inconclusive |\n",
+    );
+    text.push_str("| --- | --- | --- | --- | --- |\n");
+    for (target, summary) in TargetSummaryRecord::per_target(targets, results) {
+        let features = if summary.unsupported_features.is_empty() {
+            "0".to_owned()
+        } else {
+            format!(
+                "{} ({})",
+                summary.unsupported_features.len(),
+                cell(&summary.unsupported_features.join(", "))
+            )
+        };
+        let _ = writeln!(
+            text,
+            "| {} | {} | {} | {features} | {} |",
+            cell(target),
+            summary.must_violations,
+            summary.should_deviations,
+            summary.inconclusive
+        );
+    }
+    text.push_str("\n| target | implementation | pass | fail | warn | unsupported | inconclusive | info | xfail | xpass | skip | error |\n");
+    text.push_str("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (index, target) in targets.iter().enumerate() {
         let counts = tally(results.iter().filter(|r| &r.target == target));
         let _ = writeln!(
             text,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             cell(target),
             cell(implementations.get(index).map_or("", String::as_str)),
             counts.pass,
             counts.fail,
+            counts.warn,
+            counts.unsupported,
+            counts.inconclusive,
+            counts.info,
             counts.xfail,
             counts.xpass,
             counts.skip,
             counts.error
         );
     }
-    let mut problems: Vec<&Arc<CaseRecord>> = results.iter().filter(|r| !r.as_expected()).collect();
-    problems.sort_by(|a, b| (&a.case_id, &a.target).cmp(&(&b.case_id, &b.target)));
-    if !problems.is_empty() {
-        text.push_str("\n## Not as expected\n\n| case | target | verdict | step | expected | observed |\n| --- | --- | --- | --- | --- | --- |\n");
-        for record in problems {
+    let sorted = |keep: &dyn Fn(&CaseRecord) -> bool| {
+        let mut kept: Vec<&Arc<CaseRecord>> = results.iter().filter(|r| keep(r)).collect();
+        kept.sort_by(|a, b| (&a.case_id, &a.target).cmp(&(&b.case_id, &b.target)));
+        kept
+    };
+    for (heading, records, accepted) in [
+        ("Not as expected", sorted(&|r| !r.as_expected()), false),
+        (
+            "SHOULD deviations",
+            sorted(&|r| r.verdict() == Verdict::Warn && r.as_expected()),
+            true,
+        ),
+    ] {
+        if records.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            text,
+            "\n## {heading}\n\n| case | target | verdict | clause | step | expected | observed |\n| --- | --- | --- | --- | --- | --- | --- |\n"
+        );
+        for record in records {
+            let mut observed = record.observed.clone();
+            if let Some(feature) = &record.missing_feature {
+                observed.push_str(&format!(" [missing: {feature}]"));
+            }
+            if let Some(control) = &record.control {
+                observed.push_str(&format!(" [control: {control}]"));
+            }
             let _ = writeln!(
                 text,
-                "| `{}` | {} | {} | {} | {} | {} |",
+                "| `{}` | {} | {} | {} | {} | {} | {} |",
                 code_cell(&record.case_id),
                 cell(&record.target),
-                marked(record.verdict(), false),
+                marked(record.verdict(), accepted),
+                cell(&record.requirement_line()),
                 record.step_text(),
                 cell(&record.expected),
-                cell(&record.observed)
+                cell(&observed)
             );
         }
     }

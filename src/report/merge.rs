@@ -6,6 +6,13 @@
 //! shard started and lasted as long as the longest shard. A transcript is copied when the file
 //! a shard's record names exists next to that shard's `results.json`; nothing else is copied.
 //! A cell (case × target) present in two shards is an error.
+//!
+//! The files must be the shards of one run ([`check_coverage`]): every shard `1..=N` of one
+//! `N`, each once. Shards of different `N`, a shard given twice, and a whole run's file (no
+//! `partition`) next to shards are always errors; missing shards, or several whole runs'
+//! files, are accepted only when the caller allows a partial merge (`--allow-partial`), and
+//! are then named in a warning. One whole run's file alone is complete. The merged
+//! `results.json` has no `partition`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -64,6 +71,141 @@ pub enum ResultsError {
     /// No file was given.
     #[error("no results.json given")]
     Nothing,
+    /// A file's `partition` is not `K/N` with `1 <= K <= N`.
+    #[error("{path}: partition {value:?} is not K/N with 1 <= K <= N; expected a results.json of `run --partition K/N`", path = path.display())]
+    BadPartition {
+        /// The file.
+        path: PathBuf,
+        /// What it says.
+        value: String,
+    },
+    /// A whole run's file (no `partition`) among shards.
+    #[error("{whole} holds a whole run (no partition) but {shard} holds shard {partition}; merge the shards of one run, or that run's own results.json alone", whole = whole.display(), shard = shard.display())]
+    WholeRunAmongShards {
+        /// The file without a partition.
+        whole: PathBuf,
+        /// A file with one.
+        shard: PathBuf,
+        /// Its partition.
+        partition: String,
+    },
+    /// Shards of runs split into different numbers of shards.
+    #[error("{first} is shard {first_partition} but {second} is shard {second_partition}; shards of one run share N", first = first.display(), second = second.display())]
+    ShardCountsDiffer {
+        /// One file.
+        first: PathBuf,
+        /// Its partition.
+        first_partition: String,
+        /// Another.
+        second: PathBuf,
+        /// Its partition.
+        second_partition: String,
+    },
+    /// The same shard twice.
+    #[error("shard {partition} is given twice: {first} and {second}", first = first.display(), second = second.display())]
+    ShardRepeated {
+        /// The partition.
+        partition: String,
+        /// The first file.
+        first: PathBuf,
+        /// The second.
+        second: PathBuf,
+    },
+    /// Not every shard is there, and a partial merge was not allowed.
+    #[error("{0}; pass --allow-partial to merge them anyway")]
+    Incomplete(String),
+}
+
+/// What a set of files covers of their run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Coverage {
+    /// Every shard of the run (or one whole run's file).
+    Complete,
+    /// Part of it (accepted only with `--allow-partial`): what is missing, for a warning.
+    Partial(String),
+}
+
+/// `K/N` with `1 <= K <= N`.
+fn parse_partition(value: &str) -> Option<(usize, usize)> {
+    let (k, n) = value.split_once('/')?;
+    let (k, n): (usize, usize) = (k.parse().ok()?, n.parse().ok()?);
+    (1..=n).contains(&k).then_some((k, n))
+}
+
+/// Checks that `shards` are the shards of one run, every one once (see the module doc);
+/// `allow_partial` accepts missing shards and several whole runs, reported as
+/// [`Coverage::Partial`].
+pub fn check_coverage(shards: &[Shard], allow_partial: bool) -> Result<Coverage, ResultsError> {
+    let mut whole: Vec<&Path> = Vec::new();
+    let mut parts: Vec<(&Path, &str, usize, usize)> = Vec::new();
+    for shard in shards {
+        match &shard.results.partition {
+            None => whole.push(&shard.path),
+            Some(value) => {
+                let (k, n) = parse_partition(value).ok_or_else(|| ResultsError::BadPartition {
+                    path: shard.path.clone(),
+                    value: value.clone(),
+                })?;
+                parts.push((&shard.path, value, k, n));
+            }
+        }
+    }
+    if let (Some(whole), Some(&(shard, partition, ..))) = (whole.first(), parts.first()) {
+        return Err(ResultsError::WholeRunAmongShards {
+            whole: whole.to_path_buf(),
+            shard: shard.to_owned(),
+            partition: partition.to_owned(),
+        });
+    }
+    if let Some(&(first, first_partition, _, n)) = parts.first() {
+        let mut seen: HashMap<usize, &Path> = HashMap::new();
+        for &(path, partition, k, other_n) in &parts {
+            if other_n != n {
+                return Err(ResultsError::ShardCountsDiffer {
+                    first: first.to_owned(),
+                    first_partition: first_partition.to_owned(),
+                    second: path.to_owned(),
+                    second_partition: partition.to_owned(),
+                });
+            }
+            if let Some(earlier) = seen.insert(k, path) {
+                return Err(ResultsError::ShardRepeated {
+                    partition: partition.to_owned(),
+                    first: earlier.to_owned(),
+                    second: path.to_owned(),
+                });
+            }
+        }
+        let missing: Vec<String> = (1..=n)
+            .filter(|k| !seen.contains_key(k))
+            .map(|k| format!("{k}/{n}"))
+            .collect();
+        if missing.is_empty() {
+            return Ok(Coverage::Complete);
+        }
+        let what = format!(
+            "shard{} {} of the run are missing",
+            if missing.len() == 1 { "" } else { "s" },
+            missing.join(", ")
+        );
+        return if allow_partial {
+            Ok(Coverage::Partial(what))
+        } else {
+            Err(ResultsError::Incomplete(what))
+        };
+    }
+    if whole.len() > 1 {
+        let what = format!(
+            "{} files hold whole runs (no partition), not the shards of one run",
+            whole.len()
+        );
+        return if allow_partial {
+            Ok(Coverage::Partial(what))
+        } else {
+            Err(ResultsError::Incomplete(what))
+        };
+    }
+    Ok(Coverage::Complete)
 }
 
 /// One `results.json` and where it was read from.

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::{transcript_path, transcripts};
 use crate::runner::expectations::Deviation;
 use crate::runner::{self, CaseResult, Outcome, Tally};
-use crate::scenario::Step;
+use crate::scenario::{Level, Step};
 
 /// What reporters are told, in order: the run started, cases started and finished, the run
 /// finished.
@@ -192,8 +192,28 @@ pub struct CaseRecord {
     pub source: String,
     /// The transcript's path relative to the report directory.
     pub transcript: String,
-    /// The deviation recorded for this target and case, if any.
+    /// The deviation recorded for this target and case, if any. Files of older harnesses
+    /// (a deviation without `clause`, `observed` as text) still read: see
+    /// [`deviation_of_any_version`].
+    #[serde(deserialize_with = "deviation_of_any_version")]
     pub expected_deviation: Option<Deviation>,
+    /// The RFC 2119 level of the clause the case checks (`MUST`, `SHOULD NOT`, ...); none in
+    /// files of harnesses before requirement levels.
+    #[serde(default)]
+    pub level: Option<Level>,
+    /// Where that clause is, e.g. `RFC 6120 §6.4.6` (empty when unknown).
+    #[serde(default)]
+    pub clause: String,
+    /// The clause's words, quoted from the specification (empty when unknown).
+    #[serde(default)]
+    pub requirement_text: String,
+    /// For `unsupported` (and a failed mandatory-to-implement case): the feature the target
+    /// lacks, e.g. `SASL2 (XEP-0388)`.
+    #[serde(default)]
+    pub missing_feature: Option<String>,
+    /// For a negative case: its positive control against the same target and how it ended.
+    #[serde(default)]
+    pub control: Option<ControlRecord>,
     /// Whether the runner accepted the outcome (`as_expected` in `results.json`). Of this the
     /// reports use only what the runner alone can decide: whether a failure with a recorded
     /// deviation failed as recorded; the rest follows from `outcome` and the deviation.
@@ -203,6 +223,47 @@ pub struct CaseRecord {
     /// shard's file. Not part of `results.json`.
     #[serde(skip)]
     pub transcript_source: Option<TranscriptSource>,
+}
+
+/// A negative case's positive control, as `results.json` keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlRecord {
+    /// The control's case id.
+    pub id: String,
+    /// How it ended against the same target.
+    pub outcome: Outcome,
+}
+
+impl fmt::Display for ControlRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ended {}", self.id, self.outcome)
+    }
+}
+
+/// Reads `expected_deviation` as this harness writes it, or as harnesses before requirement
+/// levels did: `clause` missing (read as empty) and `observed` as the start of an observation
+/// string (dropped: the runner already decided whether the case ended as recorded, and
+/// `as_expected` keeps that decision).
+fn deviation_of_any_version<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Deviation>, D::Error> {
+    let Some(mut value) = Option::<serde_json::Value>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    if let Some(fields) = value.as_object_mut() {
+        fields
+            .entry("clause")
+            .or_insert_with(|| serde_json::Value::String(String::new()));
+        if fields
+            .get("observed")
+            .is_some_and(serde_json::Value::is_string)
+        {
+            fields.remove("observed");
+        }
+    }
+    serde_json::from_value(value)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 /// Where a case's transcript text is.
@@ -258,6 +319,14 @@ impl CaseRecord {
                 .display()
                 .to_string(),
             expected_deviation: result.expected_deviation.as_deref().cloned(),
+            level: Some(case.requirement.level),
+            clause: case.requirement.clause.clone(),
+            requirement_text: case.requirement.text.clone(),
+            missing_feature: result.missing_feature.map(|feature| feature.to_string()),
+            control: result.control.as_ref().map(|control| ControlRecord {
+                id: control.id.clone(),
+                outcome: control.outcome,
+            }),
             runner_accepted: result.as_expected(),
             transcript_source: None,
         };
@@ -298,6 +367,121 @@ impl CaseRecord {
             .map(|s| s.to_string())
             .unwrap_or_else(|| "none".to_owned())
     }
+
+    /// Whether a deviation is recorded and the case ended neither as recorded nor with a pass
+    /// (skip, unsupported, inconclusive, info, another failure or an error): unexpected, like
+    /// an `XPASS`.
+    pub fn recorded_deviation_ended_otherwise(&self) -> bool {
+        self.expected_deviation.is_some() && !self.as_expected() && self.verdict() != Verdict::Xpass
+    }
+
+    /// The clause the case checks as one line: `MUST (RFC 6120 §6.4.6): "quote"`; the parts
+    /// not known (files of older harnesses) are left out, and it is empty when none is.
+    pub fn requirement_line(&self) -> String {
+        let mut line = self
+            .level
+            .map(|l| l.keyword().to_owned())
+            .unwrap_or_default();
+        if !self.clause.is_empty() {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(&format!("({})", self.clause));
+        }
+        if !self.requirement_text.is_empty() {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&format!("\"{}\"", self.requirement_text));
+        }
+        line
+    }
+}
+
+/// What one target's column says, read from records (live or merged): the serialised
+/// counterpart of [`runner::TargetSummary`], with the same one-line `Display`. Counted by
+/// outcome, recorded deviations included, as the runner's summary counts them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TargetSummaryRecord {
+    /// Cases where a MUST or MUST NOT was broken (`fail`, `XFAIL` included).
+    pub must_violations: usize,
+    /// Cases where a SHOULD or SHOULD NOT was not followed (`warn`, `XWARN` included).
+    pub should_deviations: usize,
+    /// The optional features the target lacks (from `unsupported` cases), each once, sorted.
+    pub unsupported_features: Vec<String>,
+    /// Negative cases whose positive control did not pass.
+    pub inconclusive: usize,
+}
+
+impl TargetSummaryRecord {
+    /// The summary of `records` (one target's).
+    pub fn of<'a>(records: impl IntoIterator<Item = &'a CaseRecord>) -> TargetSummaryRecord {
+        let mut summary = TargetSummaryRecord::default();
+        for record in records {
+            match record.outcome {
+                Outcome::Fail => summary.must_violations += 1,
+                Outcome::Warn => summary.should_deviations += 1,
+                Outcome::Inconclusive => summary.inconclusive += 1,
+                Outcome::Unsupported => {
+                    if let Some(feature) = &record.missing_feature
+                        && !summary.unsupported_features.contains(feature)
+                    {
+                        summary.unsupported_features.push(feature.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        summary.unsupported_features.sort();
+        summary
+    }
+
+    /// The summary of every target of `targets`, in that order, from `records`.
+    pub fn per_target<'a>(
+        targets: &'a [String],
+        records: &'a [Arc<CaseRecord>],
+    ) -> Vec<(&'a str, TargetSummaryRecord)> {
+        targets
+            .iter()
+            .map(|target| {
+                (
+                    target.as_str(),
+                    TargetSummaryRecord::of(
+                        records
+                            .iter()
+                            .filter(|r| &r.target == target)
+                            .map(Arc::as_ref),
+                    ),
+                )
+            })
+            .collect()
+    }
+}
+
+impl fmt::Display for TargetSummaryRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        write!(
+            f,
+            "{}, {}, {}",
+            plural(self.must_violations, "MUST violation", "MUST violations"),
+            plural(
+                self.should_deviations,
+                "SHOULD deviation",
+                "SHOULD deviations"
+            ),
+            plural(
+                self.unsupported_features.len(),
+                "unsupported feature",
+                "unsupported features"
+            ),
+        )?;
+        if !self.unsupported_features.is_empty() {
+            write!(f, " ({})", self.unsupported_features.join(", "))?;
+        }
+        write!(f, ", {} inconclusive", self.inconclusive)
+    }
 }
 
 /// Counts every record's verdict.
@@ -316,11 +500,8 @@ pub fn tally<'a>(records: impl IntoIterator<Item = &'a Arc<CaseRecord>>) -> Tall
             Verdict::Xfail | Verdict::Xwarn => tally.xfail += 1,
             Verdict::Xpass => tally.xpass += 1,
         }
-        if record.expected_deviation.is_some() && !record.as_expected() {
-            let counted_as_xpass = record.verdict() == Verdict::Xpass;
-            if !counted_as_xpass {
-                tally.unmatched += 1;
-            }
+        if record.recorded_deviation_ended_otherwise() {
+            tally.unmatched += 1;
         }
     }
     tally
@@ -359,6 +540,10 @@ pub struct ResultsFile {
     pub targets: Vec<String>,
     /// Target name → implementation and version.
     pub implementations: BTreeMap<String, String>,
+    /// The shard this file holds (`"K/N"`, from `run --partition K/N`); none for a whole run
+    /// or a merge.
+    #[serde(default)]
+    pub partition: Option<String>,
     /// Every case.
     pub results: Vec<CaseRecord>,
 }
@@ -368,51 +553,140 @@ mod tests {
     use super::*;
     use crate::runner::expectations::DeviationOutcome;
 
-    fn shipped_case() -> crate::scenario::CaseSpec {
-        let scenarios =
-            crate::scenario::load_path(std::path::Path::new("scenarios/c2s/wrong-password.yaml"))
-                .unwrap();
-        scenarios[0].cases[0].clone()
+    use crate::report::test_support;
+    use crate::scenario::{ChannelBindingType, Feature};
+
+    fn result(
+        outcome: Outcome,
+        recorded: Option<DeviationOutcome>,
+        missing_feature: Option<Feature>,
+    ) -> CaseResult {
+        CaseResult {
+            case: Arc::new(test_support::case("c2s-x", Level::Must)),
+            target: "prosody".to_owned(),
+            outcome,
+            step: Some(Step::Sasl),
+            expected: "e".to_owned(),
+            observed: "o".to_owned(),
+            duration: Duration::from_millis(7),
+            transcript: Vec::new(),
+            missing_feature,
+            control: None,
+            observation: None,
+            expected_deviation: recorded.map(|outcome| {
+                Arc::new(Deviation {
+                    outcome,
+                    clause: "RFC 6120 §6.4".to_owned(),
+                    reason: "known".to_owned(),
+                    link: None,
+                    observed: None,
+                })
+            }),
+        }
     }
 
     #[test]
     fn the_record_verdict_agrees_with_the_runner_for_every_outcome_and_deviation() {
-        for outcome in [Outcome::Pass, Outcome::Fail, Outcome::Skip, Outcome::Error] {
-            for recorded in [false, true] {
-                let result = CaseResult {
-                    case: Arc::new(shipped_case()),
-                    target: "prosody".to_owned(),
-                    outcome,
-                    step: Some(Step::Sasl),
-                    expected: "e".to_owned(),
-                    observed: "o".to_owned(),
-                    duration: Duration::from_millis(7),
-                    transcript: Vec::new(),
-                    missing_feature: None,
-                    control: None,
-                    observation: None,
-                    expected_deviation: recorded.then(|| {
-                        Arc::new(Deviation {
-                            outcome: DeviationOutcome::Fail,
-                            clause: "RFC 6120 §6.4".to_owned(),
-                            reason: "known".to_owned(),
-                            link: None,
-                            observed: None,
-                        })
-                    }),
-                };
+        for outcome in Outcome::ALL {
+            for recorded in [
+                None,
+                Some(DeviationOutcome::Fail),
+                Some(DeviationOutcome::Warn),
+            ] {
+                let result = result(outcome, recorded, None);
                 let record = CaseRecord::from_result(&result);
                 assert_eq!(
                     record.verdict().label(),
                     result.label(),
-                    "{outcome} {recorded}"
+                    "{outcome} {recorded:?}"
                 );
                 assert_eq!(record.as_expected(), result.as_expected());
                 let mut runner_tally = Tally::default();
                 runner_tally.add_result(&result);
-                assert_eq!(tally([&Arc::new(record)]), runner_tally);
+                assert_eq!(
+                    tally([&Arc::new(record)]),
+                    runner_tally,
+                    "{outcome} {recorded:?}"
+                );
             }
         }
+    }
+
+    #[test]
+    fn the_record_carries_the_level_clause_quote_missing_feature_and_control() {
+        let mut unsupported = result(Outcome::Unsupported, None, Some(Feature::Sasl2));
+        unsupported.control = Some(crate::runner::verdict::Control {
+            id: "c2s-x/control".to_owned(),
+            outcome: Outcome::Pass,
+            observed: "authenticated".to_owned(),
+        });
+        let record = CaseRecord::from_result(&unsupported);
+        assert_eq!(record.level, Some(Level::Must));
+        assert_eq!(record.clause, "RFC 6120 §6.4");
+        assert_eq!(
+            record.requirement_line(),
+            "MUST (RFC 6120 §6.4): \"the text of the clause\""
+        );
+        assert_eq!(record.missing_feature.as_deref(), Some("SASL2 (XEP-0388)"));
+        let json = serde_json::to_value(&record).unwrap();
+        assert_eq!(json["level"], "MUST");
+        assert_eq!(json["requirement_text"], "the text of the clause");
+        assert_eq!(
+            json["control"],
+            serde_json::json!({"id": "c2s-x/control", "outcome": "pass"})
+        );
+    }
+
+    #[test]
+    fn the_target_summary_of_records_says_what_the_runners_summary_says() {
+        let results = [
+            result(Outcome::Fail, None, None),
+            result(Outcome::Fail, Some(DeviationOutcome::Fail), None),
+            result(Outcome::Warn, None, None),
+            result(Outcome::Inconclusive, None, None),
+            result(
+                Outcome::Unsupported,
+                None,
+                Some(Feature::ChannelBinding(ChannelBindingType::TlsExporter)),
+            ),
+            result(
+                Outcome::Unsupported,
+                None,
+                Some(Feature::ChannelBinding(ChannelBindingType::TlsExporter)),
+            ),
+            result(Outcome::Pass, None, None),
+            result(Outcome::Info, None, None),
+        ];
+        let records: Vec<CaseRecord> = results.iter().map(CaseRecord::from_result).collect();
+        let from_records = TargetSummaryRecord::of(&records);
+        let from_runner = runner::TargetSummary::of(&results);
+        assert_eq!(from_records.to_string(), from_runner.to_string());
+        assert_eq!(
+            from_records.to_string(),
+            "2 MUST violations, 1 SHOULD deviation, 1 unsupported feature (channel binding tls-exporter), 1 inconclusive"
+        );
+    }
+
+    #[test]
+    fn a_record_of_a_harness_before_requirement_levels_still_reads() {
+        let record: CaseRecord = serde_json::from_value(serde_json::json!({
+            "scenario": "c2s-x/plain", "scenario_id": "c2s-x", "target": "prosody",
+            "outcome": "fail", "step": "sasl", "expected": "authenticated",
+            "observed": "rejected at sasl by target (mechanism-not-offered)",
+            "duration_ms": 3, "title": "t", "spec": [], "tags": [], "source": "s.yaml",
+            "transcript": "transcripts/prosody/c2s-x_plain.txt",
+            "expected_deviation": {"outcome": "fail", "reason": "known",
+                                   "observed": "rejected at sasl by target"},
+            "as_expected": true
+        }))
+        .unwrap();
+        assert_eq!(record.verdict(), Verdict::Xfail);
+        assert_eq!(
+            (record.level, record.requirement_line()),
+            (None, String::new())
+        );
+        let deviation = record.expected_deviation.unwrap();
+        assert_eq!((deviation.clause.as_str(), deviation.observed), ("", None));
     }
 
     #[test]
@@ -457,6 +731,14 @@ mod tests {
             source: "scenarios/c2s/x.yaml".to_owned(),
             transcript: "transcripts/prosody/c2s-x_plain.txt".to_owned(),
             expected_deviation: None,
+            level: Some(Level::Must),
+            clause: "RFC 6120 §5.3.1".to_owned(),
+            requirement_text: "quoted".to_owned(),
+            missing_feature: None,
+            control: Some(ControlRecord {
+                id: "c2s-x/control".to_owned(),
+                outcome: Outcome::Unsupported,
+            }),
             runner_accepted: false,
             transcript_source: Some(TranscriptSource::Text("secret trace".into())),
         };

@@ -1,5 +1,8 @@
 //! The terminal view: a progress bar while cases run, then the matrix (rows: cases, columns:
-//! targets), the failures with their details, and a one-line summary.
+//! targets), one summary line per target (MUST violations, SHOULD deviations, unsupported
+//! features, inconclusive cases), the cells that did not end as expected and the SHOULD
+//! deviations with their details (the clause's level, place and words), the unsupported
+//! features and inconclusive cells with what they rest on, the skips, and the count line.
 //!
 //! Colour is used only when asked for (the CLI asks when stdout is a terminal and `NO_COLOR`
 //! is not set); the progress bar only when stderr is a terminal.
@@ -12,7 +15,7 @@ use std::time::Duration;
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::record::{CaseRecord, ReportEvent, Verdict, tally};
+use super::record::{CaseRecord, ReportEvent, TargetSummaryRecord, Verdict, tally};
 use super::{ReportError, Reporter};
 
 /// Shows progress on stderr and the matrix on stdout.
@@ -158,6 +161,19 @@ pub fn render(
             text.push_str(&format!("{target}: {implementation}\n"));
         }
     }
+    let summaries = TargetSummaryRecord::per_target(targets, results);
+    if !summaries.is_empty() {
+        let width = targets.iter().map(|t| t.chars().count()).max().unwrap_or(0);
+        text.push('\n');
+        for (target, summary) in summaries {
+            text.push_str(&format!("{target:<width$}  {summary}\n"));
+        }
+    }
+    let sorted = |keep: &dyn Fn(&CaseRecord) -> bool| {
+        let mut kept: Vec<&Arc<CaseRecord>> = results.iter().filter(|r| keep(r)).collect();
+        kept.sort_by(|a, b| (&a.case_id, &a.target).cmp(&(&b.case_id, &b.target)));
+        kept
+    };
     let mut deviations: Vec<&Arc<CaseRecord>> = results
         .iter()
         .filter(|r| r.expected_deviation.is_some() && r.as_expected())
@@ -168,16 +184,20 @@ pub fn render(
         for result in deviations {
             if let Some(deviation) = &result.expected_deviation {
                 text.push_str(&format!(
-                    "  XFAIL {} @ {}: {}\n",
-                    result.case_id, result.target, deviation.reason
+                    "  {} {} @ {}: {}\n",
+                    result.verdict(),
+                    result.case_id,
+                    result.target,
+                    deviation.reason
                 ));
             }
         }
     }
-    let mut problems: Vec<&Arc<CaseRecord>> = results.iter().filter(|r| !r.as_expected()).collect();
-    problems.sort_by(|a, b| (&a.case_id, &a.target).cmp(&(&b.case_id, &b.target)));
-    for result in problems {
-        let step = result.step_text();
+    // The cells the run does not accept, then the SHOULD deviations it accepts (they fail a
+    // run only under --strict), each with what the verdict rests on.
+    let problems = sorted(&|r| !r.as_expected());
+    let should_deviations = sorted(&|r| r.verdict() == Verdict::Warn);
+    for result in problems.into_iter().chain(should_deviations) {
         // A merge knows the transcripts only of the shards that left them.
         let transcript = if result.transcript_source.is_some() {
             format!("{}/{}", report_dir.trim_end_matches('/'), result.transcript)
@@ -187,21 +207,67 @@ pub fn render(
                 result.transcript
             )
         };
+        let heading = if result.verdict() == Verdict::Warn {
+            " (SHOULD deviation)"
+        } else {
+            ""
+        };
         text.push_str(&format!(
-            "\n{} {} @ {}\n  step:       {step}\n  expected:   {}\n  observed:   {}\n  transcript: {transcript}\n",
+            "\n{} {} @ {}{heading}\n",
             result.verdict(),
             result.case_id,
-            result.target,
+            result.target
+        ));
+        let requirement = result.requirement_line();
+        if !requirement.is_empty() {
+            text.push_str(&format!("  clause:     {requirement}\n"));
+        }
+        if result.recorded_deviation_ended_otherwise()
+            && let Some(deviation) = &result.expected_deviation
+        {
+            text.push_str(&format!(
+                "  recorded:   {} ({}), but the case ended {}\n",
+                deviation.outcome.outcome(),
+                deviation.reason,
+                result.outcome
+            ));
+        }
+        text.push_str(&format!(
+            "  step:       {}\n  expected:   {}\n  observed:   {}\n",
+            result.step_text(),
             result.expected,
             result.observed,
         ));
+        if let Some(feature) = &result.missing_feature {
+            text.push_str(&format!("  missing:    {feature}\n"));
+        }
+        if let Some(control) = &result.control {
+            text.push_str(&format!("  control:    {control}\n"));
+        }
+        text.push_str(&format!("  transcript: {transcript}\n"));
     }
-    let mut skipped: Vec<&Arc<CaseRecord>> = results
-        .iter()
-        .filter(|r| r.verdict() == Verdict::Skip)
-        .collect();
-    skipped.sort_by(|a, b| (&a.case_id, &a.target).cmp(&(&b.case_id, &b.target)));
-    for result in skipped {
+    // Accepted cells that say something about the target without judging it.
+    let explained = sorted(&|r| {
+        r.as_expected() && matches!(r.verdict(), Verdict::Unsupported | Verdict::Inconclusive)
+    });
+    for result in explained {
+        let why = match (&result.missing_feature, &result.control) {
+            (Some(feature), _) if result.verdict() == Verdict::Unsupported => {
+                format!("lacks {feature}")
+            }
+            (_, Some(control)) if result.verdict() == Verdict::Inconclusive => {
+                format!("positive control {control}")
+            }
+            _ => result.observed.clone(),
+        };
+        text.push_str(&format!(
+            "\n{} {} @ {}: {why}\n",
+            result.verdict(),
+            result.case_id,
+            result.target
+        ));
+    }
+    for result in sorted(&|r| r.verdict() == Verdict::Skip && r.as_expected()) {
         text.push_str(&format!(
             "\nSKIP {} @ {}: {}\n",
             result.case_id, result.target, result.observed
@@ -225,10 +291,12 @@ fn outcome_cell(result: &CaseRecord, color: bool) -> Cell {
     cell.fg(match verdict {
         Verdict::Xfail | Verdict::Xwarn => Color::Cyan,
         Verdict::Xpass | Verdict::Fail => Color::Red,
-        Verdict::Warn => Color::DarkYellow,
+        Verdict::Warn => Color::Yellow,
         Verdict::Pass => Color::Green,
-        Verdict::Unsupported | Verdict::Info => Color::Blue,
-        Verdict::Inconclusive | Verdict::Skip => Color::Yellow,
+        Verdict::Unsupported => Color::Blue,
+        Verdict::Info => Color::DarkCyan,
+        Verdict::Inconclusive => Color::DarkYellow,
+        Verdict::Skip => Color::Grey,
         Verdict::Error => Color::Magenta,
     })
 }

@@ -1,4 +1,6 @@
-//! One transcript file per case: the verdict on top, then the protocol trace, one line per
+//! One transcript file per case: the verdict on top (with the clause's level, place and words,
+//! and, when there are any, the missing feature and the positive control), then the protocol
+//! trace, one line per
 //! element or event: milliseconds since the case started, whose view (`harness` or the
 //! target's name), direction (`->` sent, `<-` received, `**` a note: TLS version, suite,
 //! presented chain, alerts, SASL decisions) and the text, secrets already redacted by `drive`
@@ -65,8 +67,18 @@ pub fn render(record: &CaseRecord, lines: &[TranscriptLine]) -> String {
         record.scenario_id, record.source
     );
     let _ = writeln!(text, "spec:      {}", record.spec.join(", "));
+    let requirement = record.requirement_line();
+    if !requirement.is_empty() {
+        let _ = writeln!(text, "clause:    {requirement}");
+    }
     let _ = writeln!(text, "target:    {}", record.target);
     let _ = writeln!(text, "verdict:   {}", record.verdict());
+    if let Some(feature) = &record.missing_feature {
+        let _ = writeln!(text, "missing:   {feature}");
+    }
+    if let Some(control) = &record.control {
+        let _ = writeln!(text, "control:   {control}");
+    }
     if let Some(deviation) = &record.expected_deviation {
         let _ = writeln!(
             text,
@@ -138,6 +150,14 @@ mod tests {
             source: "scenarios/c2s/x.yaml".to_owned(),
             transcript: "transcripts/prosody/c2s-x_plain.txt".to_owned(),
             expected_deviation: None,
+            level: Some(crate::scenario::Level::MustNot),
+            clause: "RFC 6120 §6.5.10".to_owned(),
+            requirement_text: "quoted words".to_owned(),
+            missing_feature: None,
+            control: Some(crate::report::record::ControlRecord {
+                id: "c2s-x/control".to_owned(),
+                outcome: Outcome::Pass,
+            }),
             runner_accepted: false,
             transcript_source: None,
         };
@@ -157,7 +177,10 @@ mod tests {
         );
         assert!(text.starts_with("case:      c2s-x/plain\n"), "{text}");
         assert!(
-            text.contains("verdict:   FAIL\nstep:      sasl\n"),
+            text.contains(
+                "clause:    MUST NOT (RFC 6120 §6.5.10): \"quoted words\"\ntarget:    prosody\n\
+                 verdict:   FAIL\ncontrol:   c2s-x/control ended pass\nstep:      sasl\n"
+            ),
             "{text}"
         );
         let trace: Vec<&str> = text
