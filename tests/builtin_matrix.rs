@@ -21,7 +21,16 @@ async fn every_shipped_case_ends_as_its_scenario_expects_builtin_against_builtin
     );
     let wrong: Vec<String> = results
         .iter()
-        .filter(|r| r.outcome != Outcome::Pass && r.case.id != "c2s-scram-plus-tls-unique")
+        .filter(|r| r.case.id != "c2s-scram-plus-tls-unique")
+        // A MAY-level case reports an `info` fact; the built-in targets must still show the
+        // behaviour the scenario describes.
+        .filter(|r| {
+            let met = r
+                .observation
+                .as_ref()
+                .is_some_and(|o| o.satisfies(&r.case.expect));
+            !(r.outcome == Outcome::Pass || (r.outcome == Outcome::Info && met))
+        })
         .map(|r| {
             format!(
                 "{} @ {}: {} (expected {})",
@@ -244,7 +253,7 @@ async fn negative_cases_report_the_step_and_condition_that_decided_them() {
     );
     assert_eq!(
         find(&results, "c2s-certificate-cn-fallback").outcome,
-        Outcome::Pass
+        Outcome::Info
     );
     // RFC 5280 §4.2.1.9: a CA:FALSE issuer and an exceeded pathLenConstraint are named.
     for (case, reason) in [
