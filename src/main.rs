@@ -982,9 +982,8 @@ fn certify_issue(args: CertifyIssueArgs) -> ExitCode {
         None => None,
     };
     let to_run = profile.cases_to_run();
-    let mut plan = runner::plan(&scenarios, std::slice::from_ref(target), &[]);
-    plan.cases
-        .retain(|planned| to_run.contains(planned.case.id.as_str()));
+    let plan = runner::plan(&scenarios, std::slice::from_ref(target), &[])
+        .keeping(|case| to_run.contains(case.id.as_str()));
     let settings = ExecuteSettings {
         out: &args.out,
         jobs: args.jobs,

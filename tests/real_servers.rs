@@ -261,7 +261,8 @@ async fn an_external_target_is_reached_with_the_account_and_root_its_targets_fil
             results.push(result);
         }
     }
-    assert_eq!(results.len(), 5);
+    // The five asked for, and the positive control of the wrong-password case.
+    assert_eq!(results.len(), 6);
     for result in &results {
         if result.case.certificate == CertificateProfile::StartcomChain {
             assert_eq!(

@@ -37,12 +37,27 @@ async fn every_s2s_case_runs_only_against_the_server_and_passes_builtin_against_
     assert_eq!(results.len(), 18, "one case per s2s scenario and transport");
     for result in &results {
         assert_eq!(result.target, "builtin-server", "{}", result.case.id);
+        // A MAY-level case (XEP-0178 §3 lets a receiving server fall back to dialback for a
+        // certificate of another domain) reports an `info` fact; it must still be the
+        // behaviour the scenario describes.
+        let expected = if result.level() == xmpp_interop::scenario::Level::May {
+            assert!(
+                result
+                    .observation
+                    .as_ref()
+                    .is_some_and(|o| o.satisfies(&result.case.expect)),
+                "{}: {}",
+                result.case.id,
+                result.observed
+            );
+            Outcome::Info
+        } else {
+            Outcome::Pass
+        };
         assert_eq!(
-            result.outcome,
-            Outcome::Pass,
+            result.outcome, expected,
             "{}: {}",
-            result.case.id,
-            result.observed
+            result.case.id, result.observed
         );
     }
 }

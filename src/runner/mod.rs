@@ -273,6 +273,24 @@ impl Plan {
         self
     }
 
+    /// Keeps only the cases `wanted` accepts, and the positive controls they name.
+    pub fn keeping(mut self, wanted: impl Fn(&CaseSpec) -> bool) -> Plan {
+        let controls: HashSet<(String, String)> = self
+            .cases
+            .iter()
+            .filter(|planned| wanted(&planned.case))
+            .filter_map(|planned| {
+                let control = planned.case.control.clone()?;
+                Some((control, planned.target.name.clone()))
+            })
+            .collect();
+        self.cases.retain(|planned| {
+            wanted(&planned.case)
+                || controls.contains(&(planned.case.id.clone(), planned.target.name.clone()))
+        });
+        self
+    }
+
     /// Keeps only the cases of one shard. A negative case and its positive control belong
     /// together, so the unit is the group of a case (named by its control's id, or its own id
     /// when it has no control) and a target: the groups sorted by that id, then target name,
