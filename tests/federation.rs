@@ -82,7 +82,7 @@ fn the_harness_authenticates_prosody_and_ejabberd_both_ways_with_external_and_di
             "--targets",
             "targets/local.yaml",
             "--expectations",
-            "expectations",
+            "expectations/servers",
             "--no-progress",
             "--filter",
             "s2s-external/starttls",

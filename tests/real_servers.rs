@@ -77,7 +77,7 @@ fn a_few_cases_end_as_expected_against_prosody_and_ejabberd_and_the_report_names
             "--targets",
             "targets/local.yaml",
             "--expectations",
-            "expectations",
+            "expectations/servers",
             "--no-progress",
             "--jobs",
             "2",

@@ -93,6 +93,9 @@ pub(crate) struct RawScenario {
     pub requirement_for: Option<Spanned<BTreeMap<String, Requirement>>>,
     /// `control:`
     pub control: Option<Spanned<String>>,
+    /// `control-for:`: another control for the cases whose id has this matrix value.
+    #[serde(rename = "control-for", default)]
+    pub control_for: Option<Spanned<BTreeMap<String, String>>>,
     /// `self-test:`
     #[serde(rename = "self-test")]
     pub self_test: Option<Spanned<bool>>,

@@ -542,9 +542,13 @@ pub(crate) fn resolve(
                                 .find_map(|part| requirement_for.get(part))
                                 .unwrap_or(&requirement.value)
                                 .clone();
-                            let control = raw.control.as_ref().map(|template| {
+                            let control_for = raw.control_for.as_ref().and_then(|by_value| {
+                                parts.iter().find_map(|part| by_value.value.get(part))
+                            });
+                            let control = control_for.or(raw.control.as_ref().map(|c| &c.value));
+                            let control = control.map(|template| {
                                 fill_control(
-                                    &template.value,
+                                    template,
                                     &[
                                         ("transport", tr.keyword()),
                                         ("certificate", ce.keyword()),
@@ -600,17 +604,34 @@ pub(crate) fn resolve(
         }
     }
 
-    if let Some(overrides) = &raw.requirement_for {
-        for value in overrides.value.keys() {
+    let override_keys = raw
+        .requirement_for
+        .iter()
+        .map(|r| {
+            (
+                Position::at(r),
+                r.value.keys().collect::<Vec<_>>(),
+                "requirement-for",
+            )
+        })
+        .chain(raw.control_for.iter().map(|c| {
+            (
+                Position::at(c),
+                c.value.keys().collect::<Vec<_>>(),
+                "control-for",
+            )
+        }));
+    for (at, keys, field) in override_keys {
+        for value in keys {
             let used = cases
                 .iter()
                 .any(|case| case.id.split('/').skip(1).any(|part| part == value));
             if !used {
                 problems.push(Problem::new(
-                    Position::at(overrides),
+                    at,
                     format!(
-                        "`requirement-for` names `{value}`, which is no matrix value of this \
-                         scenario; expected a value from `matrix:` as it appears in case ids"
+                        "`{field}` names `{value}`, which is no matrix value of this scenario; \
+                         expected a value from `matrix:` as it appears in case ids"
                     ),
                 ));
             }
