@@ -67,8 +67,9 @@ fn merged_fixture(name: &str) -> PathBuf {
     out
 }
 
-/// Whether `program` can be run; under CI a missing tool is a failure.
-fn tool(program: &str, version_arg: &str) -> bool {
+/// Whether `program` can be run; when it cannot, says which test does not run (`test`); under
+/// CI a missing tool is a failure.
+fn tool(test: &str, program: &str, version_arg: &str) -> bool {
     let found = Command::new(program)
         .arg(version_arg)
         .output()
@@ -78,7 +79,7 @@ fn tool(program: &str, version_arg: &str) -> bool {
             std::env::var_os("CI").is_none(),
             "{program} is missing under CI; .ci/run installs it"
         );
-        eprintln!("note: {program} is not installed; skipping");
+        eprintln!("NOT RUN {test}: {program} is not installed (.ci/run installs it)");
     }
     found
 }
@@ -111,7 +112,11 @@ fn rendered_cells(dom: &str) -> usize {
 
 #[test]
 fn html_report_draws_every_cell_and_a_fragment_opens_a_failing_cells_detail_and_transcript() {
-    if !tool("chromium", "--version") {
+    if !tool(
+        "html_report_draws_every_cell_and_a_fragment_opens_a_failing_cells_detail_and_transcript",
+        "chromium",
+        "--version",
+    ) {
         return;
     }
     let out = merged_fixture("html");
@@ -198,7 +203,11 @@ fn html_report_draws_every_cell_and_a_fragment_opens_a_failing_cells_detail_and_
 
 #[test]
 fn html_report_filters_by_verdict_tag_and_spec_clause_given_in_the_url() {
-    if !tool("chromium", "--version") {
+    if !tool(
+        "html_report_filters_by_verdict_tag_and_spec_clause_given_in_the_url",
+        "chromium",
+        "--version",
+    ) {
         return;
     }
     let out = merged_fixture("html-filters");
@@ -228,7 +237,11 @@ fn html_report_filters_by_verdict_tag_and_spec_clause_given_in_the_url() {
 
 #[test]
 fn html_report_shows_each_targets_summary_and_the_clause_feature_and_control_of_a_cell() {
-    if !tool("chromium", "--version") {
+    if !tool(
+        "html_report_shows_each_targets_summary_and_the_clause_feature_and_control_of_a_cell",
+        "chromium",
+        "--version",
+    ) {
         return;
     }
     let out = merged_fixture("html-levels");
@@ -275,7 +288,15 @@ fn html_report_shows_each_targets_summary_and_the_clause_feature_and_control_of_
 
 #[test]
 fn html_report_of_20000_cells_stays_under_5_mib_and_draws_only_the_rows_in_view() {
-    if !tool("chromium", "--version") || !tool("python3", "--version") {
+    if !tool(
+        "html_report_of_20000_cells_stays_under_5_mib_and_draws_only_the_rows_in_view",
+        "chromium",
+        "--version",
+    ) || !tool(
+        "html_report_of_20000_cells_stays_under_5_mib_and_draws_only_the_rows_in_view",
+        "python3",
+        "--version",
+    ) {
         return;
     }
     let dir = scratch_dir("large");
@@ -311,7 +332,11 @@ fn html_report_of_20000_cells_stays_under_5_mib_and_draws_only_the_rows_in_view(
 
 #[test]
 fn junit_xml_validates_against_the_ant_jenkins_junit_schema() {
-    if !tool("xmllint", "--version") {
+    if !tool(
+        "junit_xml_validates_against_the_ant_jenkins_junit_schema",
+        "xmllint",
+        "--version",
+    ) {
         return;
     }
     let out = merged_fixture("junit");
@@ -373,8 +398,9 @@ fn validate_json(document: &Path) -> Output {
         .unwrap()
 }
 
-/// Whether python3 with jsonschema is there; under CI it must be.
-fn has_jsonschema() -> bool {
+/// Whether python3 with jsonschema is there; when it is not, says which test does not run
+/// (`test`); under CI it must be.
+fn has_jsonschema(test: &str) -> bool {
     let found = Command::new("/usr/bin/python3")
         .args(["-c", "import jsonschema"])
         .output()
@@ -384,14 +410,14 @@ fn has_jsonschema() -> bool {
             std::env::var_os("CI").is_none(),
             "python3-jsonschema is missing under CI"
         );
-        eprintln!("note: python3-jsonschema is not installed; skipping");
+        eprintln!("NOT RUN {test}: python3-jsonschema is not installed (.ci/run installs it)");
     }
     found
 }
 
 #[test]
 fn results_json_of_a_live_run_validates_against_the_shipped_json_schema() {
-    if !has_jsonschema() {
+    if !has_jsonschema("results_json_of_a_live_run_validates_against_the_shipped_json_schema") {
         return;
     }
     let dir = scratch_dir("schema");
@@ -420,7 +446,9 @@ fn results_json_of_a_live_run_validates_against_the_shipped_json_schema() {
 
 #[test]
 fn results_json_of_a_merge_validates_against_the_shipped_json_schema_and_summarises_targets() {
-    if !has_jsonschema() {
+    if !has_jsonschema(
+        "results_json_of_a_merge_validates_against_the_shipped_json_schema_and_summarises_targets",
+    ) {
         return;
     }
     let dir = scratch_dir("schema-merge-check");
