@@ -398,9 +398,9 @@ impl CaseRecord {
     }
 }
 
-/// What one target's column says, read from records (live or merged): the serialised
-/// counterpart of [`runner::TargetSummary`], with the same one-line `Display`. Counted by
-/// outcome, recorded deviations included, as the runner's summary counts them.
+/// What one target's column says in one line, "N MUST violations, N SHOULD deviations, N
+/// unsupported features (names), N inconclusive", read from records (live or merged). Counted by
+/// outcome, recorded deviations included: an expected violation is still a violation.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct TargetSummaryRecord {
     /// Cases where a MUST or MUST NOT was broken (`fail`, `XFAIL` included).
@@ -638,7 +638,7 @@ mod tests {
     }
 
     #[test]
-    fn the_target_summary_of_records_says_what_the_runners_summary_says() {
+    fn the_target_summary_counts_must_should_unsupported_features_once_and_inconclusive() {
         let results = [
             result(Outcome::Fail, None, None),
             result(Outcome::Fail, Some(DeviationOutcome::Fail), None),
@@ -659,8 +659,6 @@ mod tests {
         ];
         let records: Vec<CaseRecord> = results.iter().map(CaseRecord::from_result).collect();
         let from_records = TargetSummaryRecord::of(&records);
-        let from_runner = runner::TargetSummary::of(&results);
-        assert_eq!(from_records.to_string(), from_runner.to_string());
         assert_eq!(
             from_records.to_string(),
             "2 MUST violations, 1 SHOULD deviation, 1 unsupported feature (channel binding tls-exporter), 1 inconclusive"
