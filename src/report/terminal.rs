@@ -174,23 +174,28 @@ pub fn render(
         kept.sort_by(|a, b| (&a.case_id, &a.target).cmp(&(&b.case_id, &b.target)));
         kept
     };
-    let mut deviations: Vec<&Arc<CaseRecord>> = results
-        .iter()
-        .filter(|r| r.expected_deviation.is_some() && r.as_expected())
-        .collect();
-    deviations.sort_by(|a, b| (&a.target, &a.case_id).cmp(&(&b.target, &b.case_id)));
+    // Recorded deviations that happened, one line per target and reason (a record with a
+    // pattern covers several cases with one reason).
+    let mut deviations: BTreeMap<(&str, &'static str, &str), Vec<&str>> = BTreeMap::new();
+    for result in sorted(&|r| r.expected_deviation.is_some() && r.as_expected()) {
+        if let Some(deviation) = &result.expected_deviation {
+            deviations
+                .entry((
+                    result.target.as_str(),
+                    result.verdict().label(),
+                    deviation.reason.as_str(),
+                ))
+                .or_default()
+                .push(&result.case_id);
+        }
+    }
     if !deviations.is_empty() {
         text.push_str("\nexpected deviations:\n");
-        for result in deviations {
-            if let Some(deviation) = &result.expected_deviation {
-                text.push_str(&format!(
-                    "  {} {} @ {}: {}\n",
-                    result.verdict(),
-                    result.case_id,
-                    result.target,
-                    deviation.reason
-                ));
-            }
+        for ((target, label, reason), cases) in deviations {
+            text.push_str(&format!(
+                "  {label} @ {target}: {} — {reason}\n",
+                case_list(&cases)
+            ));
         }
     }
     // The cells the run does not accept, then the SHOULD deviations it accepts (they fail a
@@ -246,25 +251,32 @@ pub fn render(
         }
         text.push_str(&format!("  transcript: {transcript}\n"));
     }
-    // Accepted cells that say something about the target without judging it.
-    let explained = sorted(&|r| {
-        r.as_expected() && matches!(r.verdict(), Verdict::Unsupported | Verdict::Inconclusive)
-    });
-    for result in explained {
-        let why = match (&result.missing_feature, &result.control) {
-            (Some(feature), _) if result.verdict() == Verdict::Unsupported => {
-                format!("lacks {feature}")
-            }
-            (_, Some(control)) if result.verdict() == Verdict::Inconclusive => {
-                format!("positive control {control}")
-            }
-            _ => result.observed.clone(),
+    // Accepted cells that say something about the target without judging it, one line per
+    // missing feature and per control that did not pass, so that one absent mechanism is one
+    // line, not one per case.
+    let mut explained: BTreeMap<(&str, &'static str, String), Vec<&str>> = BTreeMap::new();
+    for result in sorted(&|r| r.as_expected()) {
+        let why = match (result.verdict(), &result.missing_feature, &result.control) {
+            (Verdict::Unsupported, Some(feature), _) => format!("lacks {feature}"),
+            (Verdict::Inconclusive, _, Some(control)) => format!(
+                "its positive control {} ended {}",
+                control.id, control.outcome
+            ),
+            (Verdict::Unsupported | Verdict::Inconclusive, _, _) => result.observed.clone(),
+            _ => continue,
         };
+        explained
+            .entry((result.target.as_str(), result.verdict().label(), why))
+            .or_default()
+            .push(&result.case_id);
+    }
+    if !explained.is_empty() {
+        text.push('\n');
+    }
+    for ((target, label, why), cases) in explained {
         text.push_str(&format!(
-            "\n{} {} @ {}: {why}\n",
-            result.verdict(),
-            result.case_id,
-            result.target
+            "{label} @ {target}: {why} ({})\n",
+            case_list(&cases)
         ));
     }
     for result in sorted(&|r| r.verdict() == Verdict::Skip && r.as_expected()) {
@@ -280,6 +292,17 @@ pub fn render(
         duration.as_secs_f64()
     ));
     text
+}
+
+/// `cases` for one line: how many, and the first three ids.
+fn case_list(cases: &[&str]) -> String {
+    let shown: Vec<&str> = cases.iter().take(3).copied().collect();
+    let more = match cases.len() - shown.len() {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    let count = if cases.len() == 1 { "case" } else { "cases" };
+    format!("{} {count}: {}{more}", cases.len(), shown.join(", "))
 }
 
 fn outcome_cell(result: &CaseRecord, color: bool) -> Cell {
