@@ -339,16 +339,23 @@ fn prepare(
     )))?;
     let intermediates = chain.pem.intermediates.concat();
     let fullchain_pem = format!("{}{intermediates}", chain.pem.leaf);
+    let [
+        starttls_port,
+        direct_tls_port,
+        spare_port,
+        s2s_free,
+        s2s_direct_tls_free,
+    ] = distinct_free_ports()?;
     let (address, s2s_port, s2s_direct_tls_port) = match federation {
         Some(federation) => (federation.address, S2S_PORT, S2S_DIRECT_TLS_PORT),
-        None => (Ipv4Addr::LOCALHOST, free_port()?, free_port()?),
+        None => (Ipv4Addr::LOCALHOST, s2s_free, s2s_direct_tls_free),
     };
     let layout = Layout {
         domain: spec.domain.clone(),
         address,
-        starttls_port: free_port()?,
-        direct_tls_port: free_port()?,
-        spare_port: free_port()?,
+        starttls_port,
+        direct_tls_port,
+        spare_port,
         s2s_port,
         s2s_direct_tls_port,
         cafile: dir.path().join("peer-roots.pem"),
@@ -407,11 +414,19 @@ async fn wait_until_free(address: SocketAddr) -> Result<(), ManagedError> {
     }
 }
 
-/// A port of 127.0.0.1 nobody listens on right now (the kernel's choice of an ephemeral one).
-fn free_port() -> Result<u16, ManagedError> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(ManagedError::NoPort)?;
-    let port = listener.local_addr().map_err(ManagedError::NoPort)?.port();
-    Ok(port)
+/// `N` ports of 127.0.0.1 nobody listens on right now (the kernel's choice of ephemeral ones),
+/// all different: each is held until all are chosen, since a port released at once can be
+/// handed out again, and an instance whose c2s direct-TLS port is its own s2s port answers a
+/// client with a server stream.
+fn distinct_free_ports<const N: usize>() -> Result<[u16; N], ManagedError> {
+    let mut held = Vec::with_capacity(N);
+    let mut ports = [0; N];
+    for port in &mut ports {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(ManagedError::NoPort)?;
+        *port = listener.local_addr().map_err(ManagedError::NoPort)?.port();
+        held.push(listener);
+    }
+    Ok(ports)
 }
 
 /// Renders a template: every `{{name}}` is replaced by its value.
