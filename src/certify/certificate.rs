@@ -657,8 +657,8 @@ mod tests {
     /// A profile over a MUST scenario and a SHOULD one (both PLAIN and SCRAM-SHA-256), the
     /// SHOULD one's SCRAM case required when `require_should`.
     fn levelled(require_should: bool) -> (Profile, Vec<crate::scenario::CaseSpec>) {
-        use crate::certify::test_support::scenario;
         use crate::scenario::Level;
+        use crate::scenario::test_support::scenario;
         let must = scenario("c2s-must", Level::Must, &["PLAIN", "SCRAM-SHA-256"]);
         let should = scenario("c2s-should", Level::Should, &["PLAIN", "SCRAM-SHA-256"]);
         let ids = |s: &crate::scenario::Scenario| s.cases.iter().map(|c| c.id.clone()).collect();

@@ -657,7 +657,7 @@ mod tests {
     }
 
     fn levelled_scenarios() -> Vec<Scenario> {
-        use crate::certify::test_support::scenario;
+        use crate::scenario::test_support::scenario;
         vec![
             scenario("c2s-must", Level::Must, &["PLAIN", "SCRAM-SHA-256"]),
             scenario("c2s-should", Level::Should, &["PLAIN", "SCRAM-SHA-256"]),

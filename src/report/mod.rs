@@ -79,32 +79,3 @@ pub(crate) fn write_file(path: &Path, contents: &[u8]) -> Result<(), ReportError
         source,
     })
 }
-
-/// Cases for the reporters' unit tests, loaded from YAML written here rather than from the
-/// shipped scenarios, so that the tests pin the level and clause they are about.
-#[cfg(test)]
-pub(crate) mod test_support {
-    use crate::scenario::{CaseSpec, Level};
-
-    /// The one case of a scenario `id` (a client authenticating with SCRAM-SHA-256 over
-    /// STARTTLS) whose clause has `level`.
-    pub(crate) fn case(id: &str, level: Level) -> CaseSpec {
-        let dir = std::env::temp_dir().join(format!(
-            "xmpp-interop-report-case-{}-{}",
-            std::process::id(),
-            rand::random::<u64>()
-        ));
-        std::fs::create_dir_all(&dir).expect("temporary directory");
-        let path = dir.join(format!("{id}.yaml"));
-        let yaml = format!(
-            "id: {id}\ntitle: Title of {id}\nspec: [RFC 6120 §6.4]\ntags: [c2s]\nrole: client\n\
-             transport: starttls\ncertificate: startcom-chain\nsasl:\n  mechanism: SCRAM-SHA-256\n\
-             expect: authenticated\nrequirement:\n  level: {level}\n  clause: RFC 6120 §6.4\n  \
-             text: \"the text of the clause\"\n"
-        );
-        std::fs::write(&path, yaml).expect("scenario written");
-        let scenarios = crate::scenario::load_path(&path).expect("scenario loads");
-        let _ = std::fs::remove_dir_all(&dir);
-        scenarios[0].cases[0].clone()
-    }
-}

@@ -1,10 +1,12 @@
 //! From an observation to a verdict that carries the weight of the clause the case checks.
 //!
 //! The order of the questions is the point: a case that cannot apply is `skip`; a target that
-//! lacks an optional feature the case needs is `unsupported` (a mandatory-to-implement one fails
-//! only its own case); a refusal counts only when the case's positive control passed against the
-//! same target, else it is `inconclusive`; what remains is judged by the level of the clause:
-//! MUST and MUST NOT give `fail`, SHOULD and SHOULD NOT `warn`, MAY an `info` fact.
+//! did not end as expected because it lacks an optional feature the case needs is
+//! `unsupported` (a mandatory-to-implement one fails only its own case); any case whose positive
+//! control did not pass against the same target is `inconclusive`, whatever it observed; what
+//! remains is judged by the level of the clause: MUST and MUST NOT give `fail`, SHOULD and
+//! SHOULD NOT `warn`, MAY an `info` fact, and a case that met its MUST but not the SHOULD the
+//! scenario recommends on top of it gives `warn`.
 
 use std::fmt;
 

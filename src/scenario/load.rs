@@ -334,7 +334,7 @@ fn load_file(path: &Path) -> Result<(Scenario, Position), LoadError> {
 }
 
 /// Parses and resolves the text of one scenario file; `path` is for messages and sources.
-fn load_str(text: &str, path: &Path) -> Result<(Scenario, Position), LoadError> {
+pub(super) fn load_str(text: &str, path: &Path) -> Result<(Scenario, Position), LoadError> {
     let raw: RawScenario = serde_saphyr::from_str_with_options(text, yaml_options())
         .map_err(|e| LoadError::invalid(path, yaml_problem(&e)))?;
     resolve(raw, path).map_err(|problems| {

@@ -13,3 +13,27 @@ pub(crate) use load::{yaml_options, yaml_problem};
 pub use model::*;
 pub use requirement::{Condition, Feature, Level, Requirement};
 pub(crate) use resolve::{Position, Problem};
+
+/// Scenarios for unit tests, written with the level each test needs rather than taken from the
+/// shipped scenarios.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::path::Path;
+
+    use super::{Level, Scenario};
+
+    /// A scenario `id` whose clause has `level`: a client authenticating over STARTTLS, one
+    /// case per mechanism of `mechanisms` (`id/plain`, `id/scram-sha-256`, ...).
+    pub(crate) fn scenario(id: &str, level: Level, mechanisms: &[&str]) -> Scenario {
+        let yaml = format!(
+            "id: {id}\ntitle: Title of {id}\nspec: [RFC 6120 §6.4]\ntags: [c2s]\nrole: client\n\
+             transport: starttls\ncertificate: startcom-chain\nexpect: authenticated\n\
+             requirement:\n  level: {level}\n  clause: RFC 6120 §6.4\n  text: \"the text\"\n\
+             matrix:\n  sasl.mechanism: [{}]\n",
+            mechanisms.join(", ")
+        );
+        super::load::load_str(&yaml, Path::new(&format!("{id}.yaml")))
+            .expect("scenario loads")
+            .0
+    }
+}
