@@ -296,16 +296,23 @@ impl Plan {
     /// when it has no control) and a target: the groups sorted by that id, then target name,
     /// the `i`-th (0-based) belonging to shard `i mod N + 1` (see [`partition`]).
     pub fn partitioned(mut self, partition: Partition) -> Plan {
-        let group = |planned: &PlannedCase| {
-            (
-                planned
-                    .case
-                    .control
-                    .clone()
-                    .unwrap_or(planned.case.id.clone()),
-                planned.target.name.clone(),
-            )
+        // A control may have a control of its own: the group is named by the end of the chain.
+        let control_of: HashMap<String, String> = self
+            .cases
+            .iter()
+            .filter_map(|p| Some((p.case.id.clone(), p.case.control.clone()?)))
+            .collect();
+        let root = |id: &str| {
+            let mut current = id.to_owned();
+            for _ in 0..control_of.len() {
+                match control_of.get(&current) {
+                    Some(control) if *control != current => current = control.clone(),
+                    _ => break,
+                }
+            }
+            current
         };
+        let group = |planned: &PlannedCase| (root(&planned.case.id), planned.target.name.clone());
         let groups: std::collections::BTreeSet<(String, String)> =
             self.cases.iter().map(group).collect();
         let shard_of: HashMap<(String, String), usize> = groups
