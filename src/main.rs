@@ -574,9 +574,12 @@ fn list(args: ListArgs) -> ExitCode {
         "credentials",
         "misbehave",
         "expect",
+        "level",
     ]);
     let mut count = 0;
-    for scenario in &scenarios {
+    // Scenarios loaded only for the controls of those asked for are not listed.
+    let listed: Vec<_> = scenarios.iter().filter(|s| !s.control_only).collect();
+    for scenario in &listed {
         for case in &scenario.cases {
             if !args.filter.is_empty()
                 && !args
@@ -612,11 +615,12 @@ fn list(args: ListArgs) -> ExitCode {
                     misbehave.join(",")
                 },
                 case.expect.to_string(),
+                format!("{} {}", case.requirement.level, case.requirement.clause),
             ]);
         }
     }
     println!("{table}");
-    println!("{count} cases from {} scenarios", scenarios.len());
+    println!("{count} cases from {} scenarios", listed.len());
     ExitCode::SUCCESS
 }
 
