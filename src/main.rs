@@ -201,7 +201,7 @@ Exit codes:
   0  no cell regressed (cells may have changed, been added or removed)
   1  at least one cell that was acceptable in OLD (PASS, WARN, UNSUPPORTED, INCONCLUSIVE, INFO,
      SKIP, XFAIL, XWARN) is not in NEW (FAIL, XPASS, ERROR, or a recorded deviation that
-     ended otherwise)
+     ended otherwise), or a cell is NOT RUN in NEW (an interrupted run) and was not in OLD
   2  usage error, or a file that cannot be read or is not a results.json (file:line:column)";
 
 const MERGE_EXIT_CODES: &str = "\
@@ -213,7 +213,8 @@ Exit codes:
      cell (case × target) present in two files, files that are not every shard 1..N of one
      run (shards missing without --allow-partial, a shard twice, different N, a whole run's
      file among shards)
-  3  a merged case is an error, or the reports could not be written";
+  3  a merged case is an error or not-run (a shard was interrupted), or the reports could not
+     be written";
 
 #[derive(Args)]
 struct DiffArgs {
@@ -960,7 +961,7 @@ fn merge_results(args: MergeArgs) -> ExitCode {
             }
         }
     }
-    if tally.error > 0 {
+    if tally.error > 0 || tally.not_run > 0 {
         ExitCode::from(3)
     } else if tally.has_unexpected(args.strict) {
         ExitCode::from(1)

@@ -413,12 +413,20 @@ fn reports_of_interrupted_run(out: &Path, output: &str) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
 }
 
-/// `kill -TERM` on a running `run` (a CI job killed at its time limit) still writes every
-/// report: the cases that finished with their verdicts, every other planned case as
-/// `not-run` ("interrupted by SIGTERM"); the run exits 143 soon after the signal.
-#[test]
-fn sigterm_on_a_running_run_writes_every_report_with_the_unfinished_cases_not_run() {
-    let (mut child, out) = start_hanging_run("sigterm", &[]);
+/// Starts the hanging run, waits until a case finished, sends `signal`; returns the exit
+/// status, how many cases had finished before the signal, how long the run took to exit after
+/// it, the report directory and the output.
+fn interrupt_hanging_run(
+    name: &str,
+    signal: i32,
+) -> (
+    std::process::ExitStatus,
+    usize,
+    std::time::Duration,
+    PathBuf,
+    String,
+) {
+    let (mut child, out) = start_hanging_run(name, &[]);
     let started = std::time::Instant::now();
     while transcripts_written(&out) == 0 {
         assert!(
@@ -433,13 +441,28 @@ fn sigterm_on_a_running_run_writes_every_report_with_the_unfinished_cases_not_ru
     let finished_before_signal = transcripts_written(&out);
     let pid = i32::try_from(child.id()).unwrap();
     // SAFETY: kill(2) on the pid of a child this test spawned and has not reaped yet.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
     let signalled = std::time::Instant::now();
     let status = wait_at_most(&mut child, std::time::Duration::from_secs(20));
     let stopped_after = signalled.elapsed();
     let output = child.wait_with_output().unwrap();
     let (stdout, stderr) = text(&output);
-    let output = format!("stdout: {stdout}\nstderr: {stderr}");
+    (
+        status,
+        finished_before_signal,
+        stopped_after,
+        out,
+        format!("stdout: {stdout}\nstderr: {stderr}"),
+    )
+}
+
+/// `kill -TERM` on a running `run` (a CI job killed at its time limit) still writes every
+/// report: the cases that finished with their verdicts, every other planned case as
+/// `not-run` ("interrupted by SIGTERM"); the run exits 143 soon after the signal.
+#[test]
+fn sigterm_on_a_running_run_writes_every_report_with_the_unfinished_cases_not_run() {
+    let (status, finished_before_signal, stopped_after, out, output) =
+        interrupt_hanging_run("sigterm", libc::SIGTERM);
     assert_eq!(status.code(), Some(143), "{output}");
     assert!(
         stopped_after < std::time::Duration::from_secs(10),
@@ -500,7 +523,7 @@ fn sigterm_on_a_running_run_writes_every_report_with_the_unfinished_cases_not_ru
     assert!(summary.contains("## Not run (interrupted)"), "{summary}");
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(html.contains("\"interrupted\":\"interrupted by SIGTERM\""));
-    assert!(stdout.contains("NOT RUN @ hanging-client"), "{output}");
+    assert!(output.contains("NOT RUN @ hanging-client"), "{output}");
     let _ = std::fs::remove_dir_all(out.parent().unwrap());
 }
 
@@ -545,8 +568,10 @@ fn a_run_deadline_cancels_the_rest_writes_every_report_and_exits_3() {
     let _ = std::fs::remove_dir_all(out.parent().unwrap());
 }
 
+/// `--deadline` takes a simple duration (`90s`, `20m`, `1h`); anything else is a usage error,
+/// and `run --help` documents the option and exit code 3 for a deadline that was reached.
 #[test]
-fn a_deadline_that_is_not_a_duration_is_a_usage_error() {
+fn a_deadline_that_is_not_a_duration_is_a_usage_error_and_help_documents_it() {
     let output = binary()
         .args(["run", "scenarios/", "--deadline", "soon"])
         .output()
@@ -554,4 +579,21 @@ fn a_deadline_that_is_not_a_duration_is_a_usage_error() {
     let (_, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--deadline"), "{stderr}");
+    let help = binary().args(["run", "--help"]).output().unwrap();
+    let (help, _) = text(&help);
+    assert!(help.contains("--deadline <DURATION>"), "{help}");
+    assert!(help.contains("`--deadline` was reached"), "{help}");
+    assert!(help.contains("130, 143"), "{help}");
+}
+
+/// Ctrl-C (SIGINT) is an interruption like SIGTERM: every report is written with the
+/// unfinished cases `not-run` ("interrupted by SIGINT"), and the run exits 130.
+#[test]
+fn sigint_on_a_running_run_writes_every_report_and_exits_130() {
+    let (status, _, _, out, output) = interrupt_hanging_run("sigint", libc::SIGINT);
+    assert_eq!(status.code(), Some(130), "{output}");
+    let json = reports_of_interrupted_run(&out, &output);
+    assert_eq!(json["interrupted"], "interrupted by SIGINT", "{output}");
+    assert!(json["summary"]["not_run"].as_u64().unwrap() > 0, "{output}");
+    let _ = std::fs::remove_dir_all(out.parent().unwrap());
 }

@@ -823,6 +823,84 @@ mod tests {
     }
 
     #[test]
+    fn the_first_interruption_wins_and_a_not_run_case_is_counted_as_not_run_never_as_accepted() {
+        let stopper = Stopper::new();
+        assert_eq!(stopper.interruption(), None);
+        assert!(stopper.stop(Interruption::Terminate));
+        assert!(!stopper.stop(Interruption::Deadline(Duration::from_secs(2))));
+        assert_eq!(stopper.interruption(), Some(Interruption::Terminate));
+        assert_eq!(Interruption::Terminate.reason(), "interrupted by SIGTERM");
+        assert_eq!(
+            Interruption::Deadline(Duration::from_secs(90)).reason(),
+            "run deadline reached (90s)"
+        );
+        for deviation in [false, true] {
+            let not_run = result(Outcome::NotRun, deviation);
+            assert!(!not_run.as_expected());
+            assert_eq!(not_run.label(), "NOT RUN");
+            let mut tally = Tally::default();
+            tally.add_result(&not_run);
+            assert_eq!((tally.not_run, tally.unmatched, tally.total()), (1, 0, 1));
+        }
+        assert_eq!(Outcome::NotRun.name(), "not-run");
+        assert_eq!(
+            serde_json::to_string(&Outcome::NotRun).unwrap(),
+            "\"not-run\""
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stopped_run_reports_every_case_as_not_run_and_says_why() {
+        let scenarios =
+            crate::scenario::load_path(std::path::Path::new("scenarios/c2s/wrong-password.yaml"))
+                .unwrap();
+        let plan = plan(&scenarios, &Target::builtin(), &[]);
+        let planned = plan.cases.len();
+        assert!(planned > 0);
+        let stopper = Stopper::new();
+        stopper.stop(Interruption::Deadline(Duration::from_secs(1)));
+        let (sender, mut receiver) = mpsc::unbounded_channel();
+        run_until(
+            plan,
+            RunOptions {
+                jobs: 1,
+                timeout: Duration::from_secs(5),
+            },
+            Arc::new(RunEnvironment::new(Duration::from_secs(5))),
+            sender,
+            stopper,
+        )
+        .await;
+        let mut not_run = 0;
+        let mut interrupted = None;
+        while let Some(event) = receiver.recv().await {
+            match event {
+                Event::CaseFinished(result) => {
+                    assert_eq!(result.outcome, Outcome::NotRun);
+                    assert!(
+                        result
+                            .observed
+                            .contains("run deadline reached (1s) before the case started"),
+                        "{}",
+                        result.observed
+                    );
+                    not_run += 1;
+                }
+                Event::RunFinished {
+                    interrupted: why, ..
+                } => interrupted = why,
+                Event::CaseStarted { .. } => panic!("a case started after the stop"),
+                Event::RunStarted { .. } => {}
+            }
+        }
+        assert_eq!(not_run, planned);
+        assert_eq!(
+            interrupted,
+            Some(Interruption::Deadline(Duration::from_secs(1)))
+        );
+    }
+
+    #[test]
     fn a_recorded_failure_that_happens_is_an_expected_xfail() {
         let failed = result(Outcome::Fail, true);
         assert!(failed.as_expected());
