@@ -558,6 +558,9 @@ pub async fn run_until(
                 events.clone(),
                 Arc::clone(&began),
             );
+            // `biased`: once the run is stopped, a case that is still waiting (for its control
+            // or a permit) never starts, and a running one is cancelled: dropping `case` drops
+            // its `AbortOnDrop`, which aborts the session task.
             let result = tokio::select! {
                 biased;
                 why = stop.stopped() => not_run(&planned, &why, began.get().copied()),
