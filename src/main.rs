@@ -24,7 +24,7 @@ use xmpp_interop::report::{ReportEvent, Reporter, diff, pairs as pair_reports, r
 use xmpp_interop::runner::expectations::Expectations;
 use xmpp_interop::runner::pairs::PairProfile;
 use xmpp_interop::runner::partition::Partition;
-use xmpp_interop::runner::{self, Event, RunEnvironment, RunOptions, Tally};
+use xmpp_interop::runner::{self, Event, Interruption, RunEnvironment, RunOptions, Stopper, Tally};
 use xmpp_interop::scenario::{self, CertificateProfile, KeyType, Scenario};
 use xmpp_interop::target::{Target, file::load_targets, managed};
 use xmpp_interop::transport::keylog::{self, KeyLogFile};
@@ -35,8 +35,11 @@ Exit codes:
   1  at least one case failed unexpectedly, or passed although a deviation is recorded
      (and none hit an error)
   2  usage error, or a scenario, targets or expectations file could not be loaded
-  3  harness or environment error: at least one case could not be run, or reports could not be written
-  130, 143  interrupted by SIGINT / SIGTERM; every managed server was stopped first";
+  3  harness or environment error: at least one case could not be run (an `error` case, or
+     `--deadline` was reached and cases are `not-run`), or reports could not be written
+  130, 143  interrupted by SIGINT / SIGTERM: every managed server and command client was
+     stopped, and every report was written, the unfinished cases as `not-run`; a second
+     signal exits at once, without reports";
 
 /// TLS and SASL interoperability harness for XMPP servers and clients.
 ///
@@ -198,7 +201,7 @@ Exit codes:
   0  no cell regressed (cells may have changed, been added or removed)
   1  at least one cell that was acceptable in OLD (PASS, WARN, UNSUPPORTED, INCONCLUSIVE, INFO,
      SKIP, XFAIL, XWARN) is not in NEW (FAIL, XPASS, ERROR, or a recorded deviation that
-     ended otherwise)
+     ended otherwise), or a cell is NOT RUN in NEW (an interrupted run) and was not in OLD
   2  usage error, or a file that cannot be read or is not a results.json (file:line:column)";
 
 const MERGE_EXIT_CODES: &str = "\
@@ -210,7 +213,8 @@ Exit codes:
      cell (case × target) present in two files, files that are not every shard 1..N of one
      run (shards missing without --allow-partial, a shard twice, different N, a whole run's
      file among shards)
-  3  a merged case is an error, or the reports could not be written";
+  3  a merged case is an error or not-run (a shard was interrupted), or the reports could not
+     be written";
 
 #[derive(Args)]
 struct DiffArgs {
@@ -315,6 +319,12 @@ struct RunArgs {
     /// Fail the run (exit 1) on a SHOULD deviation (`warn`) too, not only on a MUST violation.
     #[arg(long)]
     strict: bool,
+    /// Time limit of the whole run (`90s`, `20m`, `1h`; a bare number is seconds). When it is
+    /// reached, no case starts any more, the running ones are cancelled, every report is
+    /// written with the unfinished cases as `not-run` ("run deadline reached"), and the run
+    /// exits 3.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    deadline: Option<Duration>,
     #[command(flatten)]
     scale_out: ScaleOutArgs,
 }
@@ -350,6 +360,38 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
         .map_err(|_| format!("{text:?} is not a number of seconds"))?;
     if !(0.01..=3600.0).contains(&seconds) {
         return Err(format!("{seconds} s is outside 0.01..=3600"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// A duration such as `90s`, `20m`, `1h` or `1.5h`; a bare number is seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    let (number, unit) = match trimmed
+        .char_indices()
+        .find(|(_, c)| c.is_ascii_alphabetic())
+    {
+        Some((at, _)) => trimmed.split_at(at),
+        None => (trimmed, "s"),
+    };
+    let scale = match unit {
+        "ms" => 0.001,
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit {unit:?}; expected a number with s, m or h (e.g. 90s, 20m)"
+            ));
+        }
+    };
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (e.g. 90s, 20m, 1h)"))?;
+    let seconds = value * scale;
+    if !(0.01..=7.0 * 86_400.0).contains(&seconds) {
+        return Err(format!("{text:?} is outside 10ms..=7 days"));
     }
     Ok(Duration::from_secs_f64(seconds))
 }
@@ -672,10 +714,14 @@ fn run(args: RunArgs) -> ExitCode {
         timeout: args.timeout,
         no_progress: args.no_progress,
         partition: args.scale_out.partition,
+        deadline: args.deadline,
     };
-    match execute(plan, &settings).map(|(tally, _)| tally) {
-        Ok(tally) if tally.error > 0 => ExitCode::from(3),
-        Ok(tally) if tally.has_unexpected(args.strict) => ExitCode::from(1),
+    match execute(plan, &settings).map(|run| (run.tally, run.interrupted)) {
+        Ok((_, Some(Interruption::Interrupt))) => ExitCode::from(130),
+        Ok((_, Some(Interruption::Terminate))) => ExitCode::from(143),
+        // A case that did not run never lets a run pass: exit 3, "could not run every case".
+        Ok((tally, _)) if tally.error > 0 || tally.not_run > 0 => ExitCode::from(3),
+        Ok((tally, _)) if tally.has_unexpected(args.strict) => ExitCode::from(1),
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -728,12 +774,22 @@ struct ExecuteSettings<'a> {
     timeout: Duration,
     no_progress: bool,
     partition: Option<Partition>,
+    /// `run --deadline`: the time limit of the whole run.
+    deadline: Option<Duration>,
 }
 
-/// Every finished case of a run.
-type Results = Vec<Arc<runner::CaseResult>>;
+/// What `execute` hands back: the counts, every case (finished or `not-run`), and why the
+/// run was interrupted, if it was.
+struct Executed {
+    tally: Tally,
+    results: Vec<Arc<runner::CaseResult>>,
+    interrupted: Option<Interruption>,
+}
 
-fn execute(plan: runner::Plan, args: &ExecuteSettings<'_>) -> anyhow::Result<(Tally, Results)> {
+/// Runs the plan, feeding every reporter from the event stream. A signal (SIGINT, SIGTERM)
+/// or the deadline stops the run: the runner cancels what runs and reports the rest as
+/// `not-run`, and every report is still written; a second signal exits at once.
+fn execute(plan: runner::Plan, args: &ExecuteSettings<'_>) -> anyhow::Result<Executed> {
     prepare_report_dir(args.out)?;
     let jobs = args
         .jobs
@@ -760,11 +816,30 @@ fn execute(plan: runner::Plan, args: &ExecuteSettings<'_>) -> anyhow::Result<(Ta
     let mut tally = Tally::default();
     let mut results = Vec::new();
     let mut report_failure = None;
+    let stopper = Stopper::new();
     runtime
         .block_on(async {
-            tokio::spawn(stop_servers_on_signal());
+            tokio::spawn(stop_run_on_signal(stopper.clone()));
+            if let Some(deadline) = args.deadline {
+                let stopper = stopper.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(deadline).await;
+                    if stopper.stop(Interruption::Deadline(deadline)) {
+                        eprintln!(
+                            "run deadline reached ({}s): cancelling the running cases and writing the reports",
+                            deadline.as_secs_f64()
+                        );
+                    }
+                });
+            }
             let (sender, mut receiver) = mpsc::unbounded_channel();
-            let run = tokio::spawn(runner::run(plan, options, Arc::clone(&environment), sender));
+            let run = tokio::spawn(runner::run_until(
+                plan,
+                options,
+                Arc::clone(&environment),
+                sender,
+                stopper.clone(),
+            ));
             while let Some(event) = receiver.recv().await {
                 if let Event::CaseFinished(result) = &event {
                     tally.add_result(result);
@@ -782,6 +857,12 @@ fn execute(plan: runner::Plan, args: &ExecuteSettings<'_>) -> anyhow::Result<(Ta
             run.await
         })
         .context("the runner stopped unexpectedly")?;
+    let interrupted = stopper.interruption();
+    if interrupted.is_some() {
+        // A cancelled case may leave blocking work behind (a server starting); do not wait
+        // for it. Dropping the run's environment stops its managed servers.
+        runtime.shutdown_timeout(Duration::from_secs(2));
+    }
     if let Some(e) = report_failure {
         return Err(e).context("writing reports failed");
     }
@@ -792,7 +873,11 @@ fn execute(plan: runner::Plan, args: &ExecuteSettings<'_>) -> anyhow::Result<(Ta
         .catalogue
         .write_pem(&pki_dir)
         .with_context(|| format!("cannot write the run's test PKI to {}", pki_dir.display()))?;
-    Ok((tally, results))
+    Ok(Executed {
+        tally,
+        results,
+        interrupted,
+    })
 }
 
 /// Every reporter of a run (or a merge), writing into `out`.
@@ -837,7 +922,7 @@ fn diff_results(args: DiffArgs) -> ExitCode {
     };
     let changes = diff::diff(&old.results, &new.results);
     print!("{}", diff::render(&changes));
-    if changes.iter().any(diff::Change::is_regression) {
+    if changes.iter().any(diff::Change::fails) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -880,13 +965,43 @@ fn merge_results(args: MergeArgs) -> ExitCode {
             }
         }
     }
-    if tally.error > 0 {
+    if tally.error > 0 || tally.not_run > 0 {
         ExitCode::from(3)
     } else if tally.has_unexpected(args.strict) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// On SIGINT or SIGTERM, stops the run (no case starts any more, the running ones are
+/// cancelled and the reports are written, see [`runner::run_until`]) and stops every managed
+/// server at once; a second signal exits immediately with 128 + its number.
+async fn stop_run_on_signal(stopper: Stopper) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        eprintln!("warning: cannot install signal handlers; Ctrl-C may leave servers running");
+        return;
+    };
+    let why = tokio::select! {
+        _ = interrupt.recv() => Interruption::Interrupt,
+        _ = terminate.recv() => Interruption::Terminate,
+    };
+    stopper.stop(why.clone());
+    managed::stop_all();
+    eprintln!(
+        "{why}: stopped every managed server; writing the reports (the unfinished cases as not-run); signal again to exit at once"
+    );
+    let code = tokio::select! {
+        _ = interrupt.recv() => 130,
+        _ = terminate.recv() => 143,
+    };
+    managed::stop_all();
+    eprintln!("interrupted again: exiting without finishing the reports");
+    std::process::exit(code);
 }
 
 /// On SIGINT or SIGTERM, stops every managed server this run started, then exits with the
@@ -994,9 +1109,21 @@ fn certify_issue(args: CertifyIssueArgs) -> ExitCode {
         timeout: args.timeout,
         no_progress: true,
         partition: None,
+        deadline: None,
     };
     let (tally, results) = match execute(plan, &settings) {
-        Ok(done) => done,
+        Ok(Executed {
+            interrupted: Some(why),
+            ..
+        }) => {
+            eprintln!("no certificate issued: {why}; the reports list the unfinished cases");
+            return ExitCode::from(match why {
+                Interruption::Interrupt => 130,
+                Interruption::Terminate => 143,
+                Interruption::Deadline(_) => 3,
+            });
+        }
+        Ok(done) => (done.tally, done.results),
         Err(e) => {
             eprintln!("error: {e:#}");
             return ExitCode::from(3);

@@ -319,3 +319,281 @@ fn a_client_killed_at_its_time_limit_is_a_timeout_not_a_refusal() {
         );
     }
 }
+
+/// A targets file with one command client that opens its stream and then hangs, killed at its
+/// one-second limit: every client case of `scenarios/` takes about a second, so a run of them
+/// with `--jobs 1` takes minutes, and is still running when the tests below stop it.
+const HANGING_CLIENT_TARGETS: &str = "targets:\n  - name: hanging-client\n    kind: client\n    command:\n      argv:\n        - bash\n        - -c\n        - >-\n          exec 3<>/dev/tcp/{host}/{port};\n          printf '%s' \"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='{domain}' version='1.0'>\" >&3;\n          sleep 60\n      timeout: 1\n";
+
+/// Starts `run scenarios/` against the hanging client in the background, with `extra` args;
+/// returns the child and the report directory.
+fn start_hanging_run(name: &str, extra: &[&str]) -> (std::process::Child, PathBuf) {
+    let dir = scratch_dir(name);
+    let targets = dir.join("targets.yaml");
+    std::fs::write(&targets, HANGING_CLIENT_TARGETS).unwrap();
+    let out = dir.join("reports");
+    let child = binary()
+        .args([
+            "run",
+            "scenarios/",
+            "--jobs",
+            "1",
+            "--no-progress",
+            "--targets",
+        ])
+        .arg(&targets)
+        .arg("--out")
+        .arg(&out)
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    (child, out)
+}
+
+/// How many transcripts (finished cases) the run has written so far.
+fn transcripts_written(out: &Path) -> usize {
+    let Ok(targets) = std::fs::read_dir(out.join("transcripts")) else {
+        return 0;
+    };
+    targets
+        .flatten()
+        .filter_map(|dir| std::fs::read_dir(dir.path()).ok())
+        .map(|files| files.count())
+        .sum()
+}
+
+/// Waits for `child` to exit, at most `limit`; kills it and fails the test when it does not.
+fn wait_at_most(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> std::process::ExitStatus {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the run did not exit within {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The parsed `results.json` of an interrupted run, after checking that every other report is
+/// there and that the JSON is valid against the schema (when python3-jsonschema is installed).
+fn reports_of_interrupted_run(out: &Path, output: &str) -> serde_json::Value {
+    for report in ["results.json", "junit.xml", "index.html", "summary.md"] {
+        assert!(out.join(report).is_file(), "{report} missing; {output}");
+    }
+    let has_jsonschema = Command::new("/usr/bin/python3")
+        .args(["-c", "import jsonschema"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if has_jsonschema {
+        let check = Command::new("/usr/bin/python3")
+            .args([
+                "-c",
+                "import json, sys, jsonschema\n\
+                 schema = json.load(open(sys.argv[1]))\n\
+                 jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(json.load(open(sys.argv[2])))",
+                "schemas/results.schema.json",
+            ])
+            .arg(out.join("results.json"))
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&check);
+        assert!(check.status.success(), "{stdout}{stderr}");
+    } else {
+        eprintln!("note: python3-jsonschema is not installed; results.json only parsed");
+    }
+    serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
+}
+
+/// Starts the hanging run, waits until a case finished, sends `signal`; returns the exit
+/// status, how many cases had finished before the signal, how long the run took to exit after
+/// it, the report directory and the output.
+fn interrupt_hanging_run(
+    name: &str,
+    signal: i32,
+) -> (
+    std::process::ExitStatus,
+    usize,
+    std::time::Duration,
+    PathBuf,
+    String,
+) {
+    let (mut child, out) = start_hanging_run(name, &[]);
+    let started = std::time::Instant::now();
+    while transcripts_written(&out) == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no case finished within 60 s"
+        );
+        if child.try_wait().unwrap().is_some() {
+            panic!("the run ended before it could be interrupted");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let finished_before_signal = transcripts_written(&out);
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY: kill(2) on the pid of a child this test spawned and has not reaped yet.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+    let signalled = std::time::Instant::now();
+    let status = wait_at_most(&mut child, std::time::Duration::from_secs(20));
+    let stopped_after = signalled.elapsed();
+    let output = child.wait_with_output().unwrap();
+    let (stdout, stderr) = text(&output);
+    (
+        status,
+        finished_before_signal,
+        stopped_after,
+        out,
+        format!("stdout: {stdout}\nstderr: {stderr}"),
+    )
+}
+
+/// `kill -TERM` on a running `run` (a CI job killed at its time limit) still writes every
+/// report: the cases that finished with their verdicts, every other planned case as
+/// `not-run` ("interrupted by SIGTERM"); the run exits 143 soon after the signal.
+#[test]
+fn sigterm_on_a_running_run_writes_every_report_with_the_unfinished_cases_not_run() {
+    let (status, finished_before_signal, stopped_after, out, output) =
+        interrupt_hanging_run("sigterm", libc::SIGTERM);
+    assert_eq!(status.code(), Some(143), "{output}");
+    assert!(
+        stopped_after < std::time::Duration::from_secs(10),
+        "exited {stopped_after:?} after SIGTERM; {output}"
+    );
+    let json = reports_of_interrupted_run(&out, &output);
+    assert_eq!(json["interrupted"], "interrupted by SIGTERM", "{output}");
+    let results = json["results"].as_array().unwrap();
+    let not_run: Vec<&serde_json::Value> = results
+        .iter()
+        .filter(|r| r["outcome"] == "not-run")
+        .collect();
+    let finished = results.len() - not_run.len();
+    assert!(
+        finished >= finished_before_signal,
+        "{finished} finished cases in results.json, {finished_before_signal} transcripts before the signal"
+    );
+    assert!(!not_run.is_empty(), "nothing was left to interrupt");
+    for record in &not_run {
+        let observed = record["observed"].as_str().unwrap();
+        assert!(observed.contains("interrupted by SIGTERM"), "{observed}");
+        assert_eq!(record["as_expected"], false, "{record}");
+    }
+    assert!(
+        results
+            .iter()
+            .filter(|r| r["outcome"] != "not-run")
+            .all(|r| r["outcome"] != "pass" || r["as_expected"] == true)
+    );
+    assert_eq!(json["summary"]["not_run"], not_run.len());
+    // Every planned case is in the report once: finished or not run, none lost. The plan is
+    // the server-role cases of `list` (the harness plays the server for a client target)
+    // that are not self-tests of the built-in targets; at least that many are expected.
+    let mut cells: Vec<(&str, &str)> = results
+        .iter()
+        .map(|r| {
+            (
+                r["scenario"].as_str().unwrap(),
+                r["target"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    cells.sort_unstable();
+    cells.dedup();
+    assert_eq!(cells.len(), results.len(), "a case is reported twice");
+    assert!(results.len() > 100, "only {} cases reported", results.len());
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    assert_eq!(
+        junit.matches("<skipped type=\"not-run\"").count(),
+        not_run.len(),
+        "{junit}"
+    );
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("**Interrupted** (interrupted by SIGTERM)"),
+        "{summary}"
+    );
+    assert!(summary.contains("## Not run (interrupted)"), "{summary}");
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("\"interrupted\":\"interrupted by SIGTERM\""));
+    assert!(output.contains("NOT RUN @ hanging-client"), "{output}");
+    let _ = std::fs::remove_dir_all(out.parent().unwrap());
+}
+
+/// `run --deadline 2s` on a run that would take minutes stops it about two seconds in: the
+/// running case is cancelled, every report is written with the unfinished cases `not-run`
+/// ("run deadline reached"), and the run exits 3 (the harness could not run every case).
+#[test]
+fn a_run_deadline_cancels_the_rest_writes_every_report_and_exits_3() {
+    let (mut child, out) = start_hanging_run("deadline", &["--deadline", "2s"]);
+    let started = std::time::Instant::now();
+    let status = wait_at_most(&mut child, std::time::Duration::from_secs(30));
+    let took = started.elapsed();
+    let output = child.wait_with_output().unwrap();
+    let (stdout, stderr) = text(&output);
+    let output = format!("stdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(status.code(), Some(3), "{output}");
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "took {took:?}; {output}"
+    );
+    let json = reports_of_interrupted_run(&out, &output);
+    assert_eq!(json["interrupted"], "run deadline reached (2s)", "{output}");
+    let results = json["results"].as_array().unwrap();
+    let not_run = results
+        .iter()
+        .filter(|r| r["outcome"] == "not-run")
+        .inspect(|r| {
+            let observed = r["observed"].as_str().unwrap();
+            assert!(observed.contains("run deadline reached"), "{observed}");
+        })
+        .count();
+    assert!(not_run > 0, "{output}");
+    assert!(not_run < results.len() || results.len() > 1, "{output}");
+    // The case running at the deadline was cancelled, not left to finish.
+    assert!(
+        results.iter().any(|r| r["outcome"] == "not-run"
+            && r["observed"]
+                .as_str()
+                .is_some_and(|o| o.contains("while the case was running"))),
+        "{output}"
+    );
+    let _ = std::fs::remove_dir_all(out.parent().unwrap());
+}
+
+/// `--deadline` takes a simple duration (`90s`, `20m`, `1h`); anything else is a usage error,
+/// and `run --help` documents the option and exit code 3 for a deadline that was reached.
+#[test]
+fn a_deadline_that_is_not_a_duration_is_a_usage_error_and_help_documents_it() {
+    let output = binary()
+        .args(["run", "scenarios/", "--deadline", "soon"])
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--deadline"), "{stderr}");
+    let help = binary().args(["run", "--help"]).output().unwrap();
+    let (help, _) = text(&help);
+    assert!(help.contains("--deadline <DURATION>"), "{help}");
+    assert!(help.contains("`--deadline` was reached"), "{help}");
+    assert!(help.contains("130, 143"), "{help}");
+}
+
+/// Ctrl-C (SIGINT) is an interruption like SIGTERM: every report is written with the
+/// unfinished cases `not-run` ("interrupted by SIGINT"), and the run exits 130.
+#[test]
+fn sigint_on_a_running_run_writes_every_report_and_exits_130() {
+    let (status, _, _, out, output) = interrupt_hanging_run("sigint", libc::SIGINT);
+    assert_eq!(status.code(), Some(130), "{output}");
+    let json = reports_of_interrupted_run(&out, &output);
+    assert_eq!(json["interrupted"], "interrupted by SIGINT", "{output}");
+    assert!(json["summary"]["not_run"].as_u64().unwrap() > 0, "{output}");
+    let _ = std::fs::remove_dir_all(out.parent().unwrap());
+}

@@ -803,3 +803,83 @@ fn merge_reads_results_with_fields_a_newer_harness_adds() {
     );
     assert!(dir.join("out/index.html").exists());
 }
+
+/// An interrupted run's `results.json`: shard 1 of the fixture as a whole run, interrupted by
+/// SIGTERM, with its first cell (`c2s-wrong-password/plain` @ prosody, a FAIL) `not-run`.
+fn interrupted_results(dir: &Path) -> PathBuf {
+    let mut document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&shards()[0]).unwrap()).unwrap();
+    document.as_object_mut().unwrap().remove("partition");
+    document["interrupted"] = "interrupted by SIGTERM".into();
+    let first = &mut document["results"][0];
+    assert_eq!(first["scenario"], "c2s-wrong-password/plain");
+    first["outcome"] = "not-run".into();
+    first["observed"] = "not run: interrupted by SIGTERM before the case started".into();
+    first["step"] = serde_json::Value::Null;
+    first["as_expected"] = false.into();
+    let path = dir.join("interrupted.json");
+    std::fs::write(&path, document.to_string()).unwrap();
+    path
+}
+
+/// A `not-run` cell and the run's `interrupted` reason are valid `results.json`; merging such
+/// a file rebuilds every report with the cell as NOT RUN (JUnit `<skipped type="not-run">`,
+/// the HTML page's NOT RUN cell and banner, the Markdown banner) and exits 3, never 0.
+#[test]
+fn an_interrupted_runs_results_validate_and_merge_into_reports_that_say_not_run() {
+    let dir = scratch_dir("interrupted");
+    let interrupted = interrupted_results(&dir);
+    if has_jsonschema("an_interrupted_runs_results_validate") {
+        let output = validate_json(&interrupted);
+        assert!(output.status.success(), "{output:?}");
+    }
+    let out = dir.join("reports");
+    let output = merge(std::slice::from_ref(&interrupted), &out);
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+    let merged: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(merged["interrupted"], "interrupted by SIGTERM");
+    assert_eq!(merged["summary"]["not_run"], 1);
+    if has_jsonschema("an_interrupted_runs_results_validate") {
+        let output = validate_json(&out.join("results.json"));
+        assert!(output.status.success(), "{output:?}");
+    }
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    let testcase = junit
+        .split("<testcase ")
+        .find(|t| t.contains("c2s-wrong-password/plain") && t.contains("prosody"))
+        .unwrap();
+    assert!(testcase.contains("<skipped type=\"not-run\""), "{testcase}");
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("**Interrupted** (interrupted by SIGTERM): 1 of"),
+        "{summary}"
+    );
+    if tool("an_interrupted_runs_results_merge", "chromium", "--version") {
+        let dom = dump_dom(&out.join("index.html"), "");
+        assert!(dom.contains("class=\"c v-NOT-RUN"), "no NOT RUN cell");
+        assert!(
+            dom.contains("Interrupted: interrupted by SIGTERM"),
+            "no interruption banner"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A cell the new run did not finish is listed as NOT RUN and fails the diff (exit 1): nothing
+/// is known about it, so the diff cannot say it did not regress.
+#[test]
+fn diff_exits_1_when_the_new_run_did_not_finish_a_cell_and_lists_it_as_not_run() {
+    let dir = scratch_dir("diff-not-run");
+    let interrupted = interrupted_results(&dir);
+    let (code, stdout, stderr) = diff(&shards()[0], &interrupted);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    let line = line_of(&stdout, "c2s-wrong-password/plain");
+    assert!(line.contains("NOT RUN"), "{line}");
+    assert!(!stdout.contains("REGRESSION"), "{stdout}");
+    assert!(
+        stdout.contains("1 not run in the new run (interrupted)"),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -279,6 +279,9 @@ impl Certificate {
                     "{case} was skipped and the profile does not allow that: {}",
                     record.observed
                 )),
+                Some(Outcome::NotRun) => {
+                    reasons.push(format!("{case} did not finish: {}", record.observed))
+                }
                 None => reasons.push(format!("{case} was not run")),
             }
             *summary.entry(record.outcome.clone()).or_insert(0) += 1;

@@ -8,6 +8,12 @@
 //! (`UNSUPPORTED` or `WARN` → `PASS`). Any other difference (`PASS` → `WARN` among them: a
 //! SHOULD deviation fails a run only under `--strict`) is a change. Cells only in one run are
 //! listed as added or removed; they do not count as regressions.
+//!
+//! A cell the new run did not finish (`NOT RUN`: the run was interrupted) is listed as `NOT
+//! RUN`, not as a regression of the target, but it fails the diff like one ([`Change::fails`]):
+//! nothing is known about it, so the diff cannot say it did not regress. A cell that was `NOT
+//! RUN` before and has a verdict now is a change, or a regression when the new verdict is not
+//! acceptable.
 
 use std::collections::BTreeMap;
 
@@ -48,6 +54,8 @@ pub enum ChangeKind {
     Fixed,
     /// Another difference.
     Changed,
+    /// The new run did not finish the cell (it was interrupted): nothing is known now.
+    NotRun,
 }
 
 impl ChangeKind {
@@ -59,6 +67,7 @@ impl ChangeKind {
             ChangeKind::Regression => "REGRESSION",
             ChangeKind::Fixed => "fixed",
             ChangeKind::Changed => "changed",
+            ChangeKind::NotRun => "NOT RUN",
         }
     }
 }
@@ -69,6 +78,9 @@ impl Change {
         match (self.old, self.new) {
             (None, _) => ChangeKind::Added,
             (_, None) => ChangeKind::Removed,
+            (_, Some((Verdict::NotRun, _))) => ChangeKind::NotRun,
+            (Some((Verdict::NotRun, _)), Some((_, false))) => ChangeKind::Regression,
+            (Some((Verdict::NotRun, _)), Some((_, true))) => ChangeKind::Changed,
             (Some((_, true)), Some((_, false))) => ChangeKind::Regression,
             (Some((_, false)), Some((_, true))) => ChangeKind::Fixed,
             (Some((Verdict::Unsupported | Verdict::Warn, _)), Some((Verdict::Pass, _))) => {
@@ -81,6 +93,12 @@ impl Change {
     /// Whether the cell was acceptable before and is not now.
     pub fn is_regression(&self) -> bool {
         self.kind() == ChangeKind::Regression
+    }
+
+    /// Whether the change fails the diff (exit 1): a regression, or a cell the new run did
+    /// not finish.
+    pub fn fails(&self) -> bool {
+        matches!(self.kind(), ChangeKind::Regression | ChangeKind::NotRun)
     }
 }
 
@@ -153,8 +171,17 @@ pub fn render(changes: &[Change]) -> String {
         ]);
     }
     let regressions = changes.iter().filter(|c| c.is_regression()).count();
+    let not_run = changes
+        .iter()
+        .filter(|c| c.kind() == ChangeKind::NotRun)
+        .count();
+    let not_run = if not_run > 0 {
+        format!(", {not_run} not run in the new run (interrupted)")
+    } else {
+        String::new()
+    };
     format!(
-        "{table}\n\n{} cells changed, {regressions} regressed\n",
+        "{table}\n\n{} cells changed, {regressions} regressed{not_run}\n",
         changes.len()
     )
 }
@@ -206,6 +233,7 @@ mod tests {
             targets: vec!["prosody".to_owned()],
             implementations: BTreeMap::new(),
             partition: None,
+            interrupted: None,
             results: vec![record],
         }
     }
@@ -243,6 +271,30 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_cell_the_new_run_did_not_finish_is_not_run_and_fails_the_diff_but_is_no_regression() {
+        let not_run = || record(Outcome::NotRun, None, false);
+        for old in [
+            record(Outcome::Pass, None, true),
+            record(Outcome::Fail, None, false),
+        ] {
+            let changes = diff(&file(old), &file(not_run()));
+            assert_eq!(changes.len(), 1);
+            assert_eq!(changes[0].kind(), ChangeKind::NotRun);
+            assert!(changes[0].fails());
+            assert!(!changes[0].is_regression());
+            assert!(render(&changes).contains("1 not run in the new run"));
+        }
+        assert_eq!(
+            kind(not_run(), record(Outcome::Pass, None, true)),
+            Some(ChangeKind::Changed)
+        );
+        assert_eq!(
+            kind(not_run(), record(Outcome::Fail, None, false)),
+            Some(ChangeKind::Regression)
+        );
     }
 
     #[test]

@@ -65,13 +65,17 @@ impl Reporter for HtmlWriter {
             }
             ReportEvent::CaseStarted { .. } => {}
             ReportEvent::CaseFinished(record) => self.results.push(Arc::clone(record)),
-            ReportEvent::RunFinished { duration } => {
+            ReportEvent::RunFinished {
+                duration,
+                interrupted,
+            } => {
                 let page = render(
                     &self.targets,
                     &self.implementations,
                     &self.started_at,
                     &self.results,
                     *duration,
+                    interrupted.as_deref(),
                 )?;
                 write_file(&self.path, page.as_bytes())?;
             }
@@ -86,12 +90,15 @@ struct PageData<'a> {
     harness: &'static str,
     started_at: &'a str,
     duration_ms: u128,
+    /// Why the run stopped before every case finished, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interrupted: Option<&'a str>,
     summary: Tally,
     targets: &'a [String],
     implementations: &'a [String],
     /// Per target, in `targets` order: the line its column says.
     target_summaries: Vec<String>,
-    verdicts: [&'static str; 11],
+    verdicts: [&'static str; 12],
     strings: Vec<&'a str>,
     cases: Vec<PageCase>,
     /// Per cell: `[case, target, verdict, step, expected, observed, duration_ms, transcript,
@@ -116,7 +123,7 @@ type PageCase = (
     i64,
 );
 
-const VERDICTS: [Verdict; 11] = [
+const VERDICTS: [Verdict; 12] = [
     Verdict::Pass,
     Verdict::Fail,
     Verdict::Warn,
@@ -128,6 +135,7 @@ const VERDICTS: [Verdict; 11] = [
     Verdict::Xpass,
     Verdict::Skip,
     Verdict::Error,
+    Verdict::NotRun,
 ];
 
 /// Interns strings: each distinct text once.
@@ -168,6 +176,7 @@ pub fn render(
     started_at: &str,
     results: &[Arc<CaseRecord>],
     duration: Duration,
+    interrupted: Option<&str>,
 ) -> Result<String, ReportError> {
     let mut strings = Strings::default();
     let mut by_case: BTreeMap<&str, Vec<&CaseRecord>> = BTreeMap::new();
@@ -257,6 +266,7 @@ pub fn render(
         harness: concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION")),
         started_at,
         duration_ms: duration.as_millis(),
+        interrupted,
         summary: tally(results),
         targets,
         implementations,

@@ -2,12 +2,15 @@
 //! read it back ([`super::record::ResultsFile`]), and `schemas/results.schema.json` describes it.
 //!
 //! The top-level object holds `harness` (name and version), `started_at`, `duration_ms`,
-//! `targets`, `implementations` (target name → implementation and version), `summary` and a
+//! `targets`, `implementations` (target name → implementation and version), `interrupted` (only
+//! in an interrupted run: why it stopped, e.g. `interrupted by SIGTERM` or `run deadline reached
+//! (90s)`), `summary` and a
 //! `results` array sorted by case id and target. `summary` holds the counts of [`Tally`] and
 //! `targets`: per target name the one-line summary of its column ([`TargetSummaryRecord`]:
 //! `must_violations`, `should_deviations`, `unsupported_features` (names), `inconclusive`).
 //! Each result has `scenario` (the case id, i.e. the matrix row), `scenario_id` (the scenario
-//! document), `target`, `outcome` (`pass|fail|warn|unsupported|inconclusive|info|skip|error`),
+//! document), `target`, `outcome` (`pass|fail|warn|unsupported|inconclusive|info|skip|error|not-run`;
+//! `not-run` for a case an interruption left unfinished),
 //! `step`, `expected`, `observed`, `duration_ms`, `spec`, `title`, `tags`, `source`,
 //! `transcript` (a path relative to the report directory), `expected_deviation` (the recorded
 //! deviation `{outcome, clause, reason, link, observed}`, or null), `level` (`MUST`, `MUST
@@ -46,6 +49,8 @@ struct Document<'a> {
     implementations: &'a BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     partition: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    interrupted: Option<&'a str>,
     summary: Summary<'a>,
     results: Vec<&'a CaseRecord>,
 }
@@ -97,7 +102,10 @@ impl Reporter for JsonWriter {
             }
             ReportEvent::CaseStarted { .. } => {}
             ReportEvent::CaseFinished(record) => self.results.push(Arc::clone(record)),
-            ReportEvent::RunFinished { duration } => {
+            ReportEvent::RunFinished {
+                duration,
+                interrupted,
+            } => {
                 self.results
                     .sort_by(|a, b| (&a.case_id, &a.target).cmp(&(&b.case_id, &b.target)));
                 let document = Document {
@@ -107,6 +115,7 @@ impl Reporter for JsonWriter {
                     targets: &self.targets,
                     implementations: &self.implementations,
                     partition: self.partition.as_deref(),
+                    interrupted: interrupted.as_deref(),
                     summary: Summary {
                         counts: tally(&self.results),
                         targets: TargetSummaryRecord::per_target(&self.targets, &self.results)

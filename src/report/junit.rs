@@ -206,6 +206,8 @@ fn outcome_element(record: &CaseRecord) -> Option<OutcomeElement> {
     let clause = record.requirement_line();
     let (element, kind, text) = match record.verdict() {
         Verdict::Error => ("error", "error", message),
+        // Interrupted: nothing is known, so not a failure of the target, never a pass.
+        Verdict::NotRun => ("skipped", "not-run", record.observed.clone()),
         Verdict::Xpass => (
             "failure",
             "unexpected-pass",

@@ -56,12 +56,16 @@ impl Reporter for MarkdownWriter {
             }
             ReportEvent::CaseStarted { .. } => {}
             ReportEvent::CaseFinished(record) => self.results.push(Arc::clone(record)),
-            ReportEvent::RunFinished { duration } => {
+            ReportEvent::RunFinished {
+                duration,
+                interrupted,
+            } => {
                 let text = render(
                     &self.targets,
                     &self.implementations,
                     &self.results,
                     *duration,
+                    interrupted.as_deref(),
                 );
                 write_file(&self.path, text.as_bytes())?;
                 if let Some(summary) = &self.append_to {
@@ -107,15 +111,26 @@ fn marked(verdict: Verdict, as_expected: bool) -> String {
     }
 }
 
-/// The Markdown text.
+/// The Markdown text; `interrupted` says why the run stopped before every case finished, if
+/// it did (its unfinished cases are `NOT RUN`, listed in their own section).
 pub fn render(
     targets: &[String],
     implementations: &[String],
     results: &[Arc<CaseRecord>],
     duration: Duration,
+    interrupted: Option<&str>,
 ) -> String {
     let total = tally(results);
     let mut text = String::from("# xmpp-interop results\n\n");
+    if let Some(why) = interrupted {
+        let _ = writeln!(
+            text,
+            "**Interrupted** ({}): {} of {} cases did not finish and are NOT RUN; nothing is known about them.\n",
+            cell(why),
+            total.not_run,
+            total.total()
+        );
+    }
     let cases = if total.total() == 1 { "case" } else { "cases" };
     let _ = writeln!(
         text,
@@ -146,11 +161,15 @@ pub fn render(
             summary.inconclusive
         );
     }
-    text.push_str("\n| target | implementation | pass | fail | warn | unsupported | inconclusive | info | xfail | xpass | skip | error |\n");
-    text.push_str("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    // The `not run` column appears only in a run that has such cases.
+    let not_run_column = total.not_run > 0;
+    text.push_str("\n| target | implementation | pass | fail | warn | unsupported | inconclusive | info | xfail | xpass | skip | error |");
+    text.push_str(if not_run_column { " not run |\n" } else { "\n" });
+    text.push_str("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    text.push_str(if not_run_column { " --- |\n" } else { "\n" });
     for (index, target) in targets.iter().enumerate() {
         let counts = tally(results.iter().filter(|r| &r.target == target));
-        let _ = writeln!(
+        let _ = write!(
             text,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             cell(target),
@@ -166,6 +185,10 @@ pub fn render(
             counts.skip,
             counts.error
         );
+        if not_run_column {
+            let _ = write!(text, " {} |", counts.not_run);
+        }
+        text.push('\n');
     }
     let sorted = |keep: &dyn Fn(&CaseRecord) -> bool| {
         let mut kept: Vec<&Arc<CaseRecord>> = results.iter().filter(|r| keep(r)).collect();
@@ -173,11 +196,20 @@ pub fn render(
         kept
     };
     for (heading, records, accepted) in [
-        ("Not as expected", sorted(&|r| !r.as_expected()), false),
+        (
+            "Not as expected",
+            sorted(&|r| !r.as_expected() && r.verdict() != Verdict::NotRun),
+            false,
+        ),
         (
             "SHOULD deviations",
             sorted(&|r| r.verdict() == Verdict::Warn && r.as_expected()),
             true,
+        ),
+        (
+            "Not run (interrupted)",
+            sorted(&|r| r.verdict() == Verdict::NotRun),
+            false,
         ),
     ] {
         if records.is_empty() {

@@ -317,8 +317,17 @@ pub fn events(shards: &[Shard]) -> Result<Vec<ReportEvent>, ResultsError> {
             events.push(ReportEvent::CaseFinished(Arc::new(record)));
         }
     }
+    let mut interruptions: Vec<&str> = Vec::new();
+    for shard in shards {
+        if let Some(why) = shard.results.interrupted.as_deref()
+            && !interruptions.contains(&why)
+        {
+            interruptions.push(why);
+        }
+    }
     events.push(ReportEvent::RunFinished {
         duration: Duration::from_millis(longest),
+        interrupted: (!interruptions.is_empty()).then(|| interruptions.join("; ")),
     });
     Ok(events)
 }

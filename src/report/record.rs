@@ -42,10 +42,13 @@ pub enum ReportEvent {
     },
     /// One case finished.
     CaseFinished(Arc<CaseRecord>),
-    /// Every case finished.
+    /// Every case finished, or was recorded as `not-run` after an interruption.
     RunFinished {
         /// Wall time of the whole run.
         duration: Duration,
+        /// Why the run stopped before every case finished (`interrupted by SIGTERM`, `run
+        /// deadline reached (90s)`), if it did.
+        interrupted: Option<String>,
     },
 }
 
@@ -73,10 +76,14 @@ impl ReportEvent {
             }
             // Whole milliseconds, as `results.json` keeps it, so that a merge of this run's
             // results rebuilds the very same reports.
-            runner::Event::RunFinished { duration } => ReportEvent::RunFinished {
+            runner::Event::RunFinished {
+                duration,
+                interrupted,
+            } => ReportEvent::RunFinished {
                 duration: Duration::from_millis(
                     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
                 ),
+                interrupted: interrupted.as_ref().map(runner::Interruption::reason),
             },
         }
     }
@@ -108,6 +115,8 @@ pub enum Verdict {
     Skip,
     /// The harness or the environment broke.
     Error,
+    /// An interruption (a signal or the run deadline) ended the run before the case finished.
+    NotRun,
     /// Failed exactly as a recorded deviation says.
     Xfail,
     /// Deviated from a SHOULD exactly as a recorded deviation says.
@@ -132,11 +141,12 @@ impl Verdict {
             (_, Outcome::Info) => Verdict::Info,
             (_, Outcome::Skip) => Verdict::Skip,
             (_, Outcome::Error) => Verdict::Error,
+            (_, Outcome::NotRun) => Verdict::NotRun,
         }
     }
 
     /// Upper-case label: `PASS`, `FAIL`, `WARN`, `UNSUPPORTED`, `INCONCLUSIVE`, `INFO`,
-    /// `SKIP`, `ERROR`, `XFAIL`, `XWARN`, `XPASS`.
+    /// `SKIP`, `ERROR`, `NOT RUN`, `XFAIL`, `XWARN`, `XPASS`.
     pub fn label(self) -> &'static str {
         match self {
             Verdict::Pass => "PASS",
@@ -147,6 +157,7 @@ impl Verdict {
             Verdict::Info => "INFO",
             Verdict::Skip => "SKIP",
             Verdict::Error => "ERROR",
+            Verdict::NotRun => "NOT RUN",
             Verdict::Xfail => "XFAIL",
             Verdict::Xwarn => "XWARN",
             Verdict::Xpass => "XPASS",
@@ -357,7 +368,7 @@ impl CaseRecord {
             | Verdict::Inconclusive
             | Verdict::Info
             | Verdict::Skip => self.expected_deviation.is_none(),
-            Verdict::Fail | Verdict::Xpass | Verdict::Error => false,
+            Verdict::Fail | Verdict::Xpass | Verdict::Error | Verdict::NotRun => false,
         }
     }
 
@@ -370,9 +381,11 @@ impl CaseRecord {
 
     /// Whether a deviation is recorded and the case ended neither as recorded nor with a pass
     /// (skip, unsupported, inconclusive, info, another failure or an error): unexpected, like
-    /// an `XPASS`.
+    /// an `XPASS`. A case that did not run is not counted here: it is counted as `not-run`.
     pub fn recorded_deviation_ended_otherwise(&self) -> bool {
-        self.expected_deviation.is_some() && !self.as_expected() && self.verdict() != Verdict::Xpass
+        self.expected_deviation.is_some()
+            && !self.as_expected()
+            && !matches!(self.verdict(), Verdict::Xpass | Verdict::NotRun)
     }
 
     /// The clause the case checks as one line: `MUST (RFC 6120 §6.4.6): "quote"`; the parts
@@ -497,6 +510,7 @@ pub fn tally<'a>(records: impl IntoIterator<Item = &'a Arc<CaseRecord>>) -> Tall
             Verdict::Info => tally.info += 1,
             Verdict::Skip => tally.skip += 1,
             Verdict::Error => tally.error += 1,
+            Verdict::NotRun => tally.not_run += 1,
             Verdict::Xfail | Verdict::Xwarn => tally.xfail += 1,
             Verdict::Xpass => tally.xpass += 1,
         }
@@ -544,6 +558,10 @@ pub struct ResultsFile {
     /// or a merge.
     #[serde(default)]
     pub partition: Option<String>,
+    /// Why the run stopped before every case finished (its unfinished cases are `not-run`);
+    /// none for a run that finished.
+    #[serde(default)]
+    pub interrupted: Option<String>,
     /// Every case.
     pub results: Vec<CaseRecord>,
 }

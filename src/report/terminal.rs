@@ -42,7 +42,7 @@ impl TerminalReporter {
         }
     }
 
-    fn finish(&mut self, duration: Duration) -> Result<(), ReportError> {
+    fn finish(&mut self, duration: Duration, interrupted: Option<&str>) -> Result<(), ReportError> {
         if let Some(bar) = self.progress.take() {
             bar.finish_and_clear();
         }
@@ -53,6 +53,7 @@ impl TerminalReporter {
             self.color,
             &self.report_dir,
             duration,
+            interrupted,
         );
         let mut stdout = std::io::stdout().lock();
         stdout
@@ -94,7 +95,7 @@ impl Reporter for TerminalReporter {
             ReportEvent::CaseFinished(result) => {
                 if let Some(bar) = &self.progress {
                     bar.inc(1);
-                    if !result.as_expected() {
+                    if !result.as_expected() && result.verdict() != Verdict::NotRun {
                         bar.println(format!(
                             "{} {} @ {}: {}",
                             result.verdict(),
@@ -106,14 +107,18 @@ impl Reporter for TerminalReporter {
                 }
                 self.results.push(Arc::clone(result));
             }
-            ReportEvent::RunFinished { duration } => self.finish(*duration)?,
+            ReportEvent::RunFinished {
+                duration,
+                interrupted,
+            } => self.finish(*duration, interrupted.as_deref())?,
         }
         Ok(())
     }
 }
 
 /// The matrix, the targets' implementations, the unexpected results, the expected deviations
-/// and the summary line, as printed.
+/// and the summary line, as printed; an interrupted run (`interrupted` says why) lists its
+/// `NOT RUN` cases per target and says so before the summary line.
 pub fn render(
     targets: &[String],
     implementations: &[String],
@@ -121,6 +126,7 @@ pub fn render(
     color: bool,
     report_dir: &str,
     duration: Duration,
+    interrupted: Option<&str>,
 ) -> String {
     let mut rows: BTreeMap<&str, BTreeMap<&str, &CaseRecord>> = BTreeMap::new();
     for result in results {
@@ -200,7 +206,7 @@ pub fn render(
     }
     // The cells the run does not accept, then the SHOULD deviations it accepts (they fail a
     // run only under --strict), each with what the verdict rests on.
-    let problems = sorted(&|r| !r.as_expected());
+    let problems = sorted(&|r| !r.as_expected() && r.verdict() != Verdict::NotRun);
     let should_deviations = sorted(&|r| r.verdict() == Verdict::Warn);
     for result in problems.into_iter().chain(should_deviations) {
         // A merge knows the transcripts only of the shards that left them.
@@ -285,6 +291,24 @@ pub fn render(
             result.case_id, result.target, result.observed
         ));
     }
+    let mut not_run: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for result in sorted(&|r| r.verdict() == Verdict::NotRun) {
+        not_run
+            .entry(result.target.as_str())
+            .or_default()
+            .push(&result.case_id);
+    }
+    if !not_run.is_empty() {
+        text.push('\n');
+    }
+    for (target, cases) in not_run {
+        text.push_str(&format!("NOT RUN @ {target}: {}\n", case_list(&cases)));
+    }
+    if let Some(why) = interrupted {
+        text.push_str(&format!(
+            "\ninterrupted: {why}; the cases that did not finish are NOT RUN\n"
+        ));
+    }
     let cases = if tally.total() == 1 { "case" } else { "cases" };
     text.push_str(&format!(
         "\n{} {cases} in {:.2} s: {tally}\n",
@@ -321,5 +345,6 @@ fn outcome_cell(result: &CaseRecord, color: bool) -> Cell {
         Verdict::Inconclusive => Color::DarkYellow,
         Verdict::Skip => Color::Grey,
         Verdict::Error => Color::Magenta,
+        Verdict::NotRun => Color::DarkGrey,
     })
 }

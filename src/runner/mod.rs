@@ -54,11 +54,14 @@ pub enum Outcome {
     Skip,
     /// The harness or the environment broke; nothing is known about the target.
     Error,
+    /// The run was interrupted (SIGINT, SIGTERM or `--deadline`) before the case finished:
+    /// nothing is known about the target. Never a pass; a run with such a case never exits 0.
+    NotRun,
 }
 
 impl Outcome {
     /// Every outcome, in the order reports list them.
-    pub const ALL: [Outcome; 8] = [
+    pub const ALL: [Outcome; 9] = [
         Outcome::Pass,
         Outcome::Fail,
         Outcome::Warn,
@@ -67,6 +70,7 @@ impl Outcome {
         Outcome::Info,
         Outcome::Skip,
         Outcome::Error,
+        Outcome::NotRun,
     ];
 
     /// Upper-case label for matrices.
@@ -80,6 +84,7 @@ impl Outcome {
             Outcome::Info => "INFO",
             Outcome::Skip => "SKIP",
             Outcome::Error => "ERROR",
+            Outcome::NotRun => "NOT RUN",
         }
     }
 
@@ -94,6 +99,7 @@ impl Outcome {
             Outcome::Info => "info",
             Outcome::Skip => "skip",
             Outcome::Error => "error",
+            Outcome::NotRun => "not-run",
         }
     }
 }
@@ -146,7 +152,10 @@ impl CaseResult {
     pub fn as_expected(&self) -> bool {
         match &self.expected_deviation {
             Some(_) => self.deviation_happened(),
-            None => !matches!(self.outcome, Outcome::Fail | Outcome::Error),
+            None => !matches!(
+                self.outcome,
+                Outcome::Fail | Outcome::Error | Outcome::NotRun
+            ),
         }
     }
 
@@ -194,11 +203,100 @@ pub enum Event {
     },
     /// One case finished.
     CaseFinished(Arc<CaseResult>),
-    /// Every case finished.
+    /// Every case finished, or was recorded as `not-run` after an interruption.
     RunFinished {
         /// Wall time of the whole run.
         duration: Duration,
+        /// Why the run stopped before every case could finish, if it did.
+        interrupted: Option<Interruption>,
     },
+}
+
+/// Why a run stopped starting cases and ended the running ones (recorded as `not-run`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Interruption {
+    /// SIGINT (Ctrl-C).
+    Interrupt,
+    /// SIGTERM (a CI job killed at its time limit, `kill`).
+    Terminate,
+    /// `run --deadline` was reached.
+    Deadline(Duration),
+}
+
+impl Interruption {
+    /// Why the cases did not run, as reports say it: `interrupted by SIGTERM`, `run deadline
+    /// reached (90s)`.
+    pub fn reason(&self) -> String {
+        match self {
+            Interruption::Interrupt => "interrupted by SIGINT".to_owned(),
+            Interruption::Terminate => "interrupted by SIGTERM".to_owned(),
+            Interruption::Deadline(deadline) => {
+                format!("run deadline reached ({}s)", deadline.as_secs_f64())
+            }
+        }
+    }
+}
+
+impl fmt::Display for Interruption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.reason())
+    }
+}
+
+/// Sets off an [`Interruption`] of a run started with [`run_until`]: the first call wins.
+#[derive(Clone, Debug)]
+pub struct Stopper(Arc<watch::Sender<Option<Interruption>>>);
+
+impl Stopper {
+    /// A stopper that has not fired.
+    pub fn new() -> Stopper {
+        Stopper(Arc::new(watch::Sender::new(None)))
+    }
+
+    /// Stops the run for `why`, unless it was already stopped; returns whether this call
+    /// stopped it.
+    pub fn stop(&self, why: Interruption) -> bool {
+        self.0.send_if_modified(|current| {
+            if current.is_some() {
+                return false;
+            }
+            *current = Some(why);
+            true
+        })
+    }
+
+    /// Why the run was stopped, if it was.
+    pub fn interruption(&self) -> Option<Interruption> {
+        self.0.borrow().clone()
+    }
+
+    /// Resolves once the run is stopped, with why.
+    pub async fn stopped(&self) -> Interruption {
+        let mut receiver = self.0.subscribe();
+        if let Ok(value) = receiver.wait_for(Option::is_some).await
+            && let Some(why) = value.clone()
+        {
+            return why;
+        }
+        // The sender lives in `self`, so the channel cannot close while this waits.
+        std::future::pending().await
+    }
+}
+
+impl Default for Stopper {
+    fn default() -> Stopper {
+        Stopper::new()
+    }
+}
+
+/// Aborts a spawned task when dropped, so that a cancelled case ends its session (and kills a
+/// command client with it) at once.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// One case to run: a scenario combination against a target.
@@ -383,6 +481,20 @@ pub async fn run(
     environment: Arc<RunEnvironment>,
     events: mpsc::UnboundedSender<Event>,
 ) {
+    run_until(plan, options, environment, events, Stopper::new()).await;
+}
+
+/// Like [`run`], until `stop` fires: then no case starts any more, the running ones are
+/// cancelled (their sessions dropped, a command client killed), and every case that had not
+/// finished is reported as [`Outcome::NotRun`] with the reason. [`Event::RunFinished`] says
+/// whether, and why, the run was interrupted.
+pub async fn run_until(
+    plan: Plan,
+    options: RunOptions,
+    environment: Arc<RunEnvironment>,
+    events: mpsc::UnboundedSender<Event>,
+    stop: Stopper,
+) {
     let started = Instant::now();
     let _ = events.send(Event::RunStarted {
         total: plan.cases.len(),
@@ -441,49 +553,29 @@ pub async fn run(
                 _ => Err(id.clone()),
             }
         });
+        let stop = stop.clone();
         tasks.push(tokio::spawn(async move {
-            // Waiting happens before taking a permit, so waiting cases never starve controls.
-            let control = match awaits {
-                None => None,
-                Some(Ok(mut receiver)) => receiver
-                    .wait_for(Option::is_some)
-                    .await
-                    .ok()
-                    .and_then(|control| control.clone()),
-                Some(Err(id)) => Some(Control {
-                    id,
-                    outcome: Outcome::Skip,
-                    observed: "not part of this run".to_owned(),
-                }),
+            let began: Arc<std::sync::OnceLock<Instant>> = Arc::default();
+            let case = run_case(
+                planned.clone(),
+                environment,
+                awaits,
+                publishes,
+                permits,
+                events.clone(),
+                Arc::clone(&began),
+            );
+            // `biased`: once the run is stopped, a case that is still waiting (for its control
+            // or a permit) never starts, and a running one is cancelled: dropping `case` drops
+            // its `AbortOnDrop`, which aborts the session task.
+            let result = tokio::select! {
+                biased;
+                why = stop.stopped() => not_run(&planned, &why, began.get().copied()),
+                result = case => match result {
+                    Some(result) => result,
+                    None => return,
+                },
             };
-            let Ok(_permit) = permits.acquire().await else {
-                return;
-            };
-            let _ = events.send(Event::CaseStarted {
-                case: planned.case.id.clone(),
-                target: planned.target.name.clone(),
-            });
-            let case_started = Instant::now();
-            let inner = tokio::spawn({
-                let planned = planned.clone();
-                async move { execute::execute(&planned, &environment, control).await }
-            });
-            let result = match inner.await {
-                Ok(result) => result,
-                Err(e) => execute::harness_failure(
-                    &planned,
-                    format!("the harness itself failed while running this case: {e}"),
-                    case_started.elapsed(),
-                    Vec::new(),
-                ),
-            };
-            if let Some(sender) = publishes {
-                sender.send_replace(Some(Control {
-                    id: result.case.id.clone(),
-                    outcome: result.outcome,
-                    observed: result.observed.clone(),
-                }));
-            }
             let _ = events.send(Event::CaseFinished(Arc::new(result)));
         }));
     }
@@ -493,7 +585,97 @@ pub async fn run(
     }
     let _ = events.send(Event::RunFinished {
         duration: started.elapsed(),
+        interrupted: stop.interruption(),
     });
+}
+
+/// The `not-run` result of a case an interruption ended: it had not started, or it was
+/// running since `began` and was cancelled.
+fn not_run(planned: &PlannedCase, why: &Interruption, began: Option<Instant>) -> CaseResult {
+    let (observed, duration) = match began {
+        Some(began) => (
+            format!(
+                "not run: {why} while the case was running (cancelled after {:.1} s; nothing is known about the target)",
+                began.elapsed().as_secs_f64()
+            ),
+            began.elapsed(),
+        ),
+        None => (
+            format!("not run: {why} before the case started"),
+            Duration::ZERO,
+        ),
+    };
+    CaseResult {
+        case: Arc::clone(&planned.case),
+        target: planned.target.name.clone(),
+        outcome: Outcome::NotRun,
+        step: None,
+        expected: planned.case.expect.to_string(),
+        observed,
+        duration,
+        transcript: Vec::new(),
+        expected_deviation: planned.expected_deviation.clone(),
+        missing_feature: None,
+        control: None,
+        observation: None,
+    }
+}
+
+/// One case: waits for its positive control, then for a permit, then runs; publishes its
+/// result to the negative cases waiting on it. `None` when the run is shutting down.
+async fn run_case(
+    planned: PlannedCase,
+    environment: Arc<RunEnvironment>,
+    awaits: Option<Result<watch::Receiver<Option<Control>>, String>>,
+    publishes: Option<Arc<watch::Sender<Option<Control>>>>,
+    permits: Arc<Semaphore>,
+    events: mpsc::UnboundedSender<Event>,
+    began: Arc<std::sync::OnceLock<Instant>>,
+) -> Option<CaseResult> {
+    // Waiting happens before taking a permit, so waiting cases never starve controls.
+    let control = match awaits {
+        None => None,
+        Some(Ok(mut receiver)) => receiver
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|control| control.clone()),
+        Some(Err(id)) => Some(Control {
+            id,
+            outcome: Outcome::Skip,
+            observed: "not part of this run".to_owned(),
+        }),
+    };
+    let Ok(_permit) = permits.acquire().await else {
+        return None;
+    };
+    let _ = events.send(Event::CaseStarted {
+        case: planned.case.id.clone(),
+        target: planned.target.name.clone(),
+    });
+    let case_started = Instant::now();
+    let _ = began.set(case_started);
+    let mut inner = AbortOnDrop(tokio::spawn({
+        let planned = planned.clone();
+        async move { execute::execute(&planned, &environment, control).await }
+    }));
+    let result = match (&mut inner.0).await {
+        Ok(result) => result,
+        Err(e) => execute::harness_failure(
+            &planned,
+            format!("the harness itself failed while running this case: {e}"),
+            case_started.elapsed(),
+            Vec::new(),
+        ),
+    };
+    if let Some(sender) = publishes {
+        sender.send_replace(Some(Control {
+            id: result.case.id.clone(),
+            outcome: result.outcome,
+            observed: result.observed.clone(),
+        }));
+    }
+    Some(result)
 }
 
 /// Counts of outcomes.
@@ -515,6 +697,8 @@ pub struct Tally {
     pub skip: usize,
     /// Cases the harness could not run.
     pub error: usize,
+    /// Cases an interruption (a signal or `--deadline`) left unfinished.
+    pub not_run: usize,
     /// Cases that ended as a recorded deviation predicts (counted here, not in `fail` or
     /// `warn`).
     pub xfail: usize,
@@ -538,12 +722,15 @@ impl Tally {
             Outcome::Info => self.info += 1,
             Outcome::Skip => self.skip += 1,
             Outcome::Error => self.error += 1,
+            Outcome::NotRun => self.not_run += 1,
         }
     }
 
     /// Counts one result, telling expected deviations and unexpected passes apart.
     pub fn add_result(&mut self, result: &CaseResult) {
         match (&result.expected_deviation, result.outcome) {
+            // Nothing is known about a case that did not run, deviation recorded or not.
+            (_, Outcome::NotRun) => self.not_run += 1,
             (Some(_), Outcome::Pass) => self.xpass += 1,
             _ if result.deviation_happened() => self.xfail += 1,
             (Some(_), outcome) => {
@@ -564,6 +751,7 @@ impl Tally {
             + self.info
             + self.skip
             + self.error
+            + self.not_run
             + self.xfail
             + self.xpass
     }
@@ -592,7 +780,11 @@ impl fmt::Display for Tally {
                 write!(f, ", {} recorded deviation ended otherwise", self.unmatched)?;
             }
         }
-        write!(f, ", {} skip, {} error", self.skip, self.error)
+        write!(f, ", {} skip, {} error", self.skip, self.error)?;
+        if self.not_run > 0 {
+            write!(f, ", {} not run", self.not_run)?;
+        }
+        Ok(())
     }
 }
 
@@ -638,6 +830,84 @@ mod tests {
                 })
             }),
         }
+    }
+
+    #[test]
+    fn the_first_interruption_wins_and_a_not_run_case_is_counted_as_not_run_never_as_accepted() {
+        let stopper = Stopper::new();
+        assert_eq!(stopper.interruption(), None);
+        assert!(stopper.stop(Interruption::Terminate));
+        assert!(!stopper.stop(Interruption::Deadline(Duration::from_secs(2))));
+        assert_eq!(stopper.interruption(), Some(Interruption::Terminate));
+        assert_eq!(Interruption::Terminate.reason(), "interrupted by SIGTERM");
+        assert_eq!(
+            Interruption::Deadline(Duration::from_secs(90)).reason(),
+            "run deadline reached (90s)"
+        );
+        for deviation in [false, true] {
+            let not_run = result(Outcome::NotRun, deviation);
+            assert!(!not_run.as_expected());
+            assert_eq!(not_run.label(), "NOT RUN");
+            let mut tally = Tally::default();
+            tally.add_result(&not_run);
+            assert_eq!((tally.not_run, tally.unmatched, tally.total()), (1, 0, 1));
+        }
+        assert_eq!(Outcome::NotRun.name(), "not-run");
+        assert_eq!(
+            serde_json::to_string(&Outcome::NotRun).unwrap(),
+            "\"not-run\""
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stopped_run_reports_every_case_as_not_run_and_says_why() {
+        let scenarios =
+            crate::scenario::load_path(std::path::Path::new("scenarios/c2s/wrong-password.yaml"))
+                .unwrap();
+        let plan = plan(&scenarios, &Target::builtin(), &[]);
+        let planned = plan.cases.len();
+        assert!(planned > 0);
+        let stopper = Stopper::new();
+        stopper.stop(Interruption::Deadline(Duration::from_secs(1)));
+        let (sender, mut receiver) = mpsc::unbounded_channel();
+        run_until(
+            plan,
+            RunOptions {
+                jobs: 1,
+                timeout: Duration::from_secs(5),
+            },
+            Arc::new(RunEnvironment::new(Duration::from_secs(5))),
+            sender,
+            stopper,
+        )
+        .await;
+        let mut not_run = 0;
+        let mut interrupted = None;
+        while let Some(event) = receiver.recv().await {
+            match event {
+                Event::CaseFinished(result) => {
+                    assert_eq!(result.outcome, Outcome::NotRun);
+                    assert!(
+                        result
+                            .observed
+                            .contains("run deadline reached (1s) before the case started"),
+                        "{}",
+                        result.observed
+                    );
+                    not_run += 1;
+                }
+                Event::RunFinished {
+                    interrupted: why, ..
+                } => interrupted = why,
+                Event::CaseStarted { .. } => panic!("a case started after the stop"),
+                Event::RunStarted { .. } => {}
+            }
+        }
+        assert_eq!(not_run, planned);
+        assert_eq!(
+            interrupted,
+            Some(Interruption::Deadline(Duration::from_secs(1)))
+        );
     }
 
     #[test]
