@@ -292,9 +292,15 @@ struct RunArgs {
     /// Cases to run at the same time [default: number of CPU cores].
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     jobs: Option<u16>,
-    /// Time limit for every network step (connect, each read, TLS handshake), in seconds.
+    /// Deadline of every network step (connect, stream header, features, STARTTLS, TLS
+    /// handshake, each SASL round trip, bind, dialback), counted from the step's start, in
+    /// seconds: a peer that trickles bytes cannot stretch it.
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
     timeout: Duration,
+    /// Deadline of a whole case, in seconds; a case past it ends as `timeout` at the step it
+    /// had reached [default: 6 × --timeout].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    case_timeout: Option<Duration>,
     /// Run only cases whose id contains this text or that carry this tag (repeatable: a case
     /// matching any filter runs).
     #[arg(long, value_name = "TEXT")]
@@ -666,6 +672,9 @@ fn run(args: RunArgs) -> ExitCode {
         out: &args.out,
         jobs: args.jobs,
         timeout: args.timeout,
+        case_timeout: args
+            .case_timeout
+            .unwrap_or_else(|| runner::default_case_timeout(args.timeout)),
         no_progress: args.no_progress,
         partition: args.scale_out.partition,
     };
@@ -722,6 +731,7 @@ struct ExecuteSettings<'a> {
     out: &'a Path,
     jobs: Option<u16>,
     timeout: Duration,
+    case_timeout: Duration,
     no_progress: bool,
     partition: Option<Partition>,
 }
@@ -752,6 +762,7 @@ fn execute(plan: runner::Plan, args: &ExecuteSettings<'_>) -> anyhow::Result<(Ta
     let options = RunOptions {
         jobs,
         timeout: args.timeout,
+        case_timeout: args.case_timeout,
     };
     let mut tally = Tally::default();
     let mut results = Vec::new();
@@ -988,6 +999,7 @@ fn certify_issue(args: CertifyIssueArgs) -> ExitCode {
         out: &args.out,
         jobs: args.jobs,
         timeout: args.timeout,
+        case_timeout: runner::default_case_timeout(args.timeout),
         no_progress: true,
         partition: None,
     };

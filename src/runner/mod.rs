@@ -326,13 +326,24 @@ fn matches_filter(case: &CaseSpec, filter: &str) -> bool {
     case.id.contains(filter) || case.tags.iter().any(|t| t == filter)
 }
 
+/// A case's deadline when none is given: this many network-step deadlines.
+pub const CASE_TIMEOUT_STEPS: u32 = 6;
+
+/// The deadline of a whole case when none is given: [`CASE_TIMEOUT_STEPS`] × `timeout`.
+pub fn default_case_timeout(timeout: Duration) -> Duration {
+    timeout.saturating_mul(CASE_TIMEOUT_STEPS)
+}
+
 /// How cases run.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
     /// Cases running at the same time.
     pub jobs: usize,
-    /// Time limit of every network step.
+    /// Deadline of every network step, counted from its start.
     pub timeout: Duration,
+    /// Deadline of a whole case, counted from when it starts running; a case past it ends as
+    /// `timeout` at the step it had reached.
+    pub case_timeout: Duration,
 }
 
 /// What every case of a run shares: the test PKI and the built-in accounts.
@@ -421,6 +432,7 @@ pub async fn run(
         }
     }
     for planned in cases {
+        let options = options.clone();
         let permits = Arc::clone(&permits);
         let environment = Arc::clone(&environment);
         let events = events.clone();
@@ -457,13 +469,35 @@ pub async fn run(
                 target: planned.target.name.clone(),
             });
             let case_started = Instant::now();
-            let inner = tokio::spawn({
+            let transcript = crate::drive::Transcript::new("harness");
+            let mut inner = tokio::spawn({
                 let planned = planned.clone();
-                async move { execute::execute(&planned, &environment, control).await }
+                let environment = Arc::clone(&environment);
+                let transcript = transcript.clone();
+                let control = control.clone();
+                async move { execute::execute(&planned, &environment, control, transcript).await }
             });
-            let result = match inner.await {
-                Ok(result) => result,
-                Err(e) => execute::harness_failure(
+            let finished = tokio::time::timeout(options.case_timeout, &mut inner).await;
+            let result = match finished {
+                Ok(Ok(result)) => result,
+                Err(_) => {
+                    // Aborting drops what the case holds: command clients are killed with their
+                    // process group, built-in targets stop. Managed instances are shared and
+                    // released by name.
+                    inner.abort();
+                    let _ = inner.await;
+                    if let Some(key) = execute::instance_key(&planned) {
+                        environment.instances.release(&key);
+                    }
+                    execute::case_timed_out(
+                        &planned,
+                        options.case_timeout,
+                        control,
+                        case_started.elapsed(),
+                        &transcript,
+                    )
+                }
+                Ok(Err(e)) => execute::harness_failure(
                     &planned,
                     format!("the harness itself failed while running this case: {e}"),
                     case_started.elapsed(),
