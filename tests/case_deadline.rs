@@ -156,3 +156,73 @@ fn a_run_against_a_trickling_server_ends_each_case_at_the_step_deadline_with_wha
         "the run took {run_took:?}"
     );
 }
+
+/// Whether process `pid` is gone (or only a zombie waiting to be reaped).
+fn is_gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // The state follows the command name in parentheses.
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X')),
+    }
+}
+
+#[test]
+fn a_command_client_that_trickles_is_killed_at_the_case_deadline() {
+    let dir = scratch("client-case-deadline");
+    let pids = dir.join("pids");
+    // The client's own limit (30 s) is far beyond the case deadline: only the case deadline
+    // can end the case in time, and ending it must kill the client.
+    let targets = format!(
+        "targets:\n  - name: trickling-client\n    kind: client\n    command:\n      argv:\n        - bash\n        - -c\n        - >-\n          echo $$ >> {};\n          exec 3<>/dev/tcp/{{host}}/{{port}};\n          for c in '<' '?' 'x' 'm' 'l' ' ' 'v' 'e' 'r' 's' 'i' 'o' 'n'; do printf '%s' \"$c\" >&3; sleep 1; done;\n          exec sleep 60\n      timeout: 30\n",
+        pids.display()
+    );
+    std::fs::write(dir.join("targets.yaml"), targets).unwrap();
+    let out = dir.join("reports");
+    let started = Instant::now();
+    let output = harness()
+        .args([
+            "run",
+            "scenarios/client/authenticate.yaml",
+            "--filter",
+            "client-authenticate/starttls/startcom-chain/scram-sha-256",
+            "--no-progress",
+            "--timeout",
+            "30",
+            "--case-timeout",
+            "2",
+            "--targets",
+        ])
+        .arg(dir.join("targets.yaml"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let run_took = started.elapsed();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let results = json["results"].as_array().cloned().unwrap_or_default();
+    assert_eq!(results.len(), 1, "one case must run: {stdout}");
+    let observed = results[0]["observed"].as_str().unwrap_or_default();
+    assert_eq!(results[0]["outcome"], "fail", "{observed}");
+    assert!(observed.contains("(timeout)"), "{observed}");
+    assert!(
+        observed.contains("the case ran past its deadline"),
+        "{observed}"
+    );
+    let took = Duration::from_millis(results[0]["duration_ms"].as_u64().unwrap_or(u64::MAX));
+    eprintln!("the case took {took:?}, the run {run_took:?}: {observed}");
+    assert!(took < Duration::from_secs(3), "the case took {took:?}");
+    let started: Vec<u32> = std::fs::read_to_string(&pids)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| line.trim().parse().ok())
+        .collect();
+    assert!(!started.is_empty(), "the client never started: {stdout}");
+    for pid in started {
+        assert!(is_gone(pid), "client process {pid} outlived its case");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
