@@ -486,3 +486,44 @@ async fn drain<S: Session>(session: &mut S, connection: &mut Connection, transcr
     }
     transcript.extend(session.take_trace());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: (Step, &str) = (Step::Stream, "the server's stream header");
+
+    #[tokio::test]
+    async fn bytes_arriving_do_not_restart_a_step_but_sending_and_moving_on_do() {
+        let mut clock = StepClock::new(Duration::from_secs(10), HEADER);
+        clock.arrive(b"<?");
+        clock.observe(HEADER, false);
+        assert_eq!(clock.arrived, 2, "the same step goes on");
+        clock.observe(HEADER, true);
+        assert_eq!(clock.arrived, 0, "a round trip starts when this side sends");
+        clock.arrive(b"<?");
+        clock.observe((Step::Features, "<stream:features/>"), false);
+        assert_eq!(
+            clock.arrived, 0,
+            "a new step starts when the session moves on"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_timed_out_step_shows_its_byte_count_and_first_bytes_escaped() {
+        let mut clock = StepClock::new(Duration::from_secs(2), HEADER);
+        assert_eq!(
+            clock.timed_out(HEADER.1),
+            "nothing arrived for 2s while waiting for the server's stream header"
+        );
+        clock.arrive(b"<a\x00\xff\"");
+        let detail = clock.timed_out(HEADER.1);
+        assert!(detail.contains("5 bytes arrived"), "{detail}");
+        assert!(detail.contains(r#"starting "<a\x00\xff\"""#), "{detail}");
+        clock.arrive(&[b'a'; 100]);
+        let detail = clock.timed_out(HEADER.1);
+        assert!(detail.contains("105 bytes arrived"), "{detail}");
+        assert_eq!(clock.first.len(), SHOWN_BYTES);
+        assert!(detail.ends_with("…\""), "{detail}");
+    }
+}
