@@ -10,6 +10,8 @@ use tokio::net::{TcpListener, TcpStream};
 use xmpp_interop::drive::{self, Transcript};
 use xmpp_interop::pki::Catalogue;
 use xmpp_interop::proto::client::{ClientConfig, Errand};
+use xmpp_interop::proto::s2s::dialback::DialbackSecret;
+use xmpp_interop::proto::s2s::originating::OriginatingConfig;
 use xmpp_interop::proto::sasl::{ClientOptions, CredentialStore};
 use xmpp_interop::proto::server::{ServerConfig, ServerMisbehaviour};
 use xmpp_interop::proto::xml::Limits;
@@ -462,4 +464,48 @@ async fn a_client_that_stops_mid_tls_handshake_times_out_at_the_step_deadline() 
         .map(|l| l.at)
         .expect("the handshake started");
     assert_within_deadline(elapsed - handshake_started, limit);
+}
+
+#[tokio::test]
+async fn a_receiving_server_trickling_its_s2s_stream_header_times_out_at_the_step_deadline() {
+    let header = "<?xml version='1.0'?><stream:stream xmlns='jabber:server' \
+        xmlns:db='jabber:server:dialback' xmlns:stream='http://etherx.jabber.org/streams' \
+        from='builtin.test' id='s2s1' version='1.0'>";
+    let address = fake_server(move |mut tcp| async move {
+        let mut buf = [0u8; 4096];
+        let _ = tcp.read(&mut buf).await;
+        trickle(&mut tcp, header.as_bytes()).await;
+    })
+    .await;
+    let catalogue = Catalogue::new();
+    let chain = catalogue
+        .chain(
+            CertificateProfile::SelfSigned,
+            KeyType::EcdsaP256,
+            "builtin.test",
+        )
+        .unwrap();
+    let tls = TlsSetup::S2sOriginating {
+        trust_anchor: catalogue.trust_anchor(&chain, Trust::ChainRoot).unwrap(),
+        domain: "builtin.test".into(),
+        certificate: None,
+    };
+    let config = OriginatingConfig {
+        local_domain: "harness.test".into(),
+        remote_domain: "builtin.test".into(),
+        transport: Transport::Starttls,
+        has_certificate: false,
+        dialback: Some(DialbackSecret::new("secret")),
+        wrong_dialback_key: false,
+        limits: Limits::default(),
+    };
+    let limit = Duration::from_millis(2500);
+    let started = Instant::now();
+    let end = drive::s2s::originate(address, config, &tls, limit, &Transcript::new("harness"))
+        .await
+        .expect("a misbehaving peer is the peer's fault, not an environment error");
+    let (step, detail) = timed_out(end);
+    assert_eq!(step, Step::Stream, "{detail}");
+    assert!(detail.contains("bytes arrived"), "{detail}");
+    assert_within_deadline(started.elapsed(), limit);
 }
