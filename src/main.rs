@@ -296,9 +296,15 @@ struct RunArgs {
     /// Cases to run at the same time [default: number of CPU cores].
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     jobs: Option<u16>,
-    /// Time limit for every network step (connect, each read, TLS handshake), in seconds.
+    /// Deadline of every network step (connect, stream header, features, STARTTLS, TLS
+    /// handshake, each SASL round trip, bind, dialback), counted from the step's start, in
+    /// seconds: a peer that trickles bytes cannot stretch it.
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
     timeout: Duration,
+    /// Deadline of a whole case, in seconds; a case past it ends as `timeout` at the step it
+    /// had reached [default: 6 × --timeout].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    case_timeout: Option<Duration>,
     /// Run only cases whose id contains this text or that carry this tag (repeatable: a case
     /// matching any filter runs).
     #[arg(long, value_name = "TEXT")]
@@ -712,6 +718,9 @@ fn run(args: RunArgs) -> ExitCode {
         out: &args.out,
         jobs: args.jobs,
         timeout: args.timeout,
+        case_timeout: args
+            .case_timeout
+            .unwrap_or_else(|| runner::default_case_timeout(args.timeout)),
         no_progress: args.no_progress,
         partition: args.scale_out.partition,
         deadline: args.deadline,
@@ -772,6 +781,7 @@ struct ExecuteSettings<'a> {
     out: &'a Path,
     jobs: Option<u16>,
     timeout: Duration,
+    case_timeout: Duration,
     no_progress: bool,
     partition: Option<Partition>,
     /// `run --deadline`: the time limit of the whole run.
@@ -812,6 +822,7 @@ fn execute(plan: runner::Plan, args: &ExecuteSettings<'_>) -> anyhow::Result<Exe
     let options = RunOptions {
         jobs,
         timeout: args.timeout,
+        case_timeout: args.case_timeout,
     };
     let mut tally = Tally::default();
     let mut results = Vec::new();
@@ -1107,6 +1118,7 @@ fn certify_issue(args: CertifyIssueArgs) -> ExitCode {
         out: &args.out,
         jobs: args.jobs,
         timeout: args.timeout,
+        case_timeout: runner::default_case_timeout(args.timeout),
         no_progress: true,
         partition: None,
         deadline: None,

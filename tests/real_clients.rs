@@ -77,6 +77,7 @@ async fn run_cases(target: &str, cases: &[&str]) -> (Vec<Arc<CaseResult>>, Strin
     let options = RunOptions {
         jobs: 2,
         timeout: Duration::from_secs(10),
+        case_timeout: runner::default_case_timeout(Duration::from_secs(10)),
     };
     let environment = Arc::new(RunEnvironment::new(Duration::from_secs(10)));
     let password = environment.password.clone();

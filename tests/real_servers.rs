@@ -252,6 +252,7 @@ async fn an_external_target_is_reached_with_the_account_and_root_its_targets_fil
     let options = RunOptions {
         jobs: 2,
         timeout: Duration::from_secs(10),
+        case_timeout: runner::default_case_timeout(Duration::from_secs(10)),
     };
     let environment = Arc::new(RunEnvironment::new(Duration::from_secs(10)));
     tokio::spawn(runner::run(plan, options, environment, sender));

@@ -2,8 +2,15 @@
 //! (server), and the built-in targets with the same code.
 //!
 //! The drive loop moves bytes between a [`Connection`] and a sans-IO [`Session`], performs the
-//! TLS upgrades the session asks for, applies the time limit to every read, and stamps every
-//! transcript line with the time since the case started.
+//! TLS upgrades the session asks for, and stamps every transcript line with the time since the
+//! case started.
+//!
+//! Every network step has a deadline counted from its start, not only an idle timeout: a peer
+//! that trickles one byte a second would otherwise hold a case forever. A step starts when the
+//! session moves to another [`Step`] or waits for something else, and each time this side sends
+//! (so each SASL round trip is a step of its own); connecting and each TLS handshake are bounded
+//! as a whole. A step that runs past its deadline ends as `timeout`, with the byte count and the
+//! first bytes that arrived during it in the detail.
 
 pub mod messaging;
 pub mod s2s;
@@ -25,6 +32,78 @@ pub use transcript::{Transcript, TranscriptLine};
 
 /// How long to wait for the peer's own close after this side closed.
 const CLOSE_GRACE: Duration = Duration::from_millis(500);
+
+/// How many of the bytes that arrived during a step that timed out its detail shows.
+const SHOWN_BYTES: usize = 64;
+
+/// The deadline of the current step, and what arrived during it.
+struct StepClock {
+    /// How long a step may take.
+    limit: Duration,
+    /// When the current step started.
+    started: tokio::time::Instant,
+    /// The step and what the session waited for when it started.
+    key: (Step, &'static str),
+    /// Bytes that arrived during the step.
+    arrived: usize,
+    /// The first of them, up to [`SHOWN_BYTES`].
+    first: Vec<u8>,
+}
+
+impl StepClock {
+    fn new(limit: Duration, key: (Step, &'static str)) -> StepClock {
+        StepClock {
+            limit,
+            started: tokio::time::Instant::now(),
+            key,
+            arrived: 0,
+            first: Vec::new(),
+        }
+    }
+
+    /// Starts a new step when `key` differs from the current one or `sent` says this side
+    /// started a round trip.
+    fn observe(&mut self, key: (Step, &'static str), sent: bool) {
+        if sent || key != self.key {
+            *self = StepClock::new(self.limit, key);
+        }
+    }
+
+    /// Time left before the deadline (zero once it passed).
+    fn left(&self) -> Duration {
+        (self.started + self.limit).saturating_duration_since(tokio::time::Instant::now())
+    }
+
+    fn arrive(&mut self, bytes: &[u8]) {
+        self.arrived += bytes.len();
+        let room = SHOWN_BYTES.saturating_sub(self.first.len());
+        self.first
+            .extend_from_slice(&bytes[..room.min(bytes.len())]);
+    }
+
+    /// Why the step timed out, for a human: how long, what for, and what arrived meanwhile.
+    fn timed_out(&self, waiting_for: &str) -> String {
+        if self.arrived == 0 {
+            return format!(
+                "nothing arrived for {:?} while waiting for {waiting_for}",
+                self.limit
+            );
+        }
+        let more = if self.arrived > self.first.len() {
+            "…"
+        } else {
+            ""
+        };
+        format!(
+            "the {} step ran past its deadline of {:?} while waiting for {waiting_for}: {} \
+             bytes arrived during it, starting \"{}{more}\"",
+            self.key.0,
+            self.limit,
+            self.arrived,
+            self.first.escape_ascii()
+        )
+    }
+}
 
 /// The harness (or built-in target) broke, not the peer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -168,6 +247,7 @@ async fn upgrade(
     transcript: &Transcript,
 ) -> Result<Result<TlsChannel, SessionEnd>, EnvironmentError> {
     transcript.record(Direction::Note, "TLS handshake starts");
+    transcript.note_step(Step::Tls);
     let result = if as_client {
         connection.upgrade_to_client_tls(tls, timeout).await
     } else {
@@ -279,11 +359,14 @@ async fn drive<S: Session>(
         progress,
     } = extras;
     let mut closing = false;
+    let mut clock = StepClock::new(timeout, (session.step(), session.waiting_for()));
     loop {
+        let mut sent = false;
         while let Some(action) = session.poll_action() {
             transcript.extend(session.take_trace());
             match action {
                 Action::Send(bytes) => {
+                    sent = true;
                     if let Err(e) = connection.write_all(&bytes, timeout).await {
                         transcript.record(Direction::Note, format!("write failed: {e}"));
                         session.peer_closed();
@@ -327,15 +410,29 @@ async fn drive<S: Session>(
             break;
         }
         let owner_keeps_time = progress.as_ref().is_some_and(|p| p.borrow().ready);
-        match connection.read(timeout).await {
-            Ok(ReadOutcome::Data(bytes)) => session.receive(&bytes),
+        clock.observe((session.step(), session.waiting_for()), sent);
+        transcript.note_step(session.step());
+        let limit = if owner_keeps_time {
+            timeout
+        } else {
+            clock.left()
+        };
+        // A step past its deadline reads nothing more: a peer that floods would otherwise
+        // always have the next bytes ready.
+        let read = if limit.is_zero() {
+            Ok(ReadOutcome::TimedOut)
+        } else {
+            connection.read(limit).await
+        };
+        match read {
+            Ok(ReadOutcome::Data(bytes)) => {
+                clock.arrive(&bytes);
+                session.receive(&bytes);
+            }
             Ok(ReadOutcome::Closed) => session.peer_closed(),
             Ok(ReadOutcome::TimedOut) if owner_keeps_time => {}
             Ok(ReadOutcome::TimedOut) => {
-                let detail = format!(
-                    "nothing arrived for {timeout:?} while waiting for {}",
-                    session.waiting_for()
-                );
+                let detail = clock.timed_out(session.waiting_for());
                 transcript.record(Direction::Note, detail.clone());
                 if session.end().is_none() {
                     return Ok(SessionEnd::Rejected {
@@ -388,4 +485,45 @@ async fn drain<S: Session>(session: &mut S, connection: &mut Connection, transcr
         }
     }
     transcript.extend(session.take_trace());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: (Step, &str) = (Step::Stream, "the server's stream header");
+
+    #[tokio::test]
+    async fn bytes_arriving_do_not_restart_a_step_but_sending_and_moving_on_do() {
+        let mut clock = StepClock::new(Duration::from_secs(10), HEADER);
+        clock.arrive(b"<?");
+        clock.observe(HEADER, false);
+        assert_eq!(clock.arrived, 2, "the same step goes on");
+        clock.observe(HEADER, true);
+        assert_eq!(clock.arrived, 0, "a round trip starts when this side sends");
+        clock.arrive(b"<?");
+        clock.observe((Step::Features, "<stream:features/>"), false);
+        assert_eq!(
+            clock.arrived, 0,
+            "a new step starts when the session moves on"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_timed_out_step_shows_its_byte_count_and_first_bytes_escaped() {
+        let mut clock = StepClock::new(Duration::from_secs(2), HEADER);
+        assert_eq!(
+            clock.timed_out(HEADER.1),
+            "nothing arrived for 2s while waiting for the server's stream header"
+        );
+        clock.arrive(b"<a\x00\xff\"");
+        let detail = clock.timed_out(HEADER.1);
+        assert!(detail.contains("5 bytes arrived"), "{detail}");
+        assert!(detail.contains(r#"starting "<a\x00\xff\"""#), "{detail}");
+        clock.arrive(&[b'a'; 100]);
+        let detail = clock.timed_out(HEADER.1);
+        assert!(detail.contains("105 bytes arrived"), "{detail}");
+        assert_eq!(clock.first.len(), SHOWN_BYTES);
+        assert!(detail.ends_with("…\""), "{detail}");
+    }
 }

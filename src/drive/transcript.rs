@@ -3,10 +3,12 @@
 //! Several tasks of one case (the harness's session and a built-in target's) write to the same
 //! transcript, so it is shared behind a mutex; each line says whose view it is.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::proto::{Direction, TraceEntry};
+use crate::scenario::Step;
 
 /// One transcript line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +29,8 @@ pub struct Transcript {
     start: Instant,
     who: String,
     lines: Arc<Mutex<Vec<TranscriptLine>>>,
+    /// The step each participant's session was last at, for a case stopped from outside.
+    steps: Arc<Mutex<HashMap<String, Step>>>,
 }
 
 impl Transcript {
@@ -36,6 +40,7 @@ impl Transcript {
             start: Instant::now(),
             who: who.to_owned(),
             lines: Arc::new(Mutex::new(Vec::new())),
+            steps: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
@@ -45,6 +50,7 @@ impl Transcript {
             start: self.start,
             who: who.to_owned(),
             lines: Arc::clone(&self.lines),
+            steps: Arc::clone(&self.steps),
         }
     }
 
@@ -66,6 +72,20 @@ impl Transcript {
         for entry in entries {
             self.record(entry.direction, entry.text);
         }
+    }
+
+    /// Notes the step this participant's session is at.
+    pub fn note_step(&self, step: Step) {
+        if let Ok(mut steps) = self.steps.lock()
+            && steps.get(&self.who) != Some(&step)
+        {
+            steps.insert(self.who.clone(), step);
+        }
+    }
+
+    /// The step this participant's session was last at, if it ran one.
+    pub fn last_step(&self) -> Option<Step> {
+        self.steps.lock().ok()?.get(&self.who).copied()
     }
 
     /// Every line so far, in the order written.

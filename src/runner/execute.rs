@@ -33,9 +33,9 @@ pub(super) async fn execute(
     planned: &PlannedCase,
     environment: &RunEnvironment,
     control: Option<Control>,
+    transcript: Transcript,
 ) -> CaseResult {
     let started = Instant::now();
-    let transcript = Transcript::new("harness");
     let case = &planned.case;
     let side = match &case.s2s {
         Some(s2s) if s2s.direction == S2sDirection::Originating => "originating server".to_owned(),
@@ -121,6 +121,28 @@ pub(super) async fn execute(
         }
         Err(e) => harness_failure(planned, e.0, started.elapsed(), transcript.lines()),
     }
+}
+
+/// The result of a case stopped at its deadline (`--case-timeout`): a `timeout` rejection by
+/// the target at the step the harness's session had reached, judged like any other, so that
+/// a stall meets no expectation that does not name `timeout`.
+pub(super) fn case_timed_out(
+    planned: &PlannedCase,
+    limit: Duration,
+    control: Option<Control>,
+    duration: Duration,
+    transcript: &Transcript,
+) -> CaseResult {
+    let step = transcript.last_step().unwrap_or(Step::Connect);
+    let detail = format!("the case ran past its deadline of {limit:?} at the {step} step");
+    transcript.record(Direction::Note, format!("case deadline: {detail}"));
+    let observation = Observation::Rejected {
+        step,
+        condition: TIMEOUT.into(),
+        by: Party::Target,
+        detail,
+    };
+    verdict(planned, &observation, control, duration, transcript.lines())
 }
 
 /// How far a case got.

@@ -431,13 +431,24 @@ fn matches_filter(case: &CaseSpec, filter: &str) -> bool {
     case.id.contains(filter) || case.tags.iter().any(|t| t == filter)
 }
 
+/// A case's deadline when none is given: this many network-step deadlines.
+pub const CASE_TIMEOUT_STEPS: u32 = 6;
+
+/// The deadline of a whole case when none is given: [`CASE_TIMEOUT_STEPS`] × `timeout`.
+pub fn default_case_timeout(timeout: Duration) -> Duration {
+    timeout.saturating_mul(CASE_TIMEOUT_STEPS)
+}
+
 /// How cases run.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
     /// Cases running at the same time.
     pub jobs: usize,
-    /// Time limit of every network step.
+    /// Deadline of every network step, counted from its start.
     pub timeout: Duration,
+    /// Deadline of a whole case, counted from when it starts running; a case past it ends as
+    /// `timeout` at the step it had reached.
+    pub case_timeout: Duration,
 }
 
 /// What every case of a run shares: the test PKI and the built-in accounts.
@@ -540,6 +551,7 @@ pub async fn run_until(
         }
     }
     for planned in cases {
+        let options = options.clone();
         let permits = Arc::clone(&permits);
         let environment = Arc::clone(&environment);
         let events = events.clone();
@@ -559,8 +571,8 @@ pub async fn run_until(
             let case = run_case(
                 planned.clone(),
                 environment,
-                awaits,
-                publishes,
+                options.case_timeout,
+                ControlLinks { awaits, publishes },
                 permits,
                 events.clone(),
                 Arc::clone(&began),
@@ -621,18 +633,27 @@ fn not_run(planned: &PlannedCase, why: &Interruption, began: Option<Instant>) ->
     }
 }
 
-/// One case: waits for its positive control, then for a permit, then runs; publishes its
-/// result to the negative cases waiting on it. `None` when the run is shutting down.
+/// How a case is tied to positive controls: the one it waits for (or the id of one that is not
+/// part of the run), and the negative cases it is the control of.
+struct ControlLinks {
+    awaits: Option<Result<watch::Receiver<Option<Control>>, String>>,
+    publishes: Option<Arc<watch::Sender<Option<Control>>>>,
+}
+
+/// One case: waits for its positive control, then for a permit, then runs within
+/// `case_timeout`; publishes its result to the negative cases waiting on it. `None` when the
+/// run is shutting down.
 async fn run_case(
     planned: PlannedCase,
     environment: Arc<RunEnvironment>,
-    awaits: Option<Result<watch::Receiver<Option<Control>>, String>>,
-    publishes: Option<Arc<watch::Sender<Option<Control>>>>,
+    case_timeout: Duration,
+    links: ControlLinks,
     permits: Arc<Semaphore>,
     events: mpsc::UnboundedSender<Event>,
     began: Arc<std::sync::OnceLock<Instant>>,
 ) -> Option<CaseResult> {
     // Waiting happens before taking a permit, so waiting cases never starve controls.
+    let ControlLinks { awaits, publishes } = links;
     let control = match awaits {
         None => None,
         Some(Ok(mut receiver)) => receiver
@@ -655,13 +676,34 @@ async fn run_case(
     });
     let case_started = Instant::now();
     let _ = began.set(case_started);
+    let transcript = crate::drive::Transcript::new("harness");
     let mut inner = AbortOnDrop(tokio::spawn({
         let planned = planned.clone();
-        async move { execute::execute(&planned, &environment, control).await }
+        let environment = Arc::clone(&environment);
+        let transcript = transcript.clone();
+        let control = control.clone();
+        async move { execute::execute(&planned, &environment, control, transcript).await }
     }));
-    let result = match (&mut inner.0).await {
-        Ok(result) => result,
-        Err(e) => execute::harness_failure(
+    let result = match tokio::time::timeout(case_timeout, &mut inner.0).await {
+        Ok(Ok(result)) => result,
+        Err(_) => {
+            // Aborting drops what the case holds: command clients are killed with their
+            // process group, built-in targets stop. Managed instances are shared and released
+            // by name.
+            inner.0.abort();
+            let _ = (&mut inner.0).await;
+            if let Some(key) = execute::instance_key(&planned) {
+                environment.instances.release(&key);
+            }
+            execute::case_timed_out(
+                &planned,
+                case_timeout,
+                control,
+                case_started.elapsed(),
+                &transcript,
+            )
+        }
+        Ok(Err(e)) => execute::harness_failure(
             &planned,
             format!("the harness itself failed while running this case: {e}"),
             case_started.elapsed(),
@@ -875,6 +917,7 @@ mod tests {
             RunOptions {
                 jobs: 1,
                 timeout: Duration::from_secs(5),
+                case_timeout: default_case_timeout(Duration::from_secs(5)),
             },
             Arc::new(RunEnvironment::new(Duration::from_secs(5))),
             sender,

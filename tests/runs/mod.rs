@@ -19,6 +19,7 @@ pub async fn run_builtin(path: &str, jobs: usize) -> Vec<Arc<CaseResult>> {
     let options = RunOptions {
         jobs,
         timeout: Duration::from_secs(10),
+        case_timeout: runner::default_case_timeout(Duration::from_secs(10)),
     };
     let (sender, mut receiver) = mpsc::unbounded_channel();
     tokio::spawn(runner::run(plan, options, environment, sender));
