@@ -497,7 +497,11 @@ async fn federate<'a>(
         certificate: certificates.target.0,
         key: case.key,
     };
-    let turn = environment.federation.turn().await;
+    let turn = environment
+        .federation
+        .turn()
+        .await
+        .map_err(EnvironmentError)?;
     let instance = Instance::start(
         spec,
         &key,
