@@ -8,6 +8,7 @@
 //! processes at once (issue 14 item 6), which the machine-wide federation lock keeps apart.
 
 mod real;
+mod scratch;
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -335,7 +336,7 @@ fn two_runs_federating_at_once_take_turns_and_end_as_a_single_run_would() {
         );
         assert_nothing_left_behind(run.pid, &hosts_before);
     }
-    let waited: Vec<(&Ended, &Path)> = [(&first, first_out.as_path()), (&second, &second_out)]
+    let waited: Vec<(&Ended, &Path)> = [(&first, &*first_out), (&second, &*second_out)]
         .into_iter()
         .filter(|(run, _)| run.stderr.contains(WAITING))
         .collect();
