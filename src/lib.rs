@@ -23,5 +23,7 @@ pub mod proto;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+#[cfg(test)]
+pub(crate) mod scratch;
 pub mod target;
 pub mod transport;

@@ -331,6 +331,11 @@ struct RunArgs {
     /// exits 3.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     deadline: Option<Duration>,
+    /// Do not wait while another xmpp-interop run on this machine federates on the fixed
+    /// server-to-server addresses (127.0.0.2–6): end this run's s2s cases against managed
+    /// servers as `error` instead.
+    #[arg(long)]
+    no_wait: bool,
     #[command(flatten)]
     scale_out: ScaleOutArgs,
 }
@@ -724,6 +729,7 @@ fn run(args: RunArgs) -> ExitCode {
         no_progress: args.no_progress,
         partition: args.scale_out.partition,
         deadline: args.deadline,
+        no_wait: args.no_wait,
     };
     match execute(plan, &settings).map(|run| (run.tally, run.interrupted)) {
         Ok((_, Some(Interruption::Interrupt))) => ExitCode::from(130),
@@ -786,6 +792,9 @@ struct ExecuteSettings<'a> {
     partition: Option<Partition>,
     /// `run --deadline`: the time limit of the whole run.
     deadline: Option<Duration>,
+    /// `run --no-wait`: federating cases end as `error` while another run holds the
+    /// federation addresses, instead of waiting.
+    no_wait: bool,
 }
 
 /// What `execute` hands back: the counts, every case (finished or `not-run`), and why the
@@ -818,7 +827,11 @@ fn execute(plan: runner::Plan, args: &ExecuteSettings<'_>) -> anyhow::Result<Exe
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let environment = Arc::new(RunEnvironment::new(args.timeout));
+    let mut environment = RunEnvironment::new(args.timeout);
+    if args.no_wait {
+        environment.federation = managed::FederationSlot::without_waiting();
+    }
+    let environment = Arc::new(environment);
     let options = RunOptions {
         jobs,
         timeout: args.timeout,
@@ -1122,6 +1135,7 @@ fn certify_issue(args: CertifyIssueArgs) -> ExitCode {
         no_progress: true,
         partition: None,
         deadline: None,
+        no_wait: false,
     };
     let (tally, results) = match execute(plan, &settings) {
         Ok(Executed {

@@ -2,20 +2,20 @@
 //! finishes it: each case ends within `--case-timeout` (+1 s) as a `timeout` verdict, and the
 //! run exits by itself (issue 14; DESIGN.md "Hostile peers").
 
+mod scratch;
+
+use scratch::Scratch;
+
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 const HEADER: &[u8] = b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
     xmlns:stream='http://etherx.jabber.org/streams' from='interop.test' id='";
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("xmpp-interop-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch(name: &str) -> Scratch {
+    Scratch::new(name)
 }
 
 fn harness() -> Command {

@@ -3,6 +3,10 @@
 //! scenario file or the key changes; a profile naming an unknown scenario is a usage error at
 //! its line and column; a required case that skips does not make a pass.
 
+mod scratch;
+
+use scratch::Scratch;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -10,14 +14,8 @@ fn binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
 }
 
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "xmpp-interop-certify-{name}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch_dir(name: &str) -> Scratch {
+    Scratch::new(&format!("certify-{name}"))
 }
 
 fn text(output: &Output) -> String {

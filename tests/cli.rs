@@ -1,5 +1,9 @@
 //! The command line as a user meets it: exit codes, error messages, report files.
 
+mod scratch;
+
+use scratch::Scratch;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -7,11 +11,8 @@ fn binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
 }
 
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("xmpp-interop-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch_dir(name: &str) -> Scratch {
+    Scratch::new(&format!("cli-{name}"))
 }
 
 fn text(output: &Output) -> (String, String) {
@@ -327,7 +328,9 @@ const HANGING_CLIENT_TARGETS: &str = "targets:\n  - name: hanging-client\n    ki
 
 /// Starts `run scenarios/` against the hanging client in the background, with `extra` args;
 /// returns the child and the report directory.
-fn start_hanging_run(name: &str, extra: &[&str]) -> (std::process::Child, PathBuf) {
+/// The run's reports go to `reports/` in the returned scratch directory, which is removed
+/// when the caller drops it.
+fn start_hanging_run(name: &str, extra: &[&str]) -> (std::process::Child, Scratch) {
     let dir = scratch_dir(name);
     let targets = dir.join("targets.yaml");
     std::fs::write(&targets, HANGING_CLIENT_TARGETS).unwrap();
@@ -349,7 +352,7 @@ fn start_hanging_run(name: &str, extra: &[&str]) -> (std::process::Child, PathBu
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    (child, out)
+    (child, dir)
 }
 
 /// How many transcripts (finished cases) the run has written so far.
@@ -415,7 +418,7 @@ fn reports_of_interrupted_run(out: &Path, output: &str) -> serde_json::Value {
 
 /// Starts the hanging run, waits until a case finished, sends `signal`; returns the exit
 /// status, how many cases had finished before the signal, how long the run took to exit after
-/// it, the report directory and the output.
+/// it, the scratch directory (reports in `reports/`) and the output.
 fn interrupt_hanging_run(
     name: &str,
     signal: i32,
@@ -423,10 +426,11 @@ fn interrupt_hanging_run(
     std::process::ExitStatus,
     usize,
     std::time::Duration,
-    PathBuf,
+    Scratch,
     String,
 ) {
-    let (mut child, out) = start_hanging_run(name, &[]);
+    let (mut child, dir) = start_hanging_run(name, &[]);
+    let out = dir.join("reports");
     let started = std::time::Instant::now();
     while transcripts_written(&out) == 0 {
         assert!(
@@ -451,7 +455,7 @@ fn interrupt_hanging_run(
         status,
         finished_before_signal,
         stopped_after,
-        out,
+        dir,
         format!("stdout: {stdout}\nstderr: {stderr}"),
     )
 }
@@ -461,8 +465,9 @@ fn interrupt_hanging_run(
 /// `not-run` ("interrupted by SIGTERM"); the run exits 143 soon after the signal.
 #[test]
 fn sigterm_on_a_running_run_writes_every_report_with_the_unfinished_cases_not_run() {
-    let (status, finished_before_signal, stopped_after, out, output) =
+    let (status, finished_before_signal, stopped_after, dir, output) =
         interrupt_hanging_run("sigterm", libc::SIGTERM);
+    let out = dir.join("reports");
     assert_eq!(status.code(), Some(143), "{output}");
     assert!(
         stopped_after < std::time::Duration::from_secs(10),
@@ -524,7 +529,6 @@ fn sigterm_on_a_running_run_writes_every_report_with_the_unfinished_cases_not_ru
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(html.contains("\"interrupted\":\"interrupted by SIGTERM\""));
     assert!(output.contains("NOT RUN @ hanging-client"), "{output}");
-    let _ = std::fs::remove_dir_all(out.parent().unwrap());
 }
 
 /// `run --deadline 2s` on a run that would take minutes stops it about two seconds in: the
@@ -532,7 +536,8 @@ fn sigterm_on_a_running_run_writes_every_report_with_the_unfinished_cases_not_ru
 /// ("run deadline reached"), and the run exits 3 (the harness could not run every case).
 #[test]
 fn a_run_deadline_cancels_the_rest_writes_every_report_and_exits_3() {
-    let (mut child, out) = start_hanging_run("deadline", &["--deadline", "2s"]);
+    let (mut child, dir) = start_hanging_run("deadline", &["--deadline", "2s"]);
+    let out = dir.join("reports");
     let started = std::time::Instant::now();
     let status = wait_at_most(&mut child, std::time::Duration::from_secs(30));
     let took = started.elapsed();
@@ -565,7 +570,6 @@ fn a_run_deadline_cancels_the_rest_writes_every_report_and_exits_3() {
                 .is_some_and(|o| o.contains("while the case was running"))),
         "{output}"
     );
-    let _ = std::fs::remove_dir_all(out.parent().unwrap());
 }
 
 /// `--deadline` takes a simple duration (`90s`, `20m`, `1h`); anything else is a usage error,
@@ -590,10 +594,10 @@ fn a_deadline_that_is_not_a_duration_is_a_usage_error_and_help_documents_it() {
 /// unfinished cases `not-run` ("interrupted by SIGINT"), and the run exits 130.
 #[test]
 fn sigint_on_a_running_run_writes_every_report_and_exits_130() {
-    let (status, _, _, out, output) = interrupt_hanging_run("sigint", libc::SIGINT);
+    let (status, _, _, dir, output) = interrupt_hanging_run("sigint", libc::SIGINT);
+    let out = dir.join("reports");
     assert_eq!(status.code(), Some(130), "{output}");
     let json = reports_of_interrupted_run(&out, &output);
     assert_eq!(json["interrupted"], "interrupted by SIGINT", "{output}");
     assert!(json["summary"]["not_run"].as_u64().unwrap() > 0, "{output}");
-    let _ = std::fs::remove_dir_all(out.parent().unwrap());
 }

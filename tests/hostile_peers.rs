@@ -489,6 +489,7 @@ async fn a_receiving_server_trickling_its_s2s_stream_header_times_out_at_the_ste
         trust_anchor: catalogue.trust_anchor(&chain, Trust::ChainRoot).unwrap(),
         domain: "builtin.test".into(),
         certificate: None,
+        provisioned: None,
     };
     let config = OriginatingConfig {
         local_domain: "harness.test".into(),

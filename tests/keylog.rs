@@ -5,10 +5,14 @@
 //! passes, except under CI (`CI` set), where `.ci/run` installs tshark and runs as root and a
 //! missing prerequisite is a failure.
 
+mod scratch;
+
+use scratch::Scratch;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -17,12 +21,8 @@ fn binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
 }
 
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("xmpp-interop-keylog-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch_dir(name: &str) -> Scratch {
+    Scratch::new(&format!("keylog-{name}"))
 }
 
 fn on_path(program: &str) -> bool {

@@ -9,20 +9,18 @@
 //! ("servers and clients MUST support ... the SCRAM-SHA-1 and SCRAM-SHA-1-PLUS variants"), so
 //! a peer without it is not conforming, and the test shows that it fails exactly that case.
 
-use std::path::{Path, PathBuf};
+mod scratch;
+
+use scratch::Scratch;
+
+use std::path::Path;
 use std::process::Command;
 
 /// The mechanisms of the minimal conforming peers.
 const MINIMAL: &str = "[PLAIN, SCRAM-SHA-1, SCRAM-SHA-1-PLUS, SCRAM-SHA-256]";
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "xmpp-interop-minimal-{name}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch(name: &str) -> Scratch {
+    Scratch::new(&format!("minimal-{name}"))
 }
 
 /// Runs every shipped scenario against a built-in server and client that implement only

@@ -2,22 +2,20 @@
 //! they are exactly the unpartitioned run, the same shard is the same set every time, and each
 //! shard's results.json says which shard it is.
 
+mod scratch;
+
+use scratch::Scratch;
+
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 fn binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
 }
 
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "xmpp-interop-partition-{name}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch_dir(name: &str) -> Scratch {
+    Scratch::new(&format!("partition-{name}"))
 }
 
 /// Scenarios for both built-in targets, so shards mix server and client cases; the client

@@ -1,21 +1,19 @@
 //! `xmpp-interop pki generate` and `pki show` as a participant meets them before an interop
 //! event: files, modes, the manifest, and exit code 2 for bad input.
 
-use std::path::PathBuf;
+mod scratch;
+
+use scratch::Scratch;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
 }
 
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "xmpp-interop-pki-cli-{name}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch_dir(name: &str) -> Scratch {
+    Scratch::new(&format!("pki-cli-{name}"))
 }
 
 fn text(output: &Output) -> (String, String) {
@@ -25,7 +23,7 @@ fn text(output: &Output) -> (String, String) {
     )
 }
 
-fn generate(dir: &PathBuf, extra: &[&str]) -> Output {
+fn generate(dir: &Path, extra: &[&str]) -> Output {
     binary()
         .args(["pki", "generate", "--domain", "example.org", "--out"])
         .arg(dir)

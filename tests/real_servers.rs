@@ -7,6 +7,7 @@
 //! where `.ci/run` installs them and a missing server is a failure.
 
 mod real;
+mod scratch;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};

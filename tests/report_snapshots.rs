@@ -3,17 +3,15 @@
 //! differ between machines and runs are redacted: durations, timestamps, the harness version,
 //! temporary paths and the run's random password.
 
-use std::path::{Path, PathBuf};
+mod scratch;
+
+use scratch::Scratch;
+
+use std::path::Path;
 use std::process::Command;
 
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "xmpp-interop-snapshots-{name}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch_dir(name: &str) -> Scratch {
+    Scratch::new(&format!("snapshots-{name}"))
 }
 
 /// The redactions every snapshot gets; `out` is the report directory of the run.
@@ -63,7 +61,8 @@ fn reports_of(args: &[&str], out: &Path) -> (String, String, String) {
 
 #[test]
 fn reports_of_a_live_run_of_the_built_in_targets() {
-    let out = scratch_dir("live").join("reports");
+    let dir = scratch_dir("live");
+    let out = dir.join("reports");
     let (terminal, junit, markdown) = reports_of(
         &[
             "run",
@@ -87,7 +86,8 @@ fn reports_of_a_live_run_of_the_built_in_targets() {
 
 #[test]
 fn reports_of_a_merge_holding_every_verdict() {
-    let out = scratch_dir("merge").join("reports");
+    let dir = scratch_dir("merge");
+    let out = dir.join("reports");
     let (terminal, junit, markdown) = reports_of(
         &[
             "merge",

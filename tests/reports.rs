@@ -10,6 +10,10 @@
 //! installed make a test skip with a note, except under CI (`CI` set), where they must be there
 //! (`.ci/run` installs them).
 
+mod scratch;
+
+use scratch::Scratch;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -17,14 +21,8 @@ fn binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
 }
 
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "xmpp-interop-reports-{name}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch_dir(name: &str) -> Scratch {
+    Scratch::new(&format!("reports-{name}"))
 }
 
 fn shards() -> Vec<PathBuf> {
@@ -54,8 +52,10 @@ fn merge_with(files: &[PathBuf], out: &Path, options: &[&str]) -> Output {
         .unwrap()
 }
 
-fn merged_fixture(name: &str) -> PathBuf {
-    let out = scratch_dir(name).join("reports");
+/// The fixture's shards merged into `reports/` of the returned scratch directory.
+fn merged_fixture(name: &str) -> Scratch {
+    let dir = scratch_dir(name);
+    let out = dir.join("reports");
     let output = merge(&shards(), &out);
     // The fixture holds an ERROR cell, so the merge exits 3, as a run with an error does.
     assert_eq!(
@@ -64,7 +64,7 @@ fn merged_fixture(name: &str) -> PathBuf {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    out
+    dir
 }
 
 /// Whether `program` can be run; when it cannot, says which test does not run (`test`); under
@@ -119,7 +119,8 @@ fn html_report_draws_every_cell_and_a_fragment_opens_a_failing_cells_detail_and_
     ) {
         return;
     }
-    let out = merged_fixture("html");
+    let dir = merged_fixture("html");
+    let out = dir.join("reports");
     let page = out.join("index.html");
     let dom = dump_dom(&page, "#case=c2s-wrong-password%2Fplain&target=ejabberd");
     // 8 rows × 2 targets, one cell not applicable: 15 cells with a verdict.
@@ -210,7 +211,8 @@ fn html_report_filters_by_verdict_tag_and_spec_clause_given_in_the_url() {
     ) {
         return;
     }
-    let out = merged_fixture("html-filters");
+    let dir = merged_fixture("html-filters");
+    let out = dir.join("reports");
     let page = out.join("index.html");
     let dom = dump_dom(&page, "#verdict=FAIL,XPASS");
     assert!(dom.contains("2 of 8 rows"), "{dom}");
@@ -244,7 +246,8 @@ fn html_report_shows_each_targets_summary_and_the_clause_feature_and_control_of_
     ) {
         return;
     }
-    let out = merged_fixture("html-levels");
+    let dir = merged_fixture("html-levels");
+    let out = dir.join("reports");
     let page = out.join("index.html");
     let dom = dump_dom(
         &page,
@@ -339,7 +342,8 @@ fn junit_xml_validates_against_the_ant_jenkins_junit_schema() {
     ) {
         return;
     }
-    let out = merged_fixture("junit");
+    let dir = merged_fixture("junit");
+    let out = dir.join("reports");
     let junit = out.join("junit.xml");
     let output = Command::new("xmllint")
         .args(["--noout", "--schema", "fixtures/schemas/junit.xsd"])
@@ -452,7 +456,8 @@ fn results_json_of_a_merge_validates_against_the_shipped_json_schema_and_summari
         return;
     }
     let dir = scratch_dir("schema-merge-check");
-    let out = merged_fixture("schema-merge");
+    let merged_dir = merged_fixture("schema-merge");
+    let out = merged_dir.join("reports");
     for document in [
         shards()[0].clone(),
         shards()[1].clone(),

@@ -231,6 +231,7 @@ async fn a_silent_authoritative_server_becomes_a_remote_server_timeout_xep0220_2
         trust_anchor: anchor,
         domain: "builtin.test".into(),
         certificate: None,
+        provisioned: None,
     };
     let silent = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
     let silent_address = silent.local_addr().unwrap();
@@ -298,4 +299,237 @@ async fn a_silent_authoritative_server_becomes_a_remote_server_timeout_xep0220_2
         "{receiving}"
     );
     silent_task.abort();
+}
+
+/// Issue 14 item 6: an originating harness that reaches a server presenting another leaf than
+/// the one it provisioned (another run's server on a shared address) ends the case as an
+/// environment error, whatever that server's certificate is; the same server presenting the
+/// provisioned leaf is judged as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiving_server_with_another_leaf_than_the_provisioned_one_is_an_environment_error() {
+    let catalogue = Catalogue::new();
+    let chain = catalogue
+        .chain(
+            CertificateProfile::StartcomChain,
+            KeyType::EcdsaP256,
+            "builtin.test",
+        )
+        .unwrap();
+    // The leaf of another run's PKI: same profile and name, another key and issuer.
+    let elsewhere = Catalogue::new()
+        .chain(
+            CertificateProfile::StartcomChain,
+            KeyType::EcdsaP256,
+            "builtin.test",
+        )
+        .unwrap();
+    let anchor = catalogue.trust_anchor(&chain, Trust::ChainRoot).unwrap();
+    for (provisioned, reached_another) in [
+        (elsewhere.presented[0].clone(), true),
+        (chain.presented[0].clone(), false),
+    ] {
+        let receiving_tls = TlsSetup::S2sReceiving {
+            chain: chain.presented.clone(),
+            key: Arc::new(chain.key_der()),
+            peer_trust_anchor: anchor.clone(),
+        };
+        let originating_tls = TlsSetup::S2sOriginating {
+            trust_anchor: anchor.clone(),
+            domain: "builtin.test".into(),
+            certificate: None,
+            provisioned: Some(provisioned),
+        };
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let receiving = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let config = ReceivingConfig {
+                authority: None,
+                local_domain: "builtin.test".into(),
+                starttls_available: true,
+                policy: S2sPolicy::AllowDialback,
+                limits: Limits::default(),
+            };
+            s2s::receive(
+                tcp,
+                config,
+                &receiving_tls,
+                false,
+                &Authorities::new(),
+                Duration::from_secs(2),
+                &Transcript::new("builtin-server"),
+            )
+            .await
+        });
+        let config = OriginatingConfig {
+            local_domain: "harness.test".into(),
+            remote_domain: "builtin.test".into(),
+            transport: Transport::Starttls,
+            has_certificate: false,
+            dialback: Some(DialbackSecret::new("secret")),
+            wrong_dialback_key: false,
+            limits: Limits::default(),
+        };
+        let originating = s2s::originate(
+            address,
+            config,
+            &originating_tls,
+            Duration::from_secs(2),
+            &Transcript::new("harness"),
+        )
+        .await;
+        if reached_another {
+            let error = originating.expect_err("another server's leaf must not be judged");
+            assert!(
+                error.0.contains(&format!(
+                    "reached another server on {address}: its certificate is not the one this run provisioned"
+                )),
+                "{error}"
+            );
+        } else {
+            // The TLS handshake passed the check; what follows (dialback with no authority)
+            // is judged as usual, not as an environment error.
+            let end = originating.expect("the provisioned leaf is the instance's");
+            assert!(
+                !matches!(&end, SessionEnd::Rejected { step, .. } if *step == Step::Tls),
+                "{end}"
+            );
+        }
+        receiving.abort();
+    }
+}
+
+/// Issue 14 item 6, the dialback side: a receiving harness whose verification connection
+/// reaches an authoritative server presenting another leaf than the one provisioned for it
+/// ends the stream it was verifying as an environment error, not as a refusal of the
+/// originating server; with the provisioned leaf the same stream is authenticated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dialback_verification_reaching_another_authority_is_an_environment_error() {
+    let catalogue = Catalogue::new();
+    let receiving_chain = catalogue
+        .chain(
+            CertificateProfile::StartcomChain,
+            KeyType::EcdsaP256,
+            "builtin.test",
+        )
+        .unwrap();
+    let harness_chain = catalogue
+        .chain(
+            CertificateProfile::StartcomChain,
+            KeyType::EcdsaP256,
+            "harness.test",
+        )
+        .unwrap();
+    let anchor = catalogue
+        .trust_anchor(&receiving_chain, Trust::ChainRoot)
+        .unwrap();
+    let secret = DialbackSecret::new("secret");
+    for (authority_presents, reached_another) in [
+        (
+            Catalogue::new()
+                .chain(
+                    CertificateProfile::StartcomChain,
+                    KeyType::EcdsaP256,
+                    "harness.test",
+                )
+                .unwrap(),
+            true,
+        ),
+        (harness_chain.clone(), false),
+    ] {
+        let authority = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        let authority_address = authority.local_addr().unwrap();
+        let authority_task = tokio::spawn(s2s::serve_authority(
+            authority,
+            xmpp_interop::proto::s2s::authority::AuthorityConfig {
+                domain: "harness.test".into(),
+                secret: secret.clone(),
+                always_invalid: false,
+                offer_starttls: true,
+                limits: Limits::default(),
+            },
+            TlsSetup::S2sReceiving {
+                chain: authority_presents.presented.clone(),
+                key: Arc::new(authority_presents.key_der()),
+                peer_trust_anchor: anchor.clone(),
+            },
+            Duration::from_secs(2),
+            Transcript::new("authority"),
+        ));
+        // The harness provisioned `harness_chain` for the authority it means to reach.
+        let authorities = Authorities::new().with_tls(
+            "harness.test",
+            authority_address,
+            TlsSetup::S2sOriginating {
+                trust_anchor: harness_chain.root.clone(),
+                domain: "harness.test".into(),
+                certificate: None,
+                provisioned: harness_chain.presented.first().cloned(),
+            },
+        );
+        let receiving_tls = TlsSetup::S2sReceiving {
+            chain: receiving_chain.presented.clone(),
+            key: Arc::new(receiving_chain.key_der()),
+            peer_trust_anchor: anchor.clone(),
+        };
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let receiving = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let config = ReceivingConfig {
+                authority: None,
+                local_domain: "builtin.test".into(),
+                starttls_available: true,
+                policy: S2sPolicy::AllowDialback,
+                limits: Limits::default(),
+            };
+            s2s::receive(
+                tcp,
+                config,
+                &receiving_tls,
+                false,
+                &authorities,
+                Duration::from_secs(2),
+                &Transcript::new("harness"),
+            )
+            .await
+        });
+        let config = OriginatingConfig {
+            local_domain: "harness.test".into(),
+            remote_domain: "builtin.test".into(),
+            transport: Transport::Starttls,
+            has_certificate: false,
+            dialback: Some(secret.clone()),
+            wrong_dialback_key: false,
+            limits: Limits::default(),
+        };
+        let originating_tls = TlsSetup::S2sOriginating {
+            trust_anchor: anchor.clone(),
+            domain: "builtin.test".into(),
+            certificate: None,
+            provisioned: None,
+        };
+        let _ = s2s::originate(
+            address,
+            config,
+            &originating_tls,
+            Duration::from_secs(2),
+            &Transcript::new("builtin-originating"),
+        )
+        .await;
+        let received = receiving.await.unwrap();
+        if reached_another {
+            let error = received.expect_err("another authority's answer must not be judged");
+            assert!(
+                error.0.contains(&format!(
+                    "reached another server on {authority_address}: its certificate is not the one this run provisioned"
+                )),
+                "{error}"
+            );
+        } else {
+            let end = received.expect("the provisioned authority verifies the key");
+            assert!(matches!(end, SessionEnd::S2sAuthenticated { .. }), "{end}");
+        }
+        authority_task.abort();
+    }
 }

@@ -3,8 +3,12 @@
 //! replayed-client-final case: a TCP close is no SASL refusal (RFC 6120 §6.4.5, RFC 5802 §5.1),
 //! and the positive control, which this server fails too, makes the case `inconclusive`.
 
+mod scratch;
+
+use scratch::Scratch;
+
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 /// The hostile server, killed when dropped.
@@ -17,11 +21,8 @@ impl Drop for Hostile {
     }
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("xmpp-interop-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch(name: &str) -> Scratch {
+    Scratch::new(name)
 }
 
 fn harness() -> Command {

@@ -610,9 +610,7 @@ mod tests {
 
     #[test]
     fn invalid_utf8_is_located() {
-        let dir =
-            std::env::temp_dir().join(format!("xmpp-interop-profile-utf8-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::scratch::ScratchDir::new("profile-utf8");
         let path = dir.join("p.yaml");
         std::fs::write(&path, b"name: p\ntitle: T\xff\n").unwrap();
         let error = load(&path, &scenarios()).unwrap_err().to_string();

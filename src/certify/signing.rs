@@ -128,8 +128,7 @@ mod tests {
 
     #[test]
     fn generated_keys_round_trip_through_pem_and_sign_and_verify() {
-        let dir = std::env::temp_dir().join(format!("xmpp-interop-keys-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = crate::scratch::ScratchDir::new("keys");
         let (private, public) = generate(&dir).unwrap();
         let mode = std::fs::metadata(&private).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);

@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
@@ -24,6 +25,10 @@ use crate::transport::{Connection, TlsSetup};
 #[derive(Debug, Clone, Default)]
 pub struct Authorities {
     routes: Vec<Route>,
+    /// The first environment error a verification connection met (for example another
+    /// server than the one the harness started answered): shared by the clones, so that the
+    /// stream whose key was being verified ends as that error instead of being judged.
+    broken: Arc<Mutex<Option<EnvironmentError>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -57,6 +62,16 @@ impl Authorities {
             tls,
         });
         self
+    }
+
+    fn note_broken(&self, error: &EnvironmentError) {
+        if let Ok(mut broken) = self.broken.lock() {
+            broken.get_or_insert_with(|| error.clone());
+        }
+    }
+
+    fn broken(&self) -> Option<EnvironmentError> {
+        self.broken.lock().ok().and_then(|broken| broken.clone())
     }
 
     fn find(&self, domain: &str) -> Option<&Route> {
@@ -130,7 +145,7 @@ pub async fn receive(
         note_peer_certificate(peer_certificate.as_ref(), tls, transcript);
     }
     let mut session = ReceivingSession::new(config, direct_tls, peer_certificate);
-    drive(
+    let end = drive(
         &mut session,
         &mut connection,
         tls,
@@ -142,7 +157,12 @@ pub async fn receive(
             ..Extras::default()
         },
     )
-    .await
+    .await?;
+    // A verification that broke the harness decided nothing about the peer.
+    match authorities.broken() {
+        Some(error) => Err(error),
+        None => Ok(end),
+    }
 }
 
 /// Serves `<db:verify/>` on every connection to `listener`, one at a time, until the task
@@ -286,10 +306,15 @@ pub(super) fn ask_authority<'a>(
                     detail: format!("a verification connection ended as a c2s session: {end}"),
                 }
             }
-            Err(e) => DialbackAnswer::Failed {
-                condition: "remote-server-not-found".into(),
-                detail: e.0,
-            },
+            Err(e) => {
+                if let Some(authorities) = authorities {
+                    authorities.note_broken(&e);
+                }
+                DialbackAnswer::Failed {
+                    condition: "remote-server-not-found".into(),
+                    detail: e.0,
+                }
+            }
         };
         transcript.record(
             Direction::Note,

@@ -80,10 +80,8 @@ fn verify(
         .map(|_| ())
 }
 
-fn scratch_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("xmpp-interop-pki-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+fn scratch_dir(test: &str) -> crate::scratch::ScratchDir {
+    crate::scratch::ScratchDir::new(&format!("pki-{test}"))
 }
 
 #[test]

@@ -166,6 +166,12 @@ pub(super) fn instance_key(planned: &PlannedCase) -> Option<InstanceKey> {
     }
 }
 
+/// Whether the case federates on the machine's fixed addresses (an s2s case against a
+/// managed server), and so needs the run's claim on them before it starts.
+pub(super) fn federates(planned: &PlannedCase) -> bool {
+    planned.case.s2s.is_some() && matches!(planned.target.adapter, Adapter::Managed(_))
+}
+
 /// Why the harness cannot run this case at all, if it cannot.
 fn unsupported(case: &CaseSpec) -> Option<&'static str> {
     (case.sasl.mechanism.is_plus()

@@ -214,6 +214,7 @@ async fn harness_originates(
         certificate: s2s
             .originating_certificate
             .map(|_| client_certificate(&harness_side.chain)),
+        provisioned: target_side.chain.presented.first().cloned(),
     };
     let config = OriginatingConfig {
         local_domain: HARNESS_S2S_DOMAIN.to_owned(),
@@ -271,6 +272,7 @@ impl HarnessDomain {
             trust_anchor: target_side.chain.root.clone(),
             domain: certificate_name(&target_side.chain),
             certificate: Some(client_certificate(&harness_side.chain)),
+            provisioned: target_side.chain.presented.first().cloned(),
         };
         let authorities = Authorities::new().with_tls(
             &instance.domain,
@@ -497,7 +499,11 @@ async fn federate<'a>(
         certificate: certificates.target.0,
         key: case.key,
     };
-    let turn = environment.federation.turn().await;
+    let turn = environment
+        .federation
+        .turn()
+        .await
+        .map_err(EnvironmentError)?;
     let instance = Instance::start(
         spec,
         &key,

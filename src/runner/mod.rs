@@ -667,6 +667,20 @@ async fn run_case(
             observed: "not part of this run".to_owned(),
         }),
     };
+    // The federation addresses are claimed before the case's clock starts: time spent
+    // waiting for another run is not the target's.
+    let waited = if execute::federates(&planned) {
+        match environment.federation.claim().await {
+            Ok(waited) => waited,
+            Err(why) => {
+                let result = execute::harness_failure(&planned, why, Duration::ZERO, Vec::new());
+                publish(publishes, &result);
+                return Some(result);
+            }
+        }
+    } else {
+        None
+    };
     let Ok(_permit) = permits.acquire().await else {
         return None;
     };
@@ -677,6 +691,16 @@ async fn run_case(
     let case_started = Instant::now();
     let _ = began.set(case_started);
     let transcript = crate::drive::Transcript::new("harness");
+    if let Some(waited) = waited {
+        transcript.record(
+            crate::proto::Direction::Note,
+            format!(
+                "{}: waited {:.1} s before this case started",
+                crate::target::managed::WAITING,
+                waited.as_secs_f64()
+            ),
+        );
+    }
     let mut inner = AbortOnDrop(tokio::spawn({
         let planned = planned.clone();
         let environment = Arc::clone(&environment);
@@ -710,6 +734,12 @@ async fn run_case(
             Vec::new(),
         ),
     };
+    publish(publishes, &result);
+    Some(result)
+}
+
+/// Hands a control's result to the negative cases waiting for it.
+fn publish(publishes: Option<Arc<watch::Sender<Option<Control>>>>, result: &CaseResult) {
     if let Some(sender) = publishes {
         sender.send_replace(Some(Control {
             id: result.case.id.clone(),
@@ -717,7 +747,6 @@ async fn run_case(
             observed: result.observed.clone(),
         }));
     }
-    Some(result)
 }
 
 /// Counts of outcomes.

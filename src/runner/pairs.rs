@@ -141,7 +141,11 @@ pub async fn run_pair(
     profile: PairProfile,
     environment: &RunEnvironment,
 ) -> Result<Vec<PairRecord>, EnvironmentError> {
-    let _turn = environment.federation.turn().await;
+    let _turn = environment
+        .federation
+        .turn()
+        .await
+        .map_err(EnvironmentError)?;
     let (Adapter::Managed(first_spec), Adapter::Managed(second_spec)) =
         (&first.adapter, &second.adapter)
     else {

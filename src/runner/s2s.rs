@@ -106,6 +106,7 @@ fn tls_pair(
             trust_anchor: receiving_anchor,
             domain: receiving.to_owned(),
             certificate,
+            provisioned: None,
         },
         receiving: TlsSetup::S2sReceiving {
             chain: receiving_chain.presented.clone(),

@@ -537,11 +537,7 @@ mod tests {
 
     #[test]
     fn an_external_target_reads_its_root_relative_to_the_file_and_splits_the_jid() {
-        let dir = std::env::temp_dir().join(format!(
-            "xmpp-interop-targets-external-{}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::scratch::ScratchDir::new("targets-external");
         let catalogue = crate::pki::Catalogue::new();
         let chain = catalogue
             .chain(

@@ -191,7 +191,22 @@ impl Connection {
         };
         let (config, server_name, recorder) = setup.client()?;
         let connector = TlsConnector::from(config);
-        match tokio::time::timeout(limit, connector.connect(server_name, tcp)).await {
+        let address = tcp
+            .peer_addr()
+            .map_or_else(|_| "an unknown address".to_owned(), |a| a.to_string());
+        let handshake = tokio::time::timeout(limit, connector.connect(server_name, tcp)).await;
+        // Before anything about the peer is judged: is it the server the harness started?
+        if let (Some(provisioned), Some(leaf)) =
+            (setup.provisioned_leaf(), recorder.presented().first())
+            && leaf != provisioned
+        {
+            return Err(HandshakeFailure::not_provisioned(
+                &address,
+                leaf,
+                provisioned,
+            ));
+        }
+        match handshake {
             Err(_) => Err(HandshakeFailure::timeout(limit, recorder.presented())),
             Ok(Err(e)) => Err(HandshakeFailure::from_client_error(
                 &e,

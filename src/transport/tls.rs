@@ -19,6 +19,7 @@ use rustls::{AlertDescription, ClientConfig, RootCertStore, ServerConfig};
 use super::verify::XmppServerVerifier;
 use super::weak_rsa::WeakRsaKey;
 use crate::pki::identity::presented_identities;
+use crate::pki::summary::sha256_fingerprint;
 use crate::pki::{CertificateRejection, ReferenceIdentity, Service};
 use crate::proto::Side;
 use crate::scenario::model::IdentityType;
@@ -63,6 +64,11 @@ pub enum TlsSetup {
         domain: String,
         /// This server's certificate for its own domain; none if `None`.
         certificate: Option<ClientCertificate>,
+        /// The leaf certificate the harness provisioned for the receiving server, when it
+        /// started that server itself: a peer presenting another leaf is not the instance
+        /// this run started (another run's server on a shared address), and the handshake
+        /// ends as a harness error before anything about the peer is judged.
+        provisioned: Option<CertificateDer<'static>>,
     },
     /// A server-to-server receiving side: presents its chain and asks for the originating
     /// server's certificate without refusing any in the handshake (the handshake still proves
@@ -112,6 +118,7 @@ impl TlsSetup {
                 trust_anchor,
                 domain,
                 certificate,
+                ..
             } => (
                 trust_anchor,
                 domain,
@@ -159,6 +166,15 @@ impl TlsSetup {
             HandshakeFailure::local(format!("domain {domain:?} unusable as TLS name: {e}"))
         })?;
         Ok((Arc::new(config), server_name, presented))
+    }
+
+    /// The leaf the peer must present to be the instance the harness started, if it
+    /// started one ([`TlsSetup::S2sOriginating`]'s `provisioned`).
+    pub(crate) fn provisioned_leaf(&self) -> Option<&CertificateDer<'static>> {
+        match self {
+            TlsSetup::S2sOriginating { provisioned, .. } => provisioned.as_ref(),
+            _ => None,
+        }
     }
 
     pub(crate) fn server(&self) -> Result<Arc<ServerConfig>, HandshakeFailure> {
@@ -314,6 +330,23 @@ impl HandshakeFailure {
             detail: detail.into(),
             presented_chain: Vec::new(),
         }
+    }
+
+    /// The peer at `address` presented `presented`, not the leaf this run provisioned for
+    /// the server it started there: another server answered, and nothing about it may be
+    /// judged as the target's doing.
+    pub(crate) fn not_provisioned(
+        address: &str,
+        presented: &CertificateDer<'_>,
+        provisioned: &CertificateDer<'_>,
+    ) -> HandshakeFailure {
+        HandshakeFailure::local(format!(
+            "reached another server on {address}: its certificate is not the one this run \
+             provisioned (presented SHA-256 {}, provisioned SHA-256 {}; {})",
+            sha256_fingerprint(presented),
+            sha256_fingerprint(provisioned),
+            describe_certificate(presented)
+        ))
     }
 
     /// Whether the harness broke rather than the handshake.

@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::scratch::Scratch;
+
 /// The harness binary.
 pub fn binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
@@ -42,11 +44,8 @@ pub fn skipped(test: &str, why: &str) {
     eprintln!("NOT RUN {test}: {why} (ci/install-targets.sh installs it)");
 }
 
-pub fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("xmpp-interop-real-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+pub fn scratch_dir(name: &str) -> Scratch {
+    Scratch::new(&format!("real-{name}"))
 }
 
 /// Directories of managed instances a harness process with this pid created.

@@ -2,44 +2,218 @@
 //! loopback address and port 5269, so at most one can run per domain, and the harness's own
 //! `harness.test` listener is one per machine too.
 //!
-//! A run that federates first takes the process-wide floor ([`FLOOR`]) and keeps it until the
-//! run's [`FederationSlot`] is dropped, so two runs in one process (tests) never fight over the
-//! addresses. Within a run, cases take turns; each case starts its own instance and stops it
-//! when done, because a server remembers its peers (open streams, ejabberd's back-off after a
-//! failed connection) and one case must not decide the next one's verdict.
+//! These addresses are shared by every process on the machine, so a run claims them twice
+//! before its first federating case: the process-wide floor ([`FLOOR`], for two runs in one
+//! process, as in tests) and a machine-wide lock, `flock(2)` on [`lock_path`] (for two harness
+//! processes, as two CI jobs on one runner). Both are held until the run's [`FederationSlot`]
+//! is dropped; the kernel drops the file lock when the process exits, so a crashed run never
+//! blocks the next one. A second run waits its turn and says so ([`WAITING`]), or, when the
+//! slot was made with [`FederationSlot::without_waiting`], gives up at once
+//! ([`HELD_ELSEWHERE`]).
+//!
+//! Within a run, cases take turns; each case starts its own instance and stops it when done,
+//! because a server remembers its peers (open streams, ejabberd's back-off after a failed
+//! connection) and one case must not decide the next one's verdict.
 
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Mutex, MutexGuard, OwnedMutexGuard};
 
-/// Held by the run that federates right now.
+/// Held by the run of this process that federates right now.
 static FLOOR: std::sync::LazyLock<Arc<Mutex<()>>> =
     std::sync::LazyLock::new(|| Arc::new(Mutex::new(())));
 
-/// A run's right to federate, taken in turns by its cases.
-#[derive(Default)]
-pub struct FederationSlot {
-    floor: Mutex<Option<OwnedMutexGuard<()>>>,
+/// The name of the machine-wide lock file in the temporary directory.
+pub const LOCK_FILE_NAME: &str = "xmpp-interop-federation.lock";
+
+/// What a run says (on stderr and in the transcripts of the cases it holds up) while another
+/// run holds the federation addresses.
+pub const WAITING: &str = "waiting for another xmpp-interop run that federates on 127.0.0.2–6";
+
+/// Why a federating case of a run that does not wait ends as `error`.
+pub const HELD_ELSEWHERE: &str = "another run holds the federation addresses \
+     (127.0.0.2–6 ports 5269 and 5270); run without --no-wait to wait for it";
+
+/// How often a waiting run tries the machine-wide lock again.
+const RETRY: Duration = Duration::from_millis(200);
+
+/// The machine-wide lock file: [`LOCK_FILE_NAME`] in [`std::env::temp_dir`]. It is never
+/// removed (removing it would let two runs lock two different files).
+pub fn lock_path() -> PathBuf {
+    std::env::temp_dir().join(LOCK_FILE_NAME)
 }
 
-/// One case's turn: while it is held, nothing else of this run (or of another run in this
-/// process) federates.
+/// An exclusive `flock(2)` on [`lock_path`]; released when dropped or when the process ends.
+#[derive(Debug)]
+pub struct MachineLock {
+    _file: File,
+}
+
+impl MachineLock {
+    /// Takes the lock if nobody holds it: `Ok(None)` when another open file (another
+    /// process, or another run of this one) holds it.
+    pub fn try_take() -> Result<Option<MachineLock>, String> {
+        let path = lock_path();
+        let opened = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path);
+        // A lock file another user created may be read-only for this one; flock(2) needs
+        // only an open descriptor.
+        let file = match opened {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => File::open(&path)
+                .map_err(|e| format!("cannot open the federation lock {}: {e}", path.display()))?,
+            Err(e) => {
+                return Err(format!(
+                    "cannot open the federation lock {}: {e}",
+                    path.display()
+                ));
+            }
+        };
+        // SAFETY: flock(2) on a descriptor this function owns; it touches no memory.
+        let status = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if status == 0 {
+            return Ok(Some(MachineLock { _file: file }));
+        }
+        let error = std::io::Error::last_os_error();
+        if error.kind() == std::io::ErrorKind::WouldBlock {
+            Ok(None)
+        } else {
+            Err(format!(
+                "cannot lock the federation lock {}: {error}",
+                path.display()
+            ))
+        }
+    }
+}
+
+/// What a run holds while it may federate.
+struct Claim {
+    _floor: OwnedMutexGuard<()>,
+    _machine: MachineLock,
+}
+
+/// The claim of a run, and whether it had to wait for another run to get it.
+#[derive(Default)]
+struct ClaimState {
+    claim: Option<Claim>,
+    waited_for_another_run: bool,
+}
+
+/// A run's right to federate, taken in turns by its cases.
+pub struct FederationSlot {
+    wait: bool,
+    claim: Mutex<ClaimState>,
+    turns: Mutex<()>,
+}
+
+/// One case's turn: while it is held, nothing else of this run (or of another run on this
+/// machine) federates.
 pub struct FederationTurn<'a> {
-    _floor: MutexGuard<'a, Option<OwnedMutexGuard<()>>>,
+    _turn: MutexGuard<'a, ()>,
+}
+
+impl Default for FederationSlot {
+    fn default() -> FederationSlot {
+        FederationSlot::new()
+    }
 }
 
 impl FederationSlot {
-    /// Nothing taken yet; the floor is taken on the first turn.
+    /// Nothing claimed yet; the first federating case claims the addresses, waiting for any
+    /// other run that holds them.
     pub fn new() -> FederationSlot {
-        FederationSlot::default()
+        FederationSlot {
+            wait: true,
+            claim: Mutex::new(ClaimState::default()),
+            turns: Mutex::new(()),
+        }
     }
 
-    /// Waits for this case's turn (and, the first time, for the process-wide floor).
-    pub async fn turn(&self) -> FederationTurn<'_> {
-        let mut floor = self.floor.lock().await;
-        if floor.is_none() {
-            *floor = Some(Arc::clone(&FLOOR).lock_owned().await);
+    /// Like [`FederationSlot::new`], but a claim fails at once with [`HELD_ELSEWHERE`] while
+    /// another run holds the addresses (`run --no-wait`).
+    pub fn without_waiting() -> FederationSlot {
+        FederationSlot {
+            wait: false,
+            ..FederationSlot::new()
         }
-        FederationTurn { _floor: floor }
+    }
+
+    /// Claims the federation addresses for this run (at once if it already holds them).
+    /// `Ok(Some(waited))` when this call was held up by another run for `waited`; the first
+    /// call that finds them taken prints [`WAITING`] on stderr. `Err` with [`HELD_ELSEWHERE`]
+    /// when the slot does not wait, or why the lock file could not be used.
+    pub async fn claim(&self) -> Result<Option<Duration>, String> {
+        let started = Instant::now();
+        let mut state = self.claim.lock().await;
+        if state.claim.is_none() {
+            let floor = if self.wait {
+                Arc::clone(&FLOOR).lock_owned().await
+            } else {
+                Arc::clone(&FLOOR)
+                    .try_lock_owned()
+                    .map_err(|_| HELD_ELSEWHERE.to_owned())?
+            };
+            let machine = loop {
+                if let Some(lock) = MachineLock::try_take()? {
+                    break lock;
+                }
+                if !self.wait {
+                    return Err(HELD_ELSEWHERE.to_owned());
+                }
+                if !state.waited_for_another_run {
+                    state.waited_for_another_run = true;
+                    eprintln!("note: {WAITING} (lock {})", lock_path().display());
+                }
+                tokio::time::sleep(RETRY).await;
+            };
+            state.claim = Some(Claim {
+                _floor: floor,
+                _machine: machine,
+            });
+        }
+        let waited = started.elapsed();
+        Ok((state.waited_for_another_run && waited >= RETRY).then_some(waited))
+    }
+
+    /// Waits for this case's turn, claiming the addresses first if this run does not hold
+    /// them yet (see [`FederationSlot::claim`]).
+    pub async fn turn(&self) -> Result<FederationTurn<'_>, String> {
+        self.claim().await?;
+        Ok(FederationTurn {
+            _turn: self.turns.lock().await,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_slot_that_does_not_wait_refuses_while_the_machine_lock_is_held_elsewhere() {
+        // Another open file description holds the lock, as another process would.
+        let mut held = None;
+        for _ in 0..300 {
+            if let Some(lock) = MachineLock::try_take().expect("lock file usable") {
+                held = Some(lock);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(held.is_some(), "the federation lock stayed taken for 30 s");
+        let slot = FederationSlot::without_waiting();
+        let refused = slot.claim().await;
+        assert_eq!(refused.err().as_deref(), Some(HELD_ELSEWHERE));
+        drop(held);
+        assert_eq!(slot.claim().await, Ok(None));
+        assert!(slot.turn().await.is_ok());
     }
 }

@@ -24,7 +24,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio::sync::OnceCell;
 
-pub use federation::{FederationSlot, FederationTurn};
+pub use federation::{
+    FederationSlot, FederationTurn, HELD_ELSEWHERE, LOCK_FILE_NAME, MachineLock, WAITING, lock_path,
+};
 pub use process::stop_all;
 use process::{InstanceDir, ServerProcess};
 
