@@ -6,10 +6,13 @@
 //! In a file of its own: the peak is read with `getrusage(RUSAGE_CHILDREN)`, which covers every
 //! child this test process waited for, so no other test may run harness processes beside it.
 
+mod scratch;
+
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use scratch::Scratch;
 
 /// The hostile server, killed (and waited for) when dropped.
 struct Hostile(Child);
@@ -19,13 +22,6 @@ impl Drop for Hostile {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("xmpp-interop-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// The largest peak resident set size, in KiB, of the children waited for so far.
@@ -40,7 +36,7 @@ fn children_peak_rss_kib() -> i64 {
 
 #[test]
 fn sixty_four_mib_in_one_element_is_a_policy_violation_and_never_buffered_rfc6120_13_12() {
-    let dir = scratch("huge-element");
+    let dir = Scratch::new("huge-element");
     let mut server = Command::new("/usr/bin/python3")
         .args(["fixtures/hostile/huge_element.py", "64"])
         .stdout(Stdio::piped())
@@ -100,5 +96,4 @@ fn sixty_four_mib_in_one_element_is_a_policy_violation_and_never_buffered_rfc612
     assert!(elapsed < Duration::from_secs(6), "took {elapsed:?}");
     assert!(peak_mib < 100, "peak RSS {peak_mib} MiB");
     eprintln!("64 MiB element: verdict in {elapsed:?}, harness peak RSS {peak_mib} MiB");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
