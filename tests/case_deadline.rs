@@ -2,13 +2,14 @@
 //! finishes it: each case ends within `--case-timeout` (+1 s) as a `timeout` verdict, and the
 //! run exits by itself (issue 14; DESIGN.md "Hostile peers").
 
+mod external;
 mod scratch;
 
+use external::{harness, startcom_chain, targets_file};
 use scratch::Scratch;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 const HEADER: &[u8] = b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
@@ -16,10 +17,6 @@ const HEADER: &[u8] = b"<?xml version='1.0'?><stream:stream xmlns='jabber:client
 
 fn scratch(name: &str) -> Scratch {
     Scratch::new(name)
-}
-
-fn harness() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
 }
 
 /// Sends the header one byte a second, then the same id byte forever, until the peer goes.
@@ -51,30 +48,9 @@ fn start_trickler() -> u16 {
 /// results and how long the run took.
 fn run_against_trickler(name: &str, deadlines: &[&str]) -> (Vec<serde_json::Value>, Duration) {
     let dir = scratch(name);
-    let pki = dir.join("pki");
-    let generated = harness()
-        .args([
-            "pki",
-            "generate",
-            "--domain",
-            "interop.test",
-            "--profile",
-            "startcom-chain",
-        ])
-        .arg("--out")
-        .arg(&pki)
-        .output()
-        .unwrap();
-    assert!(generated.status.success(), "{generated:?}");
+    let pki = startcom_chain(&dir);
     let port = start_trickler();
-    std::fs::write(
-        dir.join("targets.yaml"),
-        format!(
-            "targets:\n  - name: trickler\n    kind: server\n    external:\n      host: 127.0.0.1\n      starttls-port: {port}\n      domain: interop.test\n      account: {{ jid: alice@interop.test, password: secret }}\n      root: {}\n      certificate: {{ profile: startcom-chain }}\n",
-            pki.join("startcom-chain/root.pem").display()
-        ),
-    )
-    .unwrap();
+    let targets = targets_file(&dir, "trickler", port, &pki);
     let out = dir.join("reports");
     let started = Instant::now();
     let output = harness()
@@ -91,7 +67,7 @@ fn run_against_trickler(name: &str, deadlines: &[&str]) -> (Vec<serde_json::Valu
         ])
         .args(deadlines)
         .arg("--targets")
-        .arg(dir.join("targets.yaml"))
+        .arg(&targets)
         .arg("--out")
         .arg(&out)
         .output()

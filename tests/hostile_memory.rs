@@ -6,23 +6,15 @@
 //! In a file of its own: the peak is read with `getrusage(RUSAGE_CHILDREN)`, which covers every
 //! child this test process waited for, so no other test may run harness processes beside it.
 
+mod external;
+mod python_peer;
 mod scratch;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use external::{harness, startcom_chain, targets_file};
+use python_peer::python_server;
 use scratch::Scratch;
-
-/// The hostile server, killed (and waited for) when dropped.
-struct Hostile(Child);
-
-impl Drop for Hostile {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// The largest peak resident set size, in KiB, of the children waited for so far.
 fn children_peak_rss_kib() -> i64 {
@@ -37,42 +29,12 @@ fn children_peak_rss_kib() -> i64 {
 #[test]
 fn sixty_four_mib_in_one_element_is_a_policy_violation_and_never_buffered_rfc6120_13_12() {
     let dir = Scratch::new("huge-element");
-    let mut server = Command::new("/usr/bin/python3")
-        .args(["fixtures/hostile/huge_element.py", "64"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("/usr/bin/python3 runs");
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port: u16 = line.trim().parse().expect("the server prints its port");
-    let _server = Hostile(server);
+    let (_server, port) = python_server("fixtures/hostile/huge_element.py", &["64".as_ref()]);
     // The root is never used: the server never gets as far as TLS.
-    let generated = Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
-        .args([
-            "pki",
-            "generate",
-            "--domain",
-            "interop.test",
-            "--profile",
-            "startcom-chain",
-        ])
-        .arg("--out")
-        .arg(dir.join("pki"))
-        .output()
-        .unwrap();
-    assert!(generated.status.success(), "{generated:?}");
-    std::fs::write(
-        dir.join("targets.yaml"),
-        format!(
-            "targets:\n  - name: huge\n    kind: server\n    external:\n      host: 127.0.0.1\n      starttls-port: {port}\n      domain: interop.test\n      account: {{ jid: alice@interop.test, password: secret }}\n      root: {}\n      certificate: {{ profile: startcom-chain }}\n",
-            dir.join("pki/startcom-chain/root.pem").display()
-        ),
-    )
-    .unwrap();
+    let pki = startcom_chain(&dir);
+    let targets = targets_file(&dir, "huge", port, &pki);
     let started = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
+    let output = harness()
         .args([
             "run",
             "scenarios/c2s/authenticate.yaml",
@@ -83,7 +45,7 @@ fn sixty_four_mib_in_one_element_is_a_policy_violation_and_never_buffered_rfc612
             "5",
             "--targets",
         ])
-        .arg(dir.join("targets.yaml"))
+        .arg(&targets)
         .arg("--out")
         .arg(dir.join("reports"))
         .output()
