@@ -8,6 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 seconds="${FUZZ_SMOKE_SECONDS:-5}"
 
+# libfuzzer-sys compiles libFuzzer with the system C++ compiler.
+if ! command -v c++ >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++ >/dev/null
+fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install --locked cargo-fuzz
 fi
