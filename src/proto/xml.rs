@@ -614,6 +614,26 @@ impl StreamParser {
         self.buffer.get(self.consumed..).unwrap_or_default()
     }
 
+    /// The pending bytes a token scan may look at: no more than one byte past what the header
+    /// or stanza limit still allows. A token that does not end within them is too large
+    /// whatever follows, so a malformation beyond the limit is never reported instead of the
+    /// limit, and the verdict does not depend on how the bytes were split into reads.
+    fn scan_window(&self) -> &[u8] {
+        let pending = self.pending();
+        let budget = match self.state {
+            DocumentState::BeforeHeader => {
+                self.limits.max_header_bytes.checked_sub(self.header_bytes)
+            }
+            DocumentState::InStream => self.limits.max_stanza_bytes.checked_sub(self.stanza_bytes),
+            DocumentState::Closed => None,
+        };
+        match budget {
+            Some(budget) => pending.get(..budget.saturating_add(1)).unwrap_or(pending),
+            None if self.state == DocumentState::Closed => pending,
+            None => pending.get(..1).unwrap_or(pending),
+        }
+    }
+
     /// Marks `length` bytes as parsed and starts scanning the next token.
     fn consume(&mut self, length: usize) {
         let parsed = self
@@ -692,7 +712,7 @@ impl StreamParser {
     /// Finds the complete token at the front of the pending bytes, `None` if it is incomplete.
     /// Fails as soon as the token is recognisably forbidden or malformed.
     fn scan_token(&mut self) -> Result<Option<(TokenKind, usize)>, XmlError> {
-        let pending = self.pending();
+        let pending = self.scan_window();
         let Some(&first) = pending.first() else {
             return Ok(None);
         };
@@ -710,7 +730,7 @@ impl StreamParser {
                 let Some(length) = self.scan_tag()? else {
                     return Ok(None);
                 };
-                let self_closing = self.pending().get(length.saturating_sub(2)) == Some(&b'/');
+                let self_closing = self.scan_window().get(length.saturating_sub(2)) == Some(&b'/');
                 Ok(Some((TokenKind::StartTag { self_closing }, length)))
             }
         }
@@ -722,7 +742,7 @@ impl StreamParser {
 
     /// `<?`: only the XML declaration at the very start of the document is allowed.
     fn scan_processing_instruction(&mut self) -> Result<Option<(TokenKind, usize)>, XmlError> {
-        let pending = self.pending();
+        let pending = self.scan_window();
         if !self.at_document_start() {
             return Err(restricted(
                 RestrictedConstruct::ProcessingInstruction,
@@ -754,7 +774,7 @@ impl StreamParser {
     /// `<!`: a CDATA section is allowed; comments and declarations are restricted XML.
     fn scan_markup_declaration(&mut self) -> Result<Option<(TokenKind, usize)>, XmlError> {
         const CDATA_OPEN: &[u8] = b"<![CDATA[";
-        let pending = self.pending();
+        let pending = self.scan_window();
         let Some(&third) = pending.get(2) else {
             return Ok(None);
         };
@@ -778,7 +798,7 @@ impl StreamParser {
         let start = self.scanned.max(1);
         let mut open_quote = self.open_quote;
         let mut found = None;
-        let pending = self.pending();
+        let pending = self.scan_window();
         for (offset, &byte) in pending.iter().enumerate().skip(start) {
             match (open_quote, byte) {
                 (_, b'<') => return Err(not_well_formed("`<` inside a tag", pending)),
@@ -800,7 +820,7 @@ impl StreamParser {
     /// Finds `terminator` at or after `from` in the pending bytes, resuming where the
     /// previous scan stopped. Returns the terminator's offset.
     fn scan_until(&mut self, terminator: &[u8], from: usize) -> Option<usize> {
-        let pending = self.pending();
+        let pending = self.scan_window();
         let start = self.scanned.saturating_sub(terminator.len() - 1).max(from);
         let found = pending
             .get(start..)
@@ -1867,6 +1887,68 @@ mod tests {
             matches!(error, Err(XmlError::HeaderTooLarge { limit: 200, .. })),
             "{error:?}"
         );
+    }
+
+    /// The first error of feeding `input` in `chunks`, as a stream error condition.
+    fn first_condition<'a>(
+        limits: Limits,
+        chunks: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Option<&'static str> {
+        let mut parser = StreamParser::new(limits);
+        for chunk in chunks {
+            parser.feed(chunk);
+            loop {
+                match parser.next_event() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(error) => return Some(error.stream_error_condition()),
+                }
+            }
+        }
+        None
+    }
+
+    /// Found by the `xml_stream` fuzz target (fixtures/fuzz/xml_stream-228079cd.bin, byte 0
+    /// selects the harness's small limits): a header over the limit with a `<` inside its tag
+    /// past the limit was `not-well-formed` when it arrived at once and `policy-violation`
+    /// when it trickled. The scan now stops one byte past the limit, so it is
+    /// `policy-violation` both ways.
+    #[test]
+    fn fuzz_regression_oversized_header_is_policy_violation_however_it_arrives() {
+        let limits = Limits {
+            max_stanza_bytes: 200,
+            max_depth: 4,
+            max_header_bytes: 160,
+        };
+        let input = &include_bytes!("../../fixtures/fuzz/xml_stream-228079cd.bin")[1..];
+        assert_eq!(first_condition(limits, [input]), Some("policy-violation"));
+        assert_eq!(
+            first_condition(limits, input.chunks(1)),
+            Some("policy-violation")
+        );
+
+        // The same for a first-level element, and for a header written by hand.
+        let limits = Limits {
+            max_stanza_bytes: 100,
+            max_header_bytes: 100,
+            ..Limits::default()
+        };
+        let element = format!("{}<message to='{}<'/>", header_xml(), "x".repeat(120));
+        let header = format!(
+            "<stream:stream xmlns:stream='http://etherx.jabber.org/streams' id='{}' <x>",
+            "y".repeat(100)
+        );
+        for input in [element.as_bytes(), header.as_bytes()] {
+            assert_eq!(first_condition(limits, [input]), Some("policy-violation"));
+            assert_eq!(
+                first_condition(limits, input.chunks(1)),
+                Some("policy-violation")
+            );
+            assert_eq!(
+                first_condition(limits, input.chunks(7)),
+                Some("policy-violation")
+            );
+        }
     }
 
     #[test]
