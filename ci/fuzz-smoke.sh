@@ -20,6 +20,8 @@ fi
 cargo fuzz build --sanitizer none
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
+# The loader targets write each input to a file there (fuzz/fuzz_targets/common/mod.rs).
+export XMPP_INTEROP_FUZZ_SCRATCH="$scratch/files"
 for target in $(cargo fuzz list); do
     echo "fuzz smoke: $target (${seconds} s)"
     mkdir -p "$scratch/$target"

@@ -6,12 +6,17 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// A directory of this fuzzing process's own, created once.
+/// A directory of this fuzzing process's own, created once, under `$XMPP_INTEROP_FUZZ_SCRATCH`,
+/// else `/dev/shm`, else the temporary directory. libFuzzer ends the process with `exit`, so
+/// nothing removes it: whoever sets the variable removes that directory.
 pub fn scratch_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
+        // ci/fuzz-smoke.sh points this at a directory it removes afterwards.
         let shm = Path::new("/dev/shm");
-        let base = if shm.is_dir() {
+        let base = if let Some(dir) = std::env::var_os("XMPP_INTEROP_FUZZ_SCRATCH") {
+            PathBuf::from(dir)
+        } else if shm.is_dir() {
             shm.to_owned()
         } else {
             std::env::temp_dir()
