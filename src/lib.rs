@@ -8,7 +8,7 @@
 //! runner     plans cases, runs them in parallel, emits events
 //! report     reporters fed from one event stream: terminal matrix, JUnit, JSON, HTML, Markdown,
 //!            transcripts; diff and merge of results.json
-//! target     implementation adapters: the built-in server and client
+//! targets    implementation adapters: the built-in server and client
 //! drive      initiator (harness as client), responder (harness as server)
 //! transport  tokio TCP, STARTTLS / direct TLS with tokio-rustls, timeouts, capture
 //! proto      sans-IO XMPP: stream framing, features, STARTTLS, SASL, bind
@@ -25,5 +25,5 @@ pub mod runner;
 pub mod scenario;
 #[cfg(test)]
 pub(crate) mod scratch;
-pub mod target;
+pub mod targets;
 pub mod transport;

@@ -26,7 +26,7 @@ use xmpp_interop::runner::pairs::PairProfile;
 use xmpp_interop::runner::partition::Partition;
 use xmpp_interop::runner::{self, Event, Interruption, RunEnvironment, RunOptions, Stopper, Tally};
 use xmpp_interop::scenario::{self, CertificateProfile, KeyType, Scenario};
-use xmpp_interop::target::{Target, file::load_targets, managed};
+use xmpp_interop::targets::{Target, file::load_targets, managed};
 use xmpp_interop::transport::keylog::{self, KeyLogFile};
 
 const EXIT_CODES: &str = "\

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use xmpp_interop::certify::profile;
-use xmpp_interop::target::TargetKind;
+use xmpp_interop::targets::TargetKind;
 
 fn yaml(path: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(path).unwrap();

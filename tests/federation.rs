@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use real::{
     Finished, binary, instance_dirs, read_json, run_harness, scratch_dir, servers_installed,
 };
-use xmpp_interop::target::managed::{MachineLock, WAITING};
+use xmpp_interop::targets::managed::{MachineLock, WAITING};
 
 static FEDERATING: Mutex<()> = Mutex::new(());
 

@@ -14,7 +14,7 @@ use base64::Engine as _;
 use tokio::sync::mpsc;
 use xmpp_interop::runner::{self, CaseResult, Event, Outcome, RunEnvironment, RunOptions};
 use xmpp_interop::scenario;
-use xmpp_interop::target::file::load_targets;
+use xmpp_interop::targets::file::load_targets;
 
 /// Whether every client of `targets/clients.yaml` is installed. When one is not, says which
 /// test does not run and which client is missing; under CI (`CI` set), where `.ci/run`

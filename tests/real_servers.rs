@@ -23,8 +23,8 @@ use tokio::sync::mpsc;
 use xmpp_interop::pki::Catalogue;
 use xmpp_interop::runner::{self, Event, Outcome, RunEnvironment, RunOptions};
 use xmpp_interop::scenario::{self, CertificateProfile, KeyType, Transport};
-use xmpp_interop::target::file::load_targets;
-use xmpp_interop::target::managed::{InstanceKey, Instances, ManagedSpec, ServerSoftware};
+use xmpp_interop::targets::file::load_targets;
+use xmpp_interop::targets::managed::{InstanceKey, Instances, ManagedSpec, ServerSoftware};
 
 /// Pids of live (not zombie) processes whose command line mentions `marker`.
 fn processes_mentioning(marker: &str) -> Vec<i32> {

@@ -1,4 +1,4 @@
-//! The targets file loader (`target::file::load_targets`).
+//! The targets file loader (`targets::file::load_targets`).
 //!
 //! A targets file may name a `version:` command that the loader runs to learn the
 //! implementation's version; that is by design (the file is trusted configuration) but no
@@ -10,7 +10,7 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use xmpp_interop::target::file::load_targets;
+use xmpp_interop::targets::file::load_targets;
 
 fuzz_target!(|data: &[u8]| {
     static GUARD: std::sync::Once = std::sync::Once::new();

@@ -34,7 +34,7 @@ use super::canonical::to_canonical_bytes;
 use super::profile::{Profile, hex};
 use super::signing;
 use crate::runner::{CaseResult, Outcome};
-use crate::target::Target;
+use crate::targets::Target;
 
 /// The value of `body.format`.
 pub const FORMAT: &str = "xmpp-interop-certificate/1";
@@ -543,7 +543,7 @@ mod tests {
     use super::*;
     use crate::certify::profile::{Requirement, Selector};
     use crate::runner::expectations::{Deviation, DeviationOutcome};
-    use crate::target::TargetKind;
+    use crate::targets::TargetKind;
     use std::time::Duration;
 
     fn cases() -> Vec<crate::scenario::CaseSpec> {

@@ -38,7 +38,7 @@ use sha2::{Digest as _, Sha256};
 use crate::scenario::{
     CaseSpec, Level, Position, Problem, Role, Scenario, yaml_options, yaml_problem,
 };
-use crate::target::TargetKind;
+use crate::targets::TargetKind;
 
 /// The kind of target a profile certifies, as written in the profile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]

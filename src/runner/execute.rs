@@ -20,10 +20,10 @@ use crate::scenario::{
     CaseSpec, ChannelBindingType, Credentials, Expectation, Misbehaviour, Observation, Party,
     S2sAuth, S2sDirection, SaslProfile, Step, TIMEOUT, Transport, Trust,
 };
-use crate::target::builtin::{ClientOrders, RunningClient, RunningServer};
-use crate::target::command::{CaseDir, Invocation, LaunchedClient};
-use crate::target::managed::{Instance, InstanceKey};
-use crate::target::{ACCOUNT_USERNAME, Adapter, BUILTIN_DOMAIN, Endpoint, Target, TargetKind};
+use crate::targets::builtin::{ClientOrders, RunningClient, RunningServer};
+use crate::targets::command::{CaseDir, Invocation, LaunchedClient};
+use crate::targets::managed::{Instance, InstanceKey};
+use crate::targets::{ACCOUNT_USERNAME, Adapter, BUILTIN_DOMAIN, Endpoint, Target, TargetKind};
 use crate::transport::TlsSetup;
 use crate::transport::tls::ClientCertificate;
 use rustls::pki_types::CertificateDer;

@@ -34,11 +34,11 @@ use crate::proto::xml::Limits;
 use crate::proto::{Direction, SessionEnd};
 use crate::scenario::{AuthorityAnswer, CaseSpec, DialbackKey, S2sCase, S2sPolicy, Trust};
 use crate::scenario::{CertificateProfile, IdentityType, Mechanism, Step, TIMEOUT, Transport};
-use crate::target::builtin_s2s::listen_on;
-use crate::target::managed::{
+use crate::targets::builtin_s2s::listen_on;
+use crate::targets::managed::{
     Federation, FederationTurn, Instance, InstanceKey, ManagedSpec, S2S_PORT,
 };
-use crate::target::{ACCOUNT_USERNAME, HARNESS_S2S_DOMAIN, Target};
+use crate::targets::{ACCOUNT_USERNAME, HARNESS_S2S_DOMAIN, Target};
 use crate::transport::TlsSetup;
 use crate::transport::tls::ClientCertificate;
 use tokio::sync::mpsc;

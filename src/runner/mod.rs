@@ -23,8 +23,8 @@ use crate::drive::TranscriptLine;
 use crate::pki::Catalogue;
 use crate::proto::sasl::CredentialStore;
 use crate::scenario::{CaseSpec, Feature, Level, Scenario, Step};
-use crate::target::managed::{FederationSlot, Instances};
-use crate::target::{ACCOUNT_USERNAME, Target};
+use crate::targets::managed::{FederationSlot, Instances};
+use crate::targets::{ACCOUNT_USERNAME, Target};
 use expectations::{Deviation, Expectations};
 use partition::Partition;
 use verdict::Control;
@@ -696,7 +696,7 @@ async fn run_case(
             crate::proto::Direction::Note,
             format!(
                 "{}: waited {:.1} s before this case started",
-                crate::target::managed::WAITING,
+                crate::targets::managed::WAITING,
                 waited.as_secs_f64()
             ),
         );

@@ -21,8 +21,8 @@ use crate::pki::IssuedChain;
 use crate::proto::SessionEnd;
 use crate::proto::client::Errand;
 use crate::scenario::{CertificateProfile, KeyType, S2sAuth, Step, Transport, Trust};
-use crate::target::managed::{Federation, Instance, InstanceKey, ManagedSpec};
-use crate::target::{ACCOUNT_USERNAME, Adapter, Target};
+use crate::targets::managed::{Federation, Instance, InstanceKey, ManagedSpec};
+use crate::targets::{ACCOUNT_USERNAME, Adapter, Target};
 
 /// How both servers of a pair are set up, and what must then happen to a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -24,10 +24,10 @@ use crate::proto::{Direction, SessionEnd, Side};
 use crate::scenario::{
     AuthorityAnswer, CaseSpec, DialbackKey, S2sCase, S2sDirection, Step, TIMEOUT, Transport, Trust,
 };
-use crate::target::builtin_s2s::{
+use crate::targets::builtin_s2s::{
     OriginatorOrders, RunningAuthority, RunningOriginator, RunningReceiver,
 };
-use crate::target::{Adapter, BUILTIN_S2S_DOMAIN, HARNESS_S2S_DOMAIN, Target};
+use crate::targets::{Adapter, BUILTIN_S2S_DOMAIN, HARNESS_S2S_DOMAIN, Target};
 use crate::transport::TlsSetup;
 use crate::transport::tls::ClientCertificate;
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use xmpp_interop::runner::{self, CaseResult, Event, RunEnvironment, RunOptions};
 use xmpp_interop::scenario;
-use xmpp_interop::target::Target;
+use xmpp_interop::targets::Target;
 
 /// Every case of the scenarios under `path` against the built-in targets, `jobs` at a time.
 pub async fn run_builtin(path: &str, jobs: usize) -> Vec<Arc<CaseResult>> {
