@@ -428,6 +428,9 @@ async fn a_server_trickling_its_tls_handshake_times_out_at_the_step_deadline() {
     let (end, elapsed, transcript) = connect_to(address, limit).await;
     let (step, detail) = timed_out(end);
     assert_eq!(step, Step::Tls, "{detail}");
+    // What the peer got through before the deadline is in the verdict (issue 14, item 1).
+    assert!(detail.contains("the peer had sent "), "{detail}");
+    assert!(detail.contains("starting 16 03 03"), "{detail}");
     let handshake_started = transcript
         .lines()
         .into_iter()
@@ -457,6 +460,10 @@ async fn a_client_that_stops_mid_tls_handshake_times_out_at_the_step_deadline() 
     .await;
     let (step, detail) = timed_out(end);
     assert_eq!(step, Step::Tls, "{detail}");
+    assert!(
+        detail.contains("the peer had sent 3 bytes, starting 16 03 01 during it"),
+        "{detail}"
+    );
     let handshake_started = transcript
         .lines()
         .into_iter()

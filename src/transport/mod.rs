@@ -6,6 +6,7 @@
 //! decrypting captures ([`keylog`]).
 
 pub mod binding;
+mod counted;
 pub mod keylog;
 pub mod peer;
 pub mod tls;
@@ -21,6 +22,8 @@ use tokio::net::TcpStream;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 pub use tls::{HandshakeFailure, TlsFacts, TlsSetup};
+
+use counted::CountedTcp;
 
 use crate::pki::identity::{PresentedIdentity, presented_identities};
 use crate::proto::sasl::{ChannelBindings, VerifiedClientCertificate};
@@ -45,9 +48,9 @@ pub enum Connection {
     /// Unencrypted TCP.
     Plain(TcpStream),
     /// TLS where this side is the client.
-    ClientTls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    ClientTls(Box<tokio_rustls::client::TlsStream<CountedTcp>>),
     /// TLS where this side is the server.
-    ServerTls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+    ServerTls(Box<tokio_rustls::server::TlsStream<CountedTcp>>),
     /// The connection was consumed by a failed upgrade.
     Gone,
 }
@@ -194,6 +197,7 @@ impl Connection {
         let address = tcp
             .peer_addr()
             .map_or_else(|_| "an unknown address".to_owned(), |a| a.to_string());
+        let (tcp, received) = CountedTcp::new(tcp);
         let handshake = tokio::time::timeout(limit, connector.connect(server_name, tcp)).await;
         // Before anything about the peer is judged: is it the server the harness started?
         if let (Some(provisioned), Some(leaf)) =
@@ -207,7 +211,11 @@ impl Connection {
             ));
         }
         match handshake {
-            Err(_) => Err(HandshakeFailure::timeout(limit, recorder.presented())),
+            Err(_) => Err(HandshakeFailure::timeout(
+                limit,
+                &received,
+                recorder.presented(),
+            )),
             Ok(Err(e)) => Err(HandshakeFailure::from_client_error(
                 &e,
                 recorder.presented(),
@@ -230,8 +238,9 @@ impl Connection {
             return Err(HandshakeFailure::local("the connection is not plain TCP"));
         };
         let acceptor = TlsAcceptor::from(setup.server()?);
+        let (tcp, received) = CountedTcp::new(tcp);
         match tokio::time::timeout(limit, acceptor.accept(tcp)).await {
-            Err(_) => Err(HandshakeFailure::timeout(limit, Vec::new())),
+            Err(_) => Err(HandshakeFailure::timeout(limit, &received, Vec::new())),
             Ok(Err(e)) => Err(HandshakeFailure::from_server_error(&e)),
             Ok(Ok(stream)) => {
                 let facts = TlsFacts::from_server(&stream);

@@ -275,7 +275,7 @@ pub struct TlsFacts {
 
 impl TlsFacts {
     pub(crate) fn from_client(
-        stream: &tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+        stream: &tokio_rustls::client::TlsStream<super::CountedTcp>,
         presented: Vec<CertificateDer<'static>>,
     ) -> TlsFacts {
         let (_, connection) = stream.get_ref();
@@ -286,7 +286,7 @@ impl TlsFacts {
     }
 
     pub(crate) fn from_server(
-        stream: &tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
+        stream: &tokio_rustls::server::TlsStream<super::CountedTcp>,
     ) -> TlsFacts {
         let (_, connection) = stream.get_ref();
         TlsFacts::negotiated(connection, Vec::new())
@@ -354,14 +354,19 @@ impl HandshakeFailure {
         self.condition == "harness-error"
     }
 
+    /// The handshake did not complete within `limit`; `received` is what the peer had sent on
+    /// the connection by then (a trickling peer and a silent one read differently).
     pub(crate) fn timeout(
         limit: Duration,
+        received: &super::counted::ReceivedBytes,
         presented: Vec<CertificateDer<'static>>,
     ) -> HandshakeFailure {
         HandshakeFailure {
             by: Side::Peer,
             condition: "timeout",
-            detail: format!("the TLS handshake did not complete within {limit:?}"),
+            detail: format!(
+                "the TLS handshake did not complete within {limit:?}; the peer had sent {received} during it"
+            ),
             presented_chain: presented.iter().map(|c| describe_certificate(c)).collect(),
         }
     }
