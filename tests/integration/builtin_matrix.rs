@@ -1,9 +1,7 @@
 //! The whole shipped scenario set, built-in client against built-in server over loopback TCP:
 //! every case must end exactly as its scenario expects, and the observations must say why.
 
-use crate::support::runs;
-
-use runs::{find, run_builtin};
+use crate::support::runs::{find, run_builtin};
 use xmpp_interop::runner::Outcome;
 use xmpp_interop::scenario::Expectation;
 

@@ -2,11 +2,9 @@
 //! finishes it: each case ends within `--case-timeout` (+1 s) as a `timeout` verdict, and the
 //! run exits by itself (issue 14; DESIGN.md "Hostile peers").
 
-use crate::support::external;
-use crate::support::scratch;
-
-use external::{harness, startcom_chain, targets_file};
-use scratch::Scratch;
+use crate::support::Scratch;
+use crate::support::external::{startcom_chain, targets_file};
+use crate::support::harness;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -14,10 +12,6 @@ use std::time::{Duration, Instant};
 
 const HEADER: &[u8] = b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
     xmlns:stream='http://etherx.jabber.org/streams' from='interop.test' id='";
-
-fn scratch(name: &str) -> Scratch {
-    Scratch::new(name)
-}
 
 /// Sends the header one byte a second, then the same id byte forever, until the peer goes.
 fn trickle(mut tcp: TcpStream) {
@@ -47,7 +41,7 @@ fn start_trickler() -> u16 {
 /// trickler with `deadlines` (the `--timeout` and `--case-timeout` options); returns the
 /// results and how long the run took.
 fn run_against_trickler(name: &str, deadlines: &[&str]) -> (Vec<serde_json::Value>, Duration) {
-    let dir = scratch(name);
+    let dir = Scratch::new(name);
     let pki = startcom_chain(&dir);
     let port = start_trickler();
     let targets = targets_file(&dir, "trickler", port, &pki);
@@ -146,7 +140,7 @@ fn is_gone(pid: u32) -> bool {
 
 #[test]
 fn a_command_client_that_trickles_is_killed_at_the_case_deadline() {
-    let dir = scratch("client-case-deadline");
+    let dir = Scratch::new("client-case-deadline");
     let pids = dir.join("pids");
     // The client's own limit (30 s) is far beyond the case deadline: only the case deadline
     // can end the case in time, and ending it must kill the client.

@@ -3,20 +3,11 @@
 //! scenario file or the key changes; a profile naming an unknown scenario is a usage error at
 //! its line and column; a required case that skips does not make a pass.
 
-use crate::support::scratch;
-
-use scratch::Scratch;
+use crate::support::Scratch;
+use crate::support::harness;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn binary() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
-}
-
-fn scratch_dir(name: &str) -> Scratch {
-    Scratch::new(&format!("certify-{name}"))
-}
+use std::process::Output;
 
 fn text(output: &Output) -> String {
     format!(
@@ -40,7 +31,7 @@ fn copy_scenarios(dir: &Path) -> PathBuf {
 }
 
 fn keygen(dir: &Path) -> (PathBuf, PathBuf) {
-    let output = binary()
+    let output = harness()
         .args(["certify", "keygen", "--out"])
         .arg(dir)
         .output()
@@ -59,7 +50,7 @@ fn certify(
     out: &Path,
     key: Option<&Path>,
 ) -> Output {
-    let mut command = binary();
+    let mut command = harness();
     command
         .args([
             "certify",
@@ -79,7 +70,7 @@ fn certify(
 }
 
 fn verify(certificate: &Path, public: &Path, root: &Path) -> Output {
-    binary()
+    harness()
         .args(["certify", "verify"])
         .arg(certificate)
         .arg("--public-key")
@@ -96,7 +87,7 @@ fn read_json(path: &Path) -> serde_json::Value {
 
 #[test]
 fn a_shipped_profile_against_the_builtin_server_passes_and_is_written_as_json_and_html() {
-    let dir = scratch_dir("builtin");
+    let dir = Scratch::new("builtin");
     let out = dir.join("out");
     let output = certify(
         "profiles/c2s-tls-sasl.yaml",
@@ -140,7 +131,7 @@ fn a_shipped_profile_against_the_builtin_server_passes_and_is_written_as_json_an
 
 #[test]
 fn a_signed_certificate_verifies_and_any_change_or_another_key_invalidates_it() {
-    let dir = scratch_dir("sign");
+    let dir = Scratch::new("sign");
     let scenarios = copy_scenarios(&dir);
     let (private, public) = keygen(&dir.join("key"));
     let (_, other_public) = keygen(&dir.join("other-key"));
@@ -208,7 +199,7 @@ fn a_signed_certificate_verifies_and_any_change_or_another_key_invalidates_it() 
 
 #[test]
 fn an_unsigned_certificate_is_invalid() {
-    let dir = scratch_dir("unsigned");
+    let dir = Scratch::new("unsigned");
     let (_, public) = keygen(&dir.join("key"));
     let out = dir.join("out");
     let output = certify(
@@ -230,7 +221,7 @@ fn an_unsigned_certificate_is_invalid() {
 
 #[test]
 fn a_profile_naming_an_unknown_scenario_exits_2_with_file_line_and_column() {
-    let dir = scratch_dir("unknown");
+    let dir = Scratch::new("unknown");
     let profile = dir.join("bad.yaml");
     std::fs::write(
         &profile,
@@ -259,7 +250,7 @@ fn a_profile_naming_an_unknown_scenario_exits_2_with_file_line_and_column() {
 #[test]
 fn a_required_case_that_skips_makes_the_certificate_incomplete_not_pass() {
     // tls-unique cannot be produced with rustls: the harness skips these cases.
-    let dir = scratch_dir("skip");
+    let dir = Scratch::new("skip");
     let profile = dir.join("tls-unique.yaml");
     std::fs::write(
         &profile,
@@ -305,7 +296,7 @@ fn a_required_case_that_skips_makes_the_certificate_incomplete_not_pass() {
 
 #[test]
 fn a_profile_for_servers_refuses_a_client_target() {
-    let dir = scratch_dir("kind");
+    let dir = Scratch::new("kind");
     let output = certify(
         "c2s-tls-sasl",
         "builtin-client",
@@ -323,7 +314,7 @@ fn certify_help_documents_the_exit_codes_of_certify_verify_and_keygen() {
         &["certify", "--help"][..],
         &["certify", "verify", "--help"][..],
     ] {
-        let output = binary().args(args).output().unwrap();
+        let output = harness().args(args).output().unwrap();
         assert!(output.status.success(), "{}", text(&output));
         let stdout = String::from_utf8_lossy(&output.stdout);
         for heading in [
@@ -338,10 +329,10 @@ fn certify_help_documents_the_exit_codes_of_certify_verify_and_keygen() {
 
 #[test]
 fn keygen_never_overwrites_a_signing_key() {
-    let dir = scratch_dir("keygen");
+    let dir = Scratch::new("keygen");
     let (private, _) = keygen(&dir);
     let before = std::fs::read(&private).unwrap();
-    let output = binary()
+    let output = harness()
         .args(["certify", "keygen", "--out"])
         .arg(&dir)
         .output()

@@ -1,19 +1,10 @@
 //! The command line as a user meets it: exit codes, error messages, report files.
 
-use crate::support::scratch;
-
-use scratch::Scratch;
+use crate::support::Scratch;
+use crate::support::harness;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn binary() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
-}
-
-fn scratch_dir(name: &str) -> Scratch {
-    Scratch::new(&format!("cli-{name}"))
-}
 
 fn text(output: &Output) -> (String, String) {
     (
@@ -24,14 +15,14 @@ fn text(output: &Output) -> (String, String) {
 
 #[test]
 fn a_bad_scenario_file_exits_2_naming_file_line_and_column() {
-    let dir = scratch_dir("bad");
+    let dir = Scratch::new("bad");
     let file = dir.join("bad.yaml");
     std::fs::write(
         &file,
         "id: bad\ntitle: t\nspec: [RFC 6120 §5]\nrole: client\ntransport: tls\ncertificate: self-signed\nsasl:\n  mechanism: PLAIN\nexpect: authenticated\n",
     )
     .unwrap();
-    let output = binary()
+    let output = harness()
         .arg("run")
         .arg(&file)
         .arg("--out")
@@ -48,14 +39,17 @@ fn a_bad_scenario_file_exits_2_naming_file_line_and_column() {
 
 #[test]
 fn an_unknown_option_is_a_usage_error_with_exit_code_2() {
-    let output = binary().args(["run", "--no-such-option"]).output().unwrap();
+    let output = harness()
+        .args(["run", "--no-such-option"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
 }
 
 #[test]
 fn help_documents_every_exit_code() {
     for args in [&["--help"][..], &["run", "--help"][..]] {
-        let output = binary().args(args).output().unwrap();
+        let output = harness().args(args).output().unwrap();
         let (stdout, _) = text(&output);
         assert!(output.status.success());
         for code in [
@@ -67,7 +61,7 @@ fn help_documents_every_exit_code() {
             assert!(stdout.contains(code), "{args:?} lacks {code:?}:\n{stdout}");
         }
     }
-    let output = binary().args(["run", "--help"]).output().unwrap();
+    let output = harness().args(["run", "--help"]).output().unwrap();
     let (stdout, _) = text(&output);
     for option in ["--out", "--jobs", "--timeout", "--filter", "--no-progress"] {
         assert!(stdout.contains(option), "run --help lacks {option}");
@@ -76,7 +70,7 @@ fn help_documents_every_exit_code() {
 
 #[test]
 fn list_prints_every_expanded_case_without_running_anything() {
-    let output = binary().args(["list", "scenarios"]).output().unwrap();
+    let output = harness().args(["list", "scenarios"]).output().unwrap();
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "{stderr}");
     assert!(stdout.contains("c2s-authenticate/direct-tls/startcom-chain/scram-sha-256"));
@@ -90,9 +84,9 @@ fn list_prints_every_expanded_case_without_running_anything() {
 
 #[test]
 fn run_writes_junit_json_and_redacted_transcripts_into_the_out_dir() {
-    let dir = scratch_dir("run");
+    let dir = Scratch::new("run");
     let out = dir.join("reports");
-    let output = binary()
+    let output = harness()
         .args([
             "run",
             "scenarios",
@@ -187,7 +181,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn a_recorded_deviation_that_no_longer_happens_fails_the_run_as_xpass_with_exit_code_1() {
-    let dir = scratch_dir("xpass");
+    let dir = Scratch::new("xpass");
     let expectations = dir.join("expectations");
     std::fs::create_dir_all(&expectations).unwrap();
     std::fs::write(
@@ -195,7 +189,7 @@ fn a_recorded_deviation_that_no_longer_happens_fails_the_run_as_xpass_with_exit_
         "c2s-wrong-password/plain:\n  outcome: fail\n  clause: RFC 6120 §6.5.10\n  reason: pretend the server accepted wrong passwords\n",
     )
     .unwrap();
-    let output = binary()
+    let output = harness()
         .args(["run", "scenarios/c2s/wrong-password.yaml", "--no-progress"])
         .arg("--expectations")
         .arg(&expectations)
@@ -214,10 +208,10 @@ fn a_recorded_deviation_that_no_longer_happens_fails_the_run_as_xpass_with_exit_
 
 #[test]
 fn a_bad_targets_file_exits_2_naming_file_line_and_column() {
-    let dir = scratch_dir("targets");
+    let dir = Scratch::new("targets");
     let file = dir.join("targets.yaml");
     std::fs::write(&file, "targets:\n  - name: x\n    builtin: sever\n").unwrap();
-    let output = binary()
+    let output = harness()
         .args(["run", "scenarios/c2s/wrong-password.yaml", "--targets"])
         .arg(&file)
         .arg("--out")
@@ -237,11 +231,11 @@ fn run_with_targets(
     targets_yaml: &str,
     args: &[&str],
 ) -> (Option<i32>, serde_json::Value, String) {
-    let dir = scratch_dir(name);
+    let dir = Scratch::new(name);
     let targets = dir.join("targets.yaml");
     std::fs::write(&targets, targets_yaml).unwrap();
     let out = dir.join("reports");
-    let output = binary()
+    let output = harness()
         .arg("run")
         .args(args)
         .arg("--targets")
@@ -331,11 +325,11 @@ const HANGING_CLIENT_TARGETS: &str = "targets:\n  - name: hanging-client\n    ki
 /// The run's reports go to `reports/` in the returned scratch directory, which is removed
 /// when the caller drops it.
 fn start_hanging_run(name: &str, extra: &[&str]) -> (std::process::Child, Scratch) {
-    let dir = scratch_dir(name);
+    let dir = Scratch::new(name);
     let targets = dir.join("targets.yaml");
     std::fs::write(&targets, HANGING_CLIENT_TARGETS).unwrap();
     let out = dir.join("reports");
-    let child = binary()
+    let child = harness()
         .args([
             "run",
             "scenarios/",
@@ -576,14 +570,14 @@ fn a_run_deadline_cancels_the_rest_writes_every_report_and_exits_3() {
 /// and `run --help` documents the option and exit code 3 for a deadline that was reached.
 #[test]
 fn a_deadline_that_is_not_a_duration_is_a_usage_error_and_help_documents_it() {
-    let output = binary()
+    let output = harness()
         .args(["run", "scenarios/", "--deadline", "soon"])
         .output()
         .unwrap();
     let (_, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--deadline"), "{stderr}");
-    let help = binary().args(["run", "--help"]).output().unwrap();
+    let help = harness().args(["run", "--help"]).output().unwrap();
     let (help, _) = text(&help);
     assert!(help.contains("--deadline <DURATION>"), "{help}");
     assert!(help.contains("`--deadline` was reached"), "{help}");

@@ -3,9 +3,7 @@
 //! it is right, so the harness ends the downgrade case as not applicable instead of failing a
 //! conforming server (Prosody on TLS 1.3 is such a server).
 
-use crate::support::common;
-
-use common::{alice_client, run_pair, server};
+use crate::support::common::{alice_client, run_pair, server};
 use xmpp_interop::proto::sasl::{ClientMisbehaviour, ClientOptions};
 use xmpp_interop::proto::server::ServerMisbehaviour;
 use xmpp_interop::proto::{SessionEnd, Side};

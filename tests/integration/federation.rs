@@ -8,18 +8,16 @@
 //! addresses on port 5269. Two of them run two harness processes at once (issue 14 item 6),
 //! which the machine-wide federation lock keeps apart.
 
-use crate::support::real;
-use crate::support::turns;
-
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use real::{
-    Finished, binary, instance_dirs, read_json, run_harness, scratch_dir, servers_installed,
-};
+use crate::support::harness;
+use crate::support::real::{Finished, instance_dirs, read_json, run_harness, servers_installed};
+use crate::support::turns;
+use crate::support::{Scratch, real};
 use xmpp_interop::targets::managed::{MachineLock, WAITING};
 
 /// The federation addresses of `fixtures/federation-hosts`, each of which must be free again
@@ -77,7 +75,7 @@ fn the_harness_authenticates_prosody_and_ejabberd_both_ways_with_external_and_di
     }
     let _turn = turns::managed_servers_alone();
     let hosts_before = std::fs::read_to_string("/etc/hosts").unwrap();
-    let out = scratch_dir("federation-cases");
+    let out = Scratch::new("cases");
     let Finished {
         pid: harness_pid,
         stdout,
@@ -151,7 +149,7 @@ fn every_server_pair_delivers_both_ways_and_names_how_the_link_was_authenticated
     }
     let _turn = turns::managed_servers_alone();
     let hosts_before = std::fs::read_to_string("/etc/hosts").unwrap();
-    let out = scratch_dir("federation-pairs");
+    let out = Scratch::new("pairs");
     let Finished {
         pid: harness_pid,
         stdout,
@@ -222,7 +220,7 @@ const CONCURRENT_CASES: [&str; 4] = [
 
 /// A harness process started with `args` and `--out out`, its output captured.
 fn start_harness(args: &[&str], out: &Path) -> Child {
-    binary()
+    harness()
         .args(args)
         .arg("--out")
         .arg(out)
@@ -301,7 +299,7 @@ fn two_runs_federating_at_once_take_turns_and_end_as_a_single_run_would() {
         "--no-progress",
     ];
     args.extend(CONCURRENT_CASES);
-    let alone = scratch_dir("concurrent-alone");
+    let alone = Scratch::new("concurrent-alone");
     let single = wait_for(start_harness(&args, &alone));
     assert_eq!(single.code, Some(0), "{}\n{}", single.stdout, single.stderr);
     let single_outcomes = outcomes(&alone);
@@ -311,8 +309,8 @@ fn two_runs_federating_at_once_take_turns_and_end_as_a_single_run_would() {
             && target == "prosody"),
         "{single_outcomes:?}"
     );
-    let first_out = scratch_dir("concurrent-first");
-    let second_out = scratch_dir("concurrent-second");
+    let first_out = Scratch::new("concurrent-first");
+    let second_out = Scratch::new("concurrent-second");
     let first = start_harness(&args, &first_out);
     // Both processes plan at once; whichever claims the addresses second waits.
     std::thread::sleep(Duration::from_millis(300));
@@ -374,7 +372,7 @@ fn a_run_with_no_wait_ends_its_federating_cases_as_error_while_another_holds_the
         );
         std::thread::sleep(Duration::from_millis(200));
     };
-    let out = scratch_dir("no-wait");
+    let out = Scratch::new("no-wait");
     let run = wait_for(start_harness(
         &[
             "run",

@@ -6,18 +6,15 @@
 //! The peak is the harness process's own, read with `wait4` when it is reaped, so harness
 //! processes, servers or browsers that other tests of this binary run do not count.
 
-use crate::support::external;
-use crate::support::python_peer;
-use crate::support::scratch;
-
 use std::io::Read as _;
 use std::os::unix::process::ExitStatusExt as _;
 use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use external::{harness, startcom_chain, targets_file};
-use python_peer::python_server;
-use scratch::Scratch;
+use crate::support::Scratch;
+use crate::support::external::{startcom_chain, targets_file};
+use crate::support::harness;
+use crate::support::python_peer::python_server;
 
 /// Waits for `child` to end; returns its exit status and its peak resident set size in KiB.
 ///

@@ -5,9 +5,8 @@
 //! passes, except under CI (`CI` set), where `.ci/run` installs tshark and runs as root and a
 //! missing prerequisite is a failure.
 
-use crate::support::scratch;
-
-use scratch::Scratch;
+use crate::support::Scratch;
+use crate::support::harness;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
@@ -17,14 +16,6 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-fn binary() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
-}
-
-fn scratch_dir(name: &str) -> Scratch {
-    Scratch::new(&format!("keylog-{name}"))
-}
-
 fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
@@ -32,7 +23,7 @@ fn on_path(program: &str) -> bool {
 
 /// Runs one case (by `--filter`) from `scenario` against the built-in targets.
 fn run_case(scenario: &str, case: &str, out: &Path, keylog: Option<&Path>, env: Option<&Path>) {
-    let mut command = binary();
+    let mut command = harness();
     command
         .args(["run", scenario, "--filter", case, "--no-progress", "--out"])
         .arg(out)
@@ -64,7 +55,7 @@ fn line_counts(path: &Path) -> BTreeMap<String, usize> {
 
 #[test]
 fn sslkeylogfile_logs_both_ends_of_a_connection_into_a_private_file() {
-    let dir = scratch_dir("env");
+    let dir = Scratch::new("env");
     let keys = dir.join("keys.log");
     // The harness as TLS client against the built-in server...
     run_case(
@@ -105,7 +96,7 @@ fn sslkeylogfile_logs_both_ends_of_a_connection_into_a_private_file() {
 
 #[test]
 fn keylog_option_wins_over_sslkeylogfile() {
-    let dir = scratch_dir("option");
+    let dir = Scratch::new("option");
     let (option, env) = (dir.join("option.log"), dir.join("env.log"));
     run_case(
         "scenarios/c2s/authenticate.yaml",
@@ -176,7 +167,7 @@ fn tshark_decrypts_a_direct_tls_case_with_the_key_log_and_sees_the_auth_element(
     {
         return;
     }
-    let dir = scratch_dir("capture");
+    let dir = Scratch::new("capture");
     let (capture, keys) = (dir.join("case.pcapng"), dir.join("keys.log"));
     // Every loopback TCP packet: the case's port is ephemeral, so the capture filter can
     // only narrow it to loopback TCP; the case's own port filters the decryption below.
@@ -245,8 +236,8 @@ fn tshark_decrypts_a_direct_tls_case_with_the_key_log_and_sees_the_auth_element(
 
 #[test]
 fn a_key_log_that_cannot_be_opened_is_a_usage_error_with_exit_code_2() {
-    let dir = scratch_dir("unopenable");
-    let output = binary()
+    let dir = Scratch::new("unopenable");
+    let output = harness()
         .args([
             "run",
             "scenarios/c2s/wrong-password.yaml",

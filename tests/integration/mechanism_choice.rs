@@ -1,9 +1,7 @@
 //! The harness as server offering SCRAM and PLAIN (RFC 6120 §6.3.3): a client that can do
 //! SCRAM must choose it; one that sends PLAIN instead is named for it.
 
-use crate::support::common;
-
-use common::{alice_client, run_pair, server};
+use crate::support::common::{alice_client, run_pair, server};
 use xmpp_interop::proto::sasl::ClientOptions;
 use xmpp_interop::proto::server::ServerMisbehaviour;
 use xmpp_interop::proto::{SessionEnd, Side};

@@ -9,24 +9,18 @@
 //! ("servers and clients MUST support ... the SCRAM-SHA-1 and SCRAM-SHA-1-PLUS variants"), so
 //! a peer without it is not conforming, and the test shows that it fails exactly that case.
 
-use crate::support::scratch;
-
-use scratch::Scratch;
+use crate::support::Scratch;
+use crate::support::harness;
 
 use std::path::Path;
-use std::process::Command;
 
 /// The mechanisms of the minimal conforming peers.
 const MINIMAL: &str = "[PLAIN, SCRAM-SHA-1, SCRAM-SHA-1-PLUS, SCRAM-SHA-256]";
 
-fn scratch(name: &str) -> Scratch {
-    Scratch::new(&format!("minimal-{name}"))
-}
-
 /// Runs every shipped scenario against a built-in server and client that implement only
 /// `mechanisms`, without SASL2 and XEP-0474; returns (case id, target, outcome) per cell.
 fn run_minimal(name: &str, mechanisms: &str) -> Vec<(String, String, String)> {
-    let dir = scratch(name);
+    let dir = Scratch::new(name);
     let targets = dir.join("targets.yaml");
     let features =
         format!("{{ mechanisms: {mechanisms}, sasl2: false, downgrade-protection: false }}");
@@ -38,7 +32,7 @@ fn run_minimal(name: &str, mechanisms: &str) -> Vec<(String, String, String)> {
     )
     .unwrap();
     let out = dir.join("reports");
-    let output = Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
+    let output = harness()
         .args(["run", "scenarios/", "--no-progress", "--targets"])
         .arg(&targets)
         .arg("--out")

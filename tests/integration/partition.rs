@@ -2,21 +2,11 @@
 //! they are exactly the unpartitioned run, the same shard is the same set every time, and each
 //! shard's results.json says which shard it is.
 
-use crate::support::scratch;
-
-use scratch::Scratch;
+use crate::support::Scratch;
+use crate::support::harness;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::Command;
-
-fn binary() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
-}
-
-fn scratch_dir(name: &str) -> Scratch {
-    Scratch::new(&format!("partition-{name}"))
-}
 
 /// Scenarios for both built-in targets, so shards mix server and client cases; the client
 /// ones are negative, with positive controls loaded from beside their file.
@@ -32,7 +22,7 @@ fn run(
     partition: Option<&str>,
     jobs: &str,
 ) -> (BTreeSet<(String, String)>, serde_json::Value) {
-    let mut command = binary();
+    let mut command = harness();
     command.arg("run").args(SCENARIOS).arg("--out").arg(out);
     command.args(["--no-progress", "--jobs", jobs]);
     if let Some(partition) = partition {
@@ -70,7 +60,7 @@ fn run(
 
 #[test]
 fn shards_are_disjoint_cover_the_full_run_and_are_reproducible() {
-    let dir = scratch_dir("cover");
+    let dir = Scratch::new("cover");
     let (full, no_partition) = run(&dir.join("full"), None, "2");
     assert!(
         no_partition.is_null(),
@@ -102,7 +92,7 @@ fn shards_are_disjoint_cover_the_full_run_and_are_reproducible() {
 #[test]
 fn a_bad_partition_is_a_usage_error_with_exit_code_2() {
     for bad in ["0/3", "4/3", "1/0", "3", "x/y"] {
-        let output = binary()
+        let output = harness()
             .args([
                 "run",
                 "scenarios/c2s/wrong-password.yaml",

@@ -1,20 +1,11 @@
 //! `xmpp-interop pki generate` and `pki show` as a participant meets them before an interop
 //! event: files, modes, the manifest, and exit code 2 for bad input.
 
-use crate::support::scratch;
-
-use scratch::Scratch;
+use crate::support::Scratch;
+use crate::support::harness;
 
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn binary() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
-}
-
-fn scratch_dir(name: &str) -> Scratch {
-    Scratch::new(&format!("pki-cli-{name}"))
-}
+use std::process::Output;
 
 fn text(output: &Output) -> (String, String) {
     (
@@ -24,7 +15,7 @@ fn text(output: &Output) -> (String, String) {
 }
 
 fn generate(dir: &Path, extra: &[&str]) -> Output {
-    binary()
+    harness()
         .args(["pki", "generate", "--domain", "example.org", "--out"])
         .arg(dir)
         .args(extra)
@@ -34,7 +25,7 @@ fn generate(dir: &Path, extra: &[&str]) -> Output {
 
 #[test]
 fn generate_writes_five_files_per_profile_and_a_manifest() {
-    let dir = scratch_dir("generate");
+    let dir = Scratch::new("generate");
     let output = generate(&dir, &[]);
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
@@ -89,7 +80,7 @@ fn generate_writes_five_files_per_profile_and_a_manifest() {
 
 #[test]
 fn generate_only_the_named_profiles_with_the_named_key() {
-    let dir = scratch_dir("named");
+    let dir = Scratch::new("named");
     let output = generate(
         &dir,
         &[
@@ -108,7 +99,7 @@ fn generate_only_the_named_profiles_with_the_named_key() {
         .collect();
     entries.sort();
     assert_eq!(entries, ["expired", "manifest.json", "wildcard"]);
-    let show = binary()
+    let show = harness()
         .args(["pki", "show"])
         .arg(dir.join("wildcard/cert.pem"))
         .output()
@@ -122,7 +113,7 @@ fn generate_only_the_named_profiles_with_the_named_key() {
 /// for.
 #[test]
 fn show_explains_identities_in_xmpp_terms_rfc6120_13_7_1_2_1() {
-    let dir = scratch_dir("show");
+    let dir = Scratch::new("show");
     let output = generate(
         &dir,
         &[
@@ -136,7 +127,7 @@ fn show_explains_identities_in_xmpp_terms_rfc6120_13_7_1_2_1() {
     );
     assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
     let show = |path: &str| {
-        let output = binary()
+        let output = harness()
             .args(["pki", "show"])
             .arg(dir.join(path))
             .output()
@@ -166,8 +157,8 @@ fn show_explains_identities_in_xmpp_terms_rfc6120_13_7_1_2_1() {
 
 #[test]
 fn show_of_an_unreadable_or_non_pem_file_exits_2_saying_why() {
-    let dir = scratch_dir("bad-input");
-    let missing = binary()
+    let dir = Scratch::new("bad-input");
+    let missing = harness()
         .args(["pki", "show"])
         .arg(dir.join("missing.pem"))
         .output()
@@ -181,7 +172,7 @@ fn show_of_an_unreadable_or_non_pem_file_exits_2_saying_why() {
 
     let not_pem = dir.join("notes.txt");
     std::fs::write(&not_pem, "just some words\n").unwrap();
-    let output = binary()
+    let output = harness()
         .args(["pki", "show"])
         .arg(&not_pem)
         .output()
@@ -201,7 +192,7 @@ fn show_of_an_unreadable_or_non_pem_file_exits_2_saying_why() {
         "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
     )
     .unwrap();
-    let output = binary()
+    let output = harness()
         .args(["pki", "show"])
         .arg(&garbage)
         .output()
@@ -217,8 +208,8 @@ fn show_of_an_unreadable_or_non_pem_file_exits_2_saying_why() {
 
 #[test]
 fn generate_with_a_bad_domain_or_profile_exits_2() {
-    let dir = scratch_dir("bad-args");
-    let output = binary()
+    let dir = Scratch::new("bad-args");
+    let output = harness()
         .args(["pki", "generate", "--domain", "not a domain", "--out"])
         .arg(&dir)
         .output()

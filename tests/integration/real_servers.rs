@@ -6,9 +6,6 @@
 //! Without the servers installed these tests say so and pass, except under CI (`CI` set),
 //! where `.ci/run` installs them and a missing server is a failure.
 
-use crate::support::real;
-use crate::support::turns;
-
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -16,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use std::sync::Arc;
 
-use real::{
-    Finished, binary, instance_dirs, read_json, run_harness, scratch_dir, servers_installed,
-};
+use crate::support::Scratch;
+use crate::support::harness;
+use crate::support::real::{Finished, instance_dirs, read_json, run_harness, servers_installed};
+use crate::support::turns;
 use tokio::sync::mpsc;
 use xmpp_interop::pki::Catalogue;
 use xmpp_interop::runner::{self, Event, Outcome, RunEnvironment, RunOptions};
@@ -68,7 +66,7 @@ fn a_few_cases_end_as_expected_against_prosody_and_ejabberd_and_the_report_names
         return;
     }
     let _turn = turns::managed_servers_shared();
-    let out = scratch_dir("few");
+    let out = Scratch::new("few");
     let Finished {
         pid: harness_pid,
         stdout,
@@ -131,8 +129,8 @@ fn sigint_mid_run_leaves_no_server_process_port_or_directory_behind() {
         return;
     }
     let _turn = turns::managed_servers_shared();
-    let out = scratch_dir("sigint");
-    let mut harness = binary()
+    let out = Scratch::new("sigint");
+    let mut harness = harness()
         .args(["run", "scenarios/c2s", "--targets", "targets/local.yaml"])
         .args(["--no-progress", "--jobs", "2", "--timeout", "60"])
         .arg("--out")
@@ -229,7 +227,7 @@ async fn an_external_target_is_reached_with_the_account_and_root_its_targets_fil
         .get(&spec, &key, &chain, "bob", "bobs-password")
         .await
         .unwrap();
-    let dir = scratch_dir("external");
+    let dir = Scratch::new("external");
     std::fs::write(dir.join("participant-root.pem"), &chain.pem.root).unwrap();
     std::fs::write(
         dir.join("targets.yaml"),

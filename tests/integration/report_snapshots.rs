@@ -3,16 +3,10 @@
 //! differ between machines and runs are redacted: durations, timestamps, the harness version,
 //! temporary paths and the run's random password.
 
-use crate::support::scratch;
-
-use scratch::Scratch;
+use crate::support::Scratch;
+use crate::support::harness;
 
 use std::path::Path;
-use std::process::Command;
-
-fn scratch_dir(name: &str) -> Scratch {
-    Scratch::new(&format!("snapshots-{name}"))
-}
 
 /// The redactions every snapshot gets; `out` is the report directory of the run.
 fn settings(out: &Path) -> insta::Settings {
@@ -39,7 +33,7 @@ fn regex_escape(text: &str) -> String {
 }
 
 fn reports_of(args: &[&str], out: &Path) -> (String, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
+    let output = harness()
         .args(args)
         .arg("--out")
         .arg(out)
@@ -61,7 +55,7 @@ fn reports_of(args: &[&str], out: &Path) -> (String, String, String) {
 
 #[test]
 fn reports_of_a_live_run_of_the_built_in_targets() {
-    let dir = scratch_dir("live");
+    let dir = Scratch::new("live");
     let out = dir.join("reports");
     let (terminal, junit, markdown) = reports_of(
         &[
@@ -86,7 +80,7 @@ fn reports_of_a_live_run_of_the_built_in_targets() {
 
 #[test]
 fn reports_of_a_merge_holding_every_verdict() {
-    let dir = scratch_dir("merge");
+    let dir = Scratch::new("merge");
     let out = dir.join("reports");
     let (terminal, junit, markdown) = reports_of(
         &[

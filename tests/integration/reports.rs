@@ -10,20 +10,11 @@
 //! installed make a test skip with a note, except under CI (`CI` set), where they must be there
 //! (`.ci/run` installs them).
 
-use crate::support::scratch;
-
-use scratch::Scratch;
+use crate::support::Scratch;
+use crate::support::harness;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn binary() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
-}
-
-fn scratch_dir(name: &str) -> Scratch {
-    Scratch::new(&format!("reports-{name}"))
-}
 
 fn shards() -> Vec<PathBuf> {
     ["shard-1", "shard-2"]
@@ -41,7 +32,7 @@ fn merge(files: &[PathBuf], out: &Path) -> Output {
 }
 
 fn merge_with(files: &[PathBuf], out: &Path, options: &[&str]) -> Output {
-    binary()
+    harness()
         .arg("merge")
         .args(files)
         .args(options)
@@ -54,7 +45,7 @@ fn merge_with(files: &[PathBuf], out: &Path, options: &[&str]) -> Output {
 
 /// The fixture's shards merged into `reports/` of the returned scratch directory.
 fn merged_fixture(name: &str) -> Scratch {
-    let dir = scratch_dir(name);
+    let dir = Scratch::new(name);
     let out = dir.join("reports");
     let output = merge(&shards(), &out);
     // The fixture holds an ERROR cell, so the merge exits 3, as a run with an error does.
@@ -302,7 +293,7 @@ fn html_report_of_20000_cells_stays_under_5_mib_and_draws_only_the_rows_in_view(
     ) {
         return;
     }
-    let dir = scratch_dir("large");
+    let dir = Scratch::new("large");
     let status = Command::new("python3")
         .args(["ci/synthetic-results.py", "2000", "10", "4"])
         .arg(dir.join("shards"))
@@ -424,8 +415,8 @@ fn results_json_of_a_live_run_validates_against_the_shipped_json_schema() {
     if !has_jsonschema("results_json_of_a_live_run_validates_against_the_shipped_json_schema") {
         return;
     }
-    let dir = scratch_dir("schema");
-    let output = binary()
+    let dir = Scratch::new("schema");
+    let output = harness()
         .args([
             "run",
             "scenarios",
@@ -455,7 +446,7 @@ fn results_json_of_a_merge_validates_against_the_shipped_json_schema_and_summari
     ) {
         return;
     }
-    let dir = scratch_dir("schema-merge-check");
+    let dir = Scratch::new("schema-merge-check");
     let merged_dir = merged_fixture("schema-merge");
     let out = merged_dir.join("reports");
     for document in [
@@ -513,9 +504,9 @@ fn results_json_of_a_merge_validates_against_the_shipped_json_schema_and_summari
 
 #[test]
 fn merging_a_runs_own_results_rebuilds_the_same_results_and_transcripts() {
-    let dir = scratch_dir("roundtrip");
+    let dir = Scratch::new("roundtrip");
     let run = dir.join("run");
-    let output = binary()
+    let output = harness()
         .args([
             "run",
             "scenarios",
@@ -570,7 +561,7 @@ fn with_partition(file: &Path, value: Option<&str>, copy: &Path) -> PathBuf {
 
 #[test]
 fn merge_refuses_shards_that_are_not_every_shard_of_one_run_with_exit_code_2() {
-    let dir = scratch_dir("coverage");
+    let dir = Scratch::new("coverage");
     let refused = |files: &[PathBuf], options: &[&str], message: &str| {
         let output = merge_with(files, &dir.join("out"), options);
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -620,7 +611,7 @@ fn merge_refuses_shards_that_are_not_every_shard_of_one_run_with_exit_code_2() {
 
 #[test]
 fn merge_refuses_a_cell_present_in_two_shards_with_exit_code_2() {
-    let dir = scratch_dir("duplicate");
+    let dir = Scratch::new("duplicate");
     let files = [
         shards()[0].clone(),
         with_partition(&shards()[0], Some("2/2"), &dir.join("again/results.json")),
@@ -637,7 +628,7 @@ fn merge_refuses_a_cell_present_in_two_shards_with_exit_code_2() {
 
 #[test]
 fn merge_refuses_a_transcript_path_outside_the_report_directory() {
-    let dir = scratch_dir("escape");
+    let dir = Scratch::new("escape");
     let mut document: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&shards()[0]).unwrap()).unwrap();
     document["results"][0]["transcript"] = "../../etc/passwd".into();
@@ -652,10 +643,10 @@ fn merge_refuses_a_transcript_path_outside_the_report_directory() {
 
 #[test]
 fn markdown_summary_is_written_and_appended_to_the_github_step_summary() {
-    let dir = scratch_dir("markdown");
+    let dir = Scratch::new("markdown");
     let step_summary = dir.join("step-summary.md");
     std::fs::write(&step_summary, "earlier step\n").unwrap();
-    let output = binary()
+    let output = harness()
         .arg("merge")
         .args(shards())
         .arg("--out")
@@ -680,7 +671,7 @@ fn markdown_summary_is_written_and_appended_to_the_github_step_summary() {
 }
 
 fn diff(old: &Path, new: &Path) -> (Option<i32>, String, String) {
-    let output = binary().arg("diff").arg(old).arg(new).output().unwrap();
+    let output = harness().arg("diff").arg(old).arg(new).output().unwrap();
     (
         output.status.code(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -704,7 +695,7 @@ fn line_of(text: &str, needle: &str) -> String {
 
 #[test]
 fn diff_exits_1_when_a_cell_that_passed_now_fails_and_lists_added_and_removed_cells() {
-    let dir = scratch_dir("diff");
+    let dir = Scratch::new("diff");
     let mut document: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&shards()[0]).unwrap()).unwrap();
     let results = document["results"].as_array_mut().unwrap();
@@ -738,7 +729,7 @@ fn diff_exits_1_when_a_cell_that_passed_now_fails_and_lists_added_and_removed_ce
 
 #[test]
 fn diff_names_file_line_and_column_of_a_json_syntax_error_and_exits_2() {
-    let dir = scratch_dir("diff-bad");
+    let dir = Scratch::new("diff-bad");
     let bad = dir.join("bad.json");
     std::fs::write(
         &bad,
@@ -777,7 +768,7 @@ fn help_documents_the_exit_codes_of_diff_and_merge() {
             ][..],
         ),
     ] {
-        let output = binary().args([command, "--help"]).output().unwrap();
+        let output = harness().args([command, "--help"]).output().unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);
         for code in codes {
             assert!(
@@ -790,7 +781,7 @@ fn help_documents_the_exit_codes_of_diff_and_merge() {
 
 #[test]
 fn merge_reads_results_with_fields_a_newer_harness_adds() {
-    let dir = scratch_dir("newer");
+    let dir = Scratch::new("newer");
     let mut document: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&shards()[0]).unwrap()).unwrap();
     document["partition"] = "1/1".into();
@@ -832,7 +823,7 @@ fn interrupted_results(dir: &Path) -> PathBuf {
 /// the HTML page's NOT RUN cell and banner, the Markdown banner) and exits 3, never 0.
 #[test]
 fn an_interrupted_runs_results_validate_and_merge_into_reports_that_say_not_run() {
-    let dir = scratch_dir("interrupted");
+    let dir = Scratch::new("interrupted");
     let interrupted = interrupted_results(&dir);
     if has_jsonschema("an_interrupted_runs_results_validate") {
         let output = validate_json(&interrupted);
@@ -875,7 +866,7 @@ fn an_interrupted_runs_results_validate_and_merge_into_reports_that_say_not_run(
 /// is known about it, so the diff cannot say it did not regress.
 #[test]
 fn diff_exits_1_when_the_new_run_did_not_finish_a_cell_and_lists_it_as_not_run() {
-    let dir = scratch_dir("diff-not-run");
+    let dir = Scratch::new("diff-not-run");
     let interrupted = interrupted_results(&dir);
     let (code, stdout, stderr) = diff(&shards()[0], &interrupted);
     assert_eq!(code, Some(1), "{stdout}{stderr}");

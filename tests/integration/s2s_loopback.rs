@@ -2,13 +2,11 @@
 //! server in both directions, checked for what was said on the wire, and a broken originating
 //! peer against the built-in receiving server.
 
-use crate::support::runs;
-
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use runs::{find, run_builtin};
+use crate::support::runs::{find, run_builtin};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use xmpp_interop::drive::Transcript;

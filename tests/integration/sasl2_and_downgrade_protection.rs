@@ -2,9 +2,7 @@
 //! built-in client against the built-in server, and each side catching the other's deliberate
 //! violations, and the built-in server refusing a replayed or wrongly bound SCRAM proof.
 
-use crate::support::common;
-
-use common::{alice_client, run_pair, server};
+use crate::support::common::{alice_client, run_pair, server};
 use xmpp_interop::proto::sasl::{ClientMisbehaviour, ClientOptions};
 use xmpp_interop::proto::server::ServerMisbehaviour;
 use xmpp_interop::proto::{SessionEnd, Side};

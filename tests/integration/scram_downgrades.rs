@@ -1,9 +1,7 @@
 //! The harness as server must tell a careless client from a careful one: a client that accepts
 //! what RFC 5802 / RFC 7677 tell it to refuse gets a verdict naming what it accepted.
 
-use crate::support::common;
-
-use common::{alice_client, run_pair, server};
+use crate::support::common::{alice_client, run_pair, server};
 use xmpp_interop::proto::sasl::ClientOptions;
 use xmpp_interop::proto::server::ServerMisbehaviour;
 use xmpp_interop::proto::{SessionEnd, Side};

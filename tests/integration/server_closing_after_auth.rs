@@ -3,13 +3,10 @@
 //! replayed-client-final case: a TCP close is no SASL refusal (RFC 6120 §6.4.5, RFC 5802 §5.1),
 //! and the positive control, which this server fails too, makes the case `inconclusive`.
 
-use crate::support::external;
-use crate::support::python_peer;
-use crate::support::scratch;
-
-use external::{harness, startcom_chain, targets_file};
-use python_peer::python_server;
-use scratch::Scratch;
+use crate::support::Scratch;
+use crate::support::external::{startcom_chain, targets_file};
+use crate::support::harness;
+use crate::support::python_peer::python_server;
 
 #[test]
 fn a_server_that_closes_tcp_after_auth_does_not_pass_the_replay_case_rfc_5802_5_1() {

@@ -3,12 +3,8 @@
 //! `xmpp-interop pki generate`, and a targets file naming the peer's STARTTLS port.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-/// The harness binary.
-pub fn harness() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
-}
+use super::harness;
 
 /// Writes the test PKI's startcom-chain for interop.test into `dir/pki`; returns that directory.
 pub fn startcom_chain(dir: &Path) -> PathBuf {

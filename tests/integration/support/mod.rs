@@ -8,3 +8,12 @@ pub mod real;
 pub mod runs;
 pub mod scratch;
 pub mod turns;
+
+use std::process::Command;
+
+pub use scratch::Scratch;
+
+/// The harness binary that cargo built for these tests.
+pub fn harness() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
+}

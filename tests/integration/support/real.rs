@@ -5,14 +5,9 @@
 //! where `.ci/run` installs them and a missing server is a failure.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use crate::support::scratch::Scratch;
-
-/// The harness binary.
-pub fn binary() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_xmpp-interop"))
-}
+use super::harness;
 
 /// Whether both servers are installed. When one is not, says which test does not run and which
 /// program is missing; under CI (`CI` set), where `.ci/run` installs them, that is a failure.
@@ -44,10 +39,6 @@ pub fn skipped(test: &str, why: &str) {
     eprintln!("NOT RUN {test}: {why} (ci/install-targets.sh installs it)");
 }
 
-pub fn scratch_dir(name: &str) -> Scratch {
-    Scratch::new(&format!("real-{name}"))
-}
-
 /// Directories of managed instances a harness process with this pid created.
 pub fn instance_dirs(harness_pid: u32) -> Vec<PathBuf> {
     let prefix = format!("xmpp-interop-{harness_pid}-");
@@ -70,7 +61,7 @@ pub struct Finished {
 
 /// Runs the harness with `args` and `--out out` to its end; it must exit 0.
 pub fn run_harness(args: &[&str], out: &Path) -> Finished {
-    let harness = binary()
+    let harness = harness()
         .args(args)
         .arg("--out")
         .arg(out)
