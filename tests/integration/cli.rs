@@ -1,17 +1,10 @@
 //! The command line as a user meets it: exit codes, error messages, report files.
 
 use crate::support::Scratch;
-use crate::support::harness;
+use crate::support::{harness, output_text};
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn text(output: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
+use std::process::Command;
 
 #[test]
 fn a_bad_scenario_file_exits_2_naming_file_line_and_column() {
@@ -29,7 +22,7 @@ fn a_bad_scenario_file_exits_2_naming_file_line_and_column() {
         .arg(dir.join("out"))
         .output()
         .unwrap();
-    let (_, stderr) = text(&output);
+    let (_, stderr) = output_text(&output);
     assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
     assert!(
         stderr.contains(&format!("{}:5:12", file.display())),
@@ -50,7 +43,7 @@ fn an_unknown_option_is_a_usage_error_with_exit_code_2() {
 fn help_documents_every_exit_code() {
     for args in [&["--help"][..], &["run", "--help"][..]] {
         let output = harness().args(args).output().unwrap();
-        let (stdout, _) = text(&output);
+        let (stdout, _) = output_text(&output);
         assert!(output.status.success());
         for code in [
             "0  every case",
@@ -62,7 +55,7 @@ fn help_documents_every_exit_code() {
         }
     }
     let output = harness().args(["run", "--help"]).output().unwrap();
-    let (stdout, _) = text(&output);
+    let (stdout, _) = output_text(&output);
     for option in ["--out", "--jobs", "--timeout", "--filter", "--no-progress"] {
         assert!(stdout.contains(option), "run --help lacks {option}");
     }
@@ -71,7 +64,7 @@ fn help_documents_every_exit_code() {
 #[test]
 fn list_prints_every_expanded_case_without_running_anything() {
     let output = harness().args(["list", "scenarios"]).output().unwrap();
-    let (stdout, stderr) = text(&output);
+    let (stdout, stderr) = output_text(&output);
     assert!(output.status.success(), "{stderr}");
     assert!(stdout.contains("c2s-authenticate/direct-tls/startcom-chain/scram-sha-256"));
     assert!(stdout.contains("rejected at tls by harness (bad-certificate)"));
@@ -100,7 +93,7 @@ fn run_writes_junit_json_and_redacted_transcripts_into_the_out_dir() {
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
-    let (stdout, stderr) = text(&output);
+    let (stdout, stderr) = output_text(&output);
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -197,7 +190,7 @@ fn a_recorded_deviation_that_no_longer_happens_fails_the_run_as_xpass_with_exit_
         .arg(dir.join("out"))
         .output()
         .unwrap();
-    let (stdout, stderr) = text(&output);
+    let (stdout, stderr) = output_text(&output);
     assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(stdout.contains("XPASS"), "{stdout}");
     assert!(stdout.contains("1 unexpected pass (xpass)"), "{stdout}");
@@ -218,7 +211,7 @@ fn a_bad_targets_file_exits_2_naming_file_line_and_column() {
         .arg(dir.join("out"))
         .output()
         .unwrap();
-    let (_, stderr) = text(&output);
+    let (_, stderr) = output_text(&output);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("targets.yaml:3:14"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -244,7 +237,7 @@ fn run_with_targets(
         .arg(&out)
         .output()
         .unwrap();
-    let (stdout, stderr) = text(&output);
+    let (stdout, stderr) = output_text(&output);
     let json = std::fs::read_to_string(out.join("results.json"))
         .map(|text| serde_json::from_str(&text).unwrap())
         .unwrap_or(serde_json::Value::Null);
@@ -402,7 +395,7 @@ fn reports_of_interrupted_run(out: &Path, output: &str) -> serde_json::Value {
             .arg(out.join("results.json"))
             .output()
             .unwrap();
-        let (stdout, stderr) = text(&check);
+        let (stdout, stderr) = output_text(&check);
         assert!(check.status.success(), "{stdout}{stderr}");
     } else {
         eprintln!("note: python3-jsonschema is not installed; results.json only parsed");
@@ -444,7 +437,7 @@ fn interrupt_hanging_run(
     let status = wait_at_most(&mut child, std::time::Duration::from_secs(20));
     let stopped_after = signalled.elapsed();
     let output = child.wait_with_output().unwrap();
-    let (stdout, stderr) = text(&output);
+    let (stdout, stderr) = output_text(&output);
     (
         status,
         finished_before_signal,
@@ -536,7 +529,7 @@ fn a_run_deadline_cancels_the_rest_writes_every_report_and_exits_3() {
     let status = wait_at_most(&mut child, std::time::Duration::from_secs(30));
     let took = started.elapsed();
     let output = child.wait_with_output().unwrap();
-    let (stdout, stderr) = text(&output);
+    let (stdout, stderr) = output_text(&output);
     let output = format!("stdout: {stdout}\nstderr: {stderr}");
     assert_eq!(status.code(), Some(3), "{output}");
     assert!(
@@ -574,11 +567,11 @@ fn a_deadline_that_is_not_a_duration_is_a_usage_error_and_help_documents_it() {
         .args(["run", "scenarios/", "--deadline", "soon"])
         .output()
         .unwrap();
-    let (_, stderr) = text(&output);
+    let (_, stderr) = output_text(&output);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--deadline"), "{stderr}");
     let help = harness().args(["run", "--help"]).output().unwrap();
-    let (help, _) = text(&help);
+    let (help, _) = output_text(&help);
     assert!(help.contains("--deadline <DURATION>"), "{help}");
     assert!(help.contains("`--deadline` was reached"), "{help}");
     assert!(help.contains("130, 143"), "{help}");

@@ -2,6 +2,8 @@
 //! is ready once the server answered its ping, and then sends a chat message or waits for one;
 //! the server is the built-in server session behind STARTTLS, plus stanzas the test injects.
 
+use crate::support::common::{DOMAIN, tls_pair};
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,18 +12,14 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use xmpp_interop::drive::Transcript;
 use xmpp_interop::drive::messaging::start_errand;
-use xmpp_interop::pki::Catalogue;
 use xmpp_interop::proto::client::{ClientConfig, Errand};
 use xmpp_interop::proto::sasl::{ClientOptions, CredentialStore};
 use xmpp_interop::proto::server::{ServerConfig, ServerMisbehaviour, ServerSession};
 use xmpp_interop::proto::xml::Limits;
 use xmpp_interop::proto::{Action, Session, SessionEnd, Side, TlsChannel};
-use xmpp_interop::scenario::{
-    CertificateProfile, IdentityType, KeyType, Mechanism, Step, TIMEOUT, Transport, Trust,
-};
+use xmpp_interop::scenario::{Mechanism, Step, TIMEOUT, Transport};
 use xmpp_interop::transport::{Connection, ReadOutcome, TlsSetup};
 
-const DOMAIN: &str = "interop.test";
 const LIMIT: Duration = Duration::from_secs(5);
 
 /// A STARTTLS SCRAM-SHA-256 client for alice with `password` on `errand`.
@@ -40,30 +38,6 @@ fn client(password: &str, errand: Errand) -> ClientConfig {
         sasl_profile: None,
         errand,
     }
-}
-
-/// TLS for both sides: a chain for interop.test, and a client trusting its root.
-fn tls_pair() -> (TlsSetup, TlsSetup) {
-    let catalogue = Catalogue::new();
-    let chain = catalogue
-        .chain(
-            CertificateProfile::StartcomChain,
-            KeyType::EcdsaP256,
-            DOMAIN,
-        )
-        .unwrap();
-    let client = TlsSetup::Client {
-        trust_anchor: catalogue.trust_anchor(&chain, Trust::ChainRoot).unwrap(),
-        domain: DOMAIN.to_owned(),
-        identity: IdentityType::DEFAULT.to_vec(),
-        client_certificate: None,
-    };
-    let server = TlsSetup::Server {
-        chain: chain.presented.clone(),
-        key: Arc::new(chain.key_der()),
-        client_trust_anchor: None,
-    };
-    (client, server)
 }
 
 /// A server knowing alice (password `secret`) that, once what the client sent contains

@@ -6,7 +6,7 @@
 //! missing prerequisite is a failure.
 
 use crate::support::Scratch;
-use crate::support::harness;
+use crate::support::{harness, on_path};
 
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
@@ -15,11 +15,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
-
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
-}
 
 /// Runs one case (by `--filter`) from `scenario` against the built-in targets.
 fn run_case(scenario: &str, case: &str, out: &Path, keylog: Option<&Path>, env: Option<&Path>) {

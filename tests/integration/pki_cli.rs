@@ -2,17 +2,10 @@
 //! event: files, modes, the manifest, and exit code 2 for bad input.
 
 use crate::support::Scratch;
-use crate::support::harness;
+use crate::support::{harness, output_text};
 
 use std::path::Path;
 use std::process::Output;
-
-fn text(output: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 fn generate(dir: &Path, extra: &[&str]) -> Output {
     harness()
@@ -27,7 +20,7 @@ fn generate(dir: &Path, extra: &[&str]) -> Output {
 fn generate_writes_five_files_per_profile_and_a_manifest() {
     let dir = Scratch::new("generate");
     let output = generate(&dir, &[]);
-    let (stdout, stderr) = text(&output);
+    let (stdout, stderr) = output_text(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
     assert!(
         stdout.contains("wrote 22 profiles for example.org (ecdsa-p256)"),
@@ -92,7 +85,7 @@ fn generate_only_the_named_profiles_with_the_named_key() {
             "ed25519",
         ],
     );
-    assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
+    assert_eq!(output.status.code(), Some(0), "{:?}", output_text(&output));
     let mut entries: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -104,7 +97,7 @@ fn generate_only_the_named_profiles_with_the_named_key() {
         .arg(dir.join("wildcard/cert.pem"))
         .output()
         .unwrap();
-    let (stdout, _) = text(&show);
+    let (stdout, _) = output_text(&show);
     assert!(stdout.contains("key:         Ed25519"), "{stdout}");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -125,15 +118,15 @@ fn show_explains_identities_in_xmpp_terms_rfc6120_13_7_1_2_1() {
             "client-alice",
         ],
     );
-    assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
+    assert_eq!(output.status.code(), Some(0), "{:?}", output_text(&output));
     let show = |path: &str| {
         let output = harness()
             .args(["pki", "show"])
             .arg(dir.join(path))
             .output()
             .unwrap();
-        assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
-        text(&output).0
+        assert_eq!(output.status.code(), Some(0), "{:?}", output_text(&output));
+        output_text(&output).0
     };
     let srv = show("srv-id-server-only/fullchain.pem");
     assert!(
@@ -165,9 +158,9 @@ fn show_of_an_unreadable_or_non_pem_file_exits_2_saying_why() {
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
     assert!(
-        text(&missing).1.contains("error: cannot read"),
+        output_text(&missing).1.contains("error: cannot read"),
         "{:?}",
-        text(&missing)
+        output_text(&missing)
     );
 
     let not_pem = dir.join("notes.txt");
@@ -179,11 +172,11 @@ fn show_of_an_unreadable_or_non_pem_file_exits_2_saying_why() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        text(&output)
+        output_text(&output)
             .1
             .contains("no PEM certificate (-----BEGIN CERTIFICATE-----) found"),
         "{:?}",
-        text(&output)
+        output_text(&output)
     );
 
     let garbage = dir.join("garbage.pem");
@@ -197,11 +190,11 @@ fn show_of_an_unreadable_or_non_pem_file_exits_2_saying_why() {
         .arg(&garbage)
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(2), "{:?}", text(&output));
+    assert_eq!(output.status.code(), Some(2), "{:?}", output_text(&output));
     assert!(
-        text(&output).1.contains("certificate #0"),
+        output_text(&output).1.contains("certificate #0"),
         "{:?}",
-        text(&output)
+        output_text(&output)
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -215,9 +208,13 @@ fn generate_with_a_bad_domain_or_profile_exits_2() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output).1.contains("is not a valid DNS name"));
+    assert!(output_text(&output).1.contains("is not a valid DNS name"));
     let output = generate(&dir, &["--profile", "nope"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output).1.contains("expected one of self-signed"));
+    assert!(
+        output_text(&output)
+            .1
+            .contains("expected one of self-signed")
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -57,8 +57,9 @@ pub fn server(mechanisms: Vec<Mechanism>, misbehaviour: ServerMisbehaviour) -> S
     }
 }
 
-/// Runs `client` against `server` over loopback; returns (client's view, server's view).
-pub async fn run_pair(client: ClientConfig, server: ServerConfig) -> (SessionEnd, SessionEnd) {
+/// TLS for both sides: a StartCom-style chain for interop.test, and a client trusting its
+/// root. Returns (client's settings, server's settings).
+pub fn tls_pair() -> (TlsSetup, TlsSetup) {
     let catalogue = Catalogue::new();
     let chain = catalogue
         .chain(
@@ -67,17 +68,23 @@ pub async fn run_pair(client: ClientConfig, server: ServerConfig) -> (SessionEnd
             DOMAIN,
         )
         .unwrap();
-    let client_tls = TlsSetup::Client {
+    let client = TlsSetup::Client {
         trust_anchor: catalogue.trust_anchor(&chain, Trust::ChainRoot).unwrap(),
         domain: DOMAIN.to_owned(),
         identity: IdentityType::DEFAULT.to_vec(),
         client_certificate: None,
     };
-    let server_tls = TlsSetup::Server {
+    let server = TlsSetup::Server {
         chain: chain.presented.clone(),
         key: Arc::new(chain.key_der()),
         client_trust_anchor: None,
     };
+    (client, server)
+}
+
+/// Runs `client` against `server` over loopback; returns (client's view, server's view).
+pub async fn run_pair(client: ClientConfig, server: ServerConfig) -> (SessionEnd, SessionEnd) {
+    let (client_tls, server_tls) = tls_pair();
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
     let address = listener.local_addr().unwrap();
     let timeout = Duration::from_secs(5);

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use super::harness;
+use super::{harness, on_path};
 
 /// Whether both servers are installed. When one is not, says which test does not run and which
 /// program is missing; under CI (`CI` set), where `.ci/run` installs them, that is a failure.
@@ -21,13 +21,6 @@ pub fn servers_installed(test: &str) -> bool {
     }
     skipped(test, &format!("{} not installed", missing.join(", ")));
     false
-}
-
-/// Whether `program` is on PATH or in /usr/sbin.
-pub fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
-        || Path::new("/usr/sbin").join(program).is_file()
 }
 
 /// Reports that `test` does not run because of `why`; panics under CI.
