@@ -22,7 +22,7 @@ async fn downgrade_client_view(mechanisms: Vec<Mechanism>) -> SessionEnd {
 }
 
 #[tokio::test]
-async fn the_downgrade_flag_case_is_not_applicable_without_a_plus_offer_rfc5802_section_6() {
+async fn the_downgrade_flag_case_is_not_applicable_without_a_plus_offer_rfc5802_6() {
     let end = downgrade_client_view(vec![Mechanism::ScramSha256]).await;
     let SessionEnd::Rejected {
         step,
@@ -41,7 +41,7 @@ async fn the_downgrade_flag_case_is_not_applicable_without_a_plus_offer_rfc5802_
 }
 
 #[tokio::test]
-async fn the_downgrade_flag_is_sent_and_refused_when_plus_is_offered_rfc5802_section_6() {
+async fn the_downgrade_flag_is_sent_and_refused_when_plus_is_offered_rfc5802_6() {
     let end = downgrade_client_view(vec![Mechanism::ScramSha256, Mechanism::ScramSha256Plus]).await;
     let SessionEnd::Rejected { condition, by, .. } = end else {
         panic!("authenticated: {end:?}");

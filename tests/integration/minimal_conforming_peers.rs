@@ -96,7 +96,7 @@ fn a_minimal_conforming_server_and_client_break_no_must_over_the_whole_shipped_s
 }
 
 #[test]
-fn without_scram_sha_1_exactly_the_mandatory_to_implement_cases_fail_rfc_6120_13_8_1() {
+fn without_scram_sha_1_exactly_the_mandatory_to_implement_cases_fail_rfc6120_13_8_1() {
     let results = run_minimal("no-scram-sha-1", "[PLAIN, SCRAM-SHA-1-PLUS, SCRAM-SHA-256]");
     let mut failed: Vec<(&str, &str)> = results
         .iter()

@@ -9,7 +9,7 @@ use crate::support::harness;
 use crate::support::python_peer::python_server;
 
 #[test]
-fn a_server_that_closes_tcp_after_auth_does_not_pass_the_replay_case_rfc_5802_5_1() {
+fn a_server_that_closes_tcp_after_auth_does_not_pass_the_replay_case_rfc5802_5_1() {
     let dir = Scratch::new("closes-after-auth");
     let pki = startcom_chain(&dir);
     let (_server, port) = python_server(
