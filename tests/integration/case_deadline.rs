@@ -1,6 +1,6 @@
 //! `run` against an external server that trickles its stream header one byte a second and never
 //! finishes it: each case ends within `--case-timeout` (+1 s) as a `timeout` verdict, and the
-//! run exits by itself (issue 14; DESIGN.md "Hostile peers").
+//! run exits by itself (issue 14; deadlines in docs/ARCHITECTURE.md, "Sans-IO").
 
 use crate::support::Scratch;
 use crate::support::external::{startcom_chain, targets_file};

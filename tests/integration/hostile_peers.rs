@@ -1,5 +1,5 @@
 //! Broken or hostile peers get a clear verdict within the time limit: never a hang, a panic or
-//! unbounded buffering (DESIGN.md "Hostile peers", RFC 6120 §11.1, §13.12).
+//! unbounded buffering (docs/ARCHITECTURE.md, "Sans-IO"; RFC 6120 §11.1, §13.12).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;

@@ -1,8 +1,7 @@
 //! Independent verification of the test PKI: every generated chain is written to disk with
 //! `Catalogue::write_pem` (or `pki generate`) and checked by `openssl verify` as well as by
 //! rustls's `WebPkiServerVerifier` and the harness's own XMPP verifier, and they must agree
-//! (DESIGN.md: "Every generated certificate chain is checked in tests by an independent
-//! verifier (openssl) as well as by our own code").
+//! (docs/ARCHITECTURE.md, "Testing strategy": independent verifiers).
 //!
 //! openssl is required: if it is missing the tests fail and say so rather than skip.
 

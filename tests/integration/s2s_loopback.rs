@@ -206,9 +206,10 @@ async fn dialback_before_tls_is_refused_by_the_builtin_receiving_server() {
     assert!(!seen.contains("type='valid'"), "{seen}");
 }
 
-/// XEP-0220 §2.4 and DESIGN.md's hostile peers: an authoritative server that accepts the
-/// verification connection and then says nothing makes the receiving server answer
-/// `<db:result type='error'/>` with `remote-server-timeout` within its time limit, not hang.
+/// XEP-0220 §2.4 and the step deadlines (docs/ARCHITECTURE.md, "Sans-IO"): an authoritative
+/// server that accepts the verification connection and then says nothing makes the receiving
+/// server answer `<db:result type='error'/>` with `remote-server-timeout` within its time
+/// limit, not hang.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_authoritative_server_becomes_a_remote_server_timeout_xep0220_2_4() {
     let catalogue = Catalogue::new();
