@@ -5,43 +5,10 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
-use serde::Serialize;
-
 use super::ReportError;
 use super::transcripts::render_trace;
-use crate::drive::TranscriptLine;
-use crate::scenario::S2sAuth;
-
-/// What happened to one message from one server's user to the other's, under one profile.
-#[derive(Clone, Debug, Serialize)]
-pub struct PairRecord {
-    /// The sending server's target name.
-    pub from: String,
-    /// The sending server's domain.
-    pub from_domain: String,
-    /// The receiving server's target name.
-    pub to: String,
-    /// The receiving server's domain.
-    pub to_domain: String,
-    /// How both servers were set up (a pair profile's name).
-    pub profile: String,
-    /// What had to happen.
-    pub expected: String,
-    /// Whether the message arrived.
-    pub delivered: bool,
-    /// How the receiving server authenticated the link, as its log says.
-    pub method: Option<S2sAuth>,
-    /// What happened, in words.
-    pub observed: String,
-    /// Whether that is what had to happen.
-    pub pass: bool,
-    /// How long the message took (or how long the harness waited), in milliseconds.
-    pub duration_ms: u128,
-    /// Sender, receiver and the servers' log tails.
-    #[serde(skip)]
-    pub transcript: Vec<TranscriptLine>,
-}
+use crate::runner::pairs::PairRecord;
+use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 
 impl PairRecord {
     fn row(&self) -> String {

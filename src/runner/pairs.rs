@@ -11,12 +11,12 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::report::pairs::PairRecord;
+use serde::Serialize;
 
 use super::RunEnvironment;
 use super::federation::{account_login, loopback_address};
 use crate::drive::messaging::start_errand;
-use crate::drive::{EnvironmentError, Transcript};
+use crate::drive::{EnvironmentError, Transcript, TranscriptLine};
 use crate::pki::IssuedChain;
 use crate::proto::SessionEnd;
 use crate::proto::client::Errand;
@@ -101,6 +101,36 @@ impl fmt::Display for PairProfile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// What happened to one message from one server's user to the other's, under one profile.
+#[derive(Clone, Debug, Serialize)]
+pub struct PairRecord {
+    /// The sending server's target name.
+    pub from: String,
+    /// The sending server's domain.
+    pub from_domain: String,
+    /// The receiving server's target name.
+    pub to: String,
+    /// The receiving server's domain.
+    pub to_domain: String,
+    /// How both servers were set up (a pair profile's name).
+    pub profile: String,
+    /// What had to happen.
+    pub expected: String,
+    /// Whether the message arrived.
+    pub delivered: bool,
+    /// How the receiving server authenticated the link, as its log says.
+    pub method: Option<S2sAuth>,
+    /// What happened, in words.
+    pub observed: String,
+    /// Whether that is what had to happen.
+    pub pass: bool,
+    /// How long the message took (or how long the harness waited), in milliseconds.
+    pub duration_ms: u128,
+    /// Sender, receiver and the servers' log tails.
+    #[serde(skip)]
+    pub transcript: Vec<TranscriptLine>,
 }
 
 /// One server of a pair, as configured for one profile.
