@@ -256,3 +256,56 @@ fn transcript(record: &PairRecord) -> String {
     text.push_str(&render_trace(&record.transcript));
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(outcome: Outcome) -> PairRecord {
+        PairRecord {
+            from: "prosody".to_owned(),
+            from_domain: "prosody.test".to_owned(),
+            to: "ejabberd".to_owned(),
+            to_domain: "ejabberd.test".to_owned(),
+            profile: PairProfile::SelfSigned.name().to_owned(),
+            expected: PairProfile::SelfSigned.describe_expected(),
+            delivered: false,
+            method: None,
+            observed: "interrupted by SIGTERM".to_owned(),
+            pass: false,
+            outcome,
+            duration_ms: 0,
+            transcript: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_message_is_a_cell_of_the_receiving_server_with_its_pair_transcript_xep0220() {
+        let cell = case_record(&record(Outcome::Fail));
+        assert_eq!(
+            cell.case_id,
+            "pairs/self-signed/prosody.test-to-ejabberd.test"
+        );
+        assert_eq!(cell.target, "ejabberd");
+        assert_eq!(cell.step, Some(Step::Message));
+        assert_eq!(cell.spec, ["XEP-0220"]);
+        assert_eq!(
+            cell.transcript,
+            "transcripts/pairs/prosody.test-to-ejabberd.test-self-signed.txt"
+        );
+        assert!(!cell.runner_accepted);
+    }
+
+    #[test]
+    fn a_pair_an_interruption_left_is_not_run_in_every_report() {
+        let not_run = record(Outcome::NotRun);
+        let cell = case_record(&not_run);
+        assert_eq!(cell.outcome, Outcome::NotRun);
+        assert_eq!(cell.step, None);
+        let matrix = render_markdown(&[not_run], &[]);
+        assert!(
+            matrix.contains("| prosody.test → ejabberd.test | NOT RUN |"),
+            "{matrix}"
+        );
+    }
+}
