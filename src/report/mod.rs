@@ -28,17 +28,17 @@ pub enum ReportError {
     /// Writing a file failed.
     #[error("cannot write {path}: {source}")]
     Write {
-        /// The file.
+        /// The file (or directory) that could not be written.
         path: PathBuf,
-        /// Why.
+        /// The operating system's reason.
         source: io::Error,
     },
     /// Rendering failed.
     #[error("cannot render {what}: {detail}")]
     Render {
-        /// Which report.
+        /// Which report could not be rendered.
         what: &'static str,
-        /// Why.
+        /// What went wrong while rendering it.
         detail: String,
     },
 }

@@ -1,47 +1,22 @@
 //! Reports of the server-pair matrix (`xmpp-interop pairs`): the terminal matrix (rows: sender
-//! → receiver, columns: profiles), `pairs.json`, `pairs.md` (also appended to
-//! `GITHUB_STEP_SUMMARY` by the CLI) and a transcript per failing cell.
+//! → receiver, columns: profiles), `pairs.json` and `pairs.md` (also appended to
+//! `GITHUB_STEP_SUMMARY` by the CLI); and each message as a [`CaseRecord`] in the
+//! [`ReportEvent`] stream ([`report_event`]), so that the reporters of a run write
+//! `results.json`, `junit.xml`, `index.html`, `summary.md` and a transcript per message
+//! (`transcripts/pairs/`) for pairs too.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-
-use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
-use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
 
 use super::ReportError;
+use super::record::{CaseRecord, ReportEvent, TranscriptSource, now_rfc3339};
 use super::transcripts::render_trace;
-use crate::drive::TranscriptLine;
-use crate::scenario::S2sAuth;
-
-/// What happened to one message from one server's user to the other's, under one profile.
-#[derive(Clone, Debug, Serialize)]
-pub struct PairRecord {
-    /// The sending server's target name.
-    pub from: String,
-    /// The sending server's domain.
-    pub from_domain: String,
-    /// The receiving server's target name.
-    pub to: String,
-    /// The receiving server's domain.
-    pub to_domain: String,
-    /// How both servers were set up (a pair profile's name).
-    pub profile: String,
-    /// What had to happen.
-    pub expected: String,
-    /// Whether the message arrived.
-    pub delivered: bool,
-    /// How the receiving server authenticated the link, as its log says.
-    pub method: Option<S2sAuth>,
-    /// What happened, in words.
-    pub observed: String,
-    /// Whether that is what had to happen.
-    pub pass: bool,
-    /// How long the message took (or how long the harness waited), in milliseconds.
-    pub duration_ms: u128,
-    /// Sender, receiver and the servers' log tails.
-    #[serde(skip)]
-    pub transcript: Vec<TranscriptLine>,
-}
+use crate::runner::Outcome;
+use crate::runner::pairs::{PairEvent, PairProfile, PairRecord};
+use crate::scenario::Step;
+use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
 
 impl PairRecord {
     fn row(&self) -> String {
@@ -49,7 +24,10 @@ impl PairRecord {
     }
 
     fn cell(&self) -> String {
-        let verdict = if self.pass { "PASS" } else { "FAIL" };
+        let verdict = self.outcome.label();
+        if matches!(self.outcome, Outcome::Error | Outcome::NotRun) {
+            return verdict.to_owned();
+        }
         match (self.delivered, self.method) {
             (true, Some(method)) => format!("{verdict} {method}"),
             (true, None) => format!("{verdict} delivered"),
@@ -124,7 +102,8 @@ pub fn render_terminal(
     for record in records.iter().filter(|r| !r.pass) {
         let _ = write!(
             out,
-            "\nFAIL {} [{}]\n  expected:   {}\n  observed:   {}\n",
+            "\n{} {} [{}]\n  expected:   {}\n  observed:   {}\n",
+            record.outcome.label(),
             record.row(),
             record.profile,
             record.expected,
@@ -166,8 +145,8 @@ pub fn render_markdown(records: &[PairRecord], implementations: &[(String, Strin
     out
 }
 
-/// Writes `pairs.json`, `pairs.md` and `transcripts/pairs/<cell>.txt` for every cell into
-/// `out`; returns the Markdown.
+/// Writes `pairs.json` and `pairs.md` into `out`; returns the Markdown. The transcripts are
+/// written by the run's `TranscriptWriter` from [`case_record`]s.
 pub fn write(
     out: &Path,
     records: &[PairRecord],
@@ -190,21 +169,143 @@ pub fn write(
     write_file(out.join("pairs.json"), &json)?;
     let markdown = render_markdown(records, implementations);
     write_file(out.join("pairs.md"), markdown.as_bytes())?;
-    let transcripts = out.join("transcripts").join("pairs");
-    std::fs::create_dir_all(&transcripts).map_err(|source| ReportError::Write {
-        path: transcripts.clone(),
-        source,
-    })?;
-    for record in records {
-        let mut text = format!(
-            "{} [{}]\nexpected: {}\nobserved: {}\n\n",
-            record.row(),
-            record.profile,
-            record.expected,
-            record.observed
-        );
-        text.push_str(&render_trace(&record.transcript));
-        write_file(transcripts.join(record.transcript_name()), text.as_bytes())?;
-    }
     Ok(markdown)
+}
+
+/// The report event of a pairs event; `None` for what only the terminal shows.
+pub fn report_event(event: &PairEvent) -> Option<ReportEvent> {
+    match event {
+        PairEvent::Started {
+            total,
+            targets,
+            implementations,
+        } => Some(ReportEvent::RunStarted {
+            total: *total,
+            targets: targets.clone(),
+            implementations: implementations.clone(),
+            started_at: now_rfc3339(),
+        }),
+        PairEvent::PairStarted { .. } => None,
+        PairEvent::Finished(record) => {
+            Some(ReportEvent::CaseFinished(Arc::new(case_record(record))))
+        }
+        PairEvent::AllFinished {
+            duration,
+            interrupted,
+        } => Some(ReportEvent::RunFinished {
+            duration: Duration::from_millis(
+                u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+            ),
+            interrupted: interrupted.as_ref().map(|why| why.reason()),
+        }),
+    }
+}
+
+/// One message as a cell of the reports: the row is `pairs/PROFILE/FROM-to-TO` (domains),
+/// the column is the receiving server, the one that authenticates the link.
+pub fn case_record(record: &PairRecord) -> CaseRecord {
+    let profile = PairProfile::from_name(&record.profile);
+    let spec: Vec<String> = profile
+        .map(|p| p.clauses().iter().map(|c| (*c).to_owned()).collect())
+        .unwrap_or_default();
+    let sent = matches!(record.outcome, Outcome::Pass | Outcome::Fail);
+    CaseRecord {
+        case_id: format!(
+            "pairs/{}/{}-to-{}",
+            record.profile, record.from_domain, record.to_domain
+        ),
+        scenario_id: format!("pairs/{}", record.profile),
+        target: record.to.clone(),
+        outcome: record.outcome,
+        step: sent.then_some(Step::Message),
+        expected: record.expected.clone(),
+        observed: record.observed.clone(),
+        duration_ms: u64::try_from(record.duration_ms).unwrap_or(u64::MAX),
+        title: format!(
+            "A message from {} ({}) to {} ({}) under {}",
+            record.from_domain, record.from, record.to_domain, record.to, record.profile
+        ),
+        clause: spec.join(", "),
+        spec,
+        tags: vec!["pairs".to_owned(), record.profile.clone()],
+        source: String::new(),
+        transcript: Path::new("transcripts")
+            .join("pairs")
+            .join(record.transcript_name())
+            .display()
+            .to_string(),
+        expected_deviation: None,
+        level: None,
+        requirement_text: String::new(),
+        missing_feature: None,
+        control: None,
+        runner_accepted: record.outcome == Outcome::Pass,
+        transcript_source: Some(TranscriptSource::Text(transcript(record).into())),
+    }
+}
+
+/// The transcript of one message: what was expected and seen, then the trace.
+fn transcript(record: &PairRecord) -> String {
+    let mut text = format!(
+        "{} [{}]\nexpected: {}\nobserved: {}\n\n",
+        record.row(),
+        record.profile,
+        record.expected,
+        record.observed
+    );
+    text.push_str(&render_trace(&record.transcript));
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(outcome: Outcome) -> PairRecord {
+        PairRecord {
+            from: "prosody".to_owned(),
+            from_domain: "prosody.test".to_owned(),
+            to: "ejabberd".to_owned(),
+            to_domain: "ejabberd.test".to_owned(),
+            profile: PairProfile::SelfSigned.name().to_owned(),
+            expected: PairProfile::SelfSigned.describe_expected(),
+            delivered: false,
+            method: None,
+            observed: "interrupted by SIGTERM".to_owned(),
+            pass: false,
+            outcome,
+            duration_ms: 0,
+            transcript: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_message_is_a_cell_of_the_receiving_server_with_its_pair_transcript_xep0220() {
+        let cell = case_record(&record(Outcome::Fail));
+        assert_eq!(
+            cell.case_id,
+            "pairs/self-signed/prosody.test-to-ejabberd.test"
+        );
+        assert_eq!(cell.target, "ejabberd");
+        assert_eq!(cell.step, Some(Step::Message));
+        assert_eq!(cell.spec, ["XEP-0220"]);
+        assert_eq!(
+            cell.transcript,
+            "transcripts/pairs/prosody.test-to-ejabberd.test-self-signed.txt"
+        );
+        assert!(!cell.runner_accepted);
+    }
+
+    #[test]
+    fn a_pair_an_interruption_left_is_not_run_in_every_report() {
+        let not_run = record(Outcome::NotRun);
+        let cell = case_record(&not_run);
+        assert_eq!(cell.outcome, Outcome::NotRun);
+        assert_eq!(cell.step, None);
+        let matrix = render_markdown(&[not_run], &[]);
+        assert!(
+            matrix.contains("| prosody.test → ejabberd.test | NOT RUN |"),
+            "{matrix}"
+        );
+    }
 }

@@ -326,10 +326,8 @@ pub struct Plan {
 /// contribute just the controls that are needed.
 pub fn plan(scenarios: &[Scenario], targets: &[Target], filters: &[String]) -> Plan {
     let targets: Vec<Arc<Target>> = targets.iter().cloned().map(Arc::new).collect();
-    let selected = |scenario: &Scenario, case: &CaseSpec| {
-        !scenario.control_only
-            && (filters.is_empty() || filters.iter().any(|f| matches_filter(case, f)))
-    };
+    let selected =
+        |scenario: &Scenario, case: &CaseSpec| !scenario.control_only && selected_by(case, filters);
     let needed_controls: HashSet<&str> = scenarios
         .iter()
         .flat_map(|scenario| {
@@ -427,8 +425,13 @@ impl Plan {
     }
 }
 
-fn matches_filter(case: &CaseSpec, filter: &str) -> bool {
-    case.id.contains(filter) || case.tags.iter().any(|t| t == filter)
+/// Whether `--filter` keeps `case`: no filters are given, or one of them is a substring of
+/// its id or one of its tags (what `run` and `list` select by).
+pub fn selected_by(case: &CaseSpec, filters: &[String]) -> bool {
+    filters.is_empty()
+        || filters
+            .iter()
+            .any(|f| case.id.contains(f.as_str()) || case.tags.iter().any(|t| t == f))
 }
 
 /// A case's deadline when none is given: this many network-step deadlines.

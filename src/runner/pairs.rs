@@ -6,17 +6,22 @@
 //! [`PairProfile`], and both directions are tried on the same two instances. A target paired
 //! with itself runs its second instance on the peer domain `NAME-peer.TLD` (see
 //! `fixtures/federation-hosts`). Each pair and profile gets fresh instances.
+//!
+//! [`run_all`] runs them one after another, each within a deadline, until a [`Stopper`]
+//! fires, and tells its caller what happens as [`PairEvent`]s; the report layer renders the
+//! [`PairRecord`]s it carries.
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::report::pairs::PairRecord;
+use serde::Serialize;
+use tokio::sync::mpsc;
 
-use super::RunEnvironment;
 use super::federation::{account_login, loopback_address};
+use super::{Interruption, Outcome, RunEnvironment, Stopper};
 use crate::drive::messaging::start_errand;
-use crate::drive::{EnvironmentError, Transcript};
+use crate::drive::{EnvironmentError, Transcript, TranscriptLine};
 use crate::pki::IssuedChain;
 use crate::proto::SessionEnd;
 use crate::proto::client::Errand;
@@ -89,7 +94,17 @@ impl PairProfile {
         }
     }
 
-    fn describe_expected(self) -> String {
+    /// The specification clauses the profile checks.
+    pub fn clauses(self) -> &'static [&'static str] {
+        match self {
+            PairProfile::ValidChain => &["XEP-0178"],
+            PairProfile::SelfSigned => &["XEP-0220"],
+            PairProfile::SelfSignedRequired => &["RFC 6120 §8.3", "RFC 6120 §13.7.2.2"],
+        }
+    }
+
+    /// What must happen to a message, in words.
+    pub fn describe_expected(self) -> String {
         match self.expected() {
             Some(method) => format!("delivered, link authenticated via {method}"),
             None => "not delivered, the sender told so".to_owned(),
@@ -101,6 +116,40 @@ impl fmt::Display for PairProfile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// What happened to one message from one server's user to the other's, under one profile.
+#[derive(Clone, Debug, Serialize)]
+pub struct PairRecord {
+    /// The sending server's target name.
+    pub from: String,
+    /// The sending server's domain.
+    pub from_domain: String,
+    /// The receiving server's target name.
+    pub to: String,
+    /// The receiving server's domain.
+    pub to_domain: String,
+    /// How both servers were set up (a pair profile's name).
+    pub profile: String,
+    /// What had to happen.
+    pub expected: String,
+    /// Whether the message arrived.
+    pub delivered: bool,
+    /// How the receiving server authenticated the link, as its log says.
+    pub method: Option<S2sAuth>,
+    /// What happened, in words.
+    pub observed: String,
+    /// Whether that is what had to happen.
+    pub pass: bool,
+    /// The verdict: `pass` or `fail` for a message that was sent, `error` when the pair
+    /// could not run or did not finish within its deadline, `not-run` when an interruption
+    /// came first.
+    pub outcome: Outcome,
+    /// How long the message took (or how long the harness waited), in milliseconds.
+    pub duration_ms: u128,
+    /// Sender, receiver and the servers' log tails.
+    #[serde(skip)]
+    pub transcript: Vec<TranscriptLine>,
 }
 
 /// One server of a pair, as configured for one profile.
@@ -132,6 +181,154 @@ pub fn pairs(targets: &[Arc<Target>]) -> Vec<(Arc<Target>, Arc<Target>)> {
         }
     }
     pairs
+}
+
+/// How many step deadlines a pair gets by default: two servers start, and each of two
+/// messages needs two logins, the message and the receiving server's log.
+pub const PAIR_TIMEOUT_STEPS: u32 = 12;
+
+/// The deadline of one pair under one profile when none is given: [`PAIR_TIMEOUT_STEPS`] ×
+/// `timeout`.
+pub fn default_pair_timeout(timeout: Duration) -> Duration {
+    timeout.saturating_mul(PAIR_TIMEOUT_STEPS)
+}
+
+/// What [`run_all`] tells its caller, in order.
+#[derive(Clone, Debug)]
+pub enum PairEvent {
+    /// The pairs are about to run.
+    Started {
+        /// How many messages (records) there will be: two per pair and profile.
+        total: usize,
+        /// The managed targets taking part, in order.
+        targets: Vec<String>,
+        /// Each target's implementation and version, in the same order.
+        implementations: Vec<String>,
+    },
+    /// One pair starts under one profile.
+    PairStarted {
+        /// The first server's target name.
+        first: String,
+        /// The second server's target name.
+        second: String,
+        /// The profile.
+        profile: PairProfile,
+    },
+    /// One message's record: sent, not sent because the pair broke, or not run.
+    Finished(Arc<PairRecord>),
+    /// Every pair finished, or was recorded as `not-run` after an interruption.
+    AllFinished {
+        /// Wall time of all pairs.
+        duration: Duration,
+        /// Why the pairs stopped before every one finished, if they did.
+        interrupted: Option<Interruption>,
+    },
+}
+
+/// Runs every pair under every profile, one after another, each within `pair_timeout` (a
+/// pair past it is an `error`), sending what happens to `events`. When `stop` fires, the
+/// running pair is cancelled (dropping its instances stops its servers) and it and every
+/// pair after it are recorded as `not-run`.
+pub async fn run_all(
+    pairs: &[(Arc<Target>, Arc<Target>)],
+    profiles: &[PairProfile],
+    pair_timeout: Duration,
+    environment: &RunEnvironment,
+    events: &mpsc::UnboundedSender<PairEvent>,
+    stop: &Stopper,
+) {
+    let started = Instant::now();
+    let mut targets: Vec<&Target> = Vec::new();
+    for target in pairs.iter().flat_map(|(first, second)| [first, second]) {
+        if !targets.iter().any(|known| known.name == target.name) {
+            targets.push(target);
+        }
+    }
+    let _ = events.send(PairEvent::Started {
+        total: pairs.len() * profiles.len() * 2,
+        targets: targets.iter().map(|t| t.name.clone()).collect(),
+        implementations: targets.iter().map(|t| t.implementation.clone()).collect(),
+    });
+    for (first, second) in pairs {
+        for &profile in profiles {
+            let unfinished =
+                |outcome, observed: String| unfinished(first, second, profile, outcome, &observed);
+            let records = match stop.interruption() {
+                Some(why) => unfinished(Outcome::NotRun, why.reason()),
+                None => {
+                    let _ = events.send(PairEvent::PairStarted {
+                        first: first.name.clone(),
+                        second: second.name.clone(),
+                        profile,
+                    });
+                    let running = run_pair(first, second, profile, environment);
+                    tokio::select! {
+                        biased;
+                        why = stop.stopped() => unfinished(Outcome::NotRun, why.reason()),
+                        ended = tokio::time::timeout(pair_timeout, running) => match ended {
+                            Ok(Ok(records)) => records,
+                            Ok(Err(e)) => unfinished(
+                                Outcome::Error,
+                                format!("the pair could not run: {e}"),
+                            ),
+                            Err(_) => unfinished(
+                                Outcome::Error,
+                                format!(
+                                    "the pair did not finish within its deadline ({}s)",
+                                    pair_timeout.as_secs_f64()
+                                ),
+                            ),
+                        },
+                    }
+                }
+            };
+            for record in records {
+                let _ = events.send(PairEvent::Finished(Arc::new(record)));
+            }
+        }
+    }
+    let _ = events.send(PairEvent::AllFinished {
+        duration: started.elapsed(),
+        interrupted: stop.interruption(),
+    });
+}
+
+/// The records of both messages of a pair that sent none: `outcome` and `observed` say why.
+fn unfinished(
+    first: &Target,
+    second: &Target,
+    profile: PairProfile,
+    outcome: Outcome,
+    observed: &str,
+) -> Vec<PairRecord> {
+    let domain = |target: &Target| match &target.adapter {
+        Adapter::Managed(spec) => spec.domain.clone(),
+        _ => target.name.clone(),
+    };
+    let first_domain = domain(first);
+    let mut second_domain = domain(second);
+    if first.name == second.name {
+        second_domain = peer_domain(&second_domain);
+    }
+    let record = |from: &Target, from_domain: &str, to: &Target, to_domain: &str| PairRecord {
+        from: from.name.clone(),
+        from_domain: from_domain.to_owned(),
+        to: to.name.clone(),
+        to_domain: to_domain.to_owned(),
+        profile: profile.name().to_owned(),
+        expected: profile.describe_expected(),
+        delivered: false,
+        method: None,
+        observed: observed.to_owned(),
+        pass: false,
+        outcome,
+        duration_ms: 0,
+        transcript: Vec::new(),
+    };
+    vec![
+        record(first, &first_domain, second, &second_domain),
+        record(second, &second_domain, first, &first_domain),
+    ]
 }
 
 /// Runs one pair under one profile: both directions on the same two fresh instances.
@@ -275,22 +472,22 @@ async fn send_one(
             sender.spec.domain
         ))
     })?;
-    let outcome = tokio::select! {
-        arrived = waiting.outcome(timeout) => Outcome::Receiver(arrived?),
-        bounced = sending.outcome(timeout) => Outcome::Sender(bounced?),
+    let first_end = tokio::select! {
+        arrived = waiting.outcome(timeout) => FirstEnd::Receiver(arrived?),
+        bounced = sending.outcome(timeout) => FirstEnd::Sender(bounced?),
     };
     let duration = started.elapsed();
     let method = if matches!(
-        outcome,
-        Outcome::Receiver(SessionEnd::MessageReceived { .. })
+        first_end,
+        FirstEnd::Receiver(SessionEnd::MessageReceived { .. })
     ) {
         logged_authentication(receiver_instance, &sender.spec.domain).await
     } else {
         None
     };
     // Whether the message arrived, whether the sender was told it did not, and in words.
-    let (delivered, bounced, observed) = match outcome {
-        Outcome::Receiver(SessionEnd::MessageReceived { from }) => {
+    let (delivered, bounced, observed) = match first_end {
+        FirstEnd::Receiver(SessionEnd::MessageReceived { from }) => {
             let how = method.map_or_else(
                 || "the receiving server's log names no authenticated link".to_owned(),
                 |m| format!("link authenticated via {m}"),
@@ -304,7 +501,7 @@ async fn send_one(
                 ),
             )
         }
-        Outcome::Sender(SessionEnd::Rejected {
+        FirstEnd::Sender(SessionEnd::Rejected {
             step: Step::Message,
             condition,
             ..
@@ -313,7 +510,7 @@ async fn send_one(
             true,
             format!("not delivered: the sender got <{condition}/> back"),
         ),
-        Outcome::Receiver(end) | Outcome::Sender(end) => {
+        FirstEnd::Receiver(end) | FirstEnd::Sender(end) => {
             (false, false, format!("not delivered: {end}"))
         }
     };
@@ -345,6 +542,7 @@ async fn send_one(
         method,
         observed,
         pass,
+        outcome: if pass { Outcome::Pass } else { Outcome::Fail },
         duration_ms: duration.as_millis(),
         transcript: transcript.lines(),
     })
@@ -367,7 +565,7 @@ async fn logged_authentication(instance: &Instance, peer: &str) -> Option<S2sAut
 }
 
 /// Which session ended first.
-enum Outcome {
+enum FirstEnd {
     Receiver(SessionEnd),
     Sender(SessionEnd),
 }

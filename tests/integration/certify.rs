@@ -310,10 +310,7 @@ fn a_profile_for_servers_refuses_a_client_target() {
 
 #[test]
 fn certify_help_documents_the_exit_codes_of_certify_verify_and_keygen() {
-    for args in [
-        &["certify", "--help"][..],
-        &["certify", "verify", "--help"][..],
-    ] {
+    for args in [&["certify", "--help"][..]] {
         let output = harness().args(args).output().unwrap();
         assert!(output.status.success(), "{}", text(&output));
         let stdout = String::from_utf8_lossy(&output.stdout);

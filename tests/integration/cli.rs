@@ -61,6 +61,53 @@ fn help_documents_every_exit_code() {
     }
 }
 
+/// The exit codes each "Exit codes" block of `args --help` lists, block by block.
+fn documented_exit_codes(args: &[&str]) -> Vec<Vec<u8>> {
+    let output = harness().args(args).arg("--help").output().unwrap();
+    let (stdout, stderr) = output_text(&output);
+    assert!(output.status.success(), "{args:?}: {stderr}");
+    let mut blocks: Vec<Vec<u8>> = Vec::new();
+    for line in stdout.lines() {
+        if line.starts_with("Exit codes") {
+            blocks.push(Vec::new());
+            continue;
+        }
+        let (Some(block), Some(listed)) = (blocks.last_mut(), line.strip_prefix("  ")) else {
+            continue;
+        };
+        let Some((codes, _meaning)) = listed.split_once("  ") else {
+            continue;
+        };
+        let codes: Result<Vec<u8>, _> = codes.split(", ").map(str::parse).collect();
+        if let Ok(codes) = codes {
+            block.extend(codes);
+        }
+    }
+    blocks
+}
+
+#[test]
+fn every_subcommands_help_lists_exactly_the_exit_codes_it_returns() {
+    let run_codes = vec![0, 1, 2, 3, 130, 143];
+    for (args, expected) in [
+        (&["run"][..], vec![run_codes.clone()]),
+        (&["list"][..], vec![vec![0, 2]]),
+        (&["pki", "generate"][..], vec![vec![0, 2, 3]]),
+        (&["pki", "show"][..], vec![vec![0, 2]]),
+        (
+            &["certify"][..],
+            vec![run_codes.clone(), vec![0, 1, 2], vec![0, 2, 3]],
+        ),
+        (&["certify", "verify"][..], vec![vec![0, 1, 2]]),
+        (&["certify", "keygen"][..], vec![vec![0, 2, 3]]),
+        (&["diff"][..], vec![vec![0, 1, 2]]),
+        (&["merge"][..], vec![vec![0, 1, 2, 3]]),
+        (&["pairs"][..], vec![run_codes.clone()]),
+    ] {
+        assert_eq!(documented_exit_codes(args), expected, "{args:?} --help");
+    }
+}
+
 #[test]
 fn list_prints_every_expanded_case_without_running_anything() {
     let output = harness().args(["list", "scenarios"]).output().unwrap();
@@ -587,4 +634,115 @@ fn sigint_on_a_running_run_writes_every_report_and_exits_130() {
     let json = reports_of_interrupted_run(&out, &output);
     assert_eq!(json["interrupted"], "interrupted by SIGINT", "{output}");
     assert!(json["summary"]["not_run"].as_u64().unwrap() > 0, "{output}");
+}
+
+/// A `prosodyctl` that registers nothing and a `prosody` that never listens: a pair of them
+/// hangs while its servers start, until the harness is stopped. `prosody` leaves `started`
+/// beside itself, so that a test knows the pair is running.
+fn never_listening_prosody(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let scripts = [
+        ("prosodyctl", "#!/bin/sh\nexit 0\n".to_owned()),
+        (
+            "prosody",
+            format!(
+                "#!/bin/sh\n: > '{}'\nexec /bin/sleep 600\n",
+                bin.join("started").display()
+            ),
+        ),
+    ];
+    for (name, script) in scripts {
+        let path = bin.join(name);
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    bin
+}
+
+#[test]
+fn sigterm_during_pairs_writes_every_report_with_the_unfinished_pairs_not_run() {
+    let hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+    if !hosts.contains("prosody-peer.test") {
+        eprintln!(
+            "note: /etc/hosts does not map the federation domains (fixtures/federation-hosts); skipped"
+        );
+        return;
+    }
+    // pairs claims the fixed federation addresses, as the federation tests do.
+    let _turn = crate::support::turns::managed_servers_alone();
+    let dir = Scratch::new("pairs-sigterm");
+    let bin = never_listening_prosody(&dir);
+    let targets = dir.join("targets.yaml");
+    std::fs::write(
+        &targets,
+        "targets:\n  - name: prosody\n    kind: server\n    managed: { software: prosody, domain: prosody.test }\n",
+    )
+    .unwrap();
+    let out = dir.join("reports");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut child = harness()
+        .args([
+            "pairs",
+            "--profile",
+            "valid-chain",
+            "--profile",
+            "self-signed",
+        ])
+        .arg("--targets")
+        .arg(&targets)
+        .arg("--out")
+        .arg(&out)
+        .env("PATH", path)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !bin.join("started").exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "no server started within 120 s"
+        );
+        if child.try_wait().unwrap().is_some() {
+            let (stdout, stderr) = output_text(&child.wait_with_output().unwrap());
+            panic!("pairs ended before it could be interrupted: {stdout}{stderr}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY: kill(2) on the pid of a child this test spawned and has not reaped yet.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = wait_at_most(&mut child, std::time::Duration::from_secs(20));
+    let (stdout, stderr) = output_text(&child.wait_with_output().unwrap());
+    let output = format!("stdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(status.code(), Some(143), "{output}");
+    let results = reports_of_interrupted_run(&out, &output);
+    assert_eq!(results["interrupted"], "interrupted by SIGTERM", "{output}");
+    let cells = results["results"].as_array().unwrap();
+    // One pair (prosody with itself), two profiles, two directions.
+    assert_eq!(cells.len(), 4, "{output}");
+    for cell in cells {
+        assert_eq!(cell["outcome"], "not-run", "{cell}");
+        assert_eq!(cell["observed"], "interrupted by SIGTERM", "{cell}");
+    }
+    let pairs: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("pairs.json")).unwrap()).unwrap();
+    assert_eq!(pairs["pairs"].as_array().unwrap().len(), 4, "{output}");
+    assert!(
+        std::fs::read_to_string(out.join("pairs.md"))
+            .unwrap()
+            .contains("| prosody.test → prosody-peer.test | NOT RUN | NOT RUN |"),
+        "{output}"
+    );
+    assert!(
+        stdout.contains("4 messages: 0 as expected, 4 not"),
+        "{output}"
+    );
 }

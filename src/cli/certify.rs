@@ -1,0 +1,318 @@
+//! `xmpp-interop certify [keygen|verify]`: a target certified against a profile
+//! (`certificate.json`, `certificate.html`, optionally signed), a signing key pair made, a
+//! certificate checked.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use xmpp_interop::certify::{self, Certificate, Verdict};
+use xmpp_interop::runner;
+
+use super::args::parse_seconds;
+use super::execute::{ExecuteSettings, Executed, execute};
+use super::exit::{self, ExitStatus};
+use super::inputs;
+
+/// The options of `certify`: a subcommand, or the options of issuing a certificate.
+#[derive(Args)]
+pub struct CertifyArgs {
+    #[command(subcommand)]
+    command: Option<CertifyCommand>,
+    #[command(flatten)]
+    issue: CertifyIssueArgs,
+}
+
+impl CertifyArgs {
+    /// The exit codes of what these arguments ask for.
+    pub fn exit_codes(&self) -> &'static exit::ExitCodes {
+        match self.command {
+            Some(CertifyCommand::Keygen(_)) => &exit::CERTIFY_KEYGEN,
+            Some(CertifyCommand::Verify(_)) => &exit::CERTIFY_VERIFY,
+            None => &exit::CERTIFY,
+        }
+    }
+
+    /// Issues a certificate, or runs the subcommand.
+    pub fn run(self) -> ExitStatus {
+        match self.command {
+            Some(CertifyCommand::Keygen(args)) => keygen(args),
+            Some(CertifyCommand::Verify(args)) => verify(args),
+            None => issue(self.issue),
+        }
+    }
+}
+
+/// The help text of `certify`: its own exit codes and its subcommands'.
+pub fn help() -> String {
+    exit::help_of(&[&exit::CERTIFY, &exit::CERTIFY_VERIFY, &exit::CERTIFY_KEYGEN])
+}
+
+#[derive(Subcommand)]
+enum CertifyCommand {
+    /// Write a fresh Ed25519 key pair: certify-signing-key.pem (PKCS#8, mode 0600) and
+    /// certify-signing-key.pub.pem.
+    #[command(after_help = exit::CERTIFY_KEYGEN.help())]
+    Keygen(CertifyKeygenArgs),
+    /// Check a certificate's signature and recompute its scenario files' SHA-256 digests.
+    #[command(after_help = exit::CERTIFY_VERIFY.help())]
+    Verify(CertifyVerifyArgs),
+}
+
+#[derive(Args)]
+struct CertifyIssueArgs {
+    /// The profile: a YAML file, or the name of one in profiles/ (e.g. c2s-tls-sasl).
+    #[arg(long, value_name = "PROFILE", required = true)]
+    profile: Option<PathBuf>,
+    /// The name of the target to certify (from --targets, or builtin-server / builtin-client).
+    #[arg(long, value_name = "NAME", required = true)]
+    target: Option<String>,
+    /// Targets file (YAML) [default: the built-in server and client].
+    #[arg(long, value_name = "FILE")]
+    targets: Option<PathBuf>,
+    /// Directory for certificate.json, certificate.html and the run's reports.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    out: PathBuf,
+    /// The scenarios directory the profile's ids and tags are resolved in; the certificate
+    /// records scenario file paths relative to it.
+    #[arg(long, value_name = "DIR", default_value = "scenarios")]
+    scenarios: PathBuf,
+    /// Sign the certificate with this Ed25519 private key (PKCS#8 PEM, from `certify keygen`).
+    #[arg(long, value_name = "KEY")]
+    signing_key: Option<PathBuf>,
+    /// Cases to run at the same time [default: number of CPU cores].
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    jobs: Option<u16>,
+    /// Time limit for every network step, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds)]
+    timeout: Duration,
+}
+
+#[derive(Args)]
+struct CertifyKeygenArgs {
+    /// Directory for the key pair.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct CertifyVerifyArgs {
+    /// The certificate.json to check.
+    #[arg(value_name = "CERTIFICATE")]
+    certificate: PathBuf,
+    /// The signer's public key (PEM, from `certify keygen`).
+    #[arg(long, value_name = "PUB")]
+    public_key: PathBuf,
+    /// Where the scenario files are [default: the scenarios_root recorded in the certificate].
+    #[arg(long, value_name = "DIR")]
+    scenarios_root: Option<PathBuf>,
+}
+
+fn issue(args: CertifyIssueArgs) -> ExitStatus {
+    match issue_certificate(&args) {
+        Ok(status) | Err(status) => status,
+    }
+}
+
+/// Runs the profile's cases against the target and writes the certificate; `Err` carries the
+/// status of what stopped it before a verdict.
+fn issue_certificate(args: &CertifyIssueArgs) -> Result<ExitStatus, ExitStatus> {
+    let (Some(profile_name), Some(target_name)) = (&args.profile, &args.target) else {
+        return Err(ExitStatus::USAGE.after_error("certify needs --profile and --target"));
+    };
+    if !args.scenarios.is_dir() {
+        return Err(ExitStatus::USAGE.after_error(format_args!(
+            "{}: not a directory; expected the scenarios directory (--scenarios DIR) the certificate's file paths are relative to",
+            args.scenarios.display()
+        )));
+    }
+    let scenarios = inputs::scenarios(std::slice::from_ref(&args.scenarios))?;
+    let profile_path = certify::profile::resolve_path(profile_name, Path::new("profiles"));
+    let profile = certify::profile::load(&profile_path, &scenarios)
+        .map_err(|e| ExitStatus::USAGE.after_error(e))?;
+    let targets = inputs::targets(args.targets.as_deref())?;
+    let Some(target) = targets.iter().find(|t| &t.name == target_name) else {
+        let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+        return Err(ExitStatus::USAGE.after_error(format_args!(
+            "no target named {target_name:?}; expected one of {}",
+            names.join(", ")
+        )));
+    };
+    if target.kind != profile.target {
+        return Err(ExitStatus::USAGE.after_error(format_args!(
+            "{} certifies a {} but target {} is a {}",
+            profile_path.display(),
+            profile.target,
+            target.name,
+            target.kind
+        )));
+    }
+    let signing_key = match &args.signing_key {
+        Some(path) => Some(
+            certify::signing::load_signing_key(path)
+                .map_err(|e| ExitStatus::USAGE.after_error(e))?,
+        ),
+        None => None,
+    };
+    let to_run = profile.cases_to_run();
+    let plan = runner::plan(&scenarios, std::slice::from_ref(target), &[])
+        .keeping(|case| to_run.contains(case.id.as_str()));
+    let settings = ExecuteSettings {
+        out: &args.out,
+        jobs: args.jobs,
+        timeout: args.timeout,
+        case_timeout: runner::default_case_timeout(args.timeout),
+        no_progress: true,
+        partition: None,
+        deadline: None,
+        no_wait: false,
+    };
+    let (tally, results) = match execute(plan, &settings) {
+        Ok(Executed {
+            interrupted: Some(why),
+            ..
+        }) => {
+            eprintln!("no certificate issued: {why}; the reports list the unfinished cases");
+            return Err(ExitStatus::of_interruption(&why));
+        }
+        Ok(done) => (done.tally, done.results),
+        Err(e) => return Err(ExitStatus::ENVIRONMENT.after_error(format_args!("{e:#}"))),
+    };
+    let inputs = certify::Inputs {
+        profile: &profile,
+        target,
+        scenarios_root: &args.scenarios,
+        sources: scenarios
+            .iter()
+            .flat_map(|s| s.cases.iter().map(|c| (c.id.clone(), c.source.clone())))
+            .collect(),
+    };
+    let mut certificate =
+        Certificate::new(&inputs, &results).map_err(|e| ExitStatus::ENVIRONMENT.after_error(e))?;
+    if let Some(key) = &signing_key {
+        certificate.sign(key);
+    }
+    write_certificate(&certificate, &args.out)
+        .map_err(|e| ExitStatus::ENVIRONMENT.after_error(format_args!("{e:#}")))?;
+    let body = &certificate.body;
+    println!(
+        "{} {} against {} ({}): {} ({} required cases)",
+        body.profile.name,
+        body.profile.version,
+        body.target.name,
+        body.target.implementation,
+        match body.verdict {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::Incomplete => "INCOMPLETE",
+        },
+        body.results.len()
+    );
+    for reason in &body.verdict_reasons {
+        println!("  {reason}");
+    }
+    println!(
+        "certificate: {} ({}), {}",
+        args.out.join("certificate.json").display(),
+        if certificate.signature.is_some() {
+            "signed"
+        } else {
+            "not signed"
+        },
+        args.out.join("certificate.html").display()
+    );
+    Ok(match body.verdict {
+        _ if tally.error > 0 => ExitStatus::ENVIRONMENT,
+        Verdict::Pass => ExitStatus::SUCCESS,
+        Verdict::Fail | Verdict::Incomplete => ExitStatus::UNEXPECTED_FAILURE,
+    })
+}
+
+fn write_certificate(certificate: &Certificate, out: &Path) -> anyhow::Result<()> {
+    let json = serde_json::to_vec_pretty(certificate).context("cannot render certificate.json")?;
+    let json_path = out.join("certificate.json");
+    std::fs::write(&json_path, json)
+        .with_context(|| format!("cannot write {}", json_path.display()))?;
+    let html_path = out.join("certificate.html");
+    std::fs::write(&html_path, certify::html::render(certificate))
+        .with_context(|| format!("cannot write {}", html_path.display()))?;
+    Ok(())
+}
+
+fn keygen(args: CertifyKeygenArgs) -> ExitStatus {
+    let private = args.out.join(certify::signing::PRIVATE_KEY_FILE);
+    if private.exists() {
+        return ExitStatus::USAGE.after_error(format_args!(
+            "{} exists already; expected a directory without a signing key (keys are never overwritten)",
+            private.display()
+        ));
+    }
+    match certify::signing::generate(&args.out) {
+        Ok((private, public)) => {
+            println!(
+                "private key: {} (mode 0600, keep it secret)",
+                private.display()
+            );
+            println!("public key:  {}", public.display());
+            ExitStatus::SUCCESS
+        }
+        Err(e) => ExitStatus::ENVIRONMENT.after_error(e),
+    }
+}
+
+fn verify(args: CertifyVerifyArgs) -> ExitStatus {
+    let text = match std::fs::read_to_string(&args.certificate) {
+        Ok(text) => text,
+        Err(e) => {
+            return ExitStatus::USAGE.after_error(format_args!(
+                "cannot read {}: {e}",
+                args.certificate.display()
+            ));
+        }
+    };
+    let (certificate, raw_body) = match certify::certificate::parse(&text) {
+        Ok(parsed) => parsed,
+        Err(e) if e.line() > 0 => {
+            return ExitStatus::USAGE.after_error(format_args!(
+                "{}:{}:{}: not a certificate: {e}",
+                args.certificate.display(),
+                e.line(),
+                e.column()
+            ));
+        }
+        Err(e) => {
+            return ExitStatus::USAGE.after_error(format_args!(
+                "{}: not a certificate: {e}",
+                args.certificate.display()
+            ));
+        }
+    };
+    let key = match certify::signing::load_verifying_key(&args.public_key) {
+        Ok(key) => key,
+        Err(e) => return ExitStatus::USAGE.after_error(e),
+    };
+    let root = args
+        .scenarios_root
+        .unwrap_or_else(|| PathBuf::from(&certificate.body.scenarios_root));
+    match certify::certificate::verify(&certificate, &raw_body, &key, &root) {
+        Ok(()) => {
+            let body = &certificate.body;
+            println!(
+                "valid: {} {} for {} ({}), verdict {:?}, {} results, {} scenario files unchanged",
+                body.profile.name,
+                body.profile.version,
+                body.target.name,
+                body.target.implementation,
+                body.verdict,
+                body.results.len(),
+                body.scenario_files.len()
+            );
+            ExitStatus::SUCCESS
+        }
+        Err(invalid) => {
+            println!("invalid: {invalid}");
+            ExitStatus::UNEXPECTED_FAILURE
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The `xmpp-interop` command line: clap parsing and one module per subcommand, as
+//! cargo-nextest's `dispatch/` does it. The only place that knows about clap. What several
+//! subcommands share lives once: exit codes and their help text ([`exit`]), value parsers
+//! ([`args`]), loading scenarios, targets and the report directory ([`inputs`]), the runtime,
+//! key log and signal handling ([`runtime`]), reporters and the step summary ([`output`]),
+//! and running a plan with its reports ([`execute`]).
+
+mod args;
+mod certify;
+mod diff;
+mod execute;
+mod exit;
+mod inputs;
+mod list;
+mod merge;
+mod output;
+mod pairs;
+mod pki;
+mod run;
+mod runtime;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use exit::ExitStatus;
+
+/// TLS and SASL interoperability harness for XMPP servers and clients.
+///
+/// Runs scenarios (YAML files) against targets (implementations under test) and reports a
+/// pass/fail matrix, JUnit XML, JSON, an HTML page, a Markdown summary and one transcript per
+/// case; compares two runs (`diff`) and merges the shards of one (`merge`).
+#[derive(Parser)]
+#[command(name = "xmpp-interop", version, after_help = exit::TOP_LEVEL.help())]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run scenarios against targets (the built-in ones unless `--targets` says otherwise)
+    /// and write reports.
+    #[command(after_help = exit::RUN.help())]
+    Run(run::RunArgs),
+    /// Print the expanded cases without running anything.
+    #[command(after_help = exit::LIST.help())]
+    List(list::ListArgs),
+    /// Generate the test PKI for provisioning, or show what a certificate holds.
+    #[command(subcommand)]
+    Pki(pki::PkiCommand),
+    /// Certify a target against a profile (certificate.json, certificate.html); make a signing
+    /// key (`certify keygen`); check a certificate (`certify verify`).
+    #[command(
+        after_help = certify::help(),
+        args_conflicts_with_subcommands = true,
+        subcommand_negates_reqs = true
+    )]
+    Certify(certify::CertifyArgs),
+    /// Show the cells (case × target) whose verdict changed between two results.json files.
+    #[command(after_help = exit::DIFF.help())]
+    Diff(diff::DiffArgs),
+    /// Rebuild every report from several results.json files (the shards of one run).
+    #[command(after_help = exit::MERGE.help())]
+    Merge(merge::MergeArgs),
+    /// Federate every pair of managed servers (each with itself too) and check that a message
+    /// crosses in both directions, and how the link was authenticated.
+    #[command(after_help = pairs::help())]
+    Pairs(pairs::PairsArgs),
+}
+
+impl Command {
+    /// The exit codes the subcommand's help documents.
+    fn exit_codes(&self) -> &'static exit::ExitCodes {
+        match self {
+            Command::Run(_) => &exit::RUN,
+            Command::List(_) => &exit::LIST,
+            Command::Pki(command) => command.exit_codes(),
+            Command::Certify(args) => args.exit_codes(),
+            Command::Diff(_) => &exit::DIFF,
+            Command::Merge(_) => &exit::MERGE,
+            Command::Pairs(_) => &exit::PAIRS,
+        }
+    }
+
+    fn run(self) -> ExitStatus {
+        match self {
+            Command::Run(args) => run::run(args),
+            Command::List(args) => list::list(args),
+            Command::Pki(command) => command.run(),
+            Command::Certify(args) => args.run(),
+            Command::Diff(args) => diff::diff(args),
+            Command::Merge(args) => merge::merge(args),
+            Command::Pairs(args) => pairs::pairs(args),
+        }
+    }
+}
+
+/// Parses the command line and runs the subcommand.
+pub fn main() -> ExitCode {
+    let command = Cli::parse().command;
+    let documented = command.exit_codes();
+    let status = command.run();
+    debug_assert!(
+        documented.documents(status),
+        "exit code {} is missing from the subcommand's --help",
+        status.code()
+    );
+    status.into()
+}
