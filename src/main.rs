@@ -1104,13 +1104,13 @@ fn certify_issue(args: CertifyIssueArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     };
-    if target.kind != profile.target {
+    if target.kind() != profile.target {
         eprintln!(
             "error: {} certifies a {} but target {} is a {}",
             profile_path.display(),
             profile.target,
             target.name,
-            target.kind
+            target.kind()
         );
         return ExitCode::from(2);
     }

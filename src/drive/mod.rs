@@ -22,6 +22,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
+use crate::error::HarnessError;
 use crate::proto::client::{ClientConfig, ClientSession};
 use crate::proto::sasl::ChannelBindings;
 use crate::proto::server::{ServerConfig, ServerSession};
@@ -105,11 +106,6 @@ impl StepClock {
     }
 }
 
-/// The harness (or built-in target) broke, not the peer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct EnvironmentError(pub String);
-
 /// Opens a TCP connection to `address` (Nagle off): `Ok(Err(end))` with a timeout at the
 /// connect step when nothing answers within `timeout`; a refused connection is an environment
 /// error (the target is not where its definition says).
@@ -117,13 +113,13 @@ pub(crate) async fn connect(
     address: SocketAddr,
     timeout: Duration,
     transcript: &Transcript,
-) -> Result<Result<Connection, SessionEnd>, EnvironmentError> {
+) -> Result<Result<Connection, SessionEnd>, HarnessError> {
     match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
         Ok(Ok(tcp)) => {
             disable_nagle(&tcp, transcript);
             Ok(Ok(Connection::Plain(tcp)))
         }
-        Ok(Err(e)) => Err(EnvironmentError(format!(
+        Ok(Err(e)) => Err(HarnessError::environment(format!(
             "cannot connect to {address}: {e}"
         ))),
         Err(_) => Ok(Err(SessionEnd::Rejected {
@@ -142,7 +138,7 @@ pub async fn initiate(
     tls: &TlsSetup,
     timeout: Duration,
     transcript: &Transcript,
-) -> Result<SessionEnd, EnvironmentError> {
+) -> Result<SessionEnd, HarnessError> {
     let (mut connection, bindings) =
         match open_client_connection(address, config.transport, tls, timeout, transcript).await? {
             Ok(opened) => opened,
@@ -173,7 +169,7 @@ async fn open_client_connection(
     tls: &TlsSetup,
     timeout: Duration,
     transcript: &Transcript,
-) -> Result<Result<ClientConnection, SessionEnd>, EnvironmentError> {
+) -> Result<Result<ClientConnection, SessionEnd>, HarnessError> {
     transcript.record(Direction::Note, format!("connecting to {address}"));
     let mut connection = match connect(address, timeout, transcript).await? {
         Ok(connection) => connection,
@@ -197,7 +193,7 @@ pub async fn respond(
     direct_tls: bool,
     timeout: Duration,
     transcript: &Transcript,
-) -> Result<SessionEnd, EnvironmentError> {
+) -> Result<SessionEnd, HarnessError> {
     if let Ok(peer) = tcp.peer_addr() {
         transcript.record(
             Direction::Note,
@@ -245,7 +241,7 @@ async fn upgrade(
     as_client: bool,
     timeout: Duration,
     transcript: &Transcript,
-) -> Result<Result<TlsChannel, SessionEnd>, EnvironmentError> {
+) -> Result<Result<TlsChannel, SessionEnd>, HarnessError> {
     transcript.record(Direction::Note, "TLS handshake starts");
     transcript.note_step(Step::Tls);
     let result = if as_client {
@@ -292,7 +288,9 @@ async fn upgrade(
                 client_certificate,
             }))
         }
-        Err(failure) if failure.is_harness_error() => Err(EnvironmentError(failure.detail)),
+        Err(failure) if failure.is_harness_error() => {
+            Err(HarnessError::Environment(failure.detail))
+        }
         Err(failure) => {
             for (i, certificate) in failure.presented_chain.iter().enumerate() {
                 transcript.record(
@@ -353,7 +351,7 @@ async fn drive<S: Session>(
     timeout: Duration,
     transcript: &Transcript,
     extras: Extras<'_>,
-) -> Result<SessionEnd, EnvironmentError> {
+) -> Result<SessionEnd, HarnessError> {
     let Extras {
         authorities,
         progress,
@@ -463,7 +461,7 @@ async fn drive<S: Session>(
     }
     transcript.extend(session.take_trace());
     session.end().cloned().ok_or_else(|| {
-        EnvironmentError(format!(
+        HarnessError::environment(format!(
             "the session stopped at step {} without an outcome",
             session.step()
         ))

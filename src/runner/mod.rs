@@ -19,12 +19,12 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, mpsc, watch};
 
-use crate::drive::TranscriptLine;
+use crate::drive::{Transcript, TranscriptLine};
 use crate::pki::Catalogue;
 use crate::proto::sasl::CredentialStore;
 use crate::scenario::{CaseSpec, Feature, Level, Scenario, Step};
 use crate::targets::managed::{FederationSlot, Instances};
-use crate::targets::{ACCOUNT_USERNAME, Target};
+use crate::targets::{ACCOUNT_USERNAME, CaseContext, Target};
 use expectations::{Deviation, Expectations};
 use partition::Partition;
 use verdict::Control;
@@ -480,6 +480,18 @@ impl RunEnvironment {
             timeout,
             instances: Instances::new(),
             federation: FederationSlot::new(),
+        }
+    }
+
+    /// What a target's adapter may use while it sets up one case with `transcript`.
+    pub fn case_context<'a>(&'a self, transcript: &'a Transcript) -> CaseContext<'a> {
+        CaseContext {
+            catalogue: &self.catalogue,
+            accounts: &self.accounts,
+            password: &self.password,
+            timeout: self.timeout,
+            instances: &self.instances,
+            transcript,
         }
     }
 }

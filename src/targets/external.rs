@@ -5,8 +5,14 @@ use std::net::SocketAddr;
 
 use rustls_pki_types::CertificateDer;
 
-use super::Endpoint;
-use crate::scenario::{CertificateProfile, KeyType, Transport};
+use super::{
+    BoxFuture, CaseContext, CaseEnd, Endpoint, Provision, ServerLease, ServerTarget,
+    client_certificates_untrusted,
+};
+use crate::drive::Transcript;
+use crate::error::{HarnessError, NotApplicable};
+use crate::proto::{Direction, SessionEnd};
+use crate::scenario::{CaseSpec, CertificateProfile, KeyType, Transport};
 
 /// An external server as the targets file describes it.
 #[derive(Clone, Debug)]
@@ -71,5 +77,59 @@ impl ExternalSpec {
             password: self.password.clone(),
             chain_root: self.root.clone(),
         })
+    }
+}
+
+impl ServerTarget for ExternalSpec {
+    fn provision<'a>(
+        &'a self,
+        name: &'a str,
+        case: &'a CaseSpec,
+        context: CaseContext<'a>,
+    ) -> BoxFuture<'a, Result<Provision, HarnessError>> {
+        Box::pin(async move {
+            if case.sasl.client_certificate.is_some() {
+                return Ok(Provision::Ended(CaseEnd::NotApplicable(
+                    client_certificates_untrusted(name),
+                )));
+            }
+            if let Some(reason) = self.inapplicable(case.certificate, case.key, case.transport) {
+                return Ok(Provision::Ended(CaseEnd::NotApplicable(NotApplicable(
+                    reason,
+                ))));
+            }
+            let endpoint = self
+                .endpoint(case.transport)
+                .await
+                .map_err(HarnessError::Environment)?;
+            context.transcript.record(
+                Direction::Note,
+                format!(
+                    "{name} is external at {} ({})",
+                    endpoint.address, endpoint.domain
+                ),
+            );
+            Ok(Provision::Ready {
+                endpoint,
+                lease: Box::new(RunElsewhere),
+            })
+        })
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// An external server's lease: somebody else runs it, so there is nothing to stop.
+struct RunElsewhere;
+
+impl ServerLease for RunElsewhere {
+    fn stop<'a>(
+        self: Box<Self>,
+        _ended: &'a Result<SessionEnd, HarnessError>,
+        _transcript: &'a Transcript,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
     }
 }
