@@ -199,7 +199,7 @@ pub enum CertifyError {
     ScenarioFile {
         /// The file.
         path: PathBuf,
-        /// Why.
+        /// What the operating system said.
         source: std::io::Error,
     },
 }

@@ -66,7 +66,7 @@ pub enum TargetsError {
     Io {
         /// The file.
         path: PathBuf,
-        /// Why.
+        /// What the operating system said.
         source: std::io::Error,
     },
     /// The file is not a valid targets file.
