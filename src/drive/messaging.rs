@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::{JoinError, JoinHandle};
 
-use super::{Extras, Progress, Transcript, drive, open_client_connection};
+use super::{Extras, Progress, Reached, Transcript, drive, open_client_connection};
 use crate::error::HarnessError;
 use crate::proto::client::{ClientConfig, ClientSession};
 use crate::proto::{Direction, SessionEnd, Side};
@@ -153,8 +153,8 @@ async fn run(
     )
     .await?
     {
-        Ok(opened) => opened,
-        Err(end) => return Ok(end),
+        Reached::Ready(opened) => opened,
+        Reached::Ended(end) => return Ok(end),
     };
     let mut session = ClientSession::new(config, bindings);
     drive(

@@ -106,23 +106,31 @@ impl StepClock {
     }
 }
 
-/// Opens a TCP connection to `address` (Nagle off): `Ok(Err(end))` with a timeout at the
-/// connect step when nothing answers within `timeout`; a refused connection is an environment
-/// error (the target is not where its definition says).
+/// How far setting up a session's connection got: ready for the session, or the session
+/// already ended for a protocol reason (a timeout, a refused TLS handshake), which is judged
+/// like any other end.
+pub(crate) enum Reached<T> {
+    /// Set up; the session can run.
+    Ready(T),
+    /// The session ended before it started.
+    Ended(SessionEnd),
+}
+
+/// Opens a TCP connection to `address` (Nagle off): ended with a timeout at the connect step
+/// when nothing answers within `timeout`; a refused connection is an environment error (the
+/// target is not where its definition says).
 pub(crate) async fn connect(
     address: SocketAddr,
     timeout: Duration,
     transcript: &Transcript,
-) -> Result<Result<Connection, SessionEnd>, HarnessError> {
+) -> Result<Reached<Connection>, HarnessError> {
     match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
         Ok(Ok(tcp)) => {
             disable_nagle(&tcp, transcript);
-            Ok(Ok(Connection::Plain(tcp)))
+            Ok(Reached::Ready(Connection::Plain(tcp)))
         }
-        Ok(Err(e)) => Err(HarnessError::environment(format!(
-            "cannot connect to {address}: {e}"
-        ))),
-        Err(_) => Ok(Err(SessionEnd::Rejected {
+        Ok(Err(e)) => Err(HarnessError::io(format!("cannot connect to {address}"), e)),
+        Err(_) => Ok(Reached::Ended(SessionEnd::Rejected {
             step: Step::Connect,
             condition: TIMEOUT.into(),
             by: Side::Peer,
@@ -141,8 +149,8 @@ pub async fn initiate(
 ) -> Result<SessionEnd, HarnessError> {
     let (mut connection, bindings) =
         match open_client_connection(address, config.transport, tls, timeout, transcript).await? {
-            Ok(opened) => opened,
-            Err(end) => return Ok(end),
+            Reached::Ready(opened) => opened,
+            Reached::Ended(end) => return Ok(end),
         };
     let mut session = ClientSession::new(config, bindings);
     drive(
@@ -162,27 +170,27 @@ pub async fn initiate(
 type ClientConnection = (Connection, Option<ChannelBindings>);
 
 /// Connects to `address` for a client session; with direct TLS (XEP-0368) the handshake runs
-/// first. `Ok(Err(end))` when either failed for a protocol reason.
+/// first. Ended when either failed for a protocol reason.
 async fn open_client_connection(
     address: SocketAddr,
     transport: Transport,
     tls: &TlsSetup,
     timeout: Duration,
     transcript: &Transcript,
-) -> Result<Result<ClientConnection, SessionEnd>, HarnessError> {
+) -> Result<Reached<ClientConnection>, HarnessError> {
     transcript.record(Direction::Note, format!("connecting to {address}"));
     let mut connection = match connect(address, timeout, transcript).await? {
-        Ok(connection) => connection,
-        Err(end) => return Ok(Err(end)),
+        Reached::Ready(connection) => connection,
+        Reached::Ended(end) => return Ok(Reached::Ended(end)),
     };
     let mut bindings = None;
     if transport == Transport::DirectTls {
         match upgrade(&mut connection, tls, true, timeout, transcript).await? {
-            Ok(established) => bindings = Some(established.bindings),
-            Err(end) => return Ok(Err(end)),
+            Reached::Ready(established) => bindings = Some(established.bindings),
+            Reached::Ended(end) => return Ok(Reached::Ended(end)),
         }
     }
-    Ok(Ok((connection, bindings)))
+    Ok(Reached::Ready((connection, bindings)))
 }
 
 /// Runs a server session on an accepted connection. `direct_tls` runs the handshake first.
@@ -205,8 +213,8 @@ pub async fn respond(
     let mut channel = None;
     if direct_tls {
         match upgrade(&mut connection, tls, false, timeout, transcript).await? {
-            Ok(established) => channel = Some(established),
-            Err(end) => return Ok(end),
+            Reached::Ready(established) => channel = Some(established),
+            Reached::Ended(end) => return Ok(end),
         }
     }
     let mut session = ServerSession::new(config, channel);
@@ -233,15 +241,15 @@ fn disable_nagle(tcp: &TcpStream, transcript: &Transcript) {
     }
 }
 
-/// Upgrades to TLS: `Ok(Ok(channel))` with what the connection gives the session, or
-/// `Ok(Err(end))` when the handshake failed for a protocol reason.
+/// Upgrades to TLS: ready with what the connection gives the session, or ended when the
+/// handshake failed for a protocol reason.
 async fn upgrade(
     connection: &mut Connection,
     tls: &TlsSetup,
     as_client: bool,
     timeout: Duration,
     transcript: &Transcript,
-) -> Result<Result<TlsChannel, SessionEnd>, HarnessError> {
+) -> Result<Reached<TlsChannel>, HarnessError> {
     transcript.record(Direction::Note, "TLS handshake starts");
     transcript.note_step(Step::Tls);
     let result = if as_client {
@@ -283,7 +291,7 @@ async fn upgrade(
                     ),
                 );
             }
-            Ok(Ok(TlsChannel {
+            Ok(Reached::Ready(TlsChannel {
                 bindings,
                 client_certificate,
             }))
@@ -305,7 +313,7 @@ async fn upgrade(
                 detail: failure.detail,
             };
             transcript.record(Direction::Note, format!("outcome: {end}"));
-            Ok(Err(end))
+            Ok(Reached::Ended(end))
         }
     }
 }
@@ -372,7 +380,7 @@ async fn drive<S: Session>(
                 }
                 Action::StartTls => {
                     match upgrade(connection, tls, as_client, timeout, transcript).await? {
-                        Ok(channel) => {
+                        Reached::Ready(channel) => {
                             if !as_client {
                                 let peer = connection.s2s_peer_certificate(tls);
                                 s2s::note_peer_certificate(peer.as_ref(), tls, transcript);
@@ -380,7 +388,7 @@ async fn drive<S: Session>(
                             }
                             session.tls_established(channel);
                         }
-                        Err(end) => return Ok(end),
+                        Reached::Ended(end) => return Ok(end),
                     }
                 }
                 Action::VerifyDialback(request) => {

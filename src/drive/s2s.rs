@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 
-use super::{Extras, Transcript, disable_nagle, drive, upgrade};
+use super::{Extras, Reached, Transcript, disable_nagle, drive, upgrade};
 use crate::error::HarnessError;
 use crate::proto::s2s::authority::{AuthorityConfig, AuthoritySession, VerifySession};
 use crate::proto::s2s::originating::{OriginatingConfig, OriginatingSession};
@@ -98,11 +98,13 @@ pub async fn originate(
         ),
     );
     let mut connection = match super::connect(address, timeout, transcript).await? {
-        Ok(connection) => connection,
-        Err(end) => return Ok(end),
+        Reached::Ready(connection) => connection,
+        Reached::Ended(end) => return Ok(end),
     };
     let direct_tls = config.transport == Transport::DirectTls;
-    if direct_tls && let Err(end) = upgrade(&mut connection, tls, true, timeout, transcript).await?
+    if direct_tls
+        && let Reached::Ended(end) =
+            upgrade(&mut connection, tls, true, timeout, transcript).await?
     {
         return Ok(end);
     }
@@ -140,7 +142,9 @@ pub async fn receive(
     let mut connection = Connection::Plain(tcp);
     let mut peer_certificate = None;
     if direct_tls {
-        if let Err(end) = upgrade(&mut connection, tls, false, timeout, transcript).await? {
+        if let Reached::Ended(end) =
+            upgrade(&mut connection, tls, false, timeout, transcript).await?
+        {
             return Ok(end);
         }
         peer_certificate = connection.s2s_peer_certificate(tls);
