@@ -488,11 +488,7 @@ async fn federate<'a>(
         certificate: certificates.target.0,
         key: case.key,
     };
-    let turn = environment
-        .federation
-        .turn()
-        .await
-        .map_err(HarnessError::Environment)?;
+    let turn = environment.federation.turn().await?;
     let instance = Instance::start(
         spec,
         &key,

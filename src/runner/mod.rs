@@ -685,7 +685,8 @@ async fn run_case(
         match environment.federation.claim().await {
             Ok(waited) => waited,
             Err(why) => {
-                let result = execute::harness_failure(&planned, why, Duration::ZERO, Vec::new());
+                let result =
+                    execute::harness_failure(&planned, why.to_string(), Duration::ZERO, Vec::new());
                 publish(publishes, &result);
                 return Some(result);
             }

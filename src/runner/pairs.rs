@@ -145,11 +145,7 @@ pub async fn run_pair(
     profile: PairProfile,
     environment: &RunEnvironment,
 ) -> Result<Vec<PairRecord>, HarnessError> {
-    let _turn = environment
-        .federation
-        .turn()
-        .await
-        .map_err(HarnessError::Environment)?;
+    let _turn = environment.federation.turn().await?;
     let (Some(first_spec), Some(second_spec)) = (
         first.server().and_then(|server| server.federating()),
         second.server().and_then(|server| server.federating()),

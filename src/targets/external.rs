@@ -58,18 +58,18 @@ impl ExternalSpec {
     }
 
     /// Resolves the address for `transport` and describes how to reach the server.
-    pub async fn endpoint(&self, transport: Transport) -> Result<Endpoint, String> {
+    pub async fn endpoint(&self, transport: Transport) -> Result<Endpoint, HarnessError> {
         let port = match transport {
             Transport::DirectTls => self
                 .direct_tls_port
-                .ok_or_else(|| "the server has no direct-TLS port".to_owned())?,
+                .ok_or_else(|| HarnessError::environment("the server has no direct-TLS port"))?,
             Transport::Starttls | Transport::Plaintext => self.starttls_port,
         };
         let address: SocketAddr = tokio::net::lookup_host((self.host.as_str(), port))
             .await
-            .map_err(|e| format!("cannot resolve {}: {e}", self.host))?
+            .map_err(|e| HarnessError::io(format!("cannot resolve {}", self.host), e))?
             .next()
-            .ok_or_else(|| format!("{} has no address", self.host))?;
+            .ok_or_else(|| HarnessError::environment(format!("{} has no address", self.host)))?;
         Ok(Endpoint {
             address,
             domain: self.domain.clone(),
@@ -98,10 +98,7 @@ impl ServerTarget for ExternalSpec {
                     reason,
                 ))));
             }
-            let endpoint = self
-                .endpoint(case.transport)
-                .await
-                .map_err(HarnessError::Environment)?;
+            let endpoint = self.endpoint(case.transport).await?;
             context.transcript.record(
                 Direction::Note,
                 format!(
