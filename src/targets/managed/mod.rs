@@ -84,7 +84,7 @@ pub(crate) enum Registration {
 }
 
 /// Every server software the harness can manage; a targets file names one with `software:`.
-const SOFTWARE: [&dyn ManagedServer; 2] = [&prosody::Prosody, &ejabberd::Ejabberd];
+const SOFTWARE: &[&dyn ManagedServer] = &[&prosody::Prosody, &ejabberd::Ejabberd];
 
 /// The names of [`SOFTWARE`], as a targets file spells them.
 static SOFTWARE_NAMES: LazyLock<Vec<&'static str>> =
@@ -98,7 +98,8 @@ impl ServerSoftware {
     /// The software a targets file calls `name` (`prosody`, `ejabberd`).
     pub fn named(name: &str) -> Option<ServerSoftware> {
         SOFTWARE
-            .into_iter()
+            .iter()
+            .copied()
             .find(|software| software.name() == name)
             .map(ServerSoftware)
     }
