@@ -18,6 +18,7 @@
 
 pub mod certify;
 pub mod drive;
+pub mod error;
 pub mod pki;
 pub mod proto;
 pub mod report;

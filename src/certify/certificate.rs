@@ -199,7 +199,7 @@ pub enum CertifyError {
     ScenarioFile {
         /// The file.
         path: PathBuf,
-        /// Why.
+        /// What the operating system said.
         source: std::io::Error,
     },
 }
@@ -362,7 +362,7 @@ impl Certificate {
                 },
                 target: TargetRecord {
                     name: inputs.target.name.clone(),
-                    kind: inputs.target.kind.to_string(),
+                    kind: inputs.target.kind().to_string(),
                     implementation: inputs.target.implementation.clone(),
                 },
                 date: time::OffsetDateTime::now_utc()

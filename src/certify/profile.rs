@@ -80,7 +80,7 @@ pub enum ProfileError {
     Io {
         /// The file.
         path: PathBuf,
-        /// Why.
+        /// What the operating system said.
         source: std::io::Error,
     },
     /// The file is not a valid profile, or a selector matches nothing.

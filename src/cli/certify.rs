@@ -139,13 +139,13 @@ fn issue_certificate(args: &CertifyIssueArgs) -> Result<ExitStatus, ExitStatus> 
             names.join(", ")
         )));
     };
-    if target.kind != profile.target {
+    if target.kind() != profile.target {
         return Err(ExitStatus::USAGE.after_error(format_args!(
             "{} certifies a {} but target {} is a {}",
             profile_path.display(),
             profile.target,
             target.name,
-            target.kind
+            target.kind()
         )));
     }
     let signing_key = match &args.signing_key {

@@ -12,7 +12,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::{JoinError, JoinHandle};
 
-use super::{EnvironmentError, Extras, Progress, Transcript, drive, open_client_connection};
+use super::{Extras, Progress, Reached, Transcript, drive, open_client_connection};
+use crate::error::HarnessError;
 use crate::proto::client::{ClientConfig, ClientSession};
 use crate::proto::{Direction, SessionEnd, Side};
 use crate::scenario::{Step, TIMEOUT};
@@ -21,7 +22,7 @@ use crate::transport::TlsSetup;
 /// A logged-in client session doing its errand in the background. Dropping it aborts the
 /// session's task, which closes the connection.
 pub struct RunningErrand {
-    task: JoinHandle<Result<SessionEnd, EnvironmentError>>,
+    task: JoinHandle<Result<SessionEnd, HarnessError>>,
     progress: watch::Receiver<Progress>,
     transcript: Transcript,
 }
@@ -37,7 +38,7 @@ pub async fn start_errand(
     timeout: Duration,
     ready_within: Duration,
     transcript: Transcript,
-) -> Result<Result<RunningErrand, SessionEnd>, EnvironmentError> {
+) -> Result<Result<RunningErrand, SessionEnd>, HarnessError> {
     let (progress_sender, mut progress) = watch::channel(Progress {
         step: Step::Connect,
         waiting_for: "the TCP connection (and with direct TLS the TLS handshake)",
@@ -94,7 +95,7 @@ impl RunningErrand {
     /// How the session ended; a timeout rejected at [`Step::Message`] when nothing ended it
     /// within `within` (for [`Errand::SendMessage`](crate::proto::client::Errand::SendMessage) that means
     /// no bounce came). The connection is closed either way.
-    pub async fn outcome(mut self, within: Duration) -> Result<SessionEnd, EnvironmentError> {
+    pub async fn outcome(mut self, within: Duration) -> Result<SessionEnd, HarnessError> {
         match tokio::time::timeout(within, self.task_result()).await {
             Ok(result) => joined(result),
             Err(_) => {
@@ -114,7 +115,7 @@ impl RunningErrand {
         }
     }
 
-    async fn task_result(&mut self) -> Result<Result<SessionEnd, EnvironmentError>, JoinError> {
+    async fn task_result(&mut self) -> Result<Result<SessionEnd, HarnessError>, JoinError> {
         (&mut self.task).await
     }
 }
@@ -127,9 +128,10 @@ impl Drop for RunningErrand {
 
 /// The session's end from its finished task.
 fn joined(
-    result: Result<Result<SessionEnd, EnvironmentError>, JoinError>,
-) -> Result<SessionEnd, EnvironmentError> {
-    result.map_err(|e| EnvironmentError(format!("the errand session's task failed: {e}")))?
+    result: Result<Result<SessionEnd, HarnessError>, JoinError>,
+) -> Result<SessionEnd, HarnessError> {
+    result
+        .map_err(|e| HarnessError::environment(format!("the errand session's task failed: {e}")))?
 }
 
 /// The errand session itself: the client's connection set-up, then the drive loop reporting
@@ -141,7 +143,7 @@ async fn run(
     timeout: Duration,
     transcript: Transcript,
     progress: watch::Sender<Progress>,
-) -> Result<SessionEnd, EnvironmentError> {
+) -> Result<SessionEnd, HarnessError> {
     let (mut connection, bindings) = match open_client_connection(
         address,
         config.transport,
@@ -151,8 +153,8 @@ async fn run(
     )
     .await?
     {
-        Ok(opened) => opened,
-        Err(end) => return Ok(end),
+        Reached::Ready(opened) => opened,
+        Reached::Ended(end) => return Ok(end),
     };
     let mut session = ClientSession::new(config, bindings);
     drive(

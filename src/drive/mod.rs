@@ -22,6 +22,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
+use crate::error::HarnessError;
 use crate::proto::client::{ClientConfig, ClientSession};
 use crate::proto::sasl::ChannelBindings;
 use crate::proto::server::{ServerConfig, ServerSession};
@@ -105,28 +106,31 @@ impl StepClock {
     }
 }
 
-/// The harness (or built-in target) broke, not the peer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct EnvironmentError(pub String);
+/// How far setting up a session's connection got: ready for the session, or the session
+/// already ended for a protocol reason (a timeout, a refused TLS handshake), which is judged
+/// like any other end.
+pub(crate) enum Reached<T> {
+    /// Set up; the session can run.
+    Ready(T),
+    /// The session ended before it started.
+    Ended(SessionEnd),
+}
 
-/// Opens a TCP connection to `address` (Nagle off): `Ok(Err(end))` with a timeout at the
-/// connect step when nothing answers within `timeout`; a refused connection is an environment
-/// error (the target is not where its definition says).
+/// Opens a TCP connection to `address` (Nagle off): ended with a timeout at the connect step
+/// when nothing answers within `timeout`; a refused connection is an environment error (the
+/// target is not where its definition says).
 pub(crate) async fn connect(
     address: SocketAddr,
     timeout: Duration,
     transcript: &Transcript,
-) -> Result<Result<Connection, SessionEnd>, EnvironmentError> {
+) -> Result<Reached<Connection>, HarnessError> {
     match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
         Ok(Ok(tcp)) => {
             disable_nagle(&tcp, transcript);
-            Ok(Ok(Connection::Plain(tcp)))
+            Ok(Reached::Ready(Connection::Plain(tcp)))
         }
-        Ok(Err(e)) => Err(EnvironmentError(format!(
-            "cannot connect to {address}: {e}"
-        ))),
-        Err(_) => Ok(Err(SessionEnd::Rejected {
+        Ok(Err(e)) => Err(HarnessError::io(format!("cannot connect to {address}"), e)),
+        Err(_) => Ok(Reached::Ended(SessionEnd::Rejected {
             step: Step::Connect,
             condition: TIMEOUT.into(),
             by: Side::Peer,
@@ -142,11 +146,11 @@ pub async fn initiate(
     tls: &TlsSetup,
     timeout: Duration,
     transcript: &Transcript,
-) -> Result<SessionEnd, EnvironmentError> {
+) -> Result<SessionEnd, HarnessError> {
     let (mut connection, bindings) =
         match open_client_connection(address, config.transport, tls, timeout, transcript).await? {
-            Ok(opened) => opened,
-            Err(end) => return Ok(end),
+            Reached::Ready(opened) => opened,
+            Reached::Ended(end) => return Ok(end),
         };
     let mut session = ClientSession::new(config, bindings);
     drive(
@@ -166,27 +170,27 @@ pub async fn initiate(
 type ClientConnection = (Connection, Option<ChannelBindings>);
 
 /// Connects to `address` for a client session; with direct TLS (XEP-0368) the handshake runs
-/// first. `Ok(Err(end))` when either failed for a protocol reason.
+/// first. Ended when either failed for a protocol reason.
 async fn open_client_connection(
     address: SocketAddr,
     transport: Transport,
     tls: &TlsSetup,
     timeout: Duration,
     transcript: &Transcript,
-) -> Result<Result<ClientConnection, SessionEnd>, EnvironmentError> {
+) -> Result<Reached<ClientConnection>, HarnessError> {
     transcript.record(Direction::Note, format!("connecting to {address}"));
     let mut connection = match connect(address, timeout, transcript).await? {
-        Ok(connection) => connection,
-        Err(end) => return Ok(Err(end)),
+        Reached::Ready(connection) => connection,
+        Reached::Ended(end) => return Ok(Reached::Ended(end)),
     };
     let mut bindings = None;
     if transport == Transport::DirectTls {
         match upgrade(&mut connection, tls, true, timeout, transcript).await? {
-            Ok(established) => bindings = Some(established.bindings),
-            Err(end) => return Ok(Err(end)),
+            Reached::Ready(established) => bindings = Some(established.bindings),
+            Reached::Ended(end) => return Ok(Reached::Ended(end)),
         }
     }
-    Ok(Ok((connection, bindings)))
+    Ok(Reached::Ready((connection, bindings)))
 }
 
 /// Runs a server session on an accepted connection. `direct_tls` runs the handshake first.
@@ -197,7 +201,7 @@ pub async fn respond(
     direct_tls: bool,
     timeout: Duration,
     transcript: &Transcript,
-) -> Result<SessionEnd, EnvironmentError> {
+) -> Result<SessionEnd, HarnessError> {
     if let Ok(peer) = tcp.peer_addr() {
         transcript.record(
             Direction::Note,
@@ -209,8 +213,8 @@ pub async fn respond(
     let mut channel = None;
     if direct_tls {
         match upgrade(&mut connection, tls, false, timeout, transcript).await? {
-            Ok(established) => channel = Some(established),
-            Err(end) => return Ok(end),
+            Reached::Ready(established) => channel = Some(established),
+            Reached::Ended(end) => return Ok(end),
         }
     }
     let mut session = ServerSession::new(config, channel);
@@ -237,15 +241,15 @@ fn disable_nagle(tcp: &TcpStream, transcript: &Transcript) {
     }
 }
 
-/// Upgrades to TLS: `Ok(Ok(channel))` with what the connection gives the session, or
-/// `Ok(Err(end))` when the handshake failed for a protocol reason.
+/// Upgrades to TLS: ready with what the connection gives the session, or ended when the
+/// handshake failed for a protocol reason.
 async fn upgrade(
     connection: &mut Connection,
     tls: &TlsSetup,
     as_client: bool,
     timeout: Duration,
     transcript: &Transcript,
-) -> Result<Result<TlsChannel, SessionEnd>, EnvironmentError> {
+) -> Result<Reached<TlsChannel>, HarnessError> {
     transcript.record(Direction::Note, "TLS handshake starts");
     transcript.note_step(Step::Tls);
     let result = if as_client {
@@ -287,12 +291,14 @@ async fn upgrade(
                     ),
                 );
             }
-            Ok(Ok(TlsChannel {
+            Ok(Reached::Ready(TlsChannel {
                 bindings,
                 client_certificate,
             }))
         }
-        Err(failure) if failure.is_harness_error() => Err(EnvironmentError(failure.detail)),
+        Err(failure) if failure.is_harness_error() => {
+            Err(HarnessError::Environment(failure.detail))
+        }
         Err(failure) => {
             for (i, certificate) in failure.presented_chain.iter().enumerate() {
                 transcript.record(
@@ -307,7 +313,7 @@ async fn upgrade(
                 detail: failure.detail,
             };
             transcript.record(Direction::Note, format!("outcome: {end}"));
-            Ok(Err(end))
+            Ok(Reached::Ended(end))
         }
     }
 }
@@ -353,7 +359,7 @@ async fn drive<S: Session>(
     timeout: Duration,
     transcript: &Transcript,
     extras: Extras<'_>,
-) -> Result<SessionEnd, EnvironmentError> {
+) -> Result<SessionEnd, HarnessError> {
     let Extras {
         authorities,
         progress,
@@ -374,7 +380,7 @@ async fn drive<S: Session>(
                 }
                 Action::StartTls => {
                     match upgrade(connection, tls, as_client, timeout, transcript).await? {
-                        Ok(channel) => {
+                        Reached::Ready(channel) => {
                             if !as_client {
                                 let peer = connection.s2s_peer_certificate(tls);
                                 s2s::note_peer_certificate(peer.as_ref(), tls, transcript);
@@ -382,7 +388,7 @@ async fn drive<S: Session>(
                             }
                             session.tls_established(channel);
                         }
-                        Err(end) => return Ok(end),
+                        Reached::Ended(end) => return Ok(end),
                     }
                 }
                 Action::VerifyDialback(request) => {
@@ -463,7 +469,7 @@ async fn drive<S: Session>(
     }
     transcript.extend(session.take_trace());
     session.end().cloned().ok_or_else(|| {
-        EnvironmentError(format!(
+        HarnessError::environment(format!(
             "the session stopped at step {} without an outcome",
             session.step()
         ))

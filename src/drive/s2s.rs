@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 
-use super::{EnvironmentError, Extras, Transcript, disable_nagle, drive, upgrade};
+use super::{Extras, Reached, Transcript, disable_nagle, drive, upgrade};
+use crate::error::HarnessError;
 use crate::proto::s2s::authority::{AuthorityConfig, AuthoritySession, VerifySession};
 use crate::proto::s2s::originating::{OriginatingConfig, OriginatingSession};
 use crate::proto::s2s::receiving::{ReceivingConfig, ReceivingSession};
@@ -28,7 +29,7 @@ pub struct Authorities {
     /// The first environment error a verification connection met (for example another
     /// server than the one the harness started answered): shared by the clones, so that the
     /// stream whose key was being verified ends as that error instead of being judged.
-    broken: Arc<Mutex<Option<EnvironmentError>>>,
+    broken: Arc<Mutex<Option<HarnessError>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -64,14 +65,15 @@ impl Authorities {
         self
     }
 
-    fn note_broken(&self, error: &EnvironmentError) {
+    fn note_broken(&self, error: HarnessError) {
         if let Ok(mut broken) = self.broken.lock() {
-            broken.get_or_insert_with(|| error.clone());
+            broken.get_or_insert(error);
         }
     }
 
-    fn broken(&self) -> Option<EnvironmentError> {
-        self.broken.lock().ok().and_then(|broken| broken.clone())
+    /// Takes the first environment error noted by any clone.
+    fn broken(&self) -> Option<HarnessError> {
+        self.broken.lock().ok().and_then(|mut broken| broken.take())
     }
 
     fn find(&self, domain: &str) -> Option<&Route> {
@@ -87,7 +89,7 @@ pub async fn originate(
     tls: &TlsSetup,
     timeout: Duration,
     transcript: &Transcript,
-) -> Result<SessionEnd, EnvironmentError> {
+) -> Result<SessionEnd, HarnessError> {
     transcript.record(
         Direction::Note,
         format!(
@@ -96,11 +98,13 @@ pub async fn originate(
         ),
     );
     let mut connection = match super::connect(address, timeout, transcript).await? {
-        Ok(connection) => connection,
-        Err(end) => return Ok(end),
+        Reached::Ready(connection) => connection,
+        Reached::Ended(end) => return Ok(end),
     };
     let direct_tls = config.transport == Transport::DirectTls;
-    if direct_tls && let Err(end) = upgrade(&mut connection, tls, true, timeout, transcript).await?
+    if direct_tls
+        && let Reached::Ended(end) =
+            upgrade(&mut connection, tls, true, timeout, transcript).await?
     {
         return Ok(end);
     }
@@ -127,7 +131,7 @@ pub async fn receive(
     authorities: &Authorities,
     timeout: Duration,
     transcript: &Transcript,
-) -> Result<SessionEnd, EnvironmentError> {
+) -> Result<SessionEnd, HarnessError> {
     if let Ok(peer) = tcp.peer_addr() {
         transcript.record(
             Direction::Note,
@@ -138,7 +142,9 @@ pub async fn receive(
     let mut connection = Connection::Plain(tcp);
     let mut peer_certificate = None;
     if direct_tls {
-        if let Err(end) = upgrade(&mut connection, tls, false, timeout, transcript).await? {
+        if let Reached::Ended(end) =
+            upgrade(&mut connection, tls, false, timeout, transcript).await?
+        {
             return Ok(end);
         }
         peer_certificate = connection.s2s_peer_certificate(tls);
@@ -307,12 +313,13 @@ pub(super) fn ask_authority<'a>(
                 }
             }
             Err(e) => {
+                let detail = e.to_string();
                 if let Some(authorities) = authorities {
-                    authorities.note_broken(&e);
+                    authorities.note_broken(e);
                 }
                 DialbackAnswer::Failed {
                     condition: "remote-server-not-found".into(),
-                    detail: e.0,
+                    detail,
                 }
             }
         };
@@ -335,7 +342,7 @@ pub async fn serve_domain(
     authorities: Authorities,
     timeout: Duration,
     transcript: Transcript,
-    ends: tokio::sync::mpsc::UnboundedSender<Result<SessionEnd, EnvironmentError>>,
+    ends: tokio::sync::mpsc::UnboundedSender<Result<SessionEnd, HarnessError>>,
 ) {
     let mut sessions = tokio::task::JoinSet::new();
     loop {

@@ -16,11 +16,11 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use super::RunEnvironment;
-use super::s2s::S2sRun;
+use crate::drive::Transcript;
 use crate::drive::messaging::{RunningErrand, start_errand};
 use crate::drive::s2s as drive_s2s;
 use crate::drive::s2s::Authorities;
-use crate::drive::{EnvironmentError, Transcript};
+use crate::error::{HarnessError, NotApplicable};
 use crate::pki::IssuedChain;
 use crate::pki::identity::{PresentedIdentity, presented_identities};
 use crate::proto::Side;
@@ -38,29 +38,25 @@ use crate::targets::builtin_s2s::listen_on;
 use crate::targets::managed::{
     Federation, FederationTurn, Instance, InstanceKey, ManagedSpec, S2S_PORT,
 };
-use crate::targets::{ACCOUNT_USERNAME, HARNESS_S2S_DOMAIN, Target};
+use crate::targets::{ACCOUNT_USERNAME, CaseEnd, HARNESS_S2S_DOMAIN, Target};
 use crate::transport::TlsSetup;
 use crate::transport::tls::ClientCertificate;
 use tokio::sync::mpsc;
 
-fn pki(e: crate::pki::PkiError) -> EnvironmentError {
-    EnvironmentError(format!("test PKI: {e}"))
-}
-
 /// The loopback address `/etc/hosts` gives `domain`; anything else is refused, so that no
 /// test ever talks to a machine beyond this one.
-pub(super) async fn loopback_address(domain: &str) -> Result<Ipv4Addr, EnvironmentError> {
+pub(super) async fn loopback_address(domain: &str) -> Result<Ipv4Addr, HarnessError> {
     let hint = "run ci/install-targets.sh (as root) to add fixtures/federation-hosts to /etc/hosts";
     let addresses: Vec<SocketAddr> = tokio::net::lookup_host((domain, S2S_PORT))
         .await
-        .map_err(|e| EnvironmentError(format!("{domain} does not resolve ({e}); {hint}")))?
+        .map_err(|e| HarnessError::environment(format!("{domain} does not resolve ({e}); {hint}")))?
         .collect();
     match addresses.iter().find_map(|a| match a.ip() {
         IpAddr::V4(ip) if ip.is_loopback() => Some(ip),
         _ => None,
     }) {
         Some(ip) => Ok(ip),
-        None => Err(EnvironmentError(format!(
+        None => Err(HarnessError::environment(format!(
             "{domain} resolves to {addresses:?}, not a 127.0.0.0/8 address; {hint}"
         ))),
     }
@@ -80,7 +76,7 @@ fn presented(
     by: &str,
     trusted_by: &str,
     transcript: &Transcript,
-) -> Result<Presented, EnvironmentError> {
+) -> Result<Presented, HarnessError> {
     let catalogue = &environment.catalogue;
     transcript.record(
         Direction::Note,
@@ -90,8 +86,8 @@ fn presented(
         ),
     );
     Ok(Presented {
-        trusted_root: catalogue.trust_anchor(&chain, trust).map_err(pki)?,
-        trusted_root_pem: catalogue.trust_anchor_pem(&chain, trust).map_err(pki)?,
+        trusted_root: catalogue.trust_anchor(&chain, trust)?,
+        trusted_root_pem: catalogue.trust_anchor_pem(&chain, trust)?,
         chain,
     })
 }
@@ -122,25 +118,22 @@ pub(super) async fn against_managed(
     spec: &ManagedSpec,
     environment: &RunEnvironment,
     transcript: &Transcript,
-) -> S2sRun {
-    match s2s.direction {
+) -> Result<CaseEnd, HarnessError> {
+    let end = match s2s.direction {
         crate::scenario::S2sDirection::Originating => {
-            harness_originates(case, s2s, target, spec, environment, transcript)
-                .await
-                .map(Ok)
+            harness_originates(case, s2s, target, spec, environment, transcript).await
         }
         crate::scenario::S2sDirection::Receiving => {
             if case.transport == Transport::DirectTls {
-                return Ok(Err(format!(
+                return Ok(CaseEnd::NotApplicable(NotApplicable(format!(
                     "{target} would choose direct TLS (XEP-0368) only from an _xmpps-server SRV \
                      record, which federation over /etc/hosts does not have"
-                )));
+                ))));
             }
-            harness_receives(case, s2s, target, spec, environment, transcript)
-                .await
-                .map(Ok)
+            harness_receives(case, s2s, target, spec, environment, transcript).await
         }
-    }
+    };
+    end.map(CaseEnd::Session)
 }
 
 /// The harness originates from `harness.test` to the target's domain.
@@ -151,7 +144,7 @@ async fn harness_originates(
     spec: &ManagedSpec,
     environment: &RunEnvironment,
     transcript: &Transcript,
-) -> Result<SessionEnd, EnvironmentError> {
+) -> Result<SessionEnd, HarnessError> {
     // Without a certificate of its own the harness still needs one for the TLS of the
     // verification connection the target opens back; the target is told to trust nothing of it.
     let harness = match s2s.originating_certificate {
@@ -242,7 +235,7 @@ async fn harness_originates(
 /// the authoritative server of `harness.test`, for every connection the target opens.
 struct HarnessDomain {
     task: tokio::task::JoinHandle<()>,
-    ends: mpsc::UnboundedReceiver<Result<SessionEnd, EnvironmentError>>,
+    ends: mpsc::UnboundedReceiver<Result<SessionEnd, HarnessError>>,
 }
 
 impl HarnessDomain {
@@ -255,7 +248,7 @@ impl HarnessDomain {
         set_up: &Federated<'_>,
         environment: &RunEnvironment,
         transcript: &Transcript,
-    ) -> Result<HarnessDomain, EnvironmentError> {
+    ) -> Result<HarnessDomain, HarnessError> {
         let Federated {
             harness_side,
             target_side,
@@ -316,7 +309,7 @@ async fn harness_receives(
     spec: &ManagedSpec,
     environment: &RunEnvironment,
     transcript: &Transcript,
-) -> Result<SessionEnd, EnvironmentError> {
+) -> Result<SessionEnd, HarnessError> {
     // A real server always presents its certificate; "presents none" becomes one the harness
     // does not trust, which leaves the same choice: dialback.
     let target_certificate = match s2s.originating_certificate {
@@ -355,7 +348,7 @@ async fn harness_receives(
             }
         }
     }
-    .unwrap_or_else(|| Err(EnvironmentError("the harness's listener stopped".into())));
+    .unwrap_or_else(|| Err(HarnessError::environment("the harness's listener stopped")));
     note_log_unless_authenticated(&end, target, &set_up.instance, transcript);
     end
 }
@@ -365,7 +358,7 @@ const STREAM_END_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The verdict when the triggering session ended before any stream from the target did: the
 /// target never connected (timeout) or bounced the message without authenticating a stream.
-fn trigger_ended(end: SessionEnd, target: &Target) -> Result<SessionEnd, EnvironmentError> {
+fn trigger_ended(end: SessionEnd, target: &Target) -> Result<SessionEnd, HarnessError> {
     match end {
         SessionEnd::Rejected {
             condition, detail, ..
@@ -384,7 +377,7 @@ fn trigger_ended(end: SessionEnd, target: &Target) -> Result<SessionEnd, Environ
                 detail: format!("{what}: {detail}"),
             })
         }
-        other => Err(EnvironmentError(format!(
+        other => Err(HarnessError::environment(format!(
             "the triggering session ended unexpectedly: {other}"
         ))),
     }
@@ -396,7 +389,7 @@ async fn trigger_outgoing(
     set_up: &Federated<'_>,
     environment: &RunEnvironment,
     transcript: &Transcript,
-) -> Result<RunningErrand, EnvironmentError> {
+) -> Result<RunningErrand, HarnessError> {
     let instance = &set_up.instance;
     let recipient = format!("interop@{HARNESS_S2S_DOMAIN}");
     let (config, tls) = account_login(
@@ -418,7 +411,7 @@ async fn trigger_outgoing(
     match start_errand(
         instance
             .address(Transport::Starttls)
-            .map_err(EnvironmentError)?,
+            .map_err(HarnessError::Environment)?,
         config,
         tls,
         environment.timeout,
@@ -428,7 +421,7 @@ async fn trigger_outgoing(
     .await?
     {
         Ok(errand) => Ok(errand),
-        Err(end) => Err(EnvironmentError(format!(
+        Err(end) => Err(HarnessError::environment(format!(
             "the harness could not log {ACCOUNT_USERNAME}@{} in to make it send: {end}",
             instance.domain
         ))),
@@ -463,16 +456,14 @@ async fn federate<'a>(
         &'a RunEnvironment,
         &Transcript,
     ),
-) -> Result<Federated<'a>, EnvironmentError> {
+) -> Result<Federated<'a>, HarnessError> {
     let catalogue = &environment.catalogue;
     let target_address = loopback_address(&spec.domain).await?;
     let harness_address = loopback_address(HARNESS_S2S_DOMAIN).await?;
     let (profile, trust) = certificates.target;
     let target_side = presented(
         environment,
-        catalogue
-            .chain(profile, case.key, &spec.domain)
-            .map_err(pki)?,
+        catalogue.chain(profile, case.key, &spec.domain)?,
         trust,
         target.name(),
         "the harness",
@@ -481,9 +472,7 @@ async fn federate<'a>(
     let (profile, trust) = certificates.harness;
     let harness_side = presented(
         environment,
-        catalogue
-            .chain(profile, case.key, HARNESS_S2S_DOMAIN)
-            .map_err(pki)?,
+        catalogue.chain(profile, case.key, HARNESS_S2S_DOMAIN)?,
         trust,
         "the harness",
         target.name(),
@@ -499,11 +488,7 @@ async fn federate<'a>(
         certificate: certificates.target.0,
         key: case.key,
     };
-    let turn = environment
-        .federation
-        .turn()
-        .await
-        .map_err(EnvironmentError)?;
+    let turn = environment.federation.turn().await?;
     let instance = Instance::start(
         spec,
         &key,
@@ -513,7 +498,10 @@ async fn federate<'a>(
         Some(&federation),
     )
     .await
-    .map_err(|e| EnvironmentError(format!("managed {target} did not start: {e}")))?;
+    .map_err(|e| HarnessError::ManagedStart {
+        target: target.name.clone(),
+        source: Arc::new(e),
+    })?;
     note_instance(target, &instance, &federation, transcript);
     Ok(Federated {
         harness_side,
@@ -526,7 +514,7 @@ async fn federate<'a>(
 
 /// Appends the target's log tail to the transcript of a case that did not authenticate.
 fn note_log_unless_authenticated(
-    end: &Result<SessionEnd, EnvironmentError>,
+    end: &Result<SessionEnd, HarnessError>,
     target: &Target,
     instance: &Instance,
     transcript: &Transcript,

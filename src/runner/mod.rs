@@ -19,12 +19,12 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, mpsc, watch};
 
-use crate::drive::TranscriptLine;
+use crate::drive::{Transcript, TranscriptLine};
 use crate::pki::Catalogue;
 use crate::proto::sasl::CredentialStore;
 use crate::scenario::{CaseSpec, Feature, Level, Scenario, Step};
 use crate::targets::managed::{FederationSlot, Instances};
-use crate::targets::{ACCOUNT_USERNAME, Target};
+use crate::targets::{ACCOUNT_USERNAME, CaseContext, Target};
 use expectations::{Deviation, Expectations};
 use partition::Partition;
 use verdict::Control;
@@ -485,6 +485,18 @@ impl RunEnvironment {
             federation: FederationSlot::new(),
         }
     }
+
+    /// What a target's adapter may use while it sets up one case with `transcript`.
+    pub fn case_context<'a>(&'a self, transcript: &'a Transcript) -> CaseContext<'a> {
+        CaseContext {
+            catalogue: &self.catalogue,
+            accounts: &self.accounts,
+            password: &self.password,
+            timeout: self.timeout,
+            instances: &self.instances,
+            transcript,
+        }
+    }
 }
 
 /// Runs every planned case, at most `options.jobs` at a time, sending events to `events`.
@@ -676,7 +688,8 @@ async fn run_case(
         match environment.federation.claim().await {
             Ok(waited) => waited,
             Err(why) => {
-                let result = execute::harness_failure(&planned, why, Duration::ZERO, Vec::new());
+                let result =
+                    execute::harness_failure(&planned, why.to_string(), Duration::ZERO, Vec::new());
                 publish(publishes, &result);
                 return Some(result);
             }

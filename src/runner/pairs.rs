@@ -21,13 +21,14 @@ use tokio::sync::mpsc;
 use super::federation::{account_login, loopback_address};
 use super::{Interruption, Outcome, RunEnvironment, Stopper};
 use crate::drive::messaging::start_errand;
-use crate::drive::{EnvironmentError, Transcript, TranscriptLine};
+use crate::drive::{Transcript, TranscriptLine};
+use crate::error::HarnessError;
 use crate::pki::IssuedChain;
 use crate::proto::SessionEnd;
 use crate::proto::client::Errand;
 use crate::scenario::{CertificateProfile, KeyType, S2sAuth, Step, Transport, Trust};
 use crate::targets::managed::{Federation, Instance, InstanceKey, ManagedSpec};
-use crate::targets::{ACCOUNT_USERNAME, Adapter, Target};
+use crate::targets::{ACCOUNT_USERNAME, Target};
 
 /// How both servers of a pair are set up, and what must then happen to a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,7 +173,10 @@ pub fn peer_domain(domain: &str) -> String {
 pub fn pairs(targets: &[Arc<Target>]) -> Vec<(Arc<Target>, Arc<Target>)> {
     let managed: Vec<&Arc<Target>> = targets
         .iter()
-        .filter(|t| matches!(t.adapter, Adapter::Managed(_)))
+        .filter(|t| {
+            t.server()
+                .is_some_and(|server| server.federating().is_some())
+        })
         .collect();
     let mut pairs = Vec::new();
     for (i, first) in managed.iter().enumerate() {
@@ -301,9 +305,11 @@ fn unfinished(
     outcome: Outcome,
     observed: &str,
 ) -> Vec<PairRecord> {
-    let domain = |target: &Target| match &target.adapter {
-        Adapter::Managed(spec) => spec.domain.clone(),
-        _ => target.name.clone(),
+    let domain = |target: &Target| {
+        target
+            .server()
+            .and_then(|server| server.federating())
+            .map_or_else(|| target.name.clone(), |spec| spec.domain.clone())
     };
     let first_domain = domain(first);
     let mut second_domain = domain(second);
@@ -337,17 +343,14 @@ pub async fn run_pair(
     second: &Target,
     profile: PairProfile,
     environment: &RunEnvironment,
-) -> Result<Vec<PairRecord>, EnvironmentError> {
-    let _turn = environment
-        .federation
-        .turn()
-        .await
-        .map_err(EnvironmentError)?;
-    let (Adapter::Managed(first_spec), Adapter::Managed(second_spec)) =
-        (&first.adapter, &second.adapter)
-    else {
-        return Err(EnvironmentError(
-            "server pairs are made of managed targets only".into(),
+) -> Result<Vec<PairRecord>, HarnessError> {
+    let _turn = environment.federation.turn().await?;
+    let (Some(first_spec), Some(second_spec)) = (
+        first.server().and_then(|server| server.federating()),
+        second.server().and_then(|server| server.federating()),
+    ) else {
+        return Err(HarnessError::environment(
+            "server pairs are made of managed targets only",
         ));
     };
     let mut second_spec = second_spec.clone();
@@ -355,13 +358,10 @@ pub async fn run_pair(
         second_spec.domain = peer_domain(&second_spec.domain);
     }
     let catalogue = &environment.catalogue;
-    let pki = |e: crate::pki::PkiError| EnvironmentError(format!("test PKI: {e}"));
-    let side = |target, spec: &ManagedSpec| -> Result<Side<'_>, EnvironmentError> {
+    let side = |target, spec: &ManagedSpec| -> Result<Side<'_>, HarnessError> {
         Ok(Side {
             target,
-            chain: catalogue
-                .chain(profile.certificate(), KeyType::default(), &spec.domain)
-                .map_err(pki)?,
+            chain: catalogue.chain(profile.certificate(), KeyType::default(), &spec.domain)?,
             spec: spec.clone(),
         })
     };
@@ -371,9 +371,7 @@ pub async fn run_pair(
         let other = &sides[1 - index];
         let federation = Federation {
             address: loopback_address(&me.spec.domain).await?,
-            trusted_roots_pem: catalogue
-                .trust_anchor_pem(&other.chain, profile.trust())
-                .map_err(pki)?,
+            trusted_roots_pem: catalogue.trust_anchor_pem(&other.chain, profile.trust())?,
             require_certificate: profile.require_certificate(),
         };
         let key = InstanceKey {
@@ -391,7 +389,7 @@ pub async fn run_pair(
         )
         .await
         .map_err(|e| {
-            EnvironmentError(format!(
+            HarnessError::environment(format!(
                 "managed {} ({}) did not start: {e}",
                 me.target, me.spec.domain
             ))
@@ -418,7 +416,7 @@ async fn send_one(
     (receiver, receiver_instance): (&Side<'_>, &Instance),
     profile: PairProfile,
     environment: &RunEnvironment,
-) -> Result<PairRecord, EnvironmentError> {
+) -> Result<PairRecord, HarnessError> {
     let transcript = Transcript::new("pairs");
     let body = format!("xmpp-interop pair message {:016x}", rand::random::<u64>());
     let to_jid = format!("{ACCOUNT_USERNAME}@{}", receiver.spec.domain);
@@ -426,7 +424,7 @@ async fn send_one(
     let c2s = |instance: &Instance| {
         instance
             .address(Transport::Starttls)
-            .map_err(EnvironmentError)
+            .map_err(HarnessError::Environment)
     };
     let (config, tls) = account_login(
         &receiver.chain,
@@ -443,7 +441,7 @@ async fn send_one(
     )
     .await?
     .map_err(|end| {
-        EnvironmentError(format!(
+        HarnessError::environment(format!(
             "the receiving user could not log in to {}: {end}",
             receiver.spec.domain
         ))
@@ -467,7 +465,7 @@ async fn send_one(
     )
     .await?
     .map_err(|end| {
-        EnvironmentError(format!(
+        HarnessError::environment(format!(
             "the sending user could not log in to {}: {end}",
             sender.spec.domain
         ))

@@ -13,8 +13,9 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use super::RunEnvironment;
+use crate::drive::Transcript;
 use crate::drive::s2s::{self as drive_s2s, Authorities};
-use crate::drive::{EnvironmentError, Transcript};
+use crate::error::{HarnessError, NotApplicable};
 use crate::proto::s2s::authority::AuthorityConfig;
 use crate::proto::s2s::dialback::DialbackSecret;
 use crate::proto::s2s::originating::OriginatingConfig;
@@ -27,21 +28,14 @@ use crate::scenario::{
 use crate::targets::builtin_s2s::{
     OriginatorOrders, RunningAuthority, RunningOriginator, RunningReceiver,
 };
-use crate::targets::{Adapter, BUILTIN_S2S_DOMAIN, HARNESS_S2S_DOMAIN, Target};
+use crate::targets::{BUILTIN_S2S_DOMAIN, CaseEnd, HARNESS_S2S_DOMAIN, Target};
 use crate::transport::TlsSetup;
 use crate::transport::tls::ClientCertificate;
-
-/// How far an s2s case got: the harness's session end, or why the case does not apply.
-pub(super) type S2sRun = Result<Result<SessionEnd, String>, EnvironmentError>;
 
 /// Both sides' TLS settings for one case.
 struct TlsPair {
     originating: TlsSetup,
     receiving: TlsSetup,
-}
-
-fn pki(e: crate::pki::PkiError) -> EnvironmentError {
-    EnvironmentError(format!("test PKI: {e}"))
 }
 
 /// The receiving server presents `case.certificate` for its domain (the originating side
@@ -54,14 +48,10 @@ fn tls_pair(
     receiving: &str,
     environment: &RunEnvironment,
     transcript: &Transcript,
-) -> Result<TlsPair, EnvironmentError> {
+) -> Result<TlsPair, HarnessError> {
     let catalogue = &environment.catalogue;
-    let receiving_chain = catalogue
-        .chain(case.certificate, case.key, receiving)
-        .map_err(pki)?;
-    let receiving_anchor = catalogue
-        .trust_anchor(&receiving_chain, case.trust)
-        .map_err(pki)?;
+    let receiving_chain = catalogue.chain(case.certificate, case.key, receiving)?;
+    let receiving_anchor = catalogue.trust_anchor(&receiving_chain, case.trust)?;
     transcript.record(
         Direction::Note,
         format!(
@@ -71,12 +61,8 @@ fn tls_pair(
     );
     let (certificate, peer_trust_anchor) = match s2s.originating_certificate {
         Some(profile) => {
-            let chain = catalogue
-                .chain(profile, case.key, originating)
-                .map_err(pki)?;
-            let anchor = catalogue
-                .trust_anchor(&chain, s2s.originating_trust)
-                .map_err(pki)?;
+            let chain = catalogue.chain(profile, case.key, originating)?;
+            let anchor = catalogue.trust_anchor(&chain, s2s.originating_trust)?;
             transcript.record(
                 Direction::Note,
                 format!(
@@ -95,9 +81,7 @@ fn tls_pair(
                 Direction::Note,
                 format!("{originating} (originating) presents no certificate"),
             );
-            let anchor = catalogue
-                .trust_anchor(&receiving_chain, Trust::UnrelatedRoot)
-                .map_err(pki)?;
+            let anchor = catalogue.trust_anchor(&receiving_chain, Trust::UnrelatedRoot)?;
             (None, anchor)
         }
     };
@@ -116,42 +100,42 @@ fn tls_pair(
     })
 }
 
-/// Runs an s2s case against a server target.
+/// Runs an s2s case against a server target: in process against the built-in server,
+/// federating over loopback against a managed one; other targets cannot be made to federate.
 pub(super) async fn against_server(
     case: &CaseSpec,
     s2s: &S2sCase,
     target: &Target,
     environment: &RunEnvironment,
     transcript: &Transcript,
-) -> S2sRun {
-    match &target.adapter {
-        Adapter::BuiltinServer(_) => {}
-        Adapter::Managed(spec) => {
-            return super::federation::against_managed(
-                case,
-                s2s,
-                target,
-                spec,
-                environment,
-                transcript,
-            )
-            .await;
-        }
-        _ => {
-            return Ok(Err(format!(
-                "server-to-server cases run against the built-in server and managed servers; \
-                 {target} would need its own federation set-up"
-            )));
-        }
+) -> Result<CaseEnd, HarnessError> {
+    let server = target.server();
+    if let Some(spec) = server.and_then(|server| server.federating()) {
+        return super::federation::against_managed(
+            case,
+            s2s,
+            target,
+            spec,
+            environment,
+            transcript,
+        )
+        .await;
     }
-    match s2s.direction {
-        S2sDirection::Originating => harness_originates(case, s2s, target, environment, transcript)
-            .await
-            .map(Ok),
-        S2sDirection::Receiving => harness_receives(case, s2s, target, environment, transcript)
-            .await
-            .map(Ok),
+    if !server.is_some_and(|server| server.is_builtin()) {
+        return Ok(CaseEnd::NotApplicable(NotApplicable(format!(
+            "server-to-server cases run against the built-in server and managed servers; \
+             {target} would need its own federation set-up"
+        ))));
     }
+    let end = match s2s.direction {
+        S2sDirection::Originating => {
+            harness_originates(case, s2s, target, environment, transcript).await
+        }
+        S2sDirection::Receiving => {
+            harness_receives(case, s2s, target, environment, transcript).await
+        }
+    };
+    end.map(CaseEnd::Session)
 }
 
 /// The harness originates from `harness.test` to the target's `builtin.test`.
@@ -161,7 +145,7 @@ async fn harness_originates(
     target: &Target,
     environment: &RunEnvironment,
     transcript: &Transcript,
-) -> Result<SessionEnd, EnvironmentError> {
+) -> Result<SessionEnd, HarnessError> {
     let tls = tls_pair(
         case,
         s2s,
@@ -241,7 +225,7 @@ async fn harness_receives(
     target: &Target,
     environment: &RunEnvironment,
     transcript: &Transcript,
-) -> Result<SessionEnd, EnvironmentError> {
+) -> Result<SessionEnd, HarnessError> {
     let tls = tls_pair(
         case,
         s2s,
@@ -252,10 +236,10 @@ async fn harness_receives(
     )?;
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .await
-        .map_err(|e| EnvironmentError(format!("the harness cannot listen on 127.0.0.1: {e}")))?;
+        .map_err(|e| HarnessError::io("the harness cannot listen on 127.0.0.1", e))?;
     let address = listener
         .local_addr()
-        .map_err(|e| EnvironmentError(format!("the harness's listener has no address: {e}")))?;
+        .map_err(|e| HarnessError::io("the harness's listener has no address", e))?;
     transcript.record(
         Direction::Note,
         format!("receiving for {HARNESS_S2S_DOMAIN} on {address}"),
@@ -275,9 +259,10 @@ async fn harness_receives(
     let tcp = match tokio::time::timeout(environment.timeout, listener.accept()).await {
         Ok(Ok((tcp, _))) => tcp,
         Ok(Err(e)) => {
-            return Err(EnvironmentError(format!(
-                "accepting the originating server's connection failed: {e}"
-            )));
+            return Err(HarnessError::io(
+                "accepting the originating server's connection failed",
+                e,
+            ));
         }
         Err(_) => {
             originator.finish().await;

@@ -11,14 +11,18 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use super::{ACCOUNT_USERNAME, BUILTIN_DOMAIN, BuiltinFeatures};
-use crate::drive::{self, EnvironmentError, Transcript};
+use super::{
+    ACCOUNT_USERNAME, BUILTIN_DOMAIN, BoxFuture, BuiltinFeatures, BuiltinTls, CaseContext,
+    ClientTarget, Endpoint, HarnessServerSide, Provision, ServerTarget, profile_name,
+};
+use crate::drive::{self, Transcript};
+use crate::error::HarnessError;
 use crate::proto::client::ClientConfig;
 use crate::proto::sasl::{ClientOptions, CredentialStore};
 use crate::proto::server::{ServerConfig, ServerMisbehaviour};
 use crate::proto::xml::Limits;
-use crate::proto::{Direction, SessionEnd};
-use crate::scenario::{SaslProfile, Transport};
+use crate::proto::{Direction, SessionEnd, Side};
+use crate::scenario::{CaseSpec, SaslProfile, Step, TIMEOUT, Transport};
 use crate::transport::TlsSetup;
 
 /// A built-in server serving one connection.
@@ -41,15 +45,13 @@ impl RunningServer {
         accounts: Arc<CredentialStore>,
         timeout: Duration,
         transcript: Transcript,
-    ) -> Result<RunningServer, EnvironmentError> {
+    ) -> Result<RunningServer, HarnessError> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .await
-            .map_err(|e| {
-                EnvironmentError(format!("built-in server cannot listen on 127.0.0.1: {e}"))
-            })?;
+            .map_err(|e| HarnessError::io("built-in server cannot listen on 127.0.0.1", e))?;
         let address = listener
             .local_addr()
-            .map_err(|e| EnvironmentError(format!("built-in server has no local address: {e}")))?;
+            .map_err(|e| HarnessError::io("built-in server has no local address", e))?;
         let config = ServerConfig {
             domain: BUILTIN_DOMAIN.to_owned(),
             starttls_available: transport != Transport::DirectTls,
@@ -175,10 +177,145 @@ pub(super) async fn settle(task: &mut JoinHandle<()>, transcript: &Transcript) {
     }
 }
 
-pub(super) fn report(transcript: &Transcript, result: Result<SessionEnd, EnvironmentError>) {
+pub(super) fn report(transcript: &Transcript, result: Result<SessionEnd, HarnessError>) {
     let text = match result {
         Ok(end) => format!("own view of the outcome: {end}"),
         Err(e) => format!("broke: {e}"),
     };
     transcript.record(Direction::Note, text);
+}
+
+/// The built-in server as a target: a fresh [`RunningServer`] per case, presenting the case's
+/// chain for [`BUILTIN_DOMAIN`].
+#[derive(Clone, Debug, Default)]
+pub struct BuiltinServer {
+    /// What it implements.
+    pub features: BuiltinFeatures,
+}
+
+impl ServerTarget for BuiltinServer {
+    fn provision<'a>(
+        &'a self,
+        name: &'a str,
+        case: &'a CaseSpec,
+        context: CaseContext<'a>,
+    ) -> BoxFuture<'a, Result<Provision, HarnessError>> {
+        Box::pin(async move {
+            let tls = BuiltinTls::for_case(case, context.catalogue)?;
+            context.transcript.record(
+                Direction::Note,
+                format!(
+                    "{name} presents {} ({} certificates)",
+                    profile_name(&tls.chain),
+                    tls.chain.presented.len()
+                ),
+            );
+            let server = RunningServer::start(
+                case.transport,
+                &self.features,
+                tls.server,
+                Arc::clone(context.accounts),
+                context.timeout,
+                context.transcript.as_participant(name),
+            )
+            .await?;
+            Ok(Provision::Ready {
+                endpoint: Endpoint {
+                    address: server.address,
+                    domain: BUILTIN_DOMAIN.to_owned(),
+                    username: ACCOUNT_USERNAME.to_owned(),
+                    password: context.password.to_owned(),
+                    chain_root: tls.chain.root.clone(),
+                },
+                lease: Box::new(server),
+            })
+        })
+    }
+
+    fn is_builtin(&self) -> bool {
+        true
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+impl super::ServerLease for RunningServer {
+    fn stop<'a>(
+        self: Box<Self>,
+        _ended: &'a Result<SessionEnd, HarnessError>,
+        _transcript: &'a Transcript,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(self.finish())
+    }
+}
+
+/// The built-in client as a target: a fresh [`RunningClient`] per case, trusting the root the
+/// case names.
+#[derive(Clone, Debug, Default)]
+pub struct BuiltinClient {
+    /// What it implements.
+    pub features: BuiltinFeatures,
+}
+
+impl ClientTarget for BuiltinClient {
+    fn meet<'a>(
+        &'a self,
+        name: &'a str,
+        case: &'a CaseSpec,
+        side: HarnessServerSide<'a>,
+        context: CaseContext<'a>,
+    ) -> BoxFuture<'a, Result<SessionEnd, HarnessError>> {
+        Box::pin(async move {
+            let client = RunningClient::start(
+                side.address,
+                ClientOrders {
+                    transport: case.transport,
+                    password: side.password,
+                    tls: side.client_tls,
+                    features: self.features.clone(),
+                },
+                context.timeout,
+                context.transcript.as_participant(name),
+            );
+            let tcp = match tokio::time::timeout(context.timeout, side.listener.accept()).await {
+                Ok(Ok((tcp, _))) => tcp,
+                Ok(Err(e)) => {
+                    return Err(HarnessError::io(
+                        "accepting the client's connection failed",
+                        e,
+                    ));
+                }
+                Err(_) => {
+                    client.finish().await;
+                    return Ok(SessionEnd::Rejected {
+                        step: Step::Connect,
+                        condition: TIMEOUT.into(),
+                        by: Side::Peer,
+                        detail: format!("the client did not connect within {:?}", context.timeout),
+                    });
+                }
+            };
+            let end = drive::respond(
+                tcp,
+                side.config,
+                side.server_tls,
+                side.direct_tls,
+                context.timeout,
+                context.transcript,
+            )
+            .await;
+            client.finish().await;
+            end
+        })
+    }
+
+    fn is_builtin(&self) -> bool {
+        true
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }

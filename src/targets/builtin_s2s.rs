@@ -15,8 +15,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::drive::Transcript;
 use crate::drive::s2s::{self, Authorities};
-use crate::drive::{EnvironmentError, Transcript};
+use crate::error::HarnessError;
 use crate::proto::Direction;
 use crate::proto::s2s::authority::AuthorityConfig;
 use crate::proto::s2s::dialback::DialbackSecret;
@@ -26,7 +27,7 @@ use crate::proto::xml::Limits;
 use crate::scenario::{S2sPolicy, Transport};
 use crate::transport::TlsSetup;
 
-async fn listen(what: &str) -> Result<(TcpListener, SocketAddr), EnvironmentError> {
+async fn listen(what: &str) -> Result<(TcpListener, SocketAddr), HarnessError> {
     listen_on(what, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await
 }
 
@@ -34,13 +35,13 @@ async fn listen(what: &str) -> Result<(TcpListener, SocketAddr), EnvironmentErro
 pub async fn listen_on(
     what: &str,
     address: SocketAddr,
-) -> Result<(TcpListener, SocketAddr), EnvironmentError> {
+) -> Result<(TcpListener, SocketAddr), HarnessError> {
     let listener = TcpListener::bind(address)
         .await
-        .map_err(|e| EnvironmentError(format!("{what} cannot listen on {address}: {e}")))?;
+        .map_err(|e| HarnessError::io(format!("{what} cannot listen on {address}"), e))?;
     let address = listener
         .local_addr()
-        .map_err(|e| EnvironmentError(format!("{what} has no local address: {e}")))?;
+        .map_err(|e| HarnessError::io(format!("{what} has no local address"), e))?;
     Ok((listener, address))
 }
 
@@ -60,7 +61,7 @@ impl RunningAuthority {
         tls: TlsSetup,
         timeout: Duration,
         transcript: Transcript,
-    ) -> Result<RunningAuthority, EnvironmentError> {
+    ) -> Result<RunningAuthority, HarnessError> {
         let what = format!("the authoritative server of {}", config.domain);
         let (listener, address) = match address {
             Some(address) => listen_on(&what, address).await?,
@@ -99,7 +100,7 @@ impl RunningReceiver {
         authorities: Authorities,
         timeout: Duration,
         transcript: Transcript,
-    ) -> Result<RunningReceiver, EnvironmentError> {
+    ) -> Result<RunningReceiver, HarnessError> {
         let (listener, address) = listen("the built-in receiving server").await?;
         let config = ReceivingConfig {
             authority: None,
@@ -177,7 +178,7 @@ impl RunningOriginator {
         orders: OriginatorOrders,
         timeout: Duration,
         transcript: Transcript,
-    ) -> Result<RunningOriginator, EnvironmentError> {
+    ) -> Result<RunningOriginator, HarnessError> {
         let secret = DialbackSecret::random();
         let authority = RunningAuthority::start(
             AuthorityConfig {

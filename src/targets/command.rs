@@ -17,8 +17,16 @@ use std::time::Duration;
 use base64::Engine as _;
 use rustls_pki_types::CertificateDer;
 
+use tokio::net::TcpListener;
+
 use super::managed::process::{InstanceDir, ServerProcess};
-use crate::scenario::Transport;
+use super::{BUILTIN_DOMAIN, BoxFuture, CaseContext, ClientTarget, HarnessServerSide};
+use crate::drive::{self, Transcript};
+use crate::error::{HarnessError, NotApplicable};
+use crate::proto::server::ServerConfig;
+use crate::proto::{Direction, SessionEnd, Side};
+use crate::scenario::{CaseSpec, Step, TIMEOUT, Transport};
+use crate::transport::TlsSetup;
 
 /// Placeholders a command template may use.
 pub const PLACEHOLDERS: [&str; 11] = [
@@ -126,9 +134,9 @@ pub enum CommandError {
     /// The case directory or trust anchor file could not be written.
     #[error("cannot prepare {path}: {source}", path = path.display())]
     Io {
-        /// What.
+        /// The file or directory.
         path: PathBuf,
-        /// Why.
+        /// What the operating system said.
         source: std::io::Error,
     },
     /// The process could not be started.
@@ -343,6 +351,219 @@ pub fn redact(text: &str, secret: &str) -> String {
         text.to_owned()
     } else {
         text.replace(secret, "[redacted]")
+    }
+}
+
+impl ClientTarget for CommandSpec {
+    fn not_applicable(&self, name: &str, case: &CaseSpec) -> Option<NotApplicable> {
+        (case.sasl.client_certificate.is_some()
+            && !(self.uses("cert_file") && self.uses("key_file")))
+        .then(|| {
+            NotApplicable(format!(
+                "{name}'s command template does not use {{cert_file}} and {{key_file}}, so it \
+                 cannot present a client certificate and EXTERNAL (XEP-0178) cannot be tested \
+                 with it"
+            ))
+        })
+    }
+
+    fn meet<'a>(
+        &'a self,
+        name: &'a str,
+        case: &'a CaseSpec,
+        side: HarnessServerSide<'a>,
+        context: CaseContext<'a>,
+    ) -> BoxFuture<'a, Result<SessionEnd, HarnessError>> {
+        Box::pin(async move {
+            let transcript = context.transcript;
+            let command_error = |source| HarnessError::Command {
+                target: name.to_owned(),
+                source,
+            };
+            let TlsSetup::Client { trust_anchor, .. } = &side.client_tls else {
+                return Err(HarnessError::environment(
+                    "the client's TLS settings are not client settings",
+                ));
+            };
+            let dir = CaseDir::with_anchor(trust_anchor).map_err(command_error)?;
+            let client_certificate = match case.sasl.client_certificate {
+                Some(profile) => {
+                    let chain = context.catalogue.chain(profile, case.key, BUILTIN_DOMAIN)?;
+                    let chain_pem =
+                        format!("{}{}", chain.pem.leaf, chain.pem.intermediates.concat());
+                    Some(
+                        dir.with_client_certificate(&chain_pem, &chain.pem.key)
+                            .map_err(command_error)?,
+                    )
+                }
+                None => None,
+            };
+            let address = side.address;
+            let host = host_name(BUILTIN_DOMAIN, address).await;
+            transcript.record(
+                Direction::Note,
+                if host == BUILTIN_DOMAIN {
+                    format!("{{host}} is {host}, which resolves to {}", address.ip())
+                } else {
+                    format!(
+                        "{{host}} is the address {host}: {BUILTIN_DOMAIN} does not resolve to it \
+                         here (ci/install-targets.sh adds it to /etc/hosts), so a client that \
+                         checks the name it connects to cannot show that"
+                    )
+                },
+            );
+            let invocation = Invocation {
+                host,
+                port: address.port(),
+                domain: BUILTIN_DOMAIN.to_owned(),
+                username: side.username,
+                password: side.password,
+                ca_file: dir.ca_file(),
+                client_certificate,
+                tls: case.transport,
+                targets_dir: self.targets_dir.clone(),
+            };
+            let mut client =
+                LaunchedClient::launch(self, &invocation, &dir).map_err(command_error)?;
+            let session = CommandSession {
+                listener: side.listener,
+                config: side.config,
+                server_tls: side.server_tls,
+                direct_tls: side.direct_tls,
+                limit: self.timeout,
+                read_timeout: context.timeout,
+            };
+            let end = session.run(&mut client, transcript).await;
+            client.stop();
+            transcript.record(
+                Direction::Note,
+                format!(
+                    "{name}'s output, last lines:\n{}",
+                    client.output_tail(&invocation.password)
+                ),
+            );
+            end
+        })
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// What a command client is told to connect to: `domain` when it resolves to the address the
+/// harness listens on, so that a client that checks the certificate against the host it was
+/// given is tested as it is used; the bare address otherwise.
+async fn host_name(domain: &str, address: std::net::SocketAddr) -> String {
+    let resolves_here = tokio::net::lookup_host((domain, address.port()))
+        .await
+        .is_ok_and(|mut found| found.any(|candidate| candidate.ip() == address.ip()));
+    if resolves_here {
+        domain.to_owned()
+    } else {
+        address.ip().to_string()
+    }
+}
+
+/// How long a launched client may take to exit after the harness's side is done.
+const CLIENT_SETTLE: Duration = Duration::from_secs(2);
+
+/// The harness's server side of one case against a command-launched client.
+struct CommandSession<'a> {
+    listener: TcpListener,
+    config: ServerConfig,
+    server_tls: &'a TlsSetup,
+    direct_tls: bool,
+    /// The client's whole time budget: it is killed when it runs out.
+    limit: Duration,
+    read_timeout: Duration,
+}
+
+impl CommandSession<'_> {
+    /// Waits for the client's connection and serves it; the client is killed at the limit
+    /// and the session judged on what was observed until then. The exit status only goes
+    /// into the transcript.
+    async fn run(
+        self,
+        client: &mut LaunchedClient,
+        transcript: &Transcript,
+    ) -> Result<SessionEnd, HarnessError> {
+        transcript.record(Direction::Note, format!("started: {}", client.shown));
+        let deadline = tokio::time::Instant::now() + self.limit;
+        let tcp = tokio::select! {
+            accepted = self.listener.accept() => match accepted {
+                Ok((tcp, _)) => tcp,
+                Err(e) => {
+                    return Err(HarnessError::io("accepting the client's connection failed", e));
+                }
+            },
+            status = client.wait_exit(self.limit) => {
+                // 126 and 127 are the shell's "cannot execute" and "not found": the client
+                // under test never ran, which says nothing about it.
+                if let Some(code @ (126 | 127)) = status.and_then(|s| s.code()) {
+                    return Err(HarnessError::environment(format!(
+                        "the client command could not be run (exit {code}: not found or not \
+                         executable); see its output in the transcript"
+                    )));
+                }
+                let detail = match status {
+                    Some(status) => format!("the client exited ({status}) without connecting"),
+                    None => format!("the client did not connect within {:?}; killed", self.limit),
+                };
+                transcript.record(Direction::Note, detail.clone());
+                return Ok(SessionEnd::Rejected {
+                    step: Step::Connect,
+                    condition: if status.is_some() { "closed" } else { TIMEOUT }.into(),
+                    by: Side::Peer,
+                    detail,
+                });
+            }
+        };
+        let respond = drive::respond(
+            tcp,
+            self.config,
+            self.server_tls,
+            self.direct_tls,
+            self.read_timeout,
+            transcript,
+        );
+        tokio::pin!(respond);
+        let end = tokio::select! {
+            end = &mut respond => end,
+            () = tokio::time::sleep_until(deadline) => {
+                transcript.record(
+                    Direction::Note,
+                    format!("the client still runs after {:?}: killed", self.limit),
+                );
+                client.stop();
+                // The connection closes because the harness killed the client, not because
+                // the client refused anything: whatever the session saw next is a timeout.
+                respond.await.map(|end| match end {
+                    SessionEnd::Rejected { step, .. } => SessionEnd::Rejected {
+                        step,
+                        condition: TIMEOUT.into(),
+                        by: Side::Peer,
+                        detail: format!(
+                            "the client neither went on nor gave up within its {:?} limit \
+                             (killed by the harness)",
+                            self.limit
+                        ),
+                    },
+                    authenticated => authenticated,
+                })
+            }
+        };
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match client.wait_exit(left.min(CLIENT_SETTLE)).await {
+            Some(status) => {
+                transcript.record(Direction::Note, format!("the client exited: {status}"))
+            }
+            None => transcript.record(
+                Direction::Note,
+                "the client still runs after the session ended: killed",
+            ),
+        }
+        end
     }
 }
 

@@ -5,8 +5,14 @@ use std::net::SocketAddr;
 
 use rustls_pki_types::CertificateDer;
 
-use super::Endpoint;
-use crate::scenario::{CertificateProfile, KeyType, Transport};
+use super::{
+    BoxFuture, CaseContext, CaseEnd, Endpoint, Provision, ServerLease, ServerTarget,
+    client_certificates_untrusted,
+};
+use crate::drive::Transcript;
+use crate::error::{HarnessError, NotApplicable};
+use crate::proto::{Direction, SessionEnd};
+use crate::scenario::{CaseSpec, CertificateProfile, KeyType, Transport};
 
 /// An external server as the targets file describes it.
 #[derive(Clone, Debug)]
@@ -52,18 +58,18 @@ impl ExternalSpec {
     }
 
     /// Resolves the address for `transport` and describes how to reach the server.
-    pub async fn endpoint(&self, transport: Transport) -> Result<Endpoint, String> {
+    pub async fn endpoint(&self, transport: Transport) -> Result<Endpoint, HarnessError> {
         let port = match transport {
             Transport::DirectTls => self
                 .direct_tls_port
-                .ok_or_else(|| "the server has no direct-TLS port".to_owned())?,
+                .ok_or_else(|| HarnessError::environment("the server has no direct-TLS port"))?,
             Transport::Starttls | Transport::Plaintext => self.starttls_port,
         };
         let address: SocketAddr = tokio::net::lookup_host((self.host.as_str(), port))
             .await
-            .map_err(|e| format!("cannot resolve {}: {e}", self.host))?
+            .map_err(|e| HarnessError::io(format!("cannot resolve {}", self.host), e))?
             .next()
-            .ok_or_else(|| format!("{} has no address", self.host))?;
+            .ok_or_else(|| HarnessError::environment(format!("{} has no address", self.host)))?;
         Ok(Endpoint {
             address,
             domain: self.domain.clone(),
@@ -71,5 +77,56 @@ impl ExternalSpec {
             password: self.password.clone(),
             chain_root: self.root.clone(),
         })
+    }
+}
+
+impl ServerTarget for ExternalSpec {
+    fn provision<'a>(
+        &'a self,
+        name: &'a str,
+        case: &'a CaseSpec,
+        context: CaseContext<'a>,
+    ) -> BoxFuture<'a, Result<Provision, HarnessError>> {
+        Box::pin(async move {
+            if case.sasl.client_certificate.is_some() {
+                return Ok(Provision::Ended(CaseEnd::NotApplicable(
+                    client_certificates_untrusted(name),
+                )));
+            }
+            if let Some(reason) = self.inapplicable(case.certificate, case.key, case.transport) {
+                return Ok(Provision::Ended(CaseEnd::NotApplicable(NotApplicable(
+                    reason,
+                ))));
+            }
+            let endpoint = self.endpoint(case.transport).await?;
+            context.transcript.record(
+                Direction::Note,
+                format!(
+                    "{name} is external at {} ({})",
+                    endpoint.address, endpoint.domain
+                ),
+            );
+            Ok(Provision::Ready {
+                endpoint,
+                lease: Box::new(RunElsewhere),
+            })
+        })
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// An external server's lease: somebody else runs it, so there is nothing to stop.
+struct RunElsewhere;
+
+impl ServerLease for RunElsewhere {
+    fn stop<'a>(
+        self: Box<Self>,
+        _ended: &'a Result<SessionEnd, HarnessError>,
+        _transcript: &'a Transcript,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
     }
 }

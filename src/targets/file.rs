@@ -35,6 +35,7 @@
 //! `version` is a command whose first output line names the implementation in reports.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rustls_pki_types::CertificateDer;
@@ -42,10 +43,11 @@ use rustls_pki_types::pem::PemObject as _;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use super::builtin::{BuiltinClient, BuiltinServer};
 use super::command::{CommandSpec, check as check_command};
 use super::external::ExternalSpec;
 use super::managed::{ManagedSpec, ServerSoftware};
-use super::{Adapter, BuiltinFeatures, Target, TargetKind};
+use super::{BuiltinFeatures, Target, TargetRole};
 use crate::scenario::{
     CertificateProfile, KeyType, Mechanism, Position, Problem, yaml_options, yaml_problem,
 };
@@ -64,7 +66,7 @@ pub enum TargetsError {
     Io {
         /// The file.
         path: PathBuf,
-        /// Why.
+        /// What the operating system said.
         source: std::io::Error,
     },
     /// The file is not a valid targets file.
@@ -124,15 +126,6 @@ struct RawCommand {
 enum RawKind {
     Server,
     Client,
-}
-
-impl From<RawKind> for TargetKind {
-    fn from(kind: RawKind) -> TargetKind {
-        match kind {
-            RawKind::Server => TargetKind::Server,
-            RawKind::Client => TargetKind::Client,
-        }
-    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -288,9 +281,9 @@ fn resolve(raw: RawTarget, base: &Path) -> Result<Target, Problem> {
                     ""
                 }
             );
-            target.adapter = match kind {
-                RawKind::Server => Adapter::BuiltinServer(chosen),
-                RawKind::Client => Adapter::BuiltinClient(chosen),
+            target.role = match kind {
+                RawKind::Server => TargetRole::Server(Arc::new(BuiltinServer { features: chosen })),
+                RawKind::Client => TargetRole::Client(Arc::new(BuiltinClient { features: chosen })),
             };
         }
         target.name = name;
@@ -335,9 +328,8 @@ fn resolve(raw: RawTarget, base: &Path) -> Result<Target, Problem> {
             .unwrap_or_else(|| format!("{name} (version unknown)"));
         return Ok(Target {
             name,
-            kind: TargetKind::Client,
             implementation,
-            adapter: Adapter::Command(spec),
+            role: TargetRole::Client(Arc::new(spec)),
         });
     }
     if kind == RawKind::Client {
@@ -354,15 +346,14 @@ fn resolve(raw: RawTarget, base: &Path) -> Result<Target, Problem> {
             .unwrap_or_else(|| managed.software.describe());
         return Ok(Target {
             name,
-            kind: kind.into(),
             implementation,
-            adapter: Adapter::Managed(ManagedSpec {
+            role: TargetRole::Server(Arc::new(ManagedSpec {
                 software: managed.software,
                 domain: managed.domain.value,
                 startup_timeout: Duration::from_secs(
                     managed.startup_timeout.unwrap_or(DEFAULT_STARTUP_SECONDS),
                 ),
-            }),
+            })),
         });
     }
     let Some(external) = raw.external else {
@@ -395,11 +386,10 @@ fn resolve(raw: RawTarget, base: &Path) -> Result<Target, Problem> {
     })?;
     Ok(Target {
         name,
-        kind: kind.into(),
         implementation: raw
             .implementation
             .unwrap_or_else(|| "external server".to_owned()),
-        adapter: Adapter::External(ExternalSpec {
+        role: TargetRole::Server(Arc::new(ExternalSpec {
             host: external.host,
             starttls_port: external.starttls_port,
             direct_tls_port: external.direct_tls_port,
@@ -408,7 +398,7 @@ fn resolve(raw: RawTarget, base: &Path) -> Result<Target, Problem> {
             password: external.account.password,
             root,
             certificate: external.certificate.map(|c| (c.profile, c.key)),
-        }),
+        })),
     })
 }
 
@@ -441,6 +431,7 @@ fn check_domain(domain: &Spanned<String>) -> Result<(), Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::targets::TargetKind;
 
     fn load_text(name: &str, text: &str) -> Result<Vec<Target>, TargetsError> {
         let dir = std::env::temp_dir().join(format!(
@@ -467,10 +458,11 @@ mod tests {
             names,
             ["builtin-server", "builtin-client", "prosody", "ejabberd"]
         );
-        assert!(
-            matches!(targets[2].adapter, Adapter::Managed(ref m) if m.domain == "prosody.test")
-        );
-        assert_eq!(targets[1].kind, TargetKind::Client);
+        let managed = targets[2]
+            .server()
+            .and_then(|server| server.as_any().downcast_ref::<ManagedSpec>());
+        assert!(managed.is_some_and(|m| m.domain == "prosody.test"));
+        assert_eq!(targets[1].kind(), TargetKind::Client);
     }
 
     #[test]
@@ -515,8 +507,11 @@ mod tests {
     fn a_command_client_target_loads_with_its_templates_and_version() {
         let text = "targets:\n  - name: c\n    kind: client\n    command:\n      argv: [client, '{jid}']\n      env: { SSL_CERT_FILE: '{ca_file}' }\n      timeout: 3\n      version: [echo, Client 1.0]\n";
         let targets = load_text("command", text).unwrap();
-        let Adapter::Command(spec) = &targets[0].adapter else {
-            panic!("not a command: {:?}", targets[0].adapter);
+        let TargetRole::Client(client) = &targets[0].role else {
+            panic!("not a client: {:?}", targets[0].role);
+        };
+        let Some(spec) = client.as_any().downcast_ref::<CommandSpec>() else {
+            panic!("not a command: {client:?}");
         };
         assert_eq!(spec.timeout, Duration::from_secs(3));
         assert_eq!(
@@ -524,7 +519,7 @@ mod tests {
             [("SSL_CERT_FILE".to_owned(), "{ca_file}".to_owned())]
         );
         assert_eq!(targets[0].implementation, "Client 1.0");
-        assert_eq!(targets[0].kind, TargetKind::Client);
+        assert_eq!(targets[0].kind(), TargetKind::Client);
     }
 
     #[test]
@@ -555,8 +550,11 @@ mod tests {
         .unwrap();
         let targets = load_targets(&path).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
-        let Adapter::External(external) = &targets[0].adapter else {
-            panic!("not external: {:?}", targets[0].adapter);
+        let Some(external) = targets[0]
+            .server()
+            .and_then(|server| server.as_any().downcast_ref::<ExternalSpec>())
+        else {
+            panic!("not external: {:?}", targets[0].role);
         };
         assert_eq!(external.username, "alice");
         assert_eq!(external.root, chain.root);

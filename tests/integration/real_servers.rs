@@ -213,7 +213,7 @@ async fn an_external_target_is_reached_with_the_account_and_root_its_targets_fil
         )
         .unwrap();
     let spec = ManagedSpec {
-        software: ServerSoftware::Prosody,
+        software: ServerSoftware::named("prosody").expect("prosody is a known server software"),
         domain: "participant.test".to_owned(),
         startup_timeout: Duration::from_secs(30),
     };

@@ -380,7 +380,7 @@ async fn a_receiving_server_with_another_leaf_than_the_provisioned_one_is_an_env
         if reached_another {
             let error = originating.expect_err("another server's leaf must not be judged");
             assert!(
-                error.0.contains(&format!(
+                error.to_string().contains(&format!(
                     "reached another server on {address}: its certificate is not the one this run provisioned"
                 )),
                 "{error}"
@@ -520,7 +520,7 @@ async fn a_dialback_verification_reaching_another_authority_is_an_environment_er
         if reached_another {
             let error = received.expect_err("another authority's answer must not be judged");
             assert!(
-                error.0.contains(&format!(
+                error.to_string().contains(&format!(
                     "reached another server on {authority_address}: its certificate is not the one this run provisioned"
                 )),
                 "{error}"

@@ -12,8 +12,11 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::process::ServerProcess;
-use super::{Layout, ManagedError, io_error, render, run_command, write};
+use super::{
+    Layout, ManagedError, ManagedServer, Registration, io_error, render, run_command, write,
+};
 use crate::scenario::S2sAuth;
+use crate::targets::BoxFuture;
 
 const TEMPLATE: &str = include_str!("../../../fixtures/targets/ejabberd.yml");
 
@@ -33,7 +36,7 @@ fn erlang_libs() -> Option<std::path::PathBuf> {
 }
 
 /// The installed ejabberd version, from its application resource file (asks the Erlang VM).
-pub(super) fn version() -> Option<String> {
+fn installed_version() -> Option<String> {
     let output = Command::new("erl")
         .env("ERL_LIBS", erlang_libs()?)
         .args([
@@ -110,102 +113,137 @@ fn ejabberdctl(layout: &Layout, user: Option<(u32, u32)>) -> Command {
     command
 }
 
-/// Renders the configuration, starts ejabberd and creates the account.
-pub(super) async fn start(
-    layout: &Layout,
-    username: &str,
-    password: &str,
-    limit: Duration,
-) -> Result<ServerProcess, ManagedError> {
-    let dir = &layout.dir;
-    for sub in ["conf", "spool", "logs"] {
-        let path = dir.join(sub);
-        std::fs::create_dir_all(&path).map_err(io_error(&path))?;
-    }
-    let node = format!(
-        "xmpp-interop-{}@localhost",
-        dir.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    );
-    write(
-        &dir.join("conf/ejabberd.yml"),
-        &render(
-            TEMPLATE,
-            &[
-                ("domain", layout.domain.clone()),
-                ("starttls_port", layout.starttls_port.to_string()),
-                ("direct_tls_port", layout.direct_tls_port.to_string()),
-                ("address", layout.address.to_string()),
-                ("s2s_port", layout.s2s_port.to_string()),
-                (
-                    "s2s_direct_tls_port",
-                    layout.s2s_direct_tls_port.to_string(),
-                ),
-                ("cafile", layout.cafile.display().to_string()),
-                (
-                    "dialback_access",
-                    if layout.require_certificate {
-                        "dialback-refused"
-                    } else {
-                        "dialback-allowed"
-                    }
-                    .to_owned(),
-                ),
-                ("combined", layout.combined.display().to_string()),
-            ],
-        ),
-    )?;
-    // ejabberdctl resets these before reading its ctl config, so they are set there.
-    write(
-        &dir.join("conf/ejabberdctl.cfg"),
-        &format!(
-            "ERLANG_NODE={node}\nINET_DIST_INTERFACE=127.0.0.1\nERL_DIST_PORT={}\nEJABBERD_BYPASS_WARNINGS=true\n",
-            layout.spare_port
-        ),
-    )?;
-    write(
-        &dir.join("conf/inetrc"),
-        // Names come from /etc/hosts; DNS (SRV) queries go to 127.0.0.1, where nothing answers,
-        // instead of resolv.conf's nameserver: nothing leaves loopback.
-        "{resolv_conf, \"\"}.\n{nameserver, {127,0,0,1}, 53}.\n{lookup, [file, native]}.\n{host, {127,0,0,1}, [\"localhost\"]}.\n",
-    )?;
-    let user = ejabberd_user()?;
-    if let Some((uid, gid)) = user {
-        chown_tree(dir, uid, gid)?;
-    }
-    let mut command = ejabberdctl(layout, user);
-    command.arg("foreground");
-    let mut process = ServerProcess::spawn(command, dir)?;
-    process
-        .wait_listening("ejabberd", &[layout.socket(layout.starttls_port)], limit)
-        .await?;
-    let mut register = ejabberdctl(layout, user);
-    register.args(["register", username, &layout.domain, password]);
-    run_command(
-        register,
-        format!("ejabberdctl register {username} {}", layout.domain),
-    )
-    .await?;
-    Ok(process)
-}
+/// ejabberd, started as `ejabberdctl foreground` with its configuration rendered from
+/// `fixtures/targets/ejabberd.yml`.
+pub(super) struct Ejabberd;
 
-/// How ejabberd authenticated the last incoming server-to-server stream from `peer`, read
-/// from its console output (`logs/ejabberd.log` is written with a delay): ejabberd_s2s_in logs
-/// "Accepted inbound s2s MECHANISM authentication PEER -> LOCAL" with `EXTERNAL` or
-/// `dialback`.
-pub(super) fn incoming_s2s_authentication(dir: &Path, peer: &str, local: &str) -> Option<S2sAuth> {
-    let log = std::fs::read_to_string(dir.join(super::process::SERVER_LOG)).ok()?;
-    let accepted = |mechanism: &str| {
-        log.contains(&format!(
-            "Accepted inbound s2s {mechanism} authentication {peer} -> {local}"
-        ))
-    };
-    if accepted("EXTERNAL") {
-        Some(S2sAuth::External)
-    } else if accepted("dialback") {
-        Some(S2sAuth::Dialback)
-    } else {
-        None
+impl ManagedServer for Ejabberd {
+    fn name(&self) -> &'static str {
+        "ejabberd"
+    }
+
+    fn display_name(&self) -> &'static str {
+        "ejabberd"
+    }
+
+    fn version(&self) -> Option<String> {
+        installed_version()
+    }
+
+    fn render_config(&self, layout: &Layout) -> Result<(), ManagedError> {
+        let dir = &layout.dir;
+        for sub in ["conf", "spool", "logs"] {
+            let path = dir.join(sub);
+            std::fs::create_dir_all(&path).map_err(io_error(&path))?;
+        }
+        let node = format!(
+            "xmpp-interop-{}@localhost",
+            dir.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        );
+        write(
+            &dir.join("conf/ejabberd.yml"),
+            &render(
+                TEMPLATE,
+                &[
+                    ("domain", layout.domain.clone()),
+                    ("starttls_port", layout.starttls_port.to_string()),
+                    ("direct_tls_port", layout.direct_tls_port.to_string()),
+                    ("address", layout.address.to_string()),
+                    ("s2s_port", layout.s2s_port.to_string()),
+                    (
+                        "s2s_direct_tls_port",
+                        layout.s2s_direct_tls_port.to_string(),
+                    ),
+                    ("cafile", layout.cafile.display().to_string()),
+                    (
+                        "dialback_access",
+                        if layout.require_certificate {
+                            "dialback-refused"
+                        } else {
+                            "dialback-allowed"
+                        }
+                        .to_owned(),
+                    ),
+                    ("combined", layout.combined.display().to_string()),
+                ],
+            ),
+        )?;
+        // ejabberdctl resets these before reading its ctl config, so they are set there.
+        write(
+            &dir.join("conf/ejabberdctl.cfg"),
+            &format!(
+                "ERLANG_NODE={node}\nINET_DIST_INTERFACE=127.0.0.1\nERL_DIST_PORT={}\nEJABBERD_BYPASS_WARNINGS=true\n",
+                layout.spare_port
+            ),
+        )?;
+        write(
+            &dir.join("conf/inetrc"),
+            // Names come from /etc/hosts; DNS (SRV) queries go to 127.0.0.1, where nothing
+            // answers, instead of resolv.conf's nameserver: nothing leaves loopback.
+            "{resolv_conf, \"\"}.\n{nameserver, {127,0,0,1}, 53}.\n{lookup, [file, native]}.\n{host, {127,0,0,1}, [\"localhost\"]}.\n",
+        )?;
+        if let Some((uid, gid)) = ejabberd_user()? {
+            chown_tree(dir, uid, gid)?;
+        }
+        Ok(())
+    }
+
+    /// Accounts live in ejabberd's database, so they are created once the node is up.
+    fn registration(&self) -> Registration {
+        Registration::WhileRunning
+    }
+
+    fn register<'a>(
+        &'a self,
+        layout: &'a Layout,
+        username: &'a str,
+        password: &'a str,
+    ) -> BoxFuture<'a, Result<(), ManagedError>> {
+        Box::pin(async move {
+            let mut register = ejabberdctl(layout, ejabberd_user()?);
+            register.args(["register", username, &layout.domain, password]);
+            run_command(
+                register,
+                format!("ejabberdctl register {username} {}", layout.domain),
+            )
+            .await
+        })
+    }
+
+    fn start<'a>(
+        &'a self,
+        layout: &'a Layout,
+        limit: Duration,
+    ) -> BoxFuture<'a, Result<ServerProcess, ManagedError>> {
+        Box::pin(async move {
+            let mut command = ejabberdctl(layout, ejabberd_user()?);
+            command.arg("foreground");
+            let mut process = ServerProcess::spawn(command, &layout.dir)?;
+            process
+                .wait_listening("ejabberd", &[layout.socket(layout.starttls_port)], limit)
+                .await?;
+            Ok(process)
+        })
+    }
+
+    /// Read from ejabberd's console output (`logs/ejabberd.log` is written with a delay):
+    /// ejabberd_s2s_in logs "Accepted inbound s2s MECHANISM authentication PEER -> LOCAL" with
+    /// `EXTERNAL` or `dialback`.
+    fn incoming_s2s_authentication(&self, dir: &Path, peer: &str, local: &str) -> Option<S2sAuth> {
+        let log = std::fs::read_to_string(dir.join(super::process::SERVER_LOG)).ok()?;
+        let accepted = |mechanism: &str| {
+            log.contains(&format!(
+                "Accepted inbound s2s {mechanism} authentication {peer} -> {local}"
+            ))
+        };
+        if accepted("EXTERNAL") {
+            Some(S2sAuth::External)
+        } else if accepted("dialback") {
+            Some(S2sAuth::Dialback)
+        } else {
+            None
+        }
     }
 }

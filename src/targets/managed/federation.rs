@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Mutex, MutexGuard, OwnedMutexGuard};
 
+use crate::error::HarnessError;
+
 /// Held by the run of this process that federates right now.
 static FLOOR: std::sync::LazyLock<Arc<Mutex<()>>> =
     std::sync::LazyLock::new(|| Arc::new(Mutex::new(())));
@@ -56,7 +58,7 @@ pub struct MachineLock {
 impl MachineLock {
     /// Takes the lock if nobody holds it: `Ok(None)` when another open file (another
     /// process, or another run of this one) holds it.
-    pub fn try_take() -> Result<Option<MachineLock>, String> {
+    pub fn try_take() -> Result<Option<MachineLock>, HarnessError> {
         let path = lock_path();
         let opened = std::fs::OpenOptions::new()
             .read(true)
@@ -68,14 +70,10 @@ impl MachineLock {
         // only an open descriptor.
         let file = match opened {
             Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => File::open(&path)
-                .map_err(|e| format!("cannot open the federation lock {}: {e}", path.display()))?,
-            Err(e) => {
-                return Err(format!(
-                    "cannot open the federation lock {}: {e}",
-                    path.display()
-                ));
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                File::open(&path).map_err(|e| cannot_open(&path, e))?
             }
+            Err(e) => return Err(cannot_open(&path, e)),
         };
         // SAFETY: flock(2) on a descriptor this function owns; it touches no memory.
         let status = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
@@ -86,12 +84,20 @@ impl MachineLock {
         if error.kind() == std::io::ErrorKind::WouldBlock {
             Ok(None)
         } else {
-            Err(format!(
-                "cannot lock the federation lock {}: {error}",
-                path.display()
+            Err(HarnessError::io(
+                format!("cannot lock the federation lock {}", path.display()),
+                error,
             ))
         }
     }
+}
+
+/// The lock file at `path` could not be opened.
+fn cannot_open(path: &std::path::Path, source: std::io::Error) -> HarnessError {
+    HarnessError::io(
+        format!("cannot open the federation lock {}", path.display()),
+        source,
+    )
 }
 
 /// What a run holds while it may federate.
@@ -150,7 +156,7 @@ impl FederationSlot {
     /// `Ok(Some(waited))` when this call was held up by another run for `waited`; the first
     /// call that finds them taken prints [`WAITING`] on stderr. `Err` with [`HELD_ELSEWHERE`]
     /// when the slot does not wait, or why the lock file could not be used.
-    pub async fn claim(&self) -> Result<Option<Duration>, String> {
+    pub async fn claim(&self) -> Result<Option<Duration>, HarnessError> {
         let started = Instant::now();
         let mut state = self.claim.lock().await;
         if state.claim.is_none() {
@@ -159,14 +165,14 @@ impl FederationSlot {
             } else {
                 Arc::clone(&FLOOR)
                     .try_lock_owned()
-                    .map_err(|_| HELD_ELSEWHERE.to_owned())?
+                    .map_err(|_| HarnessError::environment(HELD_ELSEWHERE))?
             };
             let machine = loop {
                 if let Some(lock) = MachineLock::try_take()? {
                     break lock;
                 }
                 if !self.wait {
-                    return Err(HELD_ELSEWHERE.to_owned());
+                    return Err(HarnessError::environment(HELD_ELSEWHERE));
                 }
                 if !state.waited_for_another_run {
                     state.waited_for_another_run = true;
@@ -185,7 +191,7 @@ impl FederationSlot {
 
     /// Waits for this case's turn, claiming the addresses first if this run does not hold
     /// them yet (see [`FederationSlot::claim`]).
-    pub async fn turn(&self) -> Result<FederationTurn<'_>, String> {
+    pub async fn turn(&self) -> Result<FederationTurn<'_>, HarnessError> {
         self.claim().await?;
         Ok(FederationTurn {
             _turn: self.turns.lock().await,
@@ -211,9 +217,12 @@ mod tests {
         assert!(held.is_some(), "the federation lock stayed taken for 30 s");
         let slot = FederationSlot::without_waiting();
         let refused = slot.claim().await;
-        assert_eq!(refused.err().as_deref(), Some(HELD_ELSEWHERE));
+        assert!(
+            matches!(refused, Err(HarnessError::Environment(ref why)) if why == HELD_ELSEWHERE),
+            "{refused:?}"
+        );
         drop(held);
-        assert_eq!(slot.claim().await, Ok(None));
+        assert!(matches!(slot.claim().await, Ok(None)));
         assert!(slot.turn().await.is_ok());
     }
 }

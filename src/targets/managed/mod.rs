@@ -15,10 +15,11 @@ pub(crate) mod process;
 mod prosody;
 
 use std::collections::HashMap;
+use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -30,33 +31,119 @@ pub use federation::{
 pub use process::stop_all;
 use process::{InstanceDir, ServerProcess};
 
+use super::{
+    ACCOUNT_USERNAME, BoxFuture, CaseContext, CaseEnd, Endpoint, Provision, ServerLease,
+    ServerTarget, client_certificates_untrusted, profile_name,
+};
+use crate::drive::Transcript;
+use crate::error::HarnessError;
 use crate::pki::IssuedChain;
-use crate::scenario::{CertificateProfile, KeyType, S2sAuth, Transport};
+use crate::proto::{Direction, SessionEnd, Side};
+use crate::scenario::{CaseSpec, CertificateProfile, KeyType, S2sAuth, Step, Transport};
 
-/// Which real server a managed target launches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ServerSoftware {
-    /// Prosody (`prosody -F`, accounts with `prosodyctl register`).
-    Prosody,
-    /// ejabberd (`ejabberdctl foreground`, accounts with `ejabberdctl register`).
-    Ejabberd,
+/// What the harness needs from one server software to run it as a managed target: one
+/// implementation per software (`prosody.rs`, `ejabberd.rs`), listed in [`SOFTWARE`].
+pub(crate) trait ManagedServer: Send + Sync {
+    /// The name a targets file gives it (`software: prosody`).
+    fn name(&self) -> &'static str;
+    /// The name reports give it ("Prosody").
+    fn display_name(&self) -> &'static str;
+    /// The installed version, when it can be found out.
+    fn version(&self) -> Option<String>;
+    /// Writes the server's configuration for `layout` into the instance directory.
+    fn render_config(&self, layout: &Layout) -> Result<(), ManagedError>;
+    /// Whether the account is created before the server starts or while it runs.
+    fn registration(&self) -> Registration;
+    /// Creates the account `username` with `password` on the instance of `layout`.
+    fn register<'a>(
+        &'a self,
+        layout: &'a Layout,
+        username: &'a str,
+        password: &'a str,
+    ) -> BoxFuture<'a, Result<(), ManagedError>>;
+    /// Starts the configured server in its own process group and waits (up to `limit`) until
+    /// it listens on its STARTTLS port.
+    fn start<'a>(
+        &'a self,
+        layout: &'a Layout,
+        limit: Duration,
+    ) -> BoxFuture<'a, Result<ServerProcess, ManagedError>>;
+    /// How the instance in `dir`, serving `local`, authenticated the last incoming
+    /// server-to-server stream from `peer`, as its log tells (`None` when the log names no
+    /// authenticated stream from `peer`).
+    fn incoming_s2s_authentication(&self, dir: &Path, peer: &str, local: &str) -> Option<S2sAuth>;
 }
 
+/// When a server software can create accounts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Registration {
+    /// Before the server starts (its storage is plain files).
+    BeforeStart,
+    /// Once the server runs (its storage is its own database).
+    WhileRunning,
+}
+
+/// Every server software the harness can manage; a targets file names one with `software:`.
+const SOFTWARE: &[&dyn ManagedServer] = &[&prosody::Prosody, &ejabberd::Ejabberd];
+
+/// The names of [`SOFTWARE`], as a targets file spells them.
+static SOFTWARE_NAMES: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| SOFTWARE.iter().map(|software| software.name()).collect());
+
+/// Which real server a managed target launches.
+#[derive(Clone, Copy)]
+pub struct ServerSoftware(&'static dyn ManagedServer);
+
 impl ServerSoftware {
+    /// The software a targets file calls `name` (`prosody`, `ejabberd`).
+    pub fn named(name: &str) -> Option<ServerSoftware> {
+        SOFTWARE
+            .iter()
+            .copied()
+            .find(|software| software.name() == name)
+            .map(ServerSoftware)
+    }
+
+    /// Its name in a targets file.
+    pub fn name(self) -> &'static str {
+        self.0.name()
+    }
+
     /// The implementation's name and installed version, or just its name when the version
     /// cannot be found out.
     pub fn describe(self) -> String {
-        let version = match self {
-            ServerSoftware::Prosody => prosody::version(),
-            ServerSoftware::Ejabberd => ejabberd::version(),
-        };
-        match (self, version) {
-            (ServerSoftware::Prosody, Some(v)) => format!("Prosody {v}"),
-            (ServerSoftware::Ejabberd, Some(v)) => format!("ejabberd {v}"),
-            (ServerSoftware::Prosody, None) => "Prosody (version unknown)".to_owned(),
-            (ServerSoftware::Ejabberd, None) => "ejabberd (version unknown)".to_owned(),
+        match self.0.version() {
+            Some(version) => format!("{} {version}", self.0.display_name()),
+            None => format!("{} (version unknown)", self.0.display_name()),
         }
+    }
+}
+
+impl fmt::Debug for ServerSoftware {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl PartialEq for ServerSoftware {
+    fn eq(&self, other: &ServerSoftware) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for ServerSoftware {}
+
+impl std::hash::Hash for ServerSoftware {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name().hash(state);
+    }
+}
+
+impl<'de> Deserialize<'de> for ServerSoftware {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        ServerSoftware::named(&name)
+            .ok_or_else(|| serde::de::Error::unknown_variant(&name, SOFTWARE_NAMES.as_slice()))
     }
 }
 
@@ -77,9 +164,9 @@ pub enum ManagedError {
     /// A file or directory could not be prepared.
     #[error("cannot prepare {path}: {source}", path = path.display())]
     Io {
-        /// What.
+        /// The file or directory.
         path: PathBuf,
-        /// Why.
+        /// What the operating system said.
         source: std::io::Error,
     },
     /// No free loopback port could be found.
@@ -90,7 +177,7 @@ pub enum ManagedError {
     Spawn {
         /// The program.
         program: String,
-        /// Why.
+        /// What the operating system said.
         source: std::io::Error,
     },
     /// The server exited before it listened.
@@ -236,15 +323,9 @@ impl Instance {
     /// How this server authenticated the incoming server-to-server stream from `peer`, as its
     /// own log tells (`None` when the log names no authenticated stream from `peer`).
     pub fn incoming_s2s_authentication(&self, peer: &str) -> Option<S2sAuth> {
-        let dir = self.dir.path();
-        match self.software {
-            ServerSoftware::Prosody => {
-                prosody::incoming_s2s_authentication(dir, peer, &self.domain)
-            }
-            ServerSoftware::Ejabberd => {
-                ejabberd::incoming_s2s_authentication(dir, peer, &self.domain)
-            }
-        }
+        self.software
+            .0
+            .incoming_s2s_authentication(self.dir.path(), peer, &self.domain)
     }
 
     /// The last lines the server logged, for transcripts of failing cases.
@@ -270,14 +351,15 @@ impl Instance {
             }
         }
         let (dir, layout) = prepare(spec, key, chain, federation)?;
-        let mut process = match spec.software {
-            ServerSoftware::Prosody => {
-                prosody::start(&layout, username, password, spec.startup_timeout).await?
-            }
-            ServerSoftware::Ejabberd => {
-                ejabberd::start(&layout, username, password, spec.startup_timeout).await?
-            }
-        };
+        let software = spec.software.0;
+        software.render_config(&layout)?;
+        if software.registration() == Registration::BeforeStart {
+            software.register(&layout, username, password).await?;
+        }
+        let mut process = software.start(&layout, spec.startup_timeout).await?;
+        if software.registration() == Registration::WhileRunning {
+            software.register(&layout, username, password).await?;
+        }
         if federation.is_some() {
             // The adapters wait for the c2s port; a peer must not find the s2s ports closed.
             let s2s_ports = [layout.s2s_port, layout.s2s_direct_tls_port].map(|p| layout.socket(p));
@@ -464,7 +546,8 @@ pub(crate) async fn run_command(
     })
 }
 
-type StartResult = Result<Arc<Instance>, String>;
+/// A started instance, or why it did not start (shared by every case of its key).
+type StartResult = Result<Arc<Instance>, Arc<ManagedError>>;
 
 /// A slot for one instance: started once, shared by its cases, dropped after the last one.
 struct Slot {
@@ -506,7 +589,7 @@ impl Instances {
         chain: &IssuedChain,
         username: &str,
         password: &str,
-    ) -> Result<Arc<Instance>, String> {
+    ) -> Result<Arc<Instance>, Arc<ManagedError>> {
         let cell = {
             let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
             let slot = slots.entry(key.clone()).or_insert_with(|| Slot {
@@ -519,7 +602,7 @@ impl Instances {
             Instance::start(spec, key, chain, username, password, None)
                 .await
                 .map(Arc::new)
-                .map_err(|e| e.to_string())
+                .map_err(Arc::new)
         })
         .await
         .clone()
@@ -539,5 +622,122 @@ impl Instances {
             }
         };
         drop(finished);
+    }
+}
+
+impl ServerTarget for ManagedSpec {
+    fn provision<'a>(
+        &'a self,
+        name: &'a str,
+        case: &'a CaseSpec,
+        context: CaseContext<'a>,
+    ) -> BoxFuture<'a, Result<Provision, HarnessError>> {
+        Box::pin(async move {
+            if case.sasl.client_certificate.is_some() {
+                return Ok(Provision::Ended(CaseEnd::NotApplicable(
+                    client_certificates_untrusted(name),
+                )));
+            }
+            let chain = context
+                .catalogue
+                .chain(case.certificate, case.key, &self.domain)?;
+            let key = InstanceKey {
+                target: name.to_owned(),
+                certificate: case.certificate,
+                key: case.key,
+            };
+            let instance = context
+                .instances
+                .get(self, &key, &chain, ACCOUNT_USERNAME, context.password)
+                .await
+                .map_err(|source| HarnessError::ManagedStart {
+                    target: name.to_owned(),
+                    source,
+                })?;
+            context.transcript.record(
+                Direction::Note,
+                format!(
+                    "{name} instance for {} presents {} ({} certificates) on {} (STARTTLS) and {} (direct TLS); it started in {:.2} s",
+                    instance.domain,
+                    profile_name(&chain),
+                    chain.presented.len(),
+                    instance.starttls_address(),
+                    instance
+                        .address(Transport::DirectTls)
+                        .map_or_else(|_| "no port".to_owned(), |a| a.to_string()),
+                    instance.startup.as_secs_f64()
+                ),
+            );
+            let address = match instance.address(case.transport) {
+                Ok(address) => address,
+                Err(reason) => {
+                    return Ok(Provision::Ended(CaseEnd::Session(SessionEnd::Rejected {
+                        step: Step::Connect,
+                        condition: "connection-refused".into(),
+                        by: Side::Peer,
+                        detail: reason,
+                    })));
+                }
+            };
+            Ok(Provision::Ready {
+                endpoint: Endpoint {
+                    address,
+                    domain: instance.domain.clone(),
+                    username: ACCOUNT_USERNAME.to_owned(),
+                    password: context.password.to_owned(),
+                    chain_root: chain.root.clone(),
+                },
+                lease: Box::new(SharedInstance {
+                    target: name.to_owned(),
+                    instance,
+                }),
+            })
+        })
+    }
+
+    /// Server-to-server cases federate: their instance is their own, not a shared one.
+    fn shared_instance(&self, name: &str, case: &CaseSpec) -> Option<InstanceKey> {
+        case.s2s.is_none().then(|| InstanceKey {
+            target: name.to_owned(),
+            certificate: case.certificate,
+            key: case.key,
+        })
+    }
+
+    fn federating(&self) -> Option<&ManagedSpec> {
+        Some(self)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// A case's hold on a shared managed instance; the runner releases the instance by key.
+struct SharedInstance {
+    target: String,
+    instance: Arc<Instance>,
+}
+
+impl ServerLease for SharedInstance {
+    /// Keeps the instance running for the other cases, and shows its log after a session that
+    /// did not authenticate.
+    fn stop<'a>(
+        self: Box<Self>,
+        ended: &'a Result<SessionEnd, HarnessError>,
+        transcript: &'a Transcript,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if matches!(ended, Ok(SessionEnd::Rejected { .. }) | Err(_)) {
+                transcript.record(
+                    Direction::Note,
+                    format!(
+                        "{}'s log, last lines:\n{}",
+                        self.target,
+                        self.instance.log_tail()
+                    ),
+                );
+            }
+        })
     }
 }
