@@ -19,7 +19,7 @@
 pub mod certify;
 pub mod drive;
 pub mod pki;
-pub mod proto;
+pub use xmpp_interop_proto as proto;
 pub mod report;
 pub mod runner;
 pub mod scenario;

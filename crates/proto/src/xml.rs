@@ -1920,7 +1920,7 @@ mod tests {
             max_depth: 4,
             max_header_bytes: 160,
         };
-        let input = &include_bytes!("../../fixtures/fuzz/xml_stream-228079cd.bin")[1..];
+        let input = &include_bytes!("../../../fixtures/fuzz/xml_stream-228079cd.bin")[1..];
         assert_eq!(first_condition(limits, [input]), Some("policy-violation"));
         assert_eq!(
             first_condition(limits, input.chunks(1)),
