@@ -388,7 +388,7 @@ pub enum S2sAuthOrAny {
     External,
     /// Server dialback.
     Dialback,
-    /// Either.
+    /// Whichever of the two the servers agree on.
     Any,
 }
 
@@ -533,7 +533,7 @@ pub enum Observation {
     },
     /// A server-to-server stream was authenticated.
     S2sAuthenticated {
-        /// How.
+        /// The method that authenticated it: SASL EXTERNAL or dialback.
         method: S2sAuth,
         /// The originating domain that was authenticated.
         domain: String,

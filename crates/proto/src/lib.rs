@@ -97,7 +97,7 @@ pub enum SessionEnd {
     },
     /// A server-to-server stream was authenticated (RFC 6120 §6.4 EXTERNAL, or XEP-0220).
     S2sAuthenticated {
-        /// How.
+        /// The method that authenticated it: SASL EXTERNAL or dialback.
         method: S2sAuth,
         /// The originating domain that was authenticated.
         domain: String,
