@@ -1,5 +1,6 @@
 //! The normative weight of a case: the level of the clause it checks (RFC 2119 keywords), the
-//! optional features it needs, and the typed conditions a refusal can carry.
+//! optional features it needs, and the typed conditions a refusal can carry ([`Condition`], owned
+//! by `proto`, which names them on the wire, and re-exported here).
 //!
 //! A verdict is only as true as the clause behind it: a broken MUST is a `fail`, a SHOULD not
 //! followed a `warn`, what a MAY leaves open an `info`, and a target that lacks an optional

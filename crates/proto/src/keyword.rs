@@ -38,7 +38,7 @@ pub trait Keyword: Copy + Eq + Serialize + 'static {
     }
 }
 
-/// What [`VariantName`] says about anything but a unit enum variant.
+/// What the spelling serializer answers for anything but a unit enum variant.
 #[derive(Debug)]
 pub struct NotAUnitVariant;
 
