@@ -1,6 +1,6 @@
 //! `xmpp-interop`: a harness that tests how XMPP servers and clients handle TLS and SASL.
 //!
-//! The layers follow `DESIGN.md`; dependencies point downwards only:
+//! The layers are described in `docs/ARCHITECTURE.md`; dependencies point downwards only:
 //!
 //! ```text
 //! cli        clap parsing, exit codes (in the binary)
@@ -9,18 +9,20 @@
 //! report     reporters fed from one event stream: terminal matrix, JUnit, JSON, HTML, Markdown,
 //!            transcripts; diff and merge of results.json
 //! targets    implementation adapters: the built-in server and client
-//! drive      initiator (harness as client), responder (harness as server)
+//! drive      initiator (harness as client), responder (harness as server); misbehaviour
+//!            mapping from scenarios to proto's switches
 //! transport  tokio TCP, STARTTLS / direct TLS with tokio-rustls, timeouts, capture
-//! proto      sans-IO XMPP: stream framing, features, STARTTLS, SASL, bind
 //! pki        rcgen test PKI catalogue; no async
 //! scenario   serde model, loading, validation, matrix expansion
+//! proto      the crate `xmpp-interop-proto`, re-exported here: sans-IO XMPP (stream
+//!            framing, features, STARTTLS, SASL, bind, s2s and dialback) and the protocol
+//!            vocabulary; it cannot see tokio, rustls or any layer above
 //! ```
 
 pub mod certify;
 pub mod drive;
 pub mod error;
 pub mod pki;
-pub mod proto;
 pub mod report;
 pub mod runner;
 pub mod scenario;
@@ -28,3 +30,5 @@ pub mod scenario;
 pub(crate) mod scratch;
 pub mod targets;
 pub mod transport;
+
+pub use xmpp_interop_proto as proto;

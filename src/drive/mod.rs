@@ -13,6 +13,7 @@
 //! first bytes that arrived during it in the detail.
 
 pub mod messaging;
+pub mod misbehaviour;
 pub mod s2s;
 pub mod transcript;
 

@@ -12,16 +12,16 @@ use tokio::net::TcpListener;
 
 use super::verdict::{Control, judge};
 use super::{CaseResult, Outcome, PlannedCase, RunEnvironment};
-use crate::drive::{self, Transcript, TranscriptLine};
+use crate::drive::{self, Transcript, TranscriptLine, misbehaviour};
 use crate::error::{HarnessError, NotApplicable};
 use crate::proto::client::{ClientConfig, Errand};
-use crate::proto::sasl::{ClientMisbehaviour, ClientOptions};
-use crate::proto::server::{ServerConfig, ServerMisbehaviour};
+use crate::proto::sasl::ClientOptions;
+use crate::proto::server::ServerConfig;
 use crate::proto::xml::Limits;
 use crate::proto::{Direction, SessionEnd, Side};
 use crate::scenario::{
-    CaseSpec, ChannelBindingType, Credentials, Expectation, Misbehaviour, Observation, Party,
-    S2sAuth, S2sDirection, SaslProfile, Step, TIMEOUT, Transport, Trust,
+    CaseSpec, ChannelBindingType, Credentials, Expectation, Observation, Party, S2sAuth,
+    S2sDirection, SaslProfile, Step, TIMEOUT, Transport, Trust,
 };
 use crate::targets::managed::InstanceKey;
 use crate::targets::{
@@ -353,13 +353,10 @@ async fn against_server(
         mechanisms: vec![case.sasl.mechanism],
         username,
         password,
-        authzid: case
-            .misbehave
-            .contains(&Misbehaviour::AuthzidOtherUser)
-            .then(|| format!("mallory@{}", endpoint.domain)),
+        authzid: misbehaviour::client_authzid(&case.misbehave, &endpoint.domain),
         channel_binding: case.sasl.channel_binding,
         sasl_options: ClientOptions {
-            misbehaviour: client_misbehaviour(&case.misbehave),
+            misbehaviour: misbehaviour::client_misbehaviour(&case.misbehave),
             require_downgrade_protection: case.sasl.downgrade_protection,
             ..ClientOptions::default()
         },
@@ -378,26 +375,6 @@ async fn against_server(
     .await;
     lease.stop(&end, transcript).await;
     end.map(CaseEnd::Session)
-}
-
-/// The client-side SASL violation a case asks for (the last one listed wins).
-fn client_misbehaviour(misbehave: &[Misbehaviour]) -> ClientMisbehaviour {
-    misbehave
-        .iter()
-        .rev()
-        .find_map(|m| match m {
-            Misbehaviour::ScramWrongProof => Some(ClientMisbehaviour::WrongProof),
-            Misbehaviour::ScramForeignChannelBinding => {
-                Some(ClientMisbehaviour::ForeignChannelBinding)
-            }
-            Misbehaviour::ScramDowngradeFlag => Some(ClientMisbehaviour::DowngradeFlag),
-            Misbehaviour::ScramReplayedClientFinal => Some(ClientMisbehaviour::ReplayClientFinal),
-            Misbehaviour::ScramUndefinedBindingType => {
-                Some(ClientMisbehaviour::UndefinedBindingType)
-            }
-            _ => None,
-        })
-        .unwrap_or_default()
 }
 
 /// The harness is the server; the target is a client.
@@ -434,7 +411,7 @@ async fn against_client(
             .collect(),
         preferred_mechanism: (!case.sasl.also_offered.is_empty()).then_some(case.sasl.mechanism),
         accounts: Arc::clone(&environment.accounts),
-        misbehaviour: ServerMisbehaviour::from_scenario(&case.misbehave),
+        misbehaviour: misbehaviour::server_misbehaviour(&case.misbehave),
         limits: Limits::default(),
         offer_sasl2: case.sasl.profile == SaslProfile::Sasl2,
         expect_sasl2: case.sasl.profile == SaslProfile::Sasl2,

@@ -46,7 +46,7 @@ pub enum LoadError {
     Io {
         /// What could not be read.
         path: PathBuf,
-        /// Why.
+        /// The operating system's reason.
         source: std::io::Error,
     },
     /// The file is not UTF-8; `line` and `column` locate the first bad byte.

@@ -1,8 +1,11 @@
 //! The scenario vocabulary: what the harness does in a case and what it must observe.
 //!
-//! These types are shared by every layer above: `pki` reads the certificate profile, `proto` and
-//! `drive` read the role, transport, mechanism and misbehaviour, and `runner` compares the
-//! [`Observation`] a case produced with its [`Expectation`].
+//! These types are shared by every layer above: `pki` reads the certificate profile, `drive`
+//! reads the role, transport, mechanism and misbehaviour, and `runner` compares the
+//! [`Observation`] a case produced with its [`Expectation`]. The protocol vocabulary (transport,
+//! mechanism, channel-binding type, SASL profile, step, s2s authentication and policy, and the
+//! harness's condition names) belongs to `proto` and is re-exported here, so scenarios name
+//! exactly what the sessions speak.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -10,6 +13,10 @@ use std::path::PathBuf;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::requirement::{Condition, Feature, Requirement, features_needed};
+pub use crate::proto::{
+    ChannelBindingType, DOWNGRADE_PROTECTION_UNSUPPORTED, Mechanism, NOT_APPLICABLE, S2sAuth,
+    S2sPolicy, SASL2_UNSUPPORTED, SaslProfile, Step, TIMEOUT, Transport,
+};
 
 /// Which side the harness plays. The target plays the other one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
@@ -19,18 +26,6 @@ pub enum Role {
     Client,
     /// The harness is the server; the target is a client.
     Server,
-}
-
-/// How the connection is secured.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Transport {
-    /// Plain TCP upgraded with `<starttls/>` (RFC 6120 §5).
-    Starttls,
-    /// TLS from the first byte (XEP-0368).
-    DirectTls,
-    /// No TLS at all.
-    Plaintext,
 }
 
 /// A certificate profile from the test PKI catalogue.
@@ -151,150 +146,6 @@ pub enum Trust {
     UnrelatedRoot,
 }
 
-/// A SASL mechanism the harness can speak on both sides.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
-pub enum Mechanism {
-    /// RFC 4616.
-    #[serde(rename = "PLAIN")]
-    Plain,
-    /// RFC 5802.
-    #[serde(rename = "SCRAM-SHA-1")]
-    ScramSha1,
-    /// RFC 7677.
-    #[serde(rename = "SCRAM-SHA-256")]
-    ScramSha256,
-    /// RFC 5802 with SHA-512 (IANA-registered, draft-melnikov-scram-sha-512).
-    #[serde(rename = "SCRAM-SHA-512")]
-    ScramSha512,
-    /// SCRAM-SHA-1 with channel binding (RFC 5802 §6).
-    #[serde(rename = "SCRAM-SHA-1-PLUS")]
-    ScramSha1Plus,
-    /// SCRAM-SHA-256 with channel binding (RFC 7677).
-    #[serde(rename = "SCRAM-SHA-256-PLUS")]
-    ScramSha256Plus,
-    /// SCRAM-SHA-512 with channel binding.
-    #[serde(rename = "SCRAM-SHA-512-PLUS")]
-    ScramSha512Plus,
-    /// RFC 4422 Appendix A with a TLS client certificate (XEP-0178, RFC 6120 §6.4.5).
-    #[serde(rename = "EXTERNAL")]
-    External,
-}
-
-impl Mechanism {
-    /// Every mechanism, in the order a client prefers them (strongest first).
-    pub const ALL: [Mechanism; 8] = [
-        Mechanism::External,
-        Mechanism::ScramSha512Plus,
-        Mechanism::ScramSha256Plus,
-        Mechanism::ScramSha1Plus,
-        Mechanism::ScramSha512,
-        Mechanism::ScramSha256,
-        Mechanism::ScramSha1,
-        Mechanism::Plain,
-    ];
-
-    /// The IANA-registered name, as it appears in `<mechanism/>`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Mechanism::Plain => "PLAIN",
-            Mechanism::ScramSha1 => "SCRAM-SHA-1",
-            Mechanism::ScramSha256 => "SCRAM-SHA-256",
-            Mechanism::ScramSha512 => "SCRAM-SHA-512",
-            Mechanism::ScramSha1Plus => "SCRAM-SHA-1-PLUS",
-            Mechanism::ScramSha256Plus => "SCRAM-SHA-256-PLUS",
-            Mechanism::ScramSha512Plus => "SCRAM-SHA-512-PLUS",
-            Mechanism::External => "EXTERNAL",
-        }
-    }
-
-    /// Whether this is a `-PLUS` mechanism, which binds the exchange to the TLS channel.
-    pub fn is_plus(self) -> bool {
-        matches!(
-            self,
-            Mechanism::ScramSha1Plus | Mechanism::ScramSha256Plus | Mechanism::ScramSha512Plus
-        )
-    }
-
-    /// The `-PLUS` counterpart of a SCRAM mechanism without channel binding.
-    pub fn with_channel_binding(self) -> Option<Mechanism> {
-        match self {
-            Mechanism::ScramSha1 => Some(Mechanism::ScramSha1Plus),
-            Mechanism::ScramSha256 => Some(Mechanism::ScramSha256Plus),
-            Mechanism::ScramSha512 => Some(Mechanism::ScramSha512Plus),
-            _ => None,
-        }
-    }
-
-    /// The mechanism without channel binding of a `-PLUS` mechanism.
-    pub fn without_channel_binding(self) -> Option<Mechanism> {
-        match self {
-            Mechanism::ScramSha1Plus => Some(Mechanism::ScramSha1),
-            Mechanism::ScramSha256Plus => Some(Mechanism::ScramSha256),
-            Mechanism::ScramSha512Plus => Some(Mechanism::ScramSha512),
-            _ => None,
-        }
-    }
-
-    /// Whether this is one of the SCRAM family (RFC 5802), with or without `-PLUS`.
-    pub fn is_scram(self) -> bool {
-        !matches!(self, Mechanism::Plain | Mechanism::External)
-    }
-
-    /// The mechanism with this IANA name, if the harness knows it.
-    pub fn from_name(name: &str) -> Option<Mechanism> {
-        Mechanism::ALL.into_iter().find(|m| m.name() == name)
-    }
-}
-
-impl fmt::Display for Mechanism {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A channel binding type (RFC 5056 §7, IANA "Channel-Binding Types").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ChannelBindingType {
-    /// RFC 9266: an exporter value of the TLS 1.3 connection.
-    TlsExporter,
-    /// RFC 5929 §4: the hash of the server's certificate.
-    TlsServerEndPoint,
-    /// RFC 5929 §3: the first TLS Finished message; cannot be had from rustls.
-    TlsUnique,
-}
-
-impl ChannelBindingType {
-    /// Every type, in the order a client prefers them.
-    pub const ALL: [ChannelBindingType; 3] = [
-        ChannelBindingType::TlsExporter,
-        ChannelBindingType::TlsServerEndPoint,
-        ChannelBindingType::TlsUnique,
-    ];
-
-    /// The registered name, as in `p=` and XEP-0440's `type` attribute.
-    pub fn name(self) -> &'static str {
-        match self {
-            ChannelBindingType::TlsExporter => "tls-exporter",
-            ChannelBindingType::TlsServerEndPoint => "tls-server-end-point",
-            ChannelBindingType::TlsUnique => "tls-unique",
-        }
-    }
-
-    /// The type with this registered name.
-    pub fn from_name(name: &str) -> Option<ChannelBindingType> {
-        ChannelBindingType::ALL
-            .into_iter()
-            .find(|t| t.name() == name)
-    }
-}
-
-impl fmt::Display for ChannelBindingType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 /// Which credentials the client side presents.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -345,18 +196,6 @@ pub struct Sasl {
     pub downgrade_protection: bool,
 }
 
-/// The SASL profile: how SASL is framed on the XMPP stream.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SaslProfile {
-    /// RFC 6120 §6: `<auth/>` in `urn:ietf:params:xml:ns:xmpp-sasl`, a stream restart after
-    /// `<success/>`.
-    #[default]
-    Sasl1,
-    /// XEP-0388: `<authenticate/>` in `urn:xmpp:sasl:2`, no stream restart.
-    Sasl2,
-}
-
 /// Which way a server-to-server case's stream goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -374,19 +213,6 @@ impl fmt::Display for S2sDirection {
             S2sDirection::Receiving => "receiving",
         })
     }
-}
-
-/// What a receiving server demands before it accepts a stream (like Prosody's
-/// `s2s_secure_auth`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum S2sPolicy {
-    /// EXTERNAL when the certificate is good for the claimed domain, dialback otherwise (the
-    /// built-in server's default).
-    #[default]
-    AllowDialback,
-    /// Only EXTERNAL: a peer without a good certificate is refused with `policy-violation`.
-    RequireCertificate,
 }
 
 /// The dialback key the harness as originating server sends.
@@ -520,46 +346,6 @@ impl Misbehaviour {
     }
 }
 
-/// A protocol step: where a verdict was decided.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Step {
-    /// TCP connection set-up.
-    Connect,
-    /// Stream header exchange (RFC 6120 §4.2).
-    Stream,
-    /// Stream features (RFC 6120 §4.3).
-    Features,
-    /// The `<starttls/>` negotiation (RFC 6120 §5.4.2).
-    Starttls,
-    /// The TLS handshake, certificate validation included (RFC 6120 §5.4.3, §13.7).
-    Tls,
-    /// SASL negotiation (RFC 6120 §6).
-    Sasl,
-    /// Resource binding (RFC 6120 §7).
-    Bind,
-    /// Server dialback (XEP-0220): `<db:result/>` and the `<db:verify/>` it causes.
-    Dialback,
-    /// Sending or receiving a stanza after binding (server-to-server reachability).
-    Message,
-}
-
-impl fmt::Display for Step {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Step::Connect => "connect",
-            Step::Stream => "stream",
-            Step::Features => "features",
-            Step::Starttls => "starttls",
-            Step::Tls => "tls",
-            Step::Sasl => "sasl",
-            Step::Bind => "bind",
-            Step::Dialback => "dialback",
-            Step::Message => "message",
-        })
-    }
-}
-
 /// Who ended a session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -602,7 +388,7 @@ pub enum S2sAuthOrAny {
     External,
     /// Server dialback.
     Dialback,
-    /// Either.
+    /// Whichever of the two the servers agree on.
     Any,
 }
 
@@ -626,25 +412,6 @@ pub struct Recommendation {
     pub expect: Expectation,
     /// The recommendation's clause (level SHOULD or SHOULD NOT).
     pub requirement: super::requirement::Requirement,
-}
-
-/// How a server-to-server stream is authenticated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum S2sAuth {
-    /// SASL EXTERNAL with the originating server's certificate (RFC 6120 §6.4, XEP-0178).
-    External,
-    /// Server dialback (XEP-0220), verified with the originating domain's authoritative server.
-    Dialback,
-}
-
-impl fmt::Display for S2sAuth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            S2sAuth::External => "EXTERNAL",
-            S2sAuth::Dialback => "dialback",
-        })
-    }
 }
 
 /// Where and why a session must end (fields left out match anything).
@@ -755,22 +522,6 @@ impl fmt::Display for Expectation {
     }
 }
 
-/// The condition of a session that ended because the peer sent nothing in time.
-pub const TIMEOUT: &str = "timeout";
-
-/// The harness's condition for a peer that does not implement SASL2 (XEP-0388), an optional
-/// extension: the verdict is `unsupported`, never `fail`.
-pub const SASL2_UNSUPPORTED: &str = "sasl2-unsupported";
-
-/// The harness's condition for a peer that does not implement SCRAM downgrade protection
-/// (XEP-0474), an optional extension: the verdict is `unsupported`, never `fail`.
-pub const DOWNGRADE_PROTECTION_UNSUPPORTED: &str = "downgrade-protection-unsupported";
-
-/// The harness's condition for a case that turned out not to apply to this peer (for example a
-/// channel-binding downgrade against a server that offers no `-PLUS` mechanism): the verdict is
-/// `skip`, never `pass` or `fail`.
-pub const NOT_APPLICABLE: &str = "not-applicable";
-
 /// What actually happened in a case, as the harness saw it on the wire.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "outcome")]
@@ -782,7 +533,7 @@ pub enum Observation {
     },
     /// A server-to-server stream was authenticated.
     S2sAuthenticated {
-        /// How.
+        /// The method that authenticated it: SASL EXTERNAL or dialback.
         method: S2sAuth,
         /// The originating domain that was authenticated.
         domain: String,

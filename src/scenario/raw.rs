@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Deserialize;
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::model::{
@@ -18,7 +18,7 @@ use super::model::{
 use super::requirement::Requirement;
 
 /// `role:` as written: the two c2s roles and the two s2s directions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum RawRole {
     /// The harness is the client.

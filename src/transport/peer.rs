@@ -3,8 +3,9 @@
 //! [`AnyClientCertificate`] lets any client certificate through the handshake (rustls still
 //! checks the handshake signature, so the peer holds the key); [`s2s_peer_certificate`] then
 //! judges the chain against the receiving side's trust anchor with webpki. Whether the
-//! certificate names the domain the stream claims is decided later, by the sans-IO session,
-//! once the stream header says which domain that is.
+//! certificate names the domain the stream claims is asked later, by the sans-IO session, once
+//! the stream header says which domain that is; [`LeafServerNames`] answers it with the PKI's
+//! identity checks (RFC 6120 §13.7.1.2).
 
 use std::sync::Arc;
 
@@ -15,8 +16,46 @@ use rustls::server::ParsedCertificate;
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
 
-use crate::pki::CertificateRejection;
-use crate::proto::s2s::PeerCertificate;
+use crate::pki::{CertificateRejection, ReferenceIdentity, Service};
+use crate::proto::s2s::{PeerCertificate, ServerNames};
+use crate::scenario::IdentityType;
+
+/// The identity types that authenticate a server's domain (RFC 6120 §13.7.1.2: DNS-ID,
+/// SRV-ID `_xmpp-server`, and XmppAddr per §13.7.1.4).
+const SERVER_IDENTITY_TYPES: [IdentityType; 3] = [
+    IdentityType::DnsId,
+    IdentityType::SrvId,
+    IdentityType::Xmppaddr,
+];
+
+/// The server names of a presented leaf certificate, checked as a reference identity of
+/// service `xmpp-server`: an `_xmpp-client` SRV-ID does not count.
+#[derive(Debug)]
+pub struct LeafServerNames {
+    /// The leaf, DER.
+    leaf: Vec<u8>,
+}
+
+impl LeafServerNames {
+    /// The names of this leaf (DER).
+    pub fn new(leaf: Vec<u8>) -> LeafServerNames {
+        LeafServerNames { leaf }
+    }
+}
+
+impl ServerNames for LeafServerNames {
+    fn authenticate(&self, domain: &str) -> Result<(), String> {
+        let reference = ReferenceIdentity {
+            domain: domain.to_owned(),
+            service: Service::Server,
+            accepted: SERVER_IDENTITY_TYPES.to_vec(),
+        };
+        reference
+            .check(&self.leaf)
+            .map(|_| ())
+            .map_err(|rejection: CertificateRejection| rejection.to_string())
+    }
+}
 
 /// Asks for a client certificate, accepts none or any, verifies the handshake signature.
 #[derive(Debug)]
@@ -93,8 +132,8 @@ pub fn s2s_peer_certificate(
     let (leaf, intermediates) = presented.split_first()?;
     let chain_problem = chain_problem(leaf, intermediates, anchor).err();
     Some(PeerCertificate {
-        leaf: leaf.to_vec(),
         chain_problem,
+        names: Arc::new(LeafServerNames::new(leaf.to_vec())),
     })
 }
 
@@ -122,4 +161,46 @@ fn chain_problem(
         }
         other => other.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::Catalogue;
+    use crate::proto::s2s::certificate_authenticates;
+    use crate::scenario::{CertificateProfile, KeyType};
+
+    const ORIGINATING: &str = "harness.test";
+
+    /// A certificate of `profile` for `domain` whose chain verified.
+    fn verified(profile: CertificateProfile, domain: &str) -> PeerCertificate {
+        let chain = Catalogue::new()
+            .chain(profile, KeyType::EcdsaP256, domain)
+            .expect("test PKI issues the chain");
+        PeerCertificate {
+            chain_problem: None,
+            names: Arc::new(LeafServerNames::new(chain.presented[0].to_vec())),
+        }
+    }
+
+    #[test]
+    fn only_an_xmpp_server_srv_id_authenticates_a_server_rfc6120_13_7_1_2_1() {
+        let server_only = verified(CertificateProfile::SrvIdServerOnly, ORIGINATING);
+        assert_eq!(
+            certificate_authenticates(Some(&server_only), ORIGINATING),
+            Ok(())
+        );
+        let client_only = verified(CertificateProfile::SrvIdClientOnly, ORIGINATING);
+        let refused = certificate_authenticates(Some(&client_only), ORIGINATING).unwrap_err();
+        assert!(refused.contains("name-mismatch"), "{refused}");
+    }
+
+    #[test]
+    fn a_certificate_for_another_domain_does_not_authenticate_rfc6120_13_7_1_2() {
+        let good = verified(CertificateProfile::StartcomChain, ORIGINATING);
+        assert_eq!(certificate_authenticates(Some(&good), ORIGINATING), Ok(()));
+        assert!(certificate_authenticates(Some(&good), "other.test").is_err());
+        let wrong = verified(CertificateProfile::WrongDomain, ORIGINATING);
+        assert!(certificate_authenticates(Some(&wrong), ORIGINATING).is_err());
+    }
 }

@@ -3,6 +3,7 @@
 //! violations, and the built-in server refusing a replayed or wrongly bound SCRAM proof.
 
 use crate::support::common::{alice_client, run_pair, server};
+use xmpp_interop::drive::misbehaviour::server_misbehaviour;
 use xmpp_interop::proto::sasl::{ClientMisbehaviour, ClientOptions};
 use xmpp_interop::proto::server::ServerMisbehaviour;
 use xmpp_interop::proto::{SessionEnd, Side};
@@ -44,7 +45,7 @@ async fn a_client_catches_a_success_naming_another_account_xep0388_2_6_1() {
     let client = alice_client(vec![Mechanism::ScramSha256], ClientOptions::default());
     let mut server = server(
         vec![Mechanism::ScramSha256],
-        ServerMisbehaviour::from_scenario(&[Misbehaviour::Sasl2WrongAuthorizationIdentifier]),
+        server_misbehaviour(&[Misbehaviour::Sasl2WrongAuthorizationIdentifier]),
     );
     server.offer_sasl2 = true;
     let (client_end, server_end) = run_pair(client, server).await;
@@ -71,7 +72,7 @@ async fn a_client_detects_plus_stripped_from_the_features_by_the_hash_xep0474_4(
     let client = alice_client(vec![Mechanism::ScramSha256], ClientOptions::default());
     let mut server = server(
         vec![Mechanism::ScramSha256],
-        ServerMisbehaviour::from_scenario(&[Misbehaviour::Xep0474StrippedPlus]),
+        server_misbehaviour(&[Misbehaviour::Xep0474StrippedPlus]),
     );
     server.downgrade_protection = true;
     let (client_end, server_end) = run_pair(client, server).await;

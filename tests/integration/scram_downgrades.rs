@@ -2,8 +2,8 @@
 //! what RFC 5802 / RFC 7677 tell it to refuse gets a verdict naming what it accepted.
 
 use crate::support::common::{alice_client, run_pair, server};
+use xmpp_interop::drive::misbehaviour::server_misbehaviour;
 use xmpp_interop::proto::sasl::ClientOptions;
-use xmpp_interop::proto::server::ServerMisbehaviour;
 use xmpp_interop::proto::{SessionEnd, Side};
 use xmpp_interop::scenario::{Mechanism, Misbehaviour, Step};
 
@@ -11,10 +11,7 @@ use xmpp_interop::scenario::{Mechanism, Misbehaviour, Step};
 /// server's view.
 async fn server_view(misbehave: &[Misbehaviour], options: ClientOptions) -> SessionEnd {
     let client = alice_client(vec![Mechanism::ScramSha256], options);
-    let server = server(
-        vec![Mechanism::ScramSha256],
-        ServerMisbehaviour::from_scenario(misbehave),
-    );
+    let server = server(vec![Mechanism::ScramSha256], server_misbehaviour(misbehave));
     run_pair(client, server).await.1
 }
 

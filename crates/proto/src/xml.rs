@@ -586,7 +586,7 @@ impl StreamParser {
         }
     }
 
-    /// Stream restart (after STARTTLS or SASL success, RFC 6120 §5.4.3.3, §6.4.6): expect a new header. Returns the number of buffered unparsed bytes that were discarded (a nonzero count after <proceed/> is a STARTTLS command-injection attempt, which the caller reports).
+    /// Stream restart (after STARTTLS or SASL success, RFC 6120 §5.4.3.3, §6.4.6): expect a new header. Returns the number of buffered unparsed bytes that were discarded (a nonzero count after `<proceed/>` is a STARTTLS command-injection attempt, which the caller reports).
     ///
     /// The count is every byte received after the last returned event except XML whitespace,
     /// which a peer may send between elements (a newline after `<starttls/>` is harmless, as
@@ -1920,7 +1920,7 @@ mod tests {
             max_depth: 4,
             max_header_bytes: 160,
         };
-        let input = &include_bytes!("../../fixtures/fuzz/xml_stream-228079cd.bin")[1..];
+        let input = &include_bytes!("../../../fixtures/fuzz/xml_stream-228079cd.bin")[1..];
         assert_eq!(first_condition(limits, [input]), Some("policy-violation"));
         assert_eq!(
             first_condition(limits, input.chunks(1)),

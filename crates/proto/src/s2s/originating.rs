@@ -10,11 +10,11 @@ use rand::Rng as _;
 
 use super::dialback::{self, DialbackSecret};
 use super::{NS_DIALBACK, NS_DIALBACK_FEATURE, NS_SERVER, header_xml};
-use crate::proto::client::describe_header;
-use crate::proto::session::{Core, decode_sasl, delegate_to_core, feed_and_handle};
-use crate::proto::xml::{self, Element, Limits, NS_STREAM, StreamEvent, StreamHeader};
-use crate::proto::{NS_SASL, NS_TLS, Session, SessionEnd, Side, TlsChannel};
-use crate::scenario::{Mechanism, S2sAuth, Step, Transport};
+use crate::client::describe_header;
+use crate::session::{Core, decode_sasl, delegate_to_core, feed_and_handle};
+use crate::xml::{self, Element, Limits, NS_STREAM, StreamEvent, StreamHeader};
+use crate::{Mechanism, S2sAuth, Step, Transport};
+use crate::{NS_SASL, NS_TLS, Session, SessionEnd, Side, TlsChannel};
 
 /// What the originating server does.
 #[derive(Debug, Clone)]

@@ -31,7 +31,7 @@ use std::fmt;
 pub use self::downgrade::Advertised;
 pub use self::redact::redact;
 pub use self::store::CredentialStore;
-pub use crate::scenario::{ChannelBindingType, Mechanism};
+pub use crate::{ChannelBindingType, Mechanism};
 
 /// What the client does about channel binding (RFC 5802 §6), which decides the GS2 header.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -288,9 +288,7 @@ impl ClientError {
             ClientError::ServerSignatureMismatch => "server-signature-mismatch",
             ClientError::NonceMismatch => "nonce-mismatch",
             ClientError::DowngradeDetected { .. } => "downgrade-detected",
-            ClientError::DowngradeProtectionMissing => {
-                crate::scenario::DOWNGRADE_PROTECTION_UNSUPPORTED
-            }
+            ClientError::DowngradeProtectionMissing => crate::DOWNGRADE_PROTECTION_UNSUPPORTED,
             ClientError::IterationCountTooLow { .. } => "iteration-count-too-low",
             ClientError::IterationCountTooHigh { .. } => "iteration-count-too-high",
             ClientError::Malformed { .. } => "malformed-challenge",

@@ -8,8 +8,8 @@ use hmac::{Hmac, Mac as _};
 use sha2::{Digest as _, Sha256};
 
 use super::{NS_DIALBACK, NS_SERVER};
-use crate::proto::NS_STANZAS;
-use crate::proto::xml::Element;
+use crate::NS_STANZAS;
+use crate::xml::Element;
 
 /// The secret of one domain's authoritative server.
 #[derive(Clone)]
@@ -82,7 +82,7 @@ mod tests {
     use super::*;
 
     /// Vectors computed by `fixtures/s2s/dialback_keys.py` with Python's `hmac`, not this code.
-    const VECTORS: &str = include_str!("../../../fixtures/s2s/dialback_keys.tsv");
+    const VECTORS: &str = include_str!("../../../../fixtures/s2s/dialback_keys.tsv");
 
     #[test]
     fn dialback_keys_match_independently_computed_vectors_xep0185_2() {

@@ -16,12 +16,12 @@ use rand::Rng as _;
 
 use super::dialback::{self, DialbackSecret};
 use super::{DialbackRequest, NS_DIALBACK, NS_DIALBACK_FEATURE, NS_SERVER, header_xml};
-use crate::proto::NS_TLS;
-use crate::proto::client::describe_header;
-use crate::proto::session::{Core, delegate_to_core, feed_and_handle};
-use crate::proto::xml::{self, Element, Limits, NS_STREAM, StreamEvent, StreamHeader};
-use crate::proto::{Session, SessionEnd, Side, TlsChannel};
-use crate::scenario::{S2sAuth, Step};
+use crate::NS_TLS;
+use crate::client::describe_header;
+use crate::session::{Core, delegate_to_core, feed_and_handle};
+use crate::xml::{self, Element, Limits, NS_STREAM, StreamEvent, StreamHeader};
+use crate::{S2sAuth, Step};
+use crate::{Session, SessionEnd, Side, TlsChannel};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {

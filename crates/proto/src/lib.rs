@@ -5,17 +5,32 @@
 //! and, once the outcome is decided, a [`SessionEnd`]. The same code plays the harness and the
 //! built-in targets, on the client side ([`client::ClientSession`]) and on the server side
 //! ([`server::ServerSession`]).
+//!
+//! The crate also owns the protocol vocabulary the sessions speak ([`Mechanism`], [`Step`],
+//! [`ChannelBindingType`], [`Transport`], [`SaslProfile`], [`S2sAuth`], [`S2sPolicy`],
+//! [`Condition`] and its constants); the harness's scenarios re-export it. Its `Cargo.toml`
+//! has no tokio, rustls, PKI or scenario dependency, so the compiler keeps it the lowest layer.
+//! The harness (`xmpp-interop`) re-exports this crate as `xmpp_interop::proto`.
 
 pub mod client;
+pub mod condition;
+pub mod keyword;
 pub mod s2s;
 pub mod sasl;
 pub mod server;
 mod session;
+pub mod vocabulary;
 pub mod xml;
 
 use std::fmt;
 
-use crate::scenario::{S2sAuth, Step};
+pub use condition::{
+    Condition, DOWNGRADE_PROTECTION_UNSUPPORTED, NOT_APPLICABLE, SASL2_UNSUPPORTED, TIMEOUT,
+};
+pub use keyword::Keyword;
+pub use vocabulary::{
+    ChannelBindingType, Mechanism, S2sAuth, S2sPolicy, SaslProfile, Step, Transport,
+};
 
 /// RFC 6120 §5: STARTTLS.
 pub const NS_TLS: &str = "urn:ietf:params:xml:ns:xmpp-tls";
@@ -82,7 +97,7 @@ pub enum SessionEnd {
     },
     /// A server-to-server stream was authenticated (RFC 6120 §6.4 EXTERNAL, or XEP-0220).
     S2sAuthenticated {
-        /// How.
+        /// The method that authenticated it: SASL EXTERNAL or dialback.
         method: S2sAuth,
         /// The originating domain that was authenticated.
         domain: String,

@@ -16,13 +16,11 @@ use super::{
     DialbackAnswer, DialbackRequest, NS_DIALBACK, NS_DIALBACK_FEATURE, NS_SERVER, PeerCertificate,
     S2sPolicy, certificate_authenticates, header_xml,
 };
-use crate::proto::client::describe_header;
-use crate::proto::session::{
-    Core, check_incoming_header, decode_sasl, delegate_to_core, feed_and_handle,
-};
-use crate::proto::xml::{self, Element, Limits, NS_STREAM, StreamEvent, StreamHeader};
-use crate::proto::{Action, NS_SASL, NS_TLS, Session, SessionEnd, Side, TlsChannel};
-use crate::scenario::{Mechanism, S2sAuth, Step};
+use crate::client::describe_header;
+use crate::session::{Core, check_incoming_header, decode_sasl, delegate_to_core, feed_and_handle};
+use crate::xml::{self, Element, Limits, NS_STREAM, StreamEvent, StreamHeader};
+use crate::{Action, NS_SASL, NS_TLS, Session, SessionEnd, Side, TlsChannel};
+use crate::{Mechanism, S2sAuth, Step};
 
 /// What the receiving server offers and demands.
 #[derive(Debug, Clone)]

@@ -19,9 +19,7 @@ use super::xml::{self, Element, Limits, NS_CLIENT, NS_STREAM, StreamEvent, Strea
 use super::{
     NS_BIND, NS_SASL, NS_SASL_CB, NS_STANZAS, NS_TLS, Session, SessionEnd, Side, TlsChannel,
 };
-use crate::scenario::{
-    DOWNGRADE_PROTECTION_UNSUPPORTED, Mechanism, Misbehaviour, SASL2_UNSUPPORTED, SaslProfile, Step,
-};
+use crate::{DOWNGRADE_PROTECTION_UNSUPPORTED, Mechanism, SASL2_UNSUPPORTED, SaslProfile, Step};
 
 /// The account a `sasl2-wrong-authorization-identifier` server names instead of the real one.
 const OTHER_ACCOUNT: &str = "mallory";
@@ -54,49 +52,6 @@ pub struct ServerMisbehaviour {
     /// Offer the non-PLUS counterparts of the `-PLUS` mechanisms too, and check channel
     /// binding against data of another connection (every bit flipped).
     pub mismatched_binding: bool,
-}
-
-impl ServerMisbehaviour {
-    /// The server-side violations a scenario asks for (client-side ones are ignored here).
-    /// When several SASL violations are listed, the last one applies.
-    pub fn from_scenario(misbehave: &[Misbehaviour]) -> ServerMisbehaviour {
-        let mut result = ServerMisbehaviour::default();
-        for misbehaviour in misbehave {
-            match misbehaviour {
-                Misbehaviour::StripStarttls => result.strip_starttls = true,
-                Misbehaviour::SaslMalformedBase64 => result.malformed_base64 = true,
-                Misbehaviour::ScramWrongServerSignature => {
-                    result.sasl = sasl::ServerMisbehaviour::WrongServerSignature;
-                }
-                Misbehaviour::ScramAlteredNonce => {
-                    result.sasl = sasl::ServerMisbehaviour::AlteredNonce;
-                }
-                Misbehaviour::ScramLowIterationCount => {
-                    result.sasl =
-                        sasl::ServerMisbehaviour::AnnouncedIterations(LOW_ITERATION_COUNT);
-                }
-                Misbehaviour::ScramExcessiveIterationCount => {
-                    result.sasl =
-                        sasl::ServerMisbehaviour::AnnouncedIterations(EXCESSIVE_ITERATION_COUNT);
-                }
-                Misbehaviour::ScramSuccessWithoutFinal => {
-                    result.sasl = sasl::ServerMisbehaviour::SuccessWithoutFinal;
-                }
-                Misbehaviour::Sasl2WrongAuthorizationIdentifier => {
-                    result.wrong_authorization_identifier = true;
-                }
-                Misbehaviour::Xep0474StrippedPlus => result.strip_plus_from_features = true,
-                Misbehaviour::ScramPlusMismatchedBinding => result.mismatched_binding = true,
-                Misbehaviour::ScramWrongProof
-                | Misbehaviour::AuthzidOtherUser
-                | Misbehaviour::ScramForeignChannelBinding
-                | Misbehaviour::ScramDowngradeFlag
-                | Misbehaviour::ScramReplayedClientFinal
-                | Misbehaviour::ScramUndefinedBindingType => {}
-            }
-        }
-        result
-    }
 }
 
 /// What the server offers and how it behaves.
@@ -894,7 +849,7 @@ impl Session for ServerSession {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::Action;
+    use crate::Action;
 
     const HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
         xmlns:stream='http://etherx.jabber.org/streams' to='interop.test' version='1.0'>";
@@ -1027,9 +982,10 @@ mod tests {
             mechanisms: vec![Mechanism::ScramSha256Plus],
             preferred_mechanism: None,
             accounts: Arc::new(accounts),
-            misbehaviour: ServerMisbehaviour::from_scenario(&[
-                Misbehaviour::ScramPlusMismatchedBinding,
-            ]),
+            misbehaviour: ServerMisbehaviour {
+                mismatched_binding: true,
+                ..ServerMisbehaviour::default()
+            },
             limits: Limits::default(),
             offer_sasl2: false,
             expect_sasl2: false,

@@ -13,10 +13,11 @@ pub mod dialback;
 pub mod originating;
 pub mod receiving;
 
+use std::fmt;
+use std::sync::Arc;
+
 use super::xml::StreamHeader;
-use crate::pki::{CertificateRejection, ReferenceIdentity, Service};
-use crate::scenario::IdentityType;
-pub use crate::scenario::S2sPolicy;
+pub use crate::S2sPolicy;
 
 /// The server content namespace (RFC 6120 §4.8.2).
 pub const NS_SERVER: &str = "jabber:server";
@@ -26,13 +27,21 @@ pub const NS_DIALBACK: &str = "jabber:server:dialback";
 pub const NS_DIALBACK_FEATURE: &str = "urn:xmpp:features:dialback";
 
 /// The certificate the other server presented in TLS, as the transport saw it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct PeerCertificate {
-    /// The leaf, DER.
-    pub leaf: Vec<u8>,
     /// Why the chain does not verify against the trusted root (path, validity, key usage);
-    /// `None` when it does. The name is checked later, against the stream's `from`.
+    /// `None` when it does.
     pub chain_problem: Option<String>,
+    /// Which domains the leaf names as a server; asked later, once the stream's `from` is known.
+    pub names: Arc<dyn ServerNames>,
+}
+
+/// Which domains a certificate authenticates as a server (RFC 6120 §13.7.1.2): DNS-IDs,
+/// `_xmpp-server` SRV-IDs and XmppAddrs. The harness answers it from its certificate checks,
+/// so that this crate needs no X.509 code.
+pub trait ServerNames: fmt::Debug + Send + Sync {
+    /// `Ok` when the certificate names `domain` as a server; `Err` says why not.
+    fn authenticate(&self, domain: &str) -> Result<(), String>;
 }
 
 /// A dialback key to check with the authoritative server of `originating` (XEP-0220 §2.1.2).
@@ -65,14 +74,6 @@ pub enum DialbackAnswer {
     },
 }
 
-/// The identity types that authenticate a server's domain (RFC 6120 §13.7.1.2: DNS-ID,
-/// SRV-ID `_xmpp-server`, and XmppAddr per §13.7.1.4).
-const SERVER_IDENTITY_TYPES: [IdentityType; 3] = [
-    IdentityType::DnsId,
-    IdentityType::SrvId,
-    IdentityType::Xmppaddr,
-];
-
 /// Whether `certificate` authenticates `domain` for server-to-server: a chain that verified
 /// and a name that matches as RFC 6120 §13.7.1.2 says, SRV-IDs only for `_xmpp-server`
 /// (an `_xmpp-client` SRV-ID does not count). `Err` says why not.
@@ -86,17 +87,10 @@ pub fn certificate_authenticates(
     if let Some(problem) = &certificate.chain_problem {
         return Err(format!("its certificate chain does not verify: {problem}"));
     }
-    let reference = ReferenceIdentity {
-        domain: domain.to_owned(),
-        service: Service::Server,
-        accepted: SERVER_IDENTITY_TYPES.to_vec(),
-    };
-    reference
-        .check(&certificate.leaf)
-        .map(|_| ())
-        .map_err(|rejection: CertificateRejection| {
-            format!("its certificate does not authenticate {domain}: {rejection}")
-        })
+    certificate
+        .names
+        .authenticate(domain)
+        .map_err(|why| format!("its certificate does not authenticate {domain}: {why}"))
 }
 
 /// A `jabber:server` stream header with the `db` prefix declared (XEP-0220 §2).

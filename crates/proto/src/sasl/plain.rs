@@ -157,7 +157,7 @@ impl ServerMechanism for PlainServer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::sasl::{
+    use crate::sasl::{
         ClientOptions, FailureCondition, ServerOptions, client_mechanism, server_mechanism,
     };
 

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 
 use super::xml::{self, Element, StreamEvent, StreamHeader, StreamParser, XmlError};
 use super::{Action, Direction, SessionEnd, Side, TraceEntry};
-use crate::scenario::Step;
+use crate::Step;
 
 /// Parser, outbox, transcript and outcome of one session.
 pub(crate) struct Core {
@@ -262,16 +262,16 @@ fn truncate(text: &str, max: usize) -> &str {
 /// Expands inside an `impl Session for X` where `X` keeps its `Core` in a field named `core`.
 macro_rules! delegate_to_core {
     () => {
-        fn poll_action(&mut self) -> Option<$crate::proto::Action> {
+        fn poll_action(&mut self) -> Option<$crate::Action> {
             self.core.poll_action()
         }
-        fn take_trace(&mut self) -> Vec<$crate::proto::TraceEntry> {
+        fn take_trace(&mut self) -> Vec<$crate::TraceEntry> {
             self.core.take_trace()
         }
-        fn end(&self) -> Option<&$crate::proto::SessionEnd> {
+        fn end(&self) -> Option<&$crate::SessionEnd> {
             self.core.end()
         }
-        fn step(&self) -> $crate::scenario::Step {
+        fn step(&self) -> $crate::Step {
             self.core.step
         }
     };

@@ -18,7 +18,7 @@ use super::xml::{self, Element, Limits, NS_CLIENT, NS_STREAM, StreamEvent, Strea
 use super::{
     NS_BIND, NS_SASL, NS_SASL_CB, NS_STANZAS, NS_TLS, Session, SessionEnd, Side, TlsChannel,
 };
-use crate::scenario::{Mechanism, NOT_APPLICABLE, SASL2_UNSUPPORTED, SaslProfile, Step, Transport};
+use crate::{Mechanism, NOT_APPLICABLE, SASL2_UNSUPPORTED, SaslProfile, Step, Transport};
 
 /// XEP-0388: the Extensible SASL Profile (SASL2).
 pub const NS_SASL2: &str = "urn:xmpp:sasl:2";
@@ -1091,7 +1091,7 @@ impl Session for ClientSession {
 mod tests {
     use super::super::session::decode_sasl;
     use super::*;
-    use crate::proto::Action;
+    use crate::Action;
 
     const SERVER_HEADER: &str = "<stream:stream xmlns='jabber:client' \
         xmlns:stream='http://etherx.jabber.org/streams' from='interop.test' id='s1' version='1.0'>";

@@ -117,7 +117,7 @@ impl ServerMechanism for ExternalServer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::sasl::FailureCondition;
+    use crate::sasl::FailureCondition;
 
     const DOMAIN: &str = "interop.test";
 

@@ -121,7 +121,7 @@ mod tests {
 
     #[test]
     fn no_client_message_of_a_real_exchange_leaks_password_or_proof() {
-        use crate::proto::sasl::{
+        use crate::sasl::{
             ClientCredentials, ClientOptions, CredentialStore, ServerOptions, ServerStep,
             client_mechanism, server_mechanism,
         };

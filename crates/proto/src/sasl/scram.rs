@@ -774,7 +774,7 @@ impl ServerMechanism for ScramServer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proto::sasl::{
+    use crate::sasl::{
         Advertised, ChannelBindingType, ChannelBindings, FailureCondition, client_mechanism,
         client_mechanism_with_channel_binding, server_mechanism,
     };
@@ -936,7 +936,7 @@ mod tests {
     }
 
     fn independent_vectors() -> Vec<IndependentVector> {
-        serde_json::from_str(include_str!("../../../fixtures/sasl/scram-vectors.json")).unwrap()
+        serde_json::from_str(include_str!("../../../../fixtures/sasl/scram-vectors.json")).unwrap()
     }
 
     #[test]
@@ -1161,7 +1161,10 @@ mod tests {
     }
 
     fn downgrade_vectors() -> Vec<DowngradeVector> {
-        serde_json::from_str(include_str!("../../../fixtures/sasl/xep0474-vectors.json")).unwrap()
+        serde_json::from_str(include_str!(
+            "../../../../fixtures/sasl/xep0474-vectors.json"
+        ))
+        .unwrap()
     }
 
     fn advertised(vector: &DowngradeVector) -> Advertised {
