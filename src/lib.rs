@@ -8,7 +8,11 @@
 //! runner     plans cases, runs them in parallel, emits events
 //! report     reporters fed from one event stream: terminal matrix, JUnit, JSON, HTML, Markdown,
 //!            transcripts; diff and merge of results.json
-//! targets    implementation adapters: the built-in server and client
+//! targets    implementations under test behind the ServerTarget / ClientTarget traits:
+//!            built-in server and client, managed Prosody/ejabberd (ManagedServer), external
+//!            servers, command clients; the targets file
+//! error      HarnessError (the harness or its environment broke), NotApplicable (why a
+//!            case is not run)
 //! drive      initiator (harness as client), responder (harness as server); misbehaviour
 //!            mapping from scenarios to proto's switches
 //! transport  tokio TCP, STARTTLS / direct TLS with tokio-rustls, timeouts, capture

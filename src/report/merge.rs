@@ -27,9 +27,9 @@ pub enum ResultsError {
     /// The file could not be read.
     #[error("{path}: cannot read: {source}", path = path.display())]
     Read {
-        /// The file.
+        /// The `results.json` that could not be read.
         path: PathBuf,
-        /// Why.
+        /// The operating system's reason.
         source: std::io::Error,
     },
     /// The file is not JSON, or not a `results.json`.

@@ -88,9 +88,9 @@ pub enum ExpectationsError {
     /// A file or the directory could not be read.
     #[error("{path}: cannot read: {source}", path = path.display())]
     Io {
-        /// What.
+        /// The file or directory that could not be read.
         path: PathBuf,
-        /// Why.
+        /// The operating system's reason.
         source: std::io::Error,
     },
     /// A file is not a valid expectations file, or names a case that does not exist.

@@ -256,7 +256,7 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_mandatory_mechanism_fails_only_its_own_case_rfc_6120_13_8_1() {
+    fn a_missing_mandatory_mechanism_fails_only_its_own_case_rfc6120_13_8_1() {
         let seen = rejected(Step::Features, "mechanism-not-offered", Party::Target);
         let mandatory = case(
             "scenarios/c2s/mandatory-to-implement.yaml",
@@ -291,7 +291,7 @@ mod tests {
     }
 
     #[test]
-    fn a_client_that_sends_its_password_on_a_stripped_stream_fails_rfc_7590_3_1() {
+    fn a_client_that_sends_its_password_on_a_stripped_stream_fails_rfc7590_3_1() {
         let case = case(
             "scenarios/client/strip-starttls.yaml",
             "client-strip-starttls/plain",
@@ -304,7 +304,7 @@ mod tests {
     }
 
     #[test]
-    fn a_client_without_channel_binding_that_logs_in_without_it_is_inconclusive_rfc_5802_6() {
+    fn a_client_without_channel_binding_that_logs_in_without_it_is_inconclusive_rfc5802_6() {
         let case = case(
             "scenarios/client/scram-plus-mismatched-binding.yaml",
             "client-scram-plus-mismatched-binding/scram-sha-1-plus",
@@ -339,7 +339,7 @@ mod tests {
     }
 
     #[test]
-    fn cn_fallback_is_a_fact_either_way_rfc_6125_6_4_4() {
+    fn cn_fallback_is_a_fact_either_way_rfc6125_6_4_4() {
         let case = case(
             "scenarios/client/certificate-cn-fallback.yaml",
             "client-certificate-cn-fallback",
@@ -350,7 +350,7 @@ mod tests {
     }
 
     #[test]
-    fn refusing_a_bad_chain_silently_is_a_should_deviation_rfc_8446_6_2() {
+    fn refusing_a_bad_chain_silently_is_a_should_deviation_rfc8446_6_2() {
         let case = case(
             "scenarios/client/untrusted-root.yaml",
             "client-untrusted-root/starttls/self-signed",
@@ -385,7 +385,7 @@ mod tests {
     }
 
     #[test]
-    fn a_server_without_sasl2_is_unsupported_xep_0388() {
+    fn a_server_without_sasl2_is_unsupported_xep0388() {
         let case = case(
             "scenarios/c2s/sasl2-authenticate.yaml",
             "c2s-sasl2-authenticate/starttls/scram-sha-256",

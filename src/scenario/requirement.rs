@@ -180,7 +180,7 @@ mod tests {
     }
 
     #[test]
-    fn only_scram_sha_1_and_its_plus_variant_are_mandatory_rfc_6120_13_8_1() {
+    fn only_scram_sha_1_and_its_plus_variant_are_mandatory_rfc6120_13_8_1() {
         let mandatory: Vec<Mechanism> = Mechanism::ALL
             .into_iter()
             .filter(|&m| Feature::Mechanism(m).is_mandatory())

@@ -281,7 +281,7 @@ mod tests {
     }
 
     #[test]
-    fn sasl_failure_stands_for_every_rfc_6120_6_5_condition_and_not_for_a_close() {
+    fn sasl_failure_stands_for_every_rfc6120_6_5_condition_and_not_for_a_close() {
         assert!(Condition::SaslFailure.matches("not-authorized"));
         assert!(Condition::SaslFailure.matches("malformed-request"));
         assert!(Condition::SaslFailure.matches("failure-without-condition"));

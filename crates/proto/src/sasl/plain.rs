@@ -180,7 +180,7 @@ mod tests {
     }
 
     #[test]
-    fn client_sends_authzid_nul_authcid_nul_password_rfc4616_section_2() {
+    fn client_sends_authzid_nul_authcid_nul_password_rfc4616_2() {
         let mut client = client_mechanism(
             Mechanism::Plain,
             credentials(None, "juliet", "r0m30myr0m30"),
@@ -207,7 +207,7 @@ mod tests {
     }
 
     #[test]
-    fn client_refuses_nul_in_credentials_rfc4616_section_2() {
+    fn client_refuses_nul_in_credentials_rfc4616_2() {
         let mut client = client_mechanism(
             Mechanism::Plain,
             credentials(None, "juliet", "pass\0word"),
@@ -220,7 +220,7 @@ mod tests {
     }
 
     #[test]
-    fn plain_round_trip_authenticates_rfc4616_section_2() {
+    fn plain_round_trip_authenticates_rfc4616_2() {
         let store = store();
         let mut client = client_mechanism(
             Mechanism::Plain,
@@ -265,7 +265,7 @@ mod tests {
     }
 
     #[test]
-    fn plain_parser_is_strict_rfc4616_section_2() {
+    fn plain_parser_is_strict_rfc4616_2() {
         let malformed: [&[u8]; 8] = [
             b"juliet",
             b"\0juliet",

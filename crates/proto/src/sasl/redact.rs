@@ -70,7 +70,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn plain_password_is_redacted_rfc4616_section_2() {
+    fn plain_password_is_redacted_rfc4616_2() {
         let shown = redact(Mechanism::Plain, true, b"admin\0juliet\0r0m30myr0m30");
         assert_eq!(shown, "admin\\0juliet\\0[redacted]");
         let shown = redact(Mechanism::Plain, true, b"\0juliet\0r0m30\x01myr0m30");
@@ -91,7 +91,7 @@ mod tests {
     }
 
     #[test]
-    fn scram_client_proof_is_redacted_rfc5802_section_7() {
+    fn scram_client_proof_is_redacted_rfc5802_7() {
         let client_final =
             b"c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=";
         let shown = redact(Mechanism::ScramSha1, true, client_final);

@@ -847,7 +847,7 @@ mod tests {
     }
 
     #[test]
-    fn client_reproduces_rfc5802_section_5_sha1_vector() {
+    fn client_reproduces_rfc5802_5_sha1_vector() {
         let mut client = client(Mechanism::ScramSha1, SHA1_CLIENT_NONCE);
         assert_eq!(
             client.initial_response().unwrap(),
@@ -860,7 +860,7 @@ mod tests {
     }
 
     #[test]
-    fn client_reproduces_rfc7677_section_3_sha256_vector() {
+    fn client_reproduces_rfc7677_3_sha256_vector() {
         let mut client = client(Mechanism::ScramSha256, SHA256_CLIENT_NONCE);
         assert_eq!(
             client.initial_response().unwrap(),
@@ -877,7 +877,7 @@ mod tests {
     }
 
     #[test]
-    fn server_reproduces_rfc5802_section_5_sha1_vector() {
+    fn server_reproduces_rfc5802_5_sha1_vector() {
         let store = vector_store(SHA1_SALT);
         let mut server = server(Mechanism::ScramSha1, SHA1_SERVER_NONCE);
         let server_first = challenge(
@@ -896,7 +896,7 @@ mod tests {
     }
 
     #[test]
-    fn server_reproduces_rfc7677_section_3_sha256_vector() {
+    fn server_reproduces_rfc7677_3_sha256_vector() {
         let store = vector_store(SHA256_SALT);
         let mut server = server(Mechanism::ScramSha256, SHA256_SERVER_NONCE);
         let server_first = challenge(
@@ -1020,7 +1020,7 @@ mod tests {
     }
 
     #[test]
-    fn scram_round_trip_authenticates_rfc5802_section_3() {
+    fn scram_round_trip_authenticates_rfc5802_3() {
         let store = small_store();
         for mechanism in [Mechanism::ScramSha1, Mechanism::ScramSha256] {
             let verdict = round_trip(
@@ -1046,7 +1046,7 @@ mod tests {
     }
 
     #[test]
-    fn scram_round_trip_with_authzid_and_y_flag_rfc5802_section_6() {
+    fn scram_round_trip_with_authzid_and_y_flag_rfc5802_6() {
         let store = small_store();
         let mut client = client_mechanism_with_channel_binding(
             Mechanism::ScramSha1,
@@ -1073,7 +1073,7 @@ mod tests {
     }
 
     #[test]
-    fn scram_round_trip_at_4096_iterations_rfc7677_section_4() {
+    fn scram_round_trip_at_4096_iterations_rfc7677_4() {
         let mut store = CredentialStore::new();
         store.add_user("romeo", "juliet", 4096);
         let verdict = round_trip(
@@ -1105,7 +1105,7 @@ mod tests {
     }
 
     #[test]
-    fn unknown_user_gets_a_stable_fake_salt_and_fails_at_client_final_rfc5802_section_9() {
+    fn unknown_user_gets_a_stable_fake_salt_and_fails_at_client_final_rfc5802_9() {
         let store = small_store();
         let salt_and_count = || {
             let mut server = server_mechanism(Mechanism::ScramSha256, ServerOptions::default());
@@ -1126,7 +1126,7 @@ mod tests {
     }
 
     #[test]
-    fn wrong_server_signature_is_caught_by_the_client_rfc5802_section_5_1() {
+    fn wrong_server_signature_is_caught_by_the_client_rfc5802_5_1() {
         let store = small_store();
         let verdict = round_trip(
             Mechanism::ScramSha256,
@@ -1275,7 +1275,7 @@ mod tests {
     }
 
     #[test]
-    fn huge_iteration_count_is_refused_without_hashing_rfc5802_section_9() {
+    fn huge_iteration_count_is_refused_without_hashing_rfc5802_9() {
         let mut client = sha1_client_after_first(ClientOptions::default());
         let started = std::time::Instant::now();
         let server_first = format!("r={SHA1_CLIENT_NONCE}xyz,s={SHA1_SALT},i=1000000000");
@@ -1298,7 +1298,7 @@ mod tests {
     }
 
     #[test]
-    fn low_iteration_count_is_refused_rfc7677_section_4() {
+    fn low_iteration_count_is_refused_rfc7677_4() {
         let mut client = sha1_client_after_first(ClientOptions::default());
         let server_first = format!("r={SHA1_CLIENT_NONCE}xyz,s={SHA1_SALT},i=4095");
         assert_eq!(
@@ -1311,7 +1311,7 @@ mod tests {
     }
 
     #[test]
-    fn tampered_nonce_is_refused_rfc5802_section_5_1() {
+    fn tampered_nonce_is_refused_rfc5802_5_1() {
         let mut client = sha1_client_after_first(ClientOptions::default());
         let server_first =
             format!("r=Xyko+d2lbbFgONRv9qkxdawL{SHA1_SERVER_NONCE},s={SHA1_SALT},i=4096");
@@ -1322,7 +1322,7 @@ mod tests {
     }
 
     #[test]
-    fn success_without_server_final_is_refused_rfc5802_section_5() {
+    fn success_without_server_final_is_refused_rfc5802_5() {
         let mut client = sha1_client_after_first(ClientOptions::default());
         let server_first = format!("r={SHA1_CLIENT_NONCE}{SHA1_SERVER_NONCE},s={SHA1_SALT},i=4096");
         client.respond(server_first.as_bytes()).unwrap();
@@ -1340,7 +1340,7 @@ mod tests {
     }
 
     #[test]
-    fn server_error_attribute_is_reported_rfc5802_section_7() {
+    fn server_error_attribute_is_reported_rfc5802_7() {
         let mut client = sha1_client_after_first(ClientOptions::default());
         let server_first = format!("r={SHA1_CLIENT_NONCE}{SHA1_SERVER_NONCE},s={SHA1_SALT},i=4096");
         client.respond(server_first.as_bytes()).unwrap();
@@ -1353,7 +1353,7 @@ mod tests {
     }
 
     #[test]
-    fn malformed_server_messages_are_refused_rfc5802_section_7() {
+    fn malformed_server_messages_are_refused_rfc5802_7() {
         let nonce = SHA1_CLIENT_NONCE;
         let cases: Vec<Vec<u8>> = vec![
             b"".to_vec(),
@@ -1429,7 +1429,7 @@ mod tests {
     }
 
     #[test]
-    fn server_refuses_malformed_client_first_rfc5802_section_7() {
+    fn server_refuses_malformed_client_first_rfc5802_7() {
         let cases: [&[u8]; 11] = [
             b"garbage",
             b"n,n=user,r=abc",
@@ -1454,7 +1454,7 @@ mod tests {
     }
 
     #[test]
-    fn server_refuses_channel_binding_request_on_non_plus_mechanism_rfc5802_section_6() {
+    fn server_refuses_channel_binding_request_on_non_plus_mechanism_rfc5802_6() {
         let failure = server_failure(&[b"p=tls-unique,,n=user,r=abc"]);
         assert_eq!(failure.condition, FailureCondition::MalformedRequest);
         assert!(
@@ -1513,7 +1513,7 @@ mod tests {
     }
 
     #[test]
-    fn plus_round_trip_binds_the_exchange_to_the_channel_rfc5802_section_6() {
+    fn plus_round_trip_binds_the_exchange_to_the_channel_rfc5802_6() {
         for mechanism in [
             Mechanism::ScramSha1Plus,
             Mechanism::ScramSha256Plus,
@@ -1533,7 +1533,7 @@ mod tests {
     }
 
     #[test]
-    fn server_refuses_binding_data_of_another_channel_rfc5802_section_6() {
+    fn server_refuses_binding_data_of_another_channel_rfc5802_6() {
         let failure = bound_round_trip(
             b"the client's channel",
             b"the server's channel",
@@ -1551,7 +1551,7 @@ mod tests {
     }
 
     #[test]
-    fn server_that_offered_plus_refuses_the_y_flag_as_a_downgrade_rfc5802_section_6() {
+    fn server_that_offered_plus_refuses_the_y_flag_as_a_downgrade_rfc5802_6() {
         let refused = bound_round_trip(
             b"",
             b"data",
@@ -1617,7 +1617,7 @@ mod tests {
     }
 
     #[test]
-    fn server_checks_client_final_binding_nonce_and_syntax_rfc5802_section_5_1() {
+    fn server_checks_client_final_binding_nonce_and_syntax_rfc5802_5_1() {
         let first: &[u8] = b"n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL";
         let proof = "p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=";
         let nonce = format!("r={SHA1_CLIENT_NONCE}{SHA1_SERVER_NONCE}");

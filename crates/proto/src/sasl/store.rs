@@ -165,7 +165,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn store_keeps_keys_not_passwords_rfc5802_section_3() {
+    fn store_keeps_keys_not_passwords_rfc5802_3() {
         let mut store = CredentialStore::new();
         store.add_user("juliet", "r0m30myr0m30", 16);
         assert!(store.contains("juliet"));
@@ -187,7 +187,7 @@ mod tests {
     }
 
     #[test]
-    fn verify_plain_recomputes_stored_key_rfc4616_section_3() {
+    fn verify_plain_recomputes_stored_key_rfc4616_3() {
         let mut store = CredentialStore::new();
         store.add_user("juliet", "r0m30myr0m30", 16);
         assert!(store.verify_plain("juliet", "r0m30myr0m30"));
@@ -197,7 +197,7 @@ mod tests {
     }
 
     #[test]
-    fn verify_plain_applies_saslprep_rfc4013_section_2_1() {
+    fn verify_plain_applies_saslprep_rfc4013_2_1() {
         let mut store = CredentialStore::new();
         store.add_user("user", "I\u{AD}X", 4);
         assert!(store.verify_plain("user", "IX"));
