@@ -6,6 +6,7 @@
 use std::fmt;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
@@ -15,42 +16,46 @@ use tokio::net::TcpStream;
 /// How many of the peer's first bytes are kept for the transcript.
 const FIRST_BYTES_KEPT: usize = 16;
 
-/// What the peer has sent on a connection so far.
+/// What the peer has sent on a connection so far: a count on every read, and the first bytes,
+/// which are locked for only until they are complete (a read after the handshake costs one
+/// atomic add).
 #[derive(Debug, Default)]
 struct Received {
-    total: usize,
-    first: Vec<u8>,
+    total: AtomicUsize,
+    first: Mutex<Vec<u8>>,
 }
 
 /// A handle on what a [`CountedTcp`] has received, which outlives the stream (a timed-out
 /// handshake drops the stream with its future).
 #[derive(Clone, Debug, Default)]
-pub struct ReceivedBytes(Arc<Mutex<Received>>);
+pub struct ReceivedBytes(Arc<Received>);
 
 impl ReceivedBytes {
     fn record(&self, bytes: &[u8]) {
-        let mut received = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        received.total += bytes.len();
-        let room = FIRST_BYTES_KEPT.saturating_sub(received.first.len());
-        received
-            .first
-            .extend_from_slice(&bytes[..room.min(bytes.len())]);
+        let before = self.0.total.fetch_add(bytes.len(), Ordering::Relaxed);
+        if before >= FIRST_BYTES_KEPT {
+            return;
+        }
+        let mut first = self.0.first.lock().unwrap_or_else(PoisonError::into_inner);
+        let room = FIRST_BYTES_KEPT.saturating_sub(first.len());
+        first.extend_from_slice(&bytes[..room.min(bytes.len())]);
     }
 }
 
 impl fmt::Display for ReceivedBytes {
     /// "nothing", or "37 bytes, starting 16 03 01 00 20 …".
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let received = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if received.total == 0 {
+        let total = self.0.total.load(Ordering::Relaxed);
+        if total == 0 {
             return f.write_str("nothing");
         }
-        let plural = if received.total == 1 { "" } else { "s" };
-        write!(f, "{} byte{plural}, starting", received.total)?;
-        for byte in &received.first {
+        let first = self.0.first.lock().unwrap_or_else(PoisonError::into_inner);
+        let plural = if total == 1 { "" } else { "s" };
+        write!(f, "{total} byte{plural}, starting")?;
+        for byte in first.iter() {
             write!(f, " {byte:02x}")?;
         }
-        if received.total > received.first.len() {
+        if total > first.len() {
             f.write_str(" …")?;
         }
         Ok(())
