@@ -76,3 +76,7 @@ if [ ! -x "$strophe" ] || [ "$root/fixtures/clients/strophe_client.c" -nt "$stro
     cc -O2 -Wall -Wextra -o "$strophe" "$root/fixtures/clients/strophe_client.c" \
         $(pkg-config --cflags --libs libstrophe)
 fi
+
+# Today's releases (Prosody 13, ejabberd 24.12, the backports' clients) in a Debian root of
+# their own, beside Debian 12's on the host (issue 16).
+"$root/ci/install-backports-root.sh"
