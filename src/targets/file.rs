@@ -46,7 +46,7 @@ use serde_saphyr::Spanned;
 use super::builtin::{BuiltinClient, BuiltinServer};
 use super::command::{CommandSpec, check as check_command};
 use super::external::ExternalSpec;
-use super::managed::{ManagedSpec, ServerSoftware};
+use super::managed::{Installation, ManagedSpec, ServerSoftware};
 use super::{BuiltinFeatures, Target, TargetRole};
 use crate::scenario::{
     CertificateProfile, KeyType, Mechanism, Position, Problem, yaml_options, yaml_problem,
@@ -134,6 +134,8 @@ struct RawManaged {
     software: ServerSoftware,
     domain: Spanned<String>,
     startup_timeout: Option<u64>,
+    /// A Debian root the software is installed in, run with chroot (absolute path).
+    root: Option<Spanned<PathBuf>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -341,9 +343,23 @@ fn resolve(raw: RawTarget, base: &Path) -> Result<Target, Problem> {
     if let Some(managed) = raw.managed {
         let managed = managed.value;
         check_domain(&managed.domain)?;
+        let installation = match managed.root {
+            None => Installation::host(),
+            Some(root) if root.value.is_absolute() => Installation::chroot(root.value),
+            Some(root) => {
+                return Err(Problem {
+                    at: Position::at(&root),
+                    message: format!(
+                        "`root` must be an absolute path, not `{}`",
+                        root.value.display()
+                    ),
+                });
+            }
+        };
+        let version = managed.software.version(&installation);
         let implementation = raw
             .implementation
-            .unwrap_or_else(|| managed.software.describe());
+            .unwrap_or_else(|| managed.software.describe(version.as_deref()));
         return Ok(Target {
             name,
             implementation,
@@ -353,6 +369,8 @@ fn resolve(raw: RawTarget, base: &Path) -> Result<Target, Problem> {
                 startup_timeout: Duration::from_secs(
                     managed.startup_timeout.unwrap_or(DEFAULT_STARTUP_SECONDS),
                 ),
+                installation,
+                version,
             })),
         });
     }

@@ -22,7 +22,9 @@ use xmpp_interop::pki::Catalogue;
 use xmpp_interop::runner::{self, Event, Outcome, RunEnvironment, RunOptions};
 use xmpp_interop::scenario::{self, CertificateProfile, KeyType, Transport};
 use xmpp_interop::targets::file::load_targets;
-use xmpp_interop::targets::managed::{InstanceKey, Instances, ManagedSpec, ServerSoftware};
+use xmpp_interop::targets::managed::{
+    Installation, InstanceKey, Instances, ManagedSpec, ServerSoftware,
+};
 
 /// Pids of live (not zombie) processes whose command line mentions `marker`.
 fn processes_mentioning(marker: &str) -> Vec<i32> {
@@ -216,6 +218,8 @@ async fn an_external_target_is_reached_with_the_account_and_root_its_targets_fil
         software: ServerSoftware::named("prosody").expect("prosody is a known server software"),
         domain: "participant.test".to_owned(),
         startup_timeout: Duration::from_secs(30),
+        installation: Installation::host(),
+        version: None,
     };
     let key = InstanceKey {
         target: "participant".to_owned(),

@@ -169,10 +169,16 @@ impl ClientSession {
         session
     }
 
+    /// The stream header; once TLS protects the stream it names the account in `from`, as RFC
+    /// 6120 §4.7.1 says a client that knows its identity SHOULD (ejabberd 24 offers SASL2
+    /// only to a client that does).
     fn open_stream(&mut self) {
+        let from = (self.tls && !self.config.username.is_empty())
+            .then(|| format!("{}@{}", self.config.username, self.config.domain));
         let header = StreamHeader {
             default_ns: NS_CLIENT.to_owned(),
             to: Some(self.config.domain.clone()),
+            from,
             version: Some("1.0".to_owned()),
             lang: Some("en".to_owned()),
             ..StreamHeader::default()

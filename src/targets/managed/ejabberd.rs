@@ -3,26 +3,28 @@
 //! `ejabberdctl register` once the node is up.
 //!
 //! As root, `ejabberdctl` would switch to the `ejabberd` user with `su`; the harness instead
-//! starts it as that user directly and hands it every file of the instance.
+//! starts it as that user directly and hands it every file of the instance. ejabberd 24 gets
+//! FAST (`mod_auth_fast`) turned on; its SASL2, Bind 2 and XEP-0474 are built in.
 
 use std::os::unix::fs::MetadataExt as _;
-use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use super::process::ServerProcess;
 use super::{
-    Layout, ManagedError, ManagedServer, Registration, io_error, render, run_command, write,
+    Installation, Layout, ManagedError, ManagedServer, Registration, io_error, render, run_command,
+    write,
 };
 use crate::scenario::S2sAuth;
 use crate::targets::BoxFuture;
 
 const TEMPLATE: &str = include_str!("../../../fixtures/targets/ejabberd.yml");
 
-/// The directory holding ejabberd's Erlang applications (`/usr/lib/<multiarch>/` on Debian).
-fn erlang_libs() -> Option<std::path::PathBuf> {
-    std::fs::read_dir("/usr/lib")
+/// The directory holding ejabberd's Erlang applications (`/usr/lib/<multiarch>/` on Debian),
+/// as the installation sees it.
+fn erlang_libs(installation: &Installation) -> Option<String> {
+    std::fs::read_dir(installation.host_path("/usr/lib"))
         .ok()?
         .filter_map(|entry| entry.ok())
         .map(|entry| entry.path())
@@ -33,12 +35,14 @@ fn erlang_libs() -> Option<std::path::PathBuf> {
                 })
             })
         })
+        .map(|dir| installation.seen(&dir))
 }
 
 /// The installed ejabberd version, from its application resource file (asks the Erlang VM).
-fn installed_version() -> Option<String> {
-    let output = Command::new("erl")
-        .env("ERL_LIBS", erlang_libs()?)
+fn installed_version(installation: &Installation) -> Option<String> {
+    let output = installation
+        .command("erl", None)
+        .env("ERL_LIBS", erlang_libs(installation)?)
         .args([
             "-noshell",
             "-eval",
@@ -50,16 +54,18 @@ fn installed_version() -> Option<String> {
     (output.status.success() && !version.is_empty()).then_some(version)
 }
 
-/// The user and group ejabberd runs as when the harness is root; `None` when it is not root
-/// (then ejabberd runs as the harness's own user).
-fn ejabberd_user() -> Result<Option<(u32, u32)>, ManagedError> {
+/// The user and group ejabberd runs as when the harness is root (from the installation's own
+/// `/etc/passwd`); `None` when it is not root (then ejabberd runs as the harness's own user).
+fn ejabberd_user(installation: &Installation) -> Result<Option<(u32, u32)>, ManagedError> {
     let me = std::fs::metadata("/proc/self")
         .map_err(|e| ManagedError::Unavailable(format!("cannot find out who I am: {e}")))?;
     if me.uid() != 0 {
         return Ok(None);
     }
-    let passwd = std::fs::read_to_string("/etc/passwd")
-        .map_err(|e| ManagedError::Unavailable(format!("cannot read /etc/passwd: {e}")))?;
+    let passwd_path = installation.host_path("/etc/passwd");
+    let passwd = std::fs::read_to_string(&passwd_path).map_err(|e| {
+        ManagedError::Unavailable(format!("cannot read {}: {e}", passwd_path.display()))
+    })?;
     let entry = passwd
         .lines()
         .map(|line| line.split(':').collect::<Vec<_>>())
@@ -71,7 +77,10 @@ fn ejabberd_user() -> Result<Option<(u32, u32)>, ManagedError> {
         })?;
     let number = |text: &str| {
         text.parse::<u32>().map_err(|_| {
-            ManagedError::Unavailable(format!("/etc/passwd has a bad ejabberd entry: {text}"))
+            ManagedError::Unavailable(format!(
+                "{} has a bad ejabberd entry: {text}",
+                passwd_path.display()
+            ))
         })
     };
     Ok(Some((number(entry[2])?, number(entry[3])?)))
@@ -92,25 +101,33 @@ fn chown_tree(path: &Path, uid: u32, gid: u32) -> Result<(), ManagedError> {
 /// `ejabberdctl` with the instance's own configuration, as the right user.
 fn ejabberdctl(layout: &Layout, user: Option<(u32, u32)>) -> Command {
     let dir = &layout.dir;
-    let mut command = Command::new("ejabberdctl");
+    let seen = |sub: &str| layout.seen(&dir.join(sub));
+    let mut command = layout.installation.command("ejabberdctl", user);
     command
         .env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .env("HOME", dir)
+        .env("HOME", layout.seen(dir))
         .env("ERL_DIST_PORT", layout.spare_port.to_string())
         .current_dir(dir)
         .arg("--ctl-config")
-        .arg(dir.join("conf/ejabberdctl.cfg"))
+        .arg(seen("conf/ejabberdctl.cfg"))
         .arg("--config-dir")
-        .arg(dir.join("conf"))
+        .arg(seen("conf"))
         .arg("--spool")
-        .arg(dir.join("spool"))
+        .arg(seen("spool"))
         .arg("--logs")
-        .arg(dir.join("logs"));
-    if let Some((uid, gid)) = user {
-        command.uid(uid).gid(gid);
-    }
+        .arg(seen("logs"));
     command
+}
+
+/// What a release implements beyond 23.01 that needs a module: FAST (XEP-0484) in ejabberd
+/// 24; SASL2, Bind 2 and XEP-0474 are part of its c2s.
+fn release_modules(layout: &Layout) -> &'static str {
+    if layout.major_version() >= 24 {
+        "mod_auth_fast: {}"
+    } else {
+        ""
+    }
 }
 
 /// ejabberd, started as `ejabberdctl foreground` with its configuration rendered from
@@ -126,8 +143,8 @@ impl ManagedServer for Ejabberd {
         "ejabberd"
     }
 
-    fn version(&self) -> Option<String> {
-        installed_version()
+    fn version(&self, installation: &Installation) -> Option<String> {
+        installed_version(installation)
     }
 
     fn render_config(&self, layout: &Layout) -> Result<(), ManagedError> {
@@ -156,7 +173,7 @@ impl ManagedServer for Ejabberd {
                         "s2s_direct_tls_port",
                         layout.s2s_direct_tls_port.to_string(),
                     ),
-                    ("cafile", layout.cafile.display().to_string()),
+                    ("cafile", layout.seen(&layout.cafile)),
                     (
                         "dialback_access",
                         if layout.require_certificate {
@@ -166,7 +183,8 @@ impl ManagedServer for Ejabberd {
                         }
                         .to_owned(),
                     ),
-                    ("combined", layout.combined.display().to_string()),
+                    ("combined", layout.seen(&layout.combined)),
+                    ("release_modules", release_modules(layout).to_owned()),
                 ],
             ),
         )?;
@@ -184,7 +202,7 @@ impl ManagedServer for Ejabberd {
             // answers, instead of resolv.conf's nameserver: nothing leaves loopback.
             "{resolv_conf, \"\"}.\n{nameserver, {127,0,0,1}, 53}.\n{lookup, [file, native]}.\n{host, {127,0,0,1}, [\"localhost\"]}.\n",
         )?;
-        if let Some((uid, gid)) = ejabberd_user()? {
+        if let Some((uid, gid)) = ejabberd_user(&layout.installation)? {
             chown_tree(dir, uid, gid)?;
         }
         Ok(())
@@ -202,7 +220,7 @@ impl ManagedServer for Ejabberd {
         password: &'a str,
     ) -> BoxFuture<'a, Result<(), ManagedError>> {
         Box::pin(async move {
-            let mut register = ejabberdctl(layout, ejabberd_user()?);
+            let mut register = ejabberdctl(layout, ejabberd_user(&layout.installation)?);
             register.args(["register", username, &layout.domain, password]);
             run_command(
                 register,
@@ -218,7 +236,7 @@ impl ManagedServer for Ejabberd {
         limit: Duration,
     ) -> BoxFuture<'a, Result<ServerProcess, ManagedError>> {
         Box::pin(async move {
-            let mut command = ejabberdctl(layout, ejabberd_user()?);
+            let mut command = ejabberdctl(layout, ejabberd_user(&layout.installation)?);
             command.arg("foreground");
             let mut process = ServerProcess::spawn(command, &layout.dir)?;
             process

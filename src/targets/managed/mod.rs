@@ -11,6 +11,7 @@
 
 mod ejabberd;
 mod federation;
+mod installation;
 pub(crate) mod process;
 mod prosody;
 
@@ -28,6 +29,7 @@ use tokio::sync::OnceCell;
 pub use federation::{
     FederationSlot, FederationTurn, HELD_ELSEWHERE, LOCK_FILE_NAME, MachineLock, WAITING, lock_path,
 };
+pub use installation::Installation;
 pub use process::stop_all;
 use process::{InstanceDir, ServerProcess};
 
@@ -48,8 +50,8 @@ pub(crate) trait ManagedServer: Send + Sync {
     fn name(&self) -> &'static str;
     /// The name reports give it ("Prosody").
     fn display_name(&self) -> &'static str;
-    /// The installed version, when it can be found out.
-    fn version(&self) -> Option<String>;
+    /// The version in `installation`, when it can be found out.
+    fn version(&self, installation: &Installation) -> Option<String>;
     /// Writes the server's configuration for `layout` into the instance directory.
     fn render_config(&self, layout: &Layout) -> Result<(), ManagedError>;
     /// Whether the account is created before the server starts or while it runs.
@@ -109,10 +111,15 @@ impl ServerSoftware {
         self.0.name()
     }
 
-    /// The implementation's name and installed version, or just its name when the version
-    /// cannot be found out.
-    pub fn describe(self) -> String {
-        match self.0.version() {
+    /// The version installed in `installation`, when it can be found out.
+    pub fn version(self, installation: &Installation) -> Option<String> {
+        self.0.version(installation)
+    }
+
+    /// The implementation's name and `version`, or just its name when the version is not
+    /// known.
+    pub fn describe(self, version: Option<&str>) -> String {
+        match version {
             Some(version) => format!("{} {version}", self.0.display_name()),
             None => format!("{} (version unknown)", self.0.display_name()),
         }
@@ -156,6 +163,11 @@ pub struct ManagedSpec {
     pub domain: String,
     /// How long it may take to start listening.
     pub startup_timeout: Duration,
+    /// Where the software is installed.
+    pub installation: Installation,
+    /// Its version there, found out once when the targets file is read; configurations turn
+    /// on what that release implements.
+    pub version: Option<String>,
 }
 
 /// A managed server could not be set up; the case is an `error`, never a `fail`.
@@ -252,7 +264,12 @@ pub const S2S_DIRECT_TLS_PORT: u16 = 5270;
 
 /// Everything a server's configuration is rendered from.
 pub(crate) struct Layout {
-    /// The instance's own directory.
+    /// Where the software is installed; paths in the configuration are
+    /// [`Installation::seen`] from there.
+    pub installation: Installation,
+    /// The software's version, when known.
+    pub version: Option<String>,
+    /// The instance's own directory (as the host sees it).
     pub dir: PathBuf,
     /// The XMPP domain.
     pub domain: String,
@@ -345,6 +362,7 @@ impl Instance {
         federation: Option<&Federation>,
     ) -> Result<Instance, ManagedError> {
         let started = std::time::Instant::now();
+        spec.installation.check()?;
         if let Some(federation) = federation {
             for port in [S2S_PORT, S2S_DIRECT_TLS_PORT] {
                 wait_until_free(SocketAddr::from((federation.address, port))).await?;
@@ -397,6 +415,20 @@ impl Layout {
     pub(crate) fn socket(&self, port: u16) -> SocketAddr {
         SocketAddr::from((self.address, port))
     }
+
+    /// A file of the instance as the server sees it (inside its root, if it has one).
+    pub(crate) fn seen(&self, path: &Path) -> String {
+        self.installation.seen(path)
+    }
+
+    /// The version's leading number (13 for "13.0.1"), 0 when unknown.
+    pub(crate) fn major_version(&self) -> u32 {
+        self.version
+            .as_deref()
+            .and_then(|v| v.split('.').next())
+            .and_then(|major| major.parse().ok())
+            .unwrap_or(0)
+    }
 }
 
 /// How long a server that listens on its STARTTLS port may take to open its direct-TLS port
@@ -414,7 +446,7 @@ fn prepare(
     federation: Option<&Federation>,
 ) -> Result<(InstanceDir, Layout), ManagedError> {
     let serial = INSTANCE_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let dir = InstanceDir::create(std::env::temp_dir().join(format!(
+    let dir = InstanceDir::create(spec.installation.temp_dir().join(format!(
         "xmpp-interop-{}-{}-{}-{}-{serial}",
         std::process::id(),
         sanitize(&key.target),
@@ -435,6 +467,8 @@ fn prepare(
         None => (Ipv4Addr::LOCALHOST, s2s_free, s2s_direct_tls_free),
     };
     let layout = Layout {
+        installation: spec.installation.clone(),
+        version: spec.version.clone(),
         domain: spec.domain.clone(),
         address,
         starttls_port,

@@ -1,15 +1,21 @@
 //! The Prosody adapter: `prosody --config FILE -F` as a child, accounts with
 //! `prosodyctl --config FILE register` before it starts (internal_plain storage is files).
+//! Prosody 13 gets the prosody-modules of what it implements beyond 0.12 turned on (SASL2,
+//! Bind 2, FAST, XEP-0474) and announces its channel-binding types (XEP-0440).
 //! Adding a server means one file like this one, its template and one line in
 //! [`super::SOFTWARE`].
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
+
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject as _;
+use sha2::{Digest as _, Sha256};
 
 use super::process::ServerProcess;
 use super::{
-    Layout, ManagedError, ManagedServer, Registration, io_error, render, run_command, write,
+    Installation, Layout, ManagedError, ManagedServer, Registration, io_error, render, run_command,
+    write,
 };
 use crate::scenario::S2sAuth;
 use crate::targets::BoxFuture;
@@ -25,6 +31,39 @@ fn config_path(layout: &Layout) -> std::path::PathBuf {
     layout.dir.join("prosody.cfg.lua")
 }
 
+/// What a release implements beyond 0.12, as modules to enable: Prosody 13 with its
+/// prosody-modules snapshot has SASL2 (XEP-0388), Bind 2 (XEP-0386), FAST (XEP-0484) and SCRAM
+/// downgrade protection (XEP-0474, `mod_sasl_ssdp`).
+fn release_modules(layout: &Layout) -> &'static str {
+    if layout.major_version() >= 13 {
+        r#""sasl2"; "sasl2_bind2"; "sasl2_fast"; "sasl_ssdp";"#
+    } else {
+        ""
+    }
+}
+
+/// What a release implements beyond 0.12, as options: Prosody 13 binds with
+/// tls-server-end-point once `tls_server_end_point_hash` is set, besides tls-exporter; 0.12
+/// knows neither. The option holds the hash of the server's certificate, which the harness
+/// computes (SHA-256 of the leaf's DER, the hash RFC 5929 §4.1 picks for the test PKI's
+/// ECDSA and RSA chains, all signed over SHA-256) instead of `auto`: 13.0.1's mod_saslauth
+/// resolves `auto` on the first connection and then clears the option, so every later
+/// connection of the instance went without tls-server-end-point.
+fn release_options(layout: &Layout) -> Result<String, ManagedError> {
+    if layout.major_version() < 13 {
+        return Ok(String::new());
+    }
+    let leaf = CertificateDer::from_pem_file(&layout.fullchain).map_err(|e| ManagedError::Io {
+        path: layout.fullchain.clone(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
+    })?;
+    let hash: String = Sha256::digest(leaf.as_ref())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    Ok(format!("tls_server_end_point_hash = \"{hash}\""))
+}
+
 impl ManagedServer for Prosody {
     fn name(&self) -> &'static str {
         "prosody"
@@ -36,8 +75,12 @@ impl ManagedServer for Prosody {
 
     /// The installed Prosody version, from the first line of `prosodyctl about` ("Prosody
     /// 0.12.3").
-    fn version(&self) -> Option<String> {
-        let output = Command::new("prosodyctl").arg("about").output().ok()?;
+    fn version(&self, installation: &Installation) -> Option<String> {
+        let output = installation
+            .command("prosodyctl", None)
+            .arg("about")
+            .output()
+            .ok()?;
         let text = String::from_utf8_lossy(&output.stdout);
         let first = text.lines().find(|l| l.starts_with("Prosody "))?;
         Some(first.trim_start_matches("Prosody ").trim().to_owned())
@@ -53,7 +96,7 @@ impl ManagedServer for Prosody {
             &render(
                 TEMPLATE,
                 &[
-                    ("dir", layout.dir.display().to_string()),
+                    ("dir", layout.seen(&layout.dir)),
                     ("domain", layout.domain.clone()),
                     ("starttls_port", layout.starttls_port.to_string()),
                     ("direct_tls_port", layout.direct_tls_port.to_string()),
@@ -63,10 +106,12 @@ impl ManagedServer for Prosody {
                         "s2s_direct_tls_port",
                         layout.s2s_direct_tls_port.to_string(),
                     ),
-                    ("cafile", layout.cafile.display().to_string()),
+                    ("cafile", layout.seen(&layout.cafile)),
                     ("s2s_secure_auth", layout.require_certificate.to_string()),
-                    ("fullchain", layout.fullchain.display().to_string()),
-                    ("key", layout.key.display().to_string()),
+                    ("fullchain", layout.seen(&layout.fullchain)),
+                    ("key", layout.seen(&layout.key)),
+                    ("release_modules", release_modules(layout).to_owned()),
+                    ("release_options", release_options(layout)?),
                 ],
             ),
         )
@@ -83,13 +128,11 @@ impl ManagedServer for Prosody {
         username: &'a str,
         password: &'a str,
     ) -> BoxFuture<'a, Result<(), ManagedError>> {
-        let mut register = Command::new("prosodyctl");
-        register.arg("--config").arg(config_path(layout)).args([
-            "register",
-            username,
-            &layout.domain,
-            password,
-        ]);
+        let mut register = layout.installation.command("prosodyctl", None);
+        register
+            .arg("--config")
+            .arg(layout.seen(&config_path(layout)))
+            .args(["register", username, &layout.domain, password]);
         Box::pin(run_command(
             register,
             format!("prosodyctl register {username} {}", layout.domain),
@@ -102,8 +145,11 @@ impl ManagedServer for Prosody {
         limit: Duration,
     ) -> BoxFuture<'a, Result<ServerProcess, ManagedError>> {
         Box::pin(async move {
-            let mut command = Command::new("prosody");
-            command.arg("--config").arg(config_path(layout)).arg("-F");
+            let mut command = layout.installation.command("prosody", None);
+            command
+                .arg("--config")
+                .arg(layout.seen(&config_path(layout)))
+                .arg("-F");
             let mut process = ServerProcess::spawn(command, &layout.dir)?;
             process
                 .wait_listening("prosody", &[layout.socket(layout.starttls_port)], limit)
