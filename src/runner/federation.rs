@@ -36,7 +36,7 @@ use crate::scenario::{AuthorityAnswer, CaseSpec, DialbackKey, S2sCase, S2sPolicy
 use crate::scenario::{CertificateProfile, IdentityType, Mechanism, Step, TIMEOUT, Transport};
 use crate::targets::builtin_s2s::listen_on;
 use crate::targets::managed::{
-    Federation, FederationTurn, Instance, InstanceKey, ManagedSpec, S2S_PORT,
+    DomainTurn, Federation, FederationTurn, Instance, InstanceKey, ManagedSpec, S2S_PORT,
 };
 use crate::targets::{ACCOUNT_USERNAME, CaseEnd, HARNESS_S2S_DOMAIN, Target};
 use crate::transport::TlsSetup;
@@ -437,16 +437,19 @@ struct Certificates {
 }
 
 /// One case's federation: both sides' certificates, the target's fresh instance on its
-/// domain's address, and the harness's address; the turn is held as long as this lives.
+/// domain's address, and the harness's address; the turns are held as long as this lives,
+/// and released after the instance is stopped (fields drop in order).
 struct Federated<'a> {
     harness_side: Presented,
     target_side: Presented,
     instance: Instance,
     harness_address: Ipv4Addr,
     _turn: FederationTurn<'a>,
+    _domain: DomainTurn,
 }
 
-/// Issues both sides' chains, takes the run's federation turn and starts the target.
+/// Issues both sides' chains, takes the target domain's turn, starts the target, then takes
+/// the run's federation turn: the next case's server starts while this one federates.
 async fn federate<'a>(
     certificates: Certificates,
     (case, target, spec, environment, transcript): (
@@ -487,21 +490,23 @@ async fn federate<'a>(
         target: target.name.clone(),
         certificate: certificates.target.0,
         key: case.key,
+        client_certificates: false,
     };
-    let turn = environment.federation.turn().await?;
+    let domain = environment.federation.domain(&spec.domain).await?;
     let instance = Instance::start(
         spec,
         &key,
         &target_side.chain,
-        ACCOUNT_USERNAME,
-        &environment.password,
+        (ACCOUNT_USERNAME, &environment.password),
         Some(&federation),
+        None,
     )
     .await
     .map_err(|e| HarnessError::ManagedStart {
         target: target.name.clone(),
         source: Arc::new(e),
     })?;
+    let turn = environment.federation.turn().await?;
     note_instance(target, &instance, &federation, transcript);
     Ok(Federated {
         harness_side,
@@ -509,6 +514,7 @@ async fn federate<'a>(
         instance,
         harness_address,
         _turn: turn,
+        _domain: domain,
     })
 }
 

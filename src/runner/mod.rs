@@ -535,7 +535,8 @@ pub async fn run_until(
     let mut tasks = Vec::with_capacity(plan.cases.len());
     let mut cases = plan.cases;
     // Cases that share a managed server run one after another, so that few servers are up
-    // at the same time and each stops as soon as its cases are done.
+    // at the same time and each stops as soon as its cases are done; see below for the
+    // server-to-server cases.
     // A negative case waits for its positive control against the same target: each control
     // publishes its result once, and runs before the negatives that share its server.
     let mut controls: HashMap<(String, String), Arc<watch::Sender<Option<Control>>>> =
@@ -547,15 +548,51 @@ pub async fn run_until(
                 .or_insert_with(|| Arc::new(watch::Sender::new(None)));
         }
     }
-    cases.sort_by_key(|planned| {
-        let position = plan
-            .targets
+    let position = |planned: &PlannedCase| {
+        plan.targets
             .iter()
-            .position(|t| Arc::ptr_eq(t, &planned.target));
-        let is_control =
-            controls.contains_key(&(planned.case.id.clone(), planned.target.name.clone()));
-        (position, execute::instance_key(planned), !is_control)
+            .position(|t| Arc::ptr_eq(t, &planned.target))
+    };
+    let is_control = |planned: &PlannedCase| {
+        controls.contains_key(&(planned.case.id.clone(), planned.target.name.clone()))
+    };
+    cases.sort_by_key(|planned| {
+        (
+            position(planned),
+            execute::instance_key(planned),
+            !is_control(planned),
+        )
     });
+    // Server-to-server cases federate one at a time, each with a fresh server, and a server
+    // starts for the next case while the current one federates only when the two are
+    // different targets: so they take the targets in turn (each target's controls first), and
+    // alternate with the client-to-server cases, which keep the other jobs busy meanwhile.
+    let mut rank_in_target: HashMap<Option<usize>, usize> = HashMap::new();
+    let (mut federating, others): (Vec<_>, Vec<_>) = cases
+        .into_iter()
+        .partition(|planned| planned.case.s2s.is_some());
+    federating = {
+        let mut ranked: Vec<((usize, Option<usize>), PlannedCase)> = federating
+            .into_iter()
+            .map(|planned| {
+                let rank = rank_in_target.entry(position(&planned)).or_default();
+                *rank += 1;
+                ((*rank, position(&planned)), planned)
+            })
+            .collect();
+        ranked.sort_by_key(|(key, _)| *key);
+        ranked.into_iter().map(|(_, planned)| planned).collect()
+    };
+    let mut federating = federating.into_iter();
+    let mut others = others.into_iter();
+    let mut cases = Vec::new();
+    loop {
+        let next = [federating.next(), others.next()];
+        if next.iter().all(Option::is_none) {
+            break;
+        }
+        cases.extend(next.into_iter().flatten());
+    }
     let planned_ids: HashSet<(String, String)> = cases
         .iter()
         .map(|p| (p.case.id.clone(), p.target.name.clone()))

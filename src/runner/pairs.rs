@@ -378,14 +378,15 @@ pub async fn run_pair(
             target: me.target.name.clone(),
             certificate: profile.certificate(),
             key: KeyType::default(),
+            client_certificates: false,
         };
         let instance = Instance::start(
             &me.spec,
             &key,
             &me.chain,
-            ACCOUNT_USERNAME,
-            &environment.password,
+            (ACCOUNT_USERNAME, &environment.password),
             Some(&federation),
+            None,
         )
         .await
         .map_err(|e| {

@@ -31,14 +31,35 @@ async fn listen(what: &str) -> Result<(TcpListener, SocketAddr), HarnessError> {
     listen_on(what, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await
 }
 
-/// Listens on `address` for `what`.
+/// How long a fixed address may stay taken by the previous case's listener, whose task ends
+/// a moment after its case.
+const FIXED_ADDRESS_RELEASE: Duration = Duration::from_secs(5);
+
+/// Listens on `address` for `what`. A fixed port that is in use is tried again for a few
+/// seconds: the previous case of this run may not have closed its listener yet.
 pub async fn listen_on(
     what: &str,
     address: SocketAddr,
 ) -> Result<(TcpListener, SocketAddr), HarnessError> {
-    let listener = TcpListener::bind(address)
-        .await
-        .map_err(|e| HarnessError::io(format!("{what} cannot listen on {address}"), e))?;
+    let started = std::time::Instant::now();
+    let listener = loop {
+        match TcpListener::bind(address).await {
+            Ok(listener) => break listener,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::AddrInUse
+                    && address.port() != 0
+                    && started.elapsed() < FIXED_ADDRESS_RELEASE =>
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => {
+                return Err(HarnessError::io(
+                    format!("{what} cannot listen on {address}"),
+                    e,
+                ));
+            }
+        }
+    };
     let address = listener
         .local_addr()
         .map_err(|e| HarnessError::io(format!("{what} has no local address"), e))?;

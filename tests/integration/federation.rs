@@ -15,7 +15,9 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::harness;
-use crate::support::real::{Finished, instance_dirs, read_json, run_harness, servers_installed};
+use crate::support::real::{
+    Finished, MANAGED_SERVERS, instance_dirs, read_json, run_harness, servers_installed,
+};
 use crate::support::turns;
 use crate::support::{Scratch, real};
 use xmpp_interop::targets::managed::{MachineLock, WAITING};
@@ -111,7 +113,7 @@ fn the_harness_authenticates_prosody_and_ejabberd_both_ways_with_external_and_di
             .unwrap_or_else(|| panic!("no result for {case} @ {target}: {stdout}"))
             .to_owned()
     };
-    for (target, domain) in [("prosody", "prosody.test"), ("ejabberd", "ejabberd.test")] {
+    for (target, domain, _) in MANAGED_SERVERS {
         assert_eq!(
             observed("s2s-external/starttls", target),
             "s2s stream from harness.test authenticated via EXTERNAL"
@@ -167,8 +169,9 @@ fn every_server_pair_delivers_both_ways_and_names_how_the_link_was_authenticated
     );
     let json = read_json(&out, "pairs.json");
     let pairs = json["pairs"].as_array().unwrap();
-    // Prosody↔Prosody, Prosody↔ejabberd, ejabberd↔ejabberd; both directions; two profiles.
-    assert_eq!(pairs.len(), 12, "{stdout}");
+    // Four servers (two generations of Prosody and of ejabberd): ten pairs, each server with
+    // itself too; both directions; two profiles.
+    assert_eq!(pairs.len(), 40, "{stdout}");
     for pair in pairs {
         let wanted = match pair["profile"].as_str() {
             Some("valid-chain") => "external",
@@ -306,7 +309,7 @@ fn two_runs_federating_at_once_take_turns_and_end_as_a_single_run_would() {
     assert!(
         single_outcomes.keys().any(|(scenario, target)| scenario
             .starts_with("s2s-certificate-untrusted-root")
-            && target == "prosody"),
+            && target == "prosody-0.12"),
         "{single_outcomes:?}"
     );
     let first_out = Scratch::new("concurrent-first");
@@ -389,7 +392,7 @@ fn a_run_with_no_wait_ends_its_federating_cases_as_error_while_another_holds_the
     drop(held);
     assert_eq!(run.code, Some(3), "{}\n{}", run.stdout, run.stderr);
     let outcomes = outcomes(&out);
-    for target in ["prosody", "ejabberd"] {
+    for (target, _, _) in MANAGED_SERVERS {
         let (outcome, observed) =
             &outcomes[&("s2s-external/starttls".to_owned(), target.to_owned())];
         assert_eq!(outcome, "error", "{target}: {observed}");

@@ -15,7 +15,9 @@ use std::sync::Arc;
 
 use crate::support::Scratch;
 use crate::support::harness;
-use crate::support::real::{Finished, instance_dirs, read_json, run_harness, servers_installed};
+use crate::support::real::{
+    Finished, MANAGED_SERVERS, instance_dirs, read_json, run_harness, servers_installed,
+};
 use crate::support::turns;
 use tokio::sync::mpsc;
 use xmpp_interop::pki::Catalogue;
@@ -61,9 +63,10 @@ fn configured_ports(dir: &Path) -> Vec<u16> {
 }
 
 #[test]
-fn a_few_cases_end_as_expected_against_prosody_and_ejabberd_and_the_report_names_their_versions() {
+fn a_few_cases_end_as_expected_against_both_generations_of_prosody_and_ejabberd_and_the_report_names_their_versions()
+ {
     if !servers_installed(
-        "a_few_cases_end_as_expected_against_prosody_and_ejabberd_and_the_report_names_their_versions",
+        "a_few_cases_end_as_expected_against_both_generations_of_prosody_and_ejabberd_and_the_report_names_their_versions",
     ) {
         return;
     }
@@ -92,27 +95,22 @@ fn a_few_cases_end_as_expected_against_prosody_and_ejabberd_and_the_report_names
     );
     let json = read_json(&out, "results.json");
     let implementations = &json["implementations"];
-    assert!(
-        implementations["prosody"]
-            .as_str()
-            .unwrap()
-            .starts_with("Prosody 0."),
-        "{implementations}"
-    );
-    assert!(
-        implementations["ejabberd"]
-            .as_str()
-            .unwrap()
-            .starts_with("ejabberd 2"),
-        "{implementations}"
-    );
+    for (target, _, implementation) in MANAGED_SERVERS {
+        assert!(
+            implementations[target]
+                .as_str()
+                .unwrap()
+                .starts_with(implementation),
+            "{target}: {implementations}"
+        );
+    }
     let results = json["results"].as_array().unwrap();
     let builtin = results
         .iter()
         .filter(|r| r["target"] == "builtin-server")
         .count();
     assert!(builtin >= 6, "{stdout}");
-    for target in ["prosody", "ejabberd"] {
+    for (target, _, _) in MANAGED_SERVERS {
         let mine: Vec<_> = results.iter().filter(|r| r["target"] == target).collect();
         assert_eq!(mine.len(), builtin, "{target}: {stdout}");
         assert!(
@@ -225,10 +223,11 @@ async fn an_external_target_is_reached_with_the_account_and_root_its_targets_fil
         target: "participant".to_owned(),
         certificate: CertificateProfile::StartcomChain,
         key: KeyType::EcdsaP256,
+        client_certificates: false,
     };
     let instances = Instances::new();
     let server = instances
-        .get(&spec, &key, &chain, "bob", "bobs-password")
+        .get(&spec, &key, &chain, ("bob", "bobs-password"), None)
         .await
         .unwrap();
     let dir = Scratch::new("external");

@@ -130,6 +130,12 @@ fn release_modules(layout: &Layout) -> &'static str {
     }
 }
 
+/// How often account creation is tried while ejabberd's account table does not exist yet.
+const REGISTER_ATTEMPTS: u32 = 10;
+
+/// The pause between those attempts.
+const REGISTER_RETRY: Duration = Duration::from_millis(300);
+
 /// ejabberd, started as `ejabberdctl foreground` with its configuration rendered from
 /// `fixtures/targets/ejabberd.yml`.
 pub(super) struct Ejabberd;
@@ -185,6 +191,14 @@ impl ManagedServer for Ejabberd {
                     ),
                     ("combined", layout.seen(&layout.combined)),
                     ("release_modules", release_modules(layout).to_owned()),
+                    ("c2s_tls_verify", layout.client_cafile.is_some().to_string()),
+                    (
+                        "c2s_cafile",
+                        layout
+                            .client_cafile
+                            .as_deref()
+                            .map_or_else(|| layout.seen(&layout.cafile), |path| layout.seen(path)),
+                    ),
                 ],
             ),
         )?;
@@ -220,13 +234,24 @@ impl ManagedServer for Ejabberd {
         password: &'a str,
     ) -> BoxFuture<'a, Result<(), ManagedError>> {
         Box::pin(async move {
-            let mut register = ejabberdctl(layout, ejabberd_user(&layout.installation)?);
-            register.args(["register", username, &layout.domain, password]);
-            run_command(
-                register,
-                format!("ejabberdctl register {username} {}", layout.domain),
-            )
-            .await
+            let user = ejabberd_user(&layout.installation)?;
+            let shown = format!("ejabberdctl register {username} {}", layout.domain);
+            let mut attempt = 1;
+            loop {
+                let mut register = ejabberdctl(layout, user);
+                register.args(["register", username, &layout.domain, password]);
+                match run_command(register, shown.clone()).await {
+                    // ejabberd opens its listeners before Mnesia has made the account table
+                    // when the machine is busy; the table comes a moment later.
+                    Err(ManagedError::Command { output, .. })
+                        if output.contains("no_exists") && attempt < REGISTER_ATTEMPTS =>
+                    {
+                        attempt += 1;
+                        tokio::time::sleep(REGISTER_RETRY).await;
+                    }
+                    ended => return ended,
+                }
+            }
         })
     }
 

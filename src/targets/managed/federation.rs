@@ -11,14 +11,19 @@
 //! slot was made with [`FederationSlot::without_waiting`], gives up at once
 //! ([`HELD_ELSEWHERE`]).
 //!
-//! Within a run, cases take turns; each case starts its own instance and stops it when done,
-//! because a server remembers its peers (open streams, ejabberd's back-off after a failed
-//! connection) and one case must not decide the next one's verdict.
+//! Within a run, each case starts its own instance and stops it when done, because a server
+//! remembers its peers (open streams, ejabberd's back-off after a failed connection) and one
+//! case must not decide the next one's verdict. Cases hold two turns: their target domain's
+//! ([`FederationSlot::domain`], from before its instance starts until it is stopped: one
+//! server per domain address) and the run's ([`FederationSlot::turn`], while the harness's
+//! `harness.test` side federates). A server starting for the next case therefore overlaps the
+//! exchange of the current one, when the two are different targets.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Mutex, MutexGuard, OwnedMutexGuard};
@@ -118,12 +123,19 @@ pub struct FederationSlot {
     wait: bool,
     claim: Mutex<ClaimState>,
     turns: Mutex<()>,
+    domains: std::sync::Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
 
 /// One case's turn: while it is held, nothing else of this run (or of another run on this
 /// machine) federates.
 pub struct FederationTurn<'a> {
     _turn: MutexGuard<'a, ()>,
+}
+
+/// One case's hold on its target domain's federation address: while it is held, no other
+/// instance of this run serves that domain.
+pub struct DomainTurn {
+    _turn: OwnedMutexGuard<()>,
 }
 
 impl Default for FederationSlot {
@@ -140,6 +152,7 @@ impl FederationSlot {
             wait: true,
             claim: Mutex::new(ClaimState::default()),
             turns: Mutex::new(()),
+            domains: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -195,6 +208,20 @@ impl FederationSlot {
         self.claim().await?;
         Ok(FederationTurn {
             _turn: self.turns.lock().await,
+        })
+    }
+
+    /// Waits until no other case of this run has an instance on `domain`'s address, claiming
+    /// the addresses first if this run does not hold them yet. Take it before
+    /// [`FederationSlot::turn`], never after: every case takes the two in this order.
+    pub async fn domain(&self, domain: &str) -> Result<DomainTurn, HarnessError> {
+        self.claim().await?;
+        let lock = {
+            let mut domains = self.domains.lock().unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(domains.entry(domain.to_owned()).or_default())
+        };
+        Ok(DomainTurn {
+            _turn: lock.lock_owned().await,
         })
     }
 }

@@ -27,7 +27,8 @@ use serde::Deserialize;
 use tokio::sync::OnceCell;
 
 pub use federation::{
-    FederationSlot, FederationTurn, HELD_ELSEWHERE, LOCK_FILE_NAME, MachineLock, WAITING, lock_path,
+    DomainTurn, FederationSlot, FederationTurn, HELD_ELSEWHERE, LOCK_FILE_NAME, MachineLock,
+    WAITING, lock_path,
 };
 pub use installation::Installation;
 pub use process::stop_all;
@@ -35,7 +36,7 @@ use process::{InstanceDir, ServerProcess};
 
 use super::{
     ACCOUNT_USERNAME, BoxFuture, CaseContext, CaseEnd, Endpoint, Provision, ServerLease,
-    ServerTarget, client_certificates_untrusted, profile_name,
+    ServerTarget, profile_name,
 };
 use crate::drive::Transcript;
 use crate::error::HarnessError;
@@ -238,6 +239,9 @@ pub struct InstanceKey {
     pub certificate: CertificateProfile,
     /// The key type of that chain.
     pub key: KeyType,
+    /// Configured for client certificates (XEP-0178): it trusts the test PKI's client root
+    /// and authenticates with SASL EXTERNAL.
+    pub client_certificates: bool,
 }
 
 /// How a managed instance takes part in server-to-server federation on loopback: where it
@@ -295,6 +299,9 @@ pub(crate) struct Layout {
     pub key: PathBuf,
     /// Leaf, intermediates and key in one PEM file.
     pub combined: PathBuf,
+    /// The root the server trusts for client certificates (PEM), when it is configured for
+    /// them (XEP-0178).
+    pub client_cafile: Option<PathBuf>,
 }
 
 /// One running server.
@@ -352,14 +359,15 @@ impl Instance {
 
     /// Configures and starts the server for `chain`, waits until it listens and creates
     /// `username` with `password`. Without `federation` it listens on 127.0.0.1 only, with
-    /// its server-to-server ports on free ports nobody will use.
+    /// its server-to-server ports on free ports nobody will use. With `client_root` (PEM) it
+    /// trusts that root for client certificates and authenticates them with SASL EXTERNAL.
     pub async fn start(
         spec: &ManagedSpec,
         key: &InstanceKey,
         chain: &IssuedChain,
-        username: &str,
-        password: &str,
+        (username, password): (&str, &str),
         federation: Option<&Federation>,
+        client_root: Option<&str>,
     ) -> Result<Instance, ManagedError> {
         let started = std::time::Instant::now();
         spec.installation.check()?;
@@ -368,7 +376,7 @@ impl Instance {
                 wait_until_free(SocketAddr::from((federation.address, port))).await?;
             }
         }
-        let (dir, layout) = prepare(spec, key, chain, federation)?;
+        let (dir, layout) = prepare(spec, key, chain, federation, client_root)?;
         let software = spec.software.0;
         software.render_config(&layout)?;
         if software.registration() == Registration::BeforeStart {
@@ -444,6 +452,7 @@ fn prepare(
     key: &InstanceKey,
     chain: &IssuedChain,
     federation: Option<&Federation>,
+    client_root: Option<&str>,
 ) -> Result<(InstanceDir, Layout), ManagedError> {
     let serial = INSTANCE_COUNTER.fetch_add(1, Ordering::Relaxed);
     let dir = InstanceDir::create(spec.installation.temp_dir().join(format!(
@@ -481,14 +490,21 @@ fn prepare(
         fullchain: dir.path().join("fullchain.pem"),
         key: dir.path().join("key.pem"),
         combined: dir.path().join("combined.pem"),
+        client_cafile: client_root.map(|_| dir.path().join("client-roots.pem")),
         dir: dir.path().to_owned(),
     };
+    if let (Some(path), Some(pem)) = (&layout.client_cafile, client_root) {
+        write(path, pem)?;
+    }
     write(&layout.fullchain, &fullchain_pem)?;
     let key_pem = chain.pem.key.clone();
     write(&layout.key, &key_pem)?;
     write(&layout.combined, &format!("{fullchain_pem}{key_pem}"))?;
-    // Without federation no peer ever connects; the instance's own root keeps the file valid.
-    let peer_roots = federation.map_or(&chain.pem.root, |f| &f.trusted_roots_pem);
+    // Without federation no peer server ever connects: the file holds the client root of a
+    // client-certificate instance, or else the instance's own root, which keeps it valid.
+    let peer_roots = federation.map_or(client_root.unwrap_or(&chain.pem.root), |f| {
+        f.trusted_roots_pem.as_str()
+    });
     write(&layout.cafile, peer_roots)?;
     Ok((dir, layout))
 }
@@ -621,8 +637,8 @@ impl Instances {
         spec: &ManagedSpec,
         key: &InstanceKey,
         chain: &IssuedChain,
-        username: &str,
-        password: &str,
+        account: (&str, &str),
+        client_root: Option<&str>,
     ) -> Result<Arc<Instance>, Arc<ManagedError>> {
         let cell = {
             let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
@@ -633,7 +649,7 @@ impl Instances {
             Arc::clone(&slot.instance)
         };
         cell.get_or_init(|| async {
-            Instance::start(spec, key, chain, username, password, None)
+            Instance::start(spec, key, chain, account, None, client_root)
                 .await
                 .map(Arc::new)
                 .map_err(Arc::new)
@@ -667,22 +683,33 @@ impl ServerTarget for ManagedSpec {
         context: CaseContext<'a>,
     ) -> BoxFuture<'a, Result<Provision, HarnessError>> {
         Box::pin(async move {
-            if case.sasl.client_certificate.is_some() {
-                return Ok(Provision::Ended(CaseEnd::NotApplicable(
-                    client_certificates_untrusted(name),
-                )));
-            }
             let chain = context
                 .catalogue
                 .chain(case.certificate, case.key, &self.domain)?;
-            let key = InstanceKey {
-                target: name.to_owned(),
-                certificate: case.certificate,
-                key: case.key,
+            // XEP-0178 cases get an instance that trusts the root of the test PKI's client
+            // certificates (the one `client-alice` comes from; `client-untrusted` is issued
+            // by another).
+            let client_root = match case.sasl.client_certificate {
+                Some(_) => Some(
+                    context
+                        .catalogue
+                        .chain(CertificateProfile::ClientAlice, case.key, &self.domain)?
+                        .pem
+                        .root
+                        .clone(),
+                ),
+                None => None,
             };
+            let key = instance_key(name, case);
             let instance = context
                 .instances
-                .get(self, &key, &chain, ACCOUNT_USERNAME, context.password)
+                .get(
+                    self,
+                    &key,
+                    &chain,
+                    (ACCOUNT_USERNAME, context.password),
+                    client_root.as_deref(),
+                )
                 .await
                 .map_err(|source| HarnessError::ManagedStart {
                     target: name.to_owned(),
@@ -731,11 +758,7 @@ impl ServerTarget for ManagedSpec {
 
     /// Server-to-server cases federate: their instance is their own, not a shared one.
     fn shared_instance(&self, name: &str, case: &CaseSpec) -> Option<InstanceKey> {
-        case.s2s.is_none().then(|| InstanceKey {
-            target: name.to_owned(),
-            certificate: case.certificate,
-            key: case.key,
-        })
+        case.s2s.is_none().then(|| instance_key(name, case))
     }
 
     fn federating(&self) -> Option<&ManagedSpec> {
@@ -744,6 +767,16 @@ impl ServerTarget for ManagedSpec {
 
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+}
+
+/// The shared instance a client-to-server case of the target `name` runs against.
+fn instance_key(name: &str, case: &CaseSpec) -> InstanceKey {
+    InstanceKey {
+        target: name.to_owned(),
+        certificate: case.certificate,
+        key: case.key,
+        client_certificates: case.sasl.client_certificate.is_some(),
     }
 }
 

@@ -64,6 +64,20 @@ fn release_options(layout: &Layout) -> Result<String, ManagedError> {
     Ok(format!("tls_server_end_point_hash = \"{hash}\""))
 }
 
+/// For client-certificate cases (XEP-0178): prosody-modules' `mod_auth_ccert` authenticates
+/// with SASL EXTERNAL the JID of the certificate's XmppAddr (passwords are not offered then),
+/// and TLS asks for a client certificate, checks it against the client root (the instance's
+/// cafile) and goes on when it does not verify, so that the module decides: it refuses an
+/// unverified chain. The certificate's purpose is left to the module too, as Prosody's own
+/// defaults do.
+fn client_verify(layout: &Layout) -> &'static str {
+    if layout.client_cafile.is_some() {
+        r#"verify = { "peer"; "client_once"; }; verifyext = { "lsec_continue"; "lsec_ignore_purpose"; };"#
+    } else {
+        ""
+    }
+}
+
 impl ManagedServer for Prosody {
     fn name(&self) -> &'static str {
         "prosody"
@@ -112,6 +126,16 @@ impl ManagedServer for Prosody {
                     ("key", layout.seen(&layout.key)),
                     ("release_modules", release_modules(layout).to_owned()),
                     ("release_options", release_options(layout)?),
+                    ("client_verify", client_verify(layout).to_owned()),
+                    (
+                        "authentication",
+                        if layout.client_cafile.is_some() {
+                            "ccert"
+                        } else {
+                            "internal_plain"
+                        }
+                        .to_owned(),
+                    ),
                 ],
             ),
         )
@@ -128,6 +152,10 @@ impl ManagedServer for Prosody {
         username: &'a str,
         password: &'a str,
     ) -> BoxFuture<'a, Result<(), ManagedError>> {
+        if layout.client_cafile.is_some() {
+            // mod_auth_ccert keeps no accounts: the certificate's XmppAddr is the account.
+            return Box::pin(async { Ok(()) });
+        }
         let mut register = layout.installation.command("prosodyctl", None);
         register
             .arg("--config")

@@ -9,12 +9,34 @@ use std::process::Stdio;
 
 use super::{harness, on_path};
 
-/// Whether both servers are installed. When one is not, says which test does not run and which
-/// program is missing; under CI (`CI` set), where `.ci/run` installs them, that is a failure.
+/// The Debian root `targets/local.yaml` runs today's releases in (ci/install-backports-root.sh).
+pub const BACKPORTS_ROOT: &str = "/var/lib/xmpp-interop/bookworm-backports";
+
+/// The managed servers of `targets/local.yaml`: target name, domain, and how its
+/// implementation's name begins in reports.
+pub const MANAGED_SERVERS: [(&str, &str, &str); 4] = [
+    ("prosody-0.12", "prosody.test", "Prosody 0.12."),
+    ("prosody-13", "prosody13.test", "Prosody 13."),
+    ("ejabberd-23", "ejabberd.test", "ejabberd 23."),
+    ("ejabberd-24", "ejabberd24.test", "ejabberd 24."),
+];
+
+/// Whether all four servers are installed (Debian 12's on the host, today's in the backports
+/// root). When one is not, says which test does not run and which program is missing; under
+/// CI (`CI` set), where `.ci/run` installs them, that is a failure.
 pub fn servers_installed(test: &str) -> bool {
-    let missing: Vec<&str> = ["prosody", "prosodyctl", "ejabberdctl"]
+    let in_root = |program: &str| {
+        ["usr/bin", "usr/sbin"]
+            .iter()
+            .any(|dir| Path::new(BACKPORTS_ROOT).join(dir).join(program).is_file())
+    };
+    let missing: Vec<String> = ["prosody", "prosodyctl", "ejabberdctl"]
         .into_iter()
-        .filter(|program| !on_path(program))
+        .flat_map(|program| {
+            let host = (!on_path(program)).then(|| program.to_owned());
+            let root = (!in_root(program)).then(|| format!("{BACKPORTS_ROOT}: {program}"));
+            host.into_iter().chain(root)
+        })
         .collect();
     if missing.is_empty() {
         return true;
@@ -32,11 +54,14 @@ pub fn skipped(test: &str, why: &str) {
     eprintln!("NOT RUN {test}: {why} (ci/install-targets.sh installs it)");
 }
 
-/// Directories of managed instances a harness process with this pid created.
+/// Directories of managed instances a harness process with this pid created, on the host and
+/// in the backports root.
 pub fn instance_dirs(harness_pid: u32) -> Vec<PathBuf> {
     let prefix = format!("xmpp-interop-{harness_pid}-");
-    std::fs::read_dir(std::env::temp_dir())
-        .unwrap()
+    [std::env::temp_dir(), Path::new(BACKPORTS_ROOT).join("tmp")]
+        .iter()
+        .filter_map(|dir| std::fs::read_dir(dir).ok())
+        .flatten()
         .filter_map(|e| e.ok())
         .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
         .map(|e| e.path())
