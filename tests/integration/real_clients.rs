@@ -101,7 +101,7 @@ async fn go_sendxmpp_logging_in_with_plain_leaves_no_password_in_the_transcript(
         return;
     }
     let (results, password) = run_cases(
-        "go-sendxmpp",
+        "go-sendxmpp-0.5",
         &["client-authenticate/direct-tls/startcom-chain/plain"],
     )
     .await;
@@ -136,7 +136,7 @@ async fn slixmpp_authenticates_with_scram_sha_256_over_starttls_to_a_trusted_cha
         return;
     }
     let (results, password) = run_cases(
-        "slixmpp",
+        "slixmpp-1.8",
         &["client-authenticate/starttls/startcom-chain/scram-sha-256"],
     )
     .await;
@@ -187,7 +187,7 @@ async fn libstrophe_is_handed_its_client_certificate_and_the_key_stays_out_of_th
     ) {
         return;
     }
-    let (results, _) = run_cases("libstrophe", &["client-sasl-external/starttls"]).await;
+    let (results, _) = run_cases("libstrophe-0.12", &["client-sasl-external/starttls"]).await;
     for result in &results {
         let lines = transcript_lines(result);
         assert!(
