@@ -80,3 +80,4 @@ fi
 # Today's releases (Prosody 13, ejabberd 24.12, the backports' clients) in a Debian root of
 # their own, beside Debian 12's on the host (issue 16).
 "$root/ci/install-backports-root.sh"
+"$root/ci/install-clients.sh"

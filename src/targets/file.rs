@@ -326,7 +326,10 @@ fn resolve(raw: RawTarget, base: &Path) -> Result<Target, Problem> {
         })?;
         let implementation = raw
             .implementation
-            .or_else(|| command.version.as_deref().and_then(detect_version))
+            .or_else(|| {
+                let argv = command.version.as_deref()?;
+                detect_version(&with_targets_dir(argv, &spec.targets_dir))
+            })
             .unwrap_or_else(|| format!("{name} (version unknown)"));
         return Ok(Target {
             name,
@@ -420,7 +423,17 @@ fn resolve(raw: RawTarget, base: &Path) -> Result<Target, Problem> {
     })
 }
 
-/// The first non-empty output line of a version command, if it runs.
+/// A version command's argv with `{targets_dir}` (the only placeholder it may use, since it
+/// runs once, outside any case) replaced by the targets file's directory.
+fn with_targets_dir(argv: &[String], targets_dir: &Path) -> Vec<String> {
+    let dir = targets_dir.to_string_lossy();
+    argv.iter()
+        .map(|arg| arg.replace("{targets_dir}", &dir))
+        .collect()
+}
+
+/// The first non-empty output line of a version command, if it runs and succeeds (a failing
+/// command's first line is an error message, not a version).
 fn detect_version(argv: &[String]) -> Option<String> {
     let (program, args) = argv.split_first()?;
     let output = std::process::Command::new(program)
@@ -428,6 +441,9 @@ fn detect_version(argv: &[String]) -> Option<String> {
         .stdin(std::process::Stdio::null())
         .output()
         .ok()?;
+    if !output.status.success() {
+        return None;
+    }
     let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&output.stderr));
     text.lines()
@@ -538,6 +554,23 @@ mod tests {
         );
         assert_eq!(targets[0].implementation, "Client 1.0");
         assert_eq!(targets[0].kind(), TargetKind::Client);
+    }
+
+    #[test]
+    fn a_version_command_sees_the_targets_directory_and_a_failing_one_gives_no_version() {
+        let text = "targets:\n  - name: here\n    kind: client\n    command:\n      argv: [client]\n      version: [sh, -c, 'echo in {targets_dir}']\n  - name: broken\n    kind: client\n    command:\n      argv: [client]\n      version: [sh, -c, 'echo no such driver >&2; exit 1']\n";
+        let targets = load_text("version-dir", text).unwrap();
+        assert!(
+            targets[0].implementation.starts_with("in /"),
+            "{}",
+            targets[0].implementation
+        );
+        assert!(
+            !targets[0].implementation.contains("{targets_dir}"),
+            "{}",
+            targets[0].implementation
+        );
+        assert_eq!(targets[1].implementation, "broken (version unknown)");
     }
 
     #[test]
