@@ -485,18 +485,43 @@ mod tests {
     }
 
     #[test]
-    fn the_shipped_local_targets_file_names_builtins_prosody_and_ejabberd() {
+    fn the_shipped_local_targets_file_names_builtins_and_two_generations_of_prosody_and_ejabberd() {
         let targets = load_targets(Path::new("targets/local.yaml")).unwrap();
         let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(
             names,
-            ["builtin-server", "builtin-client", "prosody", "ejabberd"]
+            [
+                "builtin-server",
+                "builtin-client",
+                "prosody-0.12",
+                "prosody-13",
+                "ejabberd-23",
+                "ejabberd-24"
+            ]
         );
-        let managed = targets[2]
-            .server()
-            .and_then(|server| server.as_any().downcast_ref::<ManagedSpec>());
-        assert!(managed.is_some_and(|m| m.domain == "prosody.test"));
+        let managed = |index: usize| {
+            targets[index]
+                .server()
+                .and_then(|server| server.as_any().downcast_ref::<ManagedSpec>())
+        };
+        assert!(
+            managed(2)
+                .is_some_and(|m| m.domain == "prosody.test" && m.installation.root().is_none())
+        );
+        assert!(managed(3).is_some_and(|m| m.domain == "prosody13.test"
+            && m.installation.root()
+                == Some(Path::new("/var/lib/xmpp-interop/bookworm-backports"))));
         assert_eq!(targets[1].kind(), TargetKind::Client);
+    }
+
+    #[test]
+    fn a_relative_root_is_refused_with_its_position() {
+        let text = "targets:\n  - name: x\n    kind: server\n    managed: { software: prosody, domain: x.test, root: var/lib/r }\n";
+        let error = message(load_text("relative-root", text));
+        assert!(
+            error.contains(":4:") && error.contains("`root` must be an absolute path"),
+            "{error}"
+        );
     }
 
     #[test]
