@@ -81,7 +81,8 @@ struct CertifyIssueArgs {
     /// Sign the certificate with this Ed25519 private key (PKCS#8 PEM, from `certify keygen`).
     #[arg(long, value_name = "KEY")]
     signing_key: Option<PathBuf>,
-    /// Cases to run at the same time [default: number of CPU cores].
+    /// Cases to run at the same time [default: number of CPU cores]; server-to-server cases
+    /// against managed servers run beside them, at most min(N, 2) at a time.
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     jobs: Option<u16>,
     /// Time limit for every network step, in seconds.

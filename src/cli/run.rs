@@ -24,7 +24,8 @@ pub struct RunArgs {
     /// run's test PKI (pki/). With GITHUB_STEP_SUMMARY set, summary.md is also appended there.
     #[arg(long, value_name = "DIR", default_value = "reports")]
     out: PathBuf,
-    /// Cases to run at the same time [default: number of CPU cores].
+    /// Cases to run at the same time [default: number of CPU cores]; server-to-server cases
+    /// against managed servers run beside them, at most min(N, 2) at a time.
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     jobs: Option<u16>,
     /// Deadline of every network step (connect, stream header, features, STARTTLS, TLS

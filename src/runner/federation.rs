@@ -156,6 +156,7 @@ async fn harness_originates(
             target: (case.certificate, case.trust),
             harness,
             require_certificate: s2s.policy == S2sPolicy::RequireCertificate,
+            logs_in: false,
         },
         (case, target, spec, environment, transcript),
     )
@@ -321,6 +322,7 @@ async fn harness_receives(
             target: target_certificate,
             harness: (case.certificate, case.trust),
             require_certificate: false,
+            logs_in: true,
         },
         (case, target, spec, environment, transcript),
     )
@@ -428,12 +430,14 @@ async fn trigger_outgoing(
     }
 }
 
-/// Which chain each side presents and which root the other side trusts for it, and whether
-/// the target requires certificates of its peers.
+/// Which chain each side presents and which root the other side trusts for it, whether the
+/// target requires certificates of its peers, and whether the harness logs in to the target
+/// (to make it originate), which needs the account.
 struct Certificates {
     target: (CertificateProfile, Trust),
     harness: (CertificateProfile, Trust),
     require_certificate: bool,
+    logs_in: bool,
 }
 
 /// One case's federation: both sides' certificates, the target's fresh instance on its
@@ -497,7 +501,9 @@ async fn federate<'a>(
         spec,
         &key,
         &target_side.chain,
-        (ACCOUNT_USERNAME, &environment.password),
+        certificates
+            .logs_in
+            .then_some((ACCOUNT_USERNAME, environment.password.as_str())),
         Some(&federation),
         None,
     )

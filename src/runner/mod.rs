@@ -499,7 +499,20 @@ impl RunEnvironment {
     }
 }
 
-/// Runs every planned case, at most `options.jobs` at a time, sending events to `events`.
+/// How many federating cases (s2s against managed servers) run at once, in a lane of their
+/// own beside the `--jobs` permits of the other cases: one federates while the next one's
+/// fresh server starts (they hold the run's and their domain's federation turns). Two keeps
+/// the lane busy; more would only wait for the run's turn.
+const FEDERATING_LANE: usize = 2;
+
+/// The permits cases take before they run: federating cases from their own lane.
+struct Permits {
+    cases: Arc<Semaphore>,
+    federating: Arc<Semaphore>,
+}
+
+/// Runs every planned case, at most `options.jobs` at a time (and at most
+/// `min(options.jobs, 2)` federating cases beside them), sending events to `events`.
 /// Returns when every case finished; events arrive in completion order.
 pub async fn run(
     plan: Plan,
@@ -531,7 +544,10 @@ pub async fn run_until(
             .map(|t| t.implementation.clone())
             .collect(),
     });
-    let permits = Arc::new(Semaphore::new(options.jobs.max(1)));
+    let permits = Permits {
+        cases: Arc::new(Semaphore::new(options.jobs.max(1))),
+        federating: Arc::new(Semaphore::new(options.jobs.clamp(1, FEDERATING_LANE))),
+    };
     let mut tasks = Vec::with_capacity(plan.cases.len());
     let mut cases = plan.cases;
     // Cases that share a managed server run one after another, so that few servers are up
@@ -565,34 +581,25 @@ pub async fn run_until(
     });
     // Server-to-server cases federate one at a time, each with a fresh server, and a server
     // starts for the next case while the current one federates only when the two are
-    // different targets: so they take the targets in turn (each target's controls first), and
-    // alternate with the client-to-server cases, which keep the other jobs busy meanwhile.
+    // different targets: so they go first, taking the targets in turn (each target's controls
+    // first), in their own lane of permits while the other cases use the rest.
     let mut rank_in_target: HashMap<Option<usize>, usize> = HashMap::new();
-    let (mut federating, others): (Vec<_>, Vec<_>) = cases
+    let mut keyed: Vec<((bool, usize, Option<usize>), PlannedCase)> = cases
         .into_iter()
-        .partition(|planned| planned.case.s2s.is_some());
-    federating = {
-        let mut ranked: Vec<((usize, Option<usize>), PlannedCase)> = federating
-            .into_iter()
-            .map(|planned| {
+        .enumerate()
+        .map(|(order, planned)| {
+            let key = if planned.case.s2s.is_some() {
                 let rank = rank_in_target.entry(position(&planned)).or_default();
                 *rank += 1;
-                ((*rank, position(&planned)), planned)
-            })
-            .collect();
-        ranked.sort_by_key(|(key, _)| *key);
-        ranked.into_iter().map(|(_, planned)| planned).collect()
-    };
-    let mut federating = federating.into_iter();
-    let mut others = others.into_iter();
-    let mut cases = Vec::new();
-    loop {
-        let next = [federating.next(), others.next()];
-        if next.iter().all(Option::is_none) {
-            break;
-        }
-        cases.extend(next.into_iter().flatten());
-    }
+                (false, *rank, position(&planned))
+            } else {
+                (true, order, None)
+            };
+            (key, planned)
+        })
+        .collect();
+    keyed.sort_by_key(|(key, _)| *key);
+    let cases: Vec<PlannedCase> = keyed.into_iter().map(|(_, planned)| planned).collect();
     let planned_ids: HashSet<(String, String)> = cases
         .iter()
         .map(|p| (p.case.id.clone(), p.target.name.clone()))
@@ -604,7 +611,11 @@ pub async fn run_until(
     }
     for planned in cases {
         let options = options.clone();
-        let permits = Arc::clone(&permits);
+        let permits = if execute::federates(&planned) {
+            Arc::clone(&permits.federating)
+        } else {
+            Arc::clone(&permits.cases)
+        };
         let environment = Arc::clone(&environment);
         let events = events.clone();
         let publishes = controls

@@ -384,7 +384,7 @@ pub async fn run_pair(
             &me.spec,
             &key,
             &me.chain,
-            (ACCOUNT_USERNAME, &environment.password),
+            Some((ACCOUNT_USERNAME, &environment.password)),
             Some(&federation),
             None,
         )

@@ -357,15 +357,17 @@ impl Instance {
         self.process.log_tail()
     }
 
-    /// Configures and starts the server for `chain`, waits until it listens and creates
-    /// `username` with `password`. Without `federation` it listens on 127.0.0.1 only, with
-    /// its server-to-server ports on free ports nobody will use. With `client_root` (PEM) it
-    /// trusts that root for client certificates and authenticates them with SASL EXTERNAL.
+    /// Configures and starts the server for `chain`, waits until it listens and creates the
+    /// `account` (username, password) when there is one (a case that never logs in to the
+    /// server needs none, and ejabberd's account creation costs a second Erlang VM). Without
+    /// `federation` it listens on 127.0.0.1 only, with its server-to-server ports on free
+    /// ports nobody will use. With `client_root` (PEM) it trusts that root for client
+    /// certificates and authenticates them with SASL EXTERNAL.
     pub async fn start(
         spec: &ManagedSpec,
         key: &InstanceKey,
         chain: &IssuedChain,
-        (username, password): (&str, &str),
+        account: Option<(&str, &str)>,
         federation: Option<&Federation>,
         client_root: Option<&str>,
     ) -> Result<Instance, ManagedError> {
@@ -379,11 +381,15 @@ impl Instance {
         let (dir, layout) = prepare(spec, key, chain, federation, client_root)?;
         let software = spec.software.0;
         software.render_config(&layout)?;
-        if software.registration() == Registration::BeforeStart {
+        if let (Some((username, password)), Registration::BeforeStart) =
+            (account, software.registration())
+        {
             software.register(&layout, username, password).await?;
         }
         let mut process = software.start(&layout, spec.startup_timeout).await?;
-        if software.registration() == Registration::WhileRunning {
+        if let (Some((username, password)), Registration::WhileRunning) =
+            (account, software.registration())
+        {
             software.register(&layout, username, password).await?;
         }
         if federation.is_some() {
@@ -649,7 +655,7 @@ impl Instances {
             Arc::clone(&slot.instance)
         };
         cell.get_or_init(|| async {
-            Instance::start(spec, key, chain, account, None, client_root)
+            Instance::start(spec, key, chain, Some(account), None, client_root)
                 .await
                 .map(Arc::new)
                 .map_err(Arc::new)
