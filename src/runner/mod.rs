@@ -505,6 +505,10 @@ impl RunEnvironment {
 /// the lane busy; more would only wait for the run's turn.
 const FEDERATING_LANE: usize = 2;
 
+/// Where a case comes in the run: s2s cases first (`false`), by their rank within their
+/// target and then the target's position; the others after them, in their sorted order.
+type RunOrder = (bool, usize, Option<usize>);
+
 /// The permits cases take before they run: federating cases from their own lane.
 struct Permits {
     cases: Arc<Semaphore>,
@@ -584,7 +588,7 @@ pub async fn run_until(
     // different targets: so they go first, taking the targets in turn (each target's controls
     // first), in their own lane of permits while the other cases use the rest.
     let mut rank_in_target: HashMap<Option<usize>, usize> = HashMap::new();
-    let mut keyed: Vec<((bool, usize, Option<usize>), PlannedCase)> = cases
+    let mut keyed: Vec<(RunOrder, PlannedCase)> = cases
         .into_iter()
         .enumerate()
         .map(|(order, planned)| {
