@@ -408,8 +408,8 @@ impl BuiltinTls {
     }
 }
 
-/// Why a client-certificate case does not apply to the server called `name`: managed and
-/// external servers are not configured to trust the test PKI's client certificates.
+/// Why a client-certificate case does not apply to the server called `name`: an external
+/// server is not configured to trust the test PKI's client certificates (managed ones are).
 pub(crate) fn client_certificates_untrusted(name: &str) -> NotApplicable {
     NotApplicable(format!(
         "{name} is not configured to trust the test PKI's client certificates, so EXTERNAL \
