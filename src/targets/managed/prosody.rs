@@ -45,8 +45,9 @@ fn release_modules(layout: &Layout) -> &'static str {
 /// What a release implements beyond 0.12, as options: Prosody 13 binds with
 /// tls-server-end-point once `tls_server_end_point_hash` is set, besides tls-exporter; 0.12
 /// knows neither. The option holds the hash of the server's certificate, which the harness
-/// computes (SHA-256 of the leaf's DER, the hash RFC 5929 §4.1 picks for the test PKI's
-/// ECDSA and RSA chains, all signed over SHA-256) instead of `auto`: 13.0.1's mod_saslauth
+/// computes (SHA-256 of the leaf's DER: the hash RFC 5929 §4.1 picks for the test PKI's ECDSA
+/// and RSA leaves, signed over SHA-256; RFC 5929 names none for Ed25519) instead of `auto`,
+/// which Prosody would resolve the same way: 13.0.1's mod_saslauth
 /// resolves `auto` on the first connection and then clears the option, so every later
 /// connection of the instance went without tls-server-end-point.
 fn release_options(layout: &Layout) -> Result<String, ManagedError> {
@@ -68,8 +69,9 @@ fn release_options(layout: &Layout) -> Result<String, ManagedError> {
 /// with SASL EXTERNAL the JID of the certificate's XmppAddr (passwords are not offered then),
 /// and TLS asks for a client certificate, checks it against the client root (the instance's
 /// cafile) and goes on when it does not verify, so that the module decides: it refuses an
-/// unverified chain. The certificate's purpose is left to the module too, as Prosody's own
-/// defaults do.
+/// unverified chain. `lsec_ignore_purpose` keeps the handshake going for any certificate
+/// purpose, as Prosody's own s2s defaults do; the module still refuses a clientAuth-only
+/// certificate (recorded in `expectations/servers/prosody-*.yaml`).
 fn client_verify(layout: &Layout) -> &'static str {
     if layout.client_cafile.is_some() {
         r#"verify = { "peer"; "client_once"; }; verifyext = { "lsec_continue"; "lsec_ignore_purpose"; };"#
