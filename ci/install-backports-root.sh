@@ -7,7 +7,8 @@
 # it is ABI-compatible with the host's.
 #
 # Idempotent: the root is made once; packages are (re)installed when the list below changes.
-# XMPP_INTEROP_BACKPORTS_ROOT overrides where it lives. Run as root.
+# XMPP_INTEROP_BACKPORTS_ROOT makes it elsewhere (to try this script); targets/local.yaml,
+# ci/install-clients.sh and the tests use the default. Run as root.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 root="${XMPP_INTEROP_BACKPORTS_ROOT:-/var/lib/xmpp-interop/bookworm-backports}"
@@ -41,9 +42,17 @@ chmod 0755 "$root/usr/sbin/policy-rc.d"
 
 stamp="$root/etc/xmpp-interop-packages"
 if [ "$(cat "$stamp" 2>/dev/null)" != "${packages[*]}" ]; then
-    chroot "$root" apt-get update -qq
-    chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        -t bookworm-backports "${packages[@]}" >/dev/null
+    # Package scripts talk a lot inside a bare root (no /dev/pts, no FQDN); their output is
+    # shown only when the installation fails.
+    log="$(mktemp)"
+    if ! { chroot "$root" apt-get update -qq \
+        && chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+            --no-install-recommends -t bookworm-backports "${packages[@]}"; } >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        exit 1
+    fi
+    rm -f "$log"
     printf '%s\n' "${packages[*]}" >"$stamp"
 fi
 
