@@ -59,6 +59,16 @@ pub fn judge(case: &CaseSpec, observation: &Observation, control: Option<&Contro
             observed: plain,
         };
     }
+    if client_chain_refused_before_the_clause(case, observation) {
+        return Judgement {
+            outcome: Outcome::Info,
+            missing_feature: None,
+            observed: format!(
+                "{plain}; the harness could not verify the certificate chain the client                  presented, so the exchange never reached {}: nothing of that clause is judged                  (TLS lets a client leave out the intermediates it was given)",
+                case.requirement.clause
+            ),
+        };
+    }
     let met = observation.satisfies(&case.expect);
     if !met && let Some(feature) = absent_feature(case, observation) {
         return if case.mandatory_to_implement
@@ -138,6 +148,24 @@ pub fn judge(case: &CaseSpec, observation: &Observation, control: Option<&Contro
         missing_feature: None,
         observed: plain,
     }
+}
+
+/// Whether a positive client-certificate case (the harness plays the server) ended because
+/// the harness refused the chain the client presented: a client that sends only its leaf, not
+/// the intermediate it was given, never reaches the SASL exchange the case's clause is about,
+/// and no MUST or SHOULD of TLS or XMPP makes it send the intermediate.
+fn client_chain_refused_before_the_clause(case: &CaseSpec, observation: &Observation) -> bool {
+    case.role == Role::Server
+        && case.sasl.client_certificate.is_some()
+        && !case.is_negative()
+        && matches!(
+            observation,
+            Observation::Rejected {
+                step: Step::Tls,
+                by: Party::Harness,
+                ..
+            }
+        )
 }
 
 /// The optional feature `observation` shows the target lacks, when the case needs it.
@@ -336,6 +364,30 @@ mod tests {
             judge(&case, &refused, Some(&control(Outcome::Pass))).outcome,
             Outcome::Pass
         );
+    }
+
+    #[test]
+    fn a_client_chain_the_harness_refuses_is_a_fact_not_a_deviation_of_the_sasl_clause_xep0178() {
+        let case = case(
+            "scenarios/client/sasl-external.yaml",
+            "client-sasl-external/starttls",
+        );
+        let refused_by_harness = rejected(Step::Tls, "bad-certificate", Party::Harness);
+        let judged = judge(&case, &refused_by_harness, None);
+        assert_eq!(judged.outcome, Outcome::Info);
+        assert!(
+            judged.observed.contains("RFC 6120 §6.3.4"),
+            "{}",
+            judged.observed
+        );
+        // The client refusing, or failing later, is still judged by the clause.
+        let refused_by_client = rejected(Step::Tls, "bad-certificate", Party::Target);
+        assert_eq!(
+            judge(&case, &refused_by_client, None).outcome,
+            Outcome::Warn
+        );
+        let sasl_refused = rejected(Step::Sasl, "not-authorized", Party::Harness);
+        assert_eq!(judge(&case, &sasl_refused, None).outcome, Outcome::Warn);
     }
 
     #[test]
