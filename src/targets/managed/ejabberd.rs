@@ -191,14 +191,7 @@ impl ManagedServer for Ejabberd {
                     ),
                     ("combined", layout.seen(&layout.combined)),
                     ("release_modules", release_modules(layout).to_owned()),
-                    ("c2s_tls_verify", layout.client_cafile.is_some().to_string()),
-                    (
-                        "c2s_cafile",
-                        layout
-                            .client_cafile
-                            .as_deref()
-                            .map_or_else(|| layout.seen(&layout.cafile), |path| layout.seen(path)),
-                    ),
+                    ("c2s_tls_verify", layout.client_certificates.to_string()),
                 ],
             ),
         )?;

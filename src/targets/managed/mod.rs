@@ -289,7 +289,8 @@ pub(crate) struct Layout {
     pub s2s_port: u16,
     /// The direct-TLS server-to-server port (XEP-0368).
     pub s2s_direct_tls_port: u16,
-    /// The roots the server trusts for peers' certificates, PEM.
+    /// The roots the server trusts for peers' certificates, PEM: peer servers' roots when it
+    /// federates, the test PKI's client root when it trusts client certificates.
     pub cafile: PathBuf,
     /// Refuse dialback: peers must authenticate with a certificate.
     pub require_certificate: bool,
@@ -299,9 +300,9 @@ pub(crate) struct Layout {
     pub key: PathBuf,
     /// Leaf, intermediates and key in one PEM file.
     pub combined: PathBuf,
-    /// The root the server trusts for client certificates (PEM), when it is configured for
-    /// them (XEP-0178).
-    pub client_cafile: Option<PathBuf>,
+    /// Configured for client certificates (XEP-0178): `cafile` holds the client root, and the
+    /// server asks clients for a certificate and offers SASL EXTERNAL.
+    pub client_certificates: bool,
 }
 
 /// One running server.
@@ -496,12 +497,9 @@ fn prepare(
         fullchain: dir.path().join("fullchain.pem"),
         key: dir.path().join("key.pem"),
         combined: dir.path().join("combined.pem"),
-        client_cafile: client_root.map(|_| dir.path().join("client-roots.pem")),
+        client_certificates: client_root.is_some(),
         dir: dir.path().to_owned(),
     };
-    if let (Some(path), Some(pem)) = (&layout.client_cafile, client_root) {
-        write(path, pem)?;
-    }
     write(&layout.fullchain, &fullchain_pem)?;
     let key_pem = chain.pem.key.clone();
     write(&layout.key, &key_pem)?;

@@ -73,7 +73,7 @@ fn release_options(layout: &Layout) -> Result<String, ManagedError> {
 /// purpose, as Prosody's own s2s defaults do; the module still refuses a clientAuth-only
 /// certificate (recorded in `expectations/servers/prosody-*.yaml`).
 fn client_verify(layout: &Layout) -> &'static str {
-    if layout.client_cafile.is_some() {
+    if layout.client_certificates {
         r#"verify = { "peer"; "client_once"; }; verifyext = { "lsec_continue"; "lsec_ignore_purpose"; };"#
     } else {
         ""
@@ -131,7 +131,7 @@ impl ManagedServer for Prosody {
                     ("client_verify", client_verify(layout).to_owned()),
                     (
                         "authentication",
-                        if layout.client_cafile.is_some() {
+                        if layout.client_certificates {
                             "ccert"
                         } else {
                             "internal_plain"
@@ -154,7 +154,7 @@ impl ManagedServer for Prosody {
         username: &'a str,
         password: &'a str,
     ) -> BoxFuture<'a, Result<(), ManagedError>> {
-        if layout.client_cafile.is_some() {
+        if layout.client_certificates {
             // mod_auth_ccert keeps no accounts: the certificate's XmppAddr is the account.
             return Box::pin(async { Ok(()) });
         }
