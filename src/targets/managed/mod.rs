@@ -215,6 +215,18 @@ pub enum ManagedError {
         /// The last lines of its output.
         log_tail: String,
     },
+    /// The server listened but did not say it was ready in time.
+    #[error("{what} listens but did not log `{line}` within {waited:?}; log tail:\n{log_tail}")]
+    NotReady {
+        /// Which server.
+        what: String,
+        /// The line it logs once it is ready.
+        line: String,
+        /// How long the harness waited.
+        waited: Duration,
+        /// The last lines of its output.
+        log_tail: String,
+    },
     /// A provisioning command (account creation) failed.
     #[error("`{command}` failed ({status}): {output}")]
     Command {

@@ -197,6 +197,38 @@ impl ServerProcess {
         Ok(())
     }
 
+    /// Waits until the server's output contains `line` (a server that says when it is ready);
+    /// fails fast when the process exits.
+    pub(crate) async fn wait_logged(
+        &mut self,
+        what: &str,
+        line: &str,
+        limit: Duration,
+    ) -> Result<(), ManagedError> {
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(ManagedError::Exited {
+                    what: what.to_owned(),
+                    status: status.to_string(),
+                    log_tail: self.log_tail(),
+                });
+            }
+            if std::fs::read_to_string(&self.log).is_ok_and(|log| log.contains(line)) {
+                return Ok(());
+            }
+            if started.elapsed() > limit {
+                return Err(ManagedError::NotReady {
+                    what: what.to_owned(),
+                    line: line.to_owned(),
+                    waited: limit,
+                    log_tail: self.log_tail(),
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     /// The last lines of the server's output.
     pub(crate) fn log_tail(&self) -> String {
         tail(&self.log)
