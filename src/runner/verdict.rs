@@ -194,6 +194,11 @@ fn absent_feature(case: &CaseSpec, observation: &Observation) -> Option<Feature>
             return needed(Feature::Mechanism(case.sasl.mechanism));
         }
         Some(Condition::Sasl2Unsupported) => return needed(Feature::Sasl2),
+        // A client that turns to XEP-0078 where only the case's mechanism was offered has none
+        // it can use (after a SASL failure, that failure stays the outcome).
+        Some(Condition::LegacyAuthentication) if *step == Step::Features => {
+            return needed(Feature::Mechanism(case.sasl.mechanism));
+        }
         Some(Condition::DowngradeProtectionUnsupported) => {
             return needed(Feature::DowngradeProtection);
         }
@@ -296,6 +301,26 @@ mod tests {
             "c2s-authenticate/starttls/startcom-chain/scram-sha-1",
         );
         assert_eq!(judge(&elsewhere, &seen, None).outcome, Outcome::Unsupported);
+    }
+
+    #[test]
+    fn a_client_that_turns_to_non_sasl_authentication_lacks_the_offered_mechanism_xep0078() {
+        let legacy = rejected(Step::Features, "legacy-authentication", Party::Target);
+        let optional = case(
+            "scenarios/client/authenticate.yaml",
+            "client-authenticate/starttls/startcom-chain/scram-sha-256",
+        );
+        let judged = judge(&optional, &legacy, None);
+        assert_eq!(judged.outcome, Outcome::Unsupported);
+        assert_eq!(
+            judged.missing_feature,
+            Some(Feature::Mechanism(Mechanism::ScramSha256))
+        );
+        let mandatory = case(
+            "scenarios/client/mandatory-to-implement.yaml",
+            "client-mandatory-to-implement/scram-sha-1",
+        );
+        assert_eq!(judge(&mandatory, &legacy, None).outcome, Outcome::Fail);
     }
 
     #[test]

@@ -29,7 +29,10 @@ pub(crate) fn channel_bindings(
     if let Some(hash) = server_leaf.and_then(server_end_point) {
         available.push((ChannelBindingType::TlsServerEndPoint, hash));
     }
-    ChannelBindings { available }
+    ChannelBindings {
+        available,
+        tls_unique_defined: !connection.is_tls13(),
+    }
 }
 
 /// Either side's TLS state, for the exporter.

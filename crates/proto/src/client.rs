@@ -1154,6 +1154,7 @@ mod tests {
     fn started(config: ClientConfig, features: &str) -> (ClientSession, String) {
         let bindings = ChannelBindings {
             available: vec![(ChannelBindingType::TlsExporter, vec![7; 32])],
+            tls_unique_defined: false,
         };
         let mut session = ClientSession::new(config, Some(bindings));
         sent(&mut session);

@@ -140,6 +140,8 @@ conditions! {
     PlainOfferedInClear = "plain-offered-in-clear",
     /// Harness: a client sent credentials on an unencrypted stream.
     CredentialsSentInClear = "credentials-sent-in-clear",
+    /// Harness: a client turned to XEP-0078 non-SASL authentication (`jabber:iq:auth`).
+    LegacyAuthentication = "legacy-authentication",
     /// Harness: a client chose a weaker mechanism than the one the case wants.
     ChoseWeakerMechanism = "chose-weaker-mechanism",
     /// Harness: no channel-binding type both sides can use.

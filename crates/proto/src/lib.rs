@@ -40,6 +40,8 @@ pub const NS_SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
 pub const NS_SASL_CB: &str = "urn:xmpp:sasl-cb:0";
 /// RFC 6120 §7: resource binding.
 pub const NS_BIND: &str = "urn:ietf:params:xml:ns:xmpp-bind";
+/// XEP-0078: non-SASL authentication (obsolete), which the harness only recognises.
+pub const NS_IQ_AUTH: &str = "jabber:iq:auth";
 /// RFC 6120 §8.3: stanza error conditions.
 pub const NS_STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
 

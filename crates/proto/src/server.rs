@@ -17,9 +17,13 @@ use super::sasl::{
 use super::session::{Core, check_incoming_header, decode_sasl, delegate_to_core, feed_and_handle};
 use super::xml::{self, Element, Limits, NS_CLIENT, NS_STREAM, StreamEvent, StreamHeader};
 use super::{
-    NS_BIND, NS_SASL, NS_SASL_CB, NS_STANZAS, NS_TLS, Session, SessionEnd, Side, TlsChannel,
+    NS_BIND, NS_IQ_AUTH, NS_SASL, NS_SASL_CB, NS_STANZAS, NS_TLS, Session, SessionEnd, Side,
+    TlsChannel,
 };
-use crate::{DOWNGRADE_PROTECTION_UNSUPPORTED, Mechanism, SASL2_UNSUPPORTED, SaslProfile, Step};
+use crate::{
+    DOWNGRADE_PROTECTION_UNSUPPORTED, Mechanism, NOT_APPLICABLE, SASL2_UNSUPPORTED, SaslProfile,
+    Step,
+};
 
 /// The account a `sasl2-wrong-authorization-identifier` server names instead of the real one.
 const OTHER_ACCOUNT: &str = "mallory";
@@ -107,6 +111,8 @@ pub struct ServerSession {
     bound: bool,
     profile: SaslProfile,
     binding_failed: bool,
+    /// TLS is up and the client has sent nothing over it yet.
+    silent_since_tls: bool,
 }
 
 impl ServerSession {
@@ -131,6 +137,7 @@ impl ServerSession {
             bound: false,
             profile: SaslProfile::Sasl1,
             binding_failed: false,
+            silent_since_tls: tls_up,
         }
     }
 
@@ -328,6 +335,8 @@ impl ServerSession {
             self.on_starttls();
         } else if element.is("iq", NS_CLIENT) && self.authenticated_user.is_some() {
             self.on_iq(element);
+        } else if element.is("iq", NS_CLIENT) && element.child("query", NS_IQ_AUTH).is_some() {
+            self.refuse_legacy_authentication(element);
         } else if self.authenticated_user.is_none() {
             let detail = format!(
                 "the client sent <{} xmlns='{}'> before authenticating",
@@ -338,6 +347,36 @@ impl ServerSession {
             let detail = format!("unexpected <{} xmlns='{}'>", element.name, element.ns);
             self.refuse_stream("unsupported-stanza-type", &detail);
         }
+    }
+
+    /// A client that has none of the offered mechanisms may turn to the obsolete non-SASL
+    /// authentication of XEP-0078, which the harness does not implement: XEP-0078 §3 has such a
+    /// server answer `<service-unavailable/>`. The case ends there, as the client's missing
+    /// mechanism.
+    fn refuse_legacy_authentication(&mut self, iq: &Element) {
+        let detail = "the client turned to non-SASL authentication (jabber:iq:auth, XEP-0078) \
+                      instead of an offered SASL mechanism";
+        if self.failed_attempts > 0 {
+            // XEP-0078 §3: after a failed SASL attempt, a <policy-violation/> stream error.
+            self.core
+                .reject("legacy-authentication", Side::Peer, detail);
+            self.core.stream_error("policy-violation", detail);
+            self.state = State::Done;
+            return;
+        }
+        let error = Element::new("iq", NS_CLIENT)
+            .with_attr("type", "error")
+            .with_attr("id", iq.attr("id").unwrap_or_default())
+            .with_child(
+                Element::new("error", NS_CLIENT)
+                    .with_attr("type", "cancel")
+                    .with_child(Element::new("service-unavailable", NS_STANZAS)),
+            );
+        self.core.send(&error);
+        self.core
+            .reject("legacy-authentication", Side::Peer, detail);
+        self.core.close();
+        self.state = State::Done;
     }
 
     fn on_starttls(&mut self) {
@@ -645,7 +684,11 @@ impl ServerSession {
                 if mechanism.is_plus() && self.config.misbehaviour.mismatched_binding {
                     self.binding_failed = true;
                 }
-                self.send_failure(failure.condition, &failure.detail);
+                if failure.beyond_the_harness {
+                    self.send_failure_beyond_the_harness(failure.condition, &failure.detail);
+                } else {
+                    self.send_failure(failure.condition, &failure.detail);
+                }
             }
         }
     }
@@ -738,15 +781,34 @@ impl ServerSession {
     }
 
     fn send_failure(&mut self, condition: FailureCondition, detail: &str) {
+        self.send_failure_recorded_as(
+            condition,
+            condition.as_str(),
+            &format!("the server answered with <{condition}/>: {detail}"),
+        );
+    }
+
+    /// The `<failure/>` the protocol asks for where the harness lacks what the client used:
+    /// recorded as a case the harness cannot judge (`skip`), not as the client's fault.
+    fn send_failure_beyond_the_harness(&mut self, condition: FailureCondition, detail: &str) {
+        self.send_failure_recorded_as(
+            condition,
+            NOT_APPLICABLE,
+            &format!("the server answered with <{condition}/>: {detail}"),
+        );
+    }
+
+    fn send_failure_recorded_as(
+        &mut self,
+        condition: FailureCondition,
+        recorded: &str,
+        detail: &str,
+    ) {
         self.failed_attempts += 1;
         let failure = Element::new("failure", self.sasl_namespace())
             .with_child(Element::new(condition.as_str(), NS_SASL));
         self.core.send(&failure);
-        self.core.reject(
-            condition.as_str(),
-            Side::Local,
-            format!("the server answered with <{condition}/>: {detail}"),
-        );
+        self.core.reject(recorded, Side::Local, detail);
         if self.failed_attempts >= MAX_SASL_ATTEMPTS {
             self.core.stream_error(
                 "policy-violation",
@@ -813,6 +875,9 @@ impl ServerSession {
 
 impl Session for ServerSession {
     fn receive(&mut self, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.silent_since_tls = false;
+        }
         feed_and_handle!(self, bytes, while self.state != State::Done && self.state != State::AwaitTls);
     }
     fn tls_established(&mut self, channel: TlsChannel) {
@@ -821,9 +886,21 @@ impl Session for ServerSession {
         self.client_certificate = channel.client_certificate;
         self.state = State::AwaitHeader;
         self.core.step = Step::Stream;
+        self.silent_since_tls = true;
     }
     fn peer_closed(&mut self) {
-        if self.state != State::Done {
+        if self.state != State::Done && self.silent_since_tls {
+            // A client that validates the certificate only after the handshake (RFC 6120
+            // §13.7.2 asks only that it terminate) ends the TLS session before using it.
+            self.core.step = Step::Tls;
+            self.core.reject(
+                "closed",
+                Side::Peer,
+                "the client closed the connection right after the TLS handshake, before sending \
+                 anything over TLS",
+            );
+            self.state = State::Done;
+        } else if self.state != State::Done {
             let detail = format!("the client closed the connection {}", self.where_we_are());
             self.core.reject("closed", Side::Peer, detail);
             self.state = State::Done;
@@ -995,6 +1072,7 @@ mod tests {
         let channel = TlsChannel {
             bindings: ChannelBindings {
                 available: vec![(sasl::ChannelBindingType::TlsExporter, exporter.clone())],
+                tls_unique_defined: false,
             },
             client_certificate: None,
         };
@@ -1071,5 +1149,163 @@ mod tests {
         };
         let with = features_offered(Some(certificate));
         assert!(with.contains("<mechanism>EXTERNAL</mechanism>"), "{with}");
+    }
+
+    /// A direct-TLS session offering `mechanisms` over a channel with `bindings`, after the
+    /// client's stream header and the features it was sent.
+    fn session_offering(mechanisms: Vec<Mechanism>, bindings: ChannelBindings) -> ServerSession {
+        let mut accounts = CredentialStore::new();
+        accounts.add_user("alice", "pencil", 4096);
+        let config = ServerConfig {
+            domain: "interop.test".into(),
+            starttls_available: false,
+            mechanisms,
+            preferred_mechanism: None,
+            accounts: Arc::new(accounts),
+            misbehaviour: ServerMisbehaviour::default(),
+            limits: Limits::default(),
+            offer_sasl2: false,
+            expect_sasl2: false,
+            downgrade_protection: false,
+        };
+        let channel = TlsChannel {
+            bindings,
+            client_certificate: None,
+        };
+        let mut session = ServerSession::new(config, Some(channel));
+        session.receive(HEADER.as_bytes());
+        sent(&mut session);
+        session
+    }
+
+    fn rejection(session: &ServerSession) -> (Step, String, Side) {
+        match session.end() {
+            Some(SessionEnd::Rejected {
+                step,
+                condition,
+                by,
+                ..
+            }) => (*step, condition.clone(), *by),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// "p=tls-unique,,n=alice,r=abc", the client-first message of a tls-unique binding.
+    const TLS_UNIQUE_AUTH: &str = "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' \
+        mechanism='SCRAM-SHA-1-PLUS'>cD10bHMtdW5pcXVlLCxuPWFsaWNlLHI9YWJj</auth>";
+
+    #[test]
+    fn tls_unique_on_tls_1_2_is_refused_as_the_harness_own_gap_not_the_client_fault_rfc5802_6_1() {
+        let tls12 = ChannelBindings {
+            available: vec![(sasl::ChannelBindingType::TlsServerEndPoint, vec![1; 32])],
+            tls_unique_defined: true,
+        };
+        let mut session = session_offering(vec![Mechanism::ScramSha1Plus], tls12);
+        session.receive(TLS_UNIQUE_AUTH.as_bytes());
+        // RFC 5802 §6.1: a server that does not support the type fails the authentication.
+        assert!(sent(&mut session).contains("<not-authorized/>"));
+        assert_eq!(
+            rejection(&session),
+            (Step::Sasl, NOT_APPLICABLE.to_owned(), Side::Local)
+        );
+    }
+
+    #[test]
+    fn tls_unique_on_tls_1_3_stays_a_refusal_of_the_client_rfc9266_3() {
+        let tls13 = ChannelBindings {
+            available: vec![(sasl::ChannelBindingType::TlsExporter, vec![7; 32])],
+            tls_unique_defined: false,
+        };
+        let mut session = session_offering(vec![Mechanism::ScramSha1Plus], tls13);
+        session.receive(TLS_UNIQUE_AUTH.as_bytes());
+        assert!(sent(&mut session).contains("<not-authorized/>"));
+        assert_eq!(
+            rejection(&session),
+            (Step::Sasl, "not-authorized".to_owned(), Side::Local)
+        );
+    }
+
+    #[test]
+    fn non_sasl_authentication_gets_service_unavailable_and_ends_as_legacy_authentication_xep0078_3()
+     {
+        let mut session =
+            session_offering(vec![Mechanism::ScramSha256], ChannelBindings::default());
+        session.receive(
+            b"<iq type='get' id='auth1'><query xmlns='jabber:iq:auth'><username>alice</username>\
+              </query></iq>",
+        );
+        let answer = sent(&mut session);
+        assert!(
+            answer.starts_with(
+                "<iq type='error' id='auth1'><error type='cancel'>\
+                 <service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+            ),
+            "{answer}"
+        );
+        assert!(answer.ends_with("</stream:stream>"), "{answer}");
+        assert_eq!(
+            rejection(&session),
+            (
+                Step::Features,
+                "legacy-authentication".to_owned(),
+                Side::Peer
+            )
+        );
+    }
+
+    #[test]
+    fn non_sasl_authentication_after_a_sasl_failure_is_a_policy_violation_xep0078_3() {
+        let mut session = session_offering(vec![Mechanism::Plain], ChannelBindings::default());
+        // base64 of "\0alice\0wrong"
+        session.receive(
+            b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHdyb25n</auth>",
+        );
+        assert!(sent(&mut session).contains("<not-authorized/>"));
+        session.receive(b"<iq type='get' id='a'><query xmlns='jabber:iq:auth'/></iq>");
+        let answer = sent(&mut session);
+        assert!(answer.contains("<policy-violation"), "{answer}");
+        // The SASL failure, the session's first end, stays its outcome.
+        assert_eq!(
+            rejection(&session),
+            (Step::Sasl, "not-authorized".to_owned(), Side::Local)
+        );
+    }
+
+    #[test]
+    fn a_close_right_after_the_tls_handshake_is_a_refusal_at_tls_rfc6120_13_7_2() {
+        let mut session = ServerSession::new(
+            ServerConfig {
+                domain: "interop.test".into(),
+                starttls_available: false,
+                mechanisms: vec![Mechanism::Plain],
+                preferred_mechanism: None,
+                accounts: Arc::new(CredentialStore::new()),
+                misbehaviour: ServerMisbehaviour::default(),
+                limits: Limits::default(),
+                offer_sasl2: false,
+                expect_sasl2: false,
+                downgrade_protection: false,
+            },
+            Some(TlsChannel::default()),
+        );
+        session.peer_closed();
+        assert_eq!(
+            rejection(&session),
+            (Step::Tls, "closed".to_owned(), Side::Peer)
+        );
+    }
+
+    #[test]
+    fn a_close_after_part_of_a_stream_header_stays_at_the_stream_step() {
+        let mut session = session_offering(vec![Mechanism::Plain], ChannelBindings::default());
+        let mut fresh = ServerSession::new(session.config.clone(), Some(TlsChannel::default()));
+        fresh.receive(b"<?xml version='1.0'?><stream:stream xmlns='jabber:client'");
+        fresh.peer_closed();
+        assert_eq!(
+            rejection(&fresh),
+            (Step::Stream, "closed".to_owned(), Side::Peer)
+        );
+        session.peer_closed();
+        assert_eq!(rejection(&session).0, Step::Features);
     }
 }

@@ -55,6 +55,10 @@ pub enum ChannelBinding {
 pub struct ChannelBindings {
     /// Data per type; a type missing here is not available on this connection.
     pub available: Vec<(ChannelBindingType, Vec<u8>)>,
+    /// `tls-unique` is defined for this connection (TLS 1.2; RFC 9266 §3 leaves it undefined
+    /// for TLS 1.3), though the harness cannot compute it: a peer that binds with it is not at
+    /// fault.
+    pub tls_unique_defined: bool,
 }
 
 impl ChannelBindings {
@@ -392,6 +396,9 @@ pub struct SaslFailure {
     pub condition: FailureCondition,
     /// What the client did, for a human (may go into `<text/>`).
     pub detail: String,
+    /// The harness, not the client, lacks what the exchange needed: the failure is sent, but
+    /// the case cannot be judged.
+    pub beyond_the_harness: bool,
 }
 
 impl SaslFailure {
@@ -400,6 +407,15 @@ impl SaslFailure {
         SaslFailure {
             condition,
             detail: detail.into(),
+            beyond_the_harness: false,
+        }
+    }
+
+    /// A `<not-authorized/>` for something the harness cannot do, not a fault of the client.
+    pub(crate) fn beyond_the_harness(detail: impl Into<String>) -> Self {
+        SaslFailure {
+            beyond_the_harness: true,
+            ..SaslFailure::not_authorized(detail)
         }
     }
 

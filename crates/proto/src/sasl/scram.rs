@@ -528,10 +528,19 @@ impl ScramServer {
                         self.mechanism
                     )));
                 }
-                let data = super::ChannelBindingType::from_name(kind)
-                    .and_then(|k| self.options.channel_bindings.get(k));
-                match data {
+                let requested = super::ChannelBindingType::from_name(kind);
+                let bindings = &self.options.channel_bindings;
+                match requested.and_then(|k| bindings.get(k)) {
                     Some(data) => Ok(data.to_vec()),
+                    None if requested == Some(super::ChannelBindingType::TlsUnique)
+                        && bindings.tls_unique_defined =>
+                    {
+                        Err(SaslFailure::beyond_the_harness(
+                            "the client binds with tls-unique on TLS 1.2, where RFC 5929 defines \
+                             it, but the harness cannot compute it (rustls does not expose the \
+                             Finished message)",
+                        ))
+                    }
                     None => Err(SaslFailure::not_authorized(format!(
                         "channel binding type {kind:?} is not available on this connection \
                          (available: {:?})",
@@ -1493,6 +1502,7 @@ mod tests {
             ServerOptions {
                 channel_bindings: ChannelBindings {
                     available: vec![(ChannelBindingType::TlsExporter, server_data.to_vec())],
+                    tls_unique_defined: false,
                 },
                 plus_offered,
                 ..ServerOptions::default()
