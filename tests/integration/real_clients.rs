@@ -278,8 +278,7 @@ fn each_client_generation_reports_the_release_it_runs() {
     if !clients_installed("each_client_generation_reports_the_release_it_runs") {
         return;
     }
-    let mut targets = load_targets(Path::new("targets/clients.yaml")).unwrap();
-    targets.extend(load_targets(Path::new("targets/clients-candidates.yaml")).unwrap());
+    let targets = load_targets(Path::new("targets/clients.yaml")).unwrap();
     let implementation = |name: &str| {
         targets
             .iter()
@@ -432,23 +431,27 @@ async fn go_sendxmpp_0_14_fails_the_authentication_when_the_xep_0474_hash_shows_
     );
 }
 
-/// gloox (Debian 12's libgloox-dev, targets/clients-candidates.yaml) logs in with SCRAM-SHA-1
-/// over STARTTLS and over direct TLS once its driver loads the CA file itself (gloox 1.0.24
-/// ignores setCACerts), and refuses a self-signed chain before sending a stream header: the
-/// refusal is gloox's certificate check (`CertSignerUnknown`), not a failed handshake.
+/// gloox (Debian 12's libgloox-dev) logs in with SCRAM-SHA-1 over STARTTLS and over direct TLS
+/// once its driver loads the CA file itself (gloox 1.0.24 ignores setCACerts), and with SASL
+/// EXTERNAL when it has a certificate and no password. Offered only SCRAM-SHA-256, which it
+/// lacks, it turns to XEP-0078's jabber:iq:auth: `unsupported`, not a failure. It refuses a
+/// self-signed chain after the handshake, before its stream header: a refusal at tls (RFC 6120
+/// §13.7.2) whose reason is gloox's own certificate check (`CertSignerUnknown`).
 #[tokio::test]
-async fn gloox_logs_in_with_scram_sha_1_over_both_transports_and_refuses_a_self_signed_chain() {
+async fn gloox_logs_in_refuses_an_untrusted_chain_after_the_handshake_and_lacks_scram_sha_256() {
     if !clients_installed(
-        "gloox_logs_in_with_scram_sha_1_over_both_transports_and_refuses_a_self_signed_chain",
+        "gloox_logs_in_refuses_an_untrusted_chain_after_the_handshake_and_lacks_scram_sha_256",
     ) {
         return;
     }
     let (results, password) = run_cases_from(
-        "targets/clients-candidates.yaml",
+        "targets/clients.yaml",
         "gloox",
         &[
             "client-authenticate/starttls/startcom-chain/scram-sha-1",
             "client-authenticate/direct-tls/startcom-chain/scram-sha-1",
+            "client-sasl-external/starttls",
+            "client-authenticate/starttls/startcom-chain/scram-sha-256",
             "client-untrusted-root/starttls/self-signed",
         ],
     )
@@ -456,13 +459,26 @@ async fn gloox_logs_in_with_scram_sha_1_over_both_transports_and_refuses_a_self_
     for id in [
         "client-authenticate/starttls/startcom-chain/scram-sha-1",
         "client-authenticate/direct-tls/startcom-chain/scram-sha-1",
+        "client-sasl-external/starttls",
     ] {
         let result = result_of(&results, id);
         assert_eq!(result.outcome, Outcome::Pass, "{id}: {}", result.observed);
     }
+    let legacy = result_of(
+        &results,
+        "client-authenticate/starttls/startcom-chain/scram-sha-256",
+    );
+    assert_eq!(legacy.outcome, Outcome::Unsupported, "{}", legacy.observed);
+    assert!(
+        legacy.observed.contains("(legacy-authentication)"),
+        "{}",
+        legacy.observed
+    );
     let refusal = result_of(&results, "client-untrusted-root/starttls/self-signed");
     assert!(
-        refusal.observed.starts_with("rejected at "),
+        refusal
+            .observed
+            .starts_with("rejected at tls by target (closed): the client closed the connection right after the TLS handshake"),
         "{}",
         refusal.observed
     );
