@@ -168,6 +168,7 @@ fn issue_certificate(args: &CertifyIssueArgs) -> Result<ExitStatus, ExitStatus> 
         partition: None,
         deadline: None,
         no_wait: false,
+        preflight: true,
     };
     let (tally, results) = match execute(plan, &settings) {
         Ok(Executed {

@@ -37,6 +37,9 @@ pub struct ExecuteSettings<'a> {
     /// `run --no-wait`: federating cases end as `error` while another run holds the
     /// federation addresses, instead of waiting.
     pub no_wait: bool,
+    /// Log in once to each external target before the cases (`run --no-preflight` turns it
+    /// off): a targets-file mistake is then one error, not a column of verdicts.
+    pub preflight: bool,
 }
 
 /// What [`execute`] hands back: the counts, every case (finished or `not-run`), and why the
@@ -79,6 +82,23 @@ pub fn execute(plan: Plan, settings: &ExecuteSettings<'_>) -> anyhow::Result<Exe
         timeout: settings.timeout,
         case_timeout: settings.case_timeout,
     };
+    let misconfigured = if settings.preflight {
+        runtime.block_on(runner::preflight::check(
+            &plan,
+            options.clone(),
+            Arc::clone(&environment),
+        ))
+    } else {
+        Vec::new()
+    };
+    if !misconfigured.is_empty() {
+        let each: Vec<String> = misconfigured.iter().map(|m| format!("  {m}")).collect();
+        anyhow::bail!(
+            "the targets file is wrong for {} target(s); nothing was run:\n{}",
+            misconfigured.len(),
+            each.join("\n")
+        );
+    }
     let mut tally = Tally::default();
     let mut results = Vec::new();
     let mut report_failure = None;

@@ -68,6 +68,11 @@ pub struct RunArgs {
     /// servers as `error` instead.
     #[arg(long)]
     no_wait: bool,
+    /// Do not log in once to each external target before the cases. The pre-flight turns a
+    /// closed port, a wrong `root`, a domain the certificate does not name or an account that
+    /// cannot log in into one error (exit 3, nothing run) instead of a column of verdicts.
+    #[arg(long)]
+    no_preflight: bool,
     #[command(flatten)]
     scale_out: ScaleOutArgs,
 }
@@ -145,6 +150,7 @@ fn execute_plan(plan: Plan, args: &RunArgs) -> ExitStatus {
         partition: args.scale_out.partition,
         deadline: args.deadline,
         no_wait: args.no_wait,
+        preflight: !args.no_preflight,
     };
     match execute(plan, &settings) {
         Ok(run) => match run.interrupted {

@@ -8,6 +8,7 @@ pub mod expectations;
 mod federation;
 pub mod pairs;
 pub mod partition;
+pub mod preflight;
 mod s2s;
 pub mod verdict;
 

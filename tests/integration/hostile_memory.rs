@@ -57,6 +57,8 @@ fn sixty_four_mib_in_one_element_is_a_policy_violation_and_never_buffered_rfc612
             "--filter",
             "c2s-authenticate/starttls/startcom-chain/scram-sha-256",
             "--no-progress",
+            // What is measured is the case itself, not a pre-flight login before it.
+            "--no-preflight",
             "--timeout",
             "5",
             "--targets",

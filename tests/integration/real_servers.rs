@@ -195,9 +195,10 @@ fn send_signal(pid: i32, signal: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_external_target_is_reached_with_the_account_and_root_its_targets_file_gives() {
+async fn an_external_target_is_reached_with_the_account_and_root_its_targets_file_gives_and_a_wrong_one_fails_the_preflight()
+ {
     if !servers_installed(
-        "an_external_target_is_reached_with_the_account_and_root_its_targets_file_gives",
+        "an_external_target_is_reached_with_the_account_and_root_its_targets_file_gives_and_a_wrong_one_fails_the_preflight",
     ) {
         return;
     }
@@ -287,6 +288,52 @@ async fn an_external_target_is_reached_with_the_account_and_root_its_targets_fil
             );
         }
     }
+    // The pre-flight logs in once; a mistake in the targets file is one misconfiguration
+    // naming what to check, not a column of verdicts.
+    let targets_yaml = std::fs::read_to_string(dir.join("targets.yaml")).unwrap();
+    let preflight = |yaml: String| {
+        let dir = &dir;
+        let scenarios = &scenarios;
+        let filters = &filters;
+        async move {
+            std::fs::write(dir.join("preflight.yaml"), yaml).unwrap();
+            let targets = load_targets(&dir.join("preflight.yaml")).unwrap();
+            let plan = runner::plan(scenarios, &targets, filters);
+            let options = RunOptions {
+                jobs: 2,
+                timeout: Duration::from_secs(10),
+                case_timeout: runner::default_case_timeout(Duration::from_secs(10)),
+            };
+            let environment = Arc::new(RunEnvironment::new(Duration::from_secs(10)));
+            runner::preflight::check(&plan, options, environment).await
+        }
+    };
+    assert_eq!(preflight(targets_yaml.clone()).await, Vec::new());
+    let other_root = Catalogue::new()
+        .chain(
+            CertificateProfile::StartcomChain,
+            KeyType::EcdsaP256,
+            "participant.test",
+        )
+        .unwrap();
+    std::fs::write(dir.join("other-root.pem"), &other_root.pem.root).unwrap();
+    let wrong_root =
+        preflight(targets_yaml.replace("participant-root.pem", "other-root.pem")).await;
+    assert_eq!(wrong_root.len(), 1, "{wrong_root:?}");
+    assert!(
+        wrong_root[0].problem.contains("check that `root`"),
+        "{}",
+        wrong_root[0]
+    );
+    let wrong_password = preflight(targets_yaml.replace("bobs-password", "not-bobs")).await;
+    assert_eq!(wrong_password.len(), 1, "{wrong_password:?}");
+    assert!(
+        wrong_password[0]
+            .problem
+            .contains("`username` and `password`"),
+        "{}",
+        wrong_password[0]
+    );
     drop(server);
     std::fs::remove_dir_all(&dir).unwrap();
 }
