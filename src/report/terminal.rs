@@ -1,7 +1,8 @@
 //! The terminal view: a progress bar while cases run, then the matrix (rows: cases, columns:
 //! targets), one summary line per target (MUST violations, SHOULD deviations, unsupported
 //! features, inconclusive cases), the cells that did not end as expected and the SHOULD
-//! deviations with their details (the clause's level, place and words), the unsupported
+//! deviations with their details (the clause's level, place and words; cells that ended alike
+//! share one block), the unsupported
 //! features and inconclusive cells with what they rest on, the skips, and the count line.
 //!
 //! Colour is used only when asked for (the CLI asks when stdout is a terminal and `NO_COLOR`
@@ -207,8 +208,35 @@ pub fn render(
     // The cells the run does not accept, then the SHOULD deviations it accepts (they fail a
     // run only under --strict), each with what the verdict rests on.
     let problems = sorted(&|r| !r.as_expected() && r.verdict() != Verdict::NotRun);
-    let should_deviations = sorted(&|r| r.verdict() == Verdict::Warn);
+    let should_deviations = sorted(&|r| r.verdict() == Verdict::Warn && r.as_expected());
+    // Cells that ended the same way for the same reason (57 cases that could not connect) are
+    // one block listing the cases, not 57 identical ones.
+    let mut blocks: Vec<Vec<&Arc<CaseRecord>>> = Vec::new();
+    let mut block_of: BTreeMap<(Verdict, &str, &str, String, &str), usize> = BTreeMap::new();
     for result in problems.into_iter().chain(should_deviations) {
+        // An error says nothing about the clause: one block per target and error.
+        let error = result.verdict() == Verdict::Error;
+        let same = (
+            result.verdict(),
+            result.target.as_str(),
+            result.observed.as_str(),
+            if error {
+                String::new()
+            } else {
+                result.requirement_line()
+            },
+            if error { "" } else { result.expected.as_str() },
+        );
+        match block_of.get(&same) {
+            Some(&index) => blocks[index].push(result),
+            None => {
+                block_of.insert(same, blocks.len());
+                blocks.push(vec![result]);
+            }
+        }
+    }
+    for block in blocks {
+        let result = block[0];
         // A merge knows the transcripts only of the shards that left them.
         let transcript = if result.transcript_source.is_some() {
             format!("{}/{}", report_dir.trim_end_matches('/'), result.transcript)
@@ -223,14 +251,28 @@ pub fn render(
         } else {
             ""
         };
-        text.push_str(&format!(
-            "\n{} {} @ {}{heading}\n",
-            result.verdict(),
-            result.case_id,
-            result.target
-        ));
+        if block.len() == 1 {
+            text.push_str(&format!(
+                "\n{} {} @ {}{heading}\n",
+                result.verdict(),
+                result.case_id,
+                result.target
+            ));
+        } else {
+            let ids: Vec<&str> = block.iter().map(|r| r.case_id.as_str()).collect();
+            text.push_str(&format!(
+                "\n{} @ {}{heading}, the same in {}\n",
+                result.verdict(),
+                result.target,
+                case_list(&ids)
+            ));
+        }
+        // The clause and expectation of one case, unless the block's cases differ in them.
+        let alike = block.iter().all(|r| {
+            r.requirement_line() == result.requirement_line() && r.expected == result.expected
+        });
         let requirement = result.requirement_line();
-        if !requirement.is_empty() {
+        if alike && !requirement.is_empty() {
             text.push_str(&format!("  clause:     {requirement}\n"));
         }
         if result.recorded_deviation_ended_otherwise()
@@ -243,19 +285,23 @@ pub fn render(
                 result.outcome
             ));
         }
-        text.push_str(&format!(
-            "  step:       {}\n  expected:   {}\n  observed:   {}\n",
-            result.step_text(),
-            result.expected,
-            result.observed,
-        ));
+        text.push_str(&format!("  step:       {}\n", result.step_text()));
+        if alike {
+            text.push_str(&format!("  expected:   {}\n", result.expected));
+        }
+        text.push_str(&format!("  observed:   {}\n", result.observed));
         if let Some(feature) = &result.missing_feature {
             text.push_str(&format!("  missing:    {feature}\n"));
         }
         if let Some(control) = &result.control {
             text.push_str(&format!("  control:    {control}\n"));
         }
-        text.push_str(&format!("  transcript: {transcript}\n"));
+        let first = if block.len() == 1 {
+            ""
+        } else {
+            " (first case)"
+        };
+        text.push_str(&format!("  transcript: {transcript}{first}\n"));
     }
     // Accepted cells that say something about the target without judging it, one line per
     // missing feature and per control that did not pass, so that one absent mechanism is one
@@ -285,11 +331,19 @@ pub fn render(
             case_list(&cases)
         ));
     }
+    // Skips, one line per target and reason.
+    let mut skipped: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
     for result in sorted(&|r| r.verdict() == Verdict::Skip && r.as_expected()) {
-        text.push_str(&format!(
-            "\nSKIP {} @ {}: {}\n",
-            result.case_id, result.target, result.observed
-        ));
+        skipped
+            .entry((result.target.as_str(), result.observed.as_str()))
+            .or_default()
+            .push(&result.case_id);
+    }
+    if !skipped.is_empty() {
+        text.push('\n');
+    }
+    for ((target, why), cases) in skipped {
+        text.push_str(&format!("SKIP @ {target}: {why} ({})\n", case_list(&cases)));
     }
     let mut not_run: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for result in sorted(&|r| r.verdict() == Verdict::NotRun) {
@@ -347,4 +401,78 @@ fn outcome_cell(result: &CaseRecord, color: bool) -> Cell {
         Verdict::Error => Color::Magenta,
         Verdict::NotRun => Color::DarkGrey,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::{CaseResult, Outcome};
+    use crate::scenario::{Level, Step};
+
+    fn record(id: &str, level: Level, outcome: Outcome, observed: &str) -> Arc<CaseRecord> {
+        let mut case = crate::scenario::test_support::scenario(id, level, &["PLAIN"])
+            .cases
+            .remove(0);
+        case.id = id.to_owned();
+        Arc::new(CaseRecord::from_result(&CaseResult {
+            case: Arc::new(case),
+            target: "participant".to_owned(),
+            outcome,
+            step: Some(Step::Connect),
+            expected: "authenticated".to_owned(),
+            observed: observed.to_owned(),
+            duration: Duration::from_millis(1),
+            transcript: Vec::new(),
+            expected_deviation: None,
+            missing_feature: None,
+            control: None,
+            observation: None,
+        }))
+    }
+
+    fn rendered(results: &[Arc<CaseRecord>]) -> String {
+        render(
+            &["participant".to_owned()],
+            &["external".to_owned()],
+            results,
+            false,
+            "reports",
+            Duration::from_secs(1),
+            None,
+        )
+    }
+
+    #[test]
+    fn identical_errors_are_one_block_listing_their_cases() {
+        let refused = "cannot connect to 127.0.0.1:1: Connection refused";
+        let text = rendered(&[
+            record("c2s-a", Level::Must, Outcome::Error, refused),
+            record("c2s-b", Level::Should, Outcome::Error, refused),
+            record("c2s-c", Level::Must, Outcome::Error, "another error"),
+        ]);
+        assert!(
+            text.contains("ERROR @ participant, the same in 2 cases: c2s-a, c2s-b\n"),
+            "{text}"
+        );
+        assert_eq!(text.matches(refused).count(), 1, "{text}");
+        // Their clauses differ, so the block names none.
+        assert!(!text.contains("  clause:     SHOULD"), "{text}");
+        assert!(text.contains("ERROR c2s-c @ participant\n"), "{text}");
+    }
+
+    #[test]
+    fn failures_group_only_under_the_same_clause_and_expectation() {
+        let seen = "rejected at tls by harness (bad-certificate): unknown issuer";
+        let text = rendered(&[
+            record("c2s-a", Level::Must, Outcome::Fail, seen),
+            record("c2s-b", Level::Must, Outcome::Fail, seen),
+            record("c2s-c", Level::Should, Outcome::Fail, seen),
+        ]);
+        assert!(
+            text.contains("FAIL @ participant, the same in 2 cases: c2s-a, c2s-b\n"),
+            "{text}"
+        );
+        assert!(text.contains("FAIL c2s-c @ participant\n"), "{text}");
+        assert_eq!(text.matches(seen).count(), 2, "{text}");
+    }
 }
