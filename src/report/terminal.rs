@@ -2,8 +2,8 @@
 //! targets), one summary line per target (MUST violations, SHOULD deviations, unsupported
 //! features, inconclusive cases), the cells that did not end as expected and the SHOULD
 //! deviations with their details (the clause's level, place and words; cells that ended alike
-//! share one block), the unsupported
-//! features and inconclusive cells with what they rest on, the skips, and the count line.
+//! share one block), the unsupported features and inconclusive cells with what they rest on,
+//! the skips (one line per target and reason), and the count line.
 //!
 //! Colour is used only when asked for (the CLI asks when stdout is a terminal and `NO_COLOR`
 //! is not set); the progress bar only when stderr is a terminal.
