@@ -17,6 +17,9 @@
 #   binary target/clients/strophe_client-0.14 uses no library from the root at run time (only
 #   the host's OpenSSL, expat and zlib: the same bookworm ABI). go-sendxmpp 0.14 needs nothing:
 #   it is one Go binary, run from the root's /usr/bin.
+# - node-xmpp-client 3.2.0 (npm, pinned by fixtures/clients/node-xmpp-client/package-lock.json,
+#   with node-xmpp-core's reconnect-core from vendor/ there): npm ci into that directory's
+#   node_modules (npm itself comes from ci/install-targets.sh, which installs it for xmppjs).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 backports=/var/lib/xmpp-interop/bookworm-backports
@@ -93,4 +96,11 @@ fi
 if [ ! -x "$backports/usr/bin/go-sendxmpp" ]; then
     echo "install-clients: no go-sendxmpp in $backports; run ci/install-backports-root.sh first" >&2
     exit 1
+fi
+
+# node-xmpp-client from npm; npm writes node_modules/.package-lock.json last. The vendored
+# reconnect-core is linked, not copied, so only its package.json (its dependencies) counts.
+nxc="$root/fixtures/clients/node-xmpp-client"
+if stale "$nxc/node_modules/.package-lock.json" "$nxc/package-lock.json" "$nxc/vendor/reconnect-core/package.json"; then
+    (cd "$nxc" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi

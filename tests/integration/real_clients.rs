@@ -64,6 +64,10 @@ fn clients_installed(test: &str) -> bool {
             "gloox driver (target/clients/gloox_client)",
             Path::new("target/clients/gloox_client").is_file(),
         ),
+        (
+            "node-xmpp-client (fixtures/clients/node-xmpp-client/node_modules)",
+            Path::new("fixtures/clients/node-xmpp-client/node_modules/node-xmpp-client").is_dir(),
+        ),
     ];
     let missing: Vec<&str> = clients
         .iter()
@@ -499,5 +503,85 @@ async fn gloox_logs_in_refuses_an_untrusted_chain_after_the_handshake_and_lacks_
                 .iter()
                 .all(|l| !l.contains(&password))
         );
+    }
+}
+
+/// node-xmpp-client 3.2.0 (npm, the library under simple-xmpp) as the driver configures it:
+/// logs in with PLAIN over STARTTLS and over direct TLS (its `legacySSL`) and with SASL EXTERNAL
+/// and the client certificate in its `credentials` (XEP-0178); refuses a self-signed chain with
+/// only the case's CA trusted before any credential, but without a TLS alert (WARN, RFC 8446
+/// §6.2), its own error in the transcript; and, having no way to require TLS, sends its PLAIN
+/// password in the clear when `<starttls/>` is stripped (FAIL, RFC 6120 §13.8.3), which the
+/// transcript still never shows.
+#[tokio::test]
+async fn node_xmpp_client_logs_in_over_both_transports_and_with_external_and_sends_plain_when_stripped()
+ {
+    if !clients_installed(
+        "node_xmpp_client_logs_in_over_both_transports_and_with_external_and_sends_plain_when_stripped",
+    ) {
+        return;
+    }
+    let targets = load_targets(Path::new("targets/clients.yaml")).unwrap();
+    let target = targets
+        .iter()
+        .find(|t| t.name == "node-xmpp-client")
+        .expect("node-xmpp-client is in targets/clients.yaml");
+    assert!(
+        target.implementation.starts_with("node-xmpp-client 3.2.0"),
+        "{}",
+        target.implementation
+    );
+    let logins = [
+        "client-authenticate/starttls/startcom-chain/plain",
+        "client-authenticate/direct-tls/startcom-chain/plain",
+        "client-sasl-external/starttls",
+    ];
+    let refused = "client-untrusted-root/starttls/self-signed";
+    let stripped = "client-strip-starttls/plain";
+    let mut cases = logins.to_vec();
+    cases.extend([refused, stripped]);
+    let (results, password) = run_cases("node-xmpp-client", &cases).await;
+    for id in logins {
+        let result = result_of(&results, id);
+        assert_eq!(result.outcome, Outcome::Pass, "{id}: {}", result.observed);
+    }
+
+    let refusal = result_of(&results, refused);
+    assert_eq!(refusal.outcome, Outcome::Warn, "{}", refusal.observed);
+    assert!(
+        refusal
+            .observed
+            .starts_with("rejected at tls by target (closed)"),
+        "{}",
+        refusal.observed
+    );
+    let lines = transcript_lines(refusal);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("DEPTH_ZERO_SELF_SIGNED_CERT")),
+        "the library's own refusal is not in the transcript: {lines:#?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains("<auth")),
+        "node-xmpp-client authenticated to an untrusted chain: {lines:#?}"
+    );
+
+    let clear = result_of(&results, stripped);
+    assert_eq!(clear.outcome, Outcome::Fail, "{}", clear.observed);
+    assert!(
+        clear
+            .observed
+            .starts_with("rejected at sasl by harness (credentials-sent-in-clear)"),
+        "{}",
+        clear.observed
+    );
+    let plain = base64::engine::general_purpose::STANDARD
+        .encode(format!("alice@interop.test\0alice\0{password}"));
+    for result in &results {
+        for line in transcript_lines(result) {
+            assert!(!line.contains(&password), "password in clear: {line}");
+            assert!(!line.contains(&plain), "PLAIN message unredacted: {line}");
+        }
     }
 }
