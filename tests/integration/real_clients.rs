@@ -1,7 +1,7 @@
 //! The command-launched real clients of `targets/clients.yaml`, run through the runner as the
 //! CLI runs them: go-sendxmpp 0.5, slixmpp 1.8, sendxmpp, libstrophe 0.12 and gloox from Debian
 //! 12's packages; go-sendxmpp 0.14 and libstrophe 0.14 from bookworm-backports; @xmpp/client
-//! from npm; slixmpp 1.17 from PyPI; tokio-xmpp from crates.io. The harness plays the server,
+//! and node-xmpp-client from npm; slixmpp 1.17 from PyPI; tokio-xmpp from crates.io. The harness plays the server,
 //! the verdict comes from what its server side observed, and the transcript never holds the
 //! client's password, neither in clear nor in its SASL PLAIN encoding.
 //!
