@@ -113,6 +113,8 @@ pub struct ServerSession {
     binding_failed: bool,
     /// TLS is up and the client has sent nothing over it yet.
     silent_since_tls: bool,
+    /// TLS is up and the client has not opened a stream over it yet.
+    unopened_since_tls: bool,
 }
 
 impl ServerSession {
@@ -138,6 +140,7 @@ impl ServerSession {
             profile: SaslProfile::Sasl1,
             binding_failed: false,
             silent_since_tls: tls_up,
+            unopened_since_tls: tls_up,
         }
     }
 
@@ -156,9 +159,24 @@ impl ServerSession {
     fn handle(&mut self, event: StreamEvent) {
         match event {
             StreamEvent::Header(header) => {
+                self.unopened_since_tls = false;
                 self.core
                     .received_text(format!("<stream:stream {}>", describe_header(&header)));
                 self.on_header(&header);
+            }
+            StreamEvent::Closed if self.unopened_since_tls => {
+                // Closing the old stream instead of opening one over TLS: the same refusal as
+                // closing the connection there (see `peer_closed`).
+                self.core.received_text(xml::STREAM_CLOSE.to_owned());
+                self.core.step = Step::Tls;
+                self.core.reject(
+                    "closed",
+                    Side::Peer,
+                    "the client closed the stream right after the TLS handshake, instead of \
+                     opening one over TLS",
+                );
+                self.core.close();
+                self.state = State::Done;
             }
             StreamEvent::Closed => {
                 self.core.received_text(xml::STREAM_CLOSE.to_owned());
@@ -887,6 +905,7 @@ impl Session for ServerSession {
         self.state = State::AwaitHeader;
         self.core.step = Step::Stream;
         self.silent_since_tls = true;
+        self.unopened_since_tls = true;
     }
     fn peer_closed(&mut self) {
         if self.state != State::Done && self.silent_since_tls {
@@ -1307,5 +1326,23 @@ mod tests {
         );
         session.peer_closed();
         assert_eq!(rejection(&session).0, Step::Features);
+    }
+
+    #[test]
+    fn a_stream_close_right_after_starttls_is_a_refusal_at_tls_rfc6120_13_7_2() {
+        let mut config = session_offering(vec![Mechanism::Plain], ChannelBindings::default())
+            .config
+            .clone();
+        config.starttls_available = true;
+        let mut session = ServerSession::new(config, None);
+        session.receive(HEADER.as_bytes());
+        session.receive(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+        assert!(sent(&mut session).contains("<proceed"));
+        session.tls_established(TlsChannel::default());
+        session.receive(b"</stream:stream>");
+        assert_eq!(
+            rejection(&session),
+            (Step::Tls, "closed".to_owned(), Side::Peer)
+        );
     }
 }
