@@ -34,6 +34,7 @@ use super::canonical::to_canonical_bytes;
 use super::profile::{Profile, hex};
 use super::signing;
 use crate::runner::{CaseResult, Outcome};
+use crate::scenario::ScenarioSet;
 use crate::targets::Target;
 
 /// The value of `body.format`.
@@ -210,8 +211,10 @@ pub struct Inputs<'a> {
     pub profile: &'a Profile,
     /// The target certified.
     pub target: &'a Target,
-    /// The scenarios directory given on the command line.
+    /// The scenarios directory given on the command line (`scenarios` for the built-in set).
     pub scenarios_root: &'a Path,
+    /// Where the scenarios were loaded from, to read their files for the digests.
+    pub scenarios: &'a ScenarioSet,
     /// Every loaded case's id and source file (to find the files of required cases).
     pub sources: BTreeMap<String, PathBuf>,
 }
@@ -416,10 +419,14 @@ fn scenario_files(inputs: &Inputs<'_>) -> Result<Vec<ScenarioFile>, CertifyError
     files
         .into_iter()
         .map(|source| {
-            let bytes = std::fs::read(source).map_err(|e| CertifyError::ScenarioFile {
-                path: source.clone(),
-                source: e,
-            })?;
+            let bytes =
+                inputs
+                    .scenarios
+                    .read_source(source)
+                    .map_err(|e| CertifyError::ScenarioFile {
+                        path: source.clone(),
+                        source: e,
+                    })?;
             let relative = source.strip_prefix(inputs.scenarios_root).unwrap_or(source);
             Ok(ScenarioFile {
                 path: relative
@@ -613,6 +620,7 @@ mod tests {
             profile,
             target: &target,
             scenarios_root: Path::new("scenarios"),
+            scenarios: &ScenarioSet::BuiltIn,
             sources: BTreeMap::new(),
         };
         let body = Certificate::new(&inputs, results).unwrap().body;
@@ -729,6 +737,7 @@ mod tests {
             profile,
             target: &target,
             scenarios_root: Path::new("scenarios"),
+            scenarios: &ScenarioSet::BuiltIn,
             sources: BTreeMap::new(),
         };
         Certificate::new(&inputs, results).unwrap().body
