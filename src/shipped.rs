@@ -27,9 +27,9 @@ pub const PROFILES_ROOT: &str = "profiles";
 #[derive(Debug, Clone, Copy)]
 pub struct ShippedFile {
     /// The path relative to `root` (as `include_dir` records it).
-    relative: &'static str,
+    pub(crate) relative: &'static str,
     /// `scenarios` or `profiles`.
-    root: &'static str,
+    pub(crate) root: &'static str,
     /// The bytes.
     pub contents: &'static [u8],
 }

@@ -601,6 +601,51 @@ mod tests {
     const HEAD: &str = "name: p\ntitle: P\nversion: 1.0.0\ntarget: server\n";
 
     #[test]
+    fn a_bare_name_is_a_built_in_profile_and_a_path_or_yaml_name_is_a_file() {
+        let built_in = find(Path::new("c2s-tls-sasl")).unwrap();
+        assert!(matches!(built_in, ProfileSource::BuiltIn(_)));
+        assert_eq!(built_in.path(), Path::new("profiles/c2s-tls-sasl.yaml"));
+        for file in ["mine.yaml", "dir/mine", "./c2s-tls-sasl"] {
+            assert!(
+                matches!(find(Path::new(file)), Ok(ProfileSource::File(_))),
+                "{file}"
+            );
+        }
+        let unknown = find(Path::new("c2s-tls")).unwrap_err().to_string();
+        assert!(
+            unknown.starts_with("no built-in profile `c2s-tls`; expected one of c2s-tls-sasl, "),
+            "{unknown}"
+        );
+    }
+
+    #[test]
+    fn every_built_in_profile_resolves_against_the_built_in_scenarios() {
+        let scenarios = crate::scenario::load_built_in().unwrap();
+        for name in shipped::profile_names() {
+            let source = find(Path::new(name)).unwrap();
+            let profile = load_source(&source, &scenarios).unwrap();
+            assert_eq!(profile.name, name);
+            assert!(!profile.cases_to_run().is_empty(), "{name}");
+        }
+    }
+
+    #[test]
+    fn an_error_in_a_built_in_profile_names_its_repository_path_marked_built_in() {
+        let broken = ShippedFile {
+            relative: "broken.yaml",
+            root: shipped::PROFILES_ROOT,
+            contents: b"name: Broken\ntitle: B\nversion: 1.0.0\ntarget: server\nrequire: []\n",
+        };
+        let error = load_source(&ProfileSource::BuiltIn(broken), &scenarios())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("built-in profiles/broken.yaml:1:7: invalid name `Broken`"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn selectors_resolve_to_case_ids_of_the_profiles_kind_of_target() {
         let profile = load_text(&format!(
             "{HEAD}require:\n  - scenario: c2s-wrong-password\n  - tag: channel-binding\n    allow-skip: true\n"
