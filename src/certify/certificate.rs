@@ -490,12 +490,14 @@ pub fn parse(text: &str) -> Result<(Certificate, serde_json::Value), serde_json:
 }
 
 /// Checks the signature of `certificate` (over `raw_body`, the body as it was read) with
-/// `key`, then the digest of every scenario file under `scenarios_root`.
+/// `key`, then the digest of every scenario file under `scenarios_root`, read from `set` (the
+/// directory itself, or the built-in set whose root is `scenarios`).
 pub fn verify(
     certificate: &Certificate,
     raw_body: &serde_json::Value,
     key: &VerifyingKey,
     scenarios_root: &Path,
+    set: &ScenarioSet,
 ) -> Result<(), Invalid> {
     if certificate.body.format != FORMAT {
         return Err(Invalid::Unsupported(format!(
@@ -529,10 +531,12 @@ pub fn verify(
     }
     for file in &certificate.body.scenario_files {
         let path = scenarios_root.join(&file.path);
-        let bytes = std::fs::read(&path).map_err(|e| Invalid::MissingScenario {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
+        let bytes = set
+            .read_source(&path)
+            .map_err(|e| Invalid::MissingScenario {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
         let actual = hex(&Sha256::digest(&bytes));
         if actual != file.sha256 {
             return Err(Invalid::ChangedScenario {

@@ -307,21 +307,23 @@ fn verify(args: CertifyVerifyArgs) -> ExitStatus {
         Ok(key) => key,
         Err(e) => return ExitStatus::USAGE.after_error(e),
     };
-    let root = args
-        .scenarios_root
-        .unwrap_or_else(|| PathBuf::from(&certificate.body.scenarios_root));
-    match certify::certificate::verify(&certificate, &raw_body, &key, &root) {
+    let (root, set) = verify_scenarios(args.scenarios_root, &certificate.body.scenarios_root);
+    match certify::certificate::verify(&certificate, &raw_body, &key, &root, &set) {
         Ok(()) => {
             let body = &certificate.body;
             println!(
-                "valid: {} {} for {} ({}), verdict {:?}, {} results, {} scenario files unchanged",
+                "valid: {} {} for {} ({}), verdict {:?}, {} results, {} scenario files unchanged ({})",
                 body.profile.name,
                 body.profile.version,
                 body.target.name,
                 body.target.implementation,
                 body.verdict,
                 body.results.len(),
-                body.scenario_files.len()
+                body.scenario_files.len(),
+                match set {
+                    ScenarioSet::BuiltIn => "compared with the built-in set".to_owned(),
+                    ScenarioSet::Paths(_) => format!("compared with {}", root.display()),
+                }
             );
             ExitStatus::SUCCESS
         }
@@ -329,5 +331,17 @@ fn verify(args: CertifyVerifyArgs) -> ExitStatus {
             println!("invalid: {invalid}");
             ExitStatus::UNEXPECTED_FAILURE
         }
+    }
+}
+
+/// Where `certify verify` reads the scenario files: `--scenarios-root DIR` when given, else the
+/// recorded root when it is a directory here; a recorded `scenarios` that is not (the built-in
+/// set's root, away from a checkout) is compared with the built-in set.
+fn verify_scenarios(asked: Option<PathBuf>, recorded: &str) -> (PathBuf, ScenarioSet) {
+    let root = asked.clone().unwrap_or_else(|| PathBuf::from(recorded));
+    if asked.is_none() && !root.is_dir() && recorded == xmpp_interop::shipped::SCENARIOS_ROOT {
+        (root, ScenarioSet::BuiltIn)
+    } else {
+        (root.clone(), ScenarioSet::Paths(vec![root]))
     }
 }

@@ -43,7 +43,7 @@ fn listed_cases(stdout: &str) -> usize {
 }
 
 #[test]
-fn a_copied_binary_run_from_root_runs_certifies_and_exports_the_built_in_set() {
+fn a_copied_binary_run_from_root_runs_certifies_verifies_and_exports_the_built_in_set() {
     let dir = Scratch::new("from-root");
     let binary = installed_copy(&dir);
     let path = |p: &str| dir.join(p).display().to_string();
@@ -62,6 +62,8 @@ fn a_copied_binary_run_from_root_runs_certifies_and_exports_the_built_in_set() {
         "results.json names the built-in files by their repository paths"
     );
 
+    let keygen = from_root(&binary, &["certify", "keygen", "--out", &path("keys")]);
+    assert_eq!(keygen.status.code(), Some(0), "{:?}", output_text(&keygen));
     let certify = from_root(
         &binary,
         &[
@@ -70,6 +72,8 @@ fn a_copied_binary_run_from_root_runs_certifies_and_exports_the_built_in_set() {
             "c2s-tls-sasl",
             "--target",
             "builtin-server",
+            "--signing-key",
+            &path("keys/certify-signing-key.pem"),
             "--out",
             &path("certificate"),
         ],
@@ -81,6 +85,22 @@ fn a_copied_binary_run_from_root_runs_certifies_and_exports_the_built_in_set() {
     assert!(
         certificate.contains("\"path\": \"c2s/authenticate.yaml\""),
         "the certificate records the built-in files' digests: {certificate}"
+    );
+    let verify = from_root(
+        &binary,
+        &[
+            "certify",
+            "verify",
+            &path("certificate/certificate.json"),
+            "--public-key",
+            &path("keys/certify-signing-key.pub.pem"),
+        ],
+    );
+    let (stdout, stderr) = output_text(&verify);
+    assert_eq!(verify.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.starts_with("valid: ") && stdout.contains("compared with the built-in set"),
+        "{stdout}"
     );
 
     let export = from_root(&binary, &["scenarios", "export", &path("mine")]);
