@@ -18,6 +18,7 @@
 //! transport  tokio TCP, STARTTLS / direct TLS with tokio-rustls, timeouts, capture
 //! pki        rcgen test PKI catalogue; no async
 //! scenario   serde model, loading, validation, matrix expansion
+//! shipped    the shipped scenarios and profiles, built into the binary; export
 //! proto      the crate `xmpp-interop-proto`, re-exported here: sans-IO XMPP (stream
 //!            framing, features, STARTTLS, SASL, bind, s2s and dialback) and the protocol
 //!            vocabulary; it cannot see tokio, rustls or any layer above
@@ -32,6 +33,7 @@ pub mod runner;
 pub mod scenario;
 #[cfg(test)]
 pub(crate) mod scratch;
+pub mod shipped;
 pub mod targets;
 pub mod transport;
 

@@ -34,6 +34,7 @@ use super::canonical::to_canonical_bytes;
 use super::profile::{Profile, hex};
 use super::signing;
 use crate::runner::{CaseResult, Outcome};
+use crate::scenario::ScenarioSet;
 use crate::targets::Target;
 
 /// The value of `body.format`.
@@ -210,8 +211,10 @@ pub struct Inputs<'a> {
     pub profile: &'a Profile,
     /// The target certified.
     pub target: &'a Target,
-    /// The scenarios directory given on the command line.
+    /// The scenarios directory given on the command line (`scenarios` for the built-in set).
     pub scenarios_root: &'a Path,
+    /// Where the scenarios were loaded from, to read their files for the digests.
+    pub scenarios: &'a ScenarioSet,
     /// Every loaded case's id and source file (to find the files of required cases).
     pub sources: BTreeMap<String, PathBuf>,
 }
@@ -416,10 +419,14 @@ fn scenario_files(inputs: &Inputs<'_>) -> Result<Vec<ScenarioFile>, CertifyError
     files
         .into_iter()
         .map(|source| {
-            let bytes = std::fs::read(source).map_err(|e| CertifyError::ScenarioFile {
-                path: source.clone(),
-                source: e,
-            })?;
+            let bytes =
+                inputs
+                    .scenarios
+                    .read_source(source)
+                    .map_err(|e| CertifyError::ScenarioFile {
+                        path: source.clone(),
+                        source: e,
+                    })?;
             let relative = source.strip_prefix(inputs.scenarios_root).unwrap_or(source);
             Ok(ScenarioFile {
                 path: relative
@@ -483,12 +490,14 @@ pub fn parse(text: &str) -> Result<(Certificate, serde_json::Value), serde_json:
 }
 
 /// Checks the signature of `certificate` (over `raw_body`, the body as it was read) with
-/// `key`, then the digest of every scenario file under `scenarios_root`.
+/// `key`, then the digest of every scenario file under `scenarios_root`, read from `set` (the
+/// directory itself, or the built-in set whose root is `scenarios`).
 pub fn verify(
     certificate: &Certificate,
     raw_body: &serde_json::Value,
     key: &VerifyingKey,
     scenarios_root: &Path,
+    set: &ScenarioSet,
 ) -> Result<(), Invalid> {
     if certificate.body.format != FORMAT {
         return Err(Invalid::Unsupported(format!(
@@ -522,10 +531,12 @@ pub fn verify(
     }
     for file in &certificate.body.scenario_files {
         let path = scenarios_root.join(&file.path);
-        let bytes = std::fs::read(&path).map_err(|e| Invalid::MissingScenario {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
+        let bytes = set
+            .read_source(&path)
+            .map_err(|e| Invalid::MissingScenario {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
         let actual = hex(&Sha256::digest(&bytes));
         if actual != file.sha256 {
             return Err(Invalid::ChangedScenario {
@@ -613,6 +624,7 @@ mod tests {
             profile,
             target: &target,
             scenarios_root: Path::new("scenarios"),
+            scenarios: &ScenarioSet::BuiltIn,
             sources: BTreeMap::new(),
         };
         let body = Certificate::new(&inputs, results).unwrap().body;
@@ -729,6 +741,7 @@ mod tests {
             profile,
             target: &target,
             scenarios_root: Path::new("scenarios"),
+            scenarios: &ScenarioSet::BuiltIn,
             sources: BTreeMap::new(),
         };
         Certificate::new(&inputs, results).unwrap().body

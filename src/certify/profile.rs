@@ -38,6 +38,7 @@ use sha2::{Digest as _, Sha256};
 use crate::scenario::{
     CaseSpec, Level, Position, Problem, Role, Scenario, yaml_options, yaml_problem,
 };
+use crate::shipped::{self, ShippedFile};
 use crate::targets::TargetKind;
 
 /// The kind of target a profile certifies, as written in the profile.
@@ -86,6 +87,76 @@ pub enum ProfileError {
     /// The file is not a valid profile, or a selector matches nothing.
     #[error("{}", .0.join("\n"))]
     Invalid(Vec<String>),
+    /// A bare name that is no shipped profile.
+    #[error(
+        "no built-in profile `{name}`; expected one of {} or the path of a profile file",
+        known.join(", ")
+    )]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// The shipped profiles' names.
+        known: Vec<&'static str>,
+    },
+}
+
+/// Where a `--profile` value points: a file, or a profile built into the binary.
+#[derive(Debug, Clone)]
+pub enum ProfileSource {
+    /// A profile file on the file system.
+    File(PathBuf),
+    /// A shipped profile, by its repository path.
+    BuiltIn(ShippedFile),
+}
+
+impl ProfileSource {
+    /// The file's path, or the built-in profile's repository path.
+    pub fn path(&self) -> PathBuf {
+        match self {
+            ProfileSource::File(path) => path.clone(),
+            ProfileSource::BuiltIn(file) => file.path(),
+        }
+    }
+}
+
+/// What `--profile VALUE` names: an existing file, or a path (more than one component or a
+/// `.yaml` / `.yml` name) is a file; a bare name is the shipped profile of that name, built
+/// into the binary, whatever the current directory holds.
+pub fn find(value: &Path) -> Result<ProfileSource, ProfileError> {
+    let is_yaml = value
+        .extension()
+        .is_some_and(|ext| ext == "yaml" || ext == "yml");
+    if value.is_file() || value.components().count() > 1 || is_yaml {
+        return Ok(ProfileSource::File(value.to_owned()));
+    }
+    let name = value.to_string_lossy();
+    shipped::profile(&name)
+        .map(ProfileSource::BuiltIn)
+        .ok_or_else(|| ProfileError::Unknown {
+            name: name.into_owned(),
+            known: shipped::profile_names(),
+        })
+}
+
+/// Loads the profile `source` points at and resolves its selectors against `scenarios`; the
+/// lines of an error in a built-in profile are marked `built-in`.
+pub fn load_source(
+    source: &ProfileSource,
+    scenarios: &[Scenario],
+) -> Result<Profile, ProfileError> {
+    match source {
+        ProfileSource::File(path) => load(path, scenarios),
+        ProfileSource::BuiltIn(file) => parse(file.contents.to_vec(), &file.path(), scenarios)
+            .map_err(|e| match e {
+                ProfileError::Invalid(lines) => ProfileError::Invalid(
+                    lines
+                        .into_iter()
+                        .map(|line| format!("built-in {line}"))
+                        .collect(),
+                ),
+                other => other,
+            }),
+    }
 }
 
 /// How a requirement picks cases.
@@ -178,20 +249,17 @@ impl Profile {
     }
 }
 
-/// `profiles/NAME.yaml` when `name` is not an existing file and looks like a bare name.
-pub fn resolve_path(name: &Path, profiles_dir: &Path) -> PathBuf {
-    if name.exists() || name.components().count() > 1 {
-        return name.to_owned();
-    }
-    profiles_dir.join(name).with_extension("yaml")
-}
-
 /// Loads the profile at `path` and resolves its selectors against `scenarios`.
 pub fn load(path: &Path, scenarios: &[Scenario]) -> Result<Profile, ProfileError> {
     let bytes = std::fs::read(path).map_err(|source| ProfileError::Io {
         path: path.to_owned(),
         source,
     })?;
+    parse(bytes, path, scenarios)
+}
+
+/// Parses the bytes of the profile at `path` (named in messages) and resolves it.
+fn parse(bytes: Vec<u8>, path: &Path, scenarios: &[Scenario]) -> Result<Profile, ProfileError> {
     let sha256 = hex(&Sha256::digest(&bytes));
     let text = String::from_utf8(bytes).map_err(|e| {
         let valid =
@@ -531,6 +599,51 @@ mod tests {
     }
 
     const HEAD: &str = "name: p\ntitle: P\nversion: 1.0.0\ntarget: server\n";
+
+    #[test]
+    fn a_bare_name_is_a_built_in_profile_and_a_path_or_yaml_name_is_a_file() {
+        let built_in = find(Path::new("c2s-tls-sasl")).unwrap();
+        assert!(matches!(built_in, ProfileSource::BuiltIn(_)));
+        assert_eq!(built_in.path(), Path::new("profiles/c2s-tls-sasl.yaml"));
+        for file in ["mine.yaml", "dir/mine", "./c2s-tls-sasl"] {
+            assert!(
+                matches!(find(Path::new(file)), Ok(ProfileSource::File(_))),
+                "{file}"
+            );
+        }
+        let unknown = find(Path::new("c2s-tls")).unwrap_err().to_string();
+        assert!(
+            unknown.starts_with("no built-in profile `c2s-tls`; expected one of c2s-tls-sasl, "),
+            "{unknown}"
+        );
+    }
+
+    #[test]
+    fn every_built_in_profile_resolves_against_the_built_in_scenarios() {
+        let scenarios = crate::scenario::load_built_in().unwrap();
+        for name in shipped::profile_names() {
+            let source = find(Path::new(name)).unwrap();
+            let profile = load_source(&source, &scenarios).unwrap();
+            assert_eq!(profile.name, name);
+            assert!(!profile.cases_to_run().is_empty(), "{name}");
+        }
+    }
+
+    #[test]
+    fn an_error_in_a_built_in_profile_names_its_repository_path_marked_built_in() {
+        let broken = ShippedFile {
+            relative: "broken.yaml",
+            root: shipped::PROFILES_ROOT,
+            contents: b"name: Broken\ntitle: B\nversion: 1.0.0\ntarget: server\nrequire: []\n",
+        };
+        let error = load_source(&ProfileSource::BuiltIn(broken), &scenarios())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("built-in profiles/broken.yaml:1:7: invalid name `Broken`"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn selectors_resolve_to_case_ids_of_the_profiles_kind_of_target() {

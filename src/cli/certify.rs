@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use xmpp_interop::certify::{self, Certificate, Verdict};
 use xmpp_interop::runner;
+use xmpp_interop::scenario::ScenarioSet;
 
 use super::args::parse_seconds;
 use super::execute::{ExecuteSettings, Executed, execute};
@@ -62,7 +63,9 @@ enum CertifyCommand {
 
 #[derive(Args)]
 struct CertifyIssueArgs {
-    /// The profile: a YAML file, or the name of one in profiles/ (e.g. c2s-tls-sasl).
+    /// The profile: the name of a shipped one, built into the binary (c2s-tls-sasl,
+    /// scram-channel-binding, client-certificate-validation, s2s-authentication), or the path
+    /// of a profile file (a path, or a name ending in .yaml).
     #[arg(long, value_name = "PROFILE", required = true)]
     profile: Option<PathBuf>,
     /// The name of the target to certify (from --targets, or builtin-server / builtin-client).
@@ -75,9 +78,10 @@ struct CertifyIssueArgs {
     #[arg(long, value_name = "DIR", default_value = "reports")]
     out: PathBuf,
     /// The scenarios directory the profile's ids and tags are resolved in; the certificate
-    /// records scenario file paths relative to it.
-    #[arg(long, value_name = "DIR", default_value = "scenarios")]
-    scenarios: PathBuf,
+    /// records scenario file paths relative to it [default: the built-in set, recorded as
+    /// `scenarios`, the repository directory it comes from].
+    #[arg(long, value_name = "DIR")]
+    scenarios: Option<PathBuf>,
     /// Sign the certificate with this Ed25519 private key (PKCS#8 PEM, from `certify keygen`).
     #[arg(long, value_name = "KEY")]
     signing_key: Option<PathBuf>,
@@ -122,15 +126,24 @@ fn issue_certificate(args: &CertifyIssueArgs) -> Result<ExitStatus, ExitStatus> 
     let (Some(profile_name), Some(target_name)) = (&args.profile, &args.target) else {
         return Err(ExitStatus::USAGE.after_error("certify needs --profile and --target"));
     };
-    if !args.scenarios.is_dir() {
-        return Err(ExitStatus::USAGE.after_error(format_args!(
-            "{}: not a directory; expected the scenarios directory (--scenarios DIR) the certificate's file paths are relative to",
-            args.scenarios.display()
-        )));
-    }
-    let scenarios = inputs::scenarios(std::slice::from_ref(&args.scenarios))?;
-    let profile_path = certify::profile::resolve_path(profile_name, Path::new("profiles"));
-    let profile = certify::profile::load(&profile_path, &scenarios)
+    let (set, scenarios_root) = match &args.scenarios {
+        Some(dir) if !dir.is_dir() => {
+            return Err(ExitStatus::USAGE.after_error(format_args!(
+                "{}: not a directory; expected the scenarios directory (--scenarios DIR) the certificate's file paths are relative to",
+                dir.display()
+            )));
+        }
+        Some(dir) => (ScenarioSet::Paths(vec![dir.clone()]), dir.clone()),
+        None => (
+            ScenarioSet::BuiltIn,
+            PathBuf::from(xmpp_interop::shipped::SCENARIOS_ROOT),
+        ),
+    };
+    let scenarios = inputs::scenarios(&set)?;
+    let profile_source =
+        certify::profile::find(profile_name).map_err(|e| ExitStatus::USAGE.after_error(e))?;
+    let profile_path = profile_source.path();
+    let profile = certify::profile::load_source(&profile_source, &scenarios)
         .map_err(|e| ExitStatus::USAGE.after_error(e))?;
     let targets = inputs::targets(args.targets.as_deref())?;
     let Some(target) = targets.iter().find(|t| &t.name == target_name) else {
@@ -184,7 +197,8 @@ fn issue_certificate(args: &CertifyIssueArgs) -> Result<ExitStatus, ExitStatus> 
     let inputs = certify::Inputs {
         profile: &profile,
         target,
-        scenarios_root: &args.scenarios,
+        scenarios_root: &scenarios_root,
+        scenarios: &set,
         sources: scenarios
             .iter()
             .flat_map(|s| s.cases.iter().map(|c| (c.id.clone(), c.source.clone())))
@@ -294,21 +308,23 @@ fn verify(args: CertifyVerifyArgs) -> ExitStatus {
         Ok(key) => key,
         Err(e) => return ExitStatus::USAGE.after_error(e),
     };
-    let root = args
-        .scenarios_root
-        .unwrap_or_else(|| PathBuf::from(&certificate.body.scenarios_root));
-    match certify::certificate::verify(&certificate, &raw_body, &key, &root) {
+    let (root, set) = verify_scenarios(args.scenarios_root, &certificate.body.scenarios_root);
+    match certify::certificate::verify(&certificate, &raw_body, &key, &root, &set) {
         Ok(()) => {
             let body = &certificate.body;
             println!(
-                "valid: {} {} for {} ({}), verdict {:?}, {} results, {} scenario files unchanged",
+                "valid: {} {} for {} ({}), verdict {:?}, {} results, {} scenario files unchanged ({})",
                 body.profile.name,
                 body.profile.version,
                 body.target.name,
                 body.target.implementation,
                 body.verdict,
                 body.results.len(),
-                body.scenario_files.len()
+                body.scenario_files.len(),
+                match set {
+                    ScenarioSet::BuiltIn => "compared with the built-in set".to_owned(),
+                    ScenarioSet::Paths(_) => format!("compared with {}", root.display()),
+                }
             );
             ExitStatus::SUCCESS
         }
@@ -316,5 +332,17 @@ fn verify(args: CertifyVerifyArgs) -> ExitStatus {
             println!("invalid: {invalid}");
             ExitStatus::UNEXPECTED_FAILURE
         }
+    }
+}
+
+/// Where `certify verify` reads the scenario files: `--scenarios-root DIR` when given, else the
+/// recorded root when it is a directory here; a recorded `scenarios` that is not (the built-in
+/// set's root, away from a checkout) is compared with the built-in set.
+fn verify_scenarios(asked: Option<PathBuf>, recorded: &str) -> (PathBuf, ScenarioSet) {
+    let root = asked.clone().unwrap_or_else(|| PathBuf::from(recorded));
+    if asked.is_none() && !root.is_dir() && recorded == xmpp_interop::shipped::SCENARIOS_ROOT {
+        (root, ScenarioSet::BuiltIn)
+    } else {
+        (root.clone(), ScenarioSet::Paths(vec![root]))
     }
 }

@@ -310,6 +310,32 @@ pub const PAIRS: ExitCodes = ExitCodes {
     ],
 };
 
+/// `scenarios export`.
+pub const SCENARIOS_EXPORT: ExitCodes = ExitCodes {
+    heading: "Exit codes:",
+    lines: &[
+        (&[ExitStatus::SUCCESS], "every shipped file was written"),
+        (
+            &[ExitStatus::USAGE],
+            "usage error, or files exist already (nothing is written; --force overwrites them)",
+        ),
+        (
+            &[ExitStatus::ENVIRONMENT],
+            "a directory or file could not be written",
+        ),
+    ],
+};
+
+/// `completions` and `man`.
+pub const PRINTED: ExitCodes = ExitCodes {
+    heading: "Exit codes:",
+    lines: &[
+        (&[ExitStatus::SUCCESS], "printed"),
+        (&[ExitStatus::USAGE], "usage error"),
+        (&[ExitStatus::ENVIRONMENT], "stdout could not be written"),
+    ],
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,17 +2,26 @@
 //! the built-ins) and the report directory. Each loader prints the error and hands back the
 //! exit status when it fails.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context as _;
-use xmpp_interop::scenario::{self, Scenario};
+use xmpp_interop::scenario::{Scenario, ScenarioSet};
 use xmpp_interop::targets::{Target, file::load_targets};
 
 use super::exit::ExitStatus;
 
-/// Every scenario under `paths`; a file that cannot be loaded is a usage error.
-pub fn scenarios(paths: &[PathBuf]) -> Result<Vec<Scenario>, ExitStatus> {
-    scenario::load_paths(paths).map_err(|e| ExitStatus::USAGE.after_error(e))
+/// Every scenario of `set`; a file that cannot be loaded is a usage error. The built-in set is
+/// announced on stderr, so a user who meant their own files sees which ones ran.
+pub fn scenarios(set: &ScenarioSet) -> Result<Vec<Scenario>, ExitStatus> {
+    let scenarios = set.load().map_err(|e| ExitStatus::USAGE.after_error(e))?;
+    if *set == ScenarioSet::BuiltIn {
+        eprintln!(
+            "scenarios: the built-in set ({} scenarios; a PATH on the command line loads others, \
+             `xmpp-interop scenarios export DIR` writes these out)",
+            scenarios.len()
+        );
+    }
+    Ok(scenarios)
 }
 
 /// The targets of `file`, or the built-in server and client without one; a file that cannot

@@ -7,14 +7,17 @@ use clap::Args;
 use comfy_table::{Table, presets};
 use xmpp_interop::runner;
 
+use xmpp_interop::scenario::ScenarioSet;
+
 use super::exit::ExitStatus;
 use super::inputs;
 
 /// The options of `list`.
 #[derive(Args)]
 pub struct ListArgs {
-    /// Scenario files or directories (searched recursively for *.yaml and *.yml).
-    #[arg(value_name = "PATH", default_value = "scenarios")]
+    /// Scenario files or directories (searched recursively for *.yaml and *.yml) [default:
+    /// the shipped scenarios built into the binary].
+    #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// List only cases whose id contains this text or that carry this tag (repeatable).
     #[arg(long, value_name = "TEXT")]
@@ -23,7 +26,7 @@ pub struct ListArgs {
 
 /// Prints one row per case that the filters keep, then the count.
 pub fn list(args: ListArgs) -> ExitStatus {
-    let scenarios = match inputs::scenarios(&args.paths) {
+    let scenarios = match inputs::scenarios(&ScenarioSet::from_paths(&args.paths)) {
         Ok(scenarios) => scenarios,
         Err(status) => return status,
     };

@@ -3,7 +3,8 @@
 //! subcommands share lives once: exit codes and their help text ([`exit`]), value parsers
 //! ([`args`]), loading scenarios, targets and the report directory ([`inputs`]), the runtime,
 //! key log and signal handling ([`runtime`]), reporters and the step summary ([`output`]),
-//! and running a plan with its reports ([`execute`]).
+//! running a plan with its reports ([`execute`]), and the completions and man page generated
+//! from these definitions ([`shell`]).
 
 mod args;
 mod certify;
@@ -18,12 +19,25 @@ mod pairs;
 mod pki;
 mod run;
 mod runtime;
+mod scenarios;
+mod shell;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 
 use exit::ExitStatus;
+
+/// What `--version` prints: the version, the git commit it was built from (`unknown` outside a
+/// checkout) and the TLS stack of every connection (see `build.rs`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("XMPP_INTEROP_COMMIT"),
+    "; TLS: rustls ",
+    env!("XMPP_INTEROP_RUSTLS"),
+    " with the ring crypto provider)"
+);
 
 /// TLS and SASL interoperability harness for XMPP servers and clients.
 ///
@@ -31,7 +45,7 @@ use exit::ExitStatus;
 /// pass/fail matrix, JUnit XML, JSON, an HTML page, a Markdown summary and one transcript per
 /// case; compares two runs (`diff`) and merges the shards of one (`merge`).
 #[derive(Parser)]
-#[command(name = "xmpp-interop", version, after_help = exit::TOP_LEVEL.help())]
+#[command(name = "xmpp-interop", version = VERSION, after_help = exit::TOP_LEVEL.help())]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -67,6 +81,15 @@ enum Command {
     /// crosses in both directions, and how the link was authenticated.
     #[command(after_help = pairs::help())]
     Pairs(pairs::PairsArgs),
+    /// The shipped scenarios and profiles built into the binary: write them out for editing.
+    #[command(subcommand)]
+    Scenarios(scenarios::ScenariosCommand),
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = exit::PRINTED.help())]
+    Completions(shell::CompletionsArgs),
+    /// Print the man page (roff), e.g. `xmpp-interop man > /usr/local/share/man/man1/xmpp-interop.1`.
+    #[command(after_help = exit::PRINTED.help())]
+    Man,
 }
 
 impl Command {
@@ -80,6 +103,8 @@ impl Command {
             Command::Diff(_) => &exit::DIFF,
             Command::Merge(_) => &exit::MERGE,
             Command::Pairs(_) => &exit::PAIRS,
+            Command::Scenarios(command) => command.exit_codes(),
+            Command::Completions(_) | Command::Man => &exit::PRINTED,
         }
     }
 
@@ -92,6 +117,9 @@ impl Command {
             Command::Diff(args) => diff::diff(args),
             Command::Merge(args) => merge::merge(args),
             Command::Pairs(args) => pairs::pairs(args),
+            Command::Scenarios(command) => command.run(),
+            Command::Completions(args) => shell::completions(args, Cli::command()),
+            Command::Man => shell::man(Cli::command()),
         }
     }
 }

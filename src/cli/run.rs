@@ -11,14 +11,17 @@ use xmpp_interop::runner::{self, Interruption, Plan};
 
 use super::args::{parse_duration, parse_seconds};
 use super::execute::{ExecuteSettings, execute};
+use xmpp_interop::scenario::ScenarioSet;
+
 use super::exit::ExitStatus;
 use super::{inputs, runtime};
 
 /// The options of `run`.
 #[derive(Args)]
 pub struct RunArgs {
-    /// Scenario files or directories (searched recursively for *.yaml and *.yml).
-    #[arg(value_name = "PATH", default_value = "scenarios")]
+    /// Scenario files or directories (searched recursively for *.yaml and *.yml) [default:
+    /// the shipped scenarios built into the binary].
+    #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// Directory for index.html, summary.md, junit.xml, results.json, transcripts/ and the
     /// run's test PKI (pki/). With GITHUB_STEP_SUMMARY set, summary.md is also appended there.
@@ -103,7 +106,7 @@ pub fn run(args: RunArgs) -> ExitStatus {
 /// The planned cases of this run (of its shard, with `--partition`), with their recorded
 /// deviations.
 fn plan(args: &RunArgs) -> Result<Plan, ExitStatus> {
-    let scenarios = inputs::scenarios(&args.paths)?;
+    let scenarios = inputs::scenarios(&ScenarioSet::from_paths(&args.paths))?;
     let targets = inputs::targets(args.targets.as_deref())?;
     let expectations = if args.expectations.is_empty() {
         Expectations::none()

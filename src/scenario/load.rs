@@ -2,10 +2,15 @@
 //!
 //! Every error is one line of the form `FILE:LINE:COLUMN: what is wrong; expected ...`, so an
 //! editor can jump to it. The CLI prints a [`LoadError`] as is and exits with code 2.
+//!
+//! Files come from the file system ([`load_paths`]) or from the shipped set built into the
+//! binary ([`load_built_in`]); the two share every step, and an error in a built-in file names
+//! its repository path marked `built-in`.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use include_dir::Dir;
 use serde_saphyr::{
     DuplicateKeyPolicy, Error as YamlError, MessageFormatter, UserMessageFormatter,
 };
@@ -13,6 +18,7 @@ use serde_saphyr::{
 use super::model::Scenario;
 use super::raw::RawScenario;
 use super::resolve::{Position, Problem, resolve};
+use crate::shipped;
 
 /// The alias-replay and size limits for one scenario file. Scenario files are small and have
 /// little use for aliases, so these are tight: an alias bomb fails within microseconds.
@@ -87,6 +93,25 @@ pub enum LoadError {
     /// Several of the above, in file order; printed one per line.
     #[error("{}", DisplayLines(.0))]
     Many(Vec<LoadError>),
+    /// One of the above in the shipped set built into the binary: every line is marked
+    /// `built-in`, the path is the file's path in the repository.
+    #[error("{}", DisplayBuiltIn(.0))]
+    BuiltIn(Box<LoadError>),
+}
+
+/// Displays an error's lines, each marked `built-in`.
+struct DisplayBuiltIn<'a>(&'a LoadError);
+
+impl fmt::Display for DisplayBuiltIn<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, line) in self.0.to_string().lines().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "built-in {line}")?;
+        }
+        Ok(())
+    }
 }
 
 /// Displays errors one per line.
@@ -135,15 +160,154 @@ pub fn load_path(path: &Path) -> Result<Vec<Scenario>, LoadError> {
 /// Loads every scenario file named or found under `paths`; scenario ids must be unique across
 /// all of them.
 pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Scenario>, LoadError> {
+    load_from(Files::Disk, paths)
+}
+
+/// Loads the shipped scenarios built into the binary (the repository's `scenarios/` when it
+/// was built); their sources are their repository paths, `scenarios/c2s/...`.
+pub fn load_built_in() -> Result<Vec<Scenario>, LoadError> {
+    load_embedded(&shipped::SCENARIOS)
+}
+
+/// Loads every scenario of `dir`, an embedded `scenarios/` directory.
+fn load_embedded(dir: &'static Dir<'static>) -> Result<Vec<Scenario>, LoadError> {
+    load_from(
+        Files::BuiltIn(dir),
+        &[PathBuf::from(shipped::SCENARIOS_ROOT)],
+    )
+    .map_err(|e| LoadError::BuiltIn(Box::new(e)))
+}
+
+/// The scenarios a command works on: the files and directories named on its command line,
+/// or, when none is, the shipped set built into the binary. A path always wins; without one
+/// the built-in set is used even in a checkout (it is the checkout's `scenarios/` as built).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScenarioSet {
+    /// The shipped scenarios built into the binary.
+    BuiltIn,
+    /// Scenario files and directories on the file system.
+    Paths(Vec<PathBuf>),
+}
+
+impl ScenarioSet {
+    /// The set named by a command line's `paths`: those, or the built-in set when empty.
+    pub fn from_paths(paths: &[PathBuf]) -> ScenarioSet {
+        if paths.is_empty() {
+            ScenarioSet::BuiltIn
+        } else {
+            ScenarioSet::Paths(paths.to_vec())
+        }
+    }
+
+    /// Loads every scenario of the set.
+    pub fn load(&self) -> Result<Vec<Scenario>, LoadError> {
+        match self {
+            ScenarioSet::BuiltIn => load_built_in(),
+            ScenarioSet::Paths(paths) => load_paths(paths),
+        }
+    }
+
+    /// The bytes of `source`, the source file of a scenario this set loaded (certificates
+    /// record their digest).
+    pub fn read_source(&self, source: &Path) -> std::io::Result<Vec<u8>> {
+        let files = match self {
+            ScenarioSet::BuiltIn => Files::BuiltIn(&shipped::SCENARIOS),
+            ScenarioSet::Paths(_) => Files::Disk,
+        };
+        files.read(source)
+    }
+}
+
+impl fmt::Display for ScenarioSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScenarioSet::BuiltIn => f.write_str("the built-in set"),
+            ScenarioSet::Paths(paths) => {
+                let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+                f.write_str(&shown.join(", "))
+            }
+        }
+    }
+}
+
+/// Where scenario files are read from.
+#[derive(Clone, Copy)]
+enum Files {
+    /// The file system.
+    Disk,
+    /// An embedded `scenarios/` directory; its files are named by their repository paths.
+    BuiltIn(&'static Dir<'static>),
+}
+
+impl Files {
+    /// Whether `path` is a directory; an error when it does not exist.
+    fn is_dir(self, path: &Path) -> Result<bool, LoadError> {
+        match self {
+            Files::Disk => std::fs::metadata(path)
+                .map(|metadata| metadata.is_dir())
+                .map_err(|source| LoadError::Io {
+                    path: path.to_owned(),
+                    source,
+                }),
+            Files::BuiltIn(dir) => {
+                let files = shipped::files_of(dir, shipped::SCENARIOS_ROOT);
+                if files.iter().any(|file| file.path() == path) {
+                    Ok(false)
+                } else if files.iter().any(|file| file.path().starts_with(path)) {
+                    Ok(true)
+                } else {
+                    Err(LoadError::Io {
+                        path: path.to_owned(),
+                        source: std::io::ErrorKind::NotFound.into(),
+                    })
+                }
+            }
+        }
+    }
+
+    /// Appends every non-hidden `*.yaml` / `*.yml` file below `dir` to `found`.
+    fn collect(self, dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+        match self {
+            Files::Disk => collect_files(dir, found),
+            Files::BuiltIn(embedded) => {
+                found.extend(
+                    shipped::files_of(embedded, shipped::SCENARIOS_ROOT)
+                        .iter()
+                        .map(shipped::ShippedFile::path)
+                        .filter(|path| {
+                            path.strip_prefix(dir).is_ok_and(|below| {
+                                !below.iter().any(hidden)
+                                    && below
+                                        .extension()
+                                        .is_some_and(|ext| ext == "yaml" || ext == "yml")
+                            })
+                        }),
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// The bytes of the file at `path`.
+    fn read(self, path: &Path) -> std::io::Result<Vec<u8>> {
+        match self {
+            Files::Disk => std::fs::read(path),
+            Files::BuiltIn(dir) => shipped::files_of(dir, shipped::SCENARIOS_ROOT)
+                .into_iter()
+                .find(|file| file.path() == path)
+                .map(|file| file.contents.to_vec())
+                .ok_or_else(|| std::io::ErrorKind::NotFound.into()),
+        }
+    }
+}
+
+/// Loads every scenario file named or found under `paths` in `source`.
+fn load_from(source: Files, paths: &[PathBuf]) -> Result<Vec<Scenario>, LoadError> {
     let mut files = Vec::new();
     for path in paths {
-        let metadata = std::fs::metadata(path).map_err(|source| LoadError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        if metadata.is_dir() {
+        if source.is_dir(path)? {
             let mut found = Vec::new();
-            collect_files(path, &mut found)?;
+            source.collect(path, &mut found)?;
             found.sort();
             if found.is_empty() {
                 return Err(LoadError::NoScenarios {
@@ -159,7 +323,7 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Scenario>, LoadError> {
     let mut errors = Vec::new();
     let mut loaded: Vec<(Scenario, Position)> = Vec::new();
     for file in &files {
-        match load_file(file) {
+        match load_file(source, file) {
             Ok((scenario, id_at)) => {
                 if let Some((first, first_at)) = loaded.iter().find(|(s, _)| s.id == scenario.id) {
                     errors.push(LoadError::invalid(
@@ -185,7 +349,7 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Scenario>, LoadError> {
     if !errors.is_empty() {
         return Err(LoadError::from_all(errors));
     }
-    add_controls(&mut loaded, &files)?;
+    add_controls(source, &mut loaded, &files)?;
     Ok(loaded.into_iter().map(|(s, _)| s).collect())
 }
 
@@ -194,6 +358,7 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<Vec<Scenario>, LoadError> {
 /// scenario is loaded as `control_only`; a control found nowhere is a load error at the
 /// scenario's id.
 fn add_controls(
+    source_files: Files,
     loaded: &mut Vec<(Scenario, Position)>,
     asked: &[PathBuf],
 ) -> Result<(), LoadError> {
@@ -217,7 +382,7 @@ fn add_controls(
         };
         if !missing.is_empty() {
             let source = loaded[index].0.source.clone();
-            let beside = sibling_scenarios(&source, asked, loaded);
+            let beside = sibling_scenarios(source_files, &source, asked, loaded);
             for (scenario, at) in beside {
                 let wanted = missing
                     .iter()
@@ -259,6 +424,7 @@ fn add_controls(
 /// `control_only`. Files that do not load are left out: only the scenario that names a
 /// control found nowhere is reported.
 fn sibling_scenarios(
+    files_of: Files,
     source: &Path,
     asked: &[PathBuf],
     loaded: &[(Scenario, Position)],
@@ -267,14 +433,14 @@ fn sibling_scenarios(
         return Vec::new();
     };
     let mut files = Vec::new();
-    if collect_files(dir, &mut files).is_err() {
+    if files_of.collect(dir, &mut files).is_err() {
         return Vec::new();
     }
     files.sort();
     files
         .into_iter()
         .filter(|file| !asked.contains(file) && !loaded.iter().any(|(s, _)| &s.source == file))
-        .filter_map(|file| load_file(&file).ok())
+        .filter_map(|file| load_file(files_of, &file).ok())
         .map(|(mut scenario, at)| {
             scenario.control_only = true;
             (scenario, at)
@@ -317,8 +483,8 @@ fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), LoadError> 
 }
 
 /// Reads, parses and resolves one scenario file.
-fn load_file(path: &Path) -> Result<(Scenario, Position), LoadError> {
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
+fn load_file(files: Files, path: &Path) -> Result<(Scenario, Position), LoadError> {
+    let bytes = files.read(path).map_err(|source| LoadError::Io {
         path: path.to_owned(),
         source,
     })?;
@@ -460,6 +626,45 @@ mod tests {
         load_str(&with_requirement(yaml), Path::new("t.yaml"))
             .unwrap()
             .0
+    }
+
+    #[test]
+    fn the_built_in_set_is_the_checkouts_scenarios_with_their_repository_paths() {
+        let built_in = load_built_in().expect("the shipped set loads");
+        let on_disk = load_path(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
+            .expect("the checkout's scenarios load");
+        assert_eq!(built_in.len(), on_disk.len());
+        for (embedded, file) in built_in.iter().zip(&on_disk) {
+            assert_eq!(embedded.id, file.id);
+            assert_eq!(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join(&embedded.source),
+                file.source
+            );
+            assert!(embedded.source.starts_with("scenarios"));
+        }
+    }
+
+    /// An embedded `scenarios/` holding one file whose line 5 names an unknown transport.
+    static BROKEN: Dir<'static> = Dir::new(
+        "",
+        &[include_dir::DirEntry::Dir(Dir::new(
+            "c2s",
+            &[include_dir::DirEntry::File(include_dir::File::new(
+                "c2s/x.yaml",
+                b"id: x\ntitle: t\nspec: [RFC 6120]\nrole: client\ntransport: tls\n\
+                  certificate: self-signed\nsasl: { mechanism: PLAIN }\nexpect: authenticated\n\
+                  requirement: { level: MUST, clause: RFC 6120 \xc2\xa76, text: t }\n",
+            ))],
+        ))],
+    );
+
+    #[test]
+    fn an_error_in_a_built_in_scenario_names_its_repository_path_marked_built_in() {
+        let error = load_embedded(&BROKEN).unwrap_err().to_string();
+        assert!(
+            error.starts_with("built-in scenarios/c2s/x.yaml:5:12: unknown value `tls`"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ pub mod requirement;
 mod resolve;
 
 pub use keyword::UnknownKeyword;
-pub use load::{LoadError, load_path, load_paths};
+pub use load::{LoadError, ScenarioSet, load_built_in, load_path, load_paths};
 pub(crate) use load::{yaml_options, yaml_problem};
 pub use model::*;
 pub use requirement::{Condition, Feature, Level, Requirement};

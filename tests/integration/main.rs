@@ -29,6 +29,7 @@ mod errands;
 mod federation;
 mod hostile_memory;
 mod hostile_peers;
+mod installed;
 mod keylog;
 mod mechanism_choice;
 mod minimal_conforming_peers;
