@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use xmpp_interop::report::record::Verdict;
+
 /// A number of seconds between 0.01 and 3600 (`--timeout`, `--case-timeout`).
 pub fn parse_seconds(text: &str) -> Result<Duration, String> {
     let seconds: f64 = text
@@ -46,6 +48,21 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
+/// A verdict as `--hide` names it: its matrix label in any case (`skip`, `unsupported`,
+/// `not-run`, `xfail`...).
+pub fn parse_verdict(name: &str) -> Result<Verdict, String> {
+    Verdict::from_name(name).ok_or_else(|| {
+        let names: Vec<String> = Verdict::ALL
+            .iter()
+            .map(|v| v.label().to_ascii_lowercase().replace(' ', "-"))
+            .collect();
+        format!(
+            "{name:?} is no verdict; expected one of {}",
+            names.join(", ")
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +81,13 @@ mod tests {
         assert_eq!(parse_seconds("2.5"), Ok(Duration::from_millis(2500)));
         assert!(parse_seconds("0").is_err());
         assert!(parse_seconds("ten").is_err());
+    }
+
+    #[test]
+    fn hide_takes_a_verdict_in_any_case_and_names_the_choices_otherwise() {
+        assert_eq!(parse_verdict("skip"), Ok(Verdict::Skip));
+        assert_eq!(parse_verdict("NOT-RUN"), Ok(Verdict::NotRun));
+        let error = parse_verdict("skipped").unwrap_err();
+        assert!(error.contains("skip, error, not-run"), "{error}");
     }
 }

@@ -182,6 +182,7 @@ fn issue_certificate(args: &CertifyIssueArgs) -> Result<ExitStatus, ExitStatus> 
         deadline: None,
         no_wait: false,
         preflight: true,
+        hide: &[],
     };
     let (tally, results) = match execute(plan, &settings) {
         Ok(Executed {

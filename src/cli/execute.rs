@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio::sync::mpsc;
 use xmpp_interop::report::ReportEvent;
+use xmpp_interop::report::record::Verdict;
 use xmpp_interop::runner::partition::Partition;
 use xmpp_interop::runner::{
     self, CaseResult, Event, Interruption, Plan, RunEnvironment, RunOptions, Stopper, Tally,
@@ -40,6 +41,8 @@ pub struct ExecuteSettings<'a> {
     /// Log in once to each external target before the cases (`run --no-preflight` turns it
     /// off): a targets-file mistake is then one error, not a column of verdicts.
     pub preflight: bool,
+    /// `run --hide`: verdicts whose rows and lists the terminal leaves out.
+    pub hide: &'a [Verdict],
 }
 
 /// What [`execute`] hands back: the counts, every case (finished or `not-run`), and why the
@@ -70,6 +73,7 @@ pub fn execute(plan: Plan, settings: &ExecuteSettings<'_>) -> anyhow::Result<Exe
         },
         settings.partition.map(|p| p.to_string()),
         output::step_summary(),
+        settings.hide,
     );
     let runtime = runtime::runtime(jobs)?;
     let mut environment = RunEnvironment::new(settings.timeout);

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 use xmpp_interop::report::merge::{self, ResultsError};
+use xmpp_interop::report::record::Verdict;
 use xmpp_interop::report::{ReportEvent, record};
 
+use super::args::parse_verdict;
 use super::exit::ExitStatus;
 use super::output;
 
@@ -28,6 +30,9 @@ pub struct MergeArgs {
     /// a warning names what is missing.
     #[arg(long)]
     allow_partial: bool,
+    /// As `run --hide`: leave out the rows and lists of this verdict (repeatable).
+    #[arg(long, value_name = "VERDICT", value_parser = parse_verdict)]
+    hide: Vec<Verdict>,
 }
 
 /// Checks that the shards make one run, replays them into the reporters and judges the merged
@@ -64,6 +69,7 @@ pub fn merge(args: MergeArgs) -> ExitStatus {
         },
         None,
         output::step_summary(),
+        &args.hide,
     );
     for event in &events {
         for reporter in &mut reporters {

@@ -10,6 +10,7 @@ use xmpp_interop::report::html::HtmlWriter;
 use xmpp_interop::report::json::JsonWriter;
 use xmpp_interop::report::junit::JunitWriter;
 use xmpp_interop::report::markdown::MarkdownWriter;
+use xmpp_interop::report::record::Verdict;
 use xmpp_interop::report::terminal::TerminalReporter;
 use xmpp_interop::report::transcripts::TranscriptWriter;
 
@@ -28,12 +29,14 @@ pub enum Terminal {
 
 /// The report files every run writes into `out`: `junit.xml`, `results.json` (recording
 /// `partition` when given), `index.html`, `summary.md` (appended to `step_summary` when given)
-/// and the transcripts, after the terminal view `terminal` asks for.
+/// and the transcripts, after the terminal view `terminal` asks for. `hidden` verdicts lose
+/// their rows in the terminal matrix and start unticked in the page's filter.
 pub fn reporters(
     out: &Path,
     terminal: Terminal,
     partition: Option<String>,
     step_summary: Option<PathBuf>,
+    hidden: &[Verdict],
 ) -> Vec<Box<dyn Reporter>> {
     let mut reporters: Vec<Box<dyn Reporter>> = Vec::new();
     if let Terminal::Matrix { color, progress } = terminal {
@@ -41,13 +44,16 @@ pub fn reporters(
             color,
             progress,
             &out.display().to_string(),
+            hidden.to_vec(),
         )));
     }
     reporters.push(Box::new(JunitWriter::new(out.join("junit.xml"))));
     reporters.push(Box::new(
         JsonWriter::new(out.join("results.json")).with_partition(partition),
     ));
-    reporters.push(Box::new(HtmlWriter::new(out.join("index.html"))));
+    reporters.push(Box::new(
+        HtmlWriter::new(out.join("index.html")).hiding(hidden.to_vec()),
+    ));
     reporters.push(Box::new(MarkdownWriter::new(
         out.join("summary.md"),
         step_summary,

@@ -123,7 +123,7 @@ fn run_pairs(
 ) -> anyhow::Result<PairsRun> {
     inputs::prepare_report_dir(&args.out)?;
     // pairs.md goes to the step summary; the generic summary.md would repeat it.
-    let mut reporters = output::reporters(&args.out, output::Terminal::Own, None, None);
+    let mut reporters = output::reporters(&args.out, output::Terminal::Own, None, None, &[]);
     let runtime = runtime::runtime(2)?;
     let environment = RunEnvironment::new(args.timeout);
     let pair_timeout = args

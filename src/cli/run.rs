@@ -5,11 +5,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use xmpp_interop::report::record::Verdict;
 use xmpp_interop::runner::expectations::Expectations;
 use xmpp_interop::runner::partition::Partition;
 use xmpp_interop::runner::{self, Interruption, Plan};
 
-use super::args::{parse_duration, parse_seconds};
+use super::args::{parse_duration, parse_seconds, parse_verdict};
 use super::execute::{ExecuteSettings, execute};
 use xmpp_interop::scenario::ScenarioSet;
 
@@ -76,6 +77,11 @@ pub struct RunArgs {
     /// cannot log in into one error (exit 3, nothing run) instead of a column of verdicts.
     #[arg(long)]
     no_preflight: bool,
+    /// Leave out of the terminal matrix the rows whose every cell has this verdict, and its
+    /// list below the matrix (repeatable: `--hide skip --hide unsupported`); the page opens
+    /// with it unticked. Counts, exit status and the other reports are unchanged.
+    #[arg(long, value_name = "VERDICT", value_parser = parse_verdict)]
+    hide: Vec<Verdict>,
     #[command(flatten)]
     scale_out: ScaleOutArgs,
 }
@@ -154,6 +160,7 @@ fn execute_plan(plan: Plan, args: &RunArgs) -> ExitStatus {
         deadline: args.deadline,
         no_wait: args.no_wait,
         preflight: !args.no_preflight,
+        hide: &args.hide,
     };
     match execute(plan, &settings) {
         Ok(run) => match run.interrupted {

@@ -35,6 +35,7 @@ pub struct HtmlWriter {
     targets: Vec<String>,
     implementations: Vec<String>,
     results: Vec<Arc<CaseRecord>>,
+    hidden: Vec<Verdict>,
 }
 
 impl HtmlWriter {
@@ -46,7 +47,15 @@ impl HtmlWriter {
             targets: Vec::new(),
             implementations: Vec::new(),
             results: Vec::new(),
+            hidden: Vec::new(),
         }
+    }
+
+    /// The page opens with these verdicts unticked in its verdict filter (`run --hide`); a
+    /// reader can tick them again.
+    pub fn hiding(mut self, hidden: Vec<Verdict>) -> HtmlWriter {
+        self.hidden = hidden;
+        self
     }
 }
 
@@ -70,12 +79,15 @@ impl Reporter for HtmlWriter {
                 interrupted,
             } => {
                 let page = render(
-                    &self.targets,
-                    &self.implementations,
-                    &self.started_at,
-                    &self.results,
+                    &Run {
+                        targets: &self.targets,
+                        implementations: &self.implementations,
+                        started_at: &self.started_at,
+                        results: &self.results,
+                    },
                     *duration,
                     interrupted.as_deref(),
+                    &self.hidden,
                 )?;
                 write_file(&self.path, page.as_bytes())?;
             }
@@ -99,6 +111,8 @@ struct PageData<'a> {
     /// Per target, in `targets` order: the line its column says.
     target_summaries: Vec<String>,
     verdicts: [&'static str; 12],
+    /// Verdicts the verdict filter starts unticked.
+    hidden: Vec<&'static str>,
     strings: Vec<&'a str>,
     cases: Vec<PageCase>,
     /// Per cell: `[case, target, verdict, step, expected, observed, duration_ms, transcript,
@@ -169,15 +183,31 @@ fn signed(index: usize) -> i64 {
     i64::try_from(index).unwrap_or(-1)
 }
 
-/// The page.
+/// What a finished run gives the page.
+pub struct Run<'a> {
+    /// The targets, in column order.
+    pub targets: &'a [String],
+    /// Their implementations, in the same order.
+    pub implementations: &'a [String],
+    /// When the run started.
+    pub started_at: &'a str,
+    /// Every case.
+    pub results: &'a [Arc<CaseRecord>],
+}
+
+/// The page: the template with the run's data, its verdict filter opening without `hidden`.
 pub fn render(
-    targets: &[String],
-    implementations: &[String],
-    started_at: &str,
-    results: &[Arc<CaseRecord>],
+    run: &Run<'_>,
     duration: Duration,
     interrupted: Option<&str>,
+    hidden: &[Verdict],
 ) -> Result<String, ReportError> {
+    let Run {
+        targets,
+        implementations,
+        started_at,
+        results,
+    } = *run;
     let mut strings = Strings::default();
     let mut by_case: BTreeMap<&str, Vec<&CaseRecord>> = BTreeMap::new();
     for record in results {
@@ -275,6 +305,7 @@ pub fn render(
             .map(|(_, summary)| summary.to_string())
             .collect(),
         verdicts: VERDICTS.map(Verdict::label),
+        hidden: hidden.iter().map(|v| v.label()).collect(),
         strings: strings.list,
         cases,
         cells,

@@ -165,6 +165,31 @@ impl Verdict {
     }
 }
 
+impl Verdict {
+    /// Every verdict, in matrix order.
+    pub const ALL: [Verdict; 12] = [
+        Verdict::Pass,
+        Verdict::Fail,
+        Verdict::Warn,
+        Verdict::Unsupported,
+        Verdict::Inconclusive,
+        Verdict::Info,
+        Verdict::Skip,
+        Verdict::Error,
+        Verdict::NotRun,
+        Verdict::Xfail,
+        Verdict::Xwarn,
+        Verdict::Xpass,
+    ];
+
+    /// The verdict a user names on the command line: its label in any case, `not-run` for
+    /// `NOT RUN`.
+    pub fn from_name(name: &str) -> Option<Verdict> {
+        let wanted = name.trim().to_ascii_uppercase().replace('-', " ");
+        Verdict::ALL.into_iter().find(|v| v.label() == wanted)
+    }
+}
+
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label())

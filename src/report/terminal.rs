@@ -27,12 +27,19 @@ pub struct TerminalReporter {
     implementations: Vec<String>,
     results: Vec<Arc<CaseRecord>>,
     report_dir: String,
+    hidden: Vec<Verdict>,
 }
 
 impl TerminalReporter {
     /// `color`: style the matrix; `progress`: draw a progress bar on stderr; `report_dir`:
-    /// shown in front of transcript paths.
-    pub fn new(color: bool, progress: bool, report_dir: &str) -> TerminalReporter {
+    /// shown in front of transcript paths; `hidden`: verdicts whose rows and lists are left
+    /// out (`run --hide`).
+    pub fn new(
+        color: bool,
+        progress: bool,
+        report_dir: &str,
+        hidden: Vec<Verdict>,
+    ) -> TerminalReporter {
         TerminalReporter {
             color,
             progress: progress.then(ProgressBar::hidden),
@@ -40,6 +47,7 @@ impl TerminalReporter {
             implementations: Vec::new(),
             results: Vec::new(),
             report_dir: report_dir.to_owned(),
+            hidden,
         }
     }
 
@@ -51,8 +59,11 @@ impl TerminalReporter {
             &self.targets,
             &self.implementations,
             &self.results,
-            self.color,
-            &self.report_dir,
+            &View {
+                color: self.color,
+                report_dir: &self.report_dir,
+                hidden: &self.hidden,
+            },
             duration,
             interrupted,
         );
@@ -120,15 +131,32 @@ impl Reporter for TerminalReporter {
 /// The matrix, the targets' implementations, the unexpected results, the expected deviations
 /// and the summary line, as printed; an interrupted run (`interrupted` says why) lists its
 /// `NOT RUN` cases per target and says so before the summary line.
+/// How the matrix is shown.
+pub struct View<'a> {
+    /// Whether to style the matrix.
+    pub color: bool,
+    /// Shown in front of transcript paths.
+    pub report_dir: &'a str,
+    /// Verdicts whose rows (when every cell of a row has one of them) and whose lists are left
+    /// out; the count line still counts them.
+    pub hidden: &'a [Verdict],
+}
+
+/// The whole terminal report of a finished run, as [`TerminalReporter`] prints it.
 pub fn render(
     targets: &[String],
     implementations: &[String],
     results: &[Arc<CaseRecord>],
-    color: bool,
-    report_dir: &str,
+    view: &View<'_>,
     duration: Duration,
     interrupted: Option<&str>,
 ) -> String {
+    let View {
+        color,
+        report_dir,
+        hidden,
+    } = *view;
+    let shown = |verdict: Verdict| !hidden.contains(&verdict);
     let mut rows: BTreeMap<&str, BTreeMap<&str, &CaseRecord>> = BTreeMap::new();
     for result in results {
         rows.entry(&result.case_id)
@@ -148,7 +176,12 @@ pub fn render(
     let mut header = vec![Cell::new("case")];
     header.extend(targets.iter().map(Cell::new));
     table.set_header(header);
+    let mut rows_hidden = 0;
     for (case, cells) in &rows {
+        if !cells.values().any(|result| shown(result.verdict())) {
+            rows_hidden += 1;
+            continue;
+        }
         let mut row = vec![Cell::new(case)];
         for target in targets {
             row.push(match cells.get(target.as_str()) {
@@ -159,6 +192,13 @@ pub fn render(
         table.add_row(row);
     }
     let mut text = format!("{table}\n");
+    if rows_hidden > 0 {
+        let names: Vec<&str> = hidden.iter().map(|v| v.label()).collect();
+        text.push_str(&format!(
+            "({rows_hidden} rows of only {} hidden)\n",
+            names.join(", ")
+        ));
+    }
     if implementations
         .iter()
         .any(|i| !i.starts_with("xmpp-interop built-in"))
@@ -184,7 +224,9 @@ pub fn render(
     // Recorded deviations that happened, one line per target and reason (a record with a
     // pattern covers several cases with one reason).
     let mut deviations: BTreeMap<(&str, &'static str, &str), Vec<&str>> = BTreeMap::new();
-    for result in sorted(&|r| r.expected_deviation.is_some() && r.as_expected()) {
+    for result in
+        sorted(&|r| r.expected_deviation.is_some() && r.as_expected() && shown(r.verdict()))
+    {
         if let Some(deviation) = &result.expected_deviation {
             deviations
                 .entry((
@@ -207,8 +249,10 @@ pub fn render(
     }
     // The cells the run does not accept, then the SHOULD deviations it accepts (they fail a
     // run only under --strict), each with what the verdict rests on.
-    let problems = sorted(&|r| !r.as_expected() && r.verdict() != Verdict::NotRun);
-    let should_deviations = sorted(&|r| r.verdict() == Verdict::Warn && r.as_expected());
+    let problems =
+        sorted(&|r| !r.as_expected() && r.verdict() != Verdict::NotRun && shown(r.verdict()));
+    let should_deviations =
+        sorted(&|r| r.verdict() == Verdict::Warn && r.as_expected() && shown(r.verdict()));
     // Cells that ended the same way for the same reason (57 cases that could not connect) are
     // one block listing the cases, not 57 identical ones.
     let mut blocks: Vec<Vec<&Arc<CaseRecord>>> = Vec::new();
@@ -307,7 +351,7 @@ pub fn render(
     // missing feature and per control that did not pass, so that one absent mechanism is one
     // line, not one per case.
     let mut explained: BTreeMap<(&str, &'static str, String), Vec<&str>> = BTreeMap::new();
-    for result in sorted(&|r| r.as_expected()) {
+    for result in sorted(&|r| r.as_expected() && shown(r.verdict())) {
         let why = match (result.verdict(), &result.missing_feature, &result.control) {
             (Verdict::Unsupported, Some(feature), _) => format!("lacks {feature}"),
             (Verdict::Inconclusive, _, Some(control)) => format!(
@@ -333,7 +377,8 @@ pub fn render(
     }
     // Skips, one line per target and reason.
     let mut skipped: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
-    for result in sorted(&|r| r.verdict() == Verdict::Skip && r.as_expected()) {
+    for result in sorted(&|r| r.verdict() == Verdict::Skip && r.as_expected() && shown(r.verdict()))
+    {
         skipped
             .entry((result.target.as_str(), result.observed.as_str()))
             .or_default()
@@ -431,12 +476,19 @@ mod tests {
     }
 
     fn rendered(results: &[Arc<CaseRecord>]) -> String {
+        rendered_hiding(results, &[])
+    }
+
+    fn rendered_hiding(results: &[Arc<CaseRecord>], hidden: &[Verdict]) -> String {
         render(
             &["participant".to_owned()],
             &["external".to_owned()],
             results,
-            false,
-            "reports",
+            &View {
+                color: false,
+                report_dir: "reports",
+                hidden,
+            },
             Duration::from_secs(1),
             None,
         )
@@ -474,5 +526,26 @@ mod tests {
         );
         assert!(text.contains("FAIL c2s-c @ participant\n"), "{text}");
         assert_eq!(text.matches(seen).count(), 2, "{text}");
+    }
+
+    #[test]
+    fn hidden_verdicts_lose_their_rows_and_lists_but_not_their_count() {
+        let results = [
+            record(
+                "c2s-a",
+                Level::Must,
+                Outcome::Skip,
+                "not run: no direct-TLS port",
+            ),
+            record("c2s-b", Level::Must, Outcome::Fail, "rejected"),
+        ];
+        let text = rendered_hiding(&results, &[Verdict::Skip]);
+        assert!(!text.contains("│ c2s-a"), "{text}");
+        assert!(text.contains("│ c2s-b"), "{text}");
+        assert!(text.contains("(1 rows of only SKIP hidden)"), "{text}");
+        assert!(!text.contains("SKIP @"), "{text}");
+        assert!(text.contains("1 skip"), "{text}");
+        let all = rendered(&results);
+        assert!(all.contains("│ c2s-a") && all.contains("SKIP @"), "{all}");
     }
 }

@@ -879,3 +879,42 @@ fn diff_exits_1_when_the_new_run_did_not_finish_a_cell_and_lists_it_as_not_run()
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--hide`: the terminal matrix loses the rows whose every cell has a hidden verdict (the
+/// count line keeps them) and their lists, and the page opens with those verdicts unticked in
+/// its filter and the rows not drawn; ticking them again is the reader's choice.
+#[test]
+fn hide_drops_rows_of_only_hidden_verdicts_from_the_terminal_and_unticks_them_on_the_page() {
+    let dir = Scratch::new("hide");
+    let out = dir.join("reports");
+    let output = merge_with(&shards(), &out, &["--hide", "skip", "--hide", "error"]);
+    assert_eq!(output.status.code(), Some(3), "hiding changes no exit status");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    // c2s-external/starttls is SKIP for one target and ERROR for the other.
+    assert!(!stdout.contains("│ c2s-external/starttls"), "{stdout}");
+    assert!(stdout.contains("│ c2s-wrong-password/plain"), "{stdout}");
+    assert!(stdout.contains("(1 rows of only SKIP, ERROR hidden)"), "{stdout}");
+    assert!(!stdout.contains("SKIP @"), "{stdout}");
+    assert!(stdout.contains("1 skip, 1 error"), "the count keeps them: {stdout}");
+    let all = merge_with(&shards(), &dir.join("all"), &[]);
+    let all = String::from_utf8_lossy(&all.stdout);
+    assert!(all.contains("│ c2s-external/starttls") && all.contains("SKIP @"), "{all}");
+    if !tool(
+        "hide_drops_rows_of_only_hidden_verdicts_from_the_terminal_and_unticks_them_on_the_page",
+        "chromium",
+        "--version",
+    ) {
+        return;
+    }
+    let dom = dump_dom(&out.join("index.html"), "");
+    assert!(
+        dom.contains("<input type=\"checkbox\" value=\"SKIP\">"),
+        "SKIP is ticked: {dom}"
+    );
+    assert!(
+        dom.contains("<input type=\"checkbox\" value=\"PASS\" checked=\"\">"),
+        "{dom}"
+    );
+    // 15 cells with a verdict, less the SKIP and ERROR of the hidden row.
+    assert_eq!(rendered_cells(&dom), 13, "{dom}");
+}
