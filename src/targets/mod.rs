@@ -393,12 +393,15 @@ impl BuiltinTls {
             chain: chain.presented.clone(),
             key: Arc::new(chain.key_der()),
             client_trust_anchor: client_certificate.as_ref().map(|(_, root)| root.clone()),
+            profile: case.tls.clone(),
+            binding_only: case.sasl.channel_binding,
         };
         let client = TlsSetup::Client {
             trust_anchor: anchor,
             domain: BUILTIN_DOMAIN.to_owned(),
             identity: case.identity.clone(),
             client_certificate: client_certificate.map(|(certificate, _)| certificate),
+            profile: case.tls.clone(),
         };
         Ok(BuiltinTls {
             chain,
