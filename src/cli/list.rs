@@ -36,6 +36,7 @@ pub fn list(args: ListArgs) -> ExitStatus {
         "certificate",
         "key",
         "trust",
+        "tls",
         "mechanism",
         "credentials",
         "misbehave",
@@ -68,6 +69,7 @@ pub fn list(args: ListArgs) -> ExitStatus {
             case.certificate.to_string(),
             case.key.to_string(),
             case.trust.to_string(),
+            case.tls.to_string(),
             mechanism,
             credentials,
             if misbehave.is_empty() {
