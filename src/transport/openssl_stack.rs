@@ -8,8 +8,8 @@
 //! building and hostname check decide nothing. The server side asks for no client
 //! certificate (the scenario loader keeps client-certificate cases on rustls).
 //!
-//! Sessions are never resumed (no tickets, no session cache), so `tls-unique` is always that
-//! of a full handshake, the client's Finished. OpenSSL 3 negotiates the extended master secret
+//! Sessions are never resumed (no tickets, no session cache) nor renegotiated, so `tls-unique`
+//! is always that of the one full handshake, the client's Finished. OpenSSL 3 negotiates the extended master secret
 //! (RFC 7627) by default; whether the peer agreed is noted in the transcript.
 
 use std::pin::Pin;
@@ -80,7 +80,9 @@ fn context(method: SslMethod, profile: &TlsProfile) -> Result<SslContextBuilder,
         .set_min_proto_version(Some(lowest))
         .and_then(|()| builder.set_max_proto_version(Some(highest)))
         .map_err(|e| local("protocol versions", e))?;
-    builder.set_options(SslOptions::NO_TICKET);
+    // No resumption and no renegotiation: tls-unique is the client's Finished of the one full
+    // handshake the connection ever has (RFC 5929 §3.1 takes the latest handshake's).
+    builder.set_options(SslOptions::NO_TICKET | SslOptions::NO_RENEGOTIATION);
     builder.set_session_cache_mode(SslSessionCacheMode::OFF);
     if let Some(file) = keylog::installed_file() {
         builder.set_keylog_callback(move |_, line| file.append(&format!("{line}\n")));
