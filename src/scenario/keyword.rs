@@ -80,7 +80,12 @@ impl Keyword for TlsStack {
 }
 
 impl Keyword for TlsVersion {
-    const ALL: &'static [Self] = &[TlsVersion::Tls12, TlsVersion::Tls13];
+    const ALL: &'static [Self] = &[
+        TlsVersion::Tls10,
+        TlsVersion::Tls11,
+        TlsVersion::Tls12,
+        TlsVersion::Tls13,
+    ];
 }
 
 impl Keyword for Credentials {

@@ -520,6 +520,17 @@ mod tests {
         );
     }
 
+    /// RFC 8996 §4: only the OpenSSL stack can offer TLS 1.0 to see whether a peer refuses it.
+    #[test]
+    fn tls_1_0_on_rustls_points_at_the_version_rfc8996_4() {
+        assert_eq!(
+            error(&format!(
+                "{BASE}transport: starttls\ncertificate: self-signed\ntls: {{ versions: [TLS1.0] }}\nsasl: {{ mechanism: PLAIN }}\n"
+            )),
+            "t.yaml:8:19: rustls speaks TLS 1.2 and 1.3 only, not TLS1.0; expected `stack: openssl` for a case that offers a version RFC 8996 forbids"
+        );
+    }
+
     #[test]
     fn unknown_tls_stacks_and_repeated_versions_are_located() {
         let unknown = error(&format!(
@@ -527,6 +538,13 @@ mod tests {
         ));
         assert!(unknown.starts_with("t.yaml:8:"), "{unknown}");
         assert!(unknown.contains("rustls, openssl"), "{unknown}");
+        let version = error(&format!(
+            "{BASE}transport: starttls\ncertificate: self-signed\ntls: {{ stack: openssl, versions: [SSL3] }}\nsasl: {{ mechanism: PLAIN }}\n"
+        ));
+        assert!(
+            version.contains("expected one of TLS1.0, TLS1.1, TLS1.2, TLS1.3"),
+            "{version}"
+        );
         assert_eq!(
             error(&format!(
                 "{BASE}transport: starttls\ncertificate: self-signed\ntls: {{ versions: [TLS1.2, TLS1.2] }}\nsasl: {{ mechanism: PLAIN }}\n"

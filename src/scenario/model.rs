@@ -152,12 +152,25 @@ pub enum TlsStack {
 /// A TLS protocol version a case allows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
 pub enum TlsVersion {
+    /// TLS 1.0 (RFC 2246), which RFC 8996 §4 forbids: only for cases that check a peer refuses it.
+    #[serde(rename = "TLS1.0")]
+    Tls10,
+    /// TLS 1.1 (RFC 4346), which RFC 8996 §5 forbids: only for cases that check a peer refuses it.
+    #[serde(rename = "TLS1.1")]
+    Tls11,
     /// TLS 1.2 (RFC 5246).
     #[serde(rename = "TLS1.2")]
     Tls12,
     /// TLS 1.3 (RFC 8446).
     #[serde(rename = "TLS1.3")]
     Tls13,
+}
+
+impl TlsVersion {
+    /// Whether RFC 8996 forbids the version (TLS 1.0 and 1.1).
+    pub fn is_deprecated(self) -> bool {
+        self < TlsVersion::Tls12
+    }
 }
 
 /// The `tls:` settings of a case: which stack, and which versions it may negotiate (empty:
@@ -179,9 +192,18 @@ impl TlsProfile {
         *self == TlsProfile::default()
     }
 
-    /// Whether the profile allows `version`.
+    /// Whether the profile allows `version` (without a list: TLS 1.2 and 1.3).
     pub fn allows(&self, version: TlsVersion) -> bool {
-        self.versions.is_empty() || self.versions.contains(&version)
+        if self.versions.is_empty() {
+            !version.is_deprecated()
+        } else {
+            self.versions.contains(&version)
+        }
+    }
+
+    /// Whether the profile allows a version RFC 8996 forbids.
+    pub fn allows_deprecated(&self) -> bool {
+        self.versions.iter().any(|v| v.is_deprecated())
     }
 }
 

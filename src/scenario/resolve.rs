@@ -223,6 +223,20 @@ fn tls_profile(raw: &RawScenario, problems: &mut Vec<Problem>) -> TlsProfile {
     versions.sort();
     versions.dedup();
     let profile = TlsProfile { stack, versions };
+    if stack == TlsStack::Rustls
+        && let Some(deprecated) = tls
+            .and_then(|t| t.value.versions.as_ref())
+            .and_then(|list| list.value.iter().find(|v| v.value.is_deprecated()))
+    {
+        problems.push(Problem::new(
+            Position::at(deprecated),
+            format!(
+                "rustls speaks TLS 1.2 and 1.3 only, not {}; expected `stack: openssl` for a \
+                 case that offers a version RFC 8996 forbids",
+                deprecated.value.keyword()
+            ),
+        ));
+    }
     if let (Some(tls), Some(role)) = (tls, &raw.role)
         && role.value.s2s().is_some()
     {

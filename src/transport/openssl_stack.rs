@@ -63,23 +63,38 @@ fn local(what: &str, e: impl std::fmt::Display) -> HandshakeFailure {
     HandshakeFailure::local(format!("OpenSSL {what}: {e}"))
 }
 
-/// A context with the profile's versions, no session resumption, and the key log.
+/// The OpenSSL versions, lowest first, and the profile's spelling of each.
+const VERSIONS: [(TlsVersion, SslVersion); 4] = [
+    (TlsVersion::Tls10, SslVersion::TLS1),
+    (TlsVersion::Tls11, SslVersion::TLS1_1),
+    (TlsVersion::Tls12, SslVersion::TLS1_2),
+    (TlsVersion::Tls13, SslVersion::TLS1_3),
+];
+
+/// What the transcript says when a case offers a version RFC 8996 forbids: libssl refuses to
+/// build such a hello at its default security level, so this one connection lowers it.
+const LOWERED: &str = "security level lowered to 0 for this connection only: libssl refuses \
+                       TLS 1.0 and 1.1 (RFC 8996) at its default level";
+
+/// A context with the profile's versions (from its lowest to its highest), no session
+/// resumption or renegotiation, and the key log.
 fn context(method: SslMethod, profile: &TlsProfile) -> Result<SslContextBuilder, HandshakeFailure> {
     let mut builder = SslContext::builder(method).map_err(|e| local("context", e))?;
-    let lowest = if profile.allows(TlsVersion::Tls12) {
-        SslVersion::TLS1_2
-    } else {
-        SslVersion::TLS1_3
-    };
-    let highest = if profile.allows(TlsVersion::Tls13) {
-        SslVersion::TLS1_3
-    } else {
-        SslVersion::TLS1_2
+    let allowed: Vec<SslVersion> = VERSIONS
+        .iter()
+        .filter(|(version, _)| profile.allows(*version))
+        .map(|(_, ssl)| *ssl)
+        .collect();
+    let (Some(lowest), Some(highest)) = (allowed.first(), allowed.last()) else {
+        return Err(HandshakeFailure::local("the case allows no TLS version"));
     };
     builder
-        .set_min_proto_version(Some(lowest))
-        .and_then(|()| builder.set_max_proto_version(Some(highest)))
+        .set_min_proto_version(Some(*lowest))
+        .and_then(|()| builder.set_max_proto_version(Some(*highest)))
         .map_err(|e| local("protocol versions", e))?;
+    if profile.allows_deprecated() {
+        builder.set_security_level(0);
+    }
     // No resumption and no renegotiation: tls-unique is the client's Finished of the one full
     // handshake the connection ever has (RFC 5929 §3.1 takes the latest handshake's).
     builder.set_options(SslOptions::NO_TICKET | SslOptions::NO_RENEGOTIATION);
@@ -177,10 +192,10 @@ pub(crate) async fn connect(
                 ),
                 presented_chain: chain(),
             },
-            None => failure(&e, "server", chain()),
+            None => failure(&e, "server", chain(), &setup.profile()),
         }),
         Ok(Ok(())) => {
-            let facts = facts(stream.ssl(), chain());
+            let facts = facts(stream.ssl(), chain(), &setup.profile());
             Ok((stream, facts))
         }
     }
@@ -275,16 +290,21 @@ pub(crate) async fn accept(
     let mut stream = SslStream::new(ssl, tcp).map_err(|e| local("stream", e))?;
     match tokio::time::timeout(limit, Pin::new(&mut stream).accept()).await {
         Err(_) => Err(HandshakeFailure::timeout(limit, received, Vec::new())),
-        Ok(Err(e)) => Err(failure(&e, "client", Vec::new())),
+        Ok(Err(e)) => Err(failure(&e, "client", Vec::new(), profile)),
         Ok(Ok(())) => {
-            let facts = facts(stream.ssl(), Vec::new());
+            let facts = facts(stream.ssl(), Vec::new(), profile);
             Ok((stream, facts))
         }
     }
 }
 
 /// Why the handshake failed, in the words the rustls path uses.
-fn failure(e: &openssl::ssl::Error, peer: &str, presented_chain: Vec<String>) -> HandshakeFailure {
+fn failure(
+    e: &openssl::ssl::Error,
+    peer: &str,
+    presented_chain: Vec<String>,
+    profile: &TlsProfile,
+) -> HandshakeFailure {
     let reasons: Vec<String> = e
         .ssl_error()
         .map(|stack| {
@@ -313,6 +333,14 @@ fn failure(e: &openssl::ssl::Error, peer: &str, presented_chain: Vec<String>) ->
             },
             format!("the {peer} sent a TLS alert: {text}"),
         )
+    } else if text.contains("unsupported protocol") || text.contains("wrong version number") {
+        (
+            "tls-error",
+            format!(
+                "no TLS version in common: the {peer}'s hello offered none of the versions this \
+                 side allows ({profile}; {text})"
+            ),
+        )
     } else if e.code() == ErrorCode::SYSCALL
         || e.code() == ErrorCode::ZERO_RETURN
         || text.contains("unexpected eof")
@@ -324,6 +352,11 @@ fn failure(e: &openssl::ssl::Error, peer: &str, presented_chain: Vec<String>) ->
     } else {
         ("tls-error", format!("TLS handshake failed: {e}"))
     };
+    let detail = if profile.allows_deprecated() {
+        format!("{detail} (this side offered {profile}; {LOWERED})")
+    } else {
+        detail
+    };
     HandshakeFailure {
         by: Side::Peer,
         condition,
@@ -333,10 +366,12 @@ fn failure(e: &openssl::ssl::Error, peer: &str, presented_chain: Vec<String>) ->
 }
 
 /// The version and suite in the spelling the rustls path uses, and the stack's own notes.
-fn facts(ssl: &SslRef, presented_chain: Vec<String>) -> TlsFacts {
+fn facts(ssl: &SslRef, presented_chain: Vec<String>, profile: &TlsProfile) -> TlsFacts {
     let version = match ssl.version2() {
         Some(SslVersion::TLS1_3) => "TLSv1_3".to_owned(),
         Some(SslVersion::TLS1_2) => "TLSv1_2".to_owned(),
+        Some(SslVersion::TLS1_1) => "TLSv1_1".to_owned(),
+        Some(SslVersion::TLS1) => "TLSv1_0".to_owned(),
         _ => ssl.version_str().to_owned(),
     };
     let cipher_suite = ssl
@@ -347,6 +382,9 @@ fn facts(ssl: &SslRef, presented_chain: Vec<String>) -> TlsFacts {
         "TLS stack: OpenSSL ({})",
         openssl::version::version()
     )];
+    if profile.allows_deprecated() {
+        notes.push(format!("this side offered {profile}; {LOWERED}"));
+    }
     if !is_tls13(ssl) {
         let ems = match ssl.extms_support() {
             Some(true) => "negotiated",

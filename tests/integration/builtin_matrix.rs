@@ -28,6 +28,15 @@ async fn every_shipped_case_ends_as_its_scenario_expects_builtin_against_builtin
             "{id}"
         );
     }
+    // RFC 8996 §4: the harness offers TLS 1.0 alone on OpenSSL at security level 0, says so,
+    // and the built-in server, a conforming peer, refuses it.
+    let tls10 = find(&results, "c2s-deprecated-tls-1-0");
+    assert_eq!(tls10.outcome, Outcome::Pass, "{}", tls10.observed);
+    assert!(
+        tls10.observed.contains("security level lowered to 0"),
+        "{}",
+        tls10.observed
+    );
     let wrong: Vec<String> = results
         .iter()
         // A MAY-level case reports an `info` fact; the built-in targets must still show the
