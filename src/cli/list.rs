@@ -39,6 +39,7 @@ pub fn list(args: ListArgs) -> ExitStatus {
         "certificate",
         "key",
         "trust",
+        "tls",
         "mechanism",
         "credentials",
         "misbehave",
@@ -71,6 +72,7 @@ pub fn list(args: ListArgs) -> ExitStatus {
             case.certificate.to_string(),
             case.key.to_string(),
             case.trust.to_string(),
+            case.tls.to_string(),
             mechanism,
             credentials,
             if misbehave.is_empty() {

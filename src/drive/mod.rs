@@ -264,6 +264,9 @@ async fn upgrade(
                 Direction::Note,
                 format!("TLS established: {} {}", facts.version, facts.cipher_suite),
             );
+            for note in &facts.notes {
+                transcript.record(Direction::Note, note.clone());
+            }
             for (i, certificate) in facts.presented_chain.iter().enumerate() {
                 transcript.record(
                     Direction::Note,
@@ -276,7 +279,18 @@ async fn upgrade(
                 }
                 TlsSetup::Client { .. } | TlsSetup::S2sOriginating { .. } => None,
             };
-            let bindings = connection.channel_bindings(own_leaf);
+            let mut bindings = connection.channel_bindings(own_leaf);
+            if let TlsSetup::Server {
+                binding_only: Some(only),
+                ..
+            } = tls
+            {
+                bindings.available.retain(|(kind, _)| kind == only);
+                transcript.record(
+                    Direction::Note,
+                    format!("this side offers channel binding type {only} alone"),
+                );
+            }
             let types: Vec<&str> = bindings.types().iter().map(|t| t.name()).collect();
             transcript.record(
                 Direction::Note,

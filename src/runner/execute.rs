@@ -13,15 +13,15 @@ use tokio::net::TcpListener;
 use super::verdict::{Control, judge};
 use super::{CaseResult, Outcome, PlannedCase, RunEnvironment};
 use crate::drive::{self, Transcript, TranscriptLine, misbehaviour};
-use crate::error::{HarnessError, NotApplicable};
+use crate::error::HarnessError;
 use crate::proto::client::{ClientConfig, Errand};
 use crate::proto::sasl::ClientOptions;
 use crate::proto::server::ServerConfig;
 use crate::proto::xml::Limits;
 use crate::proto::{Direction, SessionEnd, Side};
 use crate::scenario::{
-    CaseSpec, ChannelBindingType, Credentials, Expectation, Observation, Party, S2sAuth,
-    S2sDirection, SaslProfile, Step, TIMEOUT, Transport, Trust,
+    CaseSpec, Credentials, Expectation, Observation, Party, S2sAuth, S2sDirection, SaslProfile,
+    Step, TIMEOUT, Transport, Trust,
 };
 use crate::targets::managed::InstanceKey;
 use crate::targets::{
@@ -116,9 +116,6 @@ async fn run(
 ) -> Result<CaseEnd, HarnessError> {
     let case = &planned.case;
     let target = &planned.target;
-    if let Some(reason) = harness_cannot_run(case) {
-        return Ok(CaseEnd::NotApplicable(reason));
-    }
     if let Some(s2s) = &case.s2s {
         return super::s2s::against_server(case, s2s, target, environment, transcript).await;
     }
@@ -173,18 +170,6 @@ pub(super) fn federates(planned: &PlannedCase) -> bool {
             .target
             .server()
             .is_some_and(|server| server.federating().is_some())
-}
-
-/// Why the harness itself cannot run this case against any target, if it cannot.
-fn harness_cannot_run(case: &CaseSpec) -> Option<NotApplicable> {
-    (case.sasl.mechanism.is_plus()
-        && case.sasl.channel_binding == Some(ChannelBindingType::TlsUnique))
-    .then(|| {
-        NotApplicable::new(
-            "tls-unique channel binding needs the first TLS Finished message, which rustls \
-             does not expose (and TLS 1.3 does not define)",
-        )
-    })
 }
 
 /// The `error` result of a case the harness could not run.
@@ -345,6 +330,7 @@ async fn against_server(
         identity: case.identity.clone(),
         client_certificate: client_certificate(case, catalogue, &endpoint.domain)?
             .map(|(certificate, _)| certificate),
+        profile: case.tls.clone(),
     };
     let (username, password) = presented_credentials(case, &endpoint.username, &endpoint.password);
     let config = ClientConfig {

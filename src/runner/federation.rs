@@ -33,7 +33,9 @@ use crate::proto::sasl::ClientOptions;
 use crate::proto::xml::Limits;
 use crate::proto::{Direction, SessionEnd};
 use crate::scenario::{AuthorityAnswer, CaseSpec, DialbackKey, S2sCase, S2sPolicy, Trust};
-use crate::scenario::{CertificateProfile, IdentityType, Mechanism, Step, TIMEOUT, Transport};
+use crate::scenario::{
+    CertificateProfile, IdentityType, Mechanism, Step, TIMEOUT, TlsProfile, Transport,
+};
 use crate::targets::builtin_s2s::listen_on;
 use crate::targets::managed::{
     DomainTurn, Federation, FederationTurn, Instance, InstanceKey, ManagedSpec, S2S_PORT,
@@ -566,6 +568,7 @@ pub(super) fn account_login(
         domain: certificate_name(chain),
         identity: IdentityType::DEFAULT.to_vec(),
         client_certificate: None,
+        profile: TlsProfile::default(),
     };
     (config, tls)
 }

@@ -76,14 +76,15 @@ pub fn judge(case: &CaseSpec, observation: &Observation, control: Option<&Contro
         {
             // Not offering -PLUS over TLS 1.3 is allowed (RFC 9266 §3 binds only those that
             // support channel binding there); whether the target has SCRAM-SHA-1-PLUS with
-            // tls-unique over TLS 1.2 is something rustls cannot show.
+            // tls-unique over TLS 1.2 is the question of the tls-unique scenarios.
             Judgement {
                 outcome: Outcome::Skip,
                 missing_feature: None,
                 observed: format!(
                     "{plain}; over TLS 1.3 the target does not use {feature}, which RFC 9266 §3 \
-                     allows; whether it implements it with tls-unique over TLS 1.2 cannot be \
-                     tested without a TLS stack that exposes the Finished message"
+                     allows; whether it implements it with tls-unique over TLS 1.2 is what \
+                     c2s-scram-plus-tls-unique and client-scram-plus-tls-unique test (OpenSSL \
+                     stack)"
                 ),
             }
         } else if case.mandatory_to_implement {

@@ -9,7 +9,8 @@ use std::fmt;
 pub use crate::proto::Keyword;
 
 use super::model::{
-    CertificateProfile, Credentials, IdentityType, KeyType, Misbehaviour, Role, Trust,
+    CertificateProfile, Credentials, IdentityType, KeyType, Misbehaviour, Role, TlsStack,
+    TlsVersion, Trust,
 };
 
 impl Keyword for Role {
@@ -72,6 +73,19 @@ impl Keyword for IdentityType {
 
 impl Keyword for Trust {
     const ALL: &'static [Self] = &[Trust::ChainRoot, Trust::UnrelatedRoot];
+}
+
+impl Keyword for TlsStack {
+    const ALL: &'static [Self] = &[TlsStack::Rustls, TlsStack::Openssl];
+}
+
+impl Keyword for TlsVersion {
+    const ALL: &'static [Self] = &[
+        TlsVersion::Tls10,
+        TlsVersion::Tls11,
+        TlsVersion::Tls12,
+        TlsVersion::Tls13,
+    ];
 }
 
 impl Keyword for Credentials {
@@ -166,6 +180,8 @@ display_as_keyword!(
     KeyType,
     IdentityType,
     Trust,
+    TlsStack,
+    TlsVersion,
     Credentials,
     Misbehaviour,
 );
@@ -212,6 +228,8 @@ mod tests {
         round_trips::<KeyType>();
         round_trips::<IdentityType>();
         round_trips::<Trust>();
+        round_trips::<TlsStack>();
+        round_trips::<TlsVersion>();
         round_trips::<Credentials>();
         round_trips::<Misbehaviour>();
     }

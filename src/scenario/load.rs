@@ -699,6 +699,66 @@ mod tests {
     }
 
     #[test]
+    fn tls_stack_and_versions_reach_every_case() {
+        let loaded = scenario(&format!(
+            "{BASE}transport: starttls\ncertificate: self-signed\ntls: {{ stack: openssl, versions: [TLS1.2] }}\nsasl: {{ mechanism: SCRAM-SHA-1-PLUS, channel-binding: tls-unique }}\n"
+        ));
+        let tls = &loaded.cases[0].tls;
+        assert_eq!(tls.stack, crate::scenario::TlsStack::Openssl);
+        assert_eq!(tls.to_string(), "openssl TLS1.2");
+        let default = scenario(&format!(
+            "{BASE}transport: starttls\ncertificate: self-signed\nsasl: {{ mechanism: PLAIN }}\n"
+        ));
+        assert!(default.cases[0].tls.is_default());
+    }
+
+    /// RFC 5929 §3.1 takes the first Finished message, which only the OpenSSL stack exposes and
+    /// which RFC 9266 §3 leaves undefined for TLS 1.3.
+    #[test]
+    fn tls_unique_without_openssl_on_tls_1_2_points_at_the_binding_rfc5929_3_1() {
+        let yaml = format!(
+            "{BASE}transport: starttls\ncertificate: self-signed\ntls: {{ stack: openssl }}\nsasl: {{ mechanism: SCRAM-SHA-1-PLUS, channel-binding: tls-unique }}\n"
+        );
+        assert_eq!(
+            error(&yaml),
+            "t.yaml:9:55: `tls-unique` needs the first Finished message of a TLS 1.2 handshake (RFC 5929 §3.1; RFC 9266 §3 leaves it undefined for TLS 1.3), which only the OpenSSL stack exposes; expected `tls: { stack: openssl, versions: [TLS1.2] }`"
+        );
+    }
+
+    /// RFC 8996 §4: only the OpenSSL stack can offer TLS 1.0 to see whether a peer refuses it.
+    #[test]
+    fn tls_1_0_on_rustls_points_at_the_version_rfc8996_4() {
+        assert_eq!(
+            error(&format!(
+                "{BASE}transport: starttls\ncertificate: self-signed\ntls: {{ versions: [TLS1.0] }}\nsasl: {{ mechanism: PLAIN }}\n"
+            )),
+            "t.yaml:8:19: rustls speaks TLS 1.2 and 1.3 only, not TLS1.0; expected `stack: openssl` for a case that offers a version RFC 8996 forbids"
+        );
+    }
+
+    #[test]
+    fn unknown_tls_stacks_and_repeated_versions_are_located() {
+        let unknown = error(&format!(
+            "{BASE}transport: starttls\ncertificate: self-signed\ntls: {{ stack: gnutls }}\nsasl: {{ mechanism: PLAIN }}\n"
+        ));
+        assert!(unknown.starts_with("t.yaml:8:"), "{unknown}");
+        assert!(unknown.contains("rustls, openssl"), "{unknown}");
+        let version = error(&format!(
+            "{BASE}transport: starttls\ncertificate: self-signed\ntls: {{ stack: openssl, versions: [SSL3] }}\nsasl: {{ mechanism: PLAIN }}\n"
+        ));
+        assert!(
+            version.contains("expected one of TLS1.0, TLS1.1, TLS1.2, TLS1.3"),
+            "{version}"
+        );
+        assert_eq!(
+            error(&format!(
+                "{BASE}transport: starttls\ncertificate: self-signed\ntls: {{ versions: [TLS1.2, TLS1.2] }}\nsasl: {{ mechanism: PLAIN }}\n"
+            )),
+            "t.yaml:8:27: duplicate TLS version `TLS1.2` (first at line 8, column 19); expected each version once"
+        );
+    }
+
+    #[test]
     fn plaintext_with_unrelated_root_points_at_the_trust_value() {
         let yaml = format!(
             "{BASE}transport: plaintext\ncertificate: self-signed\ntrust: unrelated-root\nsasl: {{ mechanism: PLAIN }}\n"

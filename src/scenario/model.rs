@@ -135,6 +135,89 @@ impl IdentityType {
     ];
 }
 
+/// Which TLS implementation carries the harness's side of a case (and the built-in
+/// target's): rustls unless the case needs what only OpenSSL can do, such as `tls-unique`
+/// (RFC 5929 §3, which needs the first Finished message). Certificates, trust and the XMPP
+/// identity rules are the harness's own on either stack.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsStack {
+    /// rustls, the default.
+    #[default]
+    Rustls,
+    /// The system's libssl through the `openssl` crate.
+    Openssl,
+}
+
+/// A TLS protocol version a case allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+pub enum TlsVersion {
+    /// TLS 1.0 (RFC 2246), which RFC 8996 §4 forbids: only for cases that check a peer refuses it.
+    #[serde(rename = "TLS1.0")]
+    Tls10,
+    /// TLS 1.1 (RFC 4346), which RFC 8996 §5 forbids: only for cases that check a peer refuses it.
+    #[serde(rename = "TLS1.1")]
+    Tls11,
+    /// TLS 1.2 (RFC 5246).
+    #[serde(rename = "TLS1.2")]
+    Tls12,
+    /// TLS 1.3 (RFC 8446).
+    #[serde(rename = "TLS1.3")]
+    Tls13,
+}
+
+impl TlsVersion {
+    /// Whether RFC 8996 forbids the version (TLS 1.0 and 1.1).
+    pub fn is_deprecated(self) -> bool {
+        self < TlsVersion::Tls12
+    }
+}
+
+/// The `tls:` settings of a case: which stack, and which versions it may negotiate (empty:
+/// the stack's defaults, TLS 1.2 and 1.3).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsProfile {
+    /// The stack.
+    #[serde(default)]
+    pub stack: TlsStack,
+    /// The versions allowed, or empty for the stack's defaults.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<TlsVersion>,
+}
+
+impl TlsProfile {
+    /// Whether this is what a scenario without `tls:` gets (rustls, its default versions).
+    pub fn is_default(&self) -> bool {
+        *self == TlsProfile::default()
+    }
+
+    /// Whether the profile allows `version` (without a list: TLS 1.2 and 1.3).
+    pub fn allows(&self, version: TlsVersion) -> bool {
+        if self.versions.is_empty() {
+            !version.is_deprecated()
+        } else {
+            self.versions.contains(&version)
+        }
+    }
+
+    /// Whether the profile allows a version RFC 8996 forbids.
+    pub fn allows_deprecated(&self) -> bool {
+        self.versions.iter().any(|v| v.is_deprecated())
+    }
+}
+
+impl fmt::Display for TlsProfile {
+    /// `openssl`, or `openssl TLS1.2` when the versions are restricted.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.stack)?;
+        for version in &self.versions {
+            write!(f, " {version}")?;
+        }
+        Ok(())
+    }
+}
+
 /// Which root the verifying side trusts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -664,6 +747,9 @@ pub struct CaseSpec {
     pub trust: Trust,
     /// Which identity types the verifying side accepts in the presented certificate.
     pub identity: Vec<IdentityType>,
+    /// The TLS stack and versions of the harness's side (and of a built-in target's).
+    #[serde(skip_serializing_if = "TlsProfile::is_default")]
+    pub tls: TlsProfile,
     /// Mechanism and credentials.
     pub sasl: Sasl,
     /// Protocol violations the harness injects.

@@ -13,7 +13,7 @@ use serde_saphyr::Spanned;
 use super::model::{
     AuthorityAnswer, CertificateProfile, ChannelBindingType, Credentials, DialbackKey, Expectation,
     IdentityType, KeyType, Mechanism, Misbehaviour, Recommendation, Role, S2sDirection, S2sPolicy,
-    SaslProfile, Transport, Trust,
+    SaslProfile, TlsStack, TlsVersion, Transport, Trust,
 };
 use super::requirement::Requirement;
 
@@ -75,6 +75,8 @@ pub(crate) struct RawScenario {
     pub trust: Option<Spanned<Trust>>,
     /// `identity:`
     pub identity: Option<Spanned<Vec<Spanned<IdentityType>>>>,
+    /// `tls:`
+    pub tls: Option<Spanned<RawTls>>,
     /// `sasl:`
     pub sasl: Option<Spanned<RawSasl>>,
     /// `misbehave:`
@@ -104,6 +106,16 @@ pub(crate) struct RawScenario {
     pub mandatory_to_implement: Option<Spanned<bool>>,
     /// `matrix:`
     pub matrix: Option<Spanned<RawMatrix>>,
+}
+
+/// The `tls:` mapping, as parsed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTls {
+    /// `tls.stack:`
+    pub stack: Option<Spanned<TlsStack>>,
+    /// `tls.versions:`
+    pub versions: Option<Spanned<Vec<Spanned<TlsVersion>>>>,
 }
 
 /// The `sasl:` mapping, as parsed.

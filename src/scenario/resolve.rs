@@ -6,8 +6,8 @@ use serde_saphyr::{Location, Spanned};
 
 use super::keyword::Keyword;
 use super::model::{
-    CaseSpec, Expectation, IdentityType, KeyType, Mechanism, S2sCase, Sasl, Scenario, Transport,
-    Trust,
+    CaseSpec, ChannelBindingType, Expectation, IdentityType, KeyType, Mechanism, S2sCase, Sasl,
+    Scenario, TlsProfile, TlsStack, TlsVersion, Transport, Trust,
 };
 use super::raw::{Axis, MATRIX_KEYS, RawRole, RawScenario};
 
@@ -179,6 +179,98 @@ fn identity_types(
         }
     }
     list.value.iter().map(|v| v.value).collect()
+}
+
+/// The `tls:` settings (a stack, and a non-empty list of versions without repeats), checked
+/// against what needs them: only c2s cases choose a stack, only the OpenSSL stack serves no
+/// client certificates, and `tls-unique` needs OpenSSL on TLS 1.2 alone.
+fn tls_profile(raw: &RawScenario, problems: &mut Vec<Problem>) -> TlsProfile {
+    let tls = raw.tls.as_ref();
+    let stack = tls
+        .and_then(|t| t.value.stack.as_ref())
+        .map(|s| s.value)
+        .unwrap_or_default();
+    let versions = tls.and_then(|t| t.value.versions.as_ref());
+    if let Some(list) = versions {
+        if list.value.is_empty() {
+            problems.push(Problem::new(
+                Position::at(list),
+                format!(
+                    "tls versions list is empty; expected at least one of {}",
+                    TlsVersion::one_of()
+                ),
+            ));
+        }
+        for (i, value) in list.value.iter().enumerate() {
+            if let Some(first) = list.value[..i].iter().find(|v| v.value == value.value) {
+                let first = Position::at(first);
+                problems.push(Problem::new(
+                    Position::at(value),
+                    format!(
+                        "duplicate TLS version `{}` (first at line {}, column {}); expected \
+                         each version once",
+                        value.value.keyword(),
+                        first.line,
+                        first.column
+                    ),
+                ));
+            }
+        }
+    }
+    let mut versions: Vec<TlsVersion> = versions
+        .map(|list| list.value.iter().map(|v| v.value).collect())
+        .unwrap_or_default();
+    versions.sort();
+    versions.dedup();
+    let profile = TlsProfile { stack, versions };
+    if stack == TlsStack::Rustls
+        && let Some(deprecated) = tls
+            .and_then(|t| t.value.versions.as_ref())
+            .and_then(|list| list.value.iter().find(|v| v.value.is_deprecated()))
+    {
+        problems.push(Problem::new(
+            Position::at(deprecated),
+            format!(
+                "rustls speaks TLS 1.2 and 1.3 only, not {}; expected `stack: openssl` for a \
+                 case that offers a version RFC 8996 forbids",
+                deprecated.value.keyword()
+            ),
+        ));
+    }
+    if let (Some(tls), Some(role)) = (tls, &raw.role)
+        && role.value.s2s().is_some()
+    {
+        problems.push(Problem::new(
+            Position::at(tls),
+            format!(
+                "`tls:` applies to client-to-server cases, not to role {}; expected role: \
+                 client or role: server",
+                role.value.keyword()
+            ),
+        ));
+    }
+    let sasl = raw.sasl.as_ref().map(|s| &s.value);
+    if stack == TlsStack::Openssl
+        && let Some(certificate) = sasl.and_then(|s| s.client_certificate.as_ref())
+    {
+        problems.push(Problem::new(
+            Position::at(certificate),
+            "the OpenSSL stack neither presents nor verifies client certificates here; \
+             expected `tls.stack: rustls` (the default) for a client-certificate case",
+        ));
+    }
+    if let Some(binding) = sasl.and_then(|s| s.channel_binding.as_ref())
+        && binding.value == ChannelBindingType::TlsUnique
+        && (stack != TlsStack::Openssl || profile.versions != [TlsVersion::Tls12])
+    {
+        problems.push(Problem::new(
+            Position::at(binding),
+            "`tls-unique` needs the first Finished message of a TLS 1.2 handshake (RFC 5929 \
+             §3.1; RFC 9266 §3 leaves it undefined for TLS 1.3), which only the OpenSSL stack \
+             exposes; expected `tls: { stack: openssl, versions: [TLS1.2] }`",
+        ));
+    }
+    profile
 }
 
 /// Validates `raw` (loaded from `source`) and expands its matrix.
@@ -436,6 +528,7 @@ pub(crate) fn resolve(
     );
 
     let identity = identity_types(raw.identity.as_ref(), &mut problems);
+    let tls = tls_profile(&raw, &mut problems);
 
     if let Some(role) = &raw.role {
         for m in &raw.misbehave {
@@ -576,6 +669,7 @@ pub(crate) fn resolve(
                                 key: ke,
                                 trust: tu,
                                 identity: identity.clone(),
+                                tls: tls.clone(),
                                 sasl: Sasl {
                                     mechanism: me,
                                     credentials: cr,

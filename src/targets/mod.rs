@@ -41,7 +41,7 @@ use crate::pki::{Catalogue, IssuedChain};
 use crate::proto::SessionEnd;
 use crate::proto::sasl::CredentialStore;
 use crate::proto::server::ServerConfig;
-use crate::scenario::{CaseSpec, Mechanism, Role};
+use crate::scenario::{CaseSpec, Mechanism, Role, TlsProfile};
 use crate::transport::TlsSetup;
 use crate::transport::tls::ClientCertificate;
 use managed::{InstanceKey, Instances, ManagedSpec};
@@ -389,16 +389,30 @@ impl BuiltinTls {
         let chain = catalogue.chain(case.certificate, case.key, BUILTIN_DOMAIN)?;
         let anchor = catalogue.trust_anchor(&chain, case.trust)?;
         let client_certificate = client_certificate(case, catalogue, BUILTIN_DOMAIN)?;
+        // The built-in target is a conforming peer: it keeps the harness's stack and versions,
+        // except versions RFC 8996 forbids, which only the harness's side offers.
+        let target_profile = if case.tls.allows_deprecated() {
+            TlsProfile::default()
+        } else {
+            case.tls.clone()
+        };
+        let (server_profile, client_profile) = match case.role {
+            Role::Client => (target_profile, case.tls.clone()),
+            Role::Server => (case.tls.clone(), target_profile),
+        };
         let server = TlsSetup::Server {
             chain: chain.presented.clone(),
             key: Arc::new(chain.key_der()),
             client_trust_anchor: client_certificate.as_ref().map(|(_, root)| root.clone()),
+            profile: server_profile,
+            binding_only: case.sasl.channel_binding,
         };
         let client = TlsSetup::Client {
             trust_anchor: anchor,
             domain: BUILTIN_DOMAIN.to_owned(),
             identity: case.identity.clone(),
             client_certificate: client_certificate.map(|(certificate, _)| certificate),
+            profile: client_profile,
         };
         Ok(BuiltinTls {
             chain,

@@ -38,9 +38,9 @@ impl KeyLogFile {
     }
 }
 
-impl KeyLog for KeyLogFile {
-    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
-        let line = nss_line(label, client_random, secret);
+impl KeyLogFile {
+    /// Appends one whole line (ending in a newline) to the file.
+    pub(crate) fn append(&self, line: &str) {
         if let Ok(mut file) = self.file.lock()
             && let Err(e) = file.write_all(line.as_bytes())
         {
@@ -49,6 +49,12 @@ impl KeyLog for KeyLogFile {
                 self.path.display()
             );
         }
+    }
+}
+
+impl KeyLog for KeyLogFile {
+    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
+        self.append(&nss_line(label, client_random, secret));
     }
 }
 
@@ -82,6 +88,12 @@ pub(crate) fn installed() -> Option<Arc<dyn KeyLog>> {
     INSTALLED
         .get()
         .map(|key_log| Arc::clone(key_log) as Arc<dyn KeyLog>)
+}
+
+/// The installed key log file itself, for the OpenSSL stack, whose key log callback hands over
+/// whole lines in the same format.
+pub(crate) fn installed_file() -> Option<Arc<KeyLogFile>> {
+    INSTALLED.get().map(Arc::clone)
 }
 
 #[cfg(test)]

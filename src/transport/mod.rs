@@ -1,13 +1,16 @@
-//! Tokio TCP, STARTTLS and direct TLS with tokio-rustls, timeouts and what the handshake showed.
+//! Tokio TCP, STARTTLS and direct TLS, timeouts and what the handshake showed.
 //!
 //! A [`Connection`] starts as plain TCP and can be upgraded to TLS in place, as STARTTLS
 //! requires (RFC 6120 §5.4.3.3), or be wrapped in TLS from the first byte (XEP-0368). Every read
 //! takes a time limit; the caller decides what a timeout means. TLS secrets can be logged for
-//! decrypting captures ([`keylog`]).
+//! decrypting captures ([`keylog`]). TLS runs on rustls (tokio-rustls) unless the case's
+//! [`TlsProfile`](crate::scenario::TlsProfile) names OpenSSL ([`openssl_stack`]), which the
+//! harness uses only for what rustls cannot do (`tls-unique`).
 
 pub mod binding;
 mod counted;
 pub mod keylog;
+pub mod openssl_stack;
 pub mod peer;
 pub mod tls;
 pub mod verify;
@@ -27,6 +30,7 @@ use counted::CountedTcp;
 
 use crate::pki::identity::{PresentedIdentity, presented_identities};
 use crate::proto::sasl::{ChannelBindings, VerifiedClientCertificate};
+use crate::scenario::TlsStack;
 
 /// Size of one read from the socket.
 const READ_CHUNK: usize = 16 * 1024;
@@ -51,6 +55,8 @@ pub enum Connection {
     ClientTls(Box<tokio_rustls::client::TlsStream<CountedTcp>>),
     /// TLS where this side is the server.
     ServerTls(Box<tokio_rustls::server::TlsStream<CountedTcp>>),
+    /// TLS over OpenSSL, either side.
+    Openssl(Box<openssl_stack::OpensslStream>),
     /// The connection was consumed by a failed upgrade.
     Gone,
 }
@@ -58,7 +64,10 @@ pub enum Connection {
 impl Connection {
     /// Whether the stream is encrypted.
     pub fn is_tls(&self) -> bool {
-        matches!(self, Connection::ClientTls(_) | Connection::ServerTls(_))
+        matches!(
+            self,
+            Connection::ClientTls(_) | Connection::ServerTls(_) | Connection::Openssl(_)
+        )
     }
 
     /// Reads whatever arrives next, waiting at most `limit`.
@@ -69,6 +78,7 @@ impl Connection {
                 Connection::Plain(s) => s.read(&mut buf).await,
                 Connection::ClientTls(s) => s.read(&mut buf).await,
                 Connection::ServerTls(s) => s.read(&mut buf).await,
+                Connection::Openssl(s) => s.read(&mut buf).await,
                 Connection::Gone => Err(gone()),
             }
         };
@@ -100,6 +110,10 @@ impl Connection {
                     s.write_all(bytes).await?;
                     s.flush().await
                 }
+                Connection::Openssl(s) => {
+                    s.write_all(bytes).await?;
+                    s.flush().await
+                }
                 Connection::Gone => Err(gone()),
             }
         };
@@ -119,6 +133,7 @@ impl Connection {
                 Connection::Plain(s) => s.shutdown().await,
                 Connection::ClientTls(s) => s.shutdown().await,
                 Connection::ServerTls(s) => s.shutdown().await,
+                Connection::Openssl(s) => s.shutdown().await,
                 Connection::Gone => Ok(()),
             }
         };
@@ -139,6 +154,7 @@ impl Connection {
                 let (_, connection) = stream.get_ref();
                 binding::channel_bindings(&binding::ExporterSource::Server(connection), own_leaf)
             }
+            Connection::Openssl(stream) => openssl_stack::channel_bindings(stream.ssl(), own_leaf),
             Connection::Plain(_) | Connection::Gone => ChannelBindings::default(),
         }
     }
@@ -192,6 +208,12 @@ impl Connection {
         let Connection::Plain(tcp) = std::mem::replace(self, Connection::Gone) else {
             return Err(HandshakeFailure::local("the connection is not plain TCP"));
         };
+        if setup.profile().stack == TlsStack::Openssl {
+            let (tcp, received) = CountedTcp::new(tcp);
+            let (stream, facts) = openssl_stack::connect(tcp, &received, setup, limit).await?;
+            *self = Connection::Openssl(Box::new(stream));
+            return Ok(facts);
+        }
         let (config, server_name, recorder) = setup.client()?;
         let connector = TlsConnector::from(config);
         let address = tcp
@@ -237,6 +259,12 @@ impl Connection {
         let Connection::Plain(tcp) = std::mem::replace(self, Connection::Gone) else {
             return Err(HandshakeFailure::local("the connection is not plain TCP"));
         };
+        if setup.profile().stack == TlsStack::Openssl {
+            let (tcp, received) = CountedTcp::new(tcp);
+            let (stream, facts) = openssl_stack::accept(tcp, &received, setup, limit).await?;
+            *self = Connection::Openssl(Box::new(stream));
+            return Ok(facts);
+        }
         let acceptor = TlsAcceptor::from(setup.server()?);
         let (tcp, received) = CountedTcp::new(tcp);
         match tokio::time::timeout(limit, acceptor.accept(tcp)).await {

@@ -22,7 +22,8 @@ use crate::pki::identity::presented_identities;
 use crate::pki::summary::sha256_fingerprint;
 use crate::pki::{CertificateRejection, ReferenceIdentity, Service};
 use crate::proto::Side;
-use crate::scenario::model::IdentityType;
+use crate::proto::sasl::ChannelBindingType;
+use crate::scenario::model::{IdentityType, TlsProfile, TlsVersion};
 
 /// The crypto provider every TLS configuration of the harness uses.
 pub fn provider() -> Arc<CryptoProvider> {
@@ -42,6 +43,8 @@ pub enum TlsSetup {
         identity: Vec<IdentityType>,
         /// The certificate presented when the server asks for one (XEP-0178); none if `None`.
         client_certificate: Option<ClientCertificate>,
+        /// The stack and versions the handshake uses.
+        profile: TlsProfile,
     },
     /// The server side: what it presents.
     Server {
@@ -53,6 +56,11 @@ pub enum TlsSetup {
         /// presented against this root (clientAuth, validity, chain); a client without one
         /// is still let in, for PLAIN and SCRAM.
         client_trust_anchor: Option<CertificateDer<'static>>,
+        /// The stack and versions the handshake uses.
+        profile: TlsProfile,
+        /// The one channel binding type the session gets from this connection (so XEP-0440
+        /// advertises only it and SCRAM-*-PLUS accepts only it), or every type it has.
+        binding_only: Option<ChannelBindingType>,
     },
     /// A server-to-server originating side: verifies the receiving server's certificate for
     /// its domain as a server (SRV-ID `_xmpp-server`, RFC 6120 §13.7.2.1) and presents its
@@ -85,6 +93,18 @@ pub enum TlsSetup {
     },
 }
 
+/// The client side's settings, borrowed from a [`TlsSetup`].
+pub(crate) struct ClientSide<'a> {
+    /// The single trust anchor.
+    pub trust_anchor: &'a CertificateDer<'static>,
+    /// The domain expected (and sent as SNI).
+    pub domain: &'a str,
+    /// The certificate to present when asked.
+    pub client_certificate: Option<&'a ClientCertificate>,
+    /// The identity the server's certificate must carry.
+    pub reference: ReferenceIdentity,
+}
+
 /// A client certificate chain and its key, for SASL EXTERNAL (XEP-0178).
 #[derive(Debug, Clone)]
 pub struct ClientCertificate {
@@ -95,15 +115,16 @@ pub struct ClientCertificate {
 }
 
 impl TlsSetup {
-    pub(crate) fn client(
-        &self,
-    ) -> Result<(Arc<ClientConfig>, ServerName<'static>, PresentedChain), HandshakeFailure> {
+    /// What the client side needs whichever stack runs it: the trust anchor, the domain, the
+    /// certificate to present and the identity the server's certificate must carry.
+    pub(crate) fn client_side(&self) -> Result<ClientSide<'_>, HandshakeFailure> {
         let (trust_anchor, domain, client_certificate, reference) = match self {
             TlsSetup::Client {
                 trust_anchor,
                 domain,
                 identity,
                 client_certificate,
+                ..
             } => (
                 trust_anchor,
                 domain,
@@ -135,6 +156,23 @@ impl TlsSetup {
                 ));
             }
         };
+        Ok(ClientSide {
+            trust_anchor,
+            domain,
+            client_certificate: client_certificate.as_ref(),
+            reference,
+        })
+    }
+
+    pub(crate) fn client(
+        &self,
+    ) -> Result<(Arc<ClientConfig>, ServerName<'static>, PresentedChain), HandshakeFailure> {
+        let ClientSide {
+            trust_anchor,
+            domain,
+            client_certificate,
+            reference,
+        } = self.client_side()?;
         let mut roots = RootCertStore::empty();
         roots
             .add(trust_anchor.clone())
@@ -147,7 +185,7 @@ impl TlsSetup {
             presented.clone(),
         ));
         let builder = ClientConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
+            .with_protocol_versions(&rustls_versions(&self.profile()))
             .map_err(|e| HandshakeFailure::local(format!("TLS set-up failed: {e}")))?
             .dangerous()
             .with_custom_certificate_verifier(verifier);
@@ -162,10 +200,20 @@ impl TlsSetup {
         if let Some(key_log) = super::keylog::installed() {
             config.key_log = key_log;
         }
-        let server_name = ServerName::try_from(domain.clone()).map_err(|e| {
+        let server_name = ServerName::try_from(domain.to_owned()).map_err(|e| {
             HandshakeFailure::local(format!("domain {domain:?} unusable as TLS name: {e}"))
         })?;
         Ok((Arc::new(config), server_name, presented))
+    }
+
+    /// The stack and versions of this side (server-to-server streams always use rustls).
+    pub fn profile(&self) -> TlsProfile {
+        match self {
+            TlsSetup::Client { profile, .. } | TlsSetup::Server { profile, .. } => profile.clone(),
+            TlsSetup::S2sOriginating { .. } | TlsSetup::S2sReceiving { .. } => {
+                TlsProfile::default()
+            }
+        }
     }
 
     /// The leaf the peer must present to be the instance the harness started, if it
@@ -183,6 +231,7 @@ impl TlsSetup {
                 chain,
                 key,
                 client_trust_anchor,
+                ..
             } => (chain, key, client_trust_anchor.as_ref(), false),
             TlsSetup::S2sReceiving { chain, key, .. } => (chain, key, None, true),
             TlsSetup::Client { .. } | TlsSetup::S2sOriginating { .. } => {
@@ -210,7 +259,7 @@ impl TlsSetup {
             };
         let certified = CertifiedKey::new(chain.clone(), signing_key);
         let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
-            .with_safe_default_protocol_versions()
+            .with_protocol_versions(&rustls_versions(&self.profile()))
             .map_err(|e| HandshakeFailure::local(format!("TLS set-up failed: {e}")))?;
         let builder = match client_trust_anchor {
             None if s2s => builder.with_client_cert_verifier(Arc::new(
@@ -238,6 +287,18 @@ impl TlsSetup {
         }
         Ok(Arc::new(config))
     }
+}
+
+/// The rustls protocol versions `profile` allows (both when it names none).
+fn rustls_versions(profile: &TlsProfile) -> Vec<&'static rustls::SupportedProtocolVersion> {
+    [
+        (TlsVersion::Tls13, &rustls::version::TLS13),
+        (TlsVersion::Tls12, &rustls::version::TLS12),
+    ]
+    .into_iter()
+    .filter(|(version, _)| profile.allows(*version))
+    .map(|(_, supported)| supported)
+    .collect()
 }
 
 /// The chain a server presented, captured by the verifier before it decides.
@@ -271,6 +332,9 @@ pub struct TlsFacts {
     pub cipher_suite: String,
     /// One line per certificate the server presented, leaf first (client side only).
     pub presented_chain: Vec<String>,
+    /// What else the transcript should say about the handshake (the OpenSSL stack names
+    /// itself and what it did about the extended master secret); empty for rustls.
+    pub notes: Vec<String>,
 }
 
 impl TlsFacts {
@@ -303,6 +367,7 @@ impl TlsFacts {
                 .map(|s| format!("{:?}", s.suite()))
                 .unwrap_or_else(|| "unknown".into()),
             presented_chain,
+            notes: Vec::new(),
         }
     }
 }

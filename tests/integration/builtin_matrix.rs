@@ -9,17 +9,36 @@ use xmpp_interop::scenario::Expectation;
 async fn every_shipped_case_ends_as_its_scenario_expects_builtin_against_builtin() {
     let results = run_builtin("scenarios", 4).await;
     assert!(results.len() >= 30, "only {} cases ran", results.len());
-    // RFC 5929 §3 tls-unique cannot be produced with rustls: skipped, and saying why.
-    let tls_unique = find(&results, "c2s-scram-plus-tls-unique");
-    assert_eq!(tls_unique.outcome, Outcome::Skip);
+    // RFC 5929 §3 tls-unique runs on the OpenSSL stack over TLS 1.2, in both roles.
+    for id in [
+        "c2s-scram-plus-tls-unique/scram-sha-256-plus",
+        "client-scram-plus-tls-unique/scram-sha-256-plus",
+    ] {
+        let case = find(&results, id);
+        assert_eq!(case.outcome, Outcome::Pass, "{id}: {}", case.observed);
+        let said = |text: &str| case.transcript.iter().any(|l| l.text.contains(text));
+        assert!(
+            said("binding the exchange to the TLS channel with tls-unique"),
+            "{id}"
+        );
+        assert!(said("TLS established: TLSv1_2"), "{id}");
+        assert!(said("TLS stack: OpenSSL"), "{id}");
+        assert!(
+            said("extended master secret (RFC 7627): negotiated"),
+            "{id}"
+        );
+    }
+    // RFC 8996 §4: the harness offers TLS 1.0 alone on OpenSSL at security level 0, says so,
+    // and the built-in server, a conforming peer, refuses it.
+    let tls10 = find(&results, "c2s-deprecated-tls-1-0");
+    assert_eq!(tls10.outcome, Outcome::Pass, "{}", tls10.observed);
     assert!(
-        tls_unique.observed.contains("rustls does not expose"),
+        tls10.observed.contains("security level lowered to 0"),
         "{}",
-        tls_unique.observed
+        tls10.observed
     );
     let wrong: Vec<String> = results
         .iter()
-        .filter(|r| r.case.id != "c2s-scram-plus-tls-unique")
         // A MAY-level case reports an `info` fact; the built-in targets must still show the
         // behaviour the scenario describes.
         .filter(|r| {

@@ -115,6 +115,12 @@ fn list_prints_every_expanded_case_without_running_anything() {
     assert!(output.status.success(), "{stderr}");
     assert!(stdout.contains("c2s-authenticate/direct-tls/startcom-chain/scram-sha-256"));
     assert!(stdout.contains("rejected at tls by harness (bad-certificate)"));
+    // The tls column names the stack (and the versions when a scenario restricts them).
+    let tls_unique = stdout
+        .lines()
+        .find(|l| l.contains("c2s-scram-plus-tls-unique/scram-sha-256-plus"))
+        .unwrap();
+    assert!(tls_unique.contains("openssl TLS1.2"), "{tls_unique}");
     let summary = stdout.lines().last().unwrap();
     assert!(
         summary.ends_with("scenarios") && summary.contains(" cases from "),

@@ -17,7 +17,7 @@ use xmpp_interop::proto::server::{ServerConfig, ServerMisbehaviour};
 use xmpp_interop::proto::xml::Limits;
 use xmpp_interop::proto::{SessionEnd, Side};
 use xmpp_interop::scenario::{
-    CertificateProfile, IdentityType, KeyType, Mechanism, Step, Transport, Trust,
+    CertificateProfile, IdentityType, KeyType, Mechanism, Step, TlsProfile, Transport, Trust,
 };
 use xmpp_interop::transport::TlsSetup;
 use xmpp_interop::transport::tls::provider;
@@ -52,6 +52,7 @@ fn client_tls() -> TlsSetup {
         domain: DOMAIN.to_owned(),
         identity: IdentityType::DEFAULT.to_vec(),
         client_certificate: None,
+        profile: TlsProfile::default(),
     }
 }
 
@@ -223,6 +224,7 @@ fn tls_pair() -> (TlsSetup, tokio_rustls::TlsAcceptor) {
         domain: DOMAIN.to_owned(),
         identity: IdentityType::DEFAULT.to_vec(),
         client_certificate: None,
+        profile: TlsProfile::default(),
     };
     let config = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
@@ -257,6 +259,8 @@ fn server_side() -> (ServerConfig, TlsSetup) {
         chain: chain.presented.clone(),
         key: Arc::new(chain.key_der()),
         client_trust_anchor: None,
+        profile: TlsProfile::default(),
+        binding_only: None,
     };
     (config, tls)
 }

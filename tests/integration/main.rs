@@ -45,3 +45,4 @@ mod sasl2_and_downgrade_protection;
 mod scenario_loading;
 mod scram_downgrades;
 mod server_closing_after_auth;
+mod tls_unique_python;

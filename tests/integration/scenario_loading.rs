@@ -123,7 +123,7 @@ fn directory_without_scenario_files_is_an_error_saying_so() {
 fn unknown_top_level_field_names_field_location_and_expected_fields() {
     assert_eq!(
         error_for("unknown-field.yaml"),
-        "tests/fixtures/scenarios-bad/unknown-field.yaml:5:1: unknown field `transprot`; expected one of id, title, spec, tags, role, transport, certificate, key, trust, identity, sasl, misbehave, s2s, expect, requirement, recommended, requirement-for, control, control-for, self-test, mandatory-to-implement, matrix"
+        "tests/fixtures/scenarios-bad/unknown-field.yaml:5:1: unknown field `transprot`; expected one of id, title, spec, tags, role, transport, certificate, key, trust, identity, tls, sasl, misbehave, s2s, expect, requirement, recommended, requirement-for, control, control-for, self-test, mandatory-to-implement, matrix"
     );
 }
 

@@ -14,7 +14,7 @@ use xmpp_interop::proto::sasl::{ClientOptions, CredentialStore};
 use xmpp_interop::proto::server::{ServerConfig, ServerMisbehaviour};
 use xmpp_interop::proto::xml::Limits;
 use xmpp_interop::scenario::{
-    CertificateProfile, IdentityType, KeyType, Mechanism, Transport, Trust,
+    CertificateProfile, IdentityType, KeyType, Mechanism, TlsProfile, Transport, Trust,
 };
 use xmpp_interop::transport::TlsSetup;
 
@@ -73,11 +73,14 @@ pub fn tls_pair() -> (TlsSetup, TlsSetup) {
         domain: DOMAIN.to_owned(),
         identity: IdentityType::DEFAULT.to_vec(),
         client_certificate: None,
+        profile: TlsProfile::default(),
     };
     let server = TlsSetup::Server {
         chain: chain.presented.clone(),
         key: Arc::new(chain.key_der()),
         client_trust_anchor: None,
+        profile: TlsProfile::default(),
+        binding_only: None,
     };
     (client, server)
 }

@@ -56,8 +56,9 @@ pub struct ChannelBindings {
     /// Data per type; a type missing here is not available on this connection.
     pub available: Vec<(ChannelBindingType, Vec<u8>)>,
     /// `tls-unique` is defined for this connection (TLS 1.2; RFC 9266 §3 leaves it undefined
-    /// for TLS 1.3), though the harness cannot compute it: a peer that binds with it is not at
-    /// fault.
+    /// for TLS 1.3). When `available` has no `tls-unique` data nonetheless, the TLS stack could
+    /// not compute it (rustls exposes no Finished message): a peer that binds with it is not
+    /// at fault.
     pub tls_unique_defined: bool,
 }
 

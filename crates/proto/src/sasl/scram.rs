@@ -537,8 +537,8 @@ impl ScramServer {
                     {
                         Err(SaslFailure::beyond_the_harness(
                             "the client binds with tls-unique on TLS 1.2, where RFC 5929 defines \
-                             it, but the harness cannot compute it (rustls does not expose the \
-                             Finished message)",
+                             it, but this connection's TLS stack cannot compute it (rustls does \
+                             not expose the Finished message; the OpenSSL stack does)",
                         ))
                     }
                     None => Err(SaslFailure::not_authorized(format!(
