@@ -2,8 +2,11 @@
 //!
 //! - `XMPP_INTEROP_COMMIT`: the short git commit of the checkout (`git rev-parse --short
 //!   HEAD`), or `unknown` outside a git checkout (a crate tarball, a copied source tree).
-//! - `XMPP_INTEROP_RUSTLS`: the version of rustls in `Cargo.lock`, the TLS stack of every
-//!   connection the harness and its built-in targets make.
+//! - `XMPP_INTEROP_RUSTLS`: the version of rustls in `Cargo.lock`, the default TLS stack of
+//!   the harness and its built-in targets.
+//! - `XMPP_INTEROP_OPENSSL`: the version of the system's libssl the `openssl` crate is built
+//!   against (`pkg-config --modversion openssl`), the second stack of the cases that ask for it
+//!   (tls-unique, TLS 1.0/1.1); `unknown` without pkg-config.
 //! - The shipped set (`scenarios/`, `profiles/`) is embedded with `include_dir!`, which stable
 //!   rustc does not track: watching both directories here rebuilds the binary when a file in
 //!   them changes, so the embedded set is never older than the checkout.
@@ -18,6 +21,20 @@ fn main() {
     println!("cargo:rerun-if-changed=profiles");
     println!("cargo:rustc-env=XMPP_INTEROP_COMMIT={}", commit());
     println!("cargo:rustc-env=XMPP_INTEROP_RUSTLS={}", rustls_version());
+    println!("cargo:rustc-env=XMPP_INTEROP_OPENSSL={}", openssl_version());
+}
+
+/// The libssl version pkg-config reports, or `unknown`.
+fn openssl_version() -> String {
+    Command::new("pkg-config")
+        .args(["--modversion", "openssl"])
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .and_then(|output| String::from_utf8(output.stdout).ok())
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 /// The short commit of HEAD, watching the files that change when HEAD moves; `unknown` when

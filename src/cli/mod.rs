@@ -29,14 +29,16 @@ use clap::{CommandFactory as _, Parser, Subcommand};
 use exit::ExitStatus;
 
 /// What `--version` prints: the version, the git commit it was built from (`unknown` outside a
-/// checkout) and the TLS stack of every connection (see `build.rs`).
+/// checkout) and the two TLS stacks (see `build.rs`).
 const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (commit ",
     env!("XMPP_INTEROP_COMMIT"),
     "; TLS: rustls ",
     env!("XMPP_INTEROP_RUSTLS"),
-    " with the ring crypto provider)"
+    " with the ring crypto provider, OpenSSL ",
+    env!("XMPP_INTEROP_OPENSSL"),
+    " where a case asks for it)"
 );
 
 /// TLS and SASL interoperability harness for XMPP servers and clients.

@@ -95,3 +95,94 @@ fn every_shipped_profile_loads_against_the_shipped_scenarios() {
         ]
     );
 }
+
+/// action.yml is a composite action whose steps use only inputs it declares, name a shell for
+/// every script, upload the reports whatever happened and end with the run's exit code.
+#[test]
+fn the_action_uses_only_declared_inputs_and_uploads_before_it_fails() {
+    let action = yaml("action.yml");
+    assert_eq!(action["runs"]["using"], "composite");
+    let declared: Vec<String> = action["inputs"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    let text = std::fs::read_to_string("action.yml").unwrap();
+    for (at, _) in text.match_indices("inputs.") {
+        let name: String = text[at + "inputs.".len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        assert!(
+            declared.contains(&name),
+            "action.yml uses undeclared input {name:?}"
+        );
+    }
+    let steps = action["runs"]["steps"].as_array().unwrap();
+    for step in steps {
+        if step.get("run").is_some() {
+            assert!(
+                step.get("shell").is_some(),
+                "a run step without shell: {step}"
+            );
+        }
+    }
+    let upload = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/upload-artifact@"))
+        })
+        .unwrap();
+    assert!(upload["if"].as_str().unwrap().contains("always()"));
+    let last = steps.last().unwrap();
+    assert!(
+        last["run"]
+            .as_str()
+            .unwrap()
+            .contains("steps.run.outputs.exit-code"),
+        "{last}"
+    );
+}
+
+/// The action's run step (ci/action-run.sh) runs the installed harness with the action's
+/// inputs, writes its exit code to $GITHUB_OUTPUT and exits 0 itself, so that the reports are
+/// uploaded before the last step fails.
+#[test]
+fn the_action_run_step_passes_the_inputs_and_reports_the_exit_code() {
+    let dir = crate::support::Scratch::new("action-run");
+    let binary = Path::new(env!("CARGO_BIN_EXE_xmpp-interop"));
+    let path = format!(
+        "{}:{}",
+        binary.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |args: &str, name: &str| {
+        let output_file = dir.join(format!("{name}.out"));
+        let out = dir.join(name);
+        let status = std::process::Command::new("bash")
+            .arg("ci/action-run.sh")
+            .env("PATH", &path)
+            .env("SCENARIOS", "scenarios/c2s/authenticate.yaml")
+            .env("ARGS", args)
+            .env("OUT", &out)
+            .env("TARGETS", "")
+            .env("EXPECTATIONS", "")
+            .env("GITHUB_OUTPUT", &output_file)
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "{status:?}");
+        (std::fs::read_to_string(output_file).unwrap(), out)
+    };
+    let (written, out) = run(
+        "--filter c2s-authenticate/starttls/startcom-chain/plain --jobs 1",
+        "ok",
+    );
+    assert_eq!(written, "exit-code=0\n");
+    assert!(out.join("results.json").is_file());
+    let (written, _) = run("--no-such-option", "bad");
+    assert_eq!(written, "exit-code=2\n");
+}

@@ -187,7 +187,7 @@ fn an_unknown_profile_name_lists_the_built_in_ones_with_exit_2() {
 }
 
 #[test]
-fn version_names_the_commit_and_the_tls_stack_and_man_and_completions_print() {
+fn version_names_the_commit_and_the_tls_stacks_and_man_and_completions_print() {
     let dir = Scratch::new("conventions");
     let binary = installed_copy(&dir);
     let version = from_root(&binary, &["--version"]);
@@ -197,6 +197,7 @@ fn version_names_the_commit_and_the_tls_stack_and_man_and_completions_print() {
         "{stdout}"
     );
     assert!(stdout.contains("; TLS: rustls 0.23."), "{stdout}");
+    assert!(stdout.contains(", OpenSSL 3."), "{stdout}");
 
     let man = from_root(&binary, &["man"]);
     let (page, _) = output_text(&man);

@@ -888,17 +888,30 @@ fn hide_drops_rows_of_only_hidden_verdicts_from_the_terminal_and_unticks_them_on
     let dir = Scratch::new("hide");
     let out = dir.join("reports");
     let output = merge_with(&shards(), &out, &["--hide", "skip", "--hide", "error"]);
-    assert_eq!(output.status.code(), Some(3), "hiding changes no exit status");
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "hiding changes no exit status"
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     // c2s-external/starttls is SKIP for one target and ERROR for the other.
     assert!(!stdout.contains("│ c2s-external/starttls"), "{stdout}");
     assert!(stdout.contains("│ c2s-wrong-password/plain"), "{stdout}");
-    assert!(stdout.contains("(1 rows of only SKIP, ERROR hidden)"), "{stdout}");
+    assert!(
+        stdout.contains("(1 rows of only SKIP, ERROR hidden)"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("SKIP @"), "{stdout}");
-    assert!(stdout.contains("1 skip, 1 error"), "the count keeps them: {stdout}");
+    assert!(
+        stdout.contains("1 skip, 1 error"),
+        "the count keeps them: {stdout}"
+    );
     let all = merge_with(&shards(), &dir.join("all"), &[]);
     let all = String::from_utf8_lossy(&all.stdout);
-    assert!(all.contains("│ c2s-external/starttls") && all.contains("SKIP @"), "{all}");
+    assert!(
+        all.contains("│ c2s-external/starttls") && all.contains("SKIP @"),
+        "{all}"
+    );
     if !tool(
         "hide_drops_rows_of_only_hidden_verdicts_from_the_terminal_and_unticks_them_on_the_page",
         "chromium",
