@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use super::verdict::{Control, judge};
 use super::{CaseResult, Outcome, PlannedCase, RunEnvironment};
 use crate::drive::{self, Transcript, TranscriptLine, misbehaviour};
-use crate::error::HarnessError;
+use crate::error::{HarnessError, NotApplicable};
 use crate::proto::client::{ClientConfig, Errand};
 use crate::proto::sasl::ClientOptions;
 use crate::proto::server::ServerConfig;
@@ -28,7 +28,7 @@ use crate::targets::{
     ACCOUNT_USERNAME, BUILTIN_DOMAIN, BuiltinTls, CaseEnd, ClientTarget, HarnessServerSide,
     Provision, ServerTarget, Target, TargetRole, client_certificate, profile_name,
 };
-use crate::transport::TlsSetup;
+use crate::transport::{TlsSetup, openssl_stack};
 
 /// Runs one case to its verdict.
 pub(super) async fn execute(
@@ -116,6 +116,9 @@ async fn run(
 ) -> Result<CaseEnd, HarnessError> {
     let case = &planned.case;
     let target = &planned.target;
+    if let Some(reason) = openssl_stack::cannot_offer(&case.tls) {
+        return Ok(CaseEnd::NotApplicable(NotApplicable(reason)));
+    }
     if let Some(s2s) = &case.s2s {
         return super::s2s::against_server(case, s2s, target, environment, transcript).await;
     }

@@ -9,8 +9,8 @@ use std::fmt;
 pub use crate::proto::Keyword;
 
 use super::model::{
-    CertificateProfile, Credentials, IdentityType, KeyType, Misbehaviour, Role, TlsStack,
-    TlsVersion, Trust,
+    CertificateProfile, CipherClass, Credentials, IdentityType, KeyType, Misbehaviour, Role,
+    TlsStack, TlsVersion, Trust,
 };
 
 impl Keyword for Role {
@@ -85,6 +85,17 @@ impl Keyword for TlsVersion {
         TlsVersion::Tls11,
         TlsVersion::Tls12,
         TlsVersion::Tls13,
+    ];
+}
+
+impl Keyword for CipherClass {
+    const ALL: &'static [Self] = &[
+        CipherClass::NullEncryption,
+        CipherClass::Rc4,
+        CipherClass::Below112Bits,
+        CipherClass::TripleDes,
+        CipherClass::StaticRsa,
+        CipherClass::StaticDh,
     ];
 }
 
@@ -182,6 +193,7 @@ display_as_keyword!(
     Trust,
     TlsStack,
     TlsVersion,
+    CipherClass,
     Credentials,
     Misbehaviour,
 );
@@ -230,6 +242,7 @@ mod tests {
         round_trips::<Trust>();
         round_trips::<TlsStack>();
         round_trips::<TlsVersion>();
+        round_trips::<CipherClass>();
         round_trips::<Credentials>();
         round_trips::<Misbehaviour>();
     }

@@ -736,6 +736,40 @@ mod tests {
         );
     }
 
+    /// RFC 9325 §4.1: a class of forbidden TLS 1.2 suites reaches the case on OpenSSL with
+    /// TLS 1.2 alone; elsewhere, or misspelt, it is an error at its line and column.
+    #[test]
+    fn forbidden_suite_classes_need_openssl_on_tls_1_2_rfc9325_4_1() {
+        let loaded = scenario(&format!(
+            "{BASE}transport: starttls\ncertificate: self-signed\ntls: {{ stack: openssl, versions: [TLS1.2], ciphers: null-encryption }}\nsasl: {{ mechanism: PLAIN }}\n"
+        ));
+        let tls = &loaded.cases[0].tls;
+        assert_eq!(
+            tls.ciphers,
+            Some(crate::scenario::CipherClass::NullEncryption)
+        );
+        assert!(tls.offers_forbidden());
+        assert_eq!(tls.to_string(), "openssl TLS1.2 ciphers:null-encryption");
+        assert_eq!(
+            error(&format!(
+                "{BASE}transport: starttls\ncertificate: self-signed\ntls: {{ versions: [TLS1.2], ciphers: static-rsa }}\nsasl: {{ mechanism: PLAIN }}\n"
+            )),
+            "t.yaml:8:37: only the OpenSSL stack can offer or accept `static-rsa` suites, and only TLS 1.2 chooses among them (RFC 9325 §4.1); expected `tls: { stack: openssl, versions: [TLS1.2], ciphers: static-rsa }`"
+        );
+        let with_tls13 = error(&format!(
+            "{BASE}transport: starttls\ncertificate: self-signed\ntls: {{ stack: openssl, ciphers: rc4 }}\nsasl: {{ mechanism: PLAIN }}\n"
+        ));
+        assert!(with_tls13.starts_with("t.yaml:8:"), "{with_tls13}");
+        let unknown = error(&format!(
+            "{BASE}transport: starttls\ncertificate: self-signed\ntls: {{ stack: openssl, versions: [TLS1.2], ciphers: EXPORT }}\nsasl: {{ mechanism: PLAIN }}\n"
+        ));
+        assert!(unknown.starts_with("t.yaml:8:"), "{unknown}");
+        assert!(
+            unknown.contains("null-encryption, rc4, below-112-bits, 3des, static-rsa, static-dh"),
+            "{unknown}"
+        );
+    }
+
     #[test]
     fn unknown_tls_stacks_and_repeated_versions_are_located() {
         let unknown = error(&format!(

@@ -173,8 +173,45 @@ impl TlsVersion {
     }
 }
 
-/// The `tls:` settings of a case: which stack, and which versions it may negotiate (empty:
-/// the stack's defaults, TLS 1.2 and 1.3).
+/// A class of TLS 1.2 cipher suites RFC 9325 §4.1 says not to negotiate, which a case can make
+/// the OpenSSL side offer or accept alone (`tls.ciphers`), to see whether the peer refuses it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CipherClass {
+    /// NULL encryption (MUST NOT).
+    NullEncryption,
+    /// RC4 (MUST NOT).
+    Rc4,
+    /// Under 112 bits of security: single DES and the export suites (MUST NOT).
+    #[serde(rename = "below-112-bits")]
+    Below112Bits,
+    /// Triple DES, 112 effective bits, under 128 (SHOULD NOT).
+    #[serde(rename = "3des")]
+    TripleDes,
+    /// RSA key transport, "static RSA" (SHOULD NOT).
+    StaticRsa,
+    /// Non-ephemeral finite-field or elliptic-curve Diffie-Hellman (SHOULD NOT).
+    StaticDh,
+}
+
+impl CipherClass {
+    /// The OpenSSL cipher list (TLS 1.2 and below) of the class: only its suites, none of
+    /// another class (static RSA without its NULL suites, NULL without the anonymous ones).
+    pub fn openssl_list(self) -> &'static str {
+        match self {
+            CipherClass::NullEncryption => "eNULL:!aNULL",
+            CipherClass::Rc4 => "RC4:!aNULL",
+            CipherClass::Below112Bits => "DES:EXP:LOW:!3DES:!aNULL",
+            CipherClass::TripleDes => "3DES:!aNULL",
+            CipherClass::StaticRsa => "kRSA:!eNULL:!RC4:!DES:!3DES:!EXP:!LOW",
+            CipherClass::StaticDh => "kDHr:kDHd:kECDHr:kECDHe:!eNULL:!aNULL",
+        }
+    }
+}
+
+/// The `tls:` settings of a case: which stack, which versions it may negotiate (empty:
+/// the stack's defaults, TLS 1.2 and 1.3), and on OpenSSL which forbidden TLS 1.2 suites
+/// alone it offers or accepts.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsProfile {
@@ -184,6 +221,10 @@ pub struct TlsProfile {
     /// The versions allowed, or empty for the stack's defaults.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub versions: Vec<TlsVersion>,
+    /// The only TLS 1.2 suites this side offers or accepts (OpenSSL, TLS 1.2 alone), or `None`
+    /// for the stack's defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ciphers: Option<CipherClass>,
 }
 
 impl TlsProfile {
@@ -205,6 +246,13 @@ impl TlsProfile {
     pub fn allows_deprecated(&self) -> bool {
         self.versions.iter().any(|v| v.is_deprecated())
     }
+
+    /// Whether this side offers or accepts only what RFC 8996 or RFC 9325 §4.1 says not to
+    /// negotiate (a deprecated version or a forbidden class of suites), which the OpenSSL side
+    /// does at security level 0, and which the built-in target, a conforming peer, refuses.
+    pub fn offers_forbidden(&self) -> bool {
+        self.allows_deprecated() || self.ciphers.is_some()
+    }
 }
 
 impl fmt::Display for TlsProfile {
@@ -213,6 +261,9 @@ impl fmt::Display for TlsProfile {
         write!(f, "{}", self.stack)?;
         for version in &self.versions {
             write!(f, " {version}")?;
+        }
+        if let Some(ciphers) = self.ciphers {
+            write!(f, " ciphers:{ciphers}")?;
         }
         Ok(())
     }

@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::model::{
-    AuthorityAnswer, CertificateProfile, ChannelBindingType, Credentials, DialbackKey, Expectation,
-    IdentityType, KeyType, Mechanism, Misbehaviour, Recommendation, Role, S2sDirection, S2sPolicy,
-    SaslProfile, TlsStack, TlsVersion, Transport, Trust,
+    AuthorityAnswer, CertificateProfile, ChannelBindingType, CipherClass, Credentials, DialbackKey,
+    Expectation, IdentityType, KeyType, Mechanism, Misbehaviour, Recommendation, Role,
+    S2sDirection, S2sPolicy, SaslProfile, TlsStack, TlsVersion, Transport, Trust,
 };
 use super::requirement::Requirement;
 
@@ -116,6 +116,8 @@ pub(crate) struct RawTls {
     pub stack: Option<Spanned<TlsStack>>,
     /// `tls.versions:`
     pub versions: Option<Spanned<Vec<Spanned<TlsVersion>>>>,
+    /// `tls.ciphers:`
+    pub ciphers: Option<Spanned<CipherClass>>,
 }
 
 /// The `sasl:` mapping, as parsed.

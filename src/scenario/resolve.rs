@@ -183,7 +183,8 @@ fn identity_types(
 
 /// The `tls:` settings (a stack, and a non-empty list of versions without repeats), checked
 /// against what needs them: only c2s cases choose a stack, only the OpenSSL stack serves no
-/// client certificates, and `tls-unique` needs OpenSSL on TLS 1.2 alone.
+/// client certificates, and `tls-unique` and a class of forbidden suites (`ciphers`) need
+/// OpenSSL on TLS 1.2 alone.
 fn tls_profile(raw: &RawScenario, problems: &mut Vec<Problem>) -> TlsProfile {
     let tls = raw.tls.as_ref();
     let stack = tls
@@ -222,7 +223,26 @@ fn tls_profile(raw: &RawScenario, problems: &mut Vec<Problem>) -> TlsProfile {
         .unwrap_or_default();
     versions.sort();
     versions.dedup();
-    let profile = TlsProfile { stack, versions };
+    let ciphers = tls.and_then(|t| t.value.ciphers.as_ref());
+    if let Some(ciphers) = ciphers
+        && (stack != TlsStack::Openssl || versions != [TlsVersion::Tls12])
+    {
+        problems.push(Problem::new(
+            Position::at(ciphers),
+            format!(
+                "only the OpenSSL stack can offer or accept `{}` suites, and only TLS 1.2 \
+                 chooses among them (RFC 9325 §4.1); expected `tls: {{ stack: openssl, \
+                 versions: [TLS1.2], ciphers: {} }}`",
+                ciphers.value.keyword(),
+                ciphers.value.keyword()
+            ),
+        ));
+    }
+    let profile = TlsProfile {
+        stack,
+        versions,
+        ciphers: ciphers.map(|c| c.value),
+    };
     if stack == TlsStack::Rustls
         && let Some(deprecated) = tls
             .and_then(|t| t.value.versions.as_ref())

@@ -390,8 +390,9 @@ impl BuiltinTls {
         let anchor = catalogue.trust_anchor(&chain, case.trust)?;
         let client_certificate = client_certificate(case, catalogue, BUILTIN_DOMAIN)?;
         // The built-in target is a conforming peer: it keeps the harness's stack and versions,
-        // except versions RFC 8996 forbids, which only the harness's side offers.
-        let target_profile = if case.tls.allows_deprecated() {
+        // except when the harness's side offers only what RFC 8996 or RFC 9325 §4.1 forbids
+        // (OpenSSL's default suites include static RSA): then it is rustls, with its defaults.
+        let target_profile = if case.tls.offers_forbidden() {
             TlsProfile::default()
         } else {
             case.tls.clone()

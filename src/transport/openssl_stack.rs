@@ -1,6 +1,8 @@
 //! The OpenSSL stack (the system's libssl 3 through the `openssl` crate and `tokio-openssl`),
 //! for what rustls cannot do: `tls-unique` (RFC 5929 §3), which needs the first Finished
-//! message of the handshake.
+//! message of the handshake, and offering or accepting only what RFC 8996 and RFC 9325 §4.1
+//! forbid (TLS 1.0 and 1.1, a class of TLS 1.2 suites), at security level 0 for that one
+//! connection.
 //!
 //! Only the bytes go through OpenSSL. Trust and identity stay the harness's own: the client
 //! side's verify callback hands the DER chain the server presented to
@@ -71,10 +73,52 @@ const VERSIONS: [(TlsVersion, SslVersion); 4] = [
     (TlsVersion::Tls13, SslVersion::TLS1_3),
 ];
 
-/// What the transcript says when a case offers a version RFC 8996 forbids: libssl refuses to
-/// build such a hello at its default security level, so this one connection lowers it.
-const LOWERED: &str = "security level lowered to 0 for this connection only: libssl refuses \
-                       TLS 1.0 and 1.1 (RFC 8996) at its default level";
+/// What the transcript says when a case offers or accepts only what RFC 8996 or RFC 9325 §4.1
+/// forbids: libssl refuses to build such a hello (or to pick such a suite) at its default
+/// security level, so this one connection lowers it. `None` for a conforming profile.
+fn lowered(profile: &TlsProfile) -> Option<String> {
+    if !profile.offers_forbidden() {
+        return None;
+    }
+    let mut what = Vec::new();
+    if profile.allows_deprecated() {
+        what.push("TLS 1.0 and 1.1 (RFC 8996)".to_owned());
+    }
+    if let Some(class) = profile.ciphers {
+        what.push(format!(
+            "{class} suites (RFC 9325 §4.1; this side's only TLS 1.2 suites, OpenSSL cipher list \
+             `{}`)",
+            class.openssl_list()
+        ));
+    }
+    Some(format!(
+        "security level lowered to 0 for this connection only, so that libssl offers and \
+         accepts {}, which it refuses (all or some of them) at its default level",
+        what.join(" and ")
+    ))
+}
+
+/// Why the system's libssl cannot express the profile at all, even at security level 0: its
+/// class of suites has no member here (Debian's OpenSSL 3 has no RC4, single DES, export or
+/// static DH suites in its default provider). `None` when it can.
+pub(crate) fn cannot_offer(profile: &TlsProfile) -> Option<String> {
+    let class = profile.ciphers?;
+    let refused = SslContext::builder(SslMethod::tls())
+        .and_then(|mut builder| {
+            builder.set_security_level(0);
+            builder.set_cipher_list(class.openssl_list())
+        })
+        .err()?;
+    let refused: Vec<&str> = refused.errors().iter().filter_map(|e| e.reason()).collect();
+    Some(format!(
+        "the system's libssl ({}) has no {class} suite even at security level 0 (the OpenSSL \
+         cipher list `{}` matches none: {}), so the harness can neither offer nor accept \
+         one",
+        openssl::version::version(),
+        class.openssl_list(),
+        refused.join("; ")
+    ))
+}
 
 /// A context with the profile's versions (from its lowest to its highest), no session
 /// resumption or renegotiation, and the key log.
@@ -92,8 +136,13 @@ fn context(method: SslMethod, profile: &TlsProfile) -> Result<SslContextBuilder,
         .set_min_proto_version(Some(*lowest))
         .and_then(|()| builder.set_max_proto_version(Some(*highest)))
         .map_err(|e| local("protocol versions", e))?;
-    if profile.allows_deprecated() {
+    if profile.offers_forbidden() {
         builder.set_security_level(0);
+    }
+    if let Some(class) = profile.ciphers {
+        builder
+            .set_cipher_list(class.openssl_list())
+            .map_err(|e| local(&format!("{class} suites"), e))?;
     }
     // No resumption and no renegotiation: tls-unique is the client's Finished of the one full
     // handshake the connection ever has (RFC 5929 §3.1 takes the latest handshake's).
@@ -341,6 +390,14 @@ fn failure(
                  side allows ({profile}; {text})"
             ),
         )
+    } else if text.contains("no shared cipher") {
+        (
+            "tls-error",
+            format!(
+                "no cipher suite in common: the {peer}'s hello offered none of the suites this \
+                 side accepts ({text})"
+            ),
+        )
     } else if e.code() == ErrorCode::SYSCALL
         || e.code() == ErrorCode::ZERO_RETURN
         || text.contains("unexpected eof")
@@ -352,10 +409,9 @@ fn failure(
     } else {
         ("tls-error", format!("TLS handshake failed: {e}"))
     };
-    let detail = if profile.allows_deprecated() {
-        format!("{detail} (this side offered {profile}; {LOWERED})")
-    } else {
-        detail
+    let detail = match lowered(profile) {
+        Some(lowered) => format!("{detail} (this side offered {profile}; {lowered})"),
+        None => detail,
     };
     HandshakeFailure {
         by: Side::Peer,
@@ -382,8 +438,8 @@ fn facts(ssl: &SslRef, presented_chain: Vec<String>, profile: &TlsProfile) -> Tl
         "TLS stack: OpenSSL ({})",
         openssl::version::version()
     )];
-    if profile.allows_deprecated() {
-        notes.push(format!("this side offered {profile}; {LOWERED}"));
+    if let Some(lowered) = lowered(profile) {
+        notes.push(format!("this side offered {profile}; {lowered}"));
     }
     if !is_tls13(ssl) {
         let ems = match ssl.extms_support() {

@@ -29,6 +29,7 @@ fn openssl_tls12() -> TlsProfile {
     TlsProfile {
         stack: TlsStack::Openssl,
         versions: vec![TlsVersion::Tls12],
+        ciphers: None,
     }
 }
 
