@@ -39,6 +39,7 @@ fn accounts() -> Arc<CredentialStore> {
 fn bindings() -> ChannelBindings {
     ChannelBindings {
         available: vec![(ChannelBindingType::TlsExporter, vec![7; 32])],
+        tls_unique_defined: false,
     }
 }
 

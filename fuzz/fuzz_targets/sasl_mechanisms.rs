@@ -62,6 +62,9 @@ fuzz_target!(|data: &[u8]| {
                 (ChannelBindingType::TlsExporter, vec![7; 32]),
                 (ChannelBindingType::TlsServerEndPoint, vec![9; 32]),
             ],
+            // TLS 1.2 with the tls-unique gap, so the server's "beyond the harness" refusal
+            // is reached too.
+            tls_unique_defined: true,
         }
     } else {
         ChannelBindings::default()
