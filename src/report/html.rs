@@ -137,21 +137,6 @@ type PageCase = (
     i64,
 );
 
-const VERDICTS: [Verdict; 12] = [
-    Verdict::Pass,
-    Verdict::Fail,
-    Verdict::Warn,
-    Verdict::Unsupported,
-    Verdict::Inconclusive,
-    Verdict::Info,
-    Verdict::Xfail,
-    Verdict::Xwarn,
-    Verdict::Xpass,
-    Verdict::Skip,
-    Verdict::Error,
-    Verdict::NotRun,
-];
-
 /// Interns strings: each distinct text once.
 #[derive(Default)]
 struct Strings<'a> {
@@ -266,7 +251,7 @@ pub fn render(
             cells.push([
                 signed(case_index),
                 signed(target),
-                signed(VERDICTS.iter().position(|v| *v == verdict).unwrap_or(0)),
+                signed(Verdict::ALL.iter().position(|v| *v == verdict).unwrap_or(0)),
                 record.step.map_or(-1, |s| signed(strings.id(step_name(s)))),
                 signed(strings.id(&record.expected)),
                 signed(strings.id(&record.observed)),
@@ -304,7 +289,7 @@ pub fn render(
             .into_iter()
             .map(|(_, summary)| summary.to_string())
             .collect(),
-        verdicts: VERDICTS.map(Verdict::label),
+        verdicts: Verdict::ALL.map(Verdict::label),
         hidden: hidden.iter().map(|v| v.label()).collect(),
         strings: strings.list,
         cases,

@@ -166,7 +166,7 @@ impl Verdict {
 }
 
 impl Verdict {
-    /// Every verdict, in matrix order.
+    /// Every verdict, in the order the page's verdict filter lists them.
     pub const ALL: [Verdict; 12] = [
         Verdict::Pass,
         Verdict::Fail,
@@ -174,12 +174,12 @@ impl Verdict {
         Verdict::Unsupported,
         Verdict::Inconclusive,
         Verdict::Info,
-        Verdict::Skip,
-        Verdict::Error,
-        Verdict::NotRun,
         Verdict::Xfail,
         Verdict::Xwarn,
         Verdict::Xpass,
+        Verdict::Skip,
+        Verdict::Error,
+        Verdict::NotRun,
     ];
 
     /// The verdict a user names on the command line: its label in any case, `not-run` for
