@@ -82,9 +82,10 @@ pub async fn check(
     found
 }
 
-/// The plainest positive login of `plan` against this target: c2s over STARTTLS, the chain's
-/// own root trusted, the real password, no misbehaviour, PLAIN before SCRAM-SHA-1 before the
-/// rest, and one the target can run (its declared profile, a port for the transport).
+/// The plainest positive login of `plan` against this target: c2s over STARTTLS on the default
+/// TLS stack, the chain's own root trusted, the real password, no misbehaviour, PLAIN before
+/// SCRAM-SHA-1 before the rest, and one the target can run (its declared profile, a port for
+/// the transport).
 fn login_case(plan: &Plan, target: &str, external: &ExternalSpec) -> Option<PlannedCase> {
     let preference = |mechanism: Mechanism| match mechanism {
         Mechanism::Plain => 0,
@@ -104,6 +105,7 @@ fn login_case(plan: &Plan, target: &str, external: &ExternalSpec) -> Option<Plan
                 && case.sasl.credentials == Credentials::default()
                 && case.sasl.client_certificate.is_none()
                 && case.misbehave.is_empty()
+                && case.tls.is_default()
                 && !case.self_test
                 && external
                     .inapplicable(case.certificate, case.key, case.transport)
