@@ -147,21 +147,20 @@ fn dimension<T: Keyword>(
     }
 }
 
-/// The `identity:` list (non-empty, no repeats), or [`IdentityType::DEFAULT`] when absent.
-fn identity_types(
-    identity: Option<&Spanned<Vec<Spanned<IdentityType>>>>,
+/// A list of keywords must hold at least one and each once: a problem for an empty `list`
+/// (`what` names it) and one for every repeat (`item` names the element, `each` the noun of
+/// "expected each ... once"), pointing at the repeat and its first place.
+fn check_keyword_list<T: Keyword>(
+    list: &Spanned<Vec<Spanned<T>>>,
+    what: &str,
+    item: &str,
+    each: &str,
     problems: &mut Vec<Problem>,
-) -> Vec<IdentityType> {
-    let Some(list) = identity else {
-        return IdentityType::DEFAULT.to_vec();
-    };
+) {
     if list.value.is_empty() {
         problems.push(Problem::new(
             Position::at(list),
-            format!(
-                "identity list is empty; expected at least one of {}",
-                IdentityType::one_of()
-            ),
+            format!("{what} is empty; expected at least one of {}", T::one_of()),
         ));
     }
     for (i, value) in list.value.iter().enumerate() {
@@ -170,7 +169,7 @@ fn identity_types(
             problems.push(Problem::new(
                 Position::at(value),
                 format!(
-                    "duplicate identity type `{}` (first at line {}, column {}); expected each type once",
+                    "duplicate {item} `{}` (first at line {}, column {}); expected each {each} once",
                     value.value.keyword(),
                     first.line,
                     first.column
@@ -178,6 +177,17 @@ fn identity_types(
             ));
         }
     }
+}
+
+/// The `identity:` list (non-empty, no repeats), or [`IdentityType::DEFAULT`] when absent.
+fn identity_types(
+    identity: Option<&Spanned<Vec<Spanned<IdentityType>>>>,
+    problems: &mut Vec<Problem>,
+) -> Vec<IdentityType> {
+    let Some(list) = identity else {
+        return IdentityType::DEFAULT.to_vec();
+    };
+    check_keyword_list(list, "identity list", "identity type", "type", problems);
     list.value.iter().map(|v| v.value).collect()
 }
 
@@ -193,30 +203,13 @@ fn tls_profile(raw: &RawScenario, problems: &mut Vec<Problem>) -> TlsProfile {
         .unwrap_or_default();
     let versions = tls.and_then(|t| t.value.versions.as_ref());
     if let Some(list) = versions {
-        if list.value.is_empty() {
-            problems.push(Problem::new(
-                Position::at(list),
-                format!(
-                    "tls versions list is empty; expected at least one of {}",
-                    TlsVersion::one_of()
-                ),
-            ));
-        }
-        for (i, value) in list.value.iter().enumerate() {
-            if let Some(first) = list.value[..i].iter().find(|v| v.value == value.value) {
-                let first = Position::at(first);
-                problems.push(Problem::new(
-                    Position::at(value),
-                    format!(
-                        "duplicate TLS version `{}` (first at line {}, column {}); expected \
-                         each version once",
-                        value.value.keyword(),
-                        first.line,
-                        first.column
-                    ),
-                ));
-            }
-        }
+        check_keyword_list(
+            list,
+            "tls versions list",
+            "TLS version",
+            "version",
+            problems,
+        );
     }
     let mut versions: Vec<TlsVersion> = versions
         .map(|list| list.value.iter().map(|v| v.value).collect())
