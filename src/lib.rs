@@ -18,6 +18,8 @@
 //! transport  tokio TCP, STARTTLS / direct TLS with tokio-rustls, timeouts, capture
 //! pki        rcgen test PKI catalogue; no async
 //! scenario   serde model, loading, validation, matrix expansion
+//! own_server `init`: test PKI, targets file and server configuration for a participant's
+//!            own server
 //! shipped    the shipped scenarios and profiles, built into the binary; export
 //! proto      the crate `xmpp-interop-proto`, re-exported here: sans-IO XMPP (stream
 //!            framing, features, STARTTLS, SASL, bind, s2s and dialback) and the protocol
@@ -27,6 +29,7 @@
 pub mod certify;
 pub mod drive;
 pub mod error;
+pub mod own_server;
 pub mod pki;
 pub mod report;
 pub mod runner;

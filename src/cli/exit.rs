@@ -326,6 +326,20 @@ pub const SCENARIOS_EXPORT: ExitCodes = ExitCodes {
     ],
 };
 
+/// `init`.
+pub const INIT: ExitCodes = ExitCodes {
+    heading: "Exit codes:",
+    lines: &[
+        (&[ExitStatus::SUCCESS], "the files were written"),
+        (
+            &[ExitStatus::USAGE],
+            "usage error: bad domain, software, key type or name, or a directory with files
+     (nothing is written; --force overwrites)",
+        ),
+        (&[ExitStatus::ENVIRONMENT], "the files could not be written"),
+    ],
+};
+
 /// `completions` and `man`.
 pub const PRINTED: ExitCodes = ExitCodes {
     heading: "Exit codes:",

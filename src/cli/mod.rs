@@ -11,6 +11,7 @@ mod certify;
 mod diff;
 mod execute;
 mod exit;
+mod init;
 mod inputs;
 mod list;
 mod merge;
@@ -59,6 +60,10 @@ enum Command {
     /// and write reports.
     #[command(after_help = exit::RUN.help())]
     Run(run::RunArgs),
+    /// Prepare testing a server of your own: test PKI for its domain, a targets file, and
+    /// the configuration for Prosody or ejabberd (instructions for other software).
+    #[command(after_help = exit::INIT.help())]
+    Init(init::InitArgs),
     /// Print the expanded cases without running anything.
     #[command(after_help = exit::LIST.help())]
     List(list::ListArgs),
@@ -99,6 +104,7 @@ impl Command {
     fn exit_codes(&self) -> &'static exit::ExitCodes {
         match self {
             Command::Run(_) => &exit::RUN,
+            Command::Init(_) => &exit::INIT,
             Command::List(_) => &exit::LIST,
             Command::Pki(command) => command.exit_codes(),
             Command::Certify(args) => args.exit_codes(),
@@ -113,6 +119,7 @@ impl Command {
     fn run(self) -> ExitStatus {
         match self {
             Command::Run(args) => run::run(args),
+            Command::Init(args) => init::init(args),
             Command::List(args) => list::list(args),
             Command::Pki(command) => command.run(),
             Command::Certify(args) => args.run(),
