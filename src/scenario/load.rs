@@ -889,7 +889,7 @@ mod tests {
                 "t.yaml:1:1: missing required field `expect`; expected `authenticated` or `rejected: { step: ... }`",
                 "t.yaml:1:1: missing required field `requirement`; expected `requirement: { level: MUST, clause: RFC 6120 §6.4.6, text: ... }` quoting the clause the scenario checks",
                 "t.yaml:1:1: missing required field `transport`; expected one of starttls, direct-tls, plaintext here or as a matrix list",
-                "t.yaml:1:1: missing required field `certificate`; expected one of self-signed, cacert-intermediate, startcom-chain, wildcard, srv-id, srv-id-server-only, srv-id-client-only, xmppaddr, cn-only, expired, not-yet-valid, wrong-domain, missing-intermediate, untrusted-root, intermediate-not-ca, pathlen-exceeded, wrong-eku, weak-rsa-1024, client-alice, client-wrong-jid, client-expired, client-untrusted here or as a matrix list",
+                "t.yaml:1:1: missing required field `certificate`; expected one of self-signed, cacert-intermediate, startcom-chain, wildcard, srv-id, srv-id-server-only, srv-id-client-only, xmppaddr, cn-only, expired, not-yet-valid, wrong-domain, missing-intermediate, untrusted-root, intermediate-not-ca, pathlen-exceeded, wrong-eku, weak-rsa-1024, client-alice, client-wrong-jid, client-expired, client-untrusted here or as a matrix list, or `any`",
                 "t.yaml:1:1: missing required field `sasl.mechanism`; expected one of PLAIN, SCRAM-SHA-1, SCRAM-SHA-256, SCRAM-SHA-512, SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS, SCRAM-SHA-512-PLUS, EXTERNAL under `sasl:` or as a matrix list",
             ]
         );

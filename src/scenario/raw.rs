@@ -17,6 +17,29 @@ use super::model::{
 };
 use super::requirement::Requirement;
 
+/// `certificate:` as written: a profile of the test PKI, or `any` for a scenario whose verdict
+/// does not depend on the chain the server side presents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CertificateChoice {
+    /// Any valid chain: the harness's default one where it provisions the chain, whatever an
+    /// external server presents.
+    Any,
+    /// This profile and no other.
+    Profile(CertificateProfile),
+}
+
+impl<'de> Deserialize<'de> for CertificateChoice {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        if name == "any" {
+            return Ok(CertificateChoice::Any);
+        }
+        CertificateProfile::deserialize(de::IntoDeserializer::<D::Error>::into_deserializer(name))
+            .map(CertificateChoice::Profile)
+            .map_err(|e| de::Error::custom(format!("{e}, or `any`")))
+    }
+}
+
 /// `role:` as written: the two c2s roles and the two s2s directions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -68,7 +91,7 @@ pub(crate) struct RawScenario {
     /// `transport:`
     pub transport: Option<Spanned<Transport>>,
     /// `certificate:`
-    pub certificate: Option<Spanned<CertificateProfile>>,
+    pub certificate: Option<Spanned<CertificateChoice>>,
     /// `key:`
     pub key: Option<Spanned<KeyType>>,
     /// `trust:`

@@ -6,10 +6,10 @@ use serde_saphyr::{Location, Spanned};
 
 use super::keyword::Keyword;
 use super::model::{
-    CaseSpec, ChannelBindingType, Expectation, IdentityType, KeyType, Mechanism, S2sCase, Sasl,
-    Scenario, TlsProfile, TlsStack, TlsVersion, Transport, Trust,
+    CaseSpec, CertificateProfile, ChannelBindingType, Expectation, IdentityType, KeyType,
+    Mechanism, S2sCase, Sasl, Scenario, TlsProfile, TlsStack, TlsVersion, Transport, Trust,
 };
-use super::raw::{Axis, MATRIX_KEYS, RawRole, RawScenario};
+use super::raw::{Axis, CertificateChoice, MATRIX_KEYS, RawRole, RawScenario};
 
 /// A line and column (both 1-based) in a scenario file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -493,20 +493,29 @@ pub(crate) fn resolve(
             format!("one of {} here or as a matrix list", Transport::one_of()),
         ));
     }
+    let certificate_pinned = matrix.is_some_and(|m| m.certificate.is_some())
+        || raw
+            .certificate
+            .as_ref()
+            .is_some_and(|c| c.value != CertificateChoice::Any);
     let certificate = dimension(
         matrix.and_then(|m| m.certificate.as_ref()),
-        raw.certificate.as_ref().map(|s| s.value),
+        raw.certificate.as_ref().map(|s| match s.value {
+            CertificateChoice::Any => CertificateProfile::DEFAULT_CHAIN,
+            CertificateChoice::Profile(profile) => profile,
+        }),
         None,
     );
     if certificate.is_none() {
         problems.push(missing(
             "certificate",
             format!(
-                "one of {} here or as a matrix list",
+                "one of {} here or as a matrix list, or `any`",
                 super::model::CertificateProfile::one_of()
             ),
         ));
     }
+    let key_pinned = matrix.is_some_and(|m| m.key.is_some()) || raw.key.is_some();
     let key = dimension(
         matrix.and_then(|m| m.key.as_ref()),
         raw.key.as_ref().map(|s| s.value),
@@ -680,6 +689,8 @@ pub(crate) fn resolve(
                                 transport: tr,
                                 certificate: ce,
                                 key: ke,
+                                certificate_pinned,
+                                key_pinned,
                                 trust: tu,
                                 identity: identity.clone(),
                                 tls: tls.clone(),
