@@ -33,6 +33,7 @@ mod installed;
 mod keylog;
 mod mechanism_choice;
 mod minimal_conforming_peers;
+mod own_certificate;
 mod partition;
 mod pki_cli;
 mod pki_openssl;
