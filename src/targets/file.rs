@@ -22,6 +22,15 @@
 //!       account: { jid: alice@example.test, password: secret }
 //!       root: their-root.pem
 //!       certificate: { profile: startcom-chain, key: ecdsa-p256 }
+//!   - name: their-own-chain     # a chain of its own, from a CA in the system root store
+//!     kind: server
+//!     external:
+//!       host: 192.0.2.11
+//!       starttls-port: 5222
+//!       domain: example.org
+//!       account: { jid: alice@example.org, password: secret }
+//!       root: system
+//!       certificate: own
 //!   - name: go-sendxmpp
 //!     kind: client
 //!     command:
