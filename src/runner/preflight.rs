@@ -33,13 +33,13 @@ pub struct Misconfiguration {
 impl fmt::Display for Misconfiguration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = if self.case == CHAIN_LOOK {
-            ""
+            ": "
         } else {
-            "login with "
+            " login with "
         };
         write!(
             f,
-            "target `{}`: {} (pre-flight {what}{})",
+            "target `{}`: {} (pre-flight{what}{})",
             self.target, self.problem, self.case
         )
     }
@@ -132,7 +132,13 @@ async fn chain_problem(external: &ExternalSpec) -> Option<String> {
                 .to_owned(),
         );
     }
-    None
+    served.verification_problem(&external.domain).map(|reason| {
+        format!(
+            "the chain the server presents ({}) does not verify: {reason}; check that `root` \
+             is the root that issued the server's chain and `domain` is a name it carries",
+            served.describe()
+        )
+    })
 }
 
 /// The plainest positive login of `plan` against this target: c2s over STARTTLS on the default
@@ -261,5 +267,65 @@ mod tests {
         )
         .unwrap_or_default();
         assert!(problem.contains("Connection refused"), "{problem}");
+    }
+
+    fn external_serving(
+        chain: &crate::pki::IssuedChain,
+        root: &rustls_pki_types::CertificateDer<'static>,
+        certificate: DeclaredChain,
+    ) -> ExternalSpec {
+        let root = TrustedRoot::File(root.clone());
+        let served = crate::targets::external::describe_served(&chain.presented, &root);
+        ExternalSpec {
+            host: "127.0.0.1".to_owned(),
+            starttls_port: 5222,
+            direct_tls_port: None,
+            domain: "example.test".to_owned(),
+            username: "alice".to_owned(),
+            password: "secret".to_owned(),
+            root,
+            certificate,
+            served: std::sync::Arc::new(tokio::sync::OnceCell::new_with(Some(served))),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_declared_profile_is_checked_against_the_served_chain_and_an_own_chain_against_its_root()
+     {
+        use crate::scenario::{CertificateProfile, KeyType};
+        let catalogue = crate::pki::Catalogue::new();
+        let chain = catalogue
+            .chain(
+                CertificateProfile::StartcomChain,
+                KeyType::EcdsaP256,
+                "example.test",
+            )
+            .unwrap();
+        let truthful =
+            DeclaredChain::Profile(CertificateProfile::StartcomChain, KeyType::EcdsaP256);
+        assert_eq!(
+            chain_problem(&external_serving(&chain, &chain.root, truthful)).await,
+            None
+        );
+        let wrong_key = DeclaredChain::Profile(CertificateProfile::StartcomChain, KeyType::Rsa2048);
+        let problem = chain_problem(&external_serving(&chain, &chain.root, wrong_key))
+            .await
+            .unwrap_or_default();
+        assert!(problem.contains("set `certificate.key`"), "{problem}");
+        assert_eq!(
+            chain_problem(&external_serving(&chain, &chain.root, DeclaredChain::Own)).await,
+            None
+        );
+        let other = catalogue
+            .chain(
+                CertificateProfile::SelfSigned,
+                KeyType::EcdsaP256,
+                "example.test",
+            )
+            .unwrap();
+        let problem = chain_problem(&external_serving(&chain, &other.root, DeclaredChain::Own))
+            .await
+            .unwrap_or_default();
+        assert!(problem.contains("check that `root`"), "{problem}");
     }
 }

@@ -29,8 +29,10 @@ use super::{
 };
 use crate::drive::Transcript;
 use crate::error::{HarnessError, NotApplicable};
+use crate::pki::{CertificateRejection, ReferenceIdentity, Service};
 use crate::proto::{Direction, SessionEnd};
-use crate::scenario::{CaseSpec, CertificateProfile, KeyType, Transport};
+use crate::scenario::{CaseSpec, CertificateProfile, IdentityType, KeyType, Transport};
+use crate::transport::verify::verify_chain_and_identity;
 
 /// Time the look at the served chain gets for each network step.
 const PROBE_STEP: Duration = Duration::from_secs(10);
@@ -73,6 +75,8 @@ pub struct ServedChain {
     /// The trust anchor for the chain: the `root` of the targets file, or the system root that
     /// issued the chain.
     pub anchor: Option<CertificateDer<'static>>,
+    /// The chain as presented, leaf first.
+    pub presented: Vec<CertificateDer<'static>>,
 }
 
 impl ServedChain {
@@ -121,15 +125,47 @@ impl ServedChain {
         })
     }
 
+    /// Why the harness's verifier refuses the chain for `domain` against the anchor (as every
+    /// case's handshake would), if it does: RFC 6120 §13.7.2.1 path validation and identity.
+    pub fn verification_problem(&self, domain: &str) -> Option<String> {
+        let anchor = self.anchor.as_ref()?;
+        let (leaf, intermediates) = self.presented.split_first()?;
+        let mut roots = rustls::RootCertStore::empty();
+        if let Err(e) = roots.add(anchor.clone()) {
+            return Some(format!("the root is no usable trust anchor: {e}"));
+        }
+        let reference = ReferenceIdentity {
+            domain: domain.to_owned(),
+            service: Service::Client,
+            accepted: IdentityType::DEFAULT.to_vec(),
+        };
+        let verdict = verify_chain_and_identity(
+            leaf,
+            intermediates,
+            &roots,
+            &reference,
+            &crate::transport::tls::provider(),
+            UnixTime::now(),
+        );
+        verdict.err().map(|error| match error {
+            rustls::Error::InvalidCertificate(reason) => {
+                CertificateRejection::from_rustls(&reason).to_string()
+            }
+            other => other.to_string(),
+        })
+    }
+
+    /// The chain's shape and key, for messages and transcripts.
+    pub fn describe(&self) -> String {
+        format!("{}, {} key", self.shape(), self.key_description)
+    }
+
     fn shape(&self) -> String {
-        if self.self_signed {
-            "a self-signed leaf".to_owned()
-        } else {
-            format!(
-                "a leaf sent with {} CA certificate{}",
-                self.intermediates,
-                if self.intermediates == 1 { "" } else { "s" }
-            )
+        match (self.self_signed, self.intermediates) {
+            (true, _) => "a self-signed leaf".to_owned(),
+            (false, 0) => "a leaf issued by a root, sent alone".to_owned(),
+            (false, 1) => "a leaf sent with 1 CA certificate".to_owned(),
+            (false, n) => format!("a leaf sent with {n} CA certificates"),
         }
     }
 }
@@ -219,7 +255,7 @@ impl ExternalSpec {
                         "the case needs the harness's {kind}{} chain; the server presents its own \
                          ({}, standing for {})",
                         case.certificate,
-                        served.shape(),
+                        served.describe(),
                         served.stands_for()
                     ));
                 }
@@ -400,6 +436,7 @@ pub fn describe_served(
         self_signed,
         intermediates,
         anchor,
+        presented: chain.to_vec(),
     })
 }
 
@@ -542,6 +579,18 @@ impl ServerTarget for ExternalSpec {
                     endpoint.address, endpoint.domain
                 ),
             );
+            if self.certificate == DeclaredChain::Own
+                && let Some(Ok(served)) = self.served.get()
+            {
+                context.transcript.record(
+                    Direction::Note,
+                    format!(
+                        "{name} presents its own chain ({}), standing for {}",
+                        served.describe(),
+                        served.stands_for()
+                    ),
+                );
+            }
             Ok(Provision::Ready {
                 endpoint,
                 lease: Box::new(RunElsewhere),
@@ -608,6 +657,7 @@ mod tests {
             self_signed,
             intermediates,
             anchor: None,
+            presented: Vec::new(),
         }
     }
 
@@ -741,5 +791,34 @@ mod tests {
         let served = describe_served(&self_signed.presented, &unrelated).expect("described");
         assert_eq!(served.key, Some(KeyType::Ed25519));
         assert!(served.self_signed);
+    }
+
+    #[test]
+    fn the_served_chain_verifies_only_against_its_own_root_and_for_its_domain_rfc6120_13_7_2_1() {
+        let catalogue = Catalogue::new();
+        let chain = catalogue
+            .chain(
+                CertificateProfile::StartcomChain,
+                KeyType::EcdsaP256,
+                "example.test",
+            )
+            .expect("chain");
+        let served = describe_served(&chain.presented, &TrustedRoot::File(chain.root.clone()))
+            .expect("described");
+        assert_eq!(served.verification_problem("example.test"), None);
+        assert!(served.verification_problem("other.test").is_some());
+        let unrelated = catalogue
+            .chain(
+                CertificateProfile::SelfSigned,
+                KeyType::EcdsaP256,
+                "example.test",
+            )
+            .expect("chain");
+        let served = describe_served(&chain.presented, &TrustedRoot::File(unrelated.root.clone()))
+            .expect("described");
+        let problem = served
+            .verification_problem("example.test")
+            .unwrap_or_default();
+        assert!(problem.contains("issuer"), "{problem}");
     }
 }
