@@ -1,7 +1,8 @@
 //! An external server with a chain of its own (`certificate: own`): the built-in server side
 //! started in the test presents an RSA-2048 chain the harness did not provision for it. A
 //! scenario with `certificate: any` runs on that chain, a case that needs the harness's faulty
-//! `expired` chain is `skip` with that reason, and a declared profile that does not match the
+//! `expired` chain is `skip` with that reason, `root: system` finds the system root (here
+//! `SSL_CERT_FILE`) that issued the chain, and a declared profile that does not match the
 //! served chain is one configuration error (exit 3) before any case.
 
 use std::net::Ipv4Addr;
@@ -57,21 +58,23 @@ async fn serve_own_chain(root: &Path) -> u16 {
     port
 }
 
-fn targets(dir: &Path, port: u16, certificate: &str) -> std::path::PathBuf {
+fn targets(dir: &Path, port: u16, root: &str, certificate: &str) -> std::path::PathBuf {
     let path = dir.join("targets.yaml");
     std::fs::write(
         &path,
         format!(
-            "targets:\n  - name: theirs\n    kind: server\n    external:\n      host: 127.0.0.1\n      starttls-port: {port}\n      domain: {DOMAIN}\n      account: {{ jid: alice@{DOMAIN}, password: secret }}\n      root: root.pem\n      certificate: {certificate}\n"
+            "targets:\n  - name: theirs\n    kind: server\n    external:\n      host: 127.0.0.1\n      starttls-port: {port}\n      domain: {DOMAIN}\n      account: {{ jid: alice@{DOMAIN}, password: secret }}\n      root: {root}\n      certificate: {certificate}\n"
         ),
     )
     .unwrap();
     path
 }
 
-async fn run(dir: &Path, targets: &Path) -> (Option<i32>, String, String) {
+/// Runs the scenarios of `dir` against `targets`, with `root: system` meaning `system_roots`.
+async fn run(dir: &Path, targets: &Path, system_roots: &Path) -> (Option<i32>, String, String) {
     let mut command = harness();
     command
+        .env("SSL_CERT_FILE", system_roots)
         .arg("run")
         .arg(dir.join("scenarios"))
         .args(["--no-progress", "--timeout", "5", "--targets"])
@@ -106,8 +109,10 @@ async fn an_own_chain_runs_unpinned_cases_skips_faulty_profile_ones_and_a_wrong_
     )
     .unwrap();
 
-    let own = targets(&dir, port, "own");
-    let (code, stdout, stderr) = run(&dir, &own).await;
+    let no_roots = dir.join("no-roots.pem");
+    std::fs::write(&no_roots, "").unwrap();
+    let own = targets(&dir, port, "root.pem", "own");
+    let (code, stdout, stderr) = run(&dir, &own, &no_roots).await;
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert!(
         stdout.contains("2 cases") && stdout.contains("1 pass") && stdout.contains("1 skip"),
@@ -120,8 +125,19 @@ async fn an_own_chain_runs_unpinned_cases_skips_faulty_profile_ones_and_a_wrong_
         "{stdout}"
     );
 
-    let declared = targets(&dir, port, "{ profile: startcom-chain, key: ecdsa-p256 }");
-    let (code, stdout, stderr) = run(&dir, &declared).await;
+    // `root: system`: the system root that issued the chain is found and trusted.
+    let system = targets(&dir, port, "system", "own");
+    let (code, stdout, stderr) = run(&dir, &system, &dir.join("root.pem")).await;
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("1 pass"), "{stdout}");
+
+    let declared = targets(
+        &dir,
+        port,
+        "root.pem",
+        "{ profile: startcom-chain, key: ecdsa-p256 }",
+    );
+    let (code, stdout, stderr) = run(&dir, &declared, &no_roots).await;
     assert_eq!(code, Some(3), "{stdout}\n{stderr}");
     assert_eq!(
         stderr.matches("does not match").count(),
