@@ -10,6 +10,7 @@ use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+use super::keyword::Keyword as _;
 use super::model::{
     AuthorityAnswer, CertificateProfile, ChannelBindingType, CipherClass, Credentials, DialbackKey,
     Expectation, IdentityType, KeyType, Mechanism, Misbehaviour, Recommendation, Role,
@@ -17,7 +18,7 @@ use super::model::{
 };
 use super::requirement::Requirement;
 
-/// `certificate:` as written: a profile of the test PKI, or `any` for a scenario whose verdict
+/// `certificate:` as read: a profile of the test PKI, or `any` for a scenario whose verdict
 /// does not depend on the chain the server side presents.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum CertificateChoice {
@@ -28,15 +29,13 @@ pub(crate) enum CertificateChoice {
     Profile(CertificateProfile),
 }
 
-impl<'de> Deserialize<'de> for CertificateChoice {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let name = String::deserialize(deserializer)?;
+impl CertificateChoice {
+    /// The choice spelled `name`, if there is one.
+    pub(crate) fn from_name(name: &str) -> Option<CertificateChoice> {
         if name == "any" {
-            return Ok(CertificateChoice::Any);
+            return Some(CertificateChoice::Any);
         }
-        CertificateProfile::deserialize(de::IntoDeserializer::<D::Error>::into_deserializer(name))
-            .map(CertificateChoice::Profile)
-            .map_err(|e| de::Error::custom(format!("{e}, or `any`")))
+        CertificateProfile::from_keyword(name).map(CertificateChoice::Profile)
     }
 }
 
@@ -90,8 +89,8 @@ pub(crate) struct RawScenario {
     pub role: Option<Spanned<RawRole>>,
     /// `transport:`
     pub transport: Option<Spanned<Transport>>,
-    /// `certificate:`
-    pub certificate: Option<Spanned<CertificateChoice>>,
+    /// `certificate:` (`any` or a profile, read by [`CertificateChoice::from_name`])
+    pub certificate: Option<Spanned<String>>,
     /// `key:`
     pub key: Option<Spanned<KeyType>>,
     /// `trust:`

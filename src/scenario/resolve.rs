@@ -493,25 +493,39 @@ pub(crate) fn resolve(
             format!("one of {} here or as a matrix list", Transport::one_of()),
         ));
     }
+    let certificate_choice = match &raw.certificate {
+        None => None,
+        Some(name) => {
+            let choice = CertificateChoice::from_name(&name.value);
+            if choice.is_none() {
+                problems.push(Problem::new(
+                    Position::at(name),
+                    format!(
+                        "unknown value `{}`; expected one of any, {}",
+                        name.value,
+                        CertificateProfile::one_of()
+                    ),
+                ));
+            }
+            choice
+        }
+    };
     let certificate_pinned = matrix.is_some_and(|m| m.certificate.is_some())
-        || raw
-            .certificate
-            .as_ref()
-            .is_some_and(|c| c.value != CertificateChoice::Any);
+        || certificate_choice.is_some_and(|c| c != CertificateChoice::Any);
     let certificate = dimension(
         matrix.and_then(|m| m.certificate.as_ref()),
-        raw.certificate.as_ref().map(|s| match s.value {
+        certificate_choice.map(|choice| match choice {
             CertificateChoice::Any => CertificateProfile::DEFAULT_CHAIN,
             CertificateChoice::Profile(profile) => profile,
         }),
         None,
     );
-    if certificate.is_none() {
+    if certificate.is_none() && raw.certificate.is_none() {
         problems.push(missing(
             "certificate",
             format!(
                 "one of {} here or as a matrix list, or `any`",
-                super::model::CertificateProfile::one_of()
+                CertificateProfile::one_of()
             ),
         ));
     }
