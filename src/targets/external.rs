@@ -561,10 +561,15 @@ impl ServerTarget for ExternalSpec {
                     client_certificates_untrusted(name),
                 )));
             }
-            if self.needs_served_chain() {
-                // Normally the pre-flight has looked already; with `--no-preflight` the first
-                // case does.
-                self.served().await;
+            // Normally the pre-flight has looked already; with `--no-preflight` the first case
+            // does, and a server the harness cannot look at is the harness's problem, not a
+            // reason to skip.
+            if self.needs_served_chain()
+                && let Err(problem) = self.served().await
+            {
+                return Err(HarnessError::environment(format!(
+                    "cannot look at the chain the server presents: {problem}"
+                )));
             }
             if let Some(reason) = self.inapplicable(case) {
                 return Ok(Provision::Ended(CaseEnd::NotApplicable(NotApplicable(
