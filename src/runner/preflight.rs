@@ -12,14 +12,19 @@ use super::{Event, Outcome, Plan, PlannedCase, RunEnvironment, RunOptions};
 use crate::scenario::{
     Credentials, Expectation, Mechanism, Observation, Party, Role, Step, Transport, Trust,
 };
-use crate::targets::external::ExternalSpec;
+use crate::targets::external::{DeclaredChain, ExternalSpec, TrustedRoot};
+
+/// What [`Misconfiguration::case`] says when the mistake showed in the TLS handshake that looks
+/// at the served chain, before any login.
+pub const CHAIN_LOOK: &str = "a TLS handshake that looks at the served chain";
 
 /// A targets-file mistake the pre-flight found for one target.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Misconfiguration {
     /// The target's name.
     pub target: String,
-    /// The positive case the pre-flight ran.
+    /// What the pre-flight ran: the id of the positive case it logged in with, or
+    /// [`CHAIN_LOOK`].
     pub case: String,
     /// What went wrong and what to check.
     pub problem: String,
@@ -27,9 +32,14 @@ pub struct Misconfiguration {
 
 impl fmt::Display for Misconfiguration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = if self.case == CHAIN_LOOK {
+            ": "
+        } else {
+            " login with "
+        };
         write!(
             f,
-            "target `{}`: {} (pre-flight login with {})",
+            "target `{}`: {} (pre-flight{what}{})",
             self.target, self.problem, self.case
         )
     }
@@ -43,16 +53,27 @@ pub async fn check(
     options: RunOptions,
     environment: Arc<RunEnvironment>,
 ) -> Vec<Misconfiguration> {
-    let logins: Vec<PlannedCase> = plan
-        .targets
-        .iter()
-        .filter_map(|target| {
-            let external = target.server()?.as_any().downcast_ref::<ExternalSpec>()?;
-            login_case(plan, &target.name, external)
-        })
-        .collect();
+    let mut found = Vec::new();
+    let mut logins: Vec<PlannedCase> = Vec::new();
+    for target in &plan.targets {
+        let Some(external) = target
+            .server()
+            .and_then(|server| server.as_any().downcast_ref::<ExternalSpec>())
+        else {
+            continue;
+        };
+        if let Some(problem) = chain_problem(external).await {
+            found.push(Misconfiguration {
+                target: target.name.clone(),
+                case: CHAIN_LOOK.to_owned(),
+                problem,
+            });
+            continue;
+        }
+        logins.extend(login_case(plan, &target.name, external));
+    }
     if logins.is_empty() {
-        return Vec::new();
+        return found;
     }
     let preflight = Plan {
         targets: plan.targets.clone(),
@@ -60,7 +81,6 @@ pub async fn check(
     };
     let (sender, mut receiver) = mpsc::unbounded_channel();
     let run = tokio::spawn(super::run(preflight, options, environment, sender));
-    let mut found = Vec::new();
     while let Some(event) = receiver.recv().await {
         if let Event::CaseFinished(result) = event
             && let Some(problem) = misconfiguration(
@@ -80,6 +100,45 @@ pub async fn check(
     let _ = run.await;
     found.sort_by(|a, b| a.target.cmp(&b.target));
     found
+}
+
+/// What is wrong with the targets file's `certificate` or `root: system` given the chain the
+/// server presents, looked at with one TLS handshake; nothing to look at for a target that
+/// declares neither (its login shows an unreachable server).
+async fn chain_problem(external: &ExternalSpec) -> Option<String> {
+    let declared = external.certificate;
+    if declared == DeclaredChain::Undeclared && !external.needs_served_chain() {
+        return None;
+    }
+    let served = match external.served().await {
+        Ok(served) => served,
+        Err(problem) => {
+            return Some(format!(
+                "the harness could not look at the chain the server presents: {problem}; \
+                 check `host` and the ports"
+            ));
+        }
+    };
+    if let DeclaredChain::Profile(profile, key) = declared
+        && let Some(mismatch) = served.mismatch(profile, key)
+    {
+        return Some(mismatch);
+    }
+    if matches!(external.root, TrustedRoot::System(_)) && served.anchor.is_none() {
+        return Some(
+            "`root: system` but no root of the system store issued the chain the server \
+             presents (is it from a private CA, or does the server leave out an \
+             intermediate?); check the server's chain, or name the root file in `root`"
+                .to_owned(),
+        );
+    }
+    served.verification_problem(&external.domain).map(|reason| {
+        format!(
+            "the chain the server presents ({}) does not verify: {reason}; check that `root` \
+             is the root that issued the server's chain and `domain` is a name it carries",
+            served.describe()
+        )
+    })
 }
 
 /// The plainest positive login of `plan` against this target: c2s over STARTTLS on the default
@@ -107,9 +166,7 @@ fn login_case(plan: &Plan, target: &str, external: &ExternalSpec) -> Option<Plan
                 && case.misbehave.is_empty()
                 && case.tls.is_default()
                 && !case.self_test
-                && external
-                    .inapplicable(case.certificate, case.key, case.transport)
-                    .is_none()
+                && external.inapplicable(case).is_none()
         })
         .min_by_key(|planned| preference(planned.case.sasl.mechanism))
         .cloned()
@@ -210,5 +267,65 @@ mod tests {
         )
         .unwrap_or_default();
         assert!(problem.contains("Connection refused"), "{problem}");
+    }
+
+    fn external_serving(
+        chain: &crate::pki::IssuedChain,
+        root: &rustls_pki_types::CertificateDer<'static>,
+        certificate: DeclaredChain,
+    ) -> ExternalSpec {
+        let root = TrustedRoot::File(root.clone());
+        let served = crate::targets::external::describe_served(&chain.presented, &root);
+        ExternalSpec {
+            host: "127.0.0.1".to_owned(),
+            starttls_port: 5222,
+            direct_tls_port: None,
+            domain: "example.test".to_owned(),
+            username: "alice".to_owned(),
+            password: "secret".to_owned(),
+            root,
+            certificate,
+            served: std::sync::Arc::new(tokio::sync::OnceCell::new_with(Some(served))),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_declared_profile_is_checked_against_the_served_chain_and_an_own_chain_against_its_root()
+     {
+        use crate::scenario::{CertificateProfile, KeyType};
+        let catalogue = crate::pki::Catalogue::new();
+        let chain = catalogue
+            .chain(
+                CertificateProfile::StartcomChain,
+                KeyType::EcdsaP256,
+                "example.test",
+            )
+            .unwrap();
+        let truthful =
+            DeclaredChain::Profile(CertificateProfile::StartcomChain, KeyType::EcdsaP256);
+        assert_eq!(
+            chain_problem(&external_serving(&chain, &chain.root, truthful)).await,
+            None
+        );
+        let wrong_key = DeclaredChain::Profile(CertificateProfile::StartcomChain, KeyType::Rsa2048);
+        let problem = chain_problem(&external_serving(&chain, &chain.root, wrong_key))
+            .await
+            .unwrap_or_default();
+        assert!(problem.contains("set `certificate.key`"), "{problem}");
+        assert_eq!(
+            chain_problem(&external_serving(&chain, &chain.root, DeclaredChain::Own)).await,
+            None
+        );
+        let other = catalogue
+            .chain(
+                CertificateProfile::SelfSigned,
+                KeyType::EcdsaP256,
+                "example.test",
+            )
+            .unwrap();
+        let problem = chain_problem(&external_serving(&chain, &other.root, DeclaredChain::Own))
+            .await
+            .unwrap_or_default();
+        assert!(problem.contains("check that `root`"), "{problem}");
     }
 }

@@ -598,7 +598,7 @@ pub(crate) fn yaml_problem(err: &YamlError) -> Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::SaslProfile;
+    use crate::scenario::{CertificateProfile, SaslProfile};
 
     /// A valid scenario body to which each test appends or substitutes lines.
     const BASE: &str = "id: t\ntitle: T\nspec: [RFC 6120]\nrole: client\nexpect: authenticated\n";
@@ -664,6 +664,44 @@ mod tests {
         assert!(
             error.starts_with("built-in scenarios/c2s/x.yaml:5:12: unknown value `tls`"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn certificate_any_pins_neither_chain_nor_key_and_provisions_the_default_chain() {
+        let any = scenario(&format!(
+            "{BASE}transport: starttls\ncertificate: any\nsasl: {{ mechanism: PLAIN }}\n"
+        ));
+        let case = &any.cases[0];
+        assert_eq!(case.id, "t");
+        assert_eq!(case.certificate, CertificateProfile::DEFAULT_CHAIN);
+        assert!(!case.certificate_pinned && !case.key_pinned);
+        let keyed = scenario(&format!(
+            "{BASE}transport: starttls\ncertificate: any\nkey: rsa-2048\nsasl: {{ mechanism: PLAIN }}\n"
+        ));
+        assert!(!keyed.cases[0].certificate_pinned && keyed.cases[0].key_pinned);
+        let matrix = scenario(&format!(
+            "{BASE}transport: starttls\nsasl: {{ mechanism: PLAIN }}\nmatrix:\n  certificate: [self-signed, startcom-chain]\n"
+        ));
+        assert!(
+            matrix
+                .cases
+                .iter()
+                .all(|c| c.certificate_pinned && !c.key_pinned)
+        );
+    }
+
+    #[test]
+    fn an_unknown_certificate_is_an_error_at_its_value_listing_any_and_the_profiles() {
+        let yaml = format!(
+            "{BASE}transport: starttls\ncertificate: anything\nsasl: {{ mechanism: PLAIN }}\n"
+        );
+        let message = error(&yaml);
+        assert!(
+            message.starts_with(
+                "t.yaml:7:14: unknown value `anything`; expected one of any, self-signed, "
+            ),
+            "{message}"
         );
     }
 
@@ -889,7 +927,7 @@ mod tests {
                 "t.yaml:1:1: missing required field `expect`; expected `authenticated` or `rejected: { step: ... }`",
                 "t.yaml:1:1: missing required field `requirement`; expected `requirement: { level: MUST, clause: RFC 6120 §6.4.6, text: ... }` quoting the clause the scenario checks",
                 "t.yaml:1:1: missing required field `transport`; expected one of starttls, direct-tls, plaintext here or as a matrix list",
-                "t.yaml:1:1: missing required field `certificate`; expected one of self-signed, cacert-intermediate, startcom-chain, wildcard, srv-id, srv-id-server-only, srv-id-client-only, xmppaddr, cn-only, expired, not-yet-valid, wrong-domain, missing-intermediate, untrusted-root, intermediate-not-ca, pathlen-exceeded, wrong-eku, weak-rsa-1024, client-alice, client-wrong-jid, client-expired, client-untrusted here or as a matrix list",
+                "t.yaml:1:1: missing required field `certificate`; expected one of self-signed, cacert-intermediate, startcom-chain, wildcard, srv-id, srv-id-server-only, srv-id-client-only, xmppaddr, cn-only, expired, not-yet-valid, wrong-domain, missing-intermediate, untrusted-root, intermediate-not-ca, pathlen-exceeded, wrong-eku, weak-rsa-1024, client-alice, client-wrong-jid, client-expired, client-untrusted here or as a matrix list, or `any`",
                 "t.yaml:1:1: missing required field `sasl.mechanism`; expected one of PLAIN, SCRAM-SHA-1, SCRAM-SHA-256, SCRAM-SHA-512, SCRAM-SHA-1-PLUS, SCRAM-SHA-256-PLUS, SCRAM-SHA-512-PLUS, EXTERNAL under `sasl:` or as a matrix list",
             ]
         );

@@ -22,6 +22,13 @@ pub(crate) mod test_support {
 
     use super::{Level, Scenario};
 
+    /// The scenario a YAML text describes, as if loaded from `name`.
+    pub(crate) fn from_yaml(yaml: &str, name: &str) -> Scenario {
+        super::load::load_str(yaml, Path::new(name))
+            .expect("scenario loads")
+            .0
+    }
+
     /// A scenario `id` whose clause has `level`: a client authenticating over STARTTLS, one
     /// case per mechanism of `mechanisms` (`id/plain`, `id/scram-sha-256`, ...).
     pub(crate) fn scenario(id: &str, level: Level, mechanisms: &[&str]) -> Scenario {

@@ -89,6 +89,22 @@ pub enum CertificateProfile {
     ClientUntrusted,
 }
 
+impl CertificateProfile {
+    /// The chain the harness provisions for a scenario with `certificate: any`.
+    pub const DEFAULT_CHAIN: CertificateProfile = CertificateProfile::StartcomChain;
+
+    /// Whether this is one of the good chains (self-signed, or issued from a root and sent
+    /// with its intermediate) that differ only in shape and names, not in a fault.
+    pub fn is_good_chain(self) -> bool {
+        matches!(
+            self,
+            CertificateProfile::SelfSigned
+                | CertificateProfile::CacertIntermediate
+                | CertificateProfile::StartcomChain
+        )
+    }
+}
+
 /// The key algorithm of every certificate in a profile's chain.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize,
@@ -794,6 +810,17 @@ pub struct CaseSpec {
     pub certificate: CertificateProfile,
     /// The key algorithm of that certificate chain.
     pub key: KeyType,
+    /// Whether the scenario names `certificate` (or a matrix of them): `false` for
+    /// `certificate: any`, whose verdict does not depend on the chain, so that an external
+    /// server runs the case on whatever valid chain it presents (`certificate` is then the
+    /// default chain the harness provisions for managed and built-in targets).
+    #[serde(skip)]
+    pub certificate_pinned: bool,
+    /// Whether the scenario names `key` (or a matrix of them): an external server runs the case
+    /// only when its leaf key is of this type. Left out, `key` is the default the harness
+    /// provisions.
+    #[serde(skip)]
+    pub key_pinned: bool,
     /// Which root the client side trusts.
     pub trust: Trust,
     /// Which identity types the verifying side accepts in the presented certificate.

@@ -10,12 +10,34 @@ use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+use super::keyword::Keyword as _;
 use super::model::{
     AuthorityAnswer, CertificateProfile, ChannelBindingType, CipherClass, Credentials, DialbackKey,
     Expectation, IdentityType, KeyType, Mechanism, Misbehaviour, Recommendation, Role,
     S2sDirection, S2sPolicy, SaslProfile, TlsStack, TlsVersion, Transport, Trust,
 };
 use super::requirement::Requirement;
+
+/// `certificate:` as read: a profile of the test PKI, or `any` for a scenario whose verdict
+/// does not depend on the chain the server side presents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CertificateChoice {
+    /// Any valid chain: the harness's default one where it provisions the chain, whatever an
+    /// external server presents.
+    Any,
+    /// This profile and no other.
+    Profile(CertificateProfile),
+}
+
+impl CertificateChoice {
+    /// The choice spelled `name`, if there is one.
+    pub(crate) fn from_name(name: &str) -> Option<CertificateChoice> {
+        if name == "any" {
+            return Some(CertificateChoice::Any);
+        }
+        CertificateProfile::from_keyword(name).map(CertificateChoice::Profile)
+    }
+}
 
 /// `role:` as written: the two c2s roles and the two s2s directions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -67,8 +89,8 @@ pub(crate) struct RawScenario {
     pub role: Option<Spanned<RawRole>>,
     /// `transport:`
     pub transport: Option<Spanned<Transport>>,
-    /// `certificate:`
-    pub certificate: Option<Spanned<CertificateProfile>>,
+    /// `certificate:` (`any` or a profile, read by [`CertificateChoice::from_name`])
+    pub certificate: Option<Spanned<String>>,
     /// `key:`
     pub key: Option<Spanned<KeyType>>,
     /// `trust:`

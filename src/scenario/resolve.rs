@@ -6,10 +6,10 @@ use serde_saphyr::{Location, Spanned};
 
 use super::keyword::Keyword;
 use super::model::{
-    CaseSpec, ChannelBindingType, Expectation, IdentityType, KeyType, Mechanism, S2sCase, Sasl,
-    Scenario, TlsProfile, TlsStack, TlsVersion, Transport, Trust,
+    CaseSpec, CertificateProfile, ChannelBindingType, Expectation, IdentityType, KeyType,
+    Mechanism, S2sCase, Sasl, Scenario, TlsProfile, TlsStack, TlsVersion, Transport, Trust,
 };
-use super::raw::{Axis, MATRIX_KEYS, RawRole, RawScenario};
+use super::raw::{Axis, CertificateChoice, MATRIX_KEYS, RawRole, RawScenario};
 
 /// A line and column (both 1-based) in a scenario file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -493,20 +493,43 @@ pub(crate) fn resolve(
             format!("one of {} here or as a matrix list", Transport::one_of()),
         ));
     }
+    let certificate_choice = match &raw.certificate {
+        None => None,
+        Some(name) => {
+            let choice = CertificateChoice::from_name(&name.value);
+            if choice.is_none() {
+                problems.push(Problem::new(
+                    Position::at(name),
+                    format!(
+                        "unknown value `{}`; expected one of any, {}",
+                        name.value,
+                        CertificateProfile::one_of()
+                    ),
+                ));
+            }
+            choice
+        }
+    };
+    let certificate_pinned = matrix.is_some_and(|m| m.certificate.is_some())
+        || certificate_choice.is_some_and(|c| c != CertificateChoice::Any);
     let certificate = dimension(
         matrix.and_then(|m| m.certificate.as_ref()),
-        raw.certificate.as_ref().map(|s| s.value),
+        certificate_choice.map(|choice| match choice {
+            CertificateChoice::Any => CertificateProfile::DEFAULT_CHAIN,
+            CertificateChoice::Profile(profile) => profile,
+        }),
         None,
     );
-    if certificate.is_none() {
+    if certificate.is_none() && raw.certificate.is_none() {
         problems.push(missing(
             "certificate",
             format!(
-                "one of {} here or as a matrix list",
-                super::model::CertificateProfile::one_of()
+                "one of {} here or as a matrix list, or `any`",
+                CertificateProfile::one_of()
             ),
         ));
     }
+    let key_pinned = matrix.is_some_and(|m| m.key.is_some()) || raw.key.is_some();
     let key = dimension(
         matrix.and_then(|m| m.key.as_ref()),
         raw.key.as_ref().map(|s| s.value),
@@ -680,6 +703,8 @@ pub(crate) fn resolve(
                                 transport: tr,
                                 certificate: ce,
                                 key: ke,
+                                certificate_pinned,
+                                key_pinned,
                                 trust: tu,
                                 identity: identity.clone(),
                                 tls: tls.clone(),

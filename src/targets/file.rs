@@ -22,6 +22,15 @@
 //!       account: { jid: alice@example.test, password: secret }
 //!       root: their-root.pem
 //!       certificate: { profile: startcom-chain, key: ecdsa-p256 }
+//!   - name: their-own-chain     # a chain of its own, from a CA in the system root store
+//!     kind: server
+//!     external:
+//!       host: 192.0.2.11
+//!       starttls-port: 5222
+//!       domain: example.org
+//!       account: { jid: alice@example.org, password: secret }
+//!       root: system
+//!       certificate: own
 //!   - name: go-sendxmpp
 //!     kind: client
 //!     command:
@@ -45,7 +54,7 @@ use serde_saphyr::Spanned;
 
 use super::builtin::{BuiltinClient, BuiltinServer};
 use super::command::{CommandSpec, check as check_command};
-use super::external::ExternalSpec;
+use super::external::{DeclaredChain, ExternalSpec, TrustedRoot};
 use super::managed::{Installation, ManagedSpec, ServerSoftware};
 use super::{BuiltinFeatures, Target, TargetRole};
 use crate::scenario::{
@@ -147,7 +156,40 @@ struct RawExternal {
     domain: String,
     account: RawAccount,
     root: Spanned<PathBuf>,
-    certificate: Option<RawCertificate>,
+    certificate: Option<Spanned<RawChain>>,
+}
+
+/// An external target's `certificate:`: `own`, or `{ profile, key }` of the test PKI.
+#[derive(Debug)]
+enum RawChain {
+    Own,
+    Declared(RawCertificate),
+}
+
+impl<'de> Deserialize<'de> for RawChain {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ChainVisitor;
+        impl<'de> serde::de::Visitor<'de> for ChainVisitor {
+            type Value = RawChain;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("`own` or `{ profile: PROFILE, key: KEY }`")
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<RawChain, E> {
+                if value == "own" {
+                    Ok(RawChain::Own)
+                } else {
+                    Err(E::custom(format!(
+                        "unknown certificate `{value}`; expected `own` or `{{ profile: PROFILE, key: KEY }}`"
+                    )))
+                }
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawChain, A::Error> {
+                RawCertificate::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawChain::Declared)
+            }
+        }
+        deserializer.deserialize_any(ChainVisitor)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -397,14 +439,28 @@ fn resolve(raw: RawTarget, base: &Path) -> Result<Target, Problem> {
                 external.account.jid.value
             ),
         })?;
-    let root_path = base.join(&external.root.value);
-    let root = CertificateDer::from_pem_file(&root_path).map_err(|e| Problem {
-        at: Position::at(&external.root),
-        message: format!(
-            "cannot read a PEM certificate from {}: {e}; expected the root that issued the server's chain",
-            root_path.display()
-        ),
-    })?;
+    let root =
+        if external.root.value == Path::new(SYSTEM_ROOTS) {
+            TrustedRoot::System(Arc::new(system_roots().map_err(|message| Problem {
+                at: Position::at(&external.root),
+                message,
+            })?))
+        } else {
+            let root_path = base.join(&external.root.value);
+            TrustedRoot::File(CertificateDer::from_pem_file(&root_path).map_err(|e| Problem {
+            at: Position::at(&external.root),
+            message: format!(
+                "cannot read a PEM certificate from {}: {e}; expected the root that issued the \
+                 server's chain, or `system`",
+                root_path.display()
+            ),
+        })?)
+        };
+    let certificate = match external.certificate.map(|c| c.value) {
+        None => DeclaredChain::Undeclared,
+        Some(RawChain::Own) => DeclaredChain::Own,
+        Some(RawChain::Declared(c)) => DeclaredChain::Profile(c.profile, c.key),
+    };
     Ok(Target {
         name,
         implementation: raw
@@ -418,9 +474,44 @@ fn resolve(raw: RawTarget, base: &Path) -> Result<Target, Problem> {
             username: username.to_owned(),
             password: external.account.password,
             root,
-            certificate: external.certificate.map(|c| (c.profile, c.key)),
+            certificate,
+            served: Arc::default(),
         })),
     })
+}
+
+/// `root: system`: the system's root store instead of a file (`./system` names a file).
+const SYSTEM_ROOTS: &str = "system";
+
+/// The system's root certificates: the bundle `SSL_CERT_FILE` names, else Debian's and
+/// Fedora's usual places.
+fn system_roots() -> Result<Vec<CertificateDer<'static>>, String> {
+    let candidates: Vec<PathBuf> = std::env::var_os("SSL_CERT_FILE")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([
+            PathBuf::from("/etc/ssl/certs/ca-certificates.crt"),
+            PathBuf::from("/etc/pki/tls/certs/ca-bundle.crt"),
+        ])
+        .collect();
+    for path in &candidates {
+        let Ok(certificates) = CertificateDer::pem_file_iter(path) else {
+            continue;
+        };
+        let roots: Vec<CertificateDer<'static>> = certificates.filter_map(Result::ok).collect();
+        if !roots.is_empty() {
+            return Ok(roots);
+        }
+    }
+    Err(format!(
+        "`root: system` but no system root store was found (looked at {}); expected a CA \
+         bundle there (package ca-certificates), or a root file",
+        candidates
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 /// A version command's argv with `{targets_dir}` (the only placeholder it may use, since it
@@ -633,24 +724,79 @@ mod tests {
             panic!("not external: {:?}", targets[0].role);
         };
         assert_eq!(external.username, "alice");
-        assert_eq!(external.root, chain.root);
-        assert_eq!(targets[0].implementation, "Example 1.2");
-        assert!(
-            external
-                .inapplicable(
-                    CertificateProfile::StartcomChain,
-                    KeyType::EcdsaP256,
-                    crate::scenario::Transport::Starttls
-                )
-                .is_some()
-        );
+        assert_eq!(external.root, TrustedRoot::File(chain.root.clone()));
         assert_eq!(
-            external.inapplicable(
-                CertificateProfile::SelfSigned,
-                KeyType::EcdsaP256,
-                crate::scenario::Transport::DirectTls
-            ),
-            Some("the server has no direct-TLS port".to_owned())
+            external.certificate,
+            DeclaredChain::Profile(CertificateProfile::SelfSigned, KeyType::EcdsaP256)
         );
+        assert_eq!(targets[0].implementation, "Example 1.2");
+    }
+
+    fn external_text(root: &str, certificate: &str) -> String {
+        format!(
+            "targets:\n  - name: theirs\n    kind: server\n    external:\n      host: 127.0.0.1\n      starttls-port: 5222\n      domain: example.test\n      account: {{ jid: alice@example.test, password: secret }}\n      root: {root}\n{certificate}"
+        )
+    }
+
+    fn external_of(targets: &[Target]) -> ExternalSpec {
+        let Some(external) = targets[0]
+            .server()
+            .and_then(|server| server.as_any().downcast_ref::<ExternalSpec>())
+        else {
+            panic!("not external: {:?}", targets[0].role);
+        };
+        external.clone()
+    }
+
+    #[test]
+    fn certificate_own_with_root_system_loads_the_system_roots() {
+        let targets = load_text(
+            "own-system",
+            &external_text("system", "      certificate: own\n"),
+        )
+        .unwrap();
+        let external = external_of(&targets);
+        assert_eq!(external.certificate, DeclaredChain::Own);
+        let TrustedRoot::System(roots) = &external.root else {
+            panic!("not the system roots: {:?}", external.root);
+        };
+        assert!(!roots.is_empty());
+        assert!(external.needs_served_chain());
+    }
+
+    #[test]
+    fn a_certificate_that_is_neither_own_nor_a_profile_is_an_error_at_its_line() {
+        let error = message(load_text(
+            "cert-word",
+            &external_text("system", "      certificate: mine\n"),
+        ));
+        assert!(error.contains("targets.yaml:10:"), "{error}");
+        assert!(
+            error.contains("expected `own` or `{ profile: PROFILE, key: KEY }`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_declared_profile_with_an_unknown_key_is_an_error_at_its_line() {
+        let error = message(load_text(
+            "cert-key",
+            &external_text(
+                "system",
+                "      certificate: { profile: startcom-chain, key: rsa-1024 }\n",
+            ),
+        ));
+        assert!(error.contains("targets.yaml:10:"), "{error}");
+        assert!(error.contains("rsa-1024"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_root_file_is_an_error_that_mentions_system() {
+        let error = message(load_text(
+            "root-missing",
+            &external_text("nowhere.pem", "      certificate: own\n"),
+        ));
+        assert!(error.contains("targets.yaml:9:"), "{error}");
+        assert!(error.contains("or `system`"), "{error}");
     }
 }

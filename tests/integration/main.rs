@@ -33,6 +33,7 @@ mod installed;
 mod keylog;
 mod mechanism_choice;
 mod minimal_conforming_peers;
+mod own_certificate;
 mod own_server_init;
 mod partition;
 mod pki_cli;

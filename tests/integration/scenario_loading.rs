@@ -164,7 +164,7 @@ fn server_profile_as_client_certificate_points_at_the_value() {
 fn missing_required_field_is_named_at_document_start() {
     assert_eq!(
         error_for("missing-certificate.yaml"),
-        "tests/fixtures/scenarios-bad/missing-certificate.yaml:1:1: missing required field `certificate`; expected one of self-signed, cacert-intermediate, startcom-chain, wildcard, srv-id, srv-id-server-only, srv-id-client-only, xmppaddr, cn-only, expired, not-yet-valid, wrong-domain, missing-intermediate, untrusted-root, intermediate-not-ca, pathlen-exceeded, wrong-eku, weak-rsa-1024, client-alice, client-wrong-jid, client-expired, client-untrusted here or as a matrix list"
+        "tests/fixtures/scenarios-bad/missing-certificate.yaml:1:1: missing required field `certificate`; expected one of self-signed, cacert-intermediate, startcom-chain, wildcard, srv-id, srv-id-server-only, srv-id-client-only, xmppaddr, cn-only, expired, not-yet-valid, wrong-domain, missing-intermediate, untrusted-root, intermediate-not-ca, pathlen-exceeded, wrong-eku, weak-rsa-1024, client-alice, client-wrong-jid, client-expired, client-untrusted here or as a matrix list, or `any`"
     );
 }
 
