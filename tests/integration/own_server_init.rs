@@ -154,7 +154,7 @@ fn init_prepares_a_hand_run_prosody_for_a_matrix_without_errors() {
     std::fs::write(
         &config,
         format!(
-            "run_as_root = true\ndaemonize = false\npidfile = \"{dir}/prosody.pid\"\ndata_dir = \"{dir}/data\"\n\
+            "run_as_root = true\ndaemonize = false\npidfile = \"{dir}/prosody.pid\"\ndata_path = \"{dir}/data\"\n\
              log = {{ info = \"{log}\" }}\ninterfaces = {{ \"127.0.0.1\" }}\nc2s_ports = {{ {starttls} }}\n\
              s2s_ports = {{ }}\nhttp_ports = {{ }}\nhttps_ports = {{ }}\n\
              modules_enabled = {{ \"roster\"; \"saslauth\"; \"tls\"; \"disco\"; \"ping\"; }}\n\
