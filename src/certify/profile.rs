@@ -10,7 +10,7 @@
 //!   - scenario: c2s-wrong-password   # a scenario id (all its cases) or a case id
 //!   - tag: channel-binding           # every scenario carrying the tag
 //!   - scenario: c2s-authenticate
-//!     cases: ["*/*/plain", "starttls/*/scram-sha-1"]  # only these of its matrix cases
+//!     cases: ["*/plain", "starttls/scram-sha-1"]  # only these of its matrix cases
 //!     allow-skip: true               # cases may skip, as long as one of them passes
 //! ```
 //!

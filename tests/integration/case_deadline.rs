@@ -52,9 +52,9 @@ fn run_against_trickler(name: &str, deadlines: &[&str]) -> (Vec<serde_json::Valu
             "run",
             "scenarios/c2s/authenticate.yaml",
             "--filter",
-            "c2s-authenticate/starttls/startcom-chain/scram-sha-256",
+            "c2s-authenticate/starttls/scram-sha-256",
             "--filter",
-            "c2s-authenticate/starttls/startcom-chain/plain",
+            "c2s-authenticate/starttls/plain",
             "--no-progress",
             // What is measured is the case itself, not a pre-flight login before it.
             "--no-preflight",

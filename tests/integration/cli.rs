@@ -113,7 +113,7 @@ fn list_prints_every_expanded_case_without_running_anything() {
     let output = harness().args(["list", "scenarios"]).output().unwrap();
     let (stdout, stderr) = output_text(&output);
     assert!(output.status.success(), "{stderr}");
-    assert!(stdout.contains("c2s-authenticate/direct-tls/startcom-chain/scram-sha-256"));
+    assert!(stdout.contains("c2s-authenticate/direct-tls/scram-sha-256"));
     assert!(stdout.contains("rejected at tls by harness (bad-certificate)"));
     // The tls column names the stack (and the versions when a scenario restricts them).
     let tls_unique = stdout
@@ -157,15 +157,16 @@ fn run_writes_junit_json_and_redacted_transcripts_into_the_out_dir() {
         !stdout.contains('\u{1b}'),
         "NO_COLOR must give plain output"
     );
-    // 15 asked for, and the 3 positive controls of client-scram-server-signature.
-    assert!(stdout.contains("18 cases in"), "{stdout}");
+    // 7 asked for (4 mechanisms of c2s-authenticate over STARTTLS, 3 of
+    // client-scram-server-signature), and the 3 positive controls of the latter.
+    assert!(stdout.contains("10 cases in"), "{stdout}");
 
     let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
     assert!(junit.contains("<testsuite") && junit.contains("name=\"builtin-server\""));
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
     let results = json["results"].as_array().unwrap();
-    assert_eq!(results.len(), 18);
+    assert_eq!(results.len(), 10);
     for result in results {
         for field in [
             "scenario",
@@ -193,7 +194,7 @@ fn run_writes_junit_json_and_redacted_transcripts_into_the_out_dir() {
         );
     }
     let plain = std::fs::read_to_string(
-        out.join("transcripts/builtin-server/c2s-authenticate_starttls_startcom-chain_plain.txt"),
+        out.join("transcripts/builtin-server/c2s-authenticate_starttls_plain.txt"),
     )
     .unwrap();
     assert!(plain.contains("[redacted]"), "{plain}");

@@ -55,7 +55,7 @@ fn sixty_four_mib_in_one_element_is_a_policy_violation_and_never_buffered_rfc612
             "run",
             "scenarios/c2s/authenticate.yaml",
             "--filter",
-            "c2s-authenticate/starttls/startcom-chain/scram-sha-256",
+            "c2s-authenticate/starttls/scram-sha-256",
             "--no-progress",
             // What is measured is the case itself, not a pre-flight login before it.
             "--no-preflight",

@@ -55,7 +55,7 @@ fn sslkeylogfile_logs_both_ends_of_a_connection_into_a_private_file() {
     // The harness as TLS client against the built-in server...
     run_case(
         "scenarios/c2s/authenticate.yaml",
-        "c2s-authenticate/direct-tls/self-signed/plain",
+        "c2s-authenticate/direct-tls/plain",
         &dir.join("out-c2s"),
         None,
         Some(&keys),
@@ -95,7 +95,7 @@ fn keylog_option_wins_over_sslkeylogfile() {
     let (option, env) = (dir.join("option.log"), dir.join("env.log"));
     run_case(
         "scenarios/c2s/authenticate.yaml",
-        "c2s-authenticate/starttls/self-signed/plain",
+        "c2s-authenticate/starttls/plain",
         &dir.join("out"),
         Some(&option),
         Some(&env),

@@ -124,7 +124,7 @@ fn run_and_check(dir: &Path, targets: &Path, direct_tls_passes: &[&str]) {
         .collect();
     assert!(errors.is_empty(), "error cells: {errors:?}\n{stdout}");
     for mechanism in direct_tls_passes {
-        let id = format!("c2s-authenticate/direct-tls/startcom-chain/{mechanism}");
+        let id = format!("c2s-authenticate/direct-tls/{mechanism}");
         let case = cases
             .iter()
             .find(|case| case["scenario"] == id.as_str())
