@@ -261,7 +261,7 @@ impl ExternalSpec {
                 }
                 if case.key_pinned && served.key != Some(case.key) {
                     return Some(format!(
-                        "the case needs a {} leaf key; the server's own chain has {}",
+                        "the case needs a leaf key of type {}; the server's own chain has {}",
                         case.key, served.key_description
                     ));
                 }
@@ -543,7 +543,7 @@ fn needed(case: &CaseSpec) -> String {
     match (case.certificate_pinned, case.key_pinned) {
         (true, true) => format!("{} {}", case.certificate, case.key),
         (true, false) => format!("{}", case.certificate),
-        (false, true) => format!("a {} leaf key", case.key),
+        (false, true) => format!("a leaf key of type {}", case.key),
         (false, false) => "any chain".to_owned(),
     }
 }
@@ -691,7 +691,10 @@ mod tests {
             Some(served(KeyType::EcdsaP256, false, 1)),
         );
         let reason = own_ecdsa.inapplicable(&rsa).unwrap_or_default();
-        assert!(reason.contains("needs a rsa-2048 leaf key"), "{reason}");
+        assert!(
+            reason.contains("needs a leaf key of type rsa-2048"),
+            "{reason}"
+        );
         let declared = external(
             DeclaredChain::Profile(CertificateProfile::StartcomChain, KeyType::EcdsaP256),
             None,
