@@ -28,6 +28,7 @@ pub mod certify;
 pub mod drive;
 pub mod error;
 pub mod pki;
+pub mod probe;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -36,6 +36,7 @@ mod minimal_conforming_peers;
 mod partition;
 mod pki_cli;
 mod pki_openssl;
+mod probe;
 mod real_clients;
 mod real_servers;
 mod report_snapshots;

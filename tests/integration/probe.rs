@@ -1,0 +1,227 @@
+//! `probe`'s facts and findings against the managed Prosody and ejabberd (what the servers
+//! really offer) and against small in-test listeners built to break one clause each.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use xmpp_interop::pki::Catalogue;
+use xmpp_interop::probe::{self, EndpointUnderTest, ProbeService, Trust};
+use xmpp_interop::scenario::{CertificateProfile, KeyType, Transport};
+use xmpp_interop::targets::managed::{
+    Installation, Instance, InstanceKey, ManagedSpec, ServerSoftware,
+};
+
+use crate::support::real::servers_installed;
+use crate::support::turns;
+
+const LIMIT: Duration = Duration::from_secs(5);
+
+fn endpoint(service: ProbeService, direct_tls: bool, address: SocketAddr) -> EndpointUnderTest {
+    EndpointUnderTest {
+        service,
+        direct_tls,
+        host: "127.0.0.1".into(),
+        port: address.port(),
+        address,
+        origin: "test".into(),
+    }
+}
+
+/// Starts `software` for `domain` with the test PKI's cacert-intermediate chain and probes its
+/// four endpoints.
+async fn probe_managed(software: &str, domain: &str) -> probe::ProbeReport {
+    let catalogue = Catalogue::new();
+    let chain = catalogue
+        .chain(
+            CertificateProfile::CacertIntermediate,
+            KeyType::EcdsaP256,
+            domain,
+        )
+        .unwrap();
+    let spec = ManagedSpec {
+        software: ServerSoftware::named(software).unwrap(),
+        domain: domain.to_owned(),
+        startup_timeout: Duration::from_secs(30),
+        installation: Installation::host(),
+        version: None,
+    };
+    let key = InstanceKey {
+        target: format!("probe-{software}"),
+        certificate: CertificateProfile::CacertIntermediate,
+        key: KeyType::EcdsaP256,
+        client_certificates: false,
+    };
+    let instance = Instance::start(&spec, &key, &chain, None, None, None)
+        .await
+        .unwrap();
+    let mut endpoints = vec![endpoint(
+        ProbeService::C2s,
+        false,
+        instance.starttls_address(),
+    )];
+    if let Ok(direct) = instance.address(Transport::DirectTls) {
+        endpoints.push(endpoint(ProbeService::C2s, true, direct));
+    }
+    endpoints.push(endpoint(
+        ProbeService::S2s,
+        false,
+        instance.s2s_address(Transport::Starttls),
+    ));
+    let trust = Trust::from_certificates(vec![chain.root.clone()], "the test PKI's root".into());
+    probe::probe_endpoints(domain, &endpoints, Vec::new(), &trust, LIMIT, |_| {}).await
+}
+
+/// What the probe reports is what the servers really offer: STARTTLS required with nothing
+/// but `<starttls/>` before TLS on c2s, SCRAM after it, TLS 1.2 and 1.3 only (RFC 8996), a
+/// chain that validates and names the domain by DNS-ID; dialback on s2s. Within the
+/// documented bound of connections per endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managed_prosody_and_ejabberd_show_what_they_really_offer_rfc6120_5_4_1() {
+    if !servers_installed("managed_prosody_and_ejabberd_show_what_they_really_offer_rfc6120_5_4_1")
+    {
+        return;
+    }
+    let _turn = turns::managed_servers_shared_async().await;
+    for (software, domain) in [
+        ("prosody", "probe-prosody.test"),
+        ("ejabberd", "probe-ejabberd.test"),
+    ] {
+        let report = probe_managed(software, domain).await;
+        let markdown = probe::render::markdown(&report);
+        assert_ne!(report.grade, probe::Grade::F, "{markdown}");
+        assert_eq!(report.must_broken, 0, "{markdown}");
+        for endpoint in &report.endpoints {
+            let facts = &endpoint.facts;
+            let label = facts.endpoint.label();
+            assert!(
+                facts.reachable && facts.stopped.is_none(),
+                "{label}: {markdown}"
+            );
+            assert!(facts.connections <= probe::MAX_CONNECTIONS, "{label}");
+            let chain = facts.chain.as_ref().unwrap();
+            assert!(
+                chain.validates && chain.in_order && chain.complete,
+                "{label}"
+            );
+            assert_eq!(
+                chain.certificates.len(),
+                2,
+                "{label}: leaf and intermediate"
+            );
+            let identity = facts.identity.as_ref().unwrap();
+            assert_eq!(identity.rule.as_deref(), Some("dns-id"), "{label}");
+            let accepted: Vec<(&str, Option<bool>)> = facts
+                .versions
+                .iter()
+                .map(|v| (v.version.label(), v.accepted))
+                .collect();
+            assert_eq!(
+                accepted,
+                [
+                    ("TLS 1.0", Some(false)),
+                    ("TLS 1.1", Some(false)),
+                    ("TLS 1.2", Some(true)),
+                    ("TLS 1.3", Some(true))
+                ],
+                "{label}"
+            );
+            assert!(
+                facts
+                    .cipher_classes
+                    .iter()
+                    .all(|c| c.accepted != Some(true)),
+                "{label}"
+            );
+            if !facts.endpoint.direct_tls {
+                let before = facts.before_tls.as_ref().unwrap();
+                assert!(
+                    before.starttls_offered && before.starttls_required,
+                    "{label}"
+                );
+                assert!(before.sasl_mechanisms.is_empty(), "{label}");
+            }
+            let after = facts.after_tls.as_ref().unwrap();
+            match facts.endpoint.service {
+                ProbeService::C2s => {
+                    assert_eq!(after.content_namespace, "jabber:client");
+                    assert!(
+                        after.sasl_mechanisms.iter().any(|m| m == "SCRAM-SHA-1"),
+                        "{label}: {:?}",
+                        after.sasl_mechanisms
+                    );
+                }
+                ProbeService::S2s => {
+                    assert_eq!(after.content_namespace, "jabber:server");
+                    assert!(after.dialback, "{label}: dialback after TLS");
+                }
+            }
+        }
+    }
+}
+
+/// A listener that answers the first stream with `features` and closes.
+async fn plaintext_server(features: &'static str) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buffer = vec![0u8; 4096];
+            let _ = socket.read(&mut buffer).await;
+            let _ = socket
+                .write_all(
+                    format!(
+                        "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
+                         xmlns:stream='http://etherx.jabber.org/streams' from='broken.test' \
+                         id='x' version='1.0'><stream:features>{features}</stream:features>"
+                    )
+                    .as_bytes(),
+                )
+                .await;
+            // <starttls/> gets a <failure/>: this server has no TLS.
+            let _ = socket.read(&mut buffer).await;
+            let _ = socket
+                .write_all(b"<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:stream>")
+                .await;
+        }
+    });
+    address
+}
+
+/// RFC 6120 §13.8.3: a server offering PLAIN on an unencrypted stream breaks a MUST NOT.
+#[tokio::test]
+async fn plain_offered_before_tls_is_a_must_finding_rfc6120_13_8_3() {
+    let address = plaintext_server(
+        "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms>",
+    )
+    .await;
+    let trust = Trust::from_certificates(Vec::new(), "no roots".into());
+    let report = probe::probe_endpoints(
+        "broken.test",
+        &[endpoint(ProbeService::C2s, false, address)],
+        Vec::new(),
+        &trust,
+        LIMIT,
+        |_| {},
+    )
+    .await;
+    let findings = &report.endpoints[0].findings;
+    let plain = findings
+        .iter()
+        .find(|f| f.clause == "RFC 6120 §13.8.3")
+        .expect("a PLAIN finding");
+    assert_eq!(plain.verdict, "fail");
+    assert!(
+        plain.observed.contains("PLAIN offered before TLS"),
+        "{}",
+        plain.observed
+    );
+    assert_eq!(report.grade, probe::Grade::F);
+    let facts = &report.endpoints[0].facts;
+    assert_eq!(facts.starttls_proceeded, Some(false));
+    assert_eq!(
+        facts.before_tls.as_ref().unwrap().sasl_mechanisms,
+        vec!["PLAIN".to_owned()]
+    );
+}
