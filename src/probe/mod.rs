@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::discovery::{self, Discovery, DiscoveryError};
 use crate::pki::Service;
 
 pub use chain::Trust;
@@ -95,6 +96,81 @@ impl EndpointUnderTest {
             self.address
         )
     }
+}
+
+impl From<&discovery::Endpoint> for EndpointUnderTest {
+    fn from(endpoint: &discovery::Endpoint) -> EndpointUnderTest {
+        EndpointUnderTest {
+            service: match endpoint.service {
+                discovery::Service::Client => ProbeService::C2s,
+                discovery::Service::Server => ProbeService::S2s,
+            },
+            direct_tls: endpoint.tls == discovery::Tls::Direct,
+            host: endpoint.host.clone(),
+            port: endpoint.port,
+            address: endpoint.address,
+            origin: match &endpoint.origin {
+                discovery::Origin::Srv {
+                    name,
+                    priority,
+                    weight,
+                } => format!("SRV {name} priority {priority} weight {weight}"),
+                discovery::Origin::Fallback => {
+                    "fallback to the domain's A/AAAA (RFC 6120 §3.2.2)".into()
+                }
+            },
+        }
+    }
+}
+
+/// What discovery said, one line each: the DNS facts, then the TLSA records (RFC 7673;
+/// reported, not judged).
+pub fn dns_lines(discovery: &Discovery) -> Vec<String> {
+    discovery
+        .facts
+        .iter()
+        .map(ToString::to_string)
+        .chain(discovery.tlsa.iter().map(|tlsa| {
+            format!(
+                "TLSA {} usage {} selector {} matching {} data {}",
+                tlsa.name,
+                tlsa.usage,
+                tlsa.selector,
+                tlsa.matching,
+                tlsa.data
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            )
+        }))
+        .collect()
+}
+
+/// Discovers `domain`'s endpoints for `services` (through `resolver` when given) and probes
+/// each; an error only when DNS gave no answer at all.
+pub async fn probe_domain(
+    domain: &str,
+    services: &[discovery::Service],
+    resolver: Option<SocketAddr>,
+    trust: &Trust,
+    limit: Duration,
+    progress: impl FnMut(&EndpointUnderTest),
+) -> Result<ProbeReport, DiscoveryError> {
+    let found = discovery::discover(domain, services, resolver).await?;
+    let endpoints: Vec<EndpointUnderTest> = found
+        .endpoints
+        .iter()
+        .map(EndpointUnderTest::from)
+        .collect();
+    Ok(probe_endpoints(
+        &found.domain,
+        &endpoints,
+        dns_lines(&found),
+        trust,
+        limit,
+        progress,
+    )
+    .await)
 }
 
 /// One endpoint's facts and findings.
