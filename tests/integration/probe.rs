@@ -225,3 +225,154 @@ async fn plain_offered_before_tls_is_a_must_finding_rfc6120_13_8_3() {
         vec!["PLAIN".to_owned()]
     );
 }
+
+/// A direct-TLS listener presenting `chain` (leaf first) that answers every stream with SCRAM
+/// and closes; every connection is served, so each handshake the probe runs completes or fails
+/// on its own.
+async fn direct_tls_server(chain: &xmpp_interop::pki::IssuedChain) -> SocketAddr {
+    let config =
+        rustls::ServerConfig::builder_with_provider(xmpp_interop::transport::tls::provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                chain.presented.clone(),
+                rustls::pki_types::PrivateKeyDer::Pkcs8(chain.key.clone_key()),
+            )
+            .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(socket).await else {
+                    return;
+                };
+                let mut buffer = vec![0u8; 4096];
+                let _ = tls.read(&mut buffer).await;
+                let _ = tls
+                    .write_all(
+                        b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
+                          xmlns:stream='http://etherx.jabber.org/streams' from='broken.test' \
+                          id='y' version='1.0'><stream:features><mechanisms \
+                          xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>SCRAM-SHA-1</mechanism>\
+                          </mechanisms></stream:features>",
+                    )
+                    .await;
+                let _ = tls.read(&mut buffer).await;
+            });
+        }
+    });
+    address
+}
+
+/// Probes one direct-TLS endpoint for `broken.test` that presents `chain`, trusting its root.
+async fn probe_chain(chain: &xmpp_interop::pki::IssuedChain) -> probe::EndpointReport {
+    let address = direct_tls_server(chain).await;
+    let trust = Trust::from_certificates(vec![chain.root.clone()], "the test PKI's root".into());
+    let mut report = probe::probe_endpoints(
+        "broken.test",
+        &[endpoint(ProbeService::C2s, true, address)],
+        Vec::new(),
+        &trust,
+        LIMIT,
+        |_| {},
+    )
+    .await;
+    report.endpoints.remove(0)
+}
+
+/// RFC 6125 §6.2.1: a certificate naming only the SRV target host does not identify the
+/// source domain, whatever DNS said; the probe checks the domain, and finds nothing names it.
+#[tokio::test]
+async fn a_certificate_naming_only_the_srv_target_fails_the_identity_check_rfc6125_6_2_1() {
+    let catalogue = Catalogue::new();
+    let chain = catalogue
+        .chain(
+            CertificateProfile::CacertIntermediate,
+            KeyType::EcdsaP256,
+            "xmpp.host.test",
+        )
+        .unwrap();
+    let endpoint = probe_chain(&chain).await;
+    let identity = endpoint.facts.identity.as_ref().unwrap();
+    assert_eq!(identity.rule, None);
+    let finding = endpoint
+        .findings
+        .iter()
+        .find(|f| f.clause == "RFC 6125 §6.2.1")
+        .expect("an identity finding");
+    assert_eq!(finding.verdict, "fail");
+    assert!(
+        finding.observed.contains("DNS:xmpp.host.test"),
+        "{}",
+        finding.observed
+    );
+    // The chain itself is fine: only the name is wrong.
+    assert!(endpoint.facts.chain.as_ref().unwrap().validates);
+}
+
+/// RFC 6120 §13.7.2: a chain without its intermediate cannot be validated, and the probe says
+/// it is incomplete and how to fix it.
+#[tokio::test]
+async fn a_missing_intermediate_is_an_incomplete_chain_that_does_not_validate_rfc6120_13_7_2() {
+    let catalogue = Catalogue::new();
+    let chain = catalogue
+        .chain(
+            CertificateProfile::MissingIntermediate,
+            KeyType::EcdsaP256,
+            "broken.test",
+        )
+        .unwrap();
+    let endpoint = probe_chain(&chain).await;
+    let facts = endpoint.facts.chain.as_ref().unwrap();
+    assert!(!facts.validates && !facts.complete, "{facts:?}");
+    assert_eq!(facts.validation_error.as_deref(), Some("unknown-issuer"));
+    let finding = endpoint
+        .findings
+        .iter()
+        .find(|f| f.clause == "RFC 6120 §13.7.2")
+        .expect("a chain finding");
+    assert_eq!(finding.verdict, "fail");
+    assert!(
+        finding.observed.contains("incomplete"),
+        "{}",
+        finding.observed
+    );
+    assert!(finding.fix.contains("full chain"), "{}", finding.fix);
+    // The name is right.
+    assert_eq!(
+        endpoint.facts.identity.as_ref().unwrap().rule.as_deref(),
+        Some("dns-id")
+    );
+}
+
+/// RFC 6120 §13.7.2: an expired leaf fails validation; the days to expiry are negative.
+#[tokio::test]
+async fn an_expired_certificate_does_not_validate_rfc6120_13_7_2() {
+    let catalogue = Catalogue::new();
+    let chain = catalogue
+        .chain(
+            CertificateProfile::Expired,
+            KeyType::EcdsaP256,
+            "broken.test",
+        )
+        .unwrap();
+    let endpoint = probe_chain(&chain).await;
+    let facts = endpoint.facts.chain.as_ref().unwrap();
+    assert_eq!(facts.validation_error.as_deref(), Some("expired"));
+    assert!(facts.certificates[0].days_to_expiry < 0);
+    let finding = endpoint
+        .findings
+        .iter()
+        .find(|f| f.clause == "RFC 6120 §13.7.2")
+        .expect("a chain finding");
+    assert!(finding.fix.contains("renew"), "{}", finding.fix);
+    // A direct-TLS endpoint offered the ALPN protocol of XEP-0368.
+    assert_eq!(
+        endpoint.facts.tls.as_ref().unwrap().alpn_offered,
+        vec!["xmpp-client".to_owned()]
+    );
+}
