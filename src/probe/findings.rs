@@ -510,3 +510,53 @@ impl Grade {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(level: Level) -> Finding {
+        Finding {
+            endpoint: "c2s".into(),
+            level,
+            verdict: if level.is_absolute() { "fail" } else { "warn" },
+            clause: "RFC 0000 §0",
+            text: "",
+            observed: String::new(),
+            fix: String::new(),
+        }
+    }
+
+    /// The README's grade rules: A without findings, B with SHOULD findings only, F with any
+    /// MUST or MUST NOT broken.
+    #[test]
+    fn the_grade_is_a_without_findings_b_with_should_only_and_f_with_any_must() {
+        assert_eq!(Grade::of(&[]), Grade::A);
+        assert_eq!(
+            Grade::of(&[finding(Level::Should), finding(Level::ShouldNot)]),
+            Grade::B
+        );
+        assert_eq!(
+            Grade::of(&[finding(Level::Should), finding(Level::MustNot)]),
+            Grade::F
+        );
+    }
+
+    /// RFC 9325 §4.1: NULL, RC4 and under-112-bit suites are MUST NOT, the other classes
+    /// SHOULD NOT.
+    #[test]
+    fn forbidden_suite_classes_carry_the_level_rfc9325_gives_them_rfc9325_4_1() {
+        let must: Vec<CipherClass> = super::super::facts::CLASSES
+            .into_iter()
+            .filter(|class| class_clause(*class).level.is_absolute())
+            .collect();
+        assert_eq!(
+            must,
+            [
+                CipherClass::NullEncryption,
+                CipherClass::Rc4,
+                CipherClass::Below112Bits
+            ]
+        );
+    }
+}

@@ -13,6 +13,7 @@ use xmpp_interop::targets::managed::{
     Installation, Instance, InstanceKey, ManagedSpec, ServerSoftware,
 };
 
+use crate::support::Scratch;
 use crate::support::real::servers_installed;
 use crate::support::turns;
 
@@ -27,6 +28,43 @@ fn endpoint(service: ProbeService, direct_tls: bool, address: SocketAddr) -> End
         address,
         origin: "test".into(),
     }
+}
+
+/// Checks `report`'s JSON against `schemas/probe.schema.json` with Python's jsonschema (when
+/// installed; under CI it must be).
+fn assert_matches_schema(report: &probe::ProbeReport) {
+    let found = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", "import jsonschema"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "python3-jsonschema is missing under CI"
+        );
+        eprintln!("NOT CHECKED against the schema: python3-jsonschema is not installed");
+        return;
+    }
+    let dir = Scratch::new("probe-schema");
+    let document = dir.join("probe.json");
+    std::fs::write(&document, probe::render::json(report)).unwrap();
+    let output = std::process::Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import json, sys, jsonschema\n\
+             schema = json.load(open(sys.argv[1]))\n\
+             jsonschema.Draft202012Validator.check_schema(schema)\n\
+             jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(json.load(open(sys.argv[2])))",
+            "schemas/probe.schema.json",
+        ])
+        .arg(&document)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// Starts `software` for `domain` with the test PKI's cacert-intermediate chain and probes its
@@ -90,6 +128,7 @@ async fn managed_prosody_and_ejabberd_show_what_they_really_offer_rfc6120_5_4_1(
     ] {
         let report = probe_managed(software, domain).await;
         let markdown = probe::render::markdown(&report);
+        assert_matches_schema(&report);
         assert_ne!(report.grade, probe::Grade::F, "{markdown}");
         assert_eq!(report.must_broken, 0, "{markdown}");
         for endpoint in &report.endpoints {
@@ -218,6 +257,7 @@ async fn plain_offered_before_tls_is_a_must_finding_rfc6120_13_8_3() {
         plain.observed
     );
     assert_eq!(report.grade, probe::Grade::F);
+    assert_matches_schema(&report);
     let facts = &report.endpoints[0].facts;
     assert_eq!(facts.starttls_proceeded, Some(false));
     assert_eq!(
