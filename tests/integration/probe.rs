@@ -416,3 +416,62 @@ async fn an_expired_certificate_does_not_validate_rfc6120_13_7_2() {
         vec!["xmpp-client".to_owned()]
     );
 }
+
+/// A peer that accepts and never answers costs one connection and one step timeout: the probe
+/// stops there and says where, instead of hanging or opening more connections.
+#[tokio::test]
+async fn a_silent_peer_stops_the_probe_at_the_first_step_within_its_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let trust = Trust::from_certificates(Vec::new(), "no roots".into());
+    let started = std::time::Instant::now();
+    let report = probe::probe_endpoints(
+        "silent.test",
+        &[endpoint(ProbeService::C2s, false, address)],
+        Vec::new(),
+        &trust,
+        Duration::from_millis(300),
+        |_| {},
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let facts = &report.endpoints[0].facts;
+    assert!(facts.reachable);
+    assert_eq!(facts.connections, 1);
+    assert!(
+        facts
+            .stopped
+            .as_deref()
+            .is_some_and(|s| s.starts_with("stream before TLS: no answer within")),
+        "{:?}",
+        facts.stopped
+    );
+}
+
+/// Usage errors are exit 2 before anything is asked of DNS: an unreadable `--root`, and
+/// `--c2s` with `--s2s`.
+#[test]
+fn probe_usage_errors_exit_2() {
+    let output = crate::support::harness()
+        .args(["probe", "example.test", "--root", "/nonexistent/root.pem"])
+        .output()
+        .unwrap();
+    let (_, stderr) = crate::support::output_text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--root /nonexistent/root.pem"), "{stderr}");
+    let output = crate::support::harness()
+        .args(["probe", "example.test", "--c2s", "--s2s"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}
