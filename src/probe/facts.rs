@@ -3,9 +3,9 @@
 //!
 //! Connection 1 does everything that needs a stream: the stream features before TLS
 //! (STARTTLS endpoints), the TLS handshake on rustls (TLS 1.3 and 1.2 offered, SNI the domain,
-//! ALPN on direct TLS), the chain, and the features after TLS. Then, only when that handshake
-//! completed: one connection for the TLS version the first did not negotiate (1.2 when it
-//! was 1.3), one each for TLS 1.0 and 1.1 on OpenSSL, and one per class of RFC 9325 §4.1
+//! ALPN on direct TLS), the chain, and the features after TLS. Then, once TLS was reached: one
+//! connection for TLS 1.2 alone when the first negotiated 1.3 (not when that handshake
+//! failed), one each for TLS 1.0 and 1.1 on OpenSSL, and one per class of RFC 9325 §4.1
 //! suites the system's libssl can offer. So at most [`MAX_CONNECTIONS`] connections per
 //! endpoint, one after the other.
 
@@ -250,6 +250,10 @@ pub async fn gather(
     let (tls, negotiated) = match handshake::rustls_handshake(tcp, &attempt, limit).await {
         Ok(done) => done,
         Err(e) => {
+            // A server that refuses TLS 1.2 and 1.3 may still speak what RFC 8996 forbids.
+            facts.versions =
+                versions(endpoint, domain, limit, Err(&e), &mut facts.connections).await;
+            facts.cipher_classes = classes(endpoint, domain, limit, &mut facts.connections).await;
             facts.stopped = Some(format!("TLS 1.2/1.3 handshake: {e}"));
             return facts;
         }
@@ -271,7 +275,14 @@ pub async fn gather(
         Err(e) => facts.stopped = Some(format!("stream after TLS: {e}")),
     }
     stream.close().await;
-    facts.versions = versions(endpoint, domain, limit, &negotiated, &mut facts.connections).await;
+    facts.versions = versions(
+        endpoint,
+        domain,
+        limit,
+        Ok(&negotiated),
+        &mut facts.connections,
+    )
+    .await;
     facts.cipher_classes = classes(endpoint, domain, limit, &mut facts.connections).await;
     facts
 }
@@ -320,7 +331,7 @@ async fn versions(
     endpoint: &EndpointUnderTest,
     domain: &str,
     limit: Duration,
-    negotiated: &handshake::Negotiated,
+    main: Result<&handshake::Negotiated, &str>,
     connections: &mut u32,
 ) -> Vec<VersionFact> {
     let mut facts = Vec::new();
@@ -355,9 +366,25 @@ async fn versions(
         };
         facts.push(fact);
     }
-    let negotiated_version = negotiated.version;
+    let negotiated = match main {
+        Ok(negotiated) => negotiated,
+        Err(why) => {
+            // The main connection offered both; neither was agreed.
+            for version in [Version::Tls12, Version::Tls13] {
+                facts.push(VersionFact {
+                    version,
+                    accepted: None,
+                    detail: format!(
+                        "not agreed on the main connection, which offered TLS 1.3 and 1.2 \
+                         with rustls's suites: {why}"
+                    ),
+                });
+            }
+            return facts;
+        }
+    };
     for version in [Version::Tls12, Version::Tls13] {
-        let fact = if negotiated_version == Some(version) {
+        let fact = if negotiated.version == Some(version) {
             VersionFact {
                 version,
                 accepted: Some(true),

@@ -475,3 +475,101 @@ fn probe_usage_errors_exit_2() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
 }
+
+/// A direct-TLS OpenSSL listener at security level 0 that accepts TLS 1.0 to 1.3 and every
+/// suite libssl has (RSA chain, so static RSA is among them), the kind of configuration RFC
+/// 8996 and RFC 9325 §4.1 are written against.
+async fn permissive_openssl_server(chain: &xmpp_interop::pki::IssuedChain) -> SocketAddr {
+    use openssl::ssl::{SslContext, SslMethod, SslOptions, SslVersion};
+    let mut builder = SslContext::builder(SslMethod::tls_server()).unwrap();
+    builder.clear_options(SslOptions::NO_TLSV1 | SslOptions::NO_TLSV1_1);
+    builder.set_security_level(0);
+    builder
+        .set_min_proto_version(Some(SslVersion::TLS1))
+        .unwrap();
+    builder.set_cipher_list("ALL:@SECLEVEL=0").unwrap();
+    let leaf = openssl::x509::X509::from_der(&chain.presented[0]).unwrap();
+    builder.set_certificate(&leaf).unwrap();
+    for intermediate in &chain.presented[1..] {
+        builder
+            .add_extra_chain_cert(openssl::x509::X509::from_der(intermediate).unwrap())
+            .unwrap();
+    }
+    let key = openssl::pkey::PKey::private_key_from_der(chain.key.secret_pkcs8_der()).unwrap();
+    builder.set_private_key(&key).unwrap();
+    let acceptor = std::sync::Arc::new(builder.build());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let acceptor = std::sync::Arc::clone(&acceptor);
+            tokio::spawn(async move {
+                let ssl = openssl::ssl::Ssl::new(&acceptor).unwrap();
+                let mut tls = tokio_openssl::SslStream::new(ssl, socket).unwrap();
+                if std::pin::Pin::new(&mut tls).accept().await.is_err() {
+                    return;
+                }
+                let mut buffer = vec![0u8; 4096];
+                let _ = tls.read(&mut buffer).await;
+                let _ = tls
+                    .write_all(
+                        b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
+                          xmlns:stream='http://etherx.jabber.org/streams' from='broken.test' \
+                          id='z' version='1.0'><stream:features/>",
+                    )
+                    .await;
+                let _ = tls.read(&mut buffer).await;
+            });
+        }
+    });
+    address
+}
+
+/// RFC 8996 §2, §3 and RFC 9325 §4.1: a server that still accepts TLS 1.0, TLS 1.1 and
+/// static-RSA suites gets a MUST NOT finding for each version and a SHOULD NOT for the suites;
+/// TLS 1.2 and 1.3 are accepted too.
+#[tokio::test]
+async fn tls_1_0_and_1_1_accepted_are_must_not_findings_rfc8996_2() {
+    let catalogue = Catalogue::new();
+    let chain = catalogue
+        .chain(
+            CertificateProfile::CacertIntermediate,
+            KeyType::Rsa2048,
+            "broken.test",
+        )
+        .unwrap();
+    let address = permissive_openssl_server(&chain).await;
+    let trust = Trust::from_certificates(vec![chain.root.clone()], "the test PKI's root".into());
+    let report = probe::probe_endpoints(
+        "broken.test",
+        &[endpoint(ProbeService::C2s, true, address)],
+        Vec::new(),
+        &trust,
+        LIMIT,
+        |_| {},
+    )
+    .await;
+    let endpoint = &report.endpoints[0];
+    let markdown = probe::render::markdown(&report);
+    let accepted: Vec<Option<bool>> = endpoint.facts.versions.iter().map(|v| v.accepted).collect();
+    assert_eq!(accepted, [Some(true); 4], "{markdown}");
+    let clauses: Vec<(&str, &str)> = endpoint
+        .findings
+        .iter()
+        .map(|f| (f.verdict, f.clause))
+        .collect();
+    assert!(clauses.contains(&("fail", "RFC 8996 §2")), "{markdown}");
+    assert!(clauses.contains(&("fail", "RFC 8996 §3")), "{markdown}");
+    let static_rsa = endpoint
+        .facts
+        .cipher_classes
+        .iter()
+        .find(|c| c.class == xmpp_interop::scenario::CipherClass::StaticRsa)
+        .unwrap();
+    assert_eq!(static_rsa.accepted, Some(true), "{markdown}");
+    assert!(clauses.contains(&("warn", "RFC 9325 §4.1")), "{markdown}");
+    // MUST findings come first.
+    assert_eq!(endpoint.findings[0].verdict, "fail");
+    assert_eq!(report.grade, probe::Grade::F);
+    assert!(endpoint.facts.connections <= probe::MAX_CONNECTIONS);
+}
