@@ -258,6 +258,14 @@ async fn plain_offered_before_tls_is_a_must_finding_rfc6120_13_8_3() {
     );
     assert_eq!(report.grade, probe::Grade::F);
     assert_matches_schema(&report);
+    let out = Scratch::new("probe-out");
+    probe::render::write_all(&report, &out.join("reports")).unwrap();
+    for file in ["probe.html", "probe.md"] {
+        let text = std::fs::read_to_string(out.join("reports").join(file)).unwrap();
+        assert!(text.contains("RFC 6120 §13.8.3"), "{file}: {text}");
+        assert!(text.contains("grade F"), "{file}: {text}");
+        assert!(text.contains("PLAIN offered before TLS"), "{file}: {text}");
+    }
     let facts = &report.endpoints[0].facts;
     assert_eq!(facts.starttls_proceeded, Some(false));
     assert_eq!(
