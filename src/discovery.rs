@@ -217,6 +217,9 @@ pub enum DnsFact {
         target: String,
         port: u16,
     },
+    /// An SRV target that is an alias (CNAME), which RFC 2782 forbids ("Target ... MUST NOT
+    /// be an alias"); resolvers follow it anyway, so the endpoints are still there.
+    TargetIsAlias { target: String, canonical: String },
     /// No SRV record for the service at all, so the RFC 6120 §3.2.2 fallback was used.
     FallbackUsed {
         service: Service,
@@ -248,6 +251,11 @@ impl fmt::Display for DnsFact {
             } => write!(
                 f,
                 "SRV target {target}:{port} of {srv_name} has no AAAA or A record: no endpoint"
+            ),
+            DnsFact::TargetIsAlias { target, canonical } => write!(
+                f,
+                "SRV target {target} is an alias (CNAME) of {canonical}; RFC 2782: the target \
+                 must not be an alias"
             ),
             DnsFact::FallbackUsed {
                 service,
@@ -421,7 +429,7 @@ async fn discover_service(
         (Tls::Direct, &direct_name, direct?),
     ] {
         match answer {
-            Answer::Records(records) => {
+            Answer::Records { records, .. } => {
                 any_srv_record |= !records.is_empty();
                 for record in records {
                     let RData::SRV(srv) = record else { continue };
@@ -456,8 +464,14 @@ async fn discover_service(
     if any_srv_record {
         let ordered = order_by_priority_and_weight(candidates, |c| (c.priority, c.weight), rng);
         for candidate in ordered {
-            let addresses =
-                target_addresses(resolver, &candidate.target, targets, discovery).await?;
+            let addresses = target_addresses(
+                resolver,
+                &candidate.target,
+                AddressOf::SrvTarget,
+                targets,
+                discovery,
+            )
+            .await?;
             if addresses.is_empty() {
                 discovery.facts.push(DnsFact::TargetWithoutAddress {
                     srv_name: candidate.srv_name.clone(),
@@ -496,7 +510,8 @@ async fn discover_service(
             domain: domain.to_owned(),
             port,
         });
-        let addresses = target_addresses(resolver, domain, targets, discovery).await?;
+        let addresses =
+            target_addresses(resolver, domain, AddressOf::Domain, targets, discovery).await?;
         for ip in addresses {
             discovery.endpoints.push(Endpoint {
                 service,
@@ -514,10 +529,19 @@ async fn discover_service(
     Ok(())
 }
 
-/// The AAAA then A addresses of `host`; absent records and failed lookups become facts once.
+/// Whose addresses are looked up: RFC 2782's no-alias rule holds for SRV targets only.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AddressOf {
+    SrvTarget,
+    Domain,
+}
+
+/// The AAAA then A addresses of `host`; absent records, failed lookups and (for an SRV
+/// target) an alias become facts, once per host.
 async fn target_addresses(
     resolver: &TokioResolver,
     host: &str,
+    address_of: AddressOf,
     targets: &mut TargetCache,
     discovery: &mut Discovery,
 ) -> Result<Vec<IpAddr>, DiscoveryError> {
@@ -529,9 +553,11 @@ async fn target_addresses(
         query(resolver, host, RecordKind::A)
     );
     let mut addresses = Vec::new();
+    let mut alias_of = None;
     for (kind, answer) in [(RecordKind::Aaaa, aaaa?), (RecordKind::A, a?)] {
         match answer {
-            Answer::Records(records) => {
+            Answer::Records { records, canonical } => {
+                alias_of = alias_of.or(canonical);
                 addresses.extend(records.into_iter().filter_map(|record| match record {
                     RData::A(a) => Some(IpAddr::V4(a.0)),
                     RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
@@ -548,6 +574,12 @@ async fn target_addresses(
                 reason,
             }),
         }
+    }
+    if let (AddressOf::SrvTarget, Some(canonical)) = (address_of, alias_of) {
+        discovery.facts.push(DnsFact::TargetIsAlias {
+            target: host.to_owned(),
+            canonical,
+        });
     }
     targets.addresses.insert(host.to_owned(), addresses.clone());
     Ok(addresses)
@@ -568,7 +600,7 @@ async fn target_tlsa(
     targets.tlsa_done.push(key);
     let name = format!("_{port}._tcp.{host}");
     match query(resolver, &name, RecordKind::Tlsa).await? {
-        Answer::Records(records) => {
+        Answer::Records { records, .. } => {
             discovery
                 .tlsa
                 .extend(records.into_iter().filter_map(|record| match record {
@@ -595,10 +627,13 @@ async fn target_tlsa(
     Ok(())
 }
 
-/// What one query gave: records of the asked type (CNAMEs on the way left out), none, or an
-/// error answer.
+/// What one query gave: records of the asked type (with the name a CNAME chain on the way
+/// ended at), none, or an error answer.
 enum Answer {
-    Records(Vec<RData>),
+    Records {
+        records: Vec<RData>,
+        canonical: Option<String>,
+    },
     Absent,
     Failed(String),
 }
@@ -622,10 +657,18 @@ async fn query(
                 .filter(|record| record.record_type() == record_type)
                 .map(|record| record.data.clone())
                 .collect();
+            let canonical = lookup
+                .answers()
+                .iter()
+                .rev()
+                .find_map(|record| match &record.data {
+                    RData::CNAME(target) => Some(host_name(&target.0)),
+                    _ => None,
+                });
             Ok(if records.is_empty() {
                 Answer::Absent
             } else {
-                Answer::Records(records)
+                Answer::Records { records, canonical }
             })
         }
         Err(NetError::Dns(DnsError::NoRecordsFound(_))) => Ok(Answer::Absent),

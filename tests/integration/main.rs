@@ -24,6 +24,7 @@ mod case_deadline;
 mod certify;
 mod ci_examples;
 mod cli;
+mod discovery;
 mod downgrade_flag_not_applicable;
 mod errands;
 mod federation;
