@@ -173,7 +173,7 @@ fn terminal(report: &ProbeReport) -> String {
         }
     }
     out.push_str(&format!(
-        "grade {}: {} MUST broken, {} SHOULD not followed ({:.1} s)\n",
+        "grade {}: {} MUST broken, {} SHOULD not followed ({:.2} s)\n",
         report.grade.letter(),
         report.must_broken,
         report.should_not_followed,

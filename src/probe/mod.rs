@@ -156,13 +156,14 @@ pub async fn probe_domain(
     limit: Duration,
     progress: impl FnMut(&EndpointUnderTest),
 ) -> Result<ProbeReport, DiscoveryError> {
+    let started = std::time::Instant::now();
     let found = discovery::discover(domain, services, resolver).await?;
     let endpoints: Vec<EndpointUnderTest> = found
         .endpoints
         .iter()
         .map(EndpointUnderTest::from)
         .collect();
-    Ok(probe_endpoints(
+    let mut report = probe_endpoints(
         &found.domain,
         &endpoints,
         dns_lines(&found),
@@ -170,7 +171,10 @@ pub async fn probe_domain(
         limit,
         progress,
     )
-    .await)
+    .await;
+    // Discovery included.
+    report.duration_seconds = started.elapsed().as_secs_f64();
+    Ok(report)
 }
 
 /// One endpoint's facts and findings.
@@ -191,7 +195,7 @@ pub struct ProbeReport {
     pub domain: String,
     /// When the probe started (RFC 3339).
     pub started_at: String,
-    /// How long it took, in seconds.
+    /// How long it took, in seconds (DNS discovery included).
     pub duration_seconds: f64,
     /// What DNS said, one line each (records found, records missing, TLSA).
     pub dns: Vec<String>,

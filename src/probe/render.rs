@@ -199,7 +199,7 @@ fn fact_lines(facts: &EndpointFacts) -> Vec<(String, String)> {
 
 fn summary_line(report: &ProbeReport) -> String {
     format!(
-        "grade {}: {} MUST broken, {} SHOULD not followed, {} endpoint(s) probed in {:.1} s",
+        "grade {}: {} MUST broken, {} SHOULD not followed, {} endpoint(s) probed in {:.2} s",
         report.grade.letter(),
         report.must_broken,
         report.should_not_followed,

@@ -14,6 +14,7 @@ use xmpp_interop::targets::managed::{
 };
 
 use crate::support::Scratch;
+use crate::support::dns::{LoopbackDns, Zone};
 use crate::support::real::servers_installed;
 use crate::support::turns;
 
@@ -67,9 +68,11 @@ fn assert_matches_schema(report: &probe::ProbeReport) {
     );
 }
 
-/// Starts `software` for `domain` with the test PKI's cacert-intermediate chain and probes its
-/// four endpoints.
-async fn probe_managed(software: &str, domain: &str) -> probe::ProbeReport {
+/// Starts `software` for `domain` with the test PKI's cacert-intermediate chain.
+async fn start_managed(
+    software: &str,
+    domain: &str,
+) -> (Instance, std::sync::Arc<xmpp_interop::pki::IssuedChain>) {
     let catalogue = Catalogue::new();
     let chain = catalogue
         .chain(
@@ -94,6 +97,13 @@ async fn probe_managed(software: &str, domain: &str) -> probe::ProbeReport {
     let instance = Instance::start(&spec, &key, &chain, None, None, None)
         .await
         .unwrap();
+    (instance, chain)
+}
+
+/// Starts `software` for `domain` and probes its c2s STARTTLS, c2s direct-TLS and s2s
+/// STARTTLS endpoints.
+async fn probe_managed(software: &str, domain: &str) -> probe::ProbeReport {
+    let (instance, chain) = start_managed(software, domain).await;
     let mut endpoints = vec![endpoint(
         ProbeService::C2s,
         false,
@@ -580,4 +590,239 @@ async fn tls_1_0_and_1_1_accepted_are_must_not_findings_rfc8996_2() {
     assert_eq!(endpoint.findings[0].verdict, "fail");
     assert_eq!(report.grade, probe::Grade::F);
     assert!(endpoint.facts.connections <= probe::MAX_CONNECTIONS);
+}
+
+/// Runs `xmpp-interop probe ARGS`; returns the exit code, stdout and stderr.
+fn run_probe(args: &[&str]) -> (Option<i32>, String, String) {
+    let output = crate::support::harness()
+        .arg("probe")
+        .args(args)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = crate::support::output_text(&output);
+    (output.status.code(), stdout, stderr)
+}
+
+/// The whole command against the managed servers, found through SRV records on a loopback DNS
+/// server whose targets are other names than the domain (the certificate names the domain,
+/// RFC 6125 §6.2.1): every endpoint probed, exit 0, the JSON on stdout and the three files in
+/// --out, progress on stderr.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_finds_the_managed_servers_through_srv_and_exits_0_rfc6120_3_2_1() {
+    if !servers_installed("probe_finds_the_managed_servers_through_srv_and_exits_0_rfc6120_3_2_1") {
+        return;
+    }
+    let _turn = turns::managed_servers_shared_async().await;
+    for (software, domain) in [
+        ("prosody", "cli-prosody.test"),
+        ("ejabberd", "cli-ejabberd.test"),
+    ] {
+        let (instance, chain) = start_managed(software, domain).await;
+        let host = format!("xmpp.{domain}");
+        let mut zone = Zone::new()
+            .srv(
+                &format!("_xmpp-client._tcp.{domain}"),
+                0,
+                0,
+                instance.starttls_address().port(),
+                &host,
+            )
+            .srv(
+                &format!("_xmpp-server._tcp.{domain}"),
+                0,
+                0,
+                instance.s2s_address(Transport::Starttls).port(),
+                &host,
+            )
+            .a(&host, [127, 0, 0, 1]);
+        if let Ok(direct) = instance.address(Transport::DirectTls) {
+            zone = zone.srv(
+                &format!("_xmpps-client._tcp.{domain}"),
+                0,
+                0,
+                direct.port(),
+                &host,
+            );
+        }
+        let dns = LoopbackDns::start(zone);
+        let dir = Scratch::new("probe-cli");
+        std::fs::write(dir.join("root.pem"), &chain.pem.root).unwrap();
+        let resolver = dns.address().to_string();
+        let root = dir.join("root.pem");
+        let out = dir.join("reports");
+        let (code, stdout, stderr) = run_probe(&[
+            domain,
+            "--resolver",
+            &resolver,
+            "--root",
+            root.to_str().unwrap(),
+            "--json",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, Some(0), "{stderr}\n{stdout}");
+        assert!(
+            stderr.contains(&format!("probing c2s starttls {host}:")),
+            "{stderr}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let endpoints = json["endpoints"].as_array().unwrap();
+        let expected = if instance.address(Transport::DirectTls).is_ok() {
+            3
+        } else {
+            2
+        };
+        assert_eq!(endpoints.len(), expected, "{stdout}");
+        for endpoint in endpoints {
+            assert_eq!(
+                endpoint["facts"]["identity"]["rule"], "dns-id",
+                "{endpoint}"
+            );
+            assert!(
+                endpoint["facts"]["endpoint"]["origin"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("SRV _xmpp"),
+                "{endpoint}"
+            );
+        }
+        assert_ne!(json["grade"], "F");
+        for file in ["probe.json", "probe.html", "probe.md"] {
+            assert!(out.join(file).is_file(), "{file}");
+        }
+        // The human summary, as the README shows it.
+        let (code, stdout, _) = run_probe(&[
+            domain,
+            "--resolver",
+            &resolver,
+            "--root",
+            root.to_str().unwrap(),
+        ]);
+        assert_eq!(code, Some(0));
+        assert!(stdout.contains("grade "), "{stdout}");
+        println!("{stdout}");
+    }
+}
+
+/// A listener that offers PLAIN before TLS, found through DNS beside an SRV target without
+/// address and without any `_xmpps-client` record: the two DNS facts are reported and are no
+/// findings (XEP-0368 is optional), the PLAIN offer is a MUST NOT finding and the exit code 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dns_facts_are_not_findings_but_plain_before_tls_exits_1_rfc6120_13_8_3() {
+    let address = plaintext_server(
+        "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>PLAIN</mechanism></mechanisms>",
+    )
+    .await;
+    let dns = LoopbackDns::start(
+        Zone::new()
+            .srv(
+                "_xmpp-client._tcp.broken.test",
+                0,
+                0,
+                address.port(),
+                "xmpp.broken.test",
+            )
+            .srv(
+                "_xmpp-client._tcp.broken.test",
+                10,
+                0,
+                5222,
+                "ghost.broken.test",
+            )
+            .a("xmpp.broken.test", [127, 0, 0, 1]),
+    );
+    let resolver = dns.address().to_string();
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || {
+        run_probe(&["broken.test", "--c2s", "--resolver", &resolver, "--json"])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(1), "{stderr}\n{stdout}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let dns_lines: Vec<&str> = json["dns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line.as_str().unwrap())
+        .collect();
+    assert!(
+        dns_lines
+            .iter()
+            .any(|l| l.contains("ghost.broken.test") && l.contains("no AAAA or A record")),
+        "{dns_lines:?}"
+    );
+    assert!(
+        dns_lines
+            .iter()
+            .any(|l| l.contains("_xmpps-client._tcp.broken.test")),
+        "{dns_lines:?}"
+    );
+    let endpoints = json["endpoints"].as_array().unwrap();
+    assert_eq!(
+        endpoints.len(),
+        1,
+        "only the target with an address: {stdout}"
+    );
+    let clauses: Vec<&str> = endpoints[0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["clause"].as_str().unwrap())
+        .collect();
+    assert!(clauses.contains(&"RFC 6120 §13.8.3"), "{clauses:?}");
+    assert!(
+        endpoints[0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| !f["observed"].as_str().unwrap().contains("xmpps")),
+        "{stdout}"
+    );
+}
+
+/// RFC 6125 §6.2.1 end to end: the SRV record points at xmpp.srvname.test, and the server's
+/// certificate names only that host; the probe checks the domain srvname.test and exits 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_for_the_srv_target_only_exits_1_through_dns_rfc6125_6_2_1() {
+    let catalogue = Catalogue::new();
+    let chain = catalogue
+        .chain(
+            CertificateProfile::CacertIntermediate,
+            KeyType::EcdsaP256,
+            "xmpp.srvname.test",
+        )
+        .unwrap();
+    let address = direct_tls_server(&chain).await;
+    let dns = LoopbackDns::start(
+        Zone::new()
+            .srv(
+                "_xmpps-client._tcp.srvname.test",
+                0,
+                0,
+                address.port(),
+                "xmpp.srvname.test",
+            )
+            .a("xmpp.srvname.test", [127, 0, 0, 1]),
+    );
+    let dir = Scratch::new("probe-srvname");
+    std::fs::write(dir.join("root.pem"), &chain.pem.root).unwrap();
+    let resolver = dns.address().to_string();
+    let root = dir.join("root.pem");
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || {
+        run_probe(&[
+            "srvname.test",
+            "--c2s",
+            "--resolver",
+            &resolver,
+            "--root",
+            root.to_str().unwrap(),
+        ])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(1), "{stderr}\n{stdout}");
+    assert!(stdout.contains("fail MUST (RFC 6125 §6.2.1)"), "{stdout}");
+    assert!(stdout.contains("DNS:xmpp.srvname.test"), "{stdout}");
+    assert!(stdout.contains("grade F"), "{stdout}");
+    println!("{stdout}");
 }
