@@ -288,6 +288,14 @@ async fn plain_offered_before_tls_is_a_must_finding_rfc6120_13_8_3() {
 /// and closes; every connection is served, so each handshake the probe runs completes or fails
 /// on its own.
 async fn direct_tls_server(chain: &xmpp_interop::pki::IssuedChain) -> SocketAddr {
+    direct_tls_server_on(chain, SocketAddr::from(([127, 0, 0, 1], 0))).await
+}
+
+/// [`direct_tls_server`] on a given address.
+async fn direct_tls_server_on(
+    chain: &xmpp_interop::pki::IssuedChain,
+    address: SocketAddr,
+) -> SocketAddr {
     let config =
         rustls::ServerConfig::builder_with_provider(xmpp_interop::transport::tls::provider())
             .with_safe_default_protocol_versions()
@@ -299,7 +307,7 @@ async fn direct_tls_server(chain: &xmpp_interop::pki::IssuedChain) -> SocketAddr
             )
             .unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = TcpListener::bind(address).await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
@@ -825,4 +833,71 @@ async fn a_certificate_for_the_srv_target_only_exits_1_through_dns_rfc6125_6_2_1
     assert!(stdout.contains("DNS:xmpp.srvname.test"), "{stdout}");
     assert!(stdout.contains("grade F"), "{stdout}");
     println!("{stdout}");
+}
+
+/// Every address of an SRV target is an endpoint (RFC 6120 §3.2.1): a target with AAAA and A
+/// records is probed over IPv6 and IPv4, each with its own facts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_srv_target_is_probed_over_ipv6_and_ipv4_rfc6120_3_2_1() {
+    let catalogue = Catalogue::new();
+    let chain = catalogue
+        .chain(
+            CertificateProfile::CacertIntermediate,
+            KeyType::EcdsaP256,
+            "dual.test",
+        )
+        .unwrap();
+    let v4 = direct_tls_server(&chain).await;
+    let Ok(v6_listener) = std::net::TcpListener::bind(("::1", v4.port())) else {
+        eprintln!("NOT RUN: ::1 port {} is not free or IPv6 is off", v4.port());
+        return;
+    };
+    drop(v6_listener);
+    let v6 = direct_tls_server_on(
+        &chain,
+        SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, v4.port())),
+    )
+    .await;
+    let dns = LoopbackDns::start(
+        Zone::new()
+            .srv(
+                "_xmpps-client._tcp.dual.test",
+                0,
+                0,
+                v4.port(),
+                "xmpp.dual.test",
+            )
+            .a("xmpp.dual.test", [127, 0, 0, 1])
+            .aaaa("xmpp.dual.test", std::net::Ipv6Addr::LOCALHOST),
+    );
+    let trust = Trust::from_certificates(vec![chain.root.clone()], "the test PKI's root".into());
+    let report = probe::probe_domain(
+        "dual.test",
+        &[xmpp_interop::discovery::Service::Client],
+        Some(dns.address()),
+        &trust,
+        LIMIT,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let addresses: Vec<SocketAddr> = report
+        .endpoints
+        .iter()
+        .map(|e| e.facts.endpoint.address)
+        .collect();
+    assert_eq!(addresses, [v6, v4]);
+    for endpoint in &report.endpoints {
+        assert!(endpoint.facts.tls.is_some(), "{:?}", endpoint.facts.stopped);
+        assert_eq!(
+            endpoint.facts.identity.as_ref().unwrap().rule.as_deref(),
+            Some("dns-id")
+        );
+    }
+    assert_eq!(
+        report.grade,
+        probe::Grade::A,
+        "{}",
+        probe::render::markdown(&report)
+    );
 }
