@@ -173,11 +173,12 @@ fn terminal(report: &ProbeReport) -> String {
         }
     }
     out.push_str(&format!(
-        "grade {}: {} MUST broken, {} SHOULD not followed ({:.2} s)\n",
+        "grade {}: {} MUST broken, {} SHOULD not followed ({:.2} s){}\n",
         report.grade.letter(),
         report.must_broken,
         report.should_not_followed,
-        report.duration_seconds
+        report.duration_seconds,
+        render::not_fully_probed(report)
     ));
     out
 }

@@ -211,6 +211,9 @@ pub struct ProbeReport {
     pub must_broken: usize,
     /// SHOULD findings.
     pub should_not_followed: usize,
+    /// Endpoints the probe could not finish (unreachable, or stopped before everything was
+    /// learnt; `stopped` says where): the grade covers only what was seen.
+    pub not_fully_probed: usize,
 }
 
 impl ProbeReport {
@@ -255,6 +258,7 @@ pub async fn probe_endpoints(
         grade: Grade::of(&all),
         must_broken: all.iter().filter(|f| f.level.is_absolute()).count(),
         should_not_followed: all.iter().filter(|f| !f.level.is_absolute()).count(),
+        not_fully_probed: reports.iter().filter(|r| r.facts.stopped.is_some()).count(),
         endpoints: reports,
     }
 }

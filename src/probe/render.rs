@@ -199,13 +199,22 @@ fn fact_lines(facts: &EndpointFacts) -> Vec<(String, String)> {
 
 fn summary_line(report: &ProbeReport) -> String {
     format!(
-        "grade {}: {} MUST broken, {} SHOULD not followed, {} endpoint(s) probed in {:.2} s",
+        "grade {}: {} MUST broken, {} SHOULD not followed, {} endpoint(s) probed in {:.2} s{}",
         report.grade.letter(),
         report.must_broken,
         report.should_not_followed,
         report.endpoints.len(),
-        report.duration_seconds
+        report.duration_seconds,
+        not_fully_probed(report)
     )
+}
+
+/// `; N not fully probed` when the grade covers less than every endpoint.
+pub fn not_fully_probed(report: &ProbeReport) -> String {
+    match report.not_fully_probed {
+        0 => String::new(),
+        n => format!("; {n} endpoint(s) not fully probed (see where each stopped)"),
+    }
 }
 
 /// The terminal's and Markdown's line for a finding.

@@ -482,6 +482,11 @@ async fn a_silent_peer_stops_the_probe_at_the_first_step_within_its_timeout() {
         "{:?}",
         facts.stopped
     );
+    assert_eq!(report.not_fully_probed, 1);
+    assert!(
+        probe::render::markdown(&report).contains("1 endpoint(s) not fully probed"),
+        "the summary says the grade does not cover that endpoint"
+    );
 }
 
 /// Usage errors are exit 2 before anything is asked of DNS: an unreadable `--root`, and
