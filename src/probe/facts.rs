@@ -173,6 +173,8 @@ pub struct EndpointFacts {
     pub chain: Option<ChainFact>,
     /// The identity check for the domain.
     pub identity: Option<IdentityFact>,
+    /// Each TLSA record of the endpoint against the chain served (DNSSEC not validated).
+    pub tlsa: Vec<super::dane::TlsaMatch>,
     /// After TLS.
     pub after_tls: Option<StreamFact>,
     /// TLS 1.0, 1.1, 1.2, 1.3 each alone.
@@ -198,6 +200,7 @@ pub async fn gather(
         tls: None,
         chain: None,
         identity: None,
+        tlsa: Vec::new(),
         after_tls: None,
         versions: Vec::new(),
         cipher_classes: Vec::new(),
@@ -258,6 +261,7 @@ pub async fn gather(
             return facts;
         }
     };
+    facts.tlsa = super::dane::matches(&endpoint.tlsa, &negotiated.chain);
     if let Some((chain, identity)) = chain::judge(&negotiated.chain, trust, domain, service) {
         facts.chain = Some(chain);
         facts.identity = Some(identity);

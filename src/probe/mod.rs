@@ -8,6 +8,7 @@
 //! JSON, HTML and Markdown ([`render`]). It never attempts a login.
 
 pub mod chain;
+pub mod dane;
 pub mod facts;
 pub mod findings;
 pub mod handshake;
@@ -78,6 +79,9 @@ pub struct EndpointUnderTest {
     pub address: SocketAddr,
     /// Where discovery found it, e.g. `SRV _xmpp-client._tcp.example.org priority 0 weight 5`.
     pub origin: String,
+    /// The TLSA records at `_PORT._tcp.HOST` (RFC 7673 §3), matched against the chain served.
+    #[serde(skip)]
+    pub tlsa: Vec<discovery::TlsaRecord>,
 }
 
 impl EndpointUnderTest {
@@ -119,6 +123,7 @@ impl From<&discovery::Endpoint> for EndpointUnderTest {
                     "fallback to the domain's A/AAAA (RFC 6120 §3.2.2)".into()
                 }
             },
+            tlsa: Vec::new(),
         }
     }
 }
@@ -161,7 +166,23 @@ pub async fn probe_domain(
     let endpoints: Vec<EndpointUnderTest> = found
         .endpoints
         .iter()
-        .map(EndpointUnderTest::from)
+        .map(|endpoint| {
+            let owner = format!("_{}._tcp.{}", endpoint.port, endpoint.host);
+            EndpointUnderTest {
+                tlsa: found
+                    .tlsa
+                    .iter()
+                    .filter(|record| {
+                        record
+                            .name
+                            .trim_end_matches('.')
+                            .eq_ignore_ascii_case(&owner)
+                    })
+                    .cloned()
+                    .collect(),
+                ..EndpointUnderTest::from(endpoint)
+            }
+        })
         .collect();
     let mut report = probe_endpoints(
         &found.domain,

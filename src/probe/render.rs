@@ -156,6 +156,12 @@ fn fact_lines(facts: &EndpointFacts) -> Vec<(String, String)> {
             },
         ));
     }
+    for tlsa in &facts.tlsa {
+        lines.push((
+            format!("TLSA {} (DNSSEC not validated)", tlsa.record),
+            format!("matches {}", tlsa.matched),
+        ));
+    }
     if let Some(after) = &facts.after_tls {
         stream(&mut lines, "after TLS", after);
         lines.push((

@@ -28,6 +28,7 @@ fn endpoint(service: ProbeService, direct_tls: bool, address: SocketAddr) -> End
         port: address.port(),
         address,
         origin: "test".into(),
+        tlsa: Vec::new(),
     }
 }
 
@@ -840,8 +841,18 @@ async fn a_certificate_for_the_srv_target_only_exits_1_through_dns_rfc6125_6_2_1
     println!("{stdout}");
 }
 
+/// The SHA-256 of the leaf's SubjectPublicKeyInfo: TLSA `3 1 1` data (RFC 6698 §2.1).
+fn leaf_spki_sha256(chain: &xmpp_interop::pki::IssuedChain) -> Vec<u8> {
+    use sha2::Digest as _;
+    use x509_parser::prelude::FromDer as _;
+    let (_, leaf) =
+        x509_parser::certificate::X509Certificate::from_der(&chain.presented[0]).unwrap();
+    sha2::Sha256::digest(leaf.tbs_certificate.subject_pki.raw).to_vec()
+}
+
 /// Every address of an SRV target is an endpoint (RFC 6120 §3.2.1): a target with AAAA and A
-/// records is probed over IPv6 and IPv4, each with its own facts.
+/// records is probed over IPv6 and IPv4, each with its own facts, the TLSA record of the
+/// target matched against the chain on both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_srv_target_is_probed_over_ipv6_and_ipv4_rfc6120_3_2_1() {
     let catalogue = Catalogue::new();
@@ -873,7 +884,14 @@ async fn an_srv_target_is_probed_over_ipv6_and_ipv4_rfc6120_3_2_1() {
                 "xmpp.dual.test",
             )
             .a("xmpp.dual.test", [127, 0, 0, 1])
-            .aaaa("xmpp.dual.test", std::net::Ipv6Addr::LOCALHOST),
+            .aaaa("xmpp.dual.test", std::net::Ipv6Addr::LOCALHOST)
+            .tlsa(
+                &format!("_{}._tcp.xmpp.dual.test", v4.port()),
+                3,
+                1,
+                1,
+                &leaf_spki_sha256(&chain),
+            ),
     );
     let trust = Trust::from_certificates(vec![chain.root.clone()], "the test PKI's root".into());
     let report = probe::probe_domain(
@@ -898,6 +916,14 @@ async fn an_srv_target_is_probed_over_ipv6_and_ipv4_rfc6120_3_2_1() {
             endpoint.facts.identity.as_ref().unwrap().rule.as_deref(),
             Some("dns-id")
         );
+        // RFC 7673 §3: the TLSA record of the SRV target's port matches the leaf (a fact).
+        let tlsa: Vec<&str> = endpoint
+            .facts
+            .tlsa
+            .iter()
+            .map(|m| m.matched.as_str())
+            .collect();
+        assert_eq!(tlsa, ["the leaf"]);
     }
     assert_eq!(
         report.grade,
