@@ -128,16 +128,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> XmppStream<S> {
         }
     }
 
-    /// Restarts the stream (after TLS) and opens it again.
-    pub async fn reopen(
-        &mut self,
-        domain: &str,
-        service: Service,
-    ) -> Result<Opened, StreamFailure> {
-        self.parser = StreamParser::new(Limits::default());
-        self.open(domain, service).await
-    }
-
     /// Closes the stream politely and the write side of the connection.
     pub async fn close(&mut self) {
         let _ = self.write(crate::proto::xml::STREAM_CLOSE.as_bytes()).await;

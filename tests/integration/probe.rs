@@ -932,3 +932,21 @@ async fn an_srv_target_is_probed_over_ipv6_and_ipv4_rfc6120_3_2_1() {
         probe::render::markdown(&report)
     );
 }
+
+/// A domain DNS knows nothing about has no endpoint to probe: exit 2, the DNS facts on stderr.
+#[test]
+fn a_domain_without_any_record_exits_2_with_the_dns_facts() {
+    let dns = LoopbackDns::start(Zone::new());
+    let resolver = dns.address().to_string();
+    let (code, stdout, stderr) = run_probe(&["nothing.test", "--resolver", &resolver]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.contains("no endpoint to probe for nothing.test"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("no SRV record at _xmpp-client._tcp.nothing.test"),
+        "{stderr}"
+    );
+}
