@@ -368,10 +368,16 @@ pub async fn discover_with(
             tlsa: Vec::new(),
             facts: Vec::new(),
         };
+        let mut lookups = Lookups::new(&resolver);
+        let srv_names = unique_services.iter().flat_map(|service| {
+            [Tls::Starttls, Tls::Direct]
+                .map(|tls| (service.srv_name(tls, &domain), RecordKind::Srv))
+        });
+        lookups.prefetch(srv_names.collect()).await;
         let mut targets = TargetCache::default();
         for service in unique_services {
             discover_service(
-                &resolver,
+                &mut lookups,
                 &domain,
                 service,
                 &mut rng,
@@ -409,7 +415,7 @@ struct TargetCache {
 }
 
 async fn discover_service(
-    resolver: &TokioResolver,
+    lookups: &mut Lookups<'_>,
     domain: &str,
     service: Service,
     rng: &mut StdRng,
@@ -418,10 +424,8 @@ async fn discover_service(
 ) -> Result<(), DiscoveryError> {
     let starttls_name = service.srv_name(Tls::Starttls, domain);
     let direct_name = service.srv_name(Tls::Direct, domain);
-    let (starttls, direct) = tokio::join!(
-        query(resolver, &starttls_name, RecordKind::Srv),
-        query(resolver, &direct_name, RecordKind::Srv)
-    );
+    let starttls = lookups.get(&starttls_name, RecordKind::Srv).await;
+    let direct = lookups.get(&direct_name, RecordKind::Srv).await;
     let mut candidates = Vec::new();
     let mut any_srv_record = false;
     for (tls, name, answer) in [
@@ -463,9 +467,19 @@ async fn discover_service(
     let endpoints_before = discovery.endpoints.len();
     if any_srv_record {
         let ordered = order_by_priority_and_weight(candidates, |c| (c.priority, c.weight), rng);
+        let mut wanted = Vec::new();
+        for candidate in &ordered {
+            wanted.push((candidate.target.clone(), RecordKind::Aaaa));
+            wanted.push((candidate.target.clone(), RecordKind::A));
+            wanted.push((
+                tlsa_name(&candidate.target, candidate.port),
+                RecordKind::Tlsa,
+            ));
+        }
+        lookups.prefetch(wanted).await;
         for candidate in ordered {
             let addresses = target_addresses(
-                resolver,
+                lookups,
                 &candidate.target,
                 AddressOf::SrvTarget,
                 targets,
@@ -481,7 +495,7 @@ async fn discover_service(
                 continue;
             }
             target_tlsa(
-                resolver,
+                lookups,
                 &candidate.target,
                 candidate.port,
                 targets,
@@ -511,7 +525,7 @@ async fn discover_service(
             port,
         });
         let addresses =
-            target_addresses(resolver, domain, AddressOf::Domain, targets, discovery).await?;
+            target_addresses(lookups, domain, AddressOf::Domain, targets, discovery).await?;
         for ip in addresses {
             discovery.endpoints.push(Endpoint {
                 service,
@@ -539,7 +553,7 @@ enum AddressOf {
 /// The AAAA then A addresses of `host`; absent records, failed lookups and (for an SRV
 /// target) an alias become facts, once per host.
 async fn target_addresses(
-    resolver: &TokioResolver,
+    lookups: &mut Lookups<'_>,
     host: &str,
     address_of: AddressOf,
     targets: &mut TargetCache,
@@ -548,10 +562,14 @@ async fn target_addresses(
     if let Some(addresses) = targets.addresses.get(host) {
         return Ok(addresses.clone());
     }
-    let (aaaa, a) = tokio::join!(
-        query(resolver, host, RecordKind::Aaaa),
-        query(resolver, host, RecordKind::A)
-    );
+    lookups
+        .prefetch(vec![
+            (host.to_owned(), RecordKind::Aaaa),
+            (host.to_owned(), RecordKind::A),
+        ])
+        .await;
+    let aaaa = lookups.get(host, RecordKind::Aaaa).await;
+    let a = lookups.get(host, RecordKind::A).await;
     let mut addresses = Vec::new();
     let mut alias_of = None;
     for (kind, answer) in [(RecordKind::Aaaa, aaaa?), (RecordKind::A, a?)] {
@@ -587,7 +605,7 @@ async fn target_addresses(
 
 /// The TLSA records at `_PORT._tcp.HOST` (RFC 7673 §3), once per target and port.
 async fn target_tlsa(
-    resolver: &TokioResolver,
+    lookups: &mut Lookups<'_>,
     host: &str,
     port: u16,
     targets: &mut TargetCache,
@@ -598,8 +616,8 @@ async fn target_tlsa(
         return Ok(());
     }
     targets.tlsa_done.push(key);
-    let name = format!("_{port}._tcp.{host}");
-    match query(resolver, &name, RecordKind::Tlsa).await? {
+    let name = tlsa_name(host, port);
+    match lookups.get(&name, RecordKind::Tlsa).await? {
         Answer::Records { records, .. } => {
             discovery
                 .tlsa
@@ -625,6 +643,55 @@ async fn target_tlsa(
         }),
     }
     Ok(())
+}
+
+/// The owner name of the TLSA records of a service at `host`:`port` (RFC 6698 §3, RFC 7673 §3).
+fn tlsa_name(host: &str, port: u16) -> String {
+    format!("_{port}._tcp.{host}")
+}
+
+/// The queries of one discovery: asked in parallel batches ([`Lookups::prefetch`]) and taken
+/// one by one in the order the rules need them ([`Lookups::get`]), so that the facts come out
+/// in a fixed order while a discovery costs about one round trip per step (SRV; then the
+/// targets' AAAA, A and TLSA) instead of one per query.
+struct Lookups<'r> {
+    resolver: &'r TokioResolver,
+    ready: HashMap<(String, RecordKind), Result<Answer, DiscoveryError>>,
+}
+
+impl<'r> Lookups<'r> {
+    fn new(resolver: &'r TokioResolver) -> Self {
+        Lookups {
+            resolver,
+            ready: HashMap::new(),
+        }
+    }
+
+    /// Asks every query in `wanted` not yet answered, all at once.
+    async fn prefetch(&mut self, wanted: Vec<(String, RecordKind)>) {
+        let mut missing: Vec<(String, RecordKind)> = Vec::new();
+        for key in wanted {
+            if !self.ready.contains_key(&key) && !missing.contains(&key) {
+                missing.push(key);
+            }
+        }
+        let resolver = self.resolver;
+        let answers = futures_util::future::join_all(
+            missing
+                .iter()
+                .map(|(name, kind)| query(resolver, name, *kind)),
+        )
+        .await;
+        self.ready.extend(missing.into_iter().zip(answers));
+    }
+
+    /// The answer to one query: prefetched, or asked now.
+    async fn get(&mut self, name: &str, kind: RecordKind) -> Result<Answer, DiscoveryError> {
+        match self.ready.remove(&(name.to_owned(), kind)) {
+            Some(answer) => answer,
+            None => query(self.resolver, name, kind).await,
+        }
+    }
 }
 
 /// What one query gave: records of the asked type (with the name a CNAME chain on the way
