@@ -49,6 +49,9 @@ pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(3);
 pub const DEFAULT_QUERY_ATTEMPTS: usize = 2;
 /// The bound on one whole discovery, whatever the DNS server does.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
+/// At most this many SRV targets per service are resolved (in RFC 2782 order), so a zone with
+/// thousands of records cannot make discovery send thousands of queries.
+pub const MAX_SRV_TARGETS: usize = 16;
 
 /// Which side of XMPP is discovered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -220,6 +223,12 @@ pub enum DnsFact {
     /// An SRV target that is an alias (CNAME), which RFC 2782 forbids ("Target ... MUST NOT
     /// be an alias"); resolvers follow it anyway, so the endpoints are still there.
     TargetIsAlias { target: String, canonical: String },
+    /// More SRV records than [`MAX_SRV_TARGETS`]: the first ones in RFC 2782 order were used.
+    SrvRecordsCapped {
+        service: Service,
+        found: usize,
+        used: usize,
+    },
     /// No SRV record for the service at all, so the RFC 6120 §3.2.2 fallback was used.
     FallbackUsed {
         service: Service,
@@ -256,6 +265,14 @@ impl fmt::Display for DnsFact {
                 f,
                 "SRV target {target} is an alias (CNAME) of {canonical}; RFC 2782: the target \
                  must not be an alias"
+            ),
+            DnsFact::SrvRecordsCapped {
+                service,
+                found,
+                used,
+            } => write!(
+                f,
+                "{found} {service} SRV records: only the first {used} in priority order were used"
             ),
             DnsFact::FallbackUsed {
                 service,
@@ -466,7 +483,15 @@ async fn discover_service(
     }
     let endpoints_before = discovery.endpoints.len();
     if any_srv_record {
-        let ordered = order_by_priority_and_weight(candidates, |c| (c.priority, c.weight), rng);
+        let mut ordered = order_by_priority_and_weight(candidates, |c| (c.priority, c.weight), rng);
+        if ordered.len() > MAX_SRV_TARGETS {
+            discovery.facts.push(DnsFact::SrvRecordsCapped {
+                service,
+                found: ordered.len(),
+                used: MAX_SRV_TARGETS,
+            });
+            ordered.truncate(MAX_SRV_TARGETS);
+        }
         let mut wanted = Vec::new();
         for candidate in &ordered {
             wanted.push((candidate.target.clone(), RecordKind::Aaaa));
@@ -902,6 +927,52 @@ mod tests {
     fn the_same_seed_gives_the_same_order() {
         let records = [(0, 10, "a"), (0, 10, "b"), (0, 10, "c"), (0, 10, "d")];
         assert_eq!(order(&records, 7), order(&records, 7));
+    }
+
+    #[test]
+    fn facts_and_endpoints_serialise_in_kebab_case() {
+        let fact = DnsFact::TargetWithoutAddress {
+            srv_name: "_xmpp-client._tcp.example.test".into(),
+            target: "gone.example.test".into(),
+            port: 5222,
+        };
+        assert_eq!(
+            serde_json::to_value(&fact).ok(),
+            Some(serde_json::json!({
+                "fact": "target-without-address",
+                "srv-name": "_xmpp-client._tcp.example.test",
+                "target": "gone.example.test",
+                "port": 5222
+            }))
+        );
+        let endpoint = Endpoint {
+            service: Service::Client,
+            tls: Tls::Direct,
+            host: "xmpp.example.test".into(),
+            port: 5223,
+            address: SocketAddr::from(([127, 0, 0, 1], 5223)),
+            origin: Origin::Srv {
+                name: "_xmpps-client._tcp.example.test".into(),
+                priority: 0,
+                weight: 5,
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&endpoint).ok(),
+            Some(serde_json::json!({
+                "service": "client",
+                "tls": "direct",
+                "host": "xmpp.example.test",
+                "port": 5223,
+                "address": "127.0.0.1:5223",
+                "origin": {
+                    "kind": "srv",
+                    "name": "_xmpps-client._tcp.example.test",
+                    "priority": 0,
+                    "weight": 5
+                }
+            }))
+        );
     }
 
     #[test]
