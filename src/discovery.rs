@@ -49,6 +49,9 @@ pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(3);
 pub const DEFAULT_QUERY_ATTEMPTS: usize = 2;
 /// The bound on one whole discovery, whatever the DNS server does.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
+/// At most this many SRV targets per service are resolved (in RFC 2782 order), so a zone with
+/// thousands of records cannot make discovery send thousands of queries.
+pub const MAX_SRV_TARGETS: usize = 16;
 
 /// Which side of XMPP is discovered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -220,6 +223,12 @@ pub enum DnsFact {
     /// An SRV target that is an alias (CNAME), which RFC 2782 forbids ("Target ... MUST NOT
     /// be an alias"); resolvers follow it anyway, so the endpoints are still there.
     TargetIsAlias { target: String, canonical: String },
+    /// More SRV records than [`MAX_SRV_TARGETS`]: the first ones in RFC 2782 order were used.
+    SrvRecordsCapped {
+        service: Service,
+        found: usize,
+        used: usize,
+    },
     /// No SRV record for the service at all, so the RFC 6120 §3.2.2 fallback was used.
     FallbackUsed {
         service: Service,
@@ -256,6 +265,14 @@ impl fmt::Display for DnsFact {
                 f,
                 "SRV target {target} is an alias (CNAME) of {canonical}; RFC 2782: the target \
                  must not be an alias"
+            ),
+            DnsFact::SrvRecordsCapped {
+                service,
+                found,
+                used,
+            } => write!(
+                f,
+                "{found} {service} SRV records: only the first {used} in priority order were used"
             ),
             DnsFact::FallbackUsed {
                 service,
@@ -368,10 +385,16 @@ pub async fn discover_with(
             tlsa: Vec::new(),
             facts: Vec::new(),
         };
+        let mut lookups = Lookups::new(&resolver);
+        let srv_names = unique_services.iter().flat_map(|service| {
+            [Tls::Starttls, Tls::Direct]
+                .map(|tls| (service.srv_name(tls, &domain), RecordKind::Srv))
+        });
+        lookups.prefetch(srv_names.collect()).await;
         let mut targets = TargetCache::default();
         for service in unique_services {
             discover_service(
-                &resolver,
+                &mut lookups,
                 &domain,
                 service,
                 &mut rng,
@@ -409,7 +432,7 @@ struct TargetCache {
 }
 
 async fn discover_service(
-    resolver: &TokioResolver,
+    lookups: &mut Lookups<'_>,
     domain: &str,
     service: Service,
     rng: &mut StdRng,
@@ -418,10 +441,8 @@ async fn discover_service(
 ) -> Result<(), DiscoveryError> {
     let starttls_name = service.srv_name(Tls::Starttls, domain);
     let direct_name = service.srv_name(Tls::Direct, domain);
-    let (starttls, direct) = tokio::join!(
-        query(resolver, &starttls_name, RecordKind::Srv),
-        query(resolver, &direct_name, RecordKind::Srv)
-    );
+    let starttls = lookups.get(&starttls_name, RecordKind::Srv).await;
+    let direct = lookups.get(&direct_name, RecordKind::Srv).await;
     let mut candidates = Vec::new();
     let mut any_srv_record = false;
     for (tls, name, answer) in [
@@ -462,10 +483,28 @@ async fn discover_service(
     }
     let endpoints_before = discovery.endpoints.len();
     if any_srv_record {
-        let ordered = order_by_priority_and_weight(candidates, |c| (c.priority, c.weight), rng);
+        let mut ordered = order_by_priority_and_weight(candidates, |c| (c.priority, c.weight), rng);
+        if ordered.len() > MAX_SRV_TARGETS {
+            discovery.facts.push(DnsFact::SrvRecordsCapped {
+                service,
+                found: ordered.len(),
+                used: MAX_SRV_TARGETS,
+            });
+            ordered.truncate(MAX_SRV_TARGETS);
+        }
+        let mut wanted = Vec::new();
+        for candidate in &ordered {
+            wanted.push((candidate.target.clone(), RecordKind::Aaaa));
+            wanted.push((candidate.target.clone(), RecordKind::A));
+            wanted.push((
+                tlsa_name(&candidate.target, candidate.port),
+                RecordKind::Tlsa,
+            ));
+        }
+        lookups.prefetch(wanted).await;
         for candidate in ordered {
             let addresses = target_addresses(
-                resolver,
+                lookups,
                 &candidate.target,
                 AddressOf::SrvTarget,
                 targets,
@@ -481,7 +520,7 @@ async fn discover_service(
                 continue;
             }
             target_tlsa(
-                resolver,
+                lookups,
                 &candidate.target,
                 candidate.port,
                 targets,
@@ -511,7 +550,7 @@ async fn discover_service(
             port,
         });
         let addresses =
-            target_addresses(resolver, domain, AddressOf::Domain, targets, discovery).await?;
+            target_addresses(lookups, domain, AddressOf::Domain, targets, discovery).await?;
         for ip in addresses {
             discovery.endpoints.push(Endpoint {
                 service,
@@ -539,7 +578,7 @@ enum AddressOf {
 /// The AAAA then A addresses of `host`; absent records, failed lookups and (for an SRV
 /// target) an alias become facts, once per host.
 async fn target_addresses(
-    resolver: &TokioResolver,
+    lookups: &mut Lookups<'_>,
     host: &str,
     address_of: AddressOf,
     targets: &mut TargetCache,
@@ -548,10 +587,14 @@ async fn target_addresses(
     if let Some(addresses) = targets.addresses.get(host) {
         return Ok(addresses.clone());
     }
-    let (aaaa, a) = tokio::join!(
-        query(resolver, host, RecordKind::Aaaa),
-        query(resolver, host, RecordKind::A)
-    );
+    lookups
+        .prefetch(vec![
+            (host.to_owned(), RecordKind::Aaaa),
+            (host.to_owned(), RecordKind::A),
+        ])
+        .await;
+    let aaaa = lookups.get(host, RecordKind::Aaaa).await;
+    let a = lookups.get(host, RecordKind::A).await;
     let mut addresses = Vec::new();
     let mut alias_of = None;
     for (kind, answer) in [(RecordKind::Aaaa, aaaa?), (RecordKind::A, a?)] {
@@ -587,7 +630,7 @@ async fn target_addresses(
 
 /// The TLSA records at `_PORT._tcp.HOST` (RFC 7673 §3), once per target and port.
 async fn target_tlsa(
-    resolver: &TokioResolver,
+    lookups: &mut Lookups<'_>,
     host: &str,
     port: u16,
     targets: &mut TargetCache,
@@ -598,8 +641,8 @@ async fn target_tlsa(
         return Ok(());
     }
     targets.tlsa_done.push(key);
-    let name = format!("_{port}._tcp.{host}");
-    match query(resolver, &name, RecordKind::Tlsa).await? {
+    let name = tlsa_name(host, port);
+    match lookups.get(&name, RecordKind::Tlsa).await? {
         Answer::Records { records, .. } => {
             discovery
                 .tlsa
@@ -625,6 +668,55 @@ async fn target_tlsa(
         }),
     }
     Ok(())
+}
+
+/// The owner name of the TLSA records of a service at `host`:`port` (RFC 6698 §3, RFC 7673 §3).
+fn tlsa_name(host: &str, port: u16) -> String {
+    format!("_{port}._tcp.{host}")
+}
+
+/// The queries of one discovery: asked in parallel batches ([`Lookups::prefetch`]) and taken
+/// one by one in the order the rules need them ([`Lookups::get`]), so that the facts come out
+/// in a fixed order while a discovery costs about one round trip per step (SRV; then the
+/// targets' AAAA, A and TLSA) instead of one per query.
+struct Lookups<'r> {
+    resolver: &'r TokioResolver,
+    ready: HashMap<(String, RecordKind), Result<Answer, DiscoveryError>>,
+}
+
+impl<'r> Lookups<'r> {
+    fn new(resolver: &'r TokioResolver) -> Self {
+        Lookups {
+            resolver,
+            ready: HashMap::new(),
+        }
+    }
+
+    /// Asks every query in `wanted` not yet answered, all at once.
+    async fn prefetch(&mut self, wanted: Vec<(String, RecordKind)>) {
+        let mut missing: Vec<(String, RecordKind)> = Vec::new();
+        for key in wanted {
+            if !self.ready.contains_key(&key) && !missing.contains(&key) {
+                missing.push(key);
+            }
+        }
+        let resolver = self.resolver;
+        let answers = futures_util::future::join_all(
+            missing
+                .iter()
+                .map(|(name, kind)| query(resolver, name, *kind)),
+        )
+        .await;
+        self.ready.extend(missing.into_iter().zip(answers));
+    }
+
+    /// The answer to one query: prefetched, or asked now.
+    async fn get(&mut self, name: &str, kind: RecordKind) -> Result<Answer, DiscoveryError> {
+        match self.ready.remove(&(name.to_owned(), kind)) {
+            Some(answer) => answer,
+            None => query(self.resolver, name, kind).await,
+        }
+    }
 }
 
 /// What one query gave: records of the asked type (with the name a CNAME chain on the way
@@ -835,6 +927,52 @@ mod tests {
     fn the_same_seed_gives_the_same_order() {
         let records = [(0, 10, "a"), (0, 10, "b"), (0, 10, "c"), (0, 10, "d")];
         assert_eq!(order(&records, 7), order(&records, 7));
+    }
+
+    #[test]
+    fn facts_and_endpoints_serialise_in_kebab_case() {
+        let fact = DnsFact::TargetWithoutAddress {
+            srv_name: "_xmpp-client._tcp.example.test".into(),
+            target: "gone.example.test".into(),
+            port: 5222,
+        };
+        assert_eq!(
+            serde_json::to_value(&fact).ok(),
+            Some(serde_json::json!({
+                "fact": "target-without-address",
+                "srv-name": "_xmpp-client._tcp.example.test",
+                "target": "gone.example.test",
+                "port": 5222
+            }))
+        );
+        let endpoint = Endpoint {
+            service: Service::Client,
+            tls: Tls::Direct,
+            host: "xmpp.example.test".into(),
+            port: 5223,
+            address: SocketAddr::from(([127, 0, 0, 1], 5223)),
+            origin: Origin::Srv {
+                name: "_xmpps-client._tcp.example.test".into(),
+                priority: 0,
+                weight: 5,
+            },
+        };
+        assert_eq!(
+            serde_json::to_value(&endpoint).ok(),
+            Some(serde_json::json!({
+                "service": "client",
+                "tls": "direct",
+                "host": "xmpp.example.test",
+                "port": 5223,
+                "address": "127.0.0.1:5223",
+                "origin": {
+                    "kind": "srv",
+                    "name": "_xmpps-client._tcp.example.test",
+                    "priority": 0,
+                    "weight": 5
+                }
+            }))
+        );
     }
 
     #[test]

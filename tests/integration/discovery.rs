@@ -6,8 +6,8 @@ use std::net::{Ipv6Addr, SocketAddr, TcpListener, UdpSocket};
 use std::time::{Duration, Instant};
 
 use xmpp_interop::discovery::{
-    Discovery, DiscoveryError, DiscoverySettings, DnsFact, Origin, RecordKind, Service, Tls,
-    TlsaRecord, discover, discover_with,
+    Discovery, DiscoveryError, DiscoverySettings, DnsFact, MAX_SRV_TARGETS, Origin, RecordKind,
+    Service, Tls, TlsaRecord, discover, discover_with,
 };
 
 use crate::support::dns::{LoopbackDns, Zone};
@@ -305,6 +305,42 @@ async fn an_srv_target_that_is_an_alias_is_a_fact_rfc2782() {
         target: "alias.example.test".into(),
         canonical: "real.example.test".into()
     }));
+}
+
+/// A zone with more SRV records than `MAX_SRV_TARGETS` costs a bounded number of queries:
+/// the first targets in RFC 2782 order are resolved and the cap is a fact.
+#[tokio::test]
+async fn a_flood_of_srv_records_is_capped() {
+    let mut zone = Zone::new().a("xmpp.example.test", [127, 0, 0, 1]);
+    for index in 0..40u16 {
+        zone = zone.srv(
+            "_xmpp-client._tcp.example.test",
+            index,
+            0,
+            6000 + index,
+            &format!("t{index}.example.test"),
+        );
+    }
+    let dns = LoopbackDns::start(zone);
+    let discovery = discover_seeded(&dns, &[Service::Client], 0).await;
+    assert!(discovery.facts.contains(&DnsFact::SrvRecordsCapped {
+        service: Service::Client,
+        found: 40,
+        used: MAX_SRV_TARGETS
+    }));
+    let resolved_targets = discovery
+        .facts
+        .iter()
+        .filter(|fact| matches!(fact, DnsFact::TargetWithoutAddress { .. }))
+        .count();
+    assert_eq!(resolved_targets, MAX_SRV_TARGETS);
+    // 2 SRV (the 40-record answer is truncated over UDP and asked again over TCP: one more),
+    // then per target AAAA, A and TLSA.
+    assert!(
+        dns.queries() <= 3 + 3 * MAX_SRV_TARGETS,
+        "{}",
+        dns.queries()
+    );
 }
 
 /// Every address of a target becomes an endpoint, IPv6 first (RFC 6120 §3.2.1 step 6).
