@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! cli        clap parsing, exit codes (in the binary)
+//! discovery  DNS: SRV (RFC 6120 §3.2, XEP-0368), fallback, TLSA of a domain; for probe
 //! certify    profiles, certificates (signed), verification; uses the runner's results
 //! runner     plans cases, runs them in parallel, emits events
 //! report     reporters fed from one event stream: terminal matrix, JUnit, JSON, HTML, Markdown,
@@ -27,10 +28,12 @@
 //! ```
 
 pub mod certify;
+pub mod discovery;
 pub mod drive;
 pub mod error;
 pub mod own_server;
 pub mod pki;
+pub mod probe;
 pub mod report;
 pub mod runner;
 pub mod scenario;

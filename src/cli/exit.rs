@@ -128,6 +128,30 @@ pub const RUN: ExitCodes = ExitCodes {
     ],
 };
 
+/// `probe`.
+pub const PROBE: ExitCodes = ExitCodes {
+    heading: "Exit codes:",
+    lines: &[
+        (
+            &[ExitStatus::SUCCESS],
+            "no endpoint broke a MUST (grade A or B)",
+        ),
+        (
+            &[ExitStatus::UNEXPECTED_FAILURE],
+            "at least one endpoint broke a MUST or MUST NOT (grade F)",
+        ),
+        (
+            &[ExitStatus::USAGE],
+            "usage error, an unreadable --root file, or DNS gave no answer (no endpoint to probe)",
+        ),
+        (
+            &[ExitStatus::ENVIRONMENT],
+            "no endpoint could be reached over TCP, the system's roots could not be read, or
+     the reports could not be written",
+        ),
+    ],
+};
+
 /// `xmpp-interop --help`: the codes of `run`, the subcommand most people script.
 pub const TOP_LEVEL: ExitCodes = ExitCodes {
     heading: "Exit codes of `run` (every subcommand's --help lists its own):",

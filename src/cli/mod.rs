@@ -18,6 +18,7 @@ mod merge;
 mod output;
 mod pairs;
 mod pki;
+mod probe;
 mod run;
 mod runtime;
 mod scenarios;
@@ -88,6 +89,11 @@ enum Command {
     /// crosses in both directions, and how the link was authenticated.
     #[command(after_help = pairs::help())]
     Pairs(pairs::PairsArgs),
+    /// Judge a deployed XMPP service by its domain name, with no account: discover its
+    /// endpoints in DNS, probe each (STARTTLS, TLS versions and suites, chain, identity, SASL
+    /// before and after TLS) and grade the findings.
+    #[command(after_help = probe::help())]
+    Probe(probe::ProbeArgs),
     /// The shipped scenarios and profiles built into the binary: write them out for editing.
     #[command(subcommand)]
     Scenarios(scenarios::ScenariosCommand),
@@ -111,6 +117,7 @@ impl Command {
             Command::Diff(_) => &exit::DIFF,
             Command::Merge(_) => &exit::MERGE,
             Command::Pairs(_) => &exit::PAIRS,
+            Command::Probe(_) => &exit::PROBE,
             Command::Scenarios(command) => command.exit_codes(),
             Command::Completions(_) | Command::Man => &exit::PRINTED,
         }
@@ -126,6 +133,7 @@ impl Command {
             Command::Diff(args) => diff::diff(args),
             Command::Merge(args) => merge::merge(args),
             Command::Pairs(args) => pairs::pairs(args),
+            Command::Probe(args) => probe::probe(args),
             Command::Scenarios(command) => command.run(),
             Command::Completions(args) => shell::completions(args, Cli::command()),
             Command::Man => shell::man(Cli::command()),

@@ -2,6 +2,7 @@
 //! peers of the tests' own, and runs of the built-in targets.
 
 pub mod common;
+pub mod dns;
 pub mod external;
 pub mod python_peer;
 pub mod real;
