@@ -73,9 +73,11 @@ EOF
 prosody --config "$work/prosody.cfg.lua" -F >"$work/prosody.out" 2>&1 &
 pids+=("$!")
 
-# The DNS data probe discovers: one SRV record for c2s, the target's address.
+# The DNS data probe discovers: one SRV record for c2s, the target's address; --local makes
+# dnsmasq answer NXDOMAIN / NODATA for the rest of the domain instead of REFUSED.
 dnsmasq --keep-in-foreground --no-resolv --no-hosts --conf-file=/dev/null \
     --listen-address=127.0.0.1 --bind-interfaces --port="$dns_port" --pid-file="$work/dnsmasq.pid" \
+    --local="/$domain/" \
     --srv-host="_xmpp-client._tcp.$domain,xmpp.$domain,$c2s_port,0,0" \
     --host-record="xmpp.$domain,127.0.0.1" --host-record="$domain,127.0.0.1" \
     --log-facility="$work/dnsmasq.log" &

@@ -45,7 +45,7 @@ use serde::Serialize;
 
 /// How long one DNS query may take before it counts as unanswered (per attempt).
 pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(3);
-/// How many times a query is sent before the server counts as unreachable.
+/// How many times in all a query is sent before the server counts as unreachable.
 pub const DEFAULT_QUERY_ATTEMPTS: usize = 2;
 /// The bound on one whole discovery, whatever the DNS server does.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
@@ -792,7 +792,8 @@ fn build_resolver(settings: &DiscoverySettings) -> Result<TokioResolver, Discove
     };
     let options: &mut ResolverOpts = builder.options_mut();
     options.timeout = settings.query_timeout;
-    options.attempts = settings.query_attempts;
+    // hickory's `attempts` counts the tries after the first one.
+    options.attempts = settings.query_attempts.saturating_sub(1);
     options.try_tcp_on_error = true;
     builder
         .build()

@@ -440,7 +440,8 @@ async fn a_servfail_answer_is_a_fact_not_an_error() {
     )));
 }
 
-/// A resolver address where nothing listens (UDP and TCP refused) is an error, quickly.
+/// A resolver address where nothing listens is an error once the default per-query timeout
+/// has run out for each attempt (2 × 3 s: unanswered UDP looks the same as a slow server).
 #[tokio::test]
 async fn a_dns_server_that_is_not_there_is_an_error_in_bounded_time() {
     let vacant = {
@@ -456,7 +457,7 @@ async fn a_dns_server_that_is_not_there_is_an_error_in_bounded_time() {
         "{result:?}"
     );
     assert!(
-        started.elapsed() < Duration::from_secs(15),
+        started.elapsed() < Duration::from_secs(10),
         "{:?}",
         started.elapsed()
     );
