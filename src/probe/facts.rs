@@ -17,12 +17,12 @@ use tokio::net::TcpStream;
 use super::EndpointUnderTest;
 use super::chain::{self, ChainFact, IdentityFact, Trust};
 use super::handshake::{self, OpensslOffer, RustlsAttempt, Version};
-use super::stream::{Opened, XmppStream};
 use crate::proto::client::NS_SASL2;
 use crate::proto::s2s::NS_DIALBACK_FEATURE;
 use crate::proto::xml::Element;
 use crate::proto::{NS_SASL, NS_SASL_CB, NS_TLS};
 use crate::scenario::CipherClass;
+use crate::transport::xmpp_stream::{Opened, XmppStream};
 
 /// The most connections a probe opens to one endpoint: the main one, the other TLS version,
 /// TLS 1.0, TLS 1.1 and six suite classes.

@@ -10,14 +10,12 @@
 //! security level 0 for that one connection, only to learn whether the server accepts them.
 
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use openssl::ssl::{Ssl, SslContext, SslMethod, SslOptions, SslVerifyMode, SslVersion};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use rustls::ClientConfig;
+use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 use tokio_openssl::SslStream;
@@ -26,6 +24,7 @@ use tokio_rustls::client::TlsStream;
 
 use crate::scenario::CipherClass;
 use crate::transport::tls::provider;
+use crate::transport::verify::RecordingVerifier;
 
 /// A TLS version the probe asks for on its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -77,68 +76,6 @@ pub struct Negotiated {
     pub chain: Vec<CertificateDer<'static>>,
 }
 
-/// Records the presented chain and accepts it; the probe judges it afterwards.
-#[derive(Debug)]
-struct RecordingVerifier {
-    provider: Arc<CryptoProvider>,
-    presented: Mutex<Vec<CertificateDer<'static>>>,
-}
-
-impl ServerCertVerifier for RecordingVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let mut presented = self
-            .presented
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        *presented = std::iter::once(end_entity)
-            .chain(intermediates)
-            .map(|c| c.clone().into_owned())
-            .collect();
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
 /// How one rustls handshake is set up.
 #[derive(Debug, Clone)]
 pub struct RustlsAttempt<'a> {
@@ -157,10 +94,7 @@ pub async fn rustls_handshake(
     limit: Duration,
 ) -> Result<(TlsStream<TcpStream>, Negotiated), String> {
     let provider = provider();
-    let verifier = Arc::new(RecordingVerifier {
-        provider: Arc::clone(&provider),
-        presented: Mutex::new(Vec::new()),
-    });
+    let verifier = Arc::new(RecordingVerifier::new(Arc::clone(&provider)));
     let versions: Vec<&'static rustls::SupportedProtocolVersion> = match attempt.only {
         Some(Version::Tls12) => vec![&rustls::version::TLS12],
         Some(Version::Tls13) => vec![&rustls::version::TLS13],
@@ -193,11 +127,7 @@ pub async fn rustls_handshake(
                 alpn: connection
                     .alpn_protocol()
                     .map(|p| String::from_utf8_lossy(p).into_owned()),
-                chain: verifier
-                    .presented
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .clone(),
+                chain: verifier.presented(),
             };
             Ok((stream, negotiated))
         }

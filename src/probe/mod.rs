@@ -13,7 +13,6 @@ pub mod facts;
 pub mod findings;
 pub mod handshake;
 pub mod render;
-pub mod stream;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -12,12 +12,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::{ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
 use rustls_pki_types::CertificateDer;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 use tokio::sync::OnceCell;
 use x509_parser::prelude::{FromDer, X509Certificate};
@@ -32,13 +29,11 @@ use crate::error::{HarnessError, NotApplicable};
 use crate::pki::{CertificateRejection, ReferenceIdentity, Service};
 use crate::proto::{Direction, SessionEnd};
 use crate::scenario::{CaseSpec, CertificateProfile, IdentityType, KeyType, Transport};
-use crate::transport::verify::verify_chain_and_identity;
+use crate::transport::verify::{RecordingVerifier, verify_chain_and_identity};
+use crate::transport::xmpp_stream::XmppStream;
 
 /// Time the look at the served chain gets for each network step.
 const PROBE_STEP: Duration = Duration::from_secs(10);
-
-/// The most a server may send before `<proceed/>` in the probe's STARTTLS.
-const PROBE_READ_LIMIT: usize = 64 * 1024;
 
 /// What the targets file says about the chain the server presents.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -325,16 +320,27 @@ impl ExternalSpec {
             .map_err(|_| step("connecting"))?
             .map_err(|e| format!("cannot connect to {address}: {e}"))?;
         if starttls {
-            tokio::time::timeout(PROBE_STEP, self.negotiate_starttls(&mut tcp))
+            // Each read of the stream waits at most PROBE_STEP.
+            let mut stream = XmppStream::new(tcp, PROBE_STEP);
+            stream
+                .open(&self.domain, Service::Client)
                 .await
-                .map_err(|_| step("STARTTLS"))??;
+                .map_err(|e| format!("the stream at {address} before STARTTLS: {e}"))?;
+            if !stream
+                .starttls()
+                .await
+                .map_err(|e| format!("STARTTLS at {address}: {e}"))?
+            {
+                return Err(format!("the server at {address} refused STARTTLS"));
+            }
+            tcp = stream.into_inner();
         }
-        let recorder = Arc::new(RecordingVerifier);
+        let recorder = Arc::new(RecordingVerifier::new(crate::transport::tls::provider()));
         let config = rustls::ClientConfig::builder_with_provider(crate::transport::tls::provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| format!("TLS set-up failed: {e}"))?
             .dangerous()
-            .with_custom_certificate_verifier(recorder)
+            .with_custom_certificate_verifier(recorder.clone())
             .with_no_client_auth();
         let name = ServerName::try_from(self.domain.clone())
             .map_err(|e| format!("bad domain `{}`: {e}", self.domain))?;
@@ -343,60 +349,10 @@ impl ExternalSpec {
             .await
             .map_err(|_| step("the TLS handshake"))?
             .map_err(|e| format!("the TLS handshake with {address} failed: {e}"))?;
-        let chain = stream
-            .get_ref()
-            .1
-            .peer_certificates()
-            .map(<[CertificateDer<'static>]>::to_vec)
-            .unwrap_or_default();
+        let chain = recorder.presented();
         // The chain is all the harness wanted; the server may take the close as it likes.
         let _ = tokio::time::timeout(PROBE_STEP, stream.shutdown()).await;
         describe_served(&chain, &self.root)
-    }
-
-    /// Opens a stream, waits for the features and asks for STARTTLS (RFC 6120 §5.4.2).
-    async fn negotiate_starttls(&self, tcp: &mut TcpStream) -> Result<(), String> {
-        let header = format!(
-            "<?xml version='1.0'?><stream:stream to='{}' version='1.0' xmlns='jabber:client' \
-             xmlns:stream='http://etherx.jabber.org/streams'>",
-            self.domain
-        );
-        let written = |e: std::io::Error| format!("cannot write to the server: {e}");
-        tcp.write_all(header.as_bytes()).await.map_err(written)?;
-        read_until(tcp, &["</stream:features>", "</features>"]).await?;
-        tcp.write_all(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
-            .await
-            .map_err(written)?;
-        let seen = read_until(tcp, &["<proceed", "<failure"]).await?;
-        if seen.contains("<failure") {
-            return Err("the server refused STARTTLS".to_owned());
-        }
-        Ok(())
-    }
-}
-
-/// Reads until one of `ends` has arrived, at most [`PROBE_READ_LIMIT`] bytes.
-async fn read_until(tcp: &mut TcpStream, ends: &[&str]) -> Result<String, String> {
-    let mut received = Vec::new();
-    let mut buffer = [0u8; 4096];
-    loop {
-        let n = tcp
-            .read(&mut buffer)
-            .await
-            .map_err(|e| format!("cannot read from the server: {e}"))?;
-        if n == 0 {
-            return Err("the server closed the stream before STARTTLS".to_owned());
-        }
-        received.extend_from_slice(&buffer[..n]);
-        let text = String::from_utf8_lossy(&received);
-        if let Some(end) = ends.iter().find(|end| text.contains(**end)) {
-            return Ok((*end).to_owned());
-        }
-        if received.len() > PROBE_READ_LIMIT {
-            return Err(format!(
-                "the server sent {PROBE_READ_LIMIT} bytes without offering STARTTLS"
-            ));
-        }
     }
 }
 
@@ -483,58 +439,6 @@ fn key_type(leaf: &X509Certificate<'_>) -> (Option<KeyType>, String) {
             None,
             format!("a {} key", spki.algorithm.algorithm.to_id_string()),
         ),
-    }
-}
-
-/// The probe's verifier: records the chain and accepts it, checking only the handshake
-/// signatures, since the probe judges nothing.
-#[derive(Debug, Default)]
-struct RecordingVerifier;
-
-impl ServerCertVerifier for RecordingVerifier {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &crate::transport::tls::provider().signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &crate::transport::tls::provider().signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        crate::transport::tls::provider()
-            .signature_verification_algorithms
-            .supported_schemes()
     }
 }
 

@@ -15,6 +15,7 @@ pub mod peer;
 pub mod tls;
 pub mod verify;
 mod weak_rsa;
+pub mod xmpp_stream;
 
 use std::io;
 use std::time::Duration;

@@ -7,6 +7,8 @@
 //! ([`ReferenceIdentity::check`]: DNS-ID, SRV-ID, XmppAddr, CN fallback). Every refusal is a
 //! [`CertificateRejection`], carried through rustls so the verdict can say exactly why. The
 //! presented chain is recorded before anything is decided, for the transcript.
+//!
+//! [`RecordingVerifier`] records the chain and decides nothing, for those who judge it later.
 
 use std::sync::Arc;
 
@@ -110,6 +112,79 @@ impl ServerCertVerifier for XmppServerVerifier {
             &self.provider,
             now,
         )?;
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// Records the chain the server presents and accepts it, checking only the handshake
+/// signatures, so the server still proves it holds the leaf's key. For those who judge the
+/// chain afterwards instead of during the handshake: the probe, which goes on to read the
+/// features behind a chain a client would refuse, and an external target's pre-flight, which
+/// compares the chain with what the targets file declares.
+#[derive(Debug)]
+pub(crate) struct RecordingVerifier {
+    provider: Arc<CryptoProvider>,
+    presented: PresentedChain,
+}
+
+impl RecordingVerifier {
+    pub(crate) fn new(provider: Arc<CryptoProvider>) -> RecordingVerifier {
+        RecordingVerifier {
+            provider,
+            presented: PresentedChain::default(),
+        }
+    }
+
+    /// The chain the server presented, leaf first; empty before the handshake reached it.
+    pub(crate) fn presented(&self) -> Vec<CertificateDer<'static>> {
+        self.presented.presented()
+    }
+}
+
+impl ServerCertVerifier for RecordingVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.presented.record(end_entity, intermediates);
         Ok(ServerCertVerified::assertion())
     }
 

@@ -1,8 +1,9 @@
-//! The few XMPP stream steps a probe takes on its own, without an account: send an initial
-//! stream header, read the response header and the stream features, ask for STARTTLS and read
-//! `<proceed/>`. Bytes are parsed by proto's restricted XML parser ([`StreamParser`]); every
-//! read is bounded by the probe's step timeout, and the parser's limits bound what a peer can
-//! make the probe buffer.
+//! The few XMPP stream steps taken without a session: send an initial stream header, read
+//! the response header and the stream features, ask for STARTTLS and read `<proceed/>`. The
+//! probe reads a service's features with it, and an external target's pre-flight reaches the
+//! TLS handshake that shows the chain it serves. Bytes are parsed by proto's restricted XML
+//! parser ([`StreamParser`]); every read is bounded by the caller's step timeout, and the
+//! parser's limits bound what a peer can make the caller buffer.
 
 use std::time::Duration;
 
