@@ -10,8 +10,9 @@ use std::path::Path;
 
 /// Scenarios for both built-in targets, so shards mix server and client cases; the client
 /// ones are negative, with positive controls loaded from beside their file.
-const SCENARIOS: [&str; 2] = [
+const SCENARIOS: [&str; 3] = [
     "scenarios/c2s/authenticate.yaml",
+    "scenarios/c2s/certificate-chains.yaml",
     "scenarios/client/untrusted-root.yaml",
 ];
 
