@@ -86,6 +86,42 @@ fn run_probe(args: &[&str]) -> (Option<i32>, String, String) {
     (output.status.code(), stdout, stderr)
 }
 
+/// Checks `json` against `schemas/probe.schema.json` with Python's jsonschema (when installed;
+/// under CI it must be).
+fn assert_matches_probe_schema(json: &str) {
+    let found = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", "import jsonschema"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "python3-jsonschema is missing under CI"
+        );
+        eprintln!("NOT CHECKED against the schema: python3-jsonschema is not installed");
+        return;
+    }
+    let dir = Scratch::new("probe-account-schema");
+    let document = dir.join("probe.json");
+    std::fs::write(&document, json).unwrap();
+    let output = std::process::Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import json, sys, jsonschema\n\
+             schema = json.load(open(sys.argv[1]))\n\
+             jsonschema.Draft202012Validator(schema).validate(json.load(open(sys.argv[2])))",
+            "schemas/probe.schema.json",
+        ])
+        .arg(&document)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 fn path(path: &Path) -> &str {
     path.to_str().unwrap()
 }
@@ -128,6 +164,7 @@ async fn probe_with_an_account_runs_the_c2s_scenarios_and_logins_pass_rfc6120_6(
     let json: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
         panic!("{e}\n{stderr}\n{stdout}");
     });
+    assert_matches_probe_schema(&stdout);
     let scenarios = &json["scenarios"];
     let counts = scenarios["counts"].as_object().unwrap();
     assert!(counts.get("error").is_none(), "{scenarios:#}\n{stderr}");
