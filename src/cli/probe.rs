@@ -21,7 +21,6 @@ use xmpp_interop::scenario::ScenarioSet;
 use super::args::parse_seconds;
 use super::execute::{ExecuteSettings, PreflightFailed, execute};
 use super::exit::ExitStatus;
-use super::inputs;
 use super::runtime::runtime;
 
 /// The options of `probe`.
@@ -239,7 +238,9 @@ fn run_scenarios(
     let login = format!("{}@{}", account.username, report.domain);
     let target = account::scenario_target(report, account, roots)
         .map_err(|e| ExitStatus::ENVIRONMENT.after_error(e))?;
-    let scenarios = inputs::scenarios(&ScenarioSet::from_paths(&[]))?;
+    let scenarios = ScenarioSet::BuiltIn
+        .load()
+        .map_err(|e| ExitStatus::ENVIRONMENT.after_error(e))?;
     let plan = runner::plan(&scenarios, std::slice::from_ref(&target.target), &[])
         .keeping(|case| case.s2s.is_none());
     eprintln!(

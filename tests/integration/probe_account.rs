@@ -263,6 +263,8 @@ async fn a_wrong_password_stops_at_the_preflight_login_with_exit_3() {
         "{stderr}"
     );
     assert!(stdout.is_empty(), "{stdout}");
+    // The message, as the README shows it.
+    println!("{stderr}");
 }
 
 /// The account must be of the domain probed and the password file must hold a password:
