@@ -200,6 +200,23 @@ async fn probe_with_an_account_runs_the_c2s_scenarios_and_logins_pass_rfc6120_6(
     );
     assert!(stderr.contains(&format!("as {jid} against c2s starttls xmpp.{DOMAIN}:")));
     assert!(out.join("scenarios/results.json").is_file());
+    // Item 5 of issue 17: one connection per case at most, and on it one SASL exchange, except
+    // the replay cases, which abort their first exchange before the client proof and replay it
+    // in the second.
+    let transcripts = out.join("scenarios/transcripts/probe");
+    let mut read = 0;
+    for entry in std::fs::read_dir(&transcripts).unwrap() {
+        let file = entry.unwrap().path();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(text.matches("** connecting to ").count() <= 1, "{name}");
+        let exchanges = text.matches("harness -> <auth ").count()
+            + text.matches("harness -> <authenticate ").count();
+        let allowed = if name.contains("replayed") { 2 } else { 1 };
+        assert!(exchanges <= allowed, "{name}: {exchanges} SASL exchanges");
+        read += 1;
+    }
+    assert_eq!(read, cases.len(), "one transcript per case");
     let markdown = std::fs::read_to_string(out.join("probe.md")).unwrap();
     assert!(
         markdown.contains("## Scenarios with the account"),
