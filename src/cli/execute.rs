@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use xmpp_interop::report::ReportEvent;
 use xmpp_interop::report::record::Verdict;
 use xmpp_interop::runner::partition::Partition;
+use xmpp_interop::runner::preflight::Misconfiguration;
 use xmpp_interop::runner::{
     self, CaseResult, Event, Interruption, Plan, RunEnvironment, RunOptions, Stopper, Tally,
 };
@@ -53,9 +54,9 @@ pub struct ExecuteSettings<'a> {
 #[error(
     "the targets file is wrong for {} target(s); nothing was run:\n  {}",
     .0.len(),
-    .0.join("\n  ")
+    .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  ")
 )]
-pub struct PreflightFailed(pub Vec<String>);
+pub struct PreflightFailed(pub Vec<Misconfiguration>);
 
 /// What [`execute`] hands back: the counts, every case (finished or `not-run`), and why the
 /// run was interrupted, if it was.
@@ -118,9 +119,7 @@ pub fn execute(plan: Plan, settings: &ExecuteSettings<'_>) -> anyhow::Result<Exe
         Vec::new()
     };
     if !misconfigured.is_empty() {
-        return Err(
-            PreflightFailed(misconfigured.iter().map(ToString::to_string).collect()).into(),
-        );
+        return Err(PreflightFailed(misconfigured).into());
     }
     let mut tally = Tally::default();
     let mut results = Vec::new();

@@ -266,10 +266,16 @@ fn run_scenarios(
         Ok(executed) => executed,
         Err(e) => {
             return Err(match e.downcast_ref::<PreflightFailed>() {
-                Some(PreflightFailed(problems)) => ExitStatus::ENVIRONMENT.after_error(format!(
-                    "the pre-flight login as {login} failed; no scenario was run: {}",
-                    problems.join("; ")
-                )),
+                Some(PreflightFailed(problems)) => {
+                    let each: Vec<String> = problems
+                        .iter()
+                        .map(|m| format!("{} ({})", m.problem, m.case))
+                        .collect();
+                    ExitStatus::ENVIRONMENT.after_error(format!(
+                        "the pre-flight login as {login} failed; no scenario was run: {}",
+                        each.join("; ")
+                    ))
+                }
                 None => ExitStatus::ENVIRONMENT.after_error(format_args!("{e:#}")),
             });
         }
