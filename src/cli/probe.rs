@@ -54,7 +54,12 @@ pub struct ProbeArgs {
     /// Also log in as this account of DOMAIN and run the built-in c2s scenarios that apply
     /// against the first reachable c2s STARTTLS endpoint (and the first direct-TLS one on the
     /// same address), trusting the system's roots (or --root) for the server's own chain.
-    #[arg(long, value_name = "JID", requires = "password_file")]
+    #[arg(
+        long,
+        value_name = "JID",
+        requires = "password_file",
+        conflicts_with = "s2s"
+    )]
     account: Option<String>,
     /// The password of --account: the first line of FILE.
     #[arg(long, value_name = "FILE", requires = "account")]
@@ -72,10 +77,10 @@ before and after TLS and the chain, one for the TLS version the first did not ne
 each for TLS 1.0 and 1.1, and one per class of RFC 9325 §4.1 suites the system's libssl can \
 offer (6 classes; Debian's OpenSSL 3 has 2 of them). No login is attempted without \
 --account. With --account, the c2s scenarios that apply run one after the other (--jobs 1): \
-one login before them (the pre-flight, which stops everything with exit 3 if it fails) and \
-at most one login attempt per case that runs (the cases counted in the summary but \
-`skip`; about 100 are planned, and those the server's own chain makes inapplicable are \
-skipped without connecting).";
+one TLS handshake to look at the chain and one login before them (the pre-flight, which stops \
+everything with exit 3 if it fails), then at most one connection and one login attempt per \
+case (about 100 are planned; those the server's own chain makes inapplicable are skipped \
+without connecting: 79 connections against Prosody 0.12).";
 
 /// The text after `probe --help`'s options: the load on the service, then the exit codes.
 pub fn help() -> String {

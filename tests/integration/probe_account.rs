@@ -284,8 +284,8 @@ async fn a_wrong_password_stops_at_the_preflight_login_with_exit_3() {
     println!("{stderr}");
 }
 
-/// The account must be of the domain probed and the password file must hold a password:
-/// usage errors (exit 2) before any DNS query.
+/// The account must be of the domain probed, the password file must hold a password, and the
+/// client side must be probed: usage errors (exit 2) before any DNS query.
 #[test]
 fn an_account_of_another_domain_or_an_empty_password_file_is_a_usage_error() {
     let dir = Scratch::new("probe-account-usage");
@@ -311,4 +311,15 @@ fn an_account_of_another_domain_or_an_empty_password_file_is_a_usage_error() {
     let (code, _, stderr) = run_probe(&["example.org", "--account", "alice@example.org"]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("--password-file"), "{stderr}");
+    // The scenarios are c2s: an account with only the server side probed makes no sense.
+    let (code, _, stderr) = run_probe(&[
+        "example.org",
+        "--s2s",
+        "--account",
+        "alice@example.org",
+        "--password-file",
+        path(&password),
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--s2s"), "{stderr}");
 }
