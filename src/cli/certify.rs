@@ -173,7 +173,8 @@ fn issue_certificate(args: &CertifyIssueArgs) -> Result<ExitStatus, ExitStatus> 
     let plan = runner::plan(&scenarios, std::slice::from_ref(target), &[])
         .keeping(|case| to_run.contains(case.id.as_str()));
     let settings = ExecuteSettings {
-        out: &args.out,
+        out: Some(&args.out),
+        matrix: true,
         jobs: args.jobs,
         timeout: args.timeout,
         case_timeout: runner::default_case_timeout(args.timeout),

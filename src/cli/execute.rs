@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use xmpp_interop::report::ReportEvent;
 use xmpp_interop::report::record::Verdict;
 use xmpp_interop::runner::partition::Partition;
+use xmpp_interop::runner::preflight::Misconfiguration;
 use xmpp_interop::runner::{
     self, CaseResult, Event, Interruption, Plan, RunEnvironment, RunOptions, Stopper, Tally,
 };
@@ -21,8 +22,10 @@ use super::{inputs, output, runtime};
 
 /// How [`execute`] runs a plan and where its reports go.
 pub struct ExecuteSettings<'a> {
-    /// The report directory.
-    pub out: &'a Path,
+    /// The report directory; `None` (`probe --account` without `--out`): no report is written.
+    pub out: Option<&'a Path>,
+    /// Whether to print the case matrix (`probe --account` prints its own summary instead).
+    pub matrix: bool,
     /// Cases running at the same time [default: the number of CPU cores].
     pub jobs: Option<u16>,
     /// Deadline of every network step.
@@ -45,6 +48,16 @@ pub struct ExecuteSettings<'a> {
     pub hide: &'a [Verdict],
 }
 
+/// The pre-flight found targets it cannot log in to (or whose chain it cannot use); nothing
+/// was run. One message per target.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the targets file is wrong for {} target(s); nothing was run:\n  {}",
+    .0.len(),
+    .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  ")
+)]
+pub struct PreflightFailed(pub Vec<Misconfiguration>);
+
 /// What [`execute`] hands back: the counts, every case (finished or `not-run`), and why the
 /// run was interrupted, if it was.
 pub struct Executed {
@@ -60,21 +73,31 @@ pub struct Executed {
 /// or the deadline stops the run: the runner cancels what runs and reports the rest as
 /// `not-run`, and every report is still written; a second signal exits at once.
 pub fn execute(plan: Plan, settings: &ExecuteSettings<'_>) -> anyhow::Result<Executed> {
-    inputs::prepare_report_dir(settings.out)?;
+    if let Some(out) = settings.out {
+        inputs::prepare_report_dir(out)?;
+    }
     let jobs = settings
         .jobs
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let mut reporters = output::reporters(
-        settings.out,
+    let terminal = if settings.matrix {
         output::Terminal::Matrix {
             color: output::use_color(),
             progress: std::io::stderr().is_terminal() && !settings.no_progress,
-        },
-        settings.partition.map(|p| p.to_string()),
-        output::step_summary(),
-        settings.hide,
-    );
+        }
+    } else {
+        output::Terminal::Own
+    };
+    let mut reporters = match settings.out {
+        Some(out) => output::reporters(
+            out,
+            terminal,
+            settings.partition.map(|p| p.to_string()),
+            output::step_summary(),
+            settings.hide,
+        ),
+        None => Vec::new(),
+    };
     let runtime = runtime::runtime(jobs)?;
     let mut environment = RunEnvironment::new(settings.timeout);
     if settings.no_wait {
@@ -96,12 +119,7 @@ pub fn execute(plan: Plan, settings: &ExecuteSettings<'_>) -> anyhow::Result<Exe
         Vec::new()
     };
     if !misconfigured.is_empty() {
-        let each: Vec<String> = misconfigured.iter().map(|m| format!("  {m}")).collect();
-        anyhow::bail!(
-            "the targets file is wrong for {} target(s); nothing was run:\n{}",
-            misconfigured.len(),
-            each.join("\n")
-        );
+        return Err(PreflightFailed(misconfigured).into());
     }
     let mut tally = Tally::default();
     let mut results = Vec::new();
@@ -144,13 +162,15 @@ pub fn execute(plan: Plan, settings: &ExecuteSettings<'_>) -> anyhow::Result<Exe
     if let Some(e) = report_failure {
         return Err(e).context("writing reports failed");
     }
-    let pki_dir = settings.out.join("pki");
-    std::fs::create_dir_all(&pki_dir)
-        .with_context(|| format!("cannot create {}", pki_dir.display()))?;
-    environment
-        .catalogue
-        .write_pem(&pki_dir)
-        .with_context(|| format!("cannot write the run's test PKI to {}", pki_dir.display()))?;
+    if let Some(out) = settings.out {
+        let pki_dir = out.join("pki");
+        std::fs::create_dir_all(&pki_dir)
+            .with_context(|| format!("cannot create {}", pki_dir.display()))?;
+        environment
+            .catalogue
+            .write_pem(&pki_dir)
+            .with_context(|| format!("cannot write the run's test PKI to {}", pki_dir.display()))?;
+    }
     Ok(Executed {
         tally,
         results,

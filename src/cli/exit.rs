@@ -138,16 +138,19 @@ pub const PROBE: ExitCodes = ExitCodes {
         ),
         (
             &[ExitStatus::UNEXPECTED_FAILURE],
-            "at least one endpoint broke a MUST or MUST NOT (grade F)",
+            "at least one endpoint broke a MUST or MUST NOT (grade F), or with --account a
+     scenario case did (`fail`)",
         ),
         (
             &[ExitStatus::USAGE],
-            "usage error, an unreadable --root file, or DNS gave no answer (no endpoint to probe)",
+            "usage error, an unreadable --root or --password-file, an --account not of DOMAIN,
+     or DNS gave no answer (no endpoint to probe)",
         ),
         (
             &[ExitStatus::ENVIRONMENT],
-            "no endpoint could be reached over TCP, the system's roots could not be read, or
-     the reports could not be written",
+            "no endpoint could be reached over TCP, the system's roots could not be read, the
+     reports could not be written, or with --account the pre-flight login failed or a
+     scenario case ended `error`",
         ),
     ],
 };

@@ -149,7 +149,8 @@ fn execute_plan(plan: Plan, args: &RunArgs) -> ExitStatus {
         return status;
     }
     let settings = ExecuteSettings {
-        out: &args.out,
+        out: Some(&args.out),
+        matrix: true,
         jobs: args.jobs,
         timeout: args.timeout,
         case_timeout: args

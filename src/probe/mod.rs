@@ -5,8 +5,10 @@
 //! features before and after TLS, TLS versions and forbidden suite classes accepted, the chain
 //! and the XMPP identity check ([`chain`])), turns every fact that breaks a clause into a
 //! finding with its level, clause text and a fix ([`findings`]), grades the whole, and renders
-//! JSON, HTML and Markdown ([`render`]). It never attempts a login.
+//! JSON, HTML and Markdown ([`render`]). It never attempts a login, unless given an account
+//! ([`account`]): then the c2s scenarios run against the endpoints found.
 
+pub mod account;
 pub mod chain;
 pub mod dane;
 pub mod facts;
@@ -234,6 +236,9 @@ pub struct ProbeReport {
     /// Endpoints the probe could not finish (unreachable, or stopped before everything was
     /// learnt; `stopped` says where): the grade covers only what was seen.
     pub not_fully_probed: usize,
+    /// With `--account`: the c2s scenarios run against the endpoints found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scenarios: Option<account::ScenarioSummary>,
 }
 
 impl ProbeReport {
@@ -279,6 +284,7 @@ pub async fn probe_endpoints(
         must_broken: all.iter().filter(|f| f.level.is_absolute()).count(),
         should_not_followed: all.iter().filter(|f| !f.level.is_absolute()).count(),
         not_fully_probed: reports.iter().filter(|r| r.facts.stopped.is_some()).count(),
+        scenarios: None,
         endpoints: reports,
     }
 }

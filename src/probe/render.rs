@@ -1,11 +1,13 @@
 //! A probe's report as `probe.json` (the schema is `schemas/probe.schema.json`), `probe.md`
 //! (for wikis, issues and job summaries) and `probe.html` (one self-contained page, inline CSS,
 //! no script, no network), in the manner of the run reports: the grade and counts first, then
-//! per endpoint the findings heaviest first (clause, level, observed, fix), then the facts.
+//! per endpoint the findings heaviest first (clause, level, observed, fix), then the facts;
+//! with `--account`, the scenarios' counts and the cases that broke a clause.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
+use super::account::ScenarioCase;
 use super::facts::{EndpointFacts, StreamFact};
 use super::{EndpointReport, Finding, ProbeReport};
 
@@ -238,8 +240,10 @@ pub fn markdown(report: &ProbeReport) -> String {
     let _ = writeln!(out, "**{}**\n", summary_line(report));
     let _ = writeln!(
         out,
-        "Trust: {}. At most {} connections per endpoint, one after the other; no login attempted.\n",
-        report.trust, report.max_connections_per_endpoint
+        "Trust: {}. At most {} connections per endpoint, one after the other; {}.\n",
+        report.trust,
+        report.max_connections_per_endpoint,
+        logins(report)
     );
     if !report.dns.is_empty() {
         let _ = writeln!(out, "## DNS\n");
@@ -274,7 +278,46 @@ pub fn markdown(report: &ProbeReport) -> String {
         }
         let _ = writeln!(out, "\n</details>\n");
     }
+    if let Some(scenarios) = &report.scenarios {
+        let _ = writeln!(out, "## Scenarios with the account\n");
+        let _ = writeln!(
+            out,
+            "**{}** against {}\n",
+            scenarios.counts_line(),
+            escape_md(&scenarios.endpoints.join(", "))
+        );
+        let noted: Vec<&ScenarioCase> = scenarios.cases.iter().filter(|c| noted(c)).collect();
+        if !noted.is_empty() {
+            let _ = writeln!(out, "| case | verdict | clause |");
+            let _ = writeln!(out, "| --- | --- | --- |");
+            for case in noted {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} |",
+                    escape_md(&case.id),
+                    case.verdict,
+                    escape_md(&case.clause)
+                );
+            }
+            out.push('\n');
+        }
+    }
     out
+}
+
+/// Whether the reports list a scenario case by itself: a MUST broken, a SHOULD not followed,
+/// or a case the harness could not run.
+fn noted(case: &ScenarioCase) -> bool {
+    ["fail", "warn", "error", "not-run"].contains(&case.verdict.as_str())
+}
+
+/// What the header says about logins.
+fn logins(report: &ProbeReport) -> &'static str {
+    if report.scenarios.is_some() {
+        "the only logins are the scenarios' (below)"
+    } else {
+        "no login attempted"
+    }
 }
 
 fn escape_md(text: &str) -> String {
@@ -301,11 +344,12 @@ pub fn html(report: &ProbeReport) -> String {
          .fail{{background:#f8d7da}}.warn{{background:#fff3cd}}.grade{{font-size:1.4em;font-weight:bold}}\
          details{{margin:.5em 0 1.5em}}blockquote{{margin:0;color:#555;font-size:.9em}}</style></head><body>\
          <h1>xmpp-interop probe: {domain}</h1><p class=\"grade\">{summary}</p>\
-         <p>Trust: {trust}. At most {max} connections per endpoint, one after the other; no login attempted.</p>",
+         <p>Trust: {trust}. At most {max} connections per endpoint, one after the other; {logins}.</p>",
         domain = escape_html(&report.domain),
         summary = escape_html(&summary_line(report)),
         trust = escape_html(&report.trust),
-        max = report.max_connections_per_endpoint
+        max = report.max_connections_per_endpoint,
+        logins = logins(report)
     );
     if !report.dns.is_empty() {
         out.push_str("<h2>DNS</h2><ul>");
@@ -346,6 +390,28 @@ pub fn html(report: &ProbeReport) -> String {
             );
         }
         out.push_str("</table></details>");
+    }
+    if let Some(scenarios) = &report.scenarios {
+        let _ = write!(
+            out,
+            "<h2>Scenarios with the account</h2><p><b>{}</b> against {}</p>",
+            escape_html(&scenarios.counts_line()),
+            escape_html(&scenarios.endpoints.join(", "))
+        );
+        let noted: Vec<&ScenarioCase> = scenarios.cases.iter().filter(|c| noted(c)).collect();
+        if !noted.is_empty() {
+            out.push_str("<table><tr><th>case</th><th>verdict</th><th>clause</th></tr>");
+            for case in noted {
+                let _ = write!(
+                    out,
+                    "<tr class=\"{v}\"><td>{id}</td><td>{v}</td><td>{clause}</td></tr>",
+                    v = case.verdict,
+                    id = escape_html(&case.id),
+                    clause = escape_html(&case.clause)
+                );
+            }
+            out.push_str("</table>");
+        }
     }
     out.push_str("</body></html>\n");
     out

@@ -247,106 +247,8 @@ pub fn render(
             ));
         }
     }
-    // The cells the run does not accept, then the SHOULD deviations it accepts (they fail a
-    // run only under --strict), each with what the verdict rests on.
-    let problems =
-        sorted(&|r| !r.as_expected() && r.verdict() != Verdict::NotRun && shown(r.verdict()));
-    let should_deviations =
-        sorted(&|r| r.verdict() == Verdict::Warn && r.as_expected() && shown(r.verdict()));
-    // Cells that ended the same way for the same reason (57 cases that could not connect) are
-    // one block listing the cases, not 57 identical ones.
-    let mut blocks: Vec<Vec<&Arc<CaseRecord>>> = Vec::new();
-    let mut block_of: BTreeMap<(Verdict, &str, &str, String, &str), usize> = BTreeMap::new();
-    for result in problems.into_iter().chain(should_deviations) {
-        // An error says nothing about the clause: one block per target and error.
-        let error = result.verdict() == Verdict::Error;
-        let same = (
-            result.verdict(),
-            result.target.as_str(),
-            result.observed.as_str(),
-            if error {
-                String::new()
-            } else {
-                result.requirement_line()
-            },
-            if error { "" } else { result.expected.as_str() },
-        );
-        match block_of.get(&same) {
-            Some(&index) => blocks[index].push(result),
-            None => {
-                block_of.insert(same, blocks.len());
-                blocks.push(vec![result]);
-            }
-        }
-    }
-    for block in blocks {
-        let result = block[0];
-        // A merge knows the transcripts only of the shards that left them.
-        let transcript = if result.transcript_source.is_some() {
-            format!("{}/{}", report_dir.trim_end_matches('/'), result.transcript)
-        } else {
-            format!(
-                "none ({} was not found next to the merged results)",
-                result.transcript
-            )
-        };
-        let heading = if result.verdict() == Verdict::Warn {
-            " (SHOULD deviation)"
-        } else {
-            ""
-        };
-        if block.len() == 1 {
-            text.push_str(&format!(
-                "\n{} {} @ {}{heading}\n",
-                result.verdict(),
-                result.case_id,
-                result.target
-            ));
-        } else {
-            let ids: Vec<&str> = block.iter().map(|r| r.case_id.as_str()).collect();
-            text.push_str(&format!(
-                "\n{} @ {}{heading}, the same in {}\n",
-                result.verdict(),
-                result.target,
-                case_list(&ids)
-            ));
-        }
-        // The clause and expectation of one case, unless the block's cases differ in them.
-        let alike = block.iter().all(|r| {
-            r.requirement_line() == result.requirement_line() && r.expected == result.expected
-        });
-        let requirement = result.requirement_line();
-        if alike && !requirement.is_empty() {
-            text.push_str(&format!("  clause:     {requirement}\n"));
-        }
-        if result.recorded_deviation_ended_otherwise()
-            && let Some(deviation) = &result.expected_deviation
-        {
-            text.push_str(&format!(
-                "  recorded:   {} ({}), but the case ended {}\n",
-                deviation.outcome.outcome(),
-                deviation.reason,
-                result.outcome
-            ));
-        }
-        text.push_str(&format!("  step:       {}\n", result.step_text()));
-        if alike {
-            text.push_str(&format!("  expected:   {}\n", result.expected));
-        }
-        text.push_str(&format!("  observed:   {}\n", result.observed));
-        if let Some(feature) = &result.missing_feature {
-            text.push_str(&format!("  missing:    {feature}\n"));
-        }
-        if let Some(control) = &result.control {
-            text.push_str(&format!("  control:    {control}\n"));
-        }
-        let first = if block.len() == 1 {
-            ""
-        } else {
-            " (first case)"
-        };
-        text.push_str(&format!("  transcript: {transcript}{first}\n"));
-    }
+    text.push_str(&problem_blocks(results, Some(report_dir), hidden));
+
     // Accepted cells that say something about the target without judging it, one line per
     // missing feature and per control that did not pass, so that one absent mechanism is one
     // line, not one per case.
@@ -414,6 +316,131 @@ pub fn render(
         tally.total(),
         duration.as_secs_f64()
     ));
+    text
+}
+
+/// The blocks below the matrix for the cells a run does not accept, then the SHOULD deviations
+/// it accepts, each with what its verdict rests on; cells that ended the same way for the same
+/// reason are one block. `report_dir` is where the transcripts are (`None`: none were written,
+/// and no transcript line is printed).
+pub fn problem_blocks(
+    results: &[Arc<CaseRecord>],
+    report_dir: Option<&str>,
+    hidden: &[Verdict],
+) -> String {
+    let shown = |verdict: Verdict| !hidden.contains(&verdict);
+    let sorted = |keep: &dyn Fn(&CaseRecord) -> bool| {
+        let mut kept: Vec<&Arc<CaseRecord>> = results.iter().filter(|r| keep(r)).collect();
+        kept.sort_by(|a, b| (&a.case_id, &a.target).cmp(&(&b.case_id, &b.target)));
+        kept
+    };
+    let mut text = String::new();
+    // The cells the run does not accept, then the SHOULD deviations it accepts (they fail a
+    // run only under --strict), each with what the verdict rests on.
+    let problems =
+        sorted(&|r| !r.as_expected() && r.verdict() != Verdict::NotRun && shown(r.verdict()));
+    let should_deviations =
+        sorted(&|r| r.verdict() == Verdict::Warn && r.as_expected() && shown(r.verdict()));
+    // Cells that ended the same way for the same reason (57 cases that could not connect) are
+    // one block listing the cases, not 57 identical ones.
+    let mut blocks: Vec<Vec<&Arc<CaseRecord>>> = Vec::new();
+    let mut block_of: BTreeMap<(Verdict, &str, &str, String, &str), usize> = BTreeMap::new();
+    for result in problems.into_iter().chain(should_deviations) {
+        // An error says nothing about the clause: one block per target and error.
+        let error = result.verdict() == Verdict::Error;
+        let same = (
+            result.verdict(),
+            result.target.as_str(),
+            result.observed.as_str(),
+            if error {
+                String::new()
+            } else {
+                result.requirement_line()
+            },
+            if error { "" } else { result.expected.as_str() },
+        );
+        match block_of.get(&same) {
+            Some(&index) => blocks[index].push(result),
+            None => {
+                block_of.insert(same, blocks.len());
+                blocks.push(vec![result]);
+            }
+        }
+    }
+    for block in blocks {
+        let result = block[0];
+        // A merge knows the transcripts only of the shards that left them.
+        let transcript = match report_dir {
+            None => None,
+            Some(dir) if result.transcript_source.is_some() => Some(format!(
+                "{}/{}",
+                dir.trim_end_matches('/'),
+                result.transcript
+            )),
+            Some(_) => Some(format!(
+                "none ({} was not found next to the merged results)",
+                result.transcript
+            )),
+        };
+        let heading = if result.verdict() == Verdict::Warn {
+            " (SHOULD deviation)"
+        } else {
+            ""
+        };
+        if block.len() == 1 {
+            text.push_str(&format!(
+                "\n{} {} @ {}{heading}\n",
+                result.verdict(),
+                result.case_id,
+                result.target
+            ));
+        } else {
+            let ids: Vec<&str> = block.iter().map(|r| r.case_id.as_str()).collect();
+            text.push_str(&format!(
+                "\n{} @ {}{heading}, the same in {}\n",
+                result.verdict(),
+                result.target,
+                case_list(&ids)
+            ));
+        }
+        // The clause and expectation of one case, unless the block's cases differ in them.
+        let alike = block.iter().all(|r| {
+            r.requirement_line() == result.requirement_line() && r.expected == result.expected
+        });
+        let requirement = result.requirement_line();
+        if alike && !requirement.is_empty() {
+            text.push_str(&format!("  clause:     {requirement}\n"));
+        }
+        if result.recorded_deviation_ended_otherwise()
+            && let Some(deviation) = &result.expected_deviation
+        {
+            text.push_str(&format!(
+                "  recorded:   {} ({}), but the case ended {}\n",
+                deviation.outcome.outcome(),
+                deviation.reason,
+                result.outcome
+            ));
+        }
+        text.push_str(&format!("  step:       {}\n", result.step_text()));
+        if alike {
+            text.push_str(&format!("  expected:   {}\n", result.expected));
+        }
+        text.push_str(&format!("  observed:   {}\n", result.observed));
+        if let Some(feature) = &result.missing_feature {
+            text.push_str(&format!("  missing:    {feature}\n"));
+        }
+        if let Some(control) = &result.control {
+            text.push_str(&format!("  control:    {control}\n"));
+        }
+        if let Some(transcript) = transcript {
+            let first = if block.len() == 1 {
+                ""
+            } else {
+                " (first case)"
+            };
+            text.push_str(&format!("  transcript: {transcript}{first}\n"));
+        }
+    }
     text
 }
 

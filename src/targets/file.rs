@@ -485,7 +485,7 @@ const SYSTEM_ROOTS: &str = "system";
 
 /// The system's root certificates: the bundle `SSL_CERT_FILE` names, else Debian's and
 /// Fedora's usual places.
-fn system_roots() -> Result<Vec<CertificateDer<'static>>, String> {
+pub(crate) fn system_roots() -> Result<Vec<CertificateDer<'static>>, String> {
     let candidates: Vec<PathBuf> = std::env::var_os("SSL_CERT_FILE")
         .map(PathBuf::from)
         .into_iter()

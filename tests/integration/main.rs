@@ -40,6 +40,7 @@ mod partition;
 mod pki_cli;
 mod pki_openssl;
 mod probe;
+mod probe_account;
 mod real_clients;
 mod real_servers;
 mod report_snapshots;
