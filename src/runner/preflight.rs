@@ -210,7 +210,7 @@ fn misconfiguration(
             "not-authorized" | "account-disabled" | "credentials-expired",
             Party::Target,
         ) => Some(format!(
-            "the account cannot log in: {detail}; check `username` and `password`"
+            "the account cannot log in: {detail}; check the account's JID and password"
         )),
         _ => None,
     }
@@ -240,7 +240,10 @@ mod tests {
     fn a_refused_login_names_the_account_settings() {
         let seen = rejected(Step::Sasl, "not-authorized", Party::Target);
         let problem = misconfiguration(Outcome::Fail, Some(&seen), "").unwrap_or_default();
-        assert!(problem.contains("`username` and `password`"), "{problem}");
+        assert!(
+            problem.contains("the account's JID and password"),
+            "{problem}"
+        );
     }
 
     #[test]

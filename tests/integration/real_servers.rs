@@ -330,7 +330,7 @@ async fn an_external_target_is_reached_with_the_account_and_root_its_targets_fil
     assert!(
         wrong_password[0]
             .problem
-            .contains("`username` and `password`"),
+            .contains("the account's JID and password"),
         "{}",
         wrong_password[0]
     );
