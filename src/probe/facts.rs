@@ -340,35 +340,23 @@ async fn versions(
 ) -> Vec<VersionFact> {
     let mut facts = Vec::new();
     for version in [Version::Tls10, Version::Tls11] {
-        let fact = match ready_for_tls(endpoint, domain, limit, connections).await {
-            Err(e) => VersionFact {
-                version,
-                accepted: None,
-                detail: e,
+        let (accepted, detail) = offer_alone(
+            endpoint,
+            domain,
+            limit,
+            OpensslOffer::Version(version),
+            connections,
+        )
+        .await;
+        facts.push(VersionFact {
+            version,
+            accepted,
+            detail: if accepted == Some(true) {
+                format!("negotiated with {detail}")
+            } else {
+                detail
             },
-            Ok(tcp) => {
-                match handshake::openssl_handshake(
-                    tcp,
-                    domain,
-                    OpensslOffer::Version(version),
-                    limit,
-                )
-                .await
-                {
-                    Ok(suite) => VersionFact {
-                        version,
-                        accepted: Some(true),
-                        detail: format!("negotiated with {suite}"),
-                    },
-                    Err(why) => VersionFact {
-                        version,
-                        accepted: Some(false),
-                        detail: why,
-                    },
-                }
-            }
-        };
-        facts.push(fact);
+        });
     }
     let negotiated = match main {
         Ok(negotiated) => negotiated,
@@ -435,6 +423,25 @@ async fn versions(
     facts
 }
 
+/// Offers `offer` alone over OpenSSL on a connection of its own: whether the server accepted it
+/// (`None` when the connection never reached the handshake) and the suite it negotiated, or
+/// why not.
+async fn offer_alone(
+    endpoint: &EndpointUnderTest,
+    domain: &str,
+    limit: Duration,
+    offer: OpensslOffer,
+    connections: &mut u32,
+) -> (Option<bool>, String) {
+    match ready_for_tls(endpoint, domain, limit, connections).await {
+        Err(e) => (None, e),
+        Ok(tcp) => match handshake::openssl_handshake(tcp, domain, offer, limit).await {
+            Ok(suite) => (Some(true), suite),
+            Err(why) => (Some(false), why),
+        },
+    }
+}
+
 async fn classes(
     endpoint: &EndpointUnderTest,
     domain: &str,
@@ -453,33 +460,22 @@ async fn classes(
                 ),
             }
         } else {
-            match ready_for_tls(endpoint, domain, limit, connections).await {
-                Err(e) => ClassFact {
-                    class,
-                    accepted: None,
-                    detail: e,
+            let (accepted, detail) = offer_alone(
+                endpoint,
+                domain,
+                limit,
+                OpensslOffer::Class(class),
+                connections,
+            )
+            .await;
+            ClassFact {
+                class,
+                accepted,
+                detail: if accepted == Some(true) {
+                    format!("negotiated {detail}")
+                } else {
+                    detail
                 },
-                Ok(tcp) => {
-                    match handshake::openssl_handshake(
-                        tcp,
-                        domain,
-                        OpensslOffer::Class(class),
-                        limit,
-                    )
-                    .await
-                    {
-                        Ok(suite) => ClassFact {
-                            class,
-                            accepted: Some(true),
-                            detail: format!("negotiated {suite}"),
-                        },
-                        Err(why) => ClassFact {
-                            class,
-                            accepted: Some(false),
-                            detail: why,
-                        },
-                    }
-                }
             }
         };
         facts.push(fact);

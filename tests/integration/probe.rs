@@ -32,9 +32,9 @@ fn endpoint(service: ProbeService, direct_tls: bool, address: SocketAddr) -> End
     }
 }
 
-/// Checks `report`'s JSON against `schemas/probe.schema.json` with Python's jsonschema (when
-/// installed; under CI it must be).
-fn assert_matches_schema(report: &probe::ProbeReport) {
+/// Checks a probe report's JSON against `schemas/probe.schema.json` with Python's jsonschema
+/// (when installed; under CI it must be). Shared with `probe_account`.
+pub(super) fn assert_matches_probe_schema(json: &str) {
     let found = std::process::Command::new("/usr/bin/python3")
         .args(["-c", "import jsonschema"])
         .output()
@@ -49,7 +49,7 @@ fn assert_matches_schema(report: &probe::ProbeReport) {
     }
     let dir = Scratch::new("probe-schema");
     let document = dir.join("probe.json");
-    std::fs::write(&document, probe::render::json(report)).unwrap();
+    std::fs::write(&document, json).unwrap();
     let output = std::process::Command::new("/usr/bin/python3")
         .args([
             "-c",
@@ -139,7 +139,7 @@ async fn managed_prosody_and_ejabberd_show_what_they_really_offer_rfc6120_5_4_1(
     ] {
         let report = probe_managed(software, domain).await;
         let markdown = probe::render::markdown(&report);
-        assert_matches_schema(&report);
+        assert_matches_probe_schema(&probe::render::json(&report));
         assert_ne!(report.grade, probe::Grade::F, "{markdown}");
         assert_eq!(report.must_broken, 0, "{markdown}");
         for endpoint in &report.endpoints {
@@ -268,7 +268,7 @@ async fn plain_offered_before_tls_is_a_must_finding_rfc6120_13_8_3() {
         plain.observed
     );
     assert_eq!(report.grade, probe::Grade::F);
-    assert_matches_schema(&report);
+    assert_matches_probe_schema(&probe::render::json(&report));
     let out = Scratch::new("probe-out");
     probe::render::write_all(&report, &out.join("reports")).unwrap();
     for file in ["probe.html", "probe.md"] {
@@ -606,8 +606,9 @@ async fn tls_1_0_and_1_1_accepted_are_must_not_findings_rfc8996_2() {
     assert!(endpoint.facts.connections <= probe::MAX_CONNECTIONS);
 }
 
-/// Runs `xmpp-interop probe ARGS`; returns the exit code, stdout and stderr.
-fn run_probe(args: &[&str]) -> (Option<i32>, String, String) {
+/// Runs `xmpp-interop probe ARGS`; returns the exit code, stdout and stderr. Shared with
+/// `probe_account`.
+pub(super) fn run_probe(args: &[&str]) -> (Option<i32>, String, String) {
     let output = crate::support::harness()
         .arg("probe")
         .args(args)

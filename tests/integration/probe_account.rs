@@ -12,6 +12,7 @@ use xmpp_interop::targets::managed::{
     Installation, Instance, InstanceKey, ManagedSpec, ServerSoftware,
 };
 
+use super::probe::{assert_matches_probe_schema, run_probe};
 use crate::support::Scratch;
 use crate::support::dns::{LoopbackDns, Zone};
 use crate::support::real::servers_installed;
@@ -73,53 +74,6 @@ fn zone(instance: &Instance) -> Zone {
         );
     }
     zone
-}
-
-/// Runs `xmpp-interop probe ARGS`; returns the exit code, stdout and stderr.
-fn run_probe(args: &[&str]) -> (Option<i32>, String, String) {
-    let output = crate::support::harness()
-        .arg("probe")
-        .args(args)
-        .output()
-        .unwrap();
-    let (stdout, stderr) = crate::support::output_text(&output);
-    (output.status.code(), stdout, stderr)
-}
-
-/// Checks `json` against `schemas/probe.schema.json` with Python's jsonschema (when installed;
-/// under CI it must be).
-fn assert_matches_probe_schema(json: &str) {
-    let found = std::process::Command::new("/usr/bin/python3")
-        .args(["-c", "import jsonschema"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "python3-jsonschema is missing under CI"
-        );
-        eprintln!("NOT CHECKED against the schema: python3-jsonschema is not installed");
-        return;
-    }
-    let dir = Scratch::new("probe-account-schema");
-    let document = dir.join("probe.json");
-    std::fs::write(&document, json).unwrap();
-    let output = std::process::Command::new("/usr/bin/python3")
-        .args([
-            "-c",
-            "import json, sys, jsonschema\n\
-             schema = json.load(open(sys.argv[1]))\n\
-             jsonschema.Draft202012Validator(schema).validate(json.load(open(sys.argv[2])))",
-            "schemas/probe.schema.json",
-        ])
-        .arg(&document)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 fn path(path: &Path) -> &str {
